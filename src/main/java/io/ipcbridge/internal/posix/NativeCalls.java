@@ -1,0 +1,116 @@
+package io.ipcbridge.internal.posix;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import jnr.posix.util.DefaultPOSIXHandler;
+
+/**
+ * Every foreign-function declaration of the project, in one place.
+ *
+ * <p>jnr-posix serves the POSIX calls it covers, through its raw {@link jnr.posix.LibC} (which
+ * returns -1 and leaves errno in jnr-ffi's per-thread copy, saved in the call stub). JNA direct
+ * mapping serves what jnr-posix lacks; JNA saves errno in the call stub too, read with
+ * {@link Native#getLastError()}. Interface mapping is never used (about 5x slower per call).
+ */
+final class NativeCalls {
+    /** jnr-posix, loaded once. */
+    static final POSIX POSIX = POSIXFactory.getNativePOSIX(new DefaultPOSIXHandler());
+    /** The raw libc view of jnr-posix: read, write, open, close, dup2, fcntl, fstat, waitpid... */
+    static final jnr.posix.LibC LIBC = POSIX.libc();
+
+    private static final NativeLibrary C = NativeLibrary.getInstance("c");
+
+    static {
+        Native.register(NativeCalls.class, C);
+    }
+
+    private NativeCalls() {
+    }
+
+    /** pipe2(2): a pipe whose ends get {@code flags} (O_CLOEXEC, O_NONBLOCK) atomically. */
+    static native int pipe2(int[] fds, int flags);
+
+    /** poll(2) on {@code nfds} entries packed as int pairs: fd, then events | revents &lt;&lt; 16. */
+    static native int poll(int[] fds, long nfds, int timeoutMillis);
+
+    /** pthread_self(3): the calling thread's handle; no syscall. */
+    static native long pthread_self();
+
+    /** pthread_kill(3): sends a signal to one thread of this process; returns an errno. */
+    static native int pthread_kill(long thread, int sig);
+
+    /** The highest real-time signal number (SIGRTMAX) of this glibc. */
+    static native int __libc_current_sigrtmax();
+
+    /** sigaction(2), used only to read a disposition ({@code act} is NULL). */
+    static native int sigaction(int sig, Pointer act, Pointer oldact);
+
+    /** socketpair(2). */
+    static native int socketpair(int domain, int type, int protocol, int[] sv);
+
+    /** shutdown(2). */
+    static native int shutdown(int fd, int how);
+
+    /** dup3(2): dup2 that sets O_CLOEXEC on the copy. */
+    static native int dup3(int oldfd, int newfd, int flags);
+
+    /** syscall(2) for calls glibc 2.36 has no wrapper for (pidfd_open, pidfd_send_signal). */
+    static native long syscall(long number, long a1, long a2, long a3, long a4);
+
+    /** strerrorname_np(3): "EEXIST" for 17; glibc 2.32+. */
+    static native String strerrorname_np(int errnum);
+
+    /** strerrordesc_np(3): "File exists" for 17, untranslated; glibc 2.32+. */
+    static native String strerrordesc_np(int errnum);
+
+    /** posix_spawn_file_actions_init(3). */
+    static native int posix_spawn_file_actions_init(Pointer actions);
+
+    /** posix_spawn_file_actions_destroy(3). */
+    static native int posix_spawn_file_actions_destroy(Pointer actions);
+
+    /** posix_spawn_file_actions_adddup2(3): dup2 in the child; clears FD_CLOEXEC on the copy. */
+    static native int posix_spawn_file_actions_adddup2(Pointer actions, int fd, int newfd);
+
+    /** posix_spawn_file_actions_addclose(3). */
+    static native int posix_spawn_file_actions_addclose(Pointer actions, int fd);
+
+    /** posix_spawn_file_actions_addclosefrom_np(3): closes every fd from {@code from} up; glibc 2.34+. */
+    static native int posix_spawn_file_actions_addclosefrom_np(Pointer actions, int from);
+
+    /** posix_spawn_file_actions_addchdir_np(3): chdir in the child; glibc 2.29+. */
+    static native int posix_spawn_file_actions_addchdir_np(Pointer actions, String path);
+
+    /** posix_spawnattr_init(3). */
+    static native int posix_spawnattr_init(Pointer attr);
+
+    /** posix_spawnattr_destroy(3). */
+    static native int posix_spawnattr_destroy(Pointer attr);
+
+    /** posix_spawnattr_setflags(3). */
+    static native int posix_spawnattr_setflags(Pointer attr, short flags);
+
+    /** posix_spawnattr_setsigmask(3). */
+    static native int posix_spawnattr_setsigmask(Pointer attr, Pointer sigset);
+
+    /** posix_spawnattr_setsigdefault(3). */
+    static native int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigset);
+
+    /** sigemptyset(3). */
+    static native int sigemptyset(Pointer sigset);
+
+    /** sigfillset(3). */
+    static native int sigfillset(Pointer sigset);
+
+    /** The JVM's current environment block, {@code environ}. */
+    static Pointer environ() {
+        return C.getGlobalVariableAddress("environ").getPointer(0);
+    }
+
+    /** posix_spawnp(3): returns an errno, never sets it; {@code pid[0]} receives the child's pid. */
+    static native int posix_spawnp(int[] pid, String file, Pointer actions, Pointer attr,
+            Pointer argv, Pointer envp);
+}

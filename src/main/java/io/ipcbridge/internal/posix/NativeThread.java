@@ -1,0 +1,59 @@
+package io.ipcbridge.internal.posix;
+
+import com.sun.jna.Memory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+
+/**
+ * Wakes a thread blocked in a system call, the way the JDK's own channels do: a signal sent to
+ * that one thread makes the call return EINTR. ipcbridge uses the JDK's NIO wake-up signal
+ * ({@code SIGRTMAX - 2}), whose handler the JDK installs as a no-op <em>without</em> SA_RESTART; it
+ * checks at start-up that the handler is there, so a blocked call can always be ended.
+ */
+public final class NativeThread {
+    private static final int SA_RESTART = 0x10000000;
+    private static final long SIGACTION_SIZE = 152;
+    private static final long SA_FLAGS_OFFSET = 136;
+    private static final int SIGNAL = NativeCalls.__libc_current_sigrtmax() - 2;
+
+    static {
+        // The JDK installs the handler when sun.nio.ch.NativeThread is first used: a FileChannel read does.
+        try (FileChannel channel = FileChannel.open(Path.of("/dev/null"))) {
+            channel.read(ByteBuffer.allocate(1));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot initialise the JDK's NIO wake-up signal", e);
+        }
+        Memory old = new Memory(SIGACTION_SIZE);
+        old.clear();
+        if (NativeCalls.sigaction(SIGNAL, null, old) != 0) {
+            throw new IllegalStateException("sigaction(" + SIGNAL + ") failed");
+        }
+        long handler = old.getLong(0);
+        int flags = old.getInt(SA_FLAGS_OFFSET);
+        if (handler == 0 || handler == 1 || (flags & SA_RESTART) != 0) {
+            throw new IllegalStateException("signal " + SIGNAL + " has no handler that interrupts system calls;"
+                    + " ipcbridge needs the JDK's NIO wake-up signal to end blocked calls");
+        }
+    }
+
+    private NativeThread() {
+    }
+
+    /** The calling thread's native handle (pthread_self). */
+    public static long current() {
+        return NativeCalls.pthread_self();
+    }
+
+    /** Makes a system call that {@code thread} is blocked in return EINTR; harmless otherwise. */
+    public static void signal(long thread) {
+        NativeCalls.pthread_kill(thread, SIGNAL);
+    }
+
+    /** The signal number used, for tests and diagnostics. */
+    public static int signalNumber() {
+        return SIGNAL;
+    }
+}

@@ -1,0 +1,414 @@
+package io.ipcbridge.internal.posix;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.StringArray;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import jnr.posix.FileStat;
+
+/**
+ * Checked wrappers of the system calls, the only door to {@link NativeCalls}. Each reads errno right
+ * after its call and turns a failure into the exception of {@link Errors}. Outcomes a caller acts
+ * on (end of file, EAGAIN, EINTR, ENXIO) come back as the negative sentinels below, never as errno.
+ */
+public final class Syscalls {
+    /** End of file. */
+    public static final int EOF = -1;
+    /** EAGAIN / EWOULDBLOCK: a non-blocking call found nothing to do. */
+    public static final int AGAIN = -2;
+    /** EINTR: a signal ended the call; the caller checks why (close, interrupt, deadline) and retries. */
+    public static final int INTERRUPTED = -3;
+    /** ENXIO: a non-blocking open of a FIFO for writing found no reader. */
+    public static final int NO_PEER = -4;
+
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_NOFOLLOW = 0x20000;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int O_PATH = 0x200000;
+    public static final int POLLIN = 0x1;
+    public static final int POLLOUT = 0x4;
+    public static final int POLLERR = 0x8;
+    public static final int POLLHUP = 0x10;
+    public static final int POLLNVAL = 0x20;
+    public static final int SIGKILL = 9;
+    public static final int SIGTERM = 15;
+
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int FD_CLOEXEC = 1;
+    private static final int F_SETPIPE_SZ = 1031;
+    private static final int F_GETPIPE_SZ = 1032;
+    private static final int WNOHANG = 1;
+    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
+    private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+    /** Larger than glibc's posix_spawn_file_actions_t (80), posix_spawnattr_t (336) and sigset_t (128). */
+    private static final long OPAQUE_SIZE = 512;
+
+    private Syscalls() {
+    }
+
+    private static int jnrErrno() {
+        return NativeCalls.POSIX.errno();
+    }
+
+    private static int jnaErrno() {
+        return Native.getLastError();
+    }
+
+    // ---- descriptors -------------------------------------------------------------------------
+
+    /** pipe2(O_CLOEXEC): {read end, write end}. */
+    public static int[] pipe() throws IOException {
+        int[] fds = new int[2];
+        if (NativeCalls.pipe2(fds, O_CLOEXEC) != 0) {
+            throw Errors.exception("pipe2", "", jnaErrno());
+        }
+        return fds;
+    }
+
+    /**
+     * read(2) into {@code dst} from its position, advancing it.
+     *
+     * @return bytes read, {@link #EOF}, {@link #AGAIN} or {@link #INTERRUPTED}
+     */
+    public static int read(int fd, ByteBuffer dst, String object) throws IOException {
+        long n = NativeCalls.LIBC.read(fd, dst, (long) dst.remaining());
+        if (n > 0) {
+            dst.position(dst.position() + (int) n);
+            return (int) n;
+        }
+        if (n == 0) {
+            return EOF;
+        }
+        return transferFailure("read", object, jnrErrno());
+    }
+
+    /**
+     * write(2) from {@code src} at its position, advancing it.
+     *
+     * @return bytes written, {@link #AGAIN} or {@link #INTERRUPTED}
+     */
+    public static int write(int fd, ByteBuffer src, String object) throws IOException {
+        long n = NativeCalls.LIBC.write(fd, src, (long) src.remaining());
+        if (n >= 0) {
+            src.position(src.position() + (int) n);
+            return (int) n;
+        }
+        return transferFailure("write", object, jnrErrno());
+    }
+
+    private static int transferFailure(String call, String object, int errno) throws IOException {
+        if (errno == Errors.EAGAIN) {
+            return AGAIN;
+        }
+        if (errno == Errors.EINTR) {
+            return INTERRUPTED;
+        }
+        throw Errors.exception(call, object, errno);
+    }
+
+    /**
+     * poll(2) on one descriptor.
+     *
+     * @return the revents (0 when the timeout passed), or {@link #INTERRUPTED}
+     */
+    public static int poll(int fd, int events, int timeoutMillis, String object) throws IOException {
+        int[] entry = {fd, events};
+        int n = NativeCalls.poll(entry, 1, timeoutMillis);
+        if (n >= 0) {
+            return n == 0 ? 0 : entry[1] >>> 16;
+        }
+        int errno = jnaErrno();
+        if (errno == Errors.EINTR) {
+            return INTERRUPTED;
+        }
+        throw Errors.exception("poll", object, errno);
+    }
+
+    /** close(2); Linux releases the number whatever close reports, so failures are not retried. */
+    public static void close(int fd) {
+        NativeCalls.LIBC.close(fd);
+    }
+
+    /** dup3(2) with O_CLOEXEC: makes {@code newfd} a copy of {@code oldfd}. */
+    public static void dup3(int oldfd, int newfd, String object) throws IOException {
+        if (NativeCalls.dup3(oldfd, newfd, O_CLOEXEC) < 0) {
+            throw Errors.exception("dup3", object, jnaErrno());
+        }
+    }
+
+    /** A connected AF_UNIX stream socket whose peer is closed and which is shut down both ways. */
+    public static int deadSocket() throws IOException {
+        int[] sv = new int[2];
+        final int afUnix = 1;
+        final int sockStreamCloexec = 1 | O_CLOEXEC;
+        if (NativeCalls.socketpair(afUnix, sockStreamCloexec, 0, sv) != 0) {
+            throw Errors.exception("socketpair", "AF_UNIX", jnaErrno());
+        }
+        NativeCalls.shutdown(sv[0], 2);
+        close(sv[1]);
+        return sv[0];
+    }
+
+    /** fcntl(F_GETFL/F_SETFL): sets or clears O_NONBLOCK. */
+    public static void setNonBlocking(int fd, boolean on, String object) throws IOException {
+        int flags = fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object);
+        int wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+        if (wanted != flags) {
+            fcntl(fd, F_SETFL, wanted, "fcntl(F_SETFL)", object);
+        }
+    }
+
+    /** fcntl(F_GETFL) tested for O_NONBLOCK. */
+    public static boolean isNonBlocking(int fd, String object) throws IOException {
+        return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_NONBLOCK) != 0;
+    }
+
+    /** fcntl(F_GETFD) tested for FD_CLOEXEC. */
+    public static boolean isCloseOnExec(int fd, String object) throws IOException {
+        return (fcntl(fd, F_GETFD, 0, "fcntl(F_GETFD)", object) & FD_CLOEXEC) != 0;
+    }
+
+    /** fcntl(F_SETFD): sets or clears FD_CLOEXEC. */
+    public static void setCloseOnExec(int fd, boolean on, String object) throws IOException {
+        fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0, "fcntl(F_SETFD)", object);
+    }
+
+    /** fcntl(F_GETPIPE_SZ). */
+    public static int pipeSize(int fd, String object) throws IOException {
+        return fcntl(fd, F_GETPIPE_SZ, 0, "fcntl(F_GETPIPE_SZ)", object);
+    }
+
+    /** fcntl(F_SETPIPE_SZ): returns the capacity the kernel chose (at least {@code bytes}). */
+    public static int setPipeSize(int fd, int bytes, String object) throws IOException {
+        return fcntl(fd, F_SETPIPE_SZ, bytes, "fcntl(F_SETPIPE_SZ)", object);
+    }
+
+    private static int fcntl(int fd, int cmd, int arg, String call, String object) throws IOException {
+        int r = NativeCalls.LIBC.fcntl(fd, cmd, arg);
+        if (r < 0) {
+            throw Errors.exception(call, object, jnrErrno());
+        }
+        return r;
+    }
+
+    // ---- paths ---------------------------------------------------------------------------------
+
+    /** mkfifo(3). */
+    public static void mkfifo(String path, int mode) throws IOException {
+        if (NativeCalls.POSIX.mkfifo(path, mode) != 0) {
+            throw Errors.exception("mkfifo", path, jnrErrno());
+        }
+    }
+
+    /** fchmod(2): sets the mode exactly (umask only narrows the mode at creation). */
+    public static void fchmod(int fd, int mode, String object) throws IOException {
+        if (NativeCalls.LIBC.fchmod(fd, mode) != 0) {
+            throw Errors.exception("fchmod", object, jnrErrno());
+        }
+    }
+
+    /** chmod(2). */
+    public static void chmod(String path, int mode, String object) throws IOException {
+        if (NativeCalls.LIBC.chmod(path, mode) != 0) {
+            throw Errors.exception("chmod", object, jnrErrno());
+        }
+    }
+
+    /** lstat(2). */
+    public static FileInfo lstat(String path) throws IOException {
+        FileStat stat = NativeCalls.POSIX.allocateStat();
+        if (NativeCalls.LIBC.lstat(path, stat) != 0) {
+            throw Errors.exception("lstat", path, jnrErrno());
+        }
+        return info(stat);
+    }
+
+    /** unlink(2). */
+    public static void unlink(String path) throws IOException {
+        if (NativeCalls.LIBC.unlink(path) != 0) {
+            throw Errors.exception("unlink", path, jnrErrno());
+        }
+    }
+
+    /**
+     * open(2) of {@code path} with {@code flags} (O_CLOEXEC is always added).
+     *
+     * @return the descriptor, {@link #INTERRUPTED} or, for a FIFO opened O_WRONLY|O_NONBLOCK with no
+     *     reader, {@link #NO_PEER}
+     */
+    public static int open(String path, int flags, int mode, String object) throws IOException {
+        int fd = NativeCalls.LIBC.open(path, flags | O_CLOEXEC, mode);
+        if (fd >= 0) {
+            return fd;
+        }
+        int errno = jnrErrno();
+        if (errno == Errors.EINTR) {
+            return INTERRUPTED;
+        }
+        if (errno == Errors.ENXIO) {
+            return NO_PEER;
+        }
+        throw Errors.exception("open", object, errno);
+    }
+
+    /** fstat(2). */
+    public static FileInfo fstat(int fd, String object) throws IOException {
+        FileStat stat = NativeCalls.POSIX.allocateStat();
+        if (NativeCalls.LIBC.fstat(fd, stat) != 0) {
+            throw Errors.exception("fstat", object, jnrErrno());
+        }
+        return info(stat);
+    }
+
+    private static FileInfo info(FileStat stat) {
+        return new FileInfo(stat.mode(), stat.uid(), stat.gid(), stat.nlink(), stat.st_size());
+    }
+
+    /** geteuid(2). */
+    public static int geteuid() {
+        return NativeCalls.LIBC.geteuid();
+    }
+
+    // ---- processes -----------------------------------------------------------------------------
+
+    /**
+     * posix_spawnp(3) of {@code argv} with {@code sources[i]} placed on fd {@code targets[i]} in the
+     * child and every other descriptor above 2 closed (the JVM's own included, close-on-exec or not),
+     * default signal dispositions and an empty signal mask.
+     *
+     * <p>The placement is collision-free: each source is first copied above every number involved,
+     * then onto its target, so placing fd 4 on 3 and fd 3 on 4 works.
+     *
+     * @param env "NAME=value" entries, or null to inherit the JVM's environment
+     * @param directory the child's working directory, or null
+     * @return the child's pid
+     */
+    public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
+            int[] sources) throws IOException {
+        String program = argv.get(0);
+        int high = 2;
+        for (int i = 0; i < targets.length; i++) {
+            high = Math.max(high, Math.max(targets[i], sources[i]));
+        }
+        int maxTarget = 2;
+        for (int t : targets) {
+            maxTarget = Math.max(maxTarget, t);
+        }
+        Memory actions = new Memory(OPAQUE_SIZE);
+        Memory attr = new Memory(OPAQUE_SIZE);
+        Memory sigset = new Memory(OPAQUE_SIZE);
+        check("posix_spawn_file_actions_init", program, NativeCalls.posix_spawn_file_actions_init(actions));
+        try {
+            check("posix_spawnattr_init", program, NativeCalls.posix_spawnattr_init(attr));
+            try {
+                for (int i = 0; i < targets.length; i++) {
+                    check("posix_spawn_file_actions_adddup2", program,
+                            NativeCalls.posix_spawn_file_actions_adddup2(actions, sources[i], high + 1 + i));
+                }
+                for (int fd = 3; fd <= maxTarget; fd++) {
+                    if (!contains(targets, fd)) {
+                        check("posix_spawn_file_actions_addclose", program,
+                                NativeCalls.posix_spawn_file_actions_addclose(actions, fd));
+                    }
+                }
+                for (int i = 0; i < targets.length; i++) {
+                    check("posix_spawn_file_actions_adddup2", program,
+                            NativeCalls.posix_spawn_file_actions_adddup2(actions, high + 1 + i, targets[i]));
+                }
+                check("posix_spawn_file_actions_addclosefrom_np", program,
+                        NativeCalls.posix_spawn_file_actions_addclosefrom_np(actions, maxTarget + 1));
+                if (directory != null) {
+                    check("posix_spawn_file_actions_addchdir_np", directory,
+                            NativeCalls.posix_spawn_file_actions_addchdir_np(actions, directory));
+                }
+                NativeCalls.sigemptyset(sigset);
+                check("posix_spawnattr_setsigmask", program, NativeCalls.posix_spawnattr_setsigmask(attr, sigset));
+                NativeCalls.sigfillset(sigset);
+                check("posix_spawnattr_setsigdefault", program,
+                        NativeCalls.posix_spawnattr_setsigdefault(attr, sigset));
+                check("posix_spawnattr_setflags", program, NativeCalls.posix_spawnattr_setflags(attr,
+                        (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)));
+                int[] pid = new int[1];
+                StringArray args = new StringArray(argv.toArray(new String[0]));
+                StringArray envp = env == null ? null : new StringArray(env.toArray(new String[0]));
+                int rc = NativeCalls.posix_spawnp(pid, program, actions, attr, args,
+                        envp != null ? envp : NativeCalls.environ());
+                check("posix_spawnp", program, rc);
+                return pid[0];
+            } finally {
+                NativeCalls.posix_spawnattr_destroy(attr);
+            }
+        } finally {
+            NativeCalls.posix_spawn_file_actions_destroy(actions);
+        }
+    }
+
+    private static boolean contains(int[] values, int value) {
+        for (int v : values) {
+            if (v == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** For the functions that return an errno instead of setting it. */
+    private static void check(String call, String object, int rc) throws IOException {
+        if (rc != 0) {
+            throw Errors.exception(call, object, rc);
+        }
+    }
+
+    /** pidfd_open(2): a descriptor that becomes readable when the process ends. */
+    public static int pidfdOpen(int pid) throws IOException {
+        long fd = NativeCalls.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0);
+        if (fd < 0) {
+            throw Errors.exception("pidfd_open", Integer.toString(pid), jnaErrno());
+        }
+        int result = (int) fd;
+        setCloseOnExec(result, true, "pidfd " + pid);
+        return result;
+    }
+
+    /** pidfd_send_signal(2): signals the process the pidfd refers to, never a reused pid. */
+    public static void pidfdSignal(int pidfd, int signal, String object) throws IOException {
+        if (NativeCalls.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, signal, 0, 0) < 0) {
+            int errno = jnaErrno();
+            if (errno != Errors.ESRCH) { // ended already: nothing to signal
+                throw Errors.exception("pidfd_send_signal", object, errno);
+            }
+        }
+    }
+
+    /**
+     * waitpid(2) with WNOHANG.
+     *
+     * @return the raw wait status, or -1 if the child is still running
+     */
+    public static int reap(int pid) throws IOException {
+        int[] status = new int[1];
+        for (;;) {
+            int r = NativeCalls.LIBC.waitpid(pid, status, WNOHANG);
+            if (r == pid) {
+                return status[0];
+            }
+            if (r == 0) {
+                return -1;
+            }
+            int errno = jnrErrno();
+            if (errno != Errors.EINTR) {
+                throw Errors.exception("waitpid", Integer.toString(pid), errno);
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package io.ipcbridge.pipe;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.FileInfo;
+import io.ipcbridge.internal.posix.SignalledWait;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Named pipes: mkfifo(3) and a safe open.
+ *
+ * <p>Opening never follows a symbolic link and never writes into something that is not a FIFO: the
+ * path is first opened with {@code O_PATH|O_NOFOLLOW} (which opens nothing), checked with fstat(2)
+ * (a FIFO, owned by this user or root), and only then opened for reading or writing through
+ * {@code /proc/self/fd}, so the object checked is the object opened. Anything else gets an
+ * {@link IpcSecurityException} and nothing is read or written.
+ *
+ * <p>An open for reading waits for a writer and an open for writing waits for a reader, as
+ * open(2) does; the timed variants end that wait at a deadline, and {@link Thread#interrupt()} ends
+ * it with {@link java.nio.channels.ClosedByInterruptException}.
+ */
+public final class Fifo {
+    /** The mode {@link #create(Path)} gives. */
+    public static final int DEFAULT_MODE = 0600;
+
+    private Fifo() {
+    }
+
+    /** mkfifo(3) with mode 0600. */
+    public static void create(Path path) throws IOException {
+        create(path, DEFAULT_MODE);
+    }
+
+    /**
+     * mkfifo(3): creates a FIFO with exactly {@code mode} (set again after creation, since the umask
+     * only narrows it). An existing entry of any kind, a symbolic link included, is never replaced.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException if anything exists at {@code path} (EEXIST)
+     * @throws java.nio.file.NoSuchFileException if the parent directory is missing (ENOENT)
+     */
+    public static void create(Path path, int mode) throws IOException {
+        String p = path.toString();
+        checkMode(mode);
+        Syscalls.mkfifo(p, mode);
+        int fd = checkedPathFd(p);
+        try {
+            Syscalls.chmod("/proc/self/fd/" + fd, mode, p);
+        } finally {
+            Syscalls.close(fd);
+        }
+    }
+
+    /**
+     * Removes the FIFO at {@code path}; refuses anything that is not a FIFO.
+     *
+     * @throws java.nio.file.NoSuchFileException if nothing is there
+     * @throws IpcSecurityException if the entry is not a FIFO
+     */
+    public static void delete(Path path) throws IOException {
+        String p = path.toString();
+        FileInfo info = Syscalls.lstat(p);
+        if (!info.isFifo()) {
+            throw new IpcSecurityException(p, "is a " + info.typeName() + ", not a FIFO; not removed");
+        }
+        Syscalls.unlink(p);
+    }
+
+    /** Opens {@code path} for reading, waiting for a writer as long as it takes. */
+    public static PipeSource openReader(Path path) throws IOException {
+        return new PipeSource(open(path, Syscalls.O_RDONLY, Deadline.NEVER).orElseThrow());
+    }
+
+    /**
+     * Opens {@code path} for reading, waiting at most {@code timeout} for a writer.
+     *
+     * @return empty if no writer came in time
+     */
+    public static Optional<PipeSource> openReader(Path path, Duration timeout) throws IOException {
+        return open(path, Syscalls.O_RDONLY, deadline(timeout)).map(PipeSource::new);
+    }
+
+    /** Opens {@code path} for writing, waiting for a reader as long as it takes. */
+    public static PipeSink openWriter(Path path) throws IOException {
+        return new PipeSink(open(path, Syscalls.O_WRONLY, Deadline.NEVER).orElseThrow());
+    }
+
+    /**
+     * Opens {@code path} for writing, waiting at most {@code timeout} for a reader; with a zero
+     * timeout this is a non-blocking open, empty when there is no reader (ENXIO).
+     *
+     * @return empty if no reader came in time
+     */
+    public static Optional<PipeSink> openWriter(Path path, Duration timeout) throws IOException {
+        return open(path, Syscalls.O_WRONLY, deadline(timeout)).map(PipeSink::new);
+    }
+
+    /**
+     * Opens {@code path} for reading and writing without waiting. Linux allows this on a FIFO
+     * (POSIX leaves it undefined): the descriptor is its own writer, so reads never see end of
+     * file, which makes it a keep-alive for a FIFO that writers come and go on.
+     */
+    public static Descriptor openReadWrite(Path path) throws IOException {
+        return open(path, Syscalls.O_RDWR, Deadline.NEVER).orElseThrow();
+    }
+
+    private static long deadline(Duration timeout) {
+        return Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    private static Optional<Descriptor> open(Path path, int access, long deadline) throws IOException {
+        String p = path.toString();
+        int pathFd = checkedPathFd(p);
+        try {
+            String reopen = "/proc/self/fd/" + pathFd;
+            Optional<Integer> fd;
+            if (access == Syscalls.O_WRONLY && deadline != Deadline.NEVER
+                    && Deadline.remainingMillis(deadline) == 0) {
+                int r = Syscalls.open(reopen, access | Syscalls.O_NONBLOCK, 0, p);
+                fd = r == Syscalls.NO_PEER ? Optional.empty() : Optional.of(r);
+                if (fd.isPresent()) {
+                    clearNonBlocking(fd.get(), p);
+                }
+            } else {
+                fd = SignalledWait.run(deadline, () -> {
+                    int r = Syscalls.open(reopen, access, 0, p);
+                    return r == Syscalls.INTERRUPTED ? null : r;
+                });
+            }
+            if (fd.isEmpty()) {
+                return Optional.empty();
+            }
+            return Optional.of(Descriptor.adopt(fd.get(), p));
+        } finally {
+            Syscalls.close(pathFd);
+        }
+    }
+
+    private static void clearNonBlocking(int fd, String p) throws IOException {
+        try {
+            Syscalls.setNonBlocking(fd, false, p);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(fd);
+            throw e;
+        }
+    }
+
+    /** Opens {@code path} with O_PATH|O_NOFOLLOW and checks it is a FIFO of ours (or root's). */
+    private static int checkedPathFd(String path) throws IOException {
+        int fd = Syscalls.open(path, Syscalls.O_PATH | Syscalls.O_NOFOLLOW, 0, path);
+        try {
+            FileInfo info = Syscalls.fstat(fd, path);
+            if (!info.isFifo()) {
+                String what = info.isSymbolicLink() ? "a symbolic link (not followed)" : "a " + info.typeName();
+                throw new IpcSecurityException(path, "is " + what + ", not a FIFO; refused");
+            }
+            int me = Syscalls.geteuid();
+            if (info.uid() != me && info.uid() != 0) {
+                throw new IpcSecurityException(path,
+                        "is a FIFO owned by uid " + info.uid() + ", not by this user (uid " + me + "); refused");
+            }
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(fd);
+            throw e;
+        }
+    }
+
+    private static void checkMode(int mode) {
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package io.ipcbridge.pipe;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.nio.channels.Channel;
+import java.time.Duration;
+
+/**
+ * One end of a pipe or FIFO: {@link PipeSource} reads, {@link PipeSink} writes, so writing to the
+ * read end cannot be expressed. Closing an end closes its descriptor once; it never unlinks a FIFO.
+ */
+public abstract sealed class PipeEnd implements Channel permits PipeSource, PipeSink {
+    final Descriptor descriptor;
+
+    PipeEnd(Descriptor descriptor) {
+        this.descriptor = descriptor;
+    }
+
+    /** The owned descriptor, e.g. to place it on a chosen fd of a child process. */
+    public Descriptor descriptor() {
+        return descriptor;
+    }
+
+    /** The pipe's capacity in bytes, fcntl(F_GETPIPE_SZ): 65536 by default, never assumed. */
+    public int capacity() throws IOException {
+        return descriptor.withFd(fd -> Syscalls.pipeSize(fd, descriptor.name()));
+    }
+
+    /**
+     * Sets the pipe's capacity, fcntl(F_SETPIPE_SZ); the kernel rounds up to a power-of-two number
+     * of pages.
+     *
+     * @return the capacity the kernel chose
+     * @throws io.ipcbridge.PermissionDeniedException above /proc/sys/fs/pipe-max-size without
+     *     CAP_SYS_RESOURCE (EPERM)
+     * @throws io.ipcbridge.ErrnoException EBUSY when shrinking below the bytes in the pipe
+     */
+    public int setCapacity(int bytes) throws IOException {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("capacity must be positive: " + bytes);
+        }
+        return descriptor.withFd(fd -> Syscalls.setPipeSize(fd, bytes, descriptor.name()));
+    }
+
+    /** Sets or clears O_NONBLOCK; see {@link Descriptor#setNonBlocking(boolean)}. */
+    public void setNonBlocking(boolean on) throws IOException {
+        descriptor.setNonBlocking(on);
+    }
+
+    /**
+     * Waits until this end is ready: data or end of file for a source, room or a gone reader for a sink.
+     *
+     * @return false if the timeout passed first
+     */
+    public abstract boolean await(Duration timeout) throws IOException;
+
+    @Override
+    public boolean isOpen() {
+        return descriptor.isOpen();
+    }
+
+    @Override
+    public void close() throws IOException {
+        descriptor.close();
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[" + descriptor + "]";
+    }
+}

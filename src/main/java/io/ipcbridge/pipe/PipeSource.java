@@ -1,0 +1,43 @@
+package io.ipcbridge.pipe;
+
+import io.ipcbridge.Descriptor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.time.Duration;
+
+/** The read end of a pipe or FIFO: a {@link ReadableByteChannel}, or an {@link InputStream}. */
+public final class PipeSource extends PipeEnd implements ReadableByteChannel {
+    PipeSource(Descriptor descriptor) {
+        super(descriptor);
+    }
+
+    /** Takes ownership of {@code descriptor} as the read end of a pipe or FIFO (e.g. fd 3 from a parent). */
+    public static PipeSource of(Descriptor descriptor) {
+        return new PipeSource(descriptor);
+    }
+
+    /**
+     * read(2).
+     *
+     * @return bytes read; -1 once every writer has closed (again on every later call); 0 only in
+     *     non-blocking mode
+     */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        return descriptor.read(dst);
+    }
+
+    /** Waits for data or end of file. */
+    @Override
+    public boolean await(Duration timeout) throws IOException {
+        return descriptor.awaitReadable(timeout);
+    }
+
+    /** A blocking stream over this end; closing the stream closes the end. */
+    public InputStream inputStream() {
+        return Channels.newInputStream(this);
+    }
+}
