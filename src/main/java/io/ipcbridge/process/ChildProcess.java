@@ -1,0 +1,150 @@
+package io.ipcbridge.process;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.SignalledWait;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.nio.channels.ClosedByInterruptException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A spawned child, held through a pidfd (pidfd_open(2)): waiting is a poll on it, and signals go
+ * through pidfd_send_signal(2), so a signal can never reach another process that reused the pid.
+ *
+ * <p>{@link #close()} does not leave a zombie or an orphan behind: a child still running is killed
+ * (SIGKILL) and reaped. Wait for it first when it should finish its work.
+ */
+public final class ChildProcess implements AutoCloseable {
+    private final int pid;
+    private final String program;
+    private final Descriptor pidfd;
+    private ExitStatus status;
+
+    private ChildProcess(int pid, String program, Descriptor pidfd) {
+        this.pid = pid;
+        this.program = program;
+        this.pidfd = pidfd;
+    }
+
+    static ChildProcess adopt(int pid, String program) throws IOException {
+        int fd;
+        try {
+            fd = Syscalls.pidfdOpen(pid);
+        } catch (IOException e) {
+            Syscalls.reap(pid); // cannot happen short of EMFILE; do not leave a zombie
+            throw e;
+        }
+        return new ChildProcess(pid, program, Descriptor.adopt(fd, "pidfd " + pid + " (" + program + ")"));
+    }
+
+    /** The child's process id. */
+    public int pid() {
+        return pid;
+    }
+
+    /** Waits for the child to end and reaps it. */
+    public ExitStatus waitFor() throws IOException, InterruptedException {
+        return waitFor(null).orElseThrow();
+    }
+
+    /**
+     * Waits at most {@code timeout} for the child to end.
+     *
+     * @return the exit status, or empty if the child is still running when the timeout passes
+     */
+    public Optional<ExitStatus> waitFor(Duration timeout) throws IOException, InterruptedException {
+        long deadline = Deadline.of(timeout);
+        synchronized (this) {
+            if (status != null) {
+                return Optional.of(status);
+            }
+        }
+        try {
+            boolean ended = pidfd.withFd(fd -> SignalledWait.run(Deadline.NEVER, () -> {
+                int revents = Syscalls.poll(fd, Syscalls.POLLIN, Deadline.remainingMillis(deadline), pidfd.name());
+                if (revents == Syscalls.INTERRUPTED) {
+                    return Deadline.passed(deadline) ? Boolean.FALSE : null;
+                }
+                return revents != 0;
+            }).orElse(false));
+            return ended ? Optional.of(reap()) : Optional.empty();
+        } catch (ClosedByInterruptException e) {
+            Thread.interrupted();
+            InterruptedException ie = new InterruptedException("interrupted while waiting for " + this);
+            ie.initCause(e);
+            throw ie;
+        }
+    }
+
+    /** The exit status if the child has ended (reaping it), without waiting. */
+    public Optional<ExitStatus> exitStatus() throws IOException {
+        synchronized (this) {
+            if (status != null) {
+                return Optional.of(status);
+            }
+            int raw = Syscalls.reap(pid);
+            if (raw == -1) {
+                return Optional.empty();
+            }
+            status = ExitStatus.fromWaitStatus(raw);
+            return Optional.of(status);
+        }
+    }
+
+    private ExitStatus reap() throws IOException {
+        return exitStatus().orElseThrow(() -> new IllegalStateException("pidfd readable but " + pid + " not reaped"));
+    }
+
+    /** Sends {@code signal} (e.g. 15 for SIGTERM); nothing happens once the child has ended. */
+    public void signal(int signal) throws IOException {
+        if (signal <= 0 || signal > 64) {
+            throw new IllegalArgumentException("not a signal: " + signal);
+        }
+        synchronized (this) {
+            if (status != null) {
+                return;
+            }
+            pidfd.withFd(fd -> {
+                Syscalls.pidfdSignal(fd, signal, pidfd.name());
+                return null;
+            });
+        }
+    }
+
+    /** Sends SIGKILL. */
+    public void kill() throws IOException {
+        signal(Syscalls.SIGKILL);
+    }
+
+    /** Kills (SIGKILL) and reaps the child if it still runs, then releases the pidfd. */
+    @Override
+    public void close() throws IOException {
+        try {
+            if (pidfd.isOpen() && exitStatus().isEmpty()) {
+                kill();
+                boolean interrupted = false;
+                for (;;) {
+                    try {
+                        waitFor();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // finish the reap; keep the interrupt for the caller
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        } finally {
+            pidfd.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ChildProcess[" + pid + " " + Objects.toString(program) + "]";
+    }
+}

@@ -1,0 +1,177 @@
+package io.ipcbridge.process;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.pipe.PipeEnd;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * A command to spawn with posix_spawnp(3), with any descriptors placed on chosen fd numbers in the
+ * child: a pipe end on fd 3, a FIFO as stdin, a socket on fd 4. What the JDK's
+ * {@link ProcessBuilder} cannot do.
+ *
+ * <p>In the child, fds 0, 1 and 2 are the JVM's own unless placed; every other descriptor is
+ * closed (the JVM's own included, close-on-exec or not), so only the placed ones are open. Signal
+ * dispositions are reset to their defaults and the signal mask is empty, so {@code yes | head -1}
+ * ends as it does in a shell. The parent's descriptors are not consumed: close your copy after
+ * {@link #start()} when the child alone should hold the end (so that end of file can reach a reader).
+ *
+ * <pre>{@code
+ * try (Pipe pipe = Pipe.open();
+ *      ChildProcess child = Command.of("./peer", "sink", "3").fd(3, pipe.source()).start()) {
+ *     pipe.source().close();
+ *     pipe.sink().write(data);
+ *     pipe.sink().close();
+ *     ExitStatus status = child.waitFor();
+ * }
+ * }</pre>
+ */
+public final class Command {
+    private final List<String> argv;
+    private final TreeMap<Integer, Descriptor> fds = new TreeMap<>();
+    private Map<String, String> environment;
+    private Path directory;
+
+    private Command(List<String> argv) {
+        if (argv.isEmpty()) {
+            throw new IllegalArgumentException("empty command");
+        }
+        for (String arg : argv) {
+            if (Objects.requireNonNull(arg, "argument").indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("argument contains NUL: " + arg.replace('\0', '?'));
+            }
+        }
+        this.argv = List.copyOf(argv);
+    }
+
+    /** The program (looked up in PATH unless it contains a slash) and its arguments. */
+    public static Command of(String... argv) {
+        return new Command(List.of(argv));
+    }
+
+    /** The program (looked up in PATH unless it contains a slash) and its arguments. */
+    public static Command of(List<String> argv) {
+        return new Command(argv);
+    }
+
+    /** The arguments, program first. */
+    public List<String> arguments() {
+        return argv;
+    }
+
+    /** Places {@code descriptor} on fd {@code target} in the child (0 is stdin, 1 stdout, 2 stderr). */
+    public Command fd(int target, Descriptor descriptor) {
+        if (target < 0) {
+            throw new IllegalArgumentException("negative fd: " + target);
+        }
+        fds.put(target, Objects.requireNonNull(descriptor, "descriptor"));
+        return this;
+    }
+
+    /** Places a pipe or FIFO end on fd {@code target} in the child. */
+    public Command fd(int target, PipeEnd end) {
+        return fd(target, end.descriptor());
+    }
+
+    /** Places {@code end} on the child's stdin. */
+    public Command stdin(PipeEnd end) {
+        return fd(0, end);
+    }
+
+    /** Places {@code end} on the child's stdout. */
+    public Command stdout(PipeEnd end) {
+        return fd(1, end);
+    }
+
+    /** Places {@code end} on the child's stderr. */
+    public Command stderr(PipeEnd end) {
+        return fd(2, end);
+    }
+
+    /** Sets one variable in the child's environment (which is otherwise the JVM's). */
+    public Command env(String name, String value) {
+        if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("bad environment variable: " + name);
+        }
+        if (environment == null) {
+            environment = new TreeMap<>(System.getenv());
+        }
+        environment.put(name, value);
+        return this;
+    }
+
+    /** Replaces the child's whole environment. */
+    public Command environment(Map<String, String> variables) {
+        environment = new TreeMap<>();
+        variables.forEach(this::env);
+        return this;
+    }
+
+    /** The child's working directory (the JVM's by default). */
+    public Command directory(Path dir) {
+        this.directory = Objects.requireNonNull(dir, "dir");
+        return this;
+    }
+
+    /**
+     * Spawns the child.
+     *
+     * @throws java.nio.file.NoSuchFileException if the program is not found (ENOENT)
+     * @throws java.nio.file.AccessDeniedException if it is not executable (EACCES)
+     * @throws ClosedChannelException if a placed descriptor is closed
+     */
+    public ChildProcess start() throws IOException {
+        return start(fds);
+    }
+
+    /** Spawns with {@code stdin} and {@code stdout} placed on fds 0 and 1 on top of this command's own. */
+    ChildProcess start(Descriptor stdin, Descriptor stdout) throws IOException {
+        TreeMap<Integer, Descriptor> all = new TreeMap<>(fds);
+        all.put(0, stdin);
+        all.put(1, stdout);
+        return start(all);
+    }
+
+    private ChildProcess start(TreeMap<Integer, Descriptor> fds) throws IOException {
+        int n = fds.size();
+        int[] targets = new int[n];
+        int[] sources = new int[n];
+        int i = 0;
+        List<Descriptor> held = new ArrayList<>(n);
+        for (Map.Entry<Integer, Descriptor> e : fds.entrySet()) {
+            targets[i] = e.getKey();
+            sources[i++] = e.getValue().fd();
+            held.add(e.getValue());
+        }
+        List<String> env = null;
+        if (environment != null) {
+            env = new ArrayList<>(environment.size());
+            for (Map.Entry<String, String> e : environment.entrySet()) {
+                env.add(e.getKey() + "=" + e.getValue());
+            }
+        }
+        int pid = spawnHolding(held, 0, targets, sources, env);
+        return ChildProcess.adopt(pid, argv.get(0));
+    }
+
+    /** Spawns while holding every placed descriptor open, so none can be closed and reused meanwhile. */
+    private int spawnHolding(List<Descriptor> held, int index, int[] targets, int[] sources, List<String> env)
+            throws IOException {
+        if (index == held.size()) {
+            return Syscalls.spawn(argv, env, directory == null ? null : directory.toString(), targets, sources);
+        }
+        return held.get(index).withFd(fd -> spawnHolding(held, index + 1, targets, sources, env));
+    }
+
+    @Override
+    public String toString() {
+        return String.join(" ", argv);
+    }
+}

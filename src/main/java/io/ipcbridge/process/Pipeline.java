@@ -1,0 +1,193 @@
+package io.ipcbridge.process;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeEnd;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.pipe.PipeSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * A pipeline such as {@code du -sk /var/log/* | sort -rn | head -10}, built from Java: each stage's
+ * stdout feeds the next stage's stdin through a pipe, any stage may be Java code, and every stage's
+ * exit status is kept, like bash's {@code PIPESTATUS} and {@code pipefail}.
+ *
+ * <pre>{@code
+ * try (Pipeline.Run run = Pipeline.of(
+ *         Stage.command("du", "-sk", "/var/log"),
+ *         Stage.command("sort", "-rn"),
+ *         Stage.command("head", "-10")).start()) {
+ *     String top = new String(run.output().inputStream().readAllBytes());
+ *     List<ExitStatus> statuses = run.waitFor();
+ * }
+ * }</pre>
+ */
+public final class Pipeline {
+    private final List<Stage> stages;
+    private PipeEnd input;
+
+    private Pipeline(List<Stage> stages) {
+        if (stages.isEmpty()) {
+            throw new IllegalArgumentException("a pipeline needs at least one stage");
+        }
+        this.stages = List.copyOf(stages);
+    }
+
+    /** A pipeline of {@code stages}, first to last. */
+    public static Pipeline of(Stage... stages) {
+        return new Pipeline(List.of(stages));
+    }
+
+    /** A pipeline of {@code stages}, first to last. */
+    public static Pipeline of(List<Stage> stages) {
+        return new Pipeline(stages);
+    }
+
+    /** Feeds the first stage from {@code source}, which the pipeline takes over and closes (by default it reads /dev/null). */
+    public Pipeline input(PipeSource source) {
+        this.input = Objects.requireNonNull(source, "source");
+        return this;
+    }
+
+    /**
+     * Starts every stage. The last stage's stdout is {@link Run#output()}; every stage's stderr is
+     * the JVM's.
+     */
+    public Run start() throws IOException {
+        Run run = new Run(stages.size());
+        try {
+            Descriptor in = input != null ? input.descriptor() : devNull();
+            for (int i = 0; i < stages.size(); i++) {
+                Pipe next = Pipe.open();
+                run.startStage(stages.get(i), in, next.sink());
+                in = next.source().descriptor();
+                if (i == stages.size() - 1) {
+                    run.output = next.source();
+                }
+            }
+            return run;
+        } catch (IOException | RuntimeException e) {
+            run.close();
+            throw e;
+        }
+    }
+
+    private static Descriptor devNull() throws IOException {
+        int fd = Syscalls.open("/dev/null", Syscalls.O_RDONLY, 0, "/dev/null");
+        return Descriptor.adopt(fd, "/dev/null");
+    }
+
+    /** A running pipeline. Closing it closes the output and kills and reaps any stage still running. */
+    public static final class Run implements AutoCloseable {
+        private final List<Object> running;
+        private PipeSource output;
+
+        private Run(int size) {
+            running = new ArrayList<>(size);
+        }
+
+        /** Starts {@code stage} on {@code in} and {@code out}, which it takes over. */
+        private void startStage(Stage stage, Descriptor in, PipeSink out) throws IOException {
+            if (stage instanceof Stage.External external) {
+                try {
+                    running.add(external.command().start(in, out.descriptor()));
+                } finally {
+                    in.close();
+                    out.close();
+                }
+            } else {
+                Stage.Body body = ((Stage.Java) stage).body();
+                PipeSource source = PipeSource.of(in);
+                running.add(CompletableFuture.supplyAsync(() -> runJava(body, source, out),
+                        task -> {
+                            Thread t = new Thread(task, "ipcbridge-pipeline-stage-" + running.size());
+                            t.setDaemon(true);
+                            t.start();
+                        }));
+            }
+        }
+
+        private static ExitStatus runJava(Stage.Body body, PipeSource source, PipeSink sink) {
+            try (InputStream in = source.inputStream(); OutputStream out = sink.outputStream()) {
+                return ExitStatus.exited(body.run(in, out) & 0xff);
+            } catch (PeerClosedException e) {
+                return ExitStatus.exited(128 + ExitStatus.SIGPIPE);
+            } catch (Exception e) {
+                return ExitStatus.exited(1);
+            }
+        }
+
+        /** The last stage's stdout. */
+        public PipeSource output() {
+            return output;
+        }
+
+        /**
+         * Waits for every stage, like bash's {@code PIPESTATUS}.
+         *
+         * @return each stage's status, first to last
+         */
+        public List<ExitStatus> waitFor() throws IOException, InterruptedException {
+            List<ExitStatus> statuses = new ArrayList<>(running.size());
+            for (Object stage : running) {
+                if (stage instanceof ChildProcess child) {
+                    statuses.add(child.waitFor());
+                } else {
+                    try {
+                        statuses.add(((CompletableFuture<?>) stage).thenApply(ExitStatus.class::cast).get());
+                    } catch (ExecutionException e) {
+                        throw new IllegalStateException("Java stage failed unexpectedly", e.getCause());
+                    }
+                }
+            }
+            return statuses;
+        }
+
+        /**
+         * The pipeline's status with bash's {@code pipefail}: the last non-zero stage status, or
+         * success. Waits for every stage.
+         */
+        public ExitStatus waitForPipefail() throws IOException, InterruptedException {
+            ExitStatus result = ExitStatus.exited(0);
+            for (ExitStatus s : waitFor()) {
+                if (!s.success()) {
+                    result = s;
+                }
+            }
+            return result;
+        }
+
+        @Override
+        public void close() throws IOException {
+            IOException failure = null;
+            if (output != null) {
+                output.close();
+            }
+            for (Object stage : running) {
+                try {
+                    if (stage instanceof ChildProcess child) {
+                        child.close();
+                    } else {
+                        ((CompletableFuture<?>) stage).join();
+                    }
+                } catch (IOException e) {
+                    failure = failure == null ? e : failure;
+                } catch (RuntimeException e) {
+                    failure = failure == null ? new IOException(e) : failure;
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.ipcbridge.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Starts a call on a thread and waits until that thread sleeps inside the expected system call,
+ * read from /proc/self/task/TID/syscall: synchronisation on the kernel's own state, never a sleep.
+ */
+public final class Blocked {
+    public static final int READ = 0;
+    public static final int WRITE = 1;
+    public static final int POLL = 7;
+    public static final int OPENAT = 257;
+
+    private Blocked() {
+    }
+
+    /** A call started on its own thread, blocked in the kernel when {@link #start} returns. */
+    public record Call<T>(Thread thread, int tid, CompletableFuture<T> result) {
+    }
+
+    /** Runs {@code call} on a new thread and returns once it is blocked in one of {@code syscalls}. */
+    public static <T> Call<T> start(Callable<T> call, int... syscalls) throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        int[] tid = new int[1];
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            tid[0] = currentTid();
+            started.countDown();
+            try {
+                result.complete(call.call());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        }, "blocked-call");
+        t.start();
+        started.await();
+        awaitInSyscall(tid[0], result, syscalls);
+        return new Call<>(t, tid[0], result);
+    }
+
+    /** The calling thread's kernel thread id. */
+    public static int currentTid() {
+        try {
+            return Integer.parseInt(Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void awaitInSyscall(int tid, CompletableFuture<?> result, int... syscalls) {
+        Path task = Path.of("/proc/self/task/" + tid);
+        while (!result.isDone()) {
+            try {
+                String state = Files.readString(task.resolve("stat"));
+                char s = state.charAt(state.lastIndexOf(')') + 2);
+                String nr = Files.readString(task.resolve("syscall")).split(" ", 2)[0].trim();
+                if (s == 'S') {
+                    for (int expected : syscalls) {
+                        if (nr.equals(Integer.toString(expected))) {
+                            return;
+                        }
+                    }
+                }
+            } catch (NoSuchFileException gone) {
+                return;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Thread.onSpinWait();
+        }
+    }
+}
