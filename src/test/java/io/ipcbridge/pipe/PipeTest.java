@@ -1,0 +1,282 @@
+package io.ipcbridge.pipe;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.PermissionDeniedException;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Peers;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Anonymous pipes: transfers, end of file, EPIPE, non-blocking mode, capacity, PIPE_BUF atomicity. */
+class PipeTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    @ParameterizedTest(name = "direct={0}")
+    @ValueSource(booleans = {true, false})
+    void bytesWrittenAreReadBackThroughHeapAndDirectBuffers(boolean direct) throws Exception {
+        try (Pipe pipe = Pipe.open()) {
+            byte[] data = "hello, pipe".getBytes(StandardCharsets.US_ASCII);
+            ByteBuffer src = direct ? ByteBuffer.allocateDirect(data.length) : ByteBuffer.allocate(data.length);
+            src.put(data).flip();
+            assertEquals(data.length, pipe.sink().write(src));
+            assertEquals(0, src.remaining(), "the buffer is consumed");
+            ByteBuffer dst = direct ? ByteBuffer.allocateDirect(64) : ByteBuffer.allocate(64);
+            dst.position(3);
+            assertEquals(data.length, pipe.source().read(dst));
+            assertEquals(3 + data.length, dst.position(), "read lands at the buffer's position");
+            byte[] got = new byte[data.length];
+            dst.flip().position(3);
+            dst.get(got);
+            assertArrayEquals(data, got);
+        }
+    }
+
+    @Test
+    void aBlockingWriteLargerThanThePipeIsWrittenInFull() throws Exception {
+        // PIPE-05 (blocking side): the kernel takes part of the buffer at a time; the write loops
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe pipe = Pipe.open()) {
+                byte[] data = new byte[1 << 20];
+                for (int i = 0; i < data.length; i++) {
+                    data[i] = (byte) (i * 31);
+                }
+                CompletableFuture<byte[]> reader = CompletableFuture.supplyAsync(() -> {
+                    try (InputStream in = pipe.source().inputStream()) {
+                        return in.readAllBytes();
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertEquals(data.length, pipe.sink().write(ByteBuffer.wrap(data)));
+                pipe.sink().close();
+                assertArrayEquals(data, reader.get());
+            }
+        });
+    }
+
+    @Test
+    void endOfFileIsReportedAgainOnEveryRead() throws Exception {
+        // PIPE-02
+        try (Pipe pipe = Pipe.open()) {
+            pipe.sink().close();
+            for (int i = 0; i < 3; i++) {
+                assertEquals(-1, pipe.source().read(ByteBuffer.allocate(8)));
+            }
+        }
+    }
+
+    @Test
+    void writingAfterTheReaderClosedThrowsPeerClosedAndTheJvmSurvives() throws Exception {
+        // PIPE-01: EPIPE, never SIGPIPE
+        try (Pipe pipe = Pipe.open()) {
+            pipe.source().close();
+            PeerClosedException e = assertThrows(PeerClosedException.class,
+                    () -> pipe.sink().write(ByteBuffer.wrap(new byte[10])));
+            assertEquals("EPIPE", e.errnoName());
+            assertEquals("write", e.call());
+            assertTrue(e.getMessage().startsWith("write(pipe write end): EPIPE (Broken pipe)"), e.getMessage());
+        }
+    }
+
+    @Test
+    void nonBlockingReadOfAnEmptyPipeReturnsZeroNotEndOfFile() throws Exception {
+        // PIPE-12
+        try (Pipe pipe = Pipe.open()) {
+            pipe.source().setNonBlocking(true);
+            assertEquals(0, pipe.source().read(ByteBuffer.allocate(8)));
+            pipe.sink().write(ByteBuffer.wrap(new byte[] {7}));
+            assertEquals(1, pipe.source().read(ByteBuffer.allocate(8)));
+        }
+    }
+
+    @Test
+    void nonBlockingWritesAreAllOrNothingUpToPipeBufAndPartialAbove() throws Exception {
+        // PIPE-04 and PIPE-05
+        try (Pipe pipe = Pipe.open()) {
+            int capacity = pipe.sink().capacity();
+            pipe.sink().setNonBlocking(true);
+            assertEquals(capacity, pipe.sink().write(ByteBuffer.allocateDirect(capacity)), "fills the pipe");
+            ByteBuffer drained = ByteBuffer.allocateDirect(100);
+            assertEquals(100, pipe.source().read(drained));
+            ByteBuffer small = ByteBuffer.allocateDirect(Pipe.PIPE_BUF);
+            assertEquals(0, pipe.sink().write(small), "no partial write of <= PIPE_BUF bytes");
+            assertEquals(Pipe.PIPE_BUF, small.remaining(), "nothing consumed");
+            ByteBuffer five = ByteBuffer.allocateDirect(5 * 1024);
+            assertEquals(5 * 1024, pipe.source().read(five), "free about 5 KB");
+            ByteBuffer big = ByteBuffer.allocateDirect(64 * 1024);
+            int n = pipe.sink().write(big);
+            assertTrue(n > 0 && n < big.capacity(), "a partial write above PIPE_BUF: " + n);
+            assertEquals(n, big.position());
+        }
+    }
+
+    @Test
+    void capacityCanBeReadAndChanged() throws Exception {
+        // PIPE-07
+        try (Pipe pipe = Pipe.open()) {
+            assertEquals(65536, pipe.source().capacity());
+            assertTrue(pipe.sink().setCapacity(1 << 20) >= 1 << 20);
+            assertEquals(1 << 20, pipe.source().capacity());
+            pipe.sink().write(ByteBuffer.allocateDirect(8192));
+            IpcError busy = (IpcError) assertThrows(java.io.IOException.class, () -> pipe.sink().setCapacity(4096));
+            assertEquals("EBUSY", busy.errnoName(), "cannot shrink below the bytes in the pipe");
+            assertThrows(IllegalArgumentException.class, () -> pipe.sink().setCapacity(0));
+        }
+    }
+
+    @Test
+    void capacityAboveTheSystemMaximumIsRefused() throws Exception {
+        // PIPE-07: EPERM above /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE; root may pass
+        long max = Long.parseLong(java.nio.file.Files.readString(
+                java.nio.file.Path.of("/proc/sys/fs/pipe-max-size")).trim());
+        try (Pipe pipe = Pipe.open()) {
+            try {
+                int got = pipe.sink().setCapacity((int) Math.min(Integer.MAX_VALUE / 2 + 1, max * 2));
+                assertTrue(got > max, "only a privileged process gets past the maximum");
+            } catch (PermissionDeniedException | io.ipcbridge.IpcResourceLimitException e) {
+                assertTrue(e.getMessage().startsWith("fcntl(F_SETPIPE_SZ)(pipe write end): E"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void allBlockedReadersWakeWhenTheLastWriterCloses() throws Exception {
+        // PIPE-08
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe pipe = Pipe.open()) {
+                List<Blocked.Call<Integer>> readers = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    readers.add(Blocked.start(() -> pipe.source().read(ByteBuffer.allocateDirect(8)), Blocked.READ));
+                }
+                pipe.sink().close();
+                for (Blocked.Call<Integer> r : readers) {
+                    assertEquals(-1, r.result().get(5, TimeUnit.SECONDS));
+                }
+            }
+        });
+    }
+
+    @Test
+    void recordsOfPipeBufBytesFromEightConcurrentWritersNeverInterleave() throws Exception {
+        // PIPE-06, NL-06: 4 Java threads and 4 C processes, records of exactly 4096 bytes
+        String writer = Peers.path("pipe_atomic");
+        int records = 20_000;
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+            try (Pipe pipe = Pipe.open()) {
+                List<ChildProcess> children = new ArrayList<>();
+                for (int w = 4; w < 8; w++) {
+                    children.add(Command.of(writer, "3", Integer.toString(w), Integer.toString(records),
+                            Integer.toString(Pipe.PIPE_BUF)).fd(3, pipe.sink()).start());
+                }
+                List<CompletableFuture<Void>> javaWriters = new ArrayList<>();
+                for (int w = 0; w < 4; w++) {
+                    int id = w;
+                    javaWriters.add(CompletableFuture.runAsync(() -> writeRecords(pipe.sink(), id, records)));
+                }
+                CompletableFuture<Void> closer = CompletableFuture.allOf(javaWriters.toArray(new CompletableFuture<?>[0]))
+                        .thenRun(() -> {
+                            try {
+                                pipe.sink().close();
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        });
+                long[] next = new long[8];
+                ByteBuffer record = ByteBuffer.allocateDirect(Pipe.PIPE_BUF).order(ByteOrder.LITTLE_ENDIAN);
+                long total = 0;
+                for (;;) {
+                    record.clear();
+                    while (record.hasRemaining()) {
+                        if (pipe.source().read(record) < 0) {
+                            break;
+                        }
+                    }
+                    if (record.position() == 0) {
+                        break;
+                    }
+                    assertEquals(Pipe.PIPE_BUF, record.position(), "a whole number of records");
+                    int id = record.getInt(0);
+                    long seq = record.getLong(4);
+                    for (int i = 12; i < Pipe.PIPE_BUF; i++) {
+                        if (record.get(i) != (byte) id) {
+                            throw new AssertionError("record " + seq + " of writer " + id + " interleaved at byte " + i);
+                        }
+                    }
+                    assertEquals(next[id]++, seq, "writer " + id + " in order");
+                    total++;
+                }
+                closer.get();
+                for (ChildProcess c : children) {
+                    assertTrue(c.waitFor().success(), "C writer succeeded");
+                    c.close();
+                }
+                assertEquals(8L * records, total);
+            }
+        });
+    }
+
+    private static void writeRecords(PipeSink sink, int id, int records) {
+        ByteBuffer record = ByteBuffer.allocateDirect(Pipe.PIPE_BUF).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 12; i < Pipe.PIPE_BUF; i++) {
+            record.put(i, (byte) id);
+        }
+        try {
+            for (long seq = 0; seq < records; seq++) {
+                record.clear();
+                record.putInt(0, id).putLong(4, seq);
+                sink.write(record);
+            }
+        } catch (Exception e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    @Test
+    void bothEndsAreCloseOnExecSoAChildSeesOnlyItsPlacedDescriptors() throws Exception {
+        // PIPE-11, X-10: a C child lists /proc/self/fd
+        String fdList = Peers.path("fd_list");
+        try (Pipe out = Pipe.open(); Pipe unrelated = Pipe.open()) {
+            try (ChildProcess child = Command.of(fdList).stdout(out.sink()).start()) {
+                out.sink().close();
+                String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertTrue(child.waitFor().success());
+                List<String> fds = listing.lines().filter(l -> l.matches("\\d+")).toList();
+                assertEquals(List.of("0", "1", "2"), fds, "only stdin, stdout and stderr: " + listing);
+            }
+            assertTrue(unrelated.sink().isOpen());
+        }
+    }
+
+    @Test
+    void streamsCarryBytesBothWays() throws Exception {
+        try (Pipe pipe = Pipe.open()) {
+            try (OutputStream out = pipe.sink().outputStream()) {
+                out.write(new byte[] {1, 2, 3});
+                out.write(4);
+            }
+            try (InputStream in = pipe.source().inputStream()) {
+                assertArrayEquals(new byte[] {1, 2, 3, 4}, in.readAllBytes());
+            }
+        }
+    }
+}
