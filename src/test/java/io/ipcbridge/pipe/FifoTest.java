@@ -1,0 +1,231 @@
+package io.ipcbridge.pipe;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** FIFOs: create with an exact mode, safe open, timeouts, interrupts, and no leaks. */
+class FifoTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void createGivesMode0600ByDefaultAndExactlyTheModeAskedFor() throws Exception {
+        // FIFO-10, SEC-01: umask only narrows, so the mode is set again after mkfifo
+        Path a = dir.resolve("a");
+        Fifo.create(a);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(a)));
+        Path b = dir.resolve("b");
+        Fifo.create(b, 0666);
+        assertEquals("rw-rw-rw-", PosixFilePermissions.toString(Files.getPosixFilePermissions(b)));
+        assertTrue(Files.readAttributes(a, java.nio.file.attribute.BasicFileAttributes.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther(), "a FIFO, not a regular file");
+        assertThrows(IllegalArgumentException.class, () -> Fifo.create(dir.resolve("c"), 01777));
+    }
+
+    @Test
+    void createOnAnyExistingEntryFailsWithEexistAndReplacesNothing() throws Exception {
+        // FIFO-01: a regular file, a FIFO and a symlink all give EEXIST
+        Path file = Files.writeString(dir.resolve("file"), "keep");
+        Path fifo = dir.resolve("fifo");
+        Fifo.create(fifo);
+        Path link = Files.createSymbolicLink(dir.resolve("link"), file);
+        for (Path p : new Path[] {file, fifo, link}) {
+            FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, () -> Fifo.create(p));
+            assertEquals("mkfifo(" + p + "): EEXIST (File exists)", e.getMessage());
+            assertEquals(17, ((IpcError) e).errno());
+        }
+        assertEquals("keep", Files.readString(file));
+    }
+
+    @Test
+    void createInAMissingDirectoryFailsWithEnoent() {
+        Path p = dir.resolve("missing/fifo");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Fifo.create(p));
+        assertEquals("mkfifo(" + p + "): ENOENT (No such file or directory)", e.getMessage());
+        assertEquals("ENOENT", ((IpcError) e).errnoName());
+    }
+
+    @Test
+    void aRegularFileAtThePathIsRefusedAndNotWritten() throws Exception {
+        // FIFO-07
+        Path file = Files.writeString(dir.resolve("planted"), "original");
+        IpcSecurityException e = assertThrows(IpcSecurityException.class,
+                () -> Fifo.openWriter(file, Duration.ofSeconds(1)));
+        assertTrue(e.getMessage().contains("regular file, not a FIFO"), e.getMessage());
+        assertThrows(IpcSecurityException.class, () -> Fifo.openReader(file, Duration.ofSeconds(1)));
+        assertEquals("original", Files.readString(file));
+    }
+
+    @Test
+    void aSymbolicLinkAtThePathIsRefusedEvenWhenItPointsToAFifo() throws Exception {
+        // FIFO-06
+        Path fifo = dir.resolve("real");
+        Fifo.create(fifo);
+        Path link = Files.createSymbolicLink(dir.resolve("link"), fifo);
+        IpcSecurityException e = assertThrows(IpcSecurityException.class, () -> Fifo.openWriter(link, Duration.ZERO));
+        assertTrue(e.getMessage().contains("symbolic link"), e.getMessage());
+        Path target = Files.writeString(dir.resolve("passwd"), "root:x:0:0");
+        Path link2 = Files.createSymbolicLink(dir.resolve("link2"), target);
+        assertThrows(IpcSecurityException.class, () -> Fifo.openWriter(link2, Duration.ZERO));
+        assertEquals("root:x:0:0", Files.readString(target));
+    }
+
+    @Test
+    void openingAMissingPathFailsWithNoSuchFile() {
+        Path p = dir.resolve("none");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Fifo.openReader(p, Duration.ZERO));
+        assertEquals("open(" + p + "): ENOENT (No such file or directory)", e.getMessage());
+    }
+
+    @Test
+    void aNonBlockingOpenForWritingWithNoReaderIsEmpty() throws Exception {
+        // FIFO-02: ENXIO is a value, not an exception
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertEquals(Optional.empty(), Fifo.openWriter(p, Duration.ZERO));
+    }
+
+    @Test
+    void timedOpensReturnEmptyInTimeWhenNobodyComes() throws Exception {
+        // FIFO-03
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            long start = System.nanoTime();
+            assertEquals(Optional.empty(), Fifo.openReader(p, Duration.ofMillis(200)));
+            long elapsed = System.nanoTime() - start;
+            assertTrue(elapsed >= 200_000_000L, "waited the full timeout: " + elapsed);
+            assertTrue(elapsed < 5_000_000_000L, "returned in time: " + elapsed);
+            assertEquals(Optional.empty(), Fifo.openWriter(p, Duration.ofMillis(200)));
+            assertEquals(Optional.empty(), Fifo.openReader(p, Duration.ZERO));
+        });
+    }
+
+    @Test
+    void aBlockedOpenEndsWithClosedByInterruptException() throws Exception {
+        // FIFO-09, X-06
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Blocked.Call<PipeSource> call = Blocked.start(() -> Fifo.openReader(p), Blocked.OPENAT);
+            call.thread().interrupt();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> call.result().get(5, TimeUnit.SECONDS));
+            assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+        });
+    }
+
+    @Test
+    void aReaderOpenedBeforeTheWriterGetsTheDataNotAnEarlyEndOfFile() throws Exception {
+        // FIFO-04
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Blocked.Call<byte[]> reader = Blocked.start(() -> {
+                try (InputStream in = Fifo.openReader(p).inputStream()) {
+                    return in.readAllBytes();
+                }
+            }, Blocked.OPENAT);
+            try (OutputStream out = Fifo.openWriter(p).outputStream()) {
+                out.write("late writer".getBytes(StandardCharsets.US_ASCII));
+            }
+            assertEquals("late writer", new String(reader.result().get(), StandardCharsets.US_ASCII));
+        });
+    }
+
+    @Test
+    void writingAfterTheReaderLeftThrowsPeerClosed() throws Exception {
+        // FIFO-05
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        Descriptor keepAlive = Fifo.openReadWrite(p);
+        PipeSource reader = Fifo.openReader(p);
+        try (PipeSink writer = Fifo.openWriter(p, Duration.ZERO).orElseThrow()) {
+            keepAlive.close();
+            reader.close();
+            assertThrows(PeerClosedException.class, () -> writer.write(ByteBuffer.wrap(new byte[1])));
+        }
+    }
+
+    @Test
+    void catReadsWhatJavaWritesAndJavaReadsWhatCatWrites() throws Exception {
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        byte[] data = new byte[256 * 1024];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) i;
+        }
+        Path out = dir.resolve("out");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Process cat = new ProcessBuilder("cat", p.toString()).redirectOutput(out.toFile()).start();
+            try (PipeSink w = Fifo.openWriter(p)) {
+                w.write(ByteBuffer.wrap(data));
+            }
+            assertEquals(0, cat.waitFor());
+            assertArrayEquals(data, Files.readAllBytes(out));
+
+            // the shell opens the FIFO in the child (ProcessBuilder would open it in the JVM, and block)
+            Process writer = new ProcessBuilder("sh", "-c", "cat \"$1\" > \"$2\"", "sh", out.toString(), p.toString())
+                    .start();
+            try (InputStream in = Fifo.openReader(p).inputStream()) {
+                assertArrayEquals(data, in.readAllBytes());
+            }
+            assertEquals(0, writer.waitFor());
+        });
+    }
+
+    @Test
+    void deleteRemovesAFifoAndRefusesAnythingElse() throws Exception {
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        Fifo.delete(p);
+        assertFalse(Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertThrows(NoSuchFileException.class, () -> Fifo.delete(p));
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        assertThrows(IpcSecurityException.class, () -> Fifo.delete(file));
+        assertTrue(Files.exists(file));
+    }
+
+    @Test
+    void tenThousandOpenCloseCyclesLeaveNoDescriptorBehind() throws Exception {
+        // leak check of the foundation issue; the O_RDWR keep-alive lets both opens proceed at once
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        int before = Fds.count();
+        try (Descriptor keepAlive = Fifo.openReadWrite(p)) {
+            for (int i = 0; i < 10_000; i++) {
+                Fifo.openReader(p).close();
+                Fifo.openWriter(p, Duration.ZERO).orElseThrow().close();
+            }
+        }
+        assertEquals(before, Fds.count());
+    }
+}
