@@ -50,6 +50,8 @@ public final class Syscalls {
     private static final long SYS_PIDFD_OPEN = 434;
     private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
     private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+    /** The sigset_t bits of SIGCANCEL (32) and SIGSETXID (33). */
+    private static final long GLIBC_INTERNAL_SIGNALS = (1L << 31) | (1L << 32);
     /** Larger than glibc's posix_spawn_file_actions_t (80), posix_spawnattr_t (336) and sigset_t (128). */
     private static final long OPAQUE_SIZE = 512;
 
@@ -334,6 +336,10 @@ public final class Syscalls {
                 NativeCalls.sigemptyset(sigset);
                 check("posix_spawnattr_setsigmask", program, NativeCalls.posix_spawnattr_setsigmask(attr, sigset));
                 NativeCalls.sigfillset(sigset);
+                // sigfillset leaves out glibc's internal signals 32 and 33, and posix_spawn then sets
+                // them to SIG_IGN in the child, which exec keeps: set their bits so they start at SIG_DFL
+                // too. (Only the parent's threads can be sent them, never the new process.)
+                sigset.setLong(0, sigset.getLong(0) | GLIBC_INTERNAL_SIGNALS);
                 check("posix_spawnattr_setsigdefault", program,
                         NativeCalls.posix_spawnattr_setsigdefault(attr, sigset));
                 check("posix_spawnattr_setflags", program, NativeCalls.posix_spawnattr_setflags(attr,

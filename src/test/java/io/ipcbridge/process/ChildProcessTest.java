@@ -1,0 +1,210 @@
+package io.ipcbridge.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Peers;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Spawning with chosen descriptors, clean signal state, waiting, killing, and errors. */
+class ChildProcessTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    /** Runs {@code command} with its stdout on a pipe and returns what it printed. */
+    private static String output(Command command) throws Exception {
+        try (Pipe out = Pipe.open(); ChildProcess child = command.stdout(out.sink()).start()) {
+            out.sink().close();
+            String text = new String(out.source().inputStream().readAllBytes(), StandardCharsets.UTF_8);
+            ExitStatus status = child.waitFor();
+            assertTrue(status.success(), command + ": " + status);
+            return text;
+        }
+    }
+
+    private static List<String> fds(String listing) {
+        return listing.lines().filter(l -> l.matches("\\d+")).toList();
+    }
+
+    @Test
+    void aChildHasOnlyStdioAndThePlacedDescriptorsOpen() throws Exception {
+        // the JVM's own descriptors (jars, sockets, pipes) never leak into the child
+        String fdList = Peers.path("fd_list");
+        try (Pipe a = Pipe.open(); Pipe b = Pipe.open()) {
+            String listing = output(Command.of(fdList).fd(3, a.source()).fd(7, b.sink()));
+            assertEquals(List.of("0", "1", "2", "3", "7"), fds(listing), listing);
+        }
+    }
+
+    @Test
+    void placementsThatCollideWithTheSourceNumbersAreSwappedCorrectly() throws Exception {
+        // placing fd X on Y and fd Y on X must not clobber either
+        String peer = Peers.path("pipe_peer");
+        try (Pipe a = Pipe.open(); Pipe b = Pipe.open(); Pipe out = Pipe.open()) {
+            int aRead = a.source().descriptor().fd();
+            int bWrite = b.sink().descriptor().fd();
+            // echo reads from its fd aWrite-number and writes to its fd aRead-number: the two are swapped
+            try (ChildProcess child = Command.of(peer, "echo", Integer.toString(bWrite), Integer.toString(aRead))
+                    .fd(bWrite, a.source()).fd(aRead, out.sink()).start()) {
+                a.source().close();
+                out.sink().close();
+                a.sink().write(ByteBuffer.wrap("swap".getBytes(StandardCharsets.US_ASCII)));
+                a.sink().close();
+                assertEquals("swap", new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII));
+                assertTrue(child.waitFor().success());
+            }
+        }
+    }
+
+    @Test
+    void aChildStartsWithNoBlockedAndNoIgnoredSignals() throws Exception {
+        String listing = output(Command.of(Peers.path("fd_list")));
+        // the JVM blocks and ignores signals of its own; a child must start clean (yes | head -1 needs SIGPIPE)
+        assertTrue(listing.lines().anyMatch(l -> l.matches("SigBlk:?\\s+0{16}")), listing);
+        assertTrue(listing.lines().anyMatch(l -> l.matches("SigIgn:?\\s+0{16}")), listing);
+    }
+
+    @Test
+    void environmentAndWorkingDirectoryAreTheOnesGiven() throws Exception {
+        String text = output(Command.of("sh", "-c", "echo \"$GREETING\"; pwd").env("GREETING", "hello").directory(dir));
+        assertEquals("hello\n" + dir.toRealPath() + "\n", text);
+        String only = output(Command.of("/usr/bin/env").environment(Map.of("ONLY", "1")));
+        assertEquals("ONLY=1\n", only);
+    }
+
+    @Test
+    void aFifoCanBeTheStdinOfAChild() throws Exception {
+        Path fifo = dir.resolve("in");
+        Fifo.create(fifo);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe out = Pipe.open(); io.ipcbridge.Descriptor keep = Fifo.openReadWrite(fifo)) {
+                try (ChildProcess wc = Command.of("wc", "-c").stdin(Fifo.openReader(fifo)).stdout(out.sink()).start()) {
+                    out.sink().close();
+                    try (PipeSink w = Fifo.openWriter(fifo)) {
+                        w.write(ByteBuffer.wrap(new byte[12345]));
+                    }
+                    keep.close();
+                    assertEquals("12345", new String(out.source().inputStream().readAllBytes()).trim());
+                    assertTrue(wc.waitFor().success());
+                }
+            }
+        });
+    }
+
+    @Test
+    void exitCodesAndSignalsAreReported() throws Exception {
+        try (ChildProcess c = Command.of("sh", "-c", "exit 7").start()) {
+            assertEquals(new ExitStatus(7, 0), c.waitFor());
+            assertEquals(7, c.waitFor().shellStatus());
+        }
+        try (ChildProcess c = Command.of("sh", "-c", "kill -TERM $$").start()) {
+            ExitStatus s = c.waitFor();
+            assertEquals(15, s.signal());
+            assertEquals(143, s.shellStatus());
+            assertEquals("killed by signal 15", s.toString());
+        }
+    }
+
+    @Test
+    void waitForWithATimeoutReturnsEmptyWhileTheChildRunsAndKillEndsIt() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe hold = Pipe.open();
+                    ChildProcess c = Command.of("cat").stdin(hold.source()).start()) {
+                assertEquals(Optional.empty(), c.waitFor(Duration.ofMillis(100)));
+                assertEquals(Optional.empty(), c.exitStatus());
+                c.kill();
+                assertEquals(9, c.waitFor(Duration.ofSeconds(10)).orElseThrow().signal());
+                c.signal(15); // after the end: nothing to signal, no error
+            }
+        });
+    }
+
+    @Test
+    void anInterruptEndsAWaitWithInterruptedExceptionAndTheChildIsStillWaitable() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe hold = Pipe.open(); ChildProcess c = Command.of("cat").stdin(hold.source()).start()) {
+                Blocked.Call<ExitStatus> call = Blocked.start(c::waitFor, Blocked.POLL);
+                call.thread().interrupt();
+                ExecutionException e = assertThrows(ExecutionException.class, () -> call.result().get(5, TimeUnit.SECONDS));
+                assertEquals(InterruptedException.class, e.getCause().getClass());
+                hold.sink().close();
+                assertTrue(c.waitFor().success(), "cat ends at end of file");
+            }
+        });
+    }
+
+    @Test
+    void closeKillsAndReapsAChildStillRunning() throws Exception {
+        Pipe hold = Pipe.open();
+        ChildProcess c = Command.of("cat").stdin(hold.source()).start();
+        int pid = c.pid();
+        c.close();
+        hold.close();
+        assertFalse(Files.exists(Path.of("/proc/" + pid)), "no zombie left");
+    }
+
+    @Test
+    void aMissingProgramFailsWithNoSuchFileNamingTheCall() {
+        NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                () -> Command.of("no-such-program-ipcbridge").start());
+        assertEquals("posix_spawnp(no-such-program-ipcbridge): ENOENT (No such file or directory)", e.getMessage());
+        assertEquals("ENOENT", ((IpcError) e).errnoName());
+    }
+
+    @Test
+    void aFileThatIsNotExecutableFailsWithAccessDenied() throws Exception {
+        Path script = Files.writeString(dir.resolve("script"), "#!/bin/sh\n");
+        assertThrows(AccessDeniedException.class, () -> Command.of(script.toString()).start());
+    }
+
+    @Test
+    void placingAClosedDescriptorIsRefused() throws Exception {
+        Pipe p = Pipe.open();
+        p.close();
+        assertThrows(ClosedChannelException.class, () -> Command.of("true").fd(3, p.source()).start());
+    }
+
+    @Test
+    void badArgumentsAreRefusedBeforeAnyCall() {
+        assertThrows(IllegalArgumentException.class, () -> Command.of());
+        assertThrows(IllegalArgumentException.class, () -> Command.of("echo", "a\0b"));
+        assertThrows(IllegalArgumentException.class, () -> Command.of("true").fd(-1, (io.ipcbridge.Descriptor) null));
+        assertThrows(IllegalArgumentException.class, () -> Command.of("true").env("A=B", "c"));
+    }
+
+    @Test
+    void aThousandSpawnsLeaveNoDescriptorAndNoZombieBehind() throws Exception {
+        int before = Fds.count();
+        for (int i = 0; i < 1_000; i++) {
+            try (ChildProcess c = Command.of("true").start()) {
+                assertTrue(c.waitFor().success());
+            }
+        }
+        assertEquals(before, Fds.count());
+    }
+}
