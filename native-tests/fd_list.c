@@ -88,7 +88,7 @@ int main(int argc, char **argv)
             len = strlen(v);
             while (len > 0 && isspace((unsigned char)v[len - 1]))
                 v[--len] = '\0';
-            printf("%.6s %s\n", line, v);
+            printf("%.7s %s\n", line, v);
             seen++;
         }
     }

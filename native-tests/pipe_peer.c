@@ -24,6 +24,10 @@
  *       Initiator of a ping-pong: COUNT times write SIZE bytes (SIZE >= 1)
  *       to FDOUT, then read exactly SIZE bytes from FDIN.  Close both, print
  *       "<count> <total elapsed ns, CLOCK_MONOTONIC>".
+ *       All SIZE bytes are written before any reply is read, so with the
+ *       echo mode on the other side SIZE must fit in what can be buffered in
+ *       flight (both pipes plus echo's 64 KiB buffer): SIZE <= 64 KiB is
+ *       always safe with default pipes; much larger sizes deadlock.
  *       Pass (exit 0): all round trips completed.  Short read (EOF) or
  *       EPIPE: exit 1.  Other error: exit 2.
  *

@@ -1,0 +1,160 @@
+package io.ipcbridge.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.pipe.Pipe;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Pipelines of commands and Java stages, compared with bash running the same. */
+class PipelineTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    private static String bash(String script) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out;
+    }
+
+    private static String read(Pipeline.Run run) throws Exception {
+        return new String(run.output().inputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void duSortHeadGivesWhatBashGives() throws Exception {
+        // the seed pipeline: du -sk DIR/* | sort -rn | head -10
+        for (int i = 0; i < 15; i++) {
+            Path sub = Files.createDirectory(dir.resolve("d" + i));
+            Files.write(sub.resolve("data"), new byte[(i * 7919) % 50_000 + i * 4096]);
+        }
+        List<String> du = new ArrayList<>(List.of("du", "-sk"));
+        try (Stream<Path> entries = Files.list(dir)) {
+            entries.map(Path::toString).sorted().forEach(du::add);
+        }
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipeline.Run run = Pipeline.of(
+                    Stage.command(Command.of(du)),
+                    Stage.command("sort", "-rn"),
+                    Stage.command("head", "-10")).start()) {
+                String ours = read(run);
+                assertEquals(List.of(ExitStatus.exited(0), ExitStatus.exited(0), ExitStatus.exited(0)), run.waitFor());
+                assertEquals(bash("du -sk " + dir + "/* | sort -rn | head -10"), ours);
+                assertEquals(10, ours.lines().count());
+            }
+        });
+    }
+
+    @Test
+    void yesIntoHeadEndsAsInAShellWithSigpipeInPipestatus() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipeline.Run run = Pipeline.of(Stage.command("yes"), Stage.command("head", "-1")).start()) {
+                assertEquals("y\n", read(run));
+                List<ExitStatus> statuses = run.waitFor();
+                assertEquals(ExitStatus.SIGPIPE, statuses.get(0).signal(), "yes dies of SIGPIPE, as in bash");
+                assertEquals(141, statuses.get(0).shellStatus());
+                assertTrue(statuses.get(1).success());
+                assertEquals(141, run.waitForPipefail().shellStatus(), "pipefail reports the failed stage");
+            }
+        });
+    }
+
+    @Test
+    void javaStagesReadAndWriteBetweenCommands() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipeline.Run run = Pipeline.of(
+                    Stage.command("seq", "1", "1000"),
+                    Stage.java((in, out) -> {
+                        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
+                        PrintStream p = new PrintStream(out, false, StandardCharsets.US_ASCII);
+                        r.lines().mapToInt(Integer::parseInt).filter(n -> n % 7 == 0).forEach(p::println);
+                        p.flush();
+                        return 0;
+                    }),
+                    Stage.command("wc", "-l")).start()) {
+                assertEquals("142", read(run).trim());
+                assertEquals(3, run.waitFor().size());
+                assertTrue(run.waitForPipefail().success());
+            }
+        });
+    }
+
+    @Test
+    void aJavaStageWhoseReaderLeftCountsAs141AndAFailingOneAs1() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipeline.Run run = Pipeline.of(
+                    Stage.java((in, out) -> {
+                        byte[] line = "y\n".getBytes(StandardCharsets.US_ASCII);
+                        for (;;) {
+                            out.write(line);
+                        }
+                    }),
+                    Stage.command("head", "-2")).start()) {
+                assertEquals("y\ny\n", read(run));
+                assertEquals(List.of(ExitStatus.exited(141), ExitStatus.exited(0)), run.waitFor());
+            }
+            try (Pipeline.Run run = Pipeline.of(Stage.java((in, out) -> {
+                throw new IllegalStateException("boom");
+            })).start()) {
+                assertEquals("", read(run));
+                assertEquals(List.of(ExitStatus.exited(1)), run.waitFor());
+            }
+        });
+    }
+
+    @Test
+    void shellToolsAreFedAndReadThroughPipes() throws Exception {
+        // Java <-> shell: wc -l, sort and sha256sum fed through a pipe, compared with Java's own answer
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 5000; i++) {
+            text.append((i * 7919) % 10007).append('\n');
+        }
+        byte[] input = text.toString().getBytes(StandardCharsets.US_ASCII);
+        String sorted = text.toString().lines().sorted().reduce(new StringBuilder(), (b, l) -> b.append(l).append('\n'),
+                StringBuilder::append).toString();
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(input);
+        StringBuilder hex = new StringBuilder();
+        for (byte b : digest) {
+            hex.append(String.format("%02x", b));
+        }
+        assertTimeoutPreemptively(LIMIT, () -> {
+            assertEquals("5000", feed(input, Stage.command("wc", "-l")).trim());
+            assertEquals(sorted, feed(input, Stage.command(Command.of("sort").env("LC_ALL", "C"))));
+            assertEquals(hex + "  -", feed(input, Stage.command("sha256sum")).trim());
+        });
+    }
+
+    private static String feed(byte[] input, Stage stage) throws Exception {
+        Pipe in = Pipe.open();
+        try (Pipeline.Run run = Pipeline.of(stage).input(in.source()).start()) {
+            Thread writer = new Thread(() -> {
+                try (var sink = in.sink()) {
+                    sink.write(ByteBuffer.wrap(input));
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            writer.start();
+            String out = read(run);
+            writer.join();
+            assertTrue(run.waitForPipefail().success());
+            return out;
+        }
+    }
+}
