@@ -144,4 +144,20 @@ class DescriptorTest {
         }
         assertEquals(before, Fds.count());
     }
+
+    @Test
+    void forgottenDescriptorsAreClosedByTheCleaner() throws Exception {
+        // the Cleaner is a safety net for handles dropped without close()
+        int before = Fds.count();
+        for (int i = 0; i < 10_000; i++) {
+            Pipe.open();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        int now = Fds.count();
+        while (now > before && System.nanoTime() < deadline) {
+            System.gc();
+            now = Fds.count();
+        }
+        assertEquals(before, now, "every forgotten pipe end was closed");
+    }
 }
