@@ -158,33 +158,17 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             }
             return n;
         }
-        long self = enter();
-        try {
-            boolean completed = false;
-            begin();
-            try {
-                for (;;) {
-                    int n = Syscalls.read(fd, dst, name);
-                    if (n >= 0 || n == Syscalls.EOF) {
-                        completed = true;
-                        return n;
-                    }
-                    if (n == Syscalls.AGAIN) {
-                        if (nonBlocking) {
-                            completed = true;
-                            return 0;
-                        }
-                        awaitBlocked(Syscalls.POLLIN);
-                    } else if (!isOpen()) {
-                        return 0; // end() throws
-                    }
+        return blocking(n -> {
+            int r = Syscalls.read(n, dst, name);
+            if (r == Syscalls.AGAIN) {
+                if (nonBlocking) {
+                    return 0;
                 }
-            } finally {
-                end(completed);
+                awaitBlocked(Syscalls.POLLIN);
+                return null;
             }
-        } finally {
-            leave(self);
-        }
+            return r == Syscalls.INTERRUPTED ? null : r;
+        });
     }
 
     /**
@@ -214,36 +198,21 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             fd();
             return 0;
         }
-        long self = enter();
-        try {
-            boolean completed = false;
-            int total = 0;
-            begin();
-            try {
-                for (;;) {
-                    int n = Syscalls.write(fd, src, name);
-                    if (n >= 0) {
-                        total += n;
-                        if (nonBlocking || !src.hasRemaining()) {
-                            completed = true;
-                            return total;
-                        }
-                    } else if (n == Syscalls.AGAIN) {
-                        if (nonBlocking) {
-                            completed = true;
-                            return total;
-                        }
-                        awaitBlocked(Syscalls.POLLOUT);
-                    } else if (!isOpen()) {
-                        return total; // end() throws
-                    }
-                }
-            } finally {
-                end(completed);
+        int[] total = {0};
+        return blocking(n -> {
+            int r = Syscalls.write(n, src, name);
+            if (r >= 0) {
+                total[0] += r;
+                return nonBlocking || !src.hasRemaining() ? total[0] : null;
             }
-        } finally {
-            leave(self);
-        }
+            if (r == Syscalls.AGAIN) {
+                if (nonBlocking) {
+                    return total[0];
+                }
+                awaitBlocked(Syscalls.POLLOUT);
+            }
+            return null;
+        });
     }
 
     /**
@@ -268,23 +237,39 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
 
     private boolean await(int events, Duration timeout) throws IOException {
         long deadline = Deadline.of(timeout);
+        return blocking(n -> {
+            int revents = Syscalls.poll(n, events, Deadline.remainingMillis(deadline), name);
+            if (revents > 0) {
+                return true;
+            }
+            return revents == 0 && Deadline.passed(deadline) ? false : null;
+        });
+    }
+
+    /**
+     * Runs a blocking system call of your own on the descriptor, with what {@link #read} has: a
+     * concurrent {@link #close()} or {@link Thread#interrupt()} ends it. {@code call} makes the call
+     * once and returns null when it should be made again: when it returned EINTR, or EBADF (the
+     * number refers to a dead socket once a close has begun). It is made again while the
+     * descriptor is open.
+     *
+     * @throws java.nio.channels.AsynchronousCloseException if closed meanwhile by another thread
+     * @throws java.nio.channels.ClosedByInterruptException if the thread was interrupted
+     */
+    public <T> T blocking(FdCall<T> call) throws IOException {
         long self = enter();
         try {
             boolean completed = false;
             begin();
             try {
                 for (;;) {
-                    int revents = Syscalls.poll(fd, events, Deadline.remainingMillis(deadline), name);
-                    if (revents > 0) {
+                    T result = call.apply(fd);
+                    if (result != null) {
                         completed = true;
-                        return true;
+                        return result;
                     }
-                    if (revents == 0 && Deadline.passed(deadline)) {
-                        completed = true;
-                        return false;
-                    }
-                    if (revents == Syscalls.INTERRUPTED && !isOpen()) {
-                        return false; // end() throws
+                    if (!isOpen()) {
+                        return null; // end() throws
                     }
                 }
             } finally {
