@@ -105,6 +105,30 @@ final class NativeCalls {
     /** sigfillset(3). */
     static native int sigfillset(Pointer sigset);
 
+    /** clock_gettime(2) into {tv_sec, tv_nsec}. */
+    static native int clock_gettime(int clock, long[] timespec);
+
+    /** mq_open(3); {@code attr} is a struct mq_attr as 8 longs, or null for the system defaults. */
+    static native int mq_open(String name, int oflag, int mode, long[] attr);
+
+    /** mq_timedsend(3) of {@code length} bytes at native address {@code message}; null timeout blocks. */
+    static native int mq_timedsend(int mqd, long message, long length, int priority, long[] absTimeout);
+
+    /** mq_timedreceive(3) into native address {@code buffer}; {@code priority[0]} receives the priority. */
+    static native long mq_timedreceive(int mqd, long buffer, long length, int[] priority, long[] absTimeout);
+
+    /** mq_getattr(3) into a struct mq_attr as 8 longs. */
+    static native int mq_getattr(int mqd, long[] attr);
+
+    /** mq_setattr(3): only mq_flags (O_NONBLOCK) is settable. */
+    static native int mq_setattr(int mqd, long[] newAttr, long[] oldAttr);
+
+    /** mq_notify(3) with a struct sigevent as 16 ints, or null to unregister. */
+    static native int mq_notify(int mqd, int[] sigevent);
+
+    /** mq_unlink(3). */
+    static native int mq_unlink(String name);
+
     /** The JVM's current environment block, {@code environ}. */
     static Pointer environ() {
         return C.getGlobalVariableAddress("environ").getPointer(0);

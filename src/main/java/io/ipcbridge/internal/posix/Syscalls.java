@@ -6,6 +6,7 @@ import com.sun.jna.StringArray;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import com.sun.jna.Pointer;
 import jnr.posix.FileStat;
 
 /**
@@ -23,7 +24,14 @@ public final class Syscalls {
     /** ENXIO: a non-blocking open of a FIFO for writing found no reader. */
     public static final int NO_PEER = -4;
 
+    /** ETIMEDOUT: a timed call reached its deadline. */
+    public static final int TIMED_OUT = -5;
+    /** EBUSY: the object is held by someone else (mq_notify). */
+    public static final int BUSY = -6;
+
     public static final int O_RDONLY = 0;
+    public static final int O_CREAT = 0x40;
+    public static final int O_EXCL = 0x80;
     public static final int O_WRONLY = 1;
     public static final int O_RDWR = 2;
     public static final int O_NONBLOCK = 0x800;
@@ -43,6 +51,7 @@ public final class Syscalls {
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
     private static final int FD_CLOEXEC = 1;
+    private static final int F_DUPFD_CLOEXEC = 1030;
     private static final int F_SETPIPE_SZ = 1031;
     private static final int F_GETPIPE_SZ = 1032;
     private static final int WNOHANG = 1;
@@ -159,6 +168,11 @@ public final class Syscalls {
         NativeCalls.shutdown(sv[0], 2);
         close(sv[1]);
         return sv[0];
+    }
+
+    /** fcntl(F_DUPFD_CLOEXEC): a second descriptor for the same open file. */
+    public static int dup(int fd, String object) throws IOException {
+        return fcntl(fd, F_DUPFD_CLOEXEC, 3, "fcntl(F_DUPFD_CLOEXEC)", object);
     }
 
     /** fcntl(F_GETFL/F_SETFL): sets or clears O_NONBLOCK. */
@@ -415,6 +429,150 @@ public final class Syscalls {
             if (errno != Errors.EINTR) {
                 throw Errors.exception("waitpid", Integer.toString(pid), errno);
             }
+        }
+    }
+
+    // ---- message queues ------------------------------------------------------------------------
+
+    private static final int CLOCK_REALTIME = 0;
+    private static final int ETIMEDOUT = 110;
+    private static final int EBUSY = 16;
+    private static final int MQ_ATTR_LONGS = 8;
+    private static final int SIGEV_NONE = 1;
+
+    /** The native address of {@code buffer}'s position; {@code buffer} must be direct. */
+    public static long address(ByteBuffer buffer) {
+        return Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer)) + buffer.position();
+    }
+
+    /**
+     * An absolute CLOCK_REALTIME timespec {@code nanos} from now, for the mq_timed* calls: never
+     * negative and never with tv_nsec at or past 10^9, both of which Linux refuses with EINVAL.
+     */
+    public static long[] realtimeAfter(long nanos) {
+        long[] ts = new long[2];
+        NativeCalls.clock_gettime(CLOCK_REALTIME, ts);
+        long add = Math.max(0, nanos);
+        long sec = ts[0] + add / 1_000_000_000L;
+        long nsec = ts[1] + add % 1_000_000_000L;
+        if (nsec >= 1_000_000_000L) {
+            sec++;
+            nsec -= 1_000_000_000L;
+        }
+        ts[0] = sec;
+        ts[1] = nsec;
+        return ts;
+    }
+
+    /**
+     * mq_open(3).
+     *
+     * @param attr {maxmsg, msgsize} for a creation, or null for the system defaults
+     * @return the queue descriptor
+     */
+    public static int mqOpen(String name, int flags, int mode, long[] attr) throws IOException {
+        long[] mqAttr = null;
+        if (attr != null) {
+            mqAttr = new long[MQ_ATTR_LONGS];
+            mqAttr[1] = attr[0];
+            mqAttr[2] = attr[1];
+        }
+        int mqd = NativeCalls.mq_open(name, flags | O_CLOEXEC, mode, mqAttr);
+        if (mqd < 0) {
+            throw Errors.exception("mq_open", name, jnaErrno());
+        }
+        return mqd;
+    }
+
+    /**
+     * mq_timedsend(3) of {@code message} (direct) from its position to its limit, advancing it.
+     *
+     * @param absTimeout from {@link #realtimeAfter}, or null to block
+     * @return 0, {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED} (also for EBADF: a close is under way)
+     */
+    public static int mqSend(int mqd, ByteBuffer message, int priority, long[] absTimeout, String name)
+            throws IOException {
+        int r = NativeCalls.mq_timedsend(mqd, address(message), message.remaining(), priority, absTimeout);
+        if (r == 0) {
+            message.position(message.limit());
+            return 0;
+        }
+        return mqFailure("mq_timedsend", name, jnaErrno());
+    }
+
+    /**
+     * mq_timedreceive(3) into {@code buffer} (direct, with room for the queue's message size).
+     *
+     * @return the message length, or {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED}
+     */
+    public static int mqReceive(int mqd, ByteBuffer buffer, int[] priority, long[] absTimeout, String name)
+            throws IOException {
+        long n = NativeCalls.mq_timedreceive(mqd, address(buffer), buffer.remaining(), priority, absTimeout);
+        if (n >= 0) {
+            buffer.position(buffer.position() + (int) n);
+            return (int) n;
+        }
+        return mqFailure("mq_timedreceive", name, jnaErrno());
+    }
+
+    private static int mqFailure(String call, String name, int errno) throws IOException {
+        switch (errno) {
+            case Errors.EAGAIN:
+                return AGAIN;
+            case ETIMEDOUT:
+                return TIMED_OUT;
+            case Errors.EINTR:
+            case Errors.EBADF:
+                return INTERRUPTED;
+            default:
+                throw Errors.exception(call, name, errno);
+        }
+    }
+
+    /** mq_getattr(3): {flags, maxmsg, msgsize, curmsgs}. */
+    public static long[] mqGetattr(int mqd, String name) throws IOException {
+        long[] attr = new long[MQ_ATTR_LONGS];
+        if (NativeCalls.mq_getattr(mqd, attr) != 0) {
+            throw Errors.exception("mq_getattr", name, jnaErrno());
+        }
+        return attr;
+    }
+
+    /** mq_setattr(3) of O_NONBLOCK. */
+    public static void mqSetNonBlocking(int mqd, boolean on, String name) throws IOException {
+        long[] attr = new long[MQ_ATTR_LONGS];
+        attr[0] = on ? O_NONBLOCK : 0;
+        if (NativeCalls.mq_setattr(mqd, attr, null) != 0) {
+            throw Errors.exception("mq_setattr", name, jnaErrno());
+        }
+    }
+
+    /**
+     * mq_notify(3): registers with SIGEV_NONE (the slot is taken, no signal or thread is ever
+     * involved), or unregisters.
+     *
+     * @return 0, or {@link #BUSY} when a registration exists already
+     */
+    public static int mqNotify(int mqd, boolean register, String name) throws IOException {
+        int[] sigevent = null;
+        if (register) {
+            sigevent = new int[16];
+            sigevent[3] = SIGEV_NONE;
+        }
+        if (NativeCalls.mq_notify(mqd, sigevent) == 0) {
+            return 0;
+        }
+        int errno = jnaErrno();
+        if (errno == EBUSY) {
+            return BUSY;
+        }
+        throw Errors.exception("mq_notify", name, errno);
+    }
+
+    /** mq_unlink(3). */
+    public static void mqUnlink(String name) throws IOException {
+        if (NativeCalls.mq_unlink(name) != 0) {
+            throw Errors.exception("mq_unlink", name, jnaErrno());
         }
     }
 }

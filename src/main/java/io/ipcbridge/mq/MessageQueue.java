@@ -1,0 +1,559 @@
+package io.ipcbridge.mq;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcResourceLimitException;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.Errors;
+import io.ipcbridge.internal.posix.FileInfo;
+import io.ipcbridge.internal.posix.Names;
+import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.IpcError;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.Channel;
+import java.nio.channels.IllegalBlockingModeException;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * A POSIX message queue (mq_overview(7)), either end of a queue a C program also uses.
+ *
+ * <p>Messages are delivered highest priority first, in send order within a priority. The receive
+ * buffer is always sized from the queue's own message size, so a receive never fails with
+ * EMSGSIZE; a message longer than that size is refused with {@link MessageTooLargeException}
+ * before any call, and nothing is sent.
+ *
+ * <p>Blocking calls answer {@link #close()} and {@link Thread#interrupt()} like the JDK's channels
+ * (see {@link Descriptor}); timed calls take a relative {@link Duration}, honoured in monotonic time
+ * even when the wall clock steps, and report a timeout as {@code false} or an empty
+ * {@link Optional}. On Linux the queue is a descriptor, so readiness is a poll(2) on it:
+ * {@link #awaitMessage}, {@link #awaitSpace} and the {@link #onMessage} listener never involve
+ * mq_notify's SIGEV_THREAD, which would start native threads inside the JVM.
+ *
+ * <pre>{@code
+ * try (MessageQueue q = MessageQueue.createExclusively("/orders")) {
+ *     q.send("hello".getBytes(UTF_8), 5);
+ *     Message m = q.receive();           // "hello", priority 5
+ * } finally {
+ *     MessageQueue.unlink("/orders");
+ * }
+ * }</pre>
+ */
+public final class MessageQueue implements Channel {
+    /** Priorities run from 0 to PRIO_MAX - 1 (Linux's MQ_PRIO_MAX). */
+    public static final int PRIO_MAX = 32768;
+    /** The mode queues are created with unless another is given. */
+    public static final int DEFAULT_MODE = 0600;
+    private static final Path MQUEUE_FS = Path.of("/dev/mqueue");
+    private static final ThreadLocal<ByteBuffer[]> BUFFER = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
+
+    /** How a queue is opened. */
+    public enum Access {
+        /** O_RDONLY: receive only. */
+        READ(Syscalls.O_RDONLY),
+        /** O_WRONLY: send only. */
+        WRITE(Syscalls.O_WRONLY),
+        /** O_RDWR. */
+        READ_WRITE(Syscalls.O_RDWR);
+
+        private final int flag;
+
+        Access(int flag) {
+            this.flag = flag;
+        }
+    }
+
+    /**
+     * mq_getattr(3) of a queue.
+     *
+     * @param maxMessages how many messages the queue holds
+     * @param messageSize the longest message, in bytes
+     * @param currentMessages how many are in it now
+     * @param nonBlocking whether this descriptor is in non-blocking mode
+     */
+    public record Attributes(long maxMessages, long messageSize, long currentMessages, boolean nonBlocking) {
+    }
+
+    private final String name;
+    private final Access access;
+    private final Descriptor mqd;
+    private final int messageSize;
+    private volatile boolean nonBlocking;
+
+    private MessageQueue(String name, Access access, Descriptor mqd, int messageSize) {
+        this.name = name;
+        this.access = access;
+        this.mqd = mqd;
+        this.messageSize = messageSize;
+    }
+
+    /** Creates queue {@code name} with the system's default sizes and mode 0600; fails if it exists. */
+    public static MessageQueue createExclusively(String name) throws IOException {
+        return createExclusively(name, 0, 0, DEFAULT_MODE);
+    }
+
+    /**
+     * mq_open(3) with O_CREAT|O_EXCL: creates queue {@code name} with exactly {@code mode} (set again
+     * with fchmod after creation, since the umask only narrows it), open for reading and writing.
+     *
+     * @param maxMessages capacity in messages, or 0 for the system default (msg_default)
+     * @param messageSize the longest message, or 0 for the system default (msgsize_default)
+     * @throws java.nio.file.FileAlreadyExistsException if the queue exists (EEXIST)
+     * @throws IpcResourceLimitException when a system limit refuses it; the message names the limit
+     *     and its value (msg_max, msgsize_max, queues_max, RLIMIT_MSGQUEUE)
+     * @throws IllegalArgumentException for a bad name, size or mode, before any call
+     */
+    public static MessageQueue createExclusively(String name, long maxMessages, long messageSize, int mode)
+            throws IOException {
+        String n = Names.check(name, Names.NAME_MAX);
+        long[] attr = attributesFor(maxMessages, messageSize);
+        checkMode(mode);
+        int fd;
+        try {
+            fd = Syscalls.mqOpen(n, Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL, mode, attr);
+        } catch (IOException e) {
+            throw explainLimits(n, e, attr);
+        }
+        Descriptor d = adopt(fd, n);
+        try {
+            Syscalls.fchmod(fd, mode, n);
+            return wrap(n, Access.READ_WRITE, d);
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Creates queue {@code name} as {@link #createExclusively(String, long, long, int)} does, or opens
+     * it for reading and writing if it exists, provided this user owns it (any user could have
+     * planted a queue by that name in the shared namespace).
+     *
+     * @throws IpcSecurityException if the existing queue belongs to another user
+     */
+    public static MessageQueue createOrOpen(String name, long maxMessages, long messageSize, int mode)
+            throws IOException {
+        try {
+            return createExclusively(name, maxMessages, messageSize, mode);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            MessageQueue q = open(name, Access.READ_WRITE);
+            try {
+                FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
+                int me = Syscalls.geteuid();
+                if (info.uid() != me) {
+                    throw new IpcSecurityException(q.name, "is owned by uid " + info.uid() + ", not by this user (uid "
+                            + me + "); refused");
+                }
+                return q;
+            } catch (IOException | RuntimeException failure) {
+                q.close();
+                throw failure;
+            }
+        }
+    }
+
+    /**
+     * mq_open(3) of an existing queue.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such queue (ENOENT)
+     * @throws java.nio.file.AccessDeniedException if its mode refuses this user (EACCES)
+     */
+    public static MessageQueue open(String name, Access access) throws IOException {
+        String n = Names.check(name, Names.NAME_MAX);
+        Objects.requireNonNull(access, "access");
+        return wrap(n, access, adopt(Syscalls.mqOpen(n, access.flag, 0, null), n));
+    }
+
+    /**
+     * mq_unlink(3): removes the name; descriptors already open keep working until closed.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such queue
+     */
+    public static void unlink(String name) throws IOException {
+        Syscalls.mqUnlink(Names.check(name, Names.NAME_MAX));
+    }
+
+    /**
+     * The queues on this host, read from the mqueue filesystem.
+     *
+     * @throws java.nio.file.NoSuchFileException if it is not mounted at /dev/mqueue (mount it with
+     *     {@code mount -t mqueue none /dev/mqueue}); queues work without it, only listing needs it
+     */
+    public static List<String> list() throws IOException {
+        if (!Files.isDirectory(MQUEUE_FS)) {
+            throw new java.nio.file.NoSuchFileException(MQUEUE_FS.toString(), null,
+                    "the mqueue filesystem is not mounted: mount -t mqueue none /dev/mqueue");
+        }
+        try (Stream<Path> entries = Files.list(MQUEUE_FS)) {
+            return entries.map(p -> "/" + p.getFileName()).sorted().toList();
+        }
+    }
+
+    private static Descriptor adopt(int fd, String name) throws IOException {
+        try {
+            return Descriptor.adopt(fd, name);
+        } catch (RuntimeException e) {
+            Syscalls.close(fd);
+            throw e;
+        }
+    }
+
+    private static MessageQueue wrap(String name, Access access, Descriptor d) throws IOException {
+        try {
+            long[] attr = d.withFd(fd -> Syscalls.mqGetattr(fd, name));
+            return new MessageQueue(name, access, d, (int) attr[2]);
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    private static long[] attributesFor(long maxMessages, long messageSize) {
+        if (maxMessages < 0 || messageSize < 0 || messageSize > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("bad queue size: " + maxMessages + " messages of " + messageSize
+                    + " bytes");
+        }
+        if (maxMessages == 0 && messageSize == 0) {
+            return null;
+        }
+        return new long[] {
+            maxMessages == 0 ? readLimit("msg_default") : maxMessages,
+            messageSize == 0 ? readLimit("msgsize_default") : messageSize};
+    }
+
+    private static void checkMode(int mode) {
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
+    }
+
+    /** Rewrites a creation failure to name the system limit that caused it. */
+    private static IOException explainLimits(String name, IOException e, long[] attr) {
+        if (!(e instanceof IpcError error)) {
+            return e;
+        }
+        String limit = null;
+        if (error.errno() == Errors.EINVAL && attr != null) {
+            long msgMax = readLimit("msg_max");
+            long msgsizeMax = readLimit("msgsize_max");
+            if (attr[0] > msgMax) {
+                limit = attr[0] + " messages exceed /proc/sys/fs/mqueue/msg_max (" + msgMax + ")";
+            } else if (attr[1] > msgsizeMax) {
+                limit = attr[1] + "-byte messages exceed /proc/sys/fs/mqueue/msgsize_max (" + msgsizeMax + ")";
+            }
+        } else if (error.errno() == Errors.ENOSPC) {
+            limit = "the system-wide number of queues, /proc/sys/fs/mqueue/queues_max (" + readLimit("queues_max")
+                    + ")";
+        } else if (error.errno() == Errors.EMFILE) {
+            limit = "the open-descriptor limit (RLIMIT_NOFILE) or the per-user queue byte limit RLIMIT_MSGQUEUE ("
+                    + rlimitMsgqueue() + ")";
+        }
+        return limit == null ? e : new IpcResourceLimitException("mq_open", name, error.errno(), limit);
+    }
+
+    private static long readLimit(String file) {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/proc/sys/fs/mqueue", file)).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static String rlimitMsgqueue() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/limits"))) {
+            return lines.filter(l -> l.startsWith("Max msgqueue size")).map(l -> l.replaceAll("\\s+", " ").trim())
+                    .findFirst().map(l -> l.replace("Max msgqueue size ", "soft/hard ")).orElse("unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** The queue's name, with its leading slash. */
+    public String name() {
+        return name;
+    }
+
+    /** How this descriptor was opened. */
+    public Access access() {
+        return access;
+    }
+
+    /** The longest message the queue takes, in bytes. */
+    public int messageSize() {
+        return messageSize;
+    }
+
+    /** The queue descriptor, e.g. to hand it to a child process on a chosen fd. */
+    public Descriptor descriptor() {
+        return mqd;
+    }
+
+    /**
+     * Sends {@code message}, blocking while the queue is full.
+     *
+     * @throws MessageTooLargeException if it is longer than {@link #messageSize()}; nothing is sent
+     * @throws IllegalArgumentException for a priority outside 0 .. PRIO_MAX - 1
+     * @throws NonWritableChannelException if the queue was opened for reading only
+     * @throws IllegalBlockingModeException in non-blocking mode (use {@link #trySend})
+     */
+    public void send(ByteBuffer message, int priority) throws IOException {
+        requireBlocking();
+        send(message, priority, Deadline.NEVER);
+    }
+
+    /** Sends {@code message} as {@link #send(ByteBuffer, int)} does. */
+    public void send(byte[] message, int priority) throws IOException {
+        send(ByteBuffer.wrap(message), priority);
+    }
+
+    /**
+     * mq_timedsend(3): sends {@code message}, waiting at most {@code timeout} for room.
+     *
+     * @return false if the queue stayed full (or is in non-blocking mode and full); nothing was sent
+     */
+    public boolean send(ByteBuffer message, int priority, Duration timeout) throws IOException {
+        return send(message, priority, Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    /** Sends {@code message} if there is room now; false (nothing sent) if the queue is full. */
+    public boolean trySend(ByteBuffer message, int priority) throws IOException {
+        return send(message, priority, Duration.ZERO);
+    }
+
+    private boolean send(ByteBuffer message, int priority, long deadline) throws IOException {
+        if (access == Access.READ) {
+            throw new NonWritableChannelException();
+        }
+        if (priority < 0 || priority >= PRIO_MAX) {
+            throw new IllegalArgumentException("priority " + priority + " is outside 0.." + (PRIO_MAX - 1));
+        }
+        int length = message.remaining();
+        if (length > messageSize) {
+            throw new MessageTooLargeException(name, length, messageSize);
+        }
+        ByteBuffer direct = message;
+        if (!message.isDirect()) {
+            direct = buffer(length);
+            direct.put(message.duplicate()).flip();
+        }
+        ByteBuffer out = direct;
+        boolean sent = mqd.blocking(fd -> {
+            long[] abs = deadline == Deadline.NEVER ? null : Syscalls.realtimeAfter(deadline - System.nanoTime());
+            int r = Syscalls.mqSend(fd, out, priority, abs, name);
+            if (r == 0) {
+                return true;
+            }
+            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT ? false : null;
+        });
+        if (sent && direct != message) {
+            message.position(message.limit());
+        }
+        return sent;
+    }
+
+    /**
+     * Receives the oldest message of the highest priority, blocking while the queue is empty.
+     *
+     * @throws NonReadableChannelException if the queue was opened for writing only
+     * @throws IllegalBlockingModeException in non-blocking mode (use {@link #tryReceive})
+     */
+    public Message receive() throws IOException {
+        requireBlocking();
+        return receive(Deadline.NEVER).orElseThrow(AsynchronousCloseException::new);
+    }
+
+    /**
+     * mq_timedreceive(3): receives a message, waiting at most {@code timeout}; zero returns at once.
+     *
+     * @return empty if none came in time (or the queue is in non-blocking mode and empty)
+     */
+    public Optional<Message> receive(Duration timeout) throws IOException {
+        return receive(Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    /** Receives a message if one is there now. */
+    public Optional<Message> tryReceive() throws IOException {
+        return receive(Duration.ZERO);
+    }
+
+    private Optional<Message> receive(long deadline) throws IOException {
+        if (access == Access.WRITE) {
+            throw new NonReadableChannelException();
+        }
+        ByteBuffer buf = buffer(messageSize);
+        int[] priority = new int[1];
+        int length = mqd.blocking(fd -> {
+            buf.clear().limit(messageSize);
+            long[] abs = deadline == Deadline.NEVER ? null : Syscalls.realtimeAfter(deadline - System.nanoTime());
+            int r = Syscalls.mqReceive(fd, buf, priority, abs, name);
+            if (r >= 0) {
+                return r;
+            }
+            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT ? -1 : null;
+        });
+        if (length < 0) {
+            return Optional.empty();
+        }
+        byte[] data = new byte[length];
+        buf.flip().get(data);
+        return Optional.of(new Message(data, priority[0]));
+    }
+
+    /** A per-thread direct buffer of at least {@code size} bytes, cleared and limited to it. */
+    private static ByteBuffer buffer(int size) {
+        ByteBuffer[] holder = BUFFER.get();
+        if (holder[0] == null || holder[0].capacity() < size) {
+            holder[0] = ByteBuffer.allocateDirect(Math.max(size, 8192));
+        }
+        return holder[0].clear().limit(size);
+    }
+
+    private void requireBlocking() {
+        if (nonBlocking) {
+            throw new IllegalBlockingModeException();
+        }
+    }
+
+    /** mq_getattr(3). */
+    public Attributes attributes() throws IOException {
+        long[] a = mqd.withFd(fd -> Syscalls.mqGetattr(fd, name));
+        return new Attributes(a[1], a[2], a[3], (a[0] & Syscalls.O_NONBLOCK) != 0);
+    }
+
+    /** The queue's permission bits, from fstat(2) on the queue descriptor. */
+    public int mode() throws IOException {
+        return mqd.withFd(fd -> Syscalls.fstat(fd, name)).permissions();
+    }
+
+    /**
+     * mq_setattr(3) of O_NONBLOCK: in non-blocking mode only {@link #trySend}, {@link #tryReceive}
+     * and the timed calls may be used, and they report a full or empty queue at once.
+     */
+    public void setNonBlocking(boolean on) throws IOException {
+        mqd.withFd(fd -> {
+            Syscalls.mqSetNonBlocking(fd, on, name);
+            nonBlocking = on;
+            return null;
+        });
+    }
+
+    /**
+     * Waits until a message is there to receive, without taking it (poll(2) POLLIN on the queue).
+     *
+     * @return false if the timeout passed first
+     */
+    public boolean awaitMessage(Duration timeout) throws IOException {
+        return mqd.awaitReadable(timeout);
+    }
+
+    /**
+     * Waits until there is room to send (poll(2) POLLOUT on the queue).
+     *
+     * @return false if the timeout passed first
+     */
+    public boolean awaitSpace(Duration timeout) throws IOException {
+        return mqd.awaitWritable(timeout);
+    }
+
+    /**
+     * Calls {@code callback} on a daemon thread whenever messages are waiting, until the returned
+     * listener or this queue is closed. Built on poll(2) of a duplicate of the queue descriptor, not
+     * on mq_notify: no signal and no native thread is involved, and other receivers are not
+     * disturbed. The callback is called again for as long as messages stay in the queue, so it
+     * should receive them.
+     */
+    public AutoCloseable onMessage(Consumer<MessageQueue> callback) throws IOException {
+        Objects.requireNonNull(callback, "callback");
+        Descriptor watch = Descriptor.adopt(mqd.withFd(fd -> Syscalls.dup(fd, name)), name + " (listener)");
+        Thread thread = new Thread(() -> {
+            try {
+                while (watch.awaitReadable(null) && isOpen()) {
+                    callback.accept(this);
+                }
+            } catch (IOException ended) {
+                // the listener or the queue was closed
+            }
+        }, "ipcbridge-mq-listener " + name);
+        thread.setDaemon(true);
+        thread.start();
+        return watch::close;
+    }
+
+    /**
+     * mq_notify(3), one-shot, for the semantics C programs rely on: takes the queue's single
+     * notification registration, so that another process that asks gets EBUSY, until the kernel
+     * consumes it (a message arriving in the empty queue while nobody is blocked in a receive) or
+     * {@link Notification#close()} gives it up. The registration uses SIGEV_NONE: nothing is
+     * delivered into the JVM; {@link Notification#fired()} tells whether the kernel consumed it.
+     *
+     * @throws NotificationBusyException if a registration exists (EBUSY), this process's included
+     */
+    public Notification requestNotification() throws IOException {
+        int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
+        if (r == Syscalls.BUSY) {
+            throw new NotificationBusyException(name);
+        }
+        return new Notification();
+    }
+
+    /** This process's mq_notify registration on the queue; see {@link #requestNotification()}. */
+    public final class Notification implements AutoCloseable {
+        private boolean done;
+
+        private Notification() {
+        }
+
+        /**
+         * Whether the kernel has consumed the registration. (It probes by registering again: EBUSY
+         * means the registration still stands; success means it had fired, and the probe's own
+         * registration is withdrawn at once.)
+         */
+        public synchronized boolean fired() throws IOException {
+            if (done) {
+                return true;
+            }
+            int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
+            if (r == Syscalls.BUSY) {
+                return false;
+            }
+            mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
+            done = true;
+            return true;
+        }
+
+        /** Withdraws the registration if it still stands. */
+        @Override
+        public synchronized void close() throws IOException {
+            if (!done && mqd.isOpen()) {
+                mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
+            }
+            done = true;
+        }
+    }
+
+    @Override
+    public boolean isOpen() {
+        return mqd.isOpen();
+    }
+
+    /** Closes the descriptor (mq_close); the queue itself stays until {@link #unlink}. */
+    @Override
+    public void close() throws IOException {
+        mqd.close();
+    }
+
+    @Override
+    public String toString() {
+        return "MessageQueue[" + name + ", " + access + (isOpen() ? "" : ", closed") + "]";
+    }
+}

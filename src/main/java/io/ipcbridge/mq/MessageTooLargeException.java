@@ -1,0 +1,21 @@
+package io.ipcbridge.mq;
+
+import java.io.IOException;
+
+/** A message longer than the queue's message size, refused before the call: nothing was sent. */
+public class MessageTooLargeException extends IOException {
+    private static final long serialVersionUID = 1L;
+    private final long limit;
+
+    /** A message of {@code length} bytes for queue {@code name}, whose message size is {@code limit}. */
+    public MessageTooLargeException(String name, long length, long limit) {
+        super("mq_send(" + name + "): a message of " + length + " bytes is longer than the queue's message size, "
+                + limit + " bytes; nothing was sent");
+        this.limit = limit;
+    }
+
+    /** The queue's message size. */
+    public long limit() {
+        return limit;
+    }
+}

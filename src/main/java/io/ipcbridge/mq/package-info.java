@@ -1,0 +1,2 @@
+/** POSIX message queues: {@link io.ipcbridge.mq.MessageQueue}. */
+package io.ipcbridge.mq;

@@ -1,0 +1,400 @@
+package io.ipcbridge.mq;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcResourceLimitException;
+import io.ipcbridge.internal.posix.NativeThread;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.IllegalBlockingModeException;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** POSIX message queues through the library: the cases of RELIABILITY.md §3.1 that one process can show. */
+class MessageQueueTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private final List<String> created = new ArrayList<>();
+
+    private String name() {
+        String n = Names.unique("mq");
+        created.add(n);
+        return n;
+    }
+
+    @AfterEach
+    void unlinkAll() {
+        for (String n : created) {
+            try {
+                MessageQueue.unlink(n);
+            } catch (Exception gone) {
+                // unlinked by the test itself
+            }
+        }
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void openingAMissingQueueIsNoSuchFile() {
+        // MQ-01
+        String n = name();
+        NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                () -> MessageQueue.open(n, MessageQueue.Access.READ));
+        assertEquals("mq_open(" + n + "): ENOENT (No such file or directory)", e.getMessage());
+        assertEquals("mq_open", ((IpcError) e).call());
+    }
+
+    @Test
+    void creatingAnExistingQueueExclusivelyIsFileAlreadyExistsAndLeavesTheFirstAlone() throws Exception {
+        // MQ-02
+        String n = name();
+        try (MessageQueue q = MessageQueue.createExclusively(n)) {
+            q.send(bytes("first"), 0);
+            FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+                    () -> MessageQueue.createExclusively(n));
+            assertEquals("EEXIST", ((IpcError) e).errnoName());
+            assertEquals("first", q.receive().text());
+        }
+    }
+
+    @Test
+    void namesAreCheckedBeforeAnyCall() throws Exception {
+        // MQ-04, SEC-09
+        String ok = "/" + "a".repeat(255);
+        created.add(ok);
+        MessageQueue.createExclusively(ok).close();
+        for (String bad : new String[] {"/" + "a".repeat(256), "/", "", "/a/b", "//x", "/.", "/..", "/a\0b",
+                "/" + "é".repeat(128)}) {
+            assertThrows(IllegalArgumentException.class, () -> MessageQueue.open(bad, MessageQueue.Access.READ), bad);
+        }
+        String noSlash = name().substring(1);
+        try (MessageQueue q = MessageQueue.createExclusively(noSlash)) {
+            assertEquals("/" + noSlash, q.name(), "a leading slash is added");
+        }
+    }
+
+    @Test
+    void sizesBeyondTheSystemLimitsNameTheLimit() throws Exception {
+        // MQ-05: root lacks CAP_SYS_RESOURCE here, so msg_max and msgsize_max bind root too
+        long msgMax = Long.parseLong(java.nio.file.Files.readString(
+                java.nio.file.Path.of("/proc/sys/fs/mqueue/msg_max")).trim());
+        String n = name();
+        try {
+            MessageQueue.createExclusively(n, msgMax + 1, 64, 0600).close();
+        } catch (IpcResourceLimitException e) {
+            assertTrue(e.getMessage().contains("/proc/sys/fs/mqueue/msg_max (" + msgMax + ")"), e.getMessage());
+            assertEquals("EINVAL", e.errnoName());
+        }
+        assertThrows(IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), -1, 64, 0600));
+        assertThrows(IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), 4, -1, 0600));
+    }
+
+    @Test
+    void attributesAreTheOnesAskedForOrTheSystemDefaults() throws Exception {
+        // MQ-06
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 4, 64, 0600)) {
+            assertEquals(new MessageQueue.Attributes(4, 64, 0, false), q.attributes());
+            q.send(bytes("x"), 1);
+            assertEquals(1, q.attributes().currentMessages());
+        }
+        try (MessageQueue q = MessageQueue.createExclusively(name())) {
+            assertEquals(10, q.attributes().maxMessages());
+            assertEquals(8192, q.attributes().messageSize());
+        }
+    }
+
+    @Test
+    void anOversizedMessageIsRefusedBeforeTheCallAndNothingIsQueued() throws Exception {
+        // MQ-07
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 4, 64, 0600)) {
+            MessageTooLargeException e = assertThrows(MessageTooLargeException.class, () -> q.send(new byte[65], 0));
+            assertEquals(64, e.limit());
+            assertEquals(0, q.attributes().currentMessages());
+            q.send(new byte[64], 0);
+            assertEquals(64, q.receive().data().length, "exactly the maximum size goes through");
+        }
+    }
+
+    @Test
+    void prioritiesOutsideTheRangeAreRefusedBeforeTheCall() throws Exception {
+        // MQ-09
+        try (MessageQueue q = MessageQueue.createExclusively(name())) {
+            q.send(bytes("top"), MessageQueue.PRIO_MAX - 1);
+            assertThrows(IllegalArgumentException.class, () -> q.send(bytes("x"), MessageQueue.PRIO_MAX));
+            assertThrows(IllegalArgumentException.class, () -> q.send(bytes("x"), -1));
+            assertEquals(new Message(bytes("top"), MessageQueue.PRIO_MAX - 1), q.receive());
+        }
+    }
+
+    @Test
+    void highestPriorityComesFirstAndFifoWithinAPriority() throws Exception {
+        // MQ-10
+        try (MessageQueue q = MessageQueue.createExclusively(name())) {
+            int[] prios = {1, 5, 3, 5, 0};
+            for (int i = 0; i < prios.length; i++) {
+                q.send(bytes("m" + i), prios[i]);
+            }
+            List<String> order = new ArrayList<>();
+            for (int i = 0; i < prios.length; i++) {
+                Message m = q.receive();
+                order.add(m.priority() + ":" + m.text());
+            }
+            assertEquals(List.of("5:m1", "5:m3", "3:m2", "1:m0", "0:m4"), order);
+        }
+    }
+
+    @Test
+    void aFullQueueRefusesWithoutQueueingAndAnEmptyOneReturnsEmpty() throws Exception {
+        // MQ-11, MQ-12, MQ-13, MQ-14
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 2, 16, 0600)) {
+            assertEquals(Optional.empty(), q.tryReceive());
+            assertEquals(Optional.empty(), q.receive(Duration.ZERO));
+            assertTrue(q.trySend(ByteBuffer.wrap(bytes("a")), 0));
+            assertTrue(q.send(ByteBuffer.wrap(bytes("b")), 0, Duration.ZERO), "room: a zero timeout still sends");
+            assertFalse(q.trySend(ByteBuffer.wrap(bytes("c")), 0));
+            long start = System.nanoTime();
+            assertFalse(q.send(ByteBuffer.wrap(bytes("c")), 0, Duration.ofMillis(100)));
+            assertTrue(System.nanoTime() - start >= 100_000_000L, "waited the timeout");
+            assertEquals("a", q.receive(Duration.ZERO).orElseThrow().text());
+            assertEquals("b", q.tryReceive().orElseThrow().text());
+            assertEquals(Optional.empty(), q.tryReceive(), "the refused message was never queued");
+            assertThrows(IllegalArgumentException.class, () -> q.receive(Duration.ofMillis(-1)));
+        }
+    }
+
+    @Test
+    void nonBlockingModeReportsFullAndEmptyAsValues() throws Exception {
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 1, 16, 0600)) {
+            q.setNonBlocking(true);
+            assertTrue(q.attributes().nonBlocking());
+            assertEquals(Optional.empty(), q.tryReceive());
+            assertTrue(q.trySend(ByteBuffer.wrap(bytes("a")), 0));
+            assertFalse(q.trySend(ByteBuffer.wrap(bytes("b")), 0));
+            assertThrows(IllegalBlockingModeException.class, q::receive);
+            assertThrows(IllegalBlockingModeException.class, () -> q.send(bytes("c"), 0));
+            q.setNonBlocking(false);
+            assertEquals("a", q.receive().text());
+        }
+    }
+
+    @Test
+    void binaryPayloadsAndEmptyMessagesArriveIntact() throws Exception {
+        try (MessageQueue q = MessageQueue.createExclusively(name())) {
+            byte[] all = new byte[256];
+            for (int i = 0; i < 256; i++) {
+                all[i] = (byte) i;
+            }
+            q.send(all, 2);
+            q.send(new byte[0], 1);
+            ByteBuffer direct = ByteBuffer.allocateDirect(8192);
+            direct.put(new byte[8192]).flip();
+            q.send(direct, 0);
+            assertEquals(0, direct.remaining(), "a sent buffer is consumed");
+            assertArrayEquals(all, q.receive().data());
+            assertEquals(new Message(new byte[0], 1), q.receive());
+            assertEquals(8192, q.receive().data().length);
+        }
+    }
+
+    @Test
+    void aBlockedSenderIsReleasedWhenAMessageIsTaken() throws Exception {
+        // MQ-15
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name(), 1, 16, 0600)) {
+                q.send(bytes("first"), 0);
+                Blocked.Call<Boolean> sender = Blocked.start(() -> {
+                    q.send(bytes("second"), 0);
+                    return true;
+                }, 242 /* mq_timedsend */);
+                assertEquals("first", q.receive().text());
+                assertTrue(sender.result().get(5, TimeUnit.SECONDS));
+                assertEquals("second", q.receive().text());
+            }
+        });
+    }
+
+    @Test
+    void signalsDuringABlockedReceiveLoseNothing() throws Exception {
+        // MQ-17, X-05
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name())) {
+                AtomicLong thread = new AtomicLong();
+                Blocked.Call<Message> receiver = Blocked.start(() -> {
+                    thread.set(NativeThread.current());
+                    return q.receive();
+                }, 243 /* mq_timedreceive */);
+                for (int i = 0; i < 5_000; i++) {
+                    NativeThread.signal(thread.get());
+                }
+                q.send(bytes("kept"), 3);
+                assertEquals(new Message(bytes("kept"), 3), receiver.result().get(5, TimeUnit.SECONDS));
+                assertEquals(0, q.attributes().currentMessages());
+            }
+        });
+    }
+
+    @Test
+    void closeAndInterruptEndABlockedReceive() throws Exception {
+        //
+        assertTimeoutPreemptively(LIMIT, () -> {
+            MessageQueue q = MessageQueue.createExclusively(name());
+            Blocked.Call<Message> r = Blocked.start(q::receive, 243);
+            q.close();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> r.result().get(5, TimeUnit.SECONDS));
+            assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+
+            MessageQueue q2 = MessageQueue.open(created.get(0), MessageQueue.Access.READ);
+            Blocked.Call<Message> r2 = Blocked.start(q2::receive, 243);
+            r2.thread().interrupt();
+            e = assertThrows(ExecutionException.class, () -> r2.result().get(5, TimeUnit.SECONDS));
+            assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+            assertFalse(q2.isOpen());
+        });
+    }
+
+    @Test
+    void theAccessModeIsEnforcedBeforeTheCall() throws Exception {
+        // MQ-18
+        String n = name();
+        MessageQueue.createExclusively(n).close();
+        try (MessageQueue reader = MessageQueue.open(n, MessageQueue.Access.READ);
+                MessageQueue writer = MessageQueue.open(n, MessageQueue.Access.WRITE)) {
+            assertThrows(NonWritableChannelException.class, () -> reader.send(bytes("x"), 0));
+            assertThrows(NonReadableChannelException.class, writer::receive);
+            writer.send(bytes("ok"), 0);
+            assertEquals("ok", reader.receive().text());
+        }
+    }
+
+    @Test
+    void useAfterCloseIsClosedChannelAndDoubleCloseIsANoOp() throws Exception {
+        // MQ-19
+        MessageQueue q = MessageQueue.createExclusively(name());
+        q.close();
+        q.close();
+        assertThrows(ClosedChannelException.class, () -> q.send(bytes("x"), 0));
+        assertThrows(ClosedChannelException.class, q::receive);
+        assertThrows(ClosedChannelException.class, q::attributes);
+    }
+
+    @Test
+    void anUnlinkedQueueKeepsWorkingThroughOpenDescriptors() throws Exception {
+        // MQ-20, MQ-21
+        String n = name();
+        try (MessageQueue q = MessageQueue.createExclusively(n)) {
+            MessageQueue.unlink(n);
+            q.send(bytes("still"), 0);
+            assertEquals("still", q.receive().text());
+            assertThrows(NoSuchFileException.class, () -> MessageQueue.open(n, MessageQueue.Access.READ));
+            assertThrows(NoSuchFileException.class, () -> MessageQueue.unlink(n));
+            try (MessageQueue fresh = MessageQueue.createExclusively(n)) {
+                assertEquals(Optional.empty(), fresh.tryReceive(), "a new queue");
+            }
+        }
+    }
+
+    @Test
+    void theNotificationSlotIsOneShotAndExclusive() throws Exception {
+        // MQ-26: a second registration is EBUSY, in this process too; arrival consumes it
+        String n = name();
+        try (MessageQueue q = MessageQueue.createExclusively(n);
+                MessageQueue other = MessageQueue.open(n, MessageQueue.Access.READ)) {
+            MessageQueue.Notification notification = q.requestNotification();
+            NotificationBusyException busy = assertThrows(NotificationBusyException.class, other::requestNotification);
+            assertEquals("EBUSY", busy.errnoName());
+            assertFalse(notification.fired());
+            q.send(bytes("wake"), 0);
+            assertTrue(notification.fired(), "a message into the empty queue consumed the registration");
+            other.requestNotification().close();
+            notification.close();
+        }
+    }
+
+    @Test
+    void theListenerIsCalledForArrivingMessages() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name())) {
+                LinkedBlockingQueue<String> seen = new LinkedBlockingQueue<>();
+                try (AutoCloseable listener = q.onMessage(queue -> {
+                    try {
+                        queue.tryReceive().ifPresent(m -> seen.add(m.text()));
+                    } catch (Exception e) {
+                        seen.add("error " + e);
+                    }
+                })) {
+                    q.send(bytes("one"), 0);
+                    assertEquals("one", seen.take());
+                    q.send(bytes("two"), 0);
+                    assertEquals("two", seen.take());
+                }
+                assertTrue(q.isOpen(), "closing the listener leaves the queue open");
+            }
+        });
+    }
+
+    @Test
+    void queuesAreCreatedWithMode0600OrExactlyTheModeAskedFor() throws Exception {
+        // MQ-30, SEC-01
+        try (MessageQueue q = MessageQueue.createExclusively(name())) {
+            assertEquals(0600, q.mode());
+        }
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 0, 0, 0666)) {
+            assertEquals(0666, q.mode());
+        }
+    }
+
+    @Test
+    void theQueueDescriptorIsCloseOnExec() throws Exception {
+        // MQ-29, X-10
+        try (MessageQueue q = MessageQueue.createExclusively(name()); Pipe out = Pipe.open();
+                ChildProcess child = Command.of(Peers.path("fd_list")).stdout(out.sink()).start()) {
+            out.sink().close();
+            String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(child.waitFor().success());
+            assertEquals(List.of("0", "1", "2"), listing.lines().filter(l -> l.matches("\\d+")).toList());
+            assertTrue(q.isOpen());
+        }
+    }
+
+    @Test
+    void tenThousandCreateOpenCloseUnlinkCyclesLeaveNoDescriptorBehind() throws Exception {
+        int before = Fds.count();
+        String n = name();
+        for (int i = 0; i < 10_000; i++) {
+            MessageQueue.createExclusively(n, 1, 16, 0600).close();
+            MessageQueue.open(n, MessageQueue.Access.WRITE).close();
+            MessageQueue.unlink(n);
+        }
+        assertEquals(before, Fds.count());
+    }
+}
