@@ -1,0 +1,149 @@
+package io.ipcbridge.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.mq.Message;
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Java and the C peer native-tests/mq_peer.c on the two ends of one queue. */
+class MessageQueueInteropTest {
+    private static final Duration LIMIT = Duration.ofMinutes(3);
+    private String name;
+    private String peer;
+
+    @BeforeEach
+    void setUp() {
+        peer = Peers.path("mq_peer");
+        name = Names.unique("mqi");
+    }
+
+    @AfterEach
+    void tearDown() {
+        try {
+            MessageQueue.unlink(name);
+        } catch (Exception gone) {
+            // unlinked already
+        }
+    }
+
+    /** Runs the peer to completion and returns its stdout. */
+    private String run(String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(peer));
+        argv.addAll(List.of(args));
+        try (Pipe out = Pipe.open(); ChildProcess child = Command.of(argv).stdout(out.sink()).start()) {
+            out.sink().close();
+            String text = new String(out.source().inputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(child.waitFor().success(), "mq_peer " + String.join(" ", args) + " succeeded");
+            return text;
+        }
+    }
+
+    @Test
+    void javaReceivesACPeersMixedPrioritiesHighestFirstAndFifoWithin() throws Exception {
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {
+            run("send-prio", name);
+            List<String> got = new ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                Message m = q.receive();
+                got.add(m.priority() + " " + m.text());
+            }
+            assertEquals(List.of("31 p31-5", "5 p5-1", "5 p5-3", "3 p3-2", "3 p3-6", "1 p1-0", "1 p1-7", "0 p0-4",
+                    "0 p0-8"), got);
+        }
+    }
+
+    @Test
+    void aCPeerReceivesJavasMixedPrioritiesHighestFirstAndFifoWithin() throws Exception {
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {
+            int[] prios = {1, 5, 3, 5, 0, 31, 3, 1, 0};
+            for (int i = 0; i < prios.length; i++) {
+                q.send(("p" + prios[i] + "-" + i).getBytes(StandardCharsets.US_ASCII), prios[i]);
+            }
+            assertEquals("31 p31-5\n5 p5-1\n5 p5-3\n3 p3-2\n3 p3-6\n1 p1-0\n1 p1-7\n0 p0-4\n0 p0-8\n",
+                    run("receive-all", name));
+        }
+    }
+
+    @Test
+    void binaryEmptyAndMaximumSizeMessagesCrossIntactBothWays() throws Exception {
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {
+            byte[] max = new byte[q.messageSize()];
+            for (int i = 0; i < max.length; i++) {
+                max[i] = (byte) (i * 13);
+            }
+            for (byte[] payload : new byte[][] {{0, (byte) 0xff, '\n', 0}, {}, max}) {
+                run("send-raw", name, "7", HexFormat.of().formatHex(payload));
+                assertEquals(new Message(payload, 7), q.receive());
+                q.send(payload, 9);
+                String hex = payload.length == 0 ? "-" : HexFormat.of().formatHex(payload);
+                assertEquals("9 " + payload.length + " " + hex + "\n", run("receive-raw", name));
+            }
+        }
+    }
+
+    @Test
+    void aMillionSequenceNumberedMessagesFromCToJavaArriveOnceInOrder() throws Exception {
+        // a queue of the default size (10 x 8192): the C producer blocks on a full queue all along
+        int count = 1_000_000;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name);
+                    ChildProcess producer = Command.of(peer, "send", name, Integer.toString(count)).start()) {
+                assertEquals(10, q.attributes().maxMessages());
+                for (long seq = 0; seq < count; seq++) {
+                    Message m = q.receive();
+                    ByteBuffer b = ByteBuffer.wrap(m.data()).order(ByteOrder.LITTLE_ENDIAN);
+                    assertEquals(seq, b.getLong(0), "no gap, no duplicate");
+                    assertEquals(8 + seq % 64, m.data().length);
+                    for (int i = 8; i < m.data().length; i++) {
+                        if (m.data()[i] != (byte) seq) {
+                            throw new AssertionError("message " + seq + " corrupted at byte " + i);
+                        }
+                    }
+                }
+                assertTrue(producer.waitFor().success());
+                assertEquals(0, q.attributes().currentMessages(), "nothing more");
+            }
+        });
+    }
+
+    @Test
+    void aMillionSequenceNumberedMessagesFromJavaToCArriveOnceInOrder() throws Exception {
+        int count = 1_000_000;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name);
+                    Pipe out = Pipe.open();
+                    ChildProcess consumer = Command.of(peer, "receive", name, Integer.toString(count))
+                            .stdout(out.sink()).start()) {
+                out.sink().close();
+                ByteBuffer msg = ByteBuffer.allocateDirect(8 + 64).order(ByteOrder.LITTLE_ENDIAN);
+                for (long seq = 0; seq < count; seq++) {
+                    msg.clear();
+                    msg.putLong(seq);
+                    for (int i = 0; i < seq % 64; i++) {
+                        msg.put((byte) seq);
+                    }
+                    q.send(msg.flip(), 0);
+                }
+                assertEquals("received " + count, new String(out.source().inputStream().readAllBytes()).trim());
+                assertTrue(consumer.waitFor().success());
+            }
+        });
+    }
+}
