@@ -1,0 +1,41 @@
+package io.ipcbridge.cli;
+
+/**
+ * An outcome a command reports with its own exit status and one stderr line, such as a timeout
+ * (exit 3) or an input refused by the command itself (exit 1). A closed stdout carries no message:
+ * the command stops quietly, as a command killed by SIGPIPE does.
+ */
+final class CommandFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+    private final int exitCode;
+
+    private CommandFailure(int exitCode, String message) {
+        super(message, null, false, false);
+        this.exitCode = exitCode;
+    }
+
+    /** Exit 3: {@code message} says what did not happen in time, e.g. "open(/f): timed out after 2s ...". */
+    static CommandFailure timedOut(String message) {
+        return new CommandFailure(ExitCodes.TIMED_OUT, message);
+    }
+
+    /** Exit 1: the command refused to go on; {@code message} says why. */
+    static CommandFailure refused(String message) {
+        return new CommandFailure(ExitCodes.FAILED, message);
+    }
+
+    /** Exit 141 (128 + SIGPIPE) and no message: the reader of stdout has gone. */
+    static CommandFailure stdoutClosed() {
+        return new CommandFailure(ExitCodes.STDOUT_CLOSED, null);
+    }
+
+    /** The exit status. */
+    int exitCode() {
+        return exitCode;
+    }
+
+    /** Whether nothing is to be printed. */
+    boolean quiet() {
+        return getMessage() == null;
+    }
+}

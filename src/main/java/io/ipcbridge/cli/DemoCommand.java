@@ -1,0 +1,377 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.pipe.PipeSource;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.process.ExitStatus;
+import io.ipcbridge.process.Pipeline;
+import io.ipcbridge.process.Stage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ipcbridge demo}: the tour. Each exchange moves data through one mechanism between Java and a
+ * C peer or a shell tool, checks it end to end, and prints one table row to stdout: mechanism,
+ * direction and peer, bytes, MB/s (10^6 bytes per second, spawn included), OK or FAILED. Details of a
+ * failure, and notes such as skipped C exchanges, go to stderr. Exit 0 when every exchange that ran
+ * was OK, else 1.
+ */
+@CommandLine.Command(name = "demo", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = {"The tour: pipes and FIFOs between Java and the C peers of native-tests/, "
+                + "a pipe into sha256sum, and the pipeline du -sk DIR/* | sort -rn | head -10 "
+                + "compared with bash running it; every exchange is verified.",
+            "The C peers are looked up in -Dipcbridge.native.dir, $IPCBRIDGE_NATIVE_DIR, "
+                + "target/native-tests next to the jar, then native-tests/build; they are built "
+                + "with make when the sources are at hand, else those rows are skipped."})
+final class DemoCommand implements Callable<Integer> {
+    private static final int CHUNK = 1 << 20;
+    private static final Duration PEER_WAIT = Duration.ofSeconds(10);
+    private static final String ROW = "%-9s  %-38s  %10s  %9s  %s%n";
+    private static final String SHELL_PIPELINE = "du -sk \"$1\"/* | sort -rn | head -10";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--size", paramLabel = "S", defaultValue = "64MiB", converter = Sizes.class,
+            description = "Bytes per exchange (4096, 4k, 64KiB, 1MiB, 1GiB; default: ${DEFAULT-VALUE}).")
+    long size;
+
+    private PrintWriter out;
+    private PrintWriter err;
+    private boolean allOk = true;
+
+    /** What one exchange found. */
+    private record Outcome(long bytes, long nanos, boolean ok, String detail) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        out = spec.commandLine().getOut();
+        err = spec.commandLine().getErr();
+        Optional<Path> peers = NativePeers.locate(err);
+        warmUp();
+        Path work = Files.createTempDirectory("ipcbridge-demo-"); // 0700: the FIFO is private to us
+        try {
+            out.printf(ROW, "MECHANISM", "DIRECTION / PEER", "BYTES", "MB/s", "RESULT");
+            out.flush();
+            Optional<Path> pipePeer = peers.map(d -> d.resolve("pipe_peer"));
+            Optional<Path> fifoPeer = peers.map(d -> d.resolve("fifo_peer"));
+            row("pipe", "Java -> C (pipe_peer sink, fd 3)", pipePeer, p -> pipeToC(p));
+            row("pipe", "C -> Java (pipe_peer source, fd 3)", pipePeer, p -> pipeFromC(p));
+            Path fifo = work.resolve("demo.fifo");
+            row("fifo", "Java -> C (fifo_peer sink)", fifoPeer, p -> fifoToC(p, fifo));
+            row("fifo", "C -> Java (fifo_peer source)", fifoPeer, p -> fifoFromC(p, fifo));
+            row("pipe", "Java -> shell (sha256sum stdin)", Optional.of(Path.of("sha256sum")), p -> sha256());
+            row("pipeline", "du | sort -rn | head -10 vs bash -c", Optional.of(Path.of("bash")),
+                    p -> pipeline(work.resolve("tree")));
+        } finally {
+            deleteTree(work);
+        }
+        return allOk ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    /**
+     * Runs the pattern generator and CRC-32 over a few MiB, so that the JIT has compiled them before
+     * the first row is timed (else the first row shows the interpreter, not the pipe).
+     */
+    private static void warmUp() {
+        PatternStream pattern = new PatternStream(0);
+        CRC32 crc = new CRC32();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
+        for (int i = 0; i < 128; i++) {
+            pattern.fill(buffer.clear());
+            crc.update(buffer.flip());
+        }
+    }
+
+    /** Runs an exchange that needs {@code program} (skipped when absent) and prints its row. */
+    private void row(String mechanism, String direction, Optional<Path> program, Exchange exchange) {
+        if (program.isEmpty()) {
+            out.printf(ROW, mechanism, direction, "-", "-", "SKIPPED");
+            out.flush();
+            return;
+        }
+        Outcome outcome;
+        try {
+            outcome = exchange.run(program.get());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            outcome = new Outcome(0, 0, false, "interrupted");
+        } catch (Exception e) {
+            outcome = new Outcome(0, 0, false, ExitCodes.describe(e));
+        }
+        String rate = outcome.nanos() > 0 && outcome.bytes() > 0 && !"pipeline".equals(mechanism)
+                ? String.format(Locale.ROOT, "%.1f", outcome.bytes() * 1e3 / outcome.nanos()) : "-";
+        out.printf(ROW, mechanism, direction, outcome.bytes(), rate, outcome.ok() ? "OK" : "FAILED");
+        out.flush();
+        if (!outcome.ok()) {
+            allOk = false;
+            err.println("ipcbridge: demo: " + mechanism + " " + direction + ": " + outcome.detail());
+            err.flush();
+        }
+    }
+
+    /** One exchange, given the program it needs; it throws when it cannot even finish. */
+    @FunctionalInterface
+    private interface Exchange {
+        Outcome run(Path program) throws Exception;
+    }
+
+    private Outcome pipeToC(Path peer) throws Exception {
+        long seed = 1;
+        try (Pipe data = Pipe.open(); Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "sink", "3")
+                    .fd(3, data.source()).stdout(reply.sink()).start()) {
+                data.source().close(); // the child holds the read end now: EOF reaches it when we close ours
+                reply.sink().close();
+                CRC32 crc = new CRC32();
+                send(data.sink(), seed, crc::update);
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, status, answer, size + " " + hex(crc));
+            }
+        }
+    }
+
+    private Outcome pipeFromC(Path peer) throws Exception {
+        long seed = 2;
+        String expected = size + " " + expectedCrc(seed);
+        try (Pipe data = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "source", "3", Long.toString(size),
+                    Long.toString(seed)).fd(3, data.sink()).start()) {
+                data.sink().close();
+                String got = receive(data.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, status, got, expected);
+            }
+        }
+    }
+
+    private Outcome fifoToC(Path peer, Path fifo) throws Exception {
+        long seed = 3;
+        Fifo.create(fifo);
+        try (Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "sink", fifo.toString())
+                    .stdout(reply.sink()).start()) {
+                reply.sink().close();
+                CRC32 crc = new CRC32();
+                try (PipeSink sink = Fifo.openWriter(fifo, PEER_WAIT)
+                        .orElseThrow(() -> CommandFailure.timedOut("open(" + fifo + "): fifo_peer did not open it"))) {
+                    send(sink, seed, crc::update);
+                }
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, status, answer, size + " " + hex(crc));
+            }
+        } finally {
+            Fifo.delete(fifo);
+        }
+    }
+
+    private Outcome fifoFromC(Path peer, Path fifo) throws Exception {
+        long seed = 4;
+        String expected = size + " " + expectedCrc(seed);
+        Fifo.create(fifo);
+        try {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "source", fifo.toString(),
+                    Long.toString(size), Long.toString(seed)).start()) {
+                String got;
+                try (PipeSource source = Fifo.openReader(fifo, PEER_WAIT)
+                        .orElseThrow(() -> CommandFailure.timedOut("open(" + fifo + "): fifo_peer did not open it"))) {
+                    got = receive(source);
+                }
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, status, got, expected);
+            }
+        } finally {
+            Fifo.delete(fifo);
+        }
+    }
+
+    private Outcome sha256() throws Exception {
+        long seed = 5;
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        try (Pipe input = Pipe.open(); Pipe output = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of("sha256sum").stdin(input.source()).stdout(output.sink()).start()) {
+                input.source().close();
+                output.sink().close();
+                send(input.sink(), seed, sha::update);
+                String answer = readReply(output.source());
+                ExitStatus status = awaitExit(child);
+                String first = answer.isEmpty() ? "" : answer.split("\\s+")[0];
+                return verdict(System.nanoTime() - start, status, first, HexFormat.of().formatHex(sha.digest()));
+            }
+        }
+    }
+
+    private Outcome pipeline(Path tree) throws Exception {
+        List<String> du = new ArrayList<>(List.of("du", "-sk"));
+        Files.createDirectory(tree);
+        for (int i = 1; i <= 12; i++) {
+            Path dir = Files.createDirectory(tree.resolve(String.format("d%02d", i)));
+            byte[] content = new byte[i * 12 * 1024];
+            Arrays.fill(content, (byte) i); // not sparse: du counts what is allocated
+            Files.write(dir.resolve("data"), content);
+            du.add(dir.toString()); // DIR/* expanded here; sort -rn makes the order irrelevant
+        }
+        long start = System.nanoTime();
+        String fromJava;
+        List<ExitStatus> statuses;
+        try (Pipeline.Run run = Pipeline.of(Stage.command(du.toArray(String[]::new)),
+                Stage.command("sort", "-rn"), Stage.command("head", "-10")).start()) {
+            fromJava = readAll(run.output());
+            statuses = run.waitFor();
+        }
+        long nanos = System.nanoTime() - start;
+        String fromShell;
+        ExitStatus shellStatus;
+        try (Pipe output = Pipe.open();
+             ChildProcess bash = Command.of("bash", "-c", SHELL_PIPELINE, "bash", tree.toString())
+                     .stdout(output.sink()).start()) {
+            output.sink().close();
+            fromShell = readAll(output.source());
+            shellStatus = awaitExit(bash);
+        }
+        long bytes = fromJava.getBytes(StandardCharsets.UTF_8).length;
+        // Like bash without pipefail: the last stage counts; the others may end by SIGPIPE once head is done.
+        boolean stagesOk = statuses.get(2).success() && statuses.subList(0, 2).stream()
+                .allMatch(s -> s.success() || s.signal() == ExitStatus.SIGPIPE);
+        if (!stagesOk || !shellStatus.success()) {
+            return new Outcome(bytes, nanos, false, "statuses " + statuses + ", bash " + shellStatus);
+        }
+        if (!fromJava.equals(fromShell) || fromJava.lines().count() != 10) {
+            return new Outcome(bytes, nanos, false, "Java's pipeline gave " + quote(fromJava)
+                    + " but bash gave " + quote(fromShell));
+        }
+        return new Outcome(bytes, nanos, true, null);
+    }
+
+    private Outcome verdict(long nanos, ExitStatus status, String got, String expected) {
+        if (!status.success()) {
+            return new Outcome(size, nanos, false, "the peer ended with " + status + " (its stderr is above)");
+        }
+        if (!got.equals(expected)) {
+            return new Outcome(size, nanos, false, "expected " + quote(expected) + ", got " + quote(got));
+        }
+        return new Outcome(size, nanos, true, null);
+    }
+
+    /** Writes {@link #size} bytes of pattern({@code seed}) to {@code sink}, shown to {@code observer}, then closes it. */
+    private void send(WritableByteChannel sink, long seed, Consumer<ByteBuffer> observer) throws IOException {
+        try (sink) {
+            PatternStream pattern = new PatternStream(seed);
+            ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
+            for (long left = size; left > 0; ) {
+                int n = (int) Math.min(CHUNK, left);
+                buffer.clear().limit(n);
+                pattern.fill(buffer);
+                buffer.flip();
+                observer.accept(buffer.duplicate());
+                while (buffer.hasRemaining()) {
+                    sink.write(buffer);
+                }
+                left -= n;
+            }
+        }
+    }
+
+    /** Reads {@code source} to its end: "COUNT CRC32", as the C sinks print it. */
+    private static String receive(ReadableByteChannel source) throws IOException {
+        CRC32 crc = new CRC32();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
+        long count = 0;
+        for (int n; (n = source.read(buffer.clear())) >= 0; ) {
+            crc.update(buffer.flip());
+            count += n;
+        }
+        return count + " " + hex(crc);
+    }
+
+    private String expectedCrc(long seed) {
+        CRC32 crc = new CRC32();
+        PatternStream pattern = new PatternStream(seed);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
+        for (long left = size; left > 0; ) {
+            int n = (int) Math.min(CHUNK, left);
+            buffer.clear().limit(n);
+            pattern.fill(buffer);
+            crc.update(buffer.flip());
+            left -= n;
+        }
+        return hex(crc);
+    }
+
+    /** A peer's one-line answer, stripped; waits at most {@link #PEER_WAIT} for each part of it. */
+    private static String readReply(PipeSource source) throws IOException, CommandFailure {
+        return readAll(source).strip();
+    }
+
+    /** All of {@code source} as text; waits at most {@link #PEER_WAIT} for each part of it. */
+    private static String readAll(PipeSource source) throws IOException, CommandFailure {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        ByteBuffer buffer = ByteBuffer.allocate(4096);
+        for (;;) {
+            if (!source.await(PEER_WAIT)) {
+                throw CommandFailure.timedOut("no output from the peer within " + Durations.format(PEER_WAIT));
+            }
+            int n = source.read(buffer.clear());
+            if (n < 0) {
+                return all.toString(StandardCharsets.UTF_8);
+            }
+            all.write(buffer.array(), 0, n);
+        }
+    }
+
+    private static ExitStatus awaitExit(ChildProcess child) throws IOException, InterruptedException, CommandFailure {
+        return child.waitFor(PEER_WAIT).orElseThrow(() -> CommandFailure.timedOut(
+                child + " still running after " + Durations.format(PEER_WAIT)));
+    }
+
+    private static String hex(CRC32 crc) {
+        return String.format("%08x", crc.getValue());
+    }
+
+    private static String quote(String s) {
+        return "'" + s.replace("\n", "\\n").replace("\t", "\\t") + "'";
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

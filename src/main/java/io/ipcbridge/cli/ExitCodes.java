@@ -1,0 +1,112 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcSecurityException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.IExitCodeExceptionMapper;
+import picocli.CommandLine.IParameterExceptionHandler;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/**
+ * The exit statuses of CLI.md and the one place that turns exceptions into them and into the one
+ * stderr line {@code ipcbridge: MESSAGE}:
+ * <ul>
+ * <li>0: success;</li>
+ * <li>1: the operation failed: a failed system call ({@link IpcError}, whose message already reads
+ *     {@code call(object): ENAME (text)}), another {@link java.io.IOException}, or an input refused
+ *     ({@link IpcSecurityException}, {@link IllegalArgumentException});</li>
+ * <li>2: usage error: anything picocli could not parse, converters included;</li>
+ * <li>3: timed out or would block ({@link CommandFailure#timedOut});</li>
+ * <li>141: stdout was closed by its reader (no message), as a command killed by SIGPIPE.</li>
+ * </ul>
+ * No stack traces, unless the environment variable {@code IPCBRIDGE_DEBUG} is set.
+ */
+final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHandler, IParameterExceptionHandler {
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+    static final int TIMED_OUT = 3;
+    static final int STDOUT_CLOSED = 128 + 13;
+
+    private static final String PREFIX = "ipcbridge: ";
+
+    @Override
+    public int getExitCode(Throwable exception) {
+        if (exception instanceof CommandFailure failure) {
+            return failure.exitCode();
+        }
+        if (exception instanceof ParameterException) {
+            return USAGE;
+        }
+        return FAILED;
+    }
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine commandLine, ParseResult parseResult) {
+        PrintWriter err = commandLine.getErr();
+        if (!(ex instanceof CommandFailure failure && failure.quiet())) {
+            err.println(PREFIX + describe(ex));
+        }
+        if (debug()) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return getExitCode(ex);
+    }
+
+    @Override
+    public int handleParseException(ParameterException ex, String[] args) {
+        CommandLine cmd = ex.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println(PREFIX + oneLine(ex.getMessage()));
+        UnmatchedArgumentException.printSuggestions(ex, err);
+        err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+        if (debug()) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return getExitCode(ex);
+    }
+
+    /** The message of the stderr line for {@code e}, without the {@code ipcbridge: } prefix. */
+    static String describe(Throwable e) {
+        String message;
+        if (e instanceof IpcError || e instanceof IpcSecurityException || e instanceof CommandFailure) {
+            message = e.getMessage();
+        } else if (e instanceof ClosedByInterruptException || e instanceof InterruptedException) {
+            message = "interrupted";
+        } else if (e instanceof FileSystemException fs) {
+            // The JDK's own (from java.nio.file calls): the message alone would be just the path.
+            String reason = fs.getReason() != null ? fs.getReason()
+                    : e instanceof NoSuchFileException ? "No such file or directory"
+                    : e instanceof FileAlreadyExistsException ? "File exists"
+                    : e instanceof AccessDeniedException ? "Permission denied"
+                    : e.getClass().getSimpleName();
+            message = fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "") + ": " + reason;
+        } else if (e instanceof IOException || e instanceof IllegalArgumentException) {
+            message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        } else {
+            message = "internal error: " + e; // a bug: say what it was, still on one line
+        }
+        return oneLine(message);
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.strip().replaceAll("\\s*\\R\\s*", "; ");
+    }
+
+    private static boolean debug() {
+        String v = System.getenv("IPCBRIDGE_DEBUG");
+        return v != null && !v.isEmpty();
+    }
+}

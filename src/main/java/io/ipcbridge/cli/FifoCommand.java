@@ -1,0 +1,158 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.pipe.PipeSource;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ipcbridge fifo create|read|write|rm}: named pipes through {@link Fifo}, which never follows
+ * a symbolic link and never opens anything but a FIFO of this user (or root).
+ */
+@Command(name = "fifo", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = "Named pipes (FIFOs): create one, copy it to stdout, copy stdin into it, remove it.",
+        synopsisSubcommandLabel = "COMMAND",
+        subcommands = {FifoCommand.Create.class, FifoCommand.Read.class, FifoCommand.Write.class,
+                FifoCommand.Remove.class, HelpCommand.class})
+final class FifoCommand {
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFIFO = 0010000;
+
+    /** {@code fifo create PATH [--mode M] [--exist-ok]}: mkfifo(3). */
+    @Command(name = "create", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Creates a FIFO with mkfifo(3) and exactly the given mode.",
+                "An existing entry is never replaced or followed: with --exist-ok an existing FIFO is "
+                        + "accepted as it is; anything else there (a file, a symbolic link) is an error."})
+    static final class Create implements Callable<Integer> {
+        @Parameters(paramLabel = "PATH", description = "Where to create the FIFO.")
+        Path path;
+
+        @Mixin
+        ModeOption mode;
+
+        @Option(names = "--exist-ok", description = "Succeed when a FIFO of this user is already there.")
+        boolean existOk;
+
+        @Override
+        public Integer call() throws Exception {
+            try {
+                Fifo.create(path, mode.value());
+            } catch (FileAlreadyExistsException e) {
+                if (!existOk) {
+                    throw e;
+                }
+                String other = whatIsNotAcceptable(path);
+                if (other != null) {
+                    // Keep the library's "mkfifo(PATH): EEXIST (File exists)" and say what is there (CLI-06).
+                    throw CommandFailure.refused(ExitCodes.describe(e) + ": " + other);
+                }
+            }
+            return ExitCodes.OK;
+        }
+
+        /** Null if a FIFO of this user (or root) is at {@code p}, else why not; never follows a link. */
+        private static String whatIsNotAcceptable(Path p) throws IOException {
+            BasicFileAttributes basic = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (basic.isSymbolicLink()) {
+                return "a symbolic link is there, not a FIFO";
+            }
+            if (basic.isRegularFile()) {
+                return "a regular file is there, not a FIFO";
+            }
+            if (basic.isDirectory()) {
+                return "a directory is there, not a FIFO";
+            }
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            if ((mode & S_IFMT) != S_IFIFO) {
+                return "a special file is there, not a FIFO";
+            }
+            int uid = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int me = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            if (uid != me && uid != 0) {
+                return "a FIFO of uid " + uid + " is there, not one of this user";
+            }
+            return null;
+        }
+    }
+
+    /** {@code fifo read PATH [--timeout D]}: the FIFO to stdout until end of file. */
+    @Command(name = "read", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Opens the FIFO for reading (waiting for a writer) and copies what arrives to "
+                    + "stdout until every writer has closed it.",
+                "--timeout bounds the wait for a writer; exit status 3 when none came."})
+    static final class Read implements Callable<Integer> {
+        @Parameters(paramLabel = "PATH", description = "The FIFO.")
+        Path path;
+
+        @Mixin
+        TimeoutOption timeout;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration limit = timeout.value();
+            Optional<PipeSource> opened = limit == null ? Optional.of(Fifo.openReader(path)) : Fifo.openReader(path, limit);
+            try (PipeSource source = opened.orElseThrow(() -> timedOut(path, limit, "writer"))) {
+                RawIo.copyToStdout(source);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    /** {@code fifo write PATH [--timeout D]}: stdin into the FIFO. */
+    @Command(name = "write", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Opens the FIFO for writing (waiting for a reader) and copies stdin into it; "
+                    + "an empty stdin still opens it, so the reader sees end of file.",
+                "--timeout bounds the wait for a reader; exit status 3 when none came."})
+    static final class Write implements Callable<Integer> {
+        @Parameters(paramLabel = "PATH", description = "The FIFO.")
+        Path path;
+
+        @Mixin
+        TimeoutOption timeout;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration limit = timeout.value();
+            Optional<PipeSink> opened = limit == null ? Optional.of(Fifo.openWriter(path)) : Fifo.openWriter(path, limit);
+            try (PipeSink sink = opened.orElseThrow(() -> timedOut(path, limit, "reader"))) {
+                RawIo.copyFromStdin(sink);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    /** {@code fifo rm PATH}: unlink(2), of a FIFO only. */
+    @Command(name = "rm", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = "Removes the FIFO; refuses (exit 1) anything that is not a FIFO.")
+    static final class Remove implements Callable<Integer> {
+        @Parameters(paramLabel = "PATH", description = "The FIFO.")
+        Path path;
+
+        @Override
+        public Integer call() throws Exception {
+            Fifo.delete(path);
+            return ExitCodes.OK;
+        }
+    }
+
+    private static CommandFailure timedOut(Path path, Duration limit, String peer) {
+        if (limit.isZero()) {
+            return CommandFailure.timedOut("open(" + path + "): would block: no " + peer + " has it open (--timeout 0)");
+        }
+        return CommandFailure.timedOut("open(" + path + "): timed out after " + Durations.format(limit)
+                + " waiting for a " + peer);
+    }
+}

@@ -1,0 +1,60 @@
+package io.ipcbridge.cli;
+
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+
+/**
+ * The {@code ipcbridge} command line; its interface (names, exit statuses, output formats) is the
+ * contract of {@code CLI.md}.
+ *
+ * <p>Exit statuses: 0 success; 1 the operation failed (one stderr line
+ * {@code ipcbridge: CALL(OBJECT): ERRNO (text)}, or a plain sentence for an input refused before any
+ * call); 2 usage error; 3 timed out or would block. stdout carries data only.
+ */
+@Command(name = "ipcbridge", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = "POSIX IPC from the shell, through ipcbridge's own system calls.",
+        synopsisSubcommandLabel = "COMMAND",
+        subcommands = {FifoCommand.class, DemoCommand.class, HelpCommand.class, AutoComplete.GenerateCompletion.class},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:success",
+            "1:the operation failed (a system error, or an input refused)",
+            "2:usage error (unknown option, malformed value)",
+            "3:timed out or would block",
+            "141:stdout was closed by its reader (as with SIGPIPE); nothing is printed"},
+        footer = {"", "Data goes to stdout and comes from stdin as raw bytes; diagnostics go to stderr."})
+public final class Main {
+    /** What {@code --version} prints. */
+    public static final String VERSION = "ipcbridge 0.1.0";
+
+    private Main() {
+    }
+
+    /**
+     * The configured command line, for {@link CommandLine#execute(String...)}: the exit-code mapping
+     * and the one-line error handlers are installed; nothing calls {@link System#exit}.
+     *
+     * @return a new command line, ready for {@code execute}
+     */
+    public static CommandLine commandLine() {
+        ExitCodes exitCodes = new ExitCodes();
+        CommandLine cmd = new CommandLine(Main.class);
+        cmd.setExitCodeExceptionMapper(exitCodes);
+        cmd.setExecutionExceptionHandler(exitCodes);
+        cmd.setParameterExceptionHandler(exitCodes);
+        // picocli hides generate-completion by default; CLI.md names it, so list it.
+        cmd.getSubcommands().get("generate-completion").getCommandSpec().usageMessage().hidden(false);
+        return cmd;
+    }
+
+    /**
+     * Runs the command line and exits with its status.
+     *
+     * @param args the command-line arguments
+     */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,45 @@
+package io.ipcbridge.cli;
+
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * The size syntax of every size option, in binary multiples: {@code 4096}, {@code 4k} or
+ * {@code 4KiB}, {@code 64KiB}, {@code 1m} or {@code 1MiB}, {@code 1g} or {@code 1GiB} (case does not
+ * matter). A malformed or overflowing size is a usage error (exit 2).
+ */
+final class Sizes implements ITypeConverter<Long> {
+    private static final Pattern SIZE = Pattern.compile("(\\d+)(k|kib|m|mib|g|gib|t|tib)?");
+
+    @Override
+    public Long convert(String value) {
+        return parse(value);
+    }
+
+    /** Parses {@code text}; a {@link TypeConversionException} names what was wrong. */
+    static long parse(String text) {
+        Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new TypeConversionException("'" + text
+                    + "' is not a size (examples: 4096, 4k, 64KiB, 1MiB, 1GiB)");
+        }
+        int shift = m.group(2) == null ? 0 : switch (m.group(2).charAt(0)) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            default -> 40; // t
+        };
+        try {
+            long n = Long.parseLong(m.group(1));
+            if (n > (Long.MAX_VALUE >> shift)) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException tooLarge) {
+            throw new TypeConversionException("'" + text + "' is too large a size");
+        }
+    }
+}

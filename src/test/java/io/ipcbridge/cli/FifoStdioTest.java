@@ -1,0 +1,165 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.pipe.PipeSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ipcbridge fifo read|write} as real commands in child JVMs, with raw stdin and stdout:
+ * binary safety, end of file, a closed stdout, a reader that leaves.
+ */
+class FifoStdioTest {
+    private static final Duration BOUND = Duration.ofSeconds(60);
+    private static final Duration OPEN_WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void writeThenReadCarriesEveryByteValue() throws Exception {
+        // CLI-03 (binary safety, here through a FIFO): all 256 byte values, NUL and \n included,
+        // more than a pipe's capacity, byte-identical through two CLI processes.
+        Path fifo = dir.resolve("f");
+        assertEquals(0, Cli.run("fifo", "create", fifo.toString()).status());
+        byte[] data = new byte[256 * 1024 + 7];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 7 + i / 256);
+        }
+        for (int v = 0; v < 256; v++) {
+            data[v] = (byte) v;
+        }
+        Path in = Files.write(dir.resolve("in.bin"), data);
+        Path out = dir.resolve("out.bin");
+        Path readErr = dir.resolve("read.err");
+        Path writeErr = dir.resolve("write.err");
+        Process reader = null;
+        Process writer = null;
+        try {
+            reader = Cli.command(readErr, "fifo", "read", fifo.toString(), "--timeout", "30s")
+                    .redirectOutput(out.toFile()).start();
+            writer = Cli.command(writeErr, "fifo", "write", fifo.toString(), "--timeout", "30s")
+                    .redirectInput(in.toFile()).start();
+            assertTrue(writer.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the writer ends");
+            assertTrue(reader.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the reader ends");
+            assertEquals(0, writer.exitValue(), () -> "writer: " + read(writeErr));
+            assertEquals(0, reader.exitValue(), () -> "reader: " + read(readErr));
+            assertArrayEquals(data, Files.readAllBytes(out), "stdout of read = stdin of write");
+            assertEquals("", read(readErr) + read(writeErr), "no diagnostics");
+        } finally {
+            Cli.destroy(reader);
+            Cli.destroy(writer);
+        }
+    }
+
+    @Test
+    void writeWithEmptyStdinStillOpensSoTheReaderSeesEndOfFile() throws Exception {
+        // CLI.md: "empty stdin still opens and waits"; FIFO-04: the reader sees EOF only after a writer came.
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        Path empty = Files.createFile(dir.resolve("empty"));
+        Path err = dir.resolve("write.err");
+        Process writer = Cli.command(err, "fifo", "write", fifo.toString(), "--timeout", "30s")
+                .redirectInput(empty.toFile()).start();
+        try {
+            assertTimeoutPreemptively(BOUND, () -> {
+                try (PipeSource source = Fifo.openReader(fifo, OPEN_WAIT).orElseThrow()) {
+                    assertEquals(-1, source.read(ByteBuffer.allocate(16)), "end of file, no data");
+                }
+                assertEquals(0, writer.waitFor(), () -> read(err));
+            });
+        } finally {
+            Cli.destroy(writer);
+        }
+    }
+
+    @Test
+    void readStopsQuietlyWhenStdoutIsClosed() throws Exception {
+        // CLI-04 for a FIFO (`ipcbridge fifo read f | head -c 10`): exits quietly (0 or 141), no stack
+        // trace, and stops reading: the writer then gets EPIPE (FIFO-05).
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        Path err = dir.resolve("read.err");
+        Process reader = Cli.command(err, "fifo", "read", fifo.toString(), "--timeout", "30s").start();
+        try {
+            assertTimeoutPreemptively(BOUND, () -> {
+                CompletableFuture<Long> written = CompletableFuture.supplyAsync(() -> writeUntilRefused(fifo));
+                byte[] head;
+                try (InputStream stdout = reader.getInputStream()) {
+                    head = stdout.readNBytes(10);
+                }
+                assertEquals(10, head.length);
+                int status = reader.waitFor();
+                assertTrue(status == 0 || status == 141, "exit 0 or 141, got " + status + ": " + read(err));
+                assertEquals("", read(err), "nothing on stderr");
+                assertTrue(written.get() >= 10, "the writer was refused once the reader had gone");
+            });
+        } finally {
+            Cli.destroy(reader);
+        }
+    }
+
+    @Test
+    void writeReportsEpipeWhenTheReaderLeaves() throws Exception {
+        // FIFO-05: the reader closes mid-stream -> `fifo write` exits 1 with one EPIPE line.
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        Path in = Files.write(dir.resolve("in.bin"), new byte[4 << 20]);
+        Path err = dir.resolve("write.err");
+        Process writer = Cli.command(err, "fifo", "write", fifo.toString(), "--timeout", "30s")
+                .redirectInput(in.toFile()).start();
+        try {
+            assertTimeoutPreemptively(BOUND, () -> {
+                try (PipeSource source = Fifo.openReader(fifo, OPEN_WAIT).orElseThrow()) {
+                    assertTrue(source.read(ByteBuffer.allocate(10)) > 0, "some data came");
+                }
+                assertEquals(1, writer.waitFor(), () -> read(err));
+                assertEquals("ipcbridge: write(" + fifo + "): EPIPE (Broken pipe): the reading end has been closed"
+                        + System.lineSeparator(), read(err));
+            });
+        } finally {
+            Cli.destroy(writer);
+        }
+    }
+
+    /** Writes zeros into {@code fifo} until the reader has gone (EPIPE); returns how much went in. */
+    private static long writeUntilRefused(Path fifo) {
+        try (PipeSink sink = Fifo.openWriter(fifo, OPEN_WAIT).orElseThrow()) {
+            ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+            long total = 0;
+            try {
+                for (;;) {
+                    total += sink.write(chunk.clear());
+                }
+            } catch (PeerClosedException expected) {
+                return total;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "(" + e + ")";
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The top command: version, help, completion, and exit status 2 for what does not parse (CLI.md). */
+class MainTest {
+    @Test
+    void versionIsTheConstant() {
+        Cli.Result r = Cli.run("--version");
+        assertEquals(0, r.status(), r::toString);
+        assertEquals(Main.VERSION + System.lineSeparator(), r.out());
+        assertEquals("", r.err());
+    }
+
+    @Test
+    void helpListsTheCommandsAndTheExitStatuses() {
+        Cli.Result r = Cli.run("--help");
+        assertEquals(0, r.status(), r::toString);
+        for (String expected : new String[] {"fifo", "demo", "help", "generate-completion", "Exit status:"}) {
+            assertTrue(r.out().contains(expected), () -> "help names " + expected + ": " + r.out());
+        }
+        for (String status : new String[] {"0", "1", "2", "3"}) {
+            assertTrue(r.out().lines().anyMatch(l -> l.strip().startsWith(status + " ")),
+                    () -> "help documents exit status " + status + ": " + r.out());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"help fifo", "fifo --help", "fifo help create", "fifo create --help",
+        "help demo", "demo --help", "fifo read -h"})
+    void everyCommandHasHelpOnStdout(String args) {
+        Cli.Result r = Cli.run(args.split(" "));
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().startsWith("Usage: ipcbridge "), r::toString);
+        assertEquals("", r.err(), "help is data, not a diagnostic");
+    }
+
+    @Test
+    void completionScriptGoesToStdout() {
+        Cli.Result r = Cli.run("generate-completion");
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().startsWith("#!/usr/bin/env bash"), () -> r.out().lines().findFirst().orElse(""));
+        assertTrue(r.out().contains("fifo"), "the completion knows the subcommands");
+    }
+
+    @ParameterizedTest(name = "ipcbridge {0}")
+    @ValueSource(strings = {"--bogus", "nosuchcommand", "", "fifo", "fifo create", "fifo create a b",
+        "fifo read x --timeout", "fifo read x --timeout abc", "fifo read x --timeout -1s",
+        "fifo write x --timeout 5 parsecs", "fifo create x --mode 0800", "fifo create x --mode rw",
+        "demo --size 12q", "demo --size -1"})
+    void whatDoesNotParseExitsTwoWithOneIpcbridgeLineFirst(String args) {
+        Cli.Result r = Cli.run(args.isEmpty() ? new String[0] : args.split(" "));
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+        assertEquals("", r.out(), "nothing on stdout for a usage error");
+    }
+}
