@@ -129,6 +129,30 @@ final class NativeCalls {
     /** mq_unlink(3). */
     static native int mq_unlink(String name);
 
+    /** posix_fallocate(3): returns an errno, never sets it. */
+    static native int posix_fallocate(int fd, long offset, long length);
+
+    /** memfd_create(2). */
+    static native int memfd_create(String name, int flags);
+
+    /** sem_init(3) at a native address. */
+    static native int sem_init(long sem, int pshared, int value);
+
+    /** sem_post(3). */
+    static native int sem_post(long sem);
+
+    /** sem_wait(3). */
+    static native int sem_wait(long sem);
+
+    /** sem_trywait(3). */
+    static native int sem_trywait(long sem);
+
+    /** sem_clockwait(3): sem_timedwait on a chosen clock; glibc 2.30+. */
+    static native int sem_clockwait(long sem, int clock, long[] absTimeout);
+
+    /** sem_getvalue(3). */
+    static native int sem_getvalue(long sem, int[] value);
+
     /** The JVM's current environment block, {@code environ}. */
     static Pointer environ() {
         return C.getGlobalVariableAddress("environ").getPointer(0);

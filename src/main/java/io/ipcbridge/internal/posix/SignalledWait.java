@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
  * A blocking call that POSIX gives no timeout, such as open(2) of a FIFO, made answerable to a
  * deadline and to {@link Thread#interrupt()}: at the deadline, or on interrupt, the waiting thread
  * is sent the wake-up signal (see {@link NativeThread}) every 10 ms until it has left the call, so a
- * signal that lands just before the thread enters the call is not lost.
+ * signal that lands just before the thread enters the call is not lost. {@link #cancel()} ends it
+ * the same way from another thread (for a close), with
+ * {@link java.nio.channels.AsynchronousCloseException}.
  */
 public final class SignalledWait extends AbstractInterruptibleChannel {
     private static final long RESEND_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -22,12 +24,13 @@ public final class SignalledWait extends AbstractInterruptibleChannel {
         return t;
     });
 
-    private final long thread = NativeThread.current();
+    private long thread;
     private boolean waiting = true;
     private ScheduledFuture<?> deadlineWake;
     private ScheduledFuture<?> interruptWake;
 
-    private SignalledWait() {
+    /** A wait for one call, to be run by {@link #await} on the thread that makes the call. */
+    public SignalledWait() {
     }
 
     /** One try of the call. */
@@ -45,21 +48,35 @@ public final class SignalledWait extends AbstractInterruptibleChannel {
      * @throws java.nio.channels.ClosedByInterruptException if the thread was interrupted
      */
     public static <T> Optional<T> run(long deadline, Attempt<T> attempt) throws IOException {
-        SignalledWait wait = new SignalledWait();
+        return new SignalledWait().await(deadline, attempt);
+    }
+
+    /**
+     * Runs {@code attempt} on this thread as {@link #run} does; {@link #cancel()} may end it.
+     *
+     * @throws java.nio.channels.AsynchronousCloseException if cancelled
+     */
+    public <T> Optional<T> await(long deadline, Attempt<T> attempt) throws IOException {
+        synchronized (this) {
+            thread = NativeThread.current();
+        }
         if (deadline != Deadline.NEVER) {
             long delay = Math.max(0, deadline - System.nanoTime());
-            wait.deadlineWake = TIMER.scheduleAtFixedRate(wait::wake, delay, RESEND_NANOS, TimeUnit.NANOSECONDS);
+            deadlineWake = TIMER.scheduleAtFixedRate(this::wake, delay, RESEND_NANOS, TimeUnit.NANOSECONDS);
         }
         boolean completed = false;
-        wait.begin();
+        begin();
         try {
             for (;;) {
+                if (!isOpen()) {
+                    return Optional.empty(); // cancelled before the call: end() throws
+                }
                 T result = attempt.run();
                 if (result != null) {
                     completed = true;
                     return Optional.of(result);
                 }
-                if (!wait.isOpen()) {
+                if (!isOpen()) {
                     return Optional.empty(); // end() throws ClosedByInterruptException
                 }
                 if (Deadline.passed(deadline)) {
@@ -68,13 +85,18 @@ public final class SignalledWait extends AbstractInterruptibleChannel {
                 }
             }
         } finally {
-            wait.finish();
-            wait.end(completed);
+            finish();
+            end(completed);
         }
     }
 
+    /** Ends the wait from another thread; harmless once it has ended. */
+    public void cancel() throws IOException {
+        close();
+    }
+
     private synchronized void wake() {
-        if (waiting) {
+        if (waiting && thread != 0) {
             NativeThread.signal(thread);
         }
     }

@@ -263,6 +263,11 @@ public final class Syscalls {
      *     reader, {@link #NO_PEER}
      */
     public static int open(String path, int flags, int mode, String object) throws IOException {
+        return open("open", path, flags, mode, object);
+    }
+
+    /** {@link #open(String, int, int, String)} whose failures name {@code call} (e.g. shm_open). */
+    public static int open(String call, String path, int flags, int mode, String object) throws IOException {
         int fd = NativeCalls.LIBC.open(path, flags | O_CLOEXEC, mode);
         if (fd >= 0) {
             return fd;
@@ -274,7 +279,7 @@ public final class Syscalls {
         if (errno == Errors.ENXIO) {
             return NO_PEER;
         }
-        throw Errors.exception("open", object, errno);
+        throw Errors.exception(call, object, errno);
     }
 
     /** fstat(2). */
@@ -574,5 +579,140 @@ public final class Syscalls {
         if (NativeCalls.mq_unlink(name) != 0) {
             throw Errors.exception("mq_unlink", name, jnaErrno());
         }
+    }
+
+    // ---- shared memory and semaphores ----------------------------------------------------------
+
+    private static final int MFD_CLOEXEC = 1;
+    private static final int MFD_ALLOW_SEALING = 2;
+    private static final int F_ADD_SEALS = 1033;
+    /** F_SEAL_SHRINK | F_SEAL_GROW: the size can no longer change, so no peer can cause SIGBUS. */
+    private static final int SEAL_SIZE = 0x0002 | 0x0004;
+    private static final int CLOCK_MONOTONIC = 1;
+    private static final int EOVERFLOW = 75;
+
+    /** ftruncate(2). */
+    public static void ftruncate(int fd, long size, String object) throws IOException {
+        if (NativeCalls.LIBC.ftruncate(fd, size) != 0) {
+            throw Errors.exception("ftruncate", object, jnrErrno());
+        }
+    }
+
+    /** posix_fallocate(3): reserves the space now, so a full tmpfs fails here with ENOSPC, not later with SIGBUS. */
+    public static void fallocate(int fd, long size, String object) throws IOException {
+        int rc = NativeCalls.posix_fallocate(fd, 0, size);
+        if (rc != 0) {
+            throw Errors.exception("posix_fallocate", object, rc);
+        }
+    }
+
+    /** memfd_create(2) with MFD_CLOEXEC | MFD_ALLOW_SEALING. */
+    public static int memfdCreate(String label) throws IOException {
+        int fd = NativeCalls.memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) {
+            throw Errors.exception("memfd_create", label, jnaErrno());
+        }
+        return fd;
+    }
+
+    /** fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW). */
+    public static void sealSize(int fd, String object) throws IOException {
+        fcntl(fd, F_ADD_SEALS, SEAL_SIZE, "fcntl(F_ADD_SEALS)", object);
+    }
+
+    /** link(2). */
+    public static void link(String from, String to, String call, String object) throws IOException {
+        if (NativeCalls.LIBC.link(from, to) != 0) {
+            throw Errors.exception(call, object, jnrErrno());
+        }
+    }
+
+    /** pwrite(2) of all of {@code data} at {@code offset}. */
+    public static void pwriteFully(int fd, byte[] data, long offset, String object) throws IOException {
+        long n = NativeCalls.LIBC.pwrite(fd, data, (long) data.length, offset);
+        if (n != data.length) {
+            throw Errors.exception("pwrite", object, n < 0 ? jnrErrno() : Errors.ENOSPC);
+        }
+    }
+
+    /** sem_init(3) with pshared = 1 at native address {@code sem}. */
+    public static void semInit(long sem, int value, String object) throws IOException {
+        if (NativeCalls.sem_init(sem, 1, value) != 0) {
+            throw Errors.exception("sem_init", object, jnaErrno());
+        }
+    }
+
+    /** The 32 bytes glibc's sem_init gives a process-shared semaphore of {@code value}. */
+    public static byte[] semImage(int value) throws IOException {
+        com.sun.jna.Memory m = new com.sun.jna.Memory(32);
+        m.clear();
+        semInit(Pointer.nativeValue(m), value, "image");
+        return m.getByteArray(0, 32);
+    }
+
+    /** sem_post(3); false on EOVERFLOW (the value is at SEM_VALUE_MAX and stays there). */
+    public static boolean semPost(long sem, String object) throws IOException {
+        if (NativeCalls.sem_post(sem) == 0) {
+            return true;
+        }
+        int errno = jnaErrno();
+        if (errno == EOVERFLOW) {
+            return false;
+        }
+        throw Errors.exception("sem_post", object, errno);
+    }
+
+    /**
+     * sem_wait(3), sem_trywait(3) or sem_clockwait(3) on CLOCK_MONOTONIC.
+     *
+     * @param nanos -1 to wait forever, 0 to try, else how long to wait (monotonic)
+     * @return 0 when taken, {@link #AGAIN} or {@link #TIMED_OUT} when not, {@link #INTERRUPTED} on EINTR
+     */
+    public static int semWait(long sem, long nanos, String object) throws IOException {
+        int r;
+        String call;
+        if (nanos < 0) {
+            call = "sem_wait";
+            r = NativeCalls.sem_wait(sem);
+        } else if (nanos == 0) {
+            call = "sem_trywait";
+            r = NativeCalls.sem_trywait(sem);
+        } else {
+            call = "sem_clockwait";
+            long[] ts = new long[2];
+            NativeCalls.clock_gettime(CLOCK_MONOTONIC, ts);
+            long sec = ts[0] + nanos / 1_000_000_000L;
+            long nsec = ts[1] + nanos % 1_000_000_000L;
+            if (nsec >= 1_000_000_000L) {
+                sec++;
+                nsec -= 1_000_000_000L;
+            }
+            ts[0] = sec;
+            ts[1] = nsec;
+            r = NativeCalls.sem_clockwait(sem, CLOCK_MONOTONIC, ts);
+        }
+        if (r == 0) {
+            return 0;
+        }
+        int errno = jnaErrno();
+        switch (errno) {
+            case Errors.EAGAIN:
+                return AGAIN;
+            case ETIMEDOUT:
+                return TIMED_OUT;
+            case Errors.EINTR:
+                return INTERRUPTED;
+            default:
+                throw Errors.exception(call, object, errno);
+        }
+    }
+
+    /** sem_getvalue(3): never negative on Linux (waiters show as 0). */
+    public static int semValue(long sem, String object) throws IOException {
+        int[] value = new int[1];
+        if (NativeCalls.sem_getvalue(sem, value) != 0) {
+            throw Errors.exception("sem_getvalue", object, jnaErrno());
+        }
+        return value[0];
     }
 }

@@ -1,0 +1,379 @@
+package io.ipcbridge.sem;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.NoSuchObjectException;
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.FileInfo;
+import io.ipcbridge.internal.posix.Names;
+import io.ipcbridge.internal.posix.SignalledWait;
+import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.shm.SharedMemory;
+import java.io.IOException;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A POSIX semaphore shared between processes (sem_overview(7)): a named one, or an unnamed one
+ * placed in a {@link SharedMemory} segment at an offset (a {@code sem_t} field of a struct that C
+ * code uses too). The operations are glibc's own sem_post/sem_wait/sem_clockwait/sem_getvalue.
+ *
+ * <p><b>No crash, whatever is in /dev/shm.</b> glibc's sem_open maps {@code /dev/shm/sem.NAME}
+ * whatever it holds, and a planted file then kills the process (an empty one with SIGBUS, garbage
+ * with abort() on the first futex call). ipcbridge opens and maps the file itself, as glibc does,
+ * but first checks it: opened with O_NOFOLLOW (no link), a regular file owned by this user or root,
+ * exactly {@code sizeof(sem_t)} = 32 bytes, and a layout that glibc 2.36's {@code struct new_sem} on
+ * 64-bit Linux accepts: {@code uint64_t data} (the value in the low 32 bits, at most SEM_VALUE_MAX;
+ * the waiter count in the high 32), {@code int private} = 0 (FUTEX_SHARED, as for every
+ * process-shared semaphore), {@code int pad}. Creation follows glibc too: the semaphore is written
+ * to a temporary file that is then linked into place, so no one ever sees it half-made. Whoever can
+ * write the file can still break every user of it: keep the mode 0600.
+ *
+ * <p>A mapping is never unmapped while this object is reachable, and {@link #close()} does not
+ * unmap: a closed semaphore throws {@link ClosedChannelException}, and a thread blocked in
+ * {@link #acquire()} when it is closed gets {@link java.nio.channels.AsynchronousCloseException}.
+ * Blocking acquires answer {@link Thread#interrupt()} with {@link InterruptedException}.
+ *
+ * <p>POSIX semaphores are not robust: a process killed while "holding" one leaves the value as it
+ * was. Use timed acquires where a holder may die.
+ */
+public final class Semaphore implements AutoCloseable {
+    /** SEM_VALUE_MAX on Linux. */
+    public static final int VALUE_MAX = Integer.MAX_VALUE;
+    /** The mode named semaphores are created with unless another is given. */
+    public static final int DEFAULT_MODE = 0600;
+    /** sizeof(sem_t) on 64-bit Linux. */
+    public static final int SIZE = 32;
+    /** The longest name body: NAME_MAX less the "sem." prefix glibc adds. */
+    public static final int NAME_MAX = 251;
+    private static final String PREFIX = "/dev/shm/sem.";
+
+    private final String name;
+    private final ByteBuffer mapping;
+    private final long address;
+    private final Set<SignalledWait> waiters = new HashSet<>();
+    private boolean closed;
+
+    private Semaphore(String name, ByteBuffer mapping, long address) {
+        this.name = name;
+        this.mapping = mapping;
+        this.address = address;
+    }
+
+    /** Creates named semaphore {@code name} with {@code value}, mode 0600; fails if it exists. */
+    public static Semaphore createExclusively(String name, int value) throws IOException {
+        return createExclusively(name, value, DEFAULT_MODE);
+    }
+
+    /**
+     * sem_open(3) with O_CREAT|O_EXCL, done as glibc does it: creates named semaphore {@code name}
+     * with {@code value} and exactly {@code mode}.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException if it exists (EEXIST)
+     * @throws IllegalArgumentException for a bad name, a negative value or a bad mode, before any call
+     */
+    public static Semaphore createExclusively(String name, int value, int mode) throws IOException {
+        String n = Names.check(name, NAME_MAX);
+        if (value < 0) {
+            throw new IllegalArgumentException("initial value must be 0.." + VALUE_MAX + ": " + value);
+        }
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
+        byte[] image = Syscalls.semImage(value);
+        for (;;) {
+            String temp = PREFIX + "ipcbridge-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+            int fd;
+            try {
+                fd = Syscalls.open("sem_open", temp, Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL
+                        | Syscalls.O_NOFOLLOW, mode, n);
+            } catch (java.nio.file.FileAlreadyExistsException clash) {
+                continue;
+            }
+            try {
+                Syscalls.fchmod(fd, mode, n);
+                Syscalls.pwriteFully(fd, image, 0, n);
+                Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
+                return map(n, fd);
+            } finally {
+                Syscalls.close(fd);
+                Syscalls.unlink(temp);
+            }
+        }
+    }
+
+    /**
+     * Creates named semaphore {@code name} as {@link #createExclusively(String, int, int)} does, or
+     * opens it if it exists (checked as {@link #open(String)} checks; its value is kept).
+     */
+    public static Semaphore createOrOpen(String name, int value, int mode) throws IOException {
+        try {
+            return createExclusively(name, value, mode);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return open(name);
+        }
+    }
+
+    /**
+     * Opens existing named semaphore {@code name}, after checking its file (see above).
+     *
+     * @throws java.nio.file.NoSuchFileException if there is none (ENOENT)
+     * @throws java.nio.file.AccessDeniedException if its mode refuses this user (EACCES)
+     * @throws IpcSecurityException if the file is a link, not ours, of the wrong size or layout
+     */
+    public static Semaphore open(String name) throws IOException {
+        String n = Names.check(name, NAME_MAX);
+        int fd;
+        try {
+            fd = Syscalls.open("sem_open", PREFIX + n.substring(1), Syscalls.O_RDWR | Syscalls.O_NOFOLLOW, 0, n);
+        } catch (IOException e) {
+            if (e instanceof IpcError err && err.errnoName().equals("ELOOP")) {
+                throw new IpcSecurityException(n, "/dev/shm/sem." + n.substring(1) + " is a symbolic link; refused");
+            }
+            throw e;
+        }
+        try {
+            FileInfo info = Syscalls.fstat(fd, n);
+            String file = PREFIX + n.substring(1);
+            if ((info.mode() & 0170000) != 0100000) {
+                throw new IpcSecurityException(n, file + " is a " + info.typeName() + "; refused");
+            }
+            if (info.uid() != Syscalls.geteuid() && info.uid() != 0) {
+                throw new IpcSecurityException(n, file + " is owned by uid " + info.uid() + "; refused");
+            }
+            if (info.size() != SIZE) {
+                throw new IpcSecurityException(n, file + " has " + info.size() + " bytes, not sizeof(sem_t) = "
+                        + SIZE + "; refused");
+            }
+            return map(n, fd);
+        } finally {
+            Syscalls.close(fd);
+        }
+    }
+
+    /**
+     * sem_unlink(3): removes the name; processes that have it open keep using it.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is none
+     */
+    public static void unlink(String name) throws IOException {
+        String n = Names.check(name, NAME_MAX);
+        try {
+            Syscalls.unlink(PREFIX + n.substring(1));
+        } catch (NoSuchObjectException e) {
+            throw new NoSuchObjectException("sem_unlink", n, e.errno());
+        }
+    }
+
+    /**
+     * sem_init(3) with pshared = 1: makes the 32 bytes at {@code offset} of {@code segment} a
+     * process-shared semaphore of {@code value}, for C code that sees the same segment.
+     *
+     * @throws IllegalArgumentException if the offset is not 8-aligned or the semaphore does not fit
+     */
+    public static Semaphore initialize(SharedMemory segment, int offset, int value) throws IOException {
+        if (value < 0) {
+            throw new IllegalArgumentException("initial value must be 0.." + VALUE_MAX + ": " + value);
+        }
+        ByteBuffer buffer = inSegment(segment, offset);
+        String n = segment.name() + "+" + offset;
+        Syscalls.semInit(Syscalls.address(buffer) + offset, value, n);
+        return new Semaphore(n, buffer, Syscalls.address(buffer) + offset);
+    }
+
+    /** Uses the semaphore another process initialised at {@code offset} of {@code segment}, after checking it. */
+    public static Semaphore attach(SharedMemory segment, int offset) throws IOException {
+        ByteBuffer buffer = inSegment(segment, offset);
+        String n = segment.name() + "+" + offset;
+        checkLayout(n, buffer.duplicate().position(offset).slice().order(ByteOrder.nativeOrder()));
+        return new Semaphore(n, buffer, Syscalls.address(buffer) + offset);
+    }
+
+    private static ByteBuffer inSegment(SharedMemory segment, int offset) {
+        if (segment.isReadOnly()) {
+            throw new IllegalArgumentException(segment.name() + " is mapped read-only");
+        }
+        if (offset < 0 || (offset & 7) != 0 || offset > segment.size() - SIZE) {
+            throw new IllegalArgumentException("a semaphore needs 32 bytes at an 8-aligned offset inside "
+                    + segment.name() + " (" + segment.size() + " bytes): " + offset);
+        }
+        return segment.buffer();
+    }
+
+    private static Semaphore map(String name, int fd) throws IOException {
+        ByteBuffer map;
+        try (FileChannel channel = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
+        }
+        checkLayout(name, map);
+        return new Semaphore(name, map, Syscalls.address(map));
+    }
+
+    /** The layout check against glibc's struct new_sem; see the class comment. */
+    private static void checkLayout(String name, ByteBuffer sem) throws IpcSecurityException {
+        long data = sem.getLong(0);
+        int value = (int) data;
+        int futexPrivate = sem.getInt(8);
+        if (value < 0 || futexPrivate != 0) {
+            throw new IpcSecurityException(name, String.format("is not a valid process-shared semaphore "
+                    + "(glibc struct new_sem: value 0x%08x, private %d); refused", value, futexPrivate));
+        }
+    }
+
+    /** The name, or "SEGMENT+OFFSET" for one inside shared memory. */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * sem_wait(3): takes one unit, blocking while the value is 0.
+     *
+     * @throws InterruptedException if the thread is interrupted while waiting
+     * @throws java.nio.channels.AsynchronousCloseException if the semaphore is closed meanwhile
+     */
+    public void acquire() throws IOException, InterruptedException {
+        take(Deadline.NEVER);
+    }
+
+    /** sem_trywait(3): takes one unit if the value is above 0; false (value unchanged) if it is 0. */
+    public boolean tryAcquire() throws IOException {
+        checkOpen();
+        try {
+            return Syscalls.semWait(address, 0, name) == 0;
+        } finally {
+            Reference.reachabilityFence(mapping);
+        }
+    }
+
+    /**
+     * sem_clockwait(3) on CLOCK_MONOTONIC: takes one unit, waiting at most {@code timeout} (the wall
+     * clock may step meanwhile); zero does not wait.
+     *
+     * @return false if the timeout passed first
+     */
+    public boolean tryAcquire(Duration timeout) throws IOException, InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
+        long deadline = Deadline.of(timeout);
+        return take(deadline);
+    }
+
+    /** Takes a unit, waiting until {@code deadline} (a {@link Deadline}). */
+    private boolean take(long deadline) throws IOException, InterruptedException {
+        SignalledWait wait = new SignalledWait();
+        synchronized (waiters) {
+            checkOpen();
+            waiters.add(wait);
+        }
+        try {
+            Optional<Boolean> taken = wait.await(Deadline.NEVER, () -> {
+                long left = deadline == Deadline.NEVER ? -1 : Math.max(0, deadline - System.nanoTime());
+                int r = Syscalls.semWait(address, left, name);
+                if (r == 0) {
+                    return true;
+                }
+                return r == Syscalls.INTERRUPTED ? null : false;
+            });
+            return taken.orElse(false);
+        } catch (ClosedByInterruptException e) {
+            Thread.interrupted();
+            InterruptedException ie = new InterruptedException("interrupted while waiting for semaphore " + name);
+            ie.initCause(e);
+            throw ie;
+        } finally {
+            synchronized (waiters) {
+                waiters.remove(wait);
+            }
+            Reference.reachabilityFence(mapping);
+        }
+    }
+
+    /** sem_post(3): adds one unit, waking one waiter. */
+    public void release() throws IOException {
+        release(1);
+    }
+
+    /**
+     * Adds {@code count} units (sem_post, {@code count} times).
+     *
+     * @throws SemaphoreOverflowException if the value would pass {@link #VALUE_MAX}: checked first,
+     *     so nothing is released then (unless other processes post at the same moment; the message
+     *     then says how many went through)
+     */
+    public void release(int count) throws IOException {
+        if (count < 1) {
+            throw new IllegalArgumentException("count must be at least 1: " + count);
+        }
+        checkOpen();
+        try {
+            if (Syscalls.semValue(address, name) > VALUE_MAX - count) {
+                throw new SemaphoreOverflowException(name, "releasing " + count + " would pass SEM_VALUE_MAX ("
+                        + VALUE_MAX + "); nothing was released");
+            }
+            for (int i = 0; i < count; i++) {
+                if (!Syscalls.semPost(address, name)) {
+                    throw new SemaphoreOverflowException(name, "the value reached SEM_VALUE_MAX after " + i + " of "
+                            + count + " releases");
+                }
+            }
+        } finally {
+            Reference.reachabilityFence(mapping);
+        }
+    }
+
+    /** sem_getvalue(3): the value now; on Linux never negative (0 while there are waiters). */
+    public int value() throws IOException {
+        checkOpen();
+        try {
+            return Syscalls.semValue(address, name);
+        } finally {
+            Reference.reachabilityFence(mapping);
+        }
+    }
+
+    private void checkOpen() throws ClosedChannelException {
+        synchronized (waiters) {
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+        }
+    }
+
+    /** Whether {@link #close()} has not been called. */
+    public boolean isOpen() {
+        synchronized (waiters) {
+            return !closed;
+        }
+    }
+
+    /**
+     * Closes this handle (the semaphore itself lives on until {@link #unlink}); threads waiting in it
+     * are woken with {@link java.nio.channels.AsynchronousCloseException}.
+     */
+    @Override
+    public void close() throws IOException {
+        synchronized (waiters) {
+            closed = true;
+            for (SignalledWait w : waiters) {
+                w.cancel();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Semaphore[" + name + (isOpen() ? "" : ", closed") + "]";
+    }
+}

@@ -1,0 +1,402 @@
+package io.ipcbridge.shm;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.FileInfo;
+import io.ipcbridge.internal.posix.Names;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.Channel;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A POSIX shared memory object (shm_overview(7)) or a memfd segment, mapped into the JVM so that
+ * Java and C processes share its bytes.
+ *
+ * <p>The object is opened exactly as glibc's shm_open(3) opens it, as {@code /dev/shm/NAME} with
+ * O_NOFOLLOW, and mapped through {@link FileChannel#map}. That choice is what keeps the JVM alive
+ * whatever a peer does: a peer that truncates the object under the mapping makes an access raise
+ * {@link InternalError} ("a fault occurred in an unsafe memory access") instead of killing the JVM
+ * with SIGBUS, and a mapping is released only when no buffer of it is reachable any more, so
+ * nothing handed out ever reads unmapped memory. After {@link #close()} the typed accessors of this
+ * object throw {@link IllegalStateException}; buffers obtained before stay valid until unreachable.
+ * The size always comes from fstat(2), never from the caller or the peer; creation reserves the
+ * space with posix_fallocate(3), so a full /dev/shm fails then, with ENOSPC, not later with SIGBUS.
+ * For peers that cannot be trusted, {@link #memfd} segments can be sealed against resizing.
+ *
+ * <p>The typed accessors use the platform's byte order, as C does, and their acquire/release,
+ * volatile and compare-and-set forms are the same hardware operations as C11 {@code <stdatomic.h>}
+ * on the same address, so Java and C can synchronise on shared words. Offsets of atomic accesses
+ * must be aligned to the size of the value.
+ */
+public final class SharedMemory implements Channel {
+    /** The mode objects are created with unless another is given. */
+    public static final int DEFAULT_MODE = 0600;
+    private static final String DEV_SHM = "/dev/shm";
+    private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+
+    /**
+     * What fstat(2) tells of the object.
+     *
+     * @param size its size in bytes
+     * @param mode its permission bits
+     * @param uid its owner
+     * @param gid its group
+     */
+    public record Info(long size, int mode, int uid, int gid) {
+    }
+
+    private final String name;
+    private final Descriptor fd;
+    private final MappedByteBuffer map;
+    private final boolean readOnly;
+
+    private SharedMemory(String name, Descriptor fd, MappedByteBuffer map, boolean readOnly) {
+        this.name = name;
+        this.fd = fd;
+        this.map = map;
+        this.readOnly = readOnly;
+    }
+
+    /** Creates object {@code name} of {@code size} bytes, mode 0600; fails if it exists. */
+    public static SharedMemory createExclusively(String name, long size) throws IOException {
+        return createExclusively(name, size, DEFAULT_MODE);
+    }
+
+    /**
+     * shm_open(3) with O_CREAT|O_EXCL, then ftruncate(2) and posix_fallocate(3): creates object
+     * {@code name} of {@code size} zero bytes with exactly {@code mode}, and maps it read-write. If
+     * any step fails, the object is removed again: nothing is left half-created.
+     *
+     * @throws FileAlreadyExistsException if the object exists (EEXIST)
+     * @throws io.ipcbridge.IpcResourceLimitException if /dev/shm has no room (ENOSPC)
+     * @throws IllegalArgumentException for a bad name, a size below 1 or above 2^31 - 1, or a bad mode
+     */
+    public static SharedMemory createExclusively(String name, long size, int mode) throws IOException {
+        String n = checkName(name);
+        checkSize(size);
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
+        String path = DEV_SHM + n;
+        int raw = Syscalls.open("shm_open", path,
+                Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, mode, n);
+        try {
+            Syscalls.fchmod(raw, mode, n);
+            Syscalls.ftruncate(raw, size, n);
+            Syscalls.fallocate(raw, size, n);
+            return map(n, raw, false);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(raw);
+            try {
+                Syscalls.unlink(path);
+            } catch (IOException ignored) {
+                // removed by someone else meanwhile
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Creates object {@code name} as {@link #createExclusively(String, long, int)} does, or opens it
+     * read-write if it exists and belongs to this user (anyone may plant a name in /dev/shm). An
+     * existing object keeps its own size.
+     */
+    public static SharedMemory createOrOpen(String name, long size, int mode) throws IOException {
+        try {
+            return createExclusively(name, size, mode);
+        } catch (FileAlreadyExistsException e) {
+            SharedMemory shm = open(name, false);
+            int owner = shm.info().uid();
+            if (owner != Syscalls.geteuid()) {
+                shm.close();
+                throw new IpcSecurityException(shm.name, "is owned by uid " + owner + ", not by this user; refused");
+            }
+            return shm;
+        }
+    }
+
+    /** Opens existing object {@code name} read-write. */
+    public static SharedMemory open(String name) throws IOException {
+        return open(name, false);
+    }
+
+    /**
+     * shm_open(3) of an existing object, mapped whole (its size from fstat); read-only mappings
+     * refuse writes with {@link java.nio.ReadOnlyBufferException}.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such object (ENOENT)
+     * @throws java.nio.file.AccessDeniedException if its mode refuses this user (EACCES)
+     * @throws IpcSecurityException if the name is a symbolic link or not a regular file
+     */
+    public static SharedMemory open(String name, boolean readOnly) throws IOException {
+        String n = checkName(name);
+        int raw;
+        try {
+            raw = Syscalls.open("shm_open", DEV_SHM + n,
+                    (readOnly ? Syscalls.O_RDONLY : Syscalls.O_RDWR) | Syscalls.O_NOFOLLOW, 0, n);
+        } catch (IOException e) {
+            if (e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("ELOOP")) {
+                throw new IpcSecurityException(n, "is a symbolic link in /dev/shm; refused");
+            }
+            throw e;
+        }
+        try {
+            return map(n, raw, readOnly);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(raw);
+            throw e;
+        }
+    }
+
+    /**
+     * memfd_create(2): an anonymous segment of {@code size} bytes, to hand to a child on a chosen fd
+     * or over a socket. With {@code sealSize}, F_SEAL_SHRINK and F_SEAL_GROW are applied: no one
+     * holding it can resize it, so no peer can make an access fault.
+     */
+    public static SharedMemory memfd(String label, long size, boolean sealSize) throws IOException {
+        checkSize(size);
+        int raw = Syscalls.memfdCreate(label);
+        String n = "memfd:" + label;
+        try {
+            Syscalls.ftruncate(raw, size, n);
+            Syscalls.fallocate(raw, size, n);
+            if (sealSize) {
+                Syscalls.sealSize(raw, n);
+            }
+            return map(n, raw, false);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(raw);
+            throw e;
+        }
+    }
+
+    /**
+     * Maps a segment received as a descriptor (e.g. a memfd from a parent on fd 3), taking
+     * ownership of it.
+     */
+    public static SharedMemory map(Descriptor descriptor, boolean readOnly) throws IOException {
+        int dupped = descriptor.withFd(f -> Syscalls.dup(f, descriptor.name()));
+        descriptor.close();
+        try {
+            return map(descriptor.name(), dupped, readOnly);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(dupped);
+            throw e;
+        }
+    }
+
+    /**
+     * shm_unlink(3): removes the name; mappings and descriptors already open stay valid.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such object
+     */
+    public static void unlink(String name) throws IOException {
+        String n = checkName(name);
+        try {
+            Syscalls.unlink(DEV_SHM + n);
+        } catch (io.ipcbridge.NoSuchObjectException e) {
+            throw new io.ipcbridge.NoSuchObjectException("shm_unlink", n, e.errno());
+        }
+    }
+
+    private static String checkName(String name) {
+        String n = Names.check(name, Names.NAME_MAX);
+        if (n.startsWith("/sem.")) {
+            throw new IllegalArgumentException("invalid name \"" + name + "\": /dev/shm/sem.* are semaphores");
+        }
+        return n;
+    }
+
+    private static void checkSize(long size) {
+        if (size < 1 || size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("size must be 1 to " + Integer.MAX_VALUE + " bytes: " + size);
+        }
+    }
+
+    private static SharedMemory map(String name, int raw, boolean readOnly) throws IOException {
+        FileInfo info = Syscalls.fstat(raw, name);
+        if ((info.mode() & 0170000) != 0100000) {
+            throw new IpcSecurityException(name, "is a " + info.typeName() + ", not a shared memory object; refused");
+        }
+        if (info.size() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name + ": " + info.size() + " bytes is larger than one mapping can be");
+        }
+        MappedByteBuffer map;
+        Path self = Path.of("/proc/self/fd/" + raw);
+        try (FileChannel channel = readOnly ? FileChannel.open(self, StandardOpenOption.READ)
+                : FileChannel.open(self, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            map = channel.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0,
+                    info.size());
+        }
+        map.order(ByteOrder.nativeOrder());
+        return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly);
+    }
+
+    /** The object's name ("/name"), or "memfd:label". */
+    public String name() {
+        return name;
+    }
+
+    /** The mapped size in bytes (the object's size when it was mapped). */
+    public int size() {
+        return map.capacity();
+    }
+
+    /** Whether the mapping is read-only. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** The object's descriptor, e.g. to place on a child's fd. */
+    public Descriptor descriptor() {
+        return fd;
+    }
+
+    /** fstat(2) of the object now. */
+    public Info info() throws IOException {
+        FileInfo i = fd.withFd(f -> Syscalls.fstat(f, name));
+        return new Info(i.size(), i.permissions(), i.uid(), i.gid());
+    }
+
+    /**
+     * ftruncate(2) and posix_fallocate(3) of the object to {@code newSize}. This mapping keeps its
+     * size; open the object again to map the new one.
+     */
+    public void resize(long newSize) throws IOException {
+        checkSize(newSize);
+        fd.withFd(f -> {
+            Syscalls.ftruncate(f, newSize, name);
+            Syscalls.fallocate(f, newSize, name);
+            return null;
+        });
+    }
+
+    /**
+     * The whole mapping as a direct buffer in the platform's byte order (a new view each call:
+     * position 0, limit {@link #size()}). It stays valid as long as it is reachable, even after
+     * {@link #close()}.
+     */
+    public ByteBuffer buffer() {
+        return map.duplicate().order(ByteOrder.nativeOrder());
+    }
+
+    private ByteBuffer view() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException(name + " is closed");
+        }
+        return map;
+    }
+
+    private static int aligned(int offset, int size) {
+        if ((offset & (size - 1)) != 0) {
+            throw new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
+        }
+        return offset;
+    }
+
+    /** A plain read of the int at {@code offset}. */
+    public int getInt(int offset) {
+        return view().getInt(offset);
+    }
+
+    /** A plain write of the int at {@code offset}. */
+    public void setInt(int offset, int value) {
+        view().putInt(offset, value);
+    }
+
+    /** An acquire load (C11 memory_order_acquire) of the aligned int at {@code offset}. */
+    public int getIntAcquire(int offset) {
+        return (int) INTS.getAcquire(view(), aligned(offset, 4));
+    }
+
+    /** A release store (C11 memory_order_release) to the aligned int at {@code offset}. */
+    public void setIntRelease(int offset, int value) {
+        INTS.setRelease(view(), aligned(offset, 4), value);
+    }
+
+    /** A sequentially consistent load (C11 memory_order_seq_cst). */
+    public int getIntVolatile(int offset) {
+        return (int) INTS.getVolatile(view(), aligned(offset, 4));
+    }
+
+    /** A sequentially consistent store (C11 memory_order_seq_cst). */
+    public void setIntVolatile(int offset, int value) {
+        INTS.setVolatile(view(), aligned(offset, 4), value);
+    }
+
+    /** atomic_compare_exchange_strong on the aligned int at {@code offset}. */
+    public boolean compareAndSetInt(int offset, int expected, int value) {
+        return INTS.compareAndSet(view(), aligned(offset, 4), expected, value);
+    }
+
+    /** atomic_fetch_add on the aligned int at {@code offset}; returns the previous value. */
+    public int getAndAddInt(int offset, int delta) {
+        return (int) INTS.getAndAdd(view(), aligned(offset, 4), delta);
+    }
+
+    /** A plain read of the long at {@code offset}. */
+    public long getLong(int offset) {
+        return view().getLong(offset);
+    }
+
+    /** A plain write of the long at {@code offset}. */
+    public void setLong(int offset, long value) {
+        view().putLong(offset, value);
+    }
+
+    /** An acquire load of the aligned long at {@code offset}. */
+    public long getLongAcquire(int offset) {
+        return (long) LONGS.getAcquire(view(), aligned(offset, 8));
+    }
+
+    /** A release store to the aligned long at {@code offset}. */
+    public void setLongRelease(int offset, long value) {
+        LONGS.setRelease(view(), aligned(offset, 8), value);
+    }
+
+    /** A sequentially consistent load of the aligned long at {@code offset}. */
+    public long getLongVolatile(int offset) {
+        return (long) LONGS.getVolatile(view(), aligned(offset, 8));
+    }
+
+    /** A sequentially consistent store to the aligned long at {@code offset}. */
+    public void setLongVolatile(int offset, long value) {
+        LONGS.setVolatile(view(), aligned(offset, 8), value);
+    }
+
+    /** atomic_compare_exchange_strong on the aligned long at {@code offset}. */
+    public boolean compareAndSetLong(int offset, long expected, long value) {
+        return LONGS.compareAndSet(view(), aligned(offset, 8), expected, value);
+    }
+
+    /** atomic_fetch_add on the aligned long at {@code offset}; returns the previous value. */
+    public long getAndAddLong(int offset, long delta) {
+        return (long) LONGS.getAndAdd(view(), aligned(offset, 8), delta);
+    }
+
+    @Override
+    public boolean isOpen() {
+        return fd.isOpen();
+    }
+
+    /** Closes the descriptor; the mapping lives on while buffers from {@link #buffer()} are reachable. */
+    @Override
+    public void close() throws IOException {
+        fd.close();
+    }
+
+    @Override
+    public String toString() {
+        return "SharedMemory[" + name + ", " + map.capacity() + " bytes" + (isOpen() ? "" : ", closed") + "]";
+    }
+}
