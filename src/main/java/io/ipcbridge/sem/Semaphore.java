@@ -36,8 +36,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * but first checks it: opened with O_NOFOLLOW (no link), a regular file owned by this user or root,
  * exactly {@code sizeof(sem_t)} = 32 bytes, and a layout that glibc 2.36's {@code struct new_sem} on
  * 64-bit Linux accepts: {@code uint64_t data} (the value in the low 32 bits, at most SEM_VALUE_MAX;
- * the waiter count in the high 32), {@code int private} = 0 (FUTEX_SHARED, as for every
- * process-shared semaphore), {@code int pad}. Creation follows glibc too: the semaphore is written
+ * the waiter count in the high 32), {@code int private} = 128 (LLL_SHARED, glibc's mark of a
+ * process-shared semaphore, whose futex calls then omit FUTEX_PRIVATE_FLAG), {@code int pad}. Creation follows glibc too: the semaphore is written
  * to a temporary file that is then linked into place, so no one ever sees it half-made. Whoever can
  * write the file can still break every user of it: keep the mode 0600.
  *
@@ -59,6 +59,8 @@ public final class Semaphore implements AutoCloseable {
     /** The longest name body: NAME_MAX less the "sem." prefix glibc adds. */
     public static final int NAME_MAX = 251;
     private static final String PREFIX = "/dev/shm/sem.";
+    /** glibc's struct new_sem.private of a process-shared semaphore. */
+    private static final int LLL_SHARED = 128;
 
     private final String name;
     private final ByteBuffer mapping;
@@ -227,7 +229,7 @@ public final class Semaphore implements AutoCloseable {
         long data = sem.getLong(0);
         int value = (int) data;
         int futexPrivate = sem.getInt(8);
-        if (value < 0 || futexPrivate != 0) {
+        if (value < 0 || futexPrivate != LLL_SHARED) {
             throw new IpcSecurityException(name, String.format("is not a valid process-shared semaphore "
                     + "(glibc struct new_sem: value 0x%08x, private %d); refused", value, futexPrivate));
         }

@@ -1,0 +1,268 @@
+package io.ipcbridge.sem;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.NativeThread;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Names;
+import java.io.IOException;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Semaphores through the library: the cases of RELIABILITY.md §3.2 one process can show. */
+class SemaphoreTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int SEM_WAIT = 202; // futex(2): where sem_wait sleeps
+    private final List<String> created = new ArrayList<>();
+
+    private String name() {
+        String n = Names.unique("sem");
+        created.add(n);
+        return n;
+    }
+
+    @AfterEach
+    void unlinkAll() {
+        for (String n : created) {
+            try {
+                Semaphore.unlink(n);
+            } catch (IOException gone) {
+                // unlinked by the test
+            }
+        }
+    }
+
+    private static Path file(String name) {
+        return Path.of("/dev/shm/sem." + name.substring(1));
+    }
+
+    @Test
+    void openingAMissingSemaphoreIsNoSuchFile() {
+        // SEM-01, SEM-12
+        String n = name();
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Semaphore.open(n));
+        assertEquals("sem_open(" + n + "): ENOENT (No such file or directory)", e.getMessage());
+        NoSuchFileException u = assertThrows(NoSuchFileException.class, () -> Semaphore.unlink(n));
+        assertEquals("sem_unlink(" + n + "): ENOENT (No such file or directory)", u.getMessage());
+    }
+
+    @Test
+    void creatingAnExistingOneExclusivelyIsFileAlreadyExistsAndLeavesNoTemporaryBehind() throws Exception {
+        // SEM-02
+        String n = name();
+        try (Semaphore s = Semaphore.createExclusively(n, 3)) {
+            FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+                    () -> Semaphore.createExclusively(n, 0));
+            assertEquals("sem_open(" + n + "): EEXIST (File exists)", e.getMessage());
+            assertEquals(3, s.value(), "the first one is untouched");
+        }
+        try (var files = Files.list(Path.of("/dev/shm"))) {
+            assertEquals(0, files.filter(p -> p.getFileName().toString().startsWith("sem.ipcbridge-")).count());
+        }
+    }
+
+    @Test
+    void badValuesAndNamesAreRefusedBeforeAnyCall() {
+        // SEM-03, SEM-04
+        assertThrows(IllegalArgumentException.class, () -> Semaphore.createExclusively(name(), -1));
+        String ok = "/" + "s".repeat(251);
+        created.add(ok);
+        assertThrows(IllegalArgumentException.class, () -> Semaphore.open("/" + "s".repeat(252)));
+        assertThrows(IllegalArgumentException.class, () -> Semaphore.open("/a/b"));
+        assertThrows(NoSuchFileException.class, () -> Semaphore.open(ok), "251 bytes is a valid name");
+    }
+
+    @Test
+    void tryAcquireAtZeroIsFalseAndLeavesTheValue() throws Exception {
+        // SEM-06, SEM-07
+        try (Semaphore s = Semaphore.createExclusively(name(), 0)) {
+            assertFalse(s.tryAcquire());
+            assertFalse(s.tryAcquire(Duration.ZERO));
+            long start = System.nanoTime();
+            assertFalse(s.tryAcquire(Duration.ofMillis(100)));
+            assertTrue(System.nanoTime() - start >= 100_000_000L);
+            assertEquals(0, s.value());
+            s.release(2);
+            assertTrue(s.tryAcquire());
+            assertTrue(s.tryAcquire(Duration.ofSeconds(1)));
+            assertEquals(0, s.value());
+            assertThrows(IllegalArgumentException.class, () -> s.tryAcquire(Duration.ofMillis(-1)));
+        }
+    }
+
+    @Test
+    void releasePastTheMaximumIsOverflowAndChangesNothing() throws Exception {
+        // SEM-08
+        try (Semaphore s = Semaphore.createExclusively(name(), Semaphore.VALUE_MAX)) {
+            SemaphoreOverflowException e = assertThrows(SemaphoreOverflowException.class, s::release);
+            assertEquals("EOVERFLOW", e.errnoName());
+            assertEquals(Semaphore.VALUE_MAX, s.value());
+        }
+        try (Semaphore s = Semaphore.createExclusively(name(), Semaphore.VALUE_MAX - 1)) {
+            assertThrows(SemaphoreOverflowException.class, () -> s.release(2));
+            assertEquals(Semaphore.VALUE_MAX - 1, s.value(), "nothing released");
+        }
+    }
+
+    @Test
+    void aSignalStormDuringAWaitLosesNothing() throws Exception {
+        // SEM-10, X-05: EINTR is retried with the same deadline, the value is conserved
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Semaphore s = Semaphore.createExclusively(name(), 0)) {
+                AtomicLong thread = new AtomicLong();
+                Blocked.Call<Boolean> waiter = Blocked.start(() -> {
+                    thread.set(NativeThread.current());
+                    s.acquire();
+                    return true;
+                }, SEM_WAIT);
+                for (int i = 0; i < 5_000; i++) {
+                    NativeThread.signal(thread.get());
+                }
+                s.release();
+                assertTrue(waiter.result().get(5, TimeUnit.SECONDS));
+                assertEquals(0, s.value());
+            }
+        });
+    }
+
+    @Test
+    void anInterruptEndsABlockedAcquireWithInterruptedExceptionWithin100Ms() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Semaphore s = Semaphore.createExclusively(name(), 0)) {
+                Blocked.Call<Boolean> waiter = Blocked.start(() -> {
+                    s.acquire();
+                    return true;
+                }, SEM_WAIT);
+                long start = System.nanoTime();
+                waiter.thread().interrupt();
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> waiter.result().get(5, TimeUnit.SECONDS));
+                long elapsed = System.nanoTime() - start;
+                assertEquals(InterruptedException.class, e.getCause().getClass());
+                assertTrue(elapsed < 1_000_000_000L, "ended promptly: " + elapsed / 1_000_000 + " ms");
+                assertTrue(s.isOpen(), "an interrupt does not close the semaphore");
+                s.release();
+                assertTrue(s.tryAcquire(), "the unit is still there: the interrupted wait took nothing");
+            }
+        });
+    }
+
+    @Test
+    void closeWakesAWaiterAndLaterUseIsClosedChannel() throws Exception {
+        // SEM-13: no use after close, no unmap under a waiter
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Semaphore s = Semaphore.createExclusively(name(), 0);
+            Blocked.Call<Boolean> waiter = Blocked.start(() -> {
+                s.acquire();
+                return true;
+            }, SEM_WAIT);
+            s.close();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.result().get(5, TimeUnit.SECONDS));
+            assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+            s.close();
+            assertThrows(ClosedChannelException.class, s::release);
+            assertThrows(ClosedChannelException.class, s::tryAcquire);
+            assertThrows(ClosedChannelException.class, s::value);
+        });
+    }
+
+    @Test
+    void plantedFilesAreRefusedInsteadOfCrashingTheJvm() throws Exception {
+        // SEM-14, SEC-10: empty, garbage, wrong size, a symlink
+        String n = name();
+        Path f = file(n);
+        Files.write(f, new byte[0]);
+        assertTrue(assertThrows(IpcSecurityException.class, () -> Semaphore.open(n)).getMessage().contains("0 bytes"));
+        byte[] garbage = new byte[32];
+        java.util.Arrays.fill(garbage, (byte) 0xff);
+        Files.write(f, garbage);
+        assertTrue(assertThrows(IpcSecurityException.class, () -> Semaphore.open(n)).getMessage()
+                .contains("not a valid process-shared semaphore"));
+        Files.write(f, new byte[64]);
+        assertThrows(IpcSecurityException.class, () -> Semaphore.open(n));
+        Files.delete(f);
+        Path target = Files.createTempFile("ipcb", ".sem");
+        Files.write(target, new byte[32]);
+        Files.createSymbolicLink(f, target);
+        try {
+            assertTrue(assertThrows(IpcSecurityException.class, () -> Semaphore.open(n)).getMessage()
+                    .contains("symbolic link"));
+        } finally {
+            Files.delete(f);
+            Files.delete(target);
+        }
+    }
+
+    @Test
+    void namedSemaphoresGetMode0600OrExactlyTheModeAskedFor() throws Exception {
+        // SEM-17
+        String a = name();
+        String b = name();
+        Semaphore.createExclusively(a, 0).close();
+        Semaphore.createExclusively(b, 0, 0644).close();
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file(a))));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(file(b))));
+    }
+
+    @Test
+    void unlinkLeavesOpenHandlesWorkingAndARecreateIsANewSemaphore() throws Exception {
+        // SEM-11
+        String n = name();
+        try (Semaphore s = Semaphore.createExclusively(n, 1)) {
+            Semaphore.unlink(n);
+            assertThrows(NoSuchFileException.class, () -> Semaphore.open(n));
+            s.release();
+            assertEquals(2, s.value());
+            try (Semaphore fresh = Semaphore.createExclusively(n, 0)) {
+                assertEquals(0, fresh.value());
+            }
+        }
+    }
+
+    @Test
+    void aSemaphoreInsideSharedMemoryWorksFromTwoMappings() throws Exception {
+        String shm = Names.unique("semseg");
+        try (SharedMemory seg = SharedMemory.createExclusively(shm, 4096); SharedMemory other = SharedMemory.open(shm)) {
+            Semaphore s = Semaphore.initialize(seg, 64, 2);
+            Semaphore t = Semaphore.attach(other, 64);
+            assertTrue(t.tryAcquire());
+            assertEquals(1, s.value());
+            s.release(3);
+            assertEquals(4, t.value());
+            assertThrows(IllegalArgumentException.class, () -> Semaphore.initialize(seg, 12, 0), "8-aligned");
+            assertThrows(IllegalArgumentException.class, () -> Semaphore.initialize(seg, 4072, 0), "must fit");
+            seg.setLong(128, -1L);
+            assertThrows(IpcSecurityException.class, () -> Semaphore.attach(other, 128));
+        } finally {
+            SharedMemory.unlink(shm);
+        }
+    }
+
+    @Test
+    void errorsCarryTheCallAndErrno() {
+        String n = name();
+        IOException e = assertThrows(IOException.class, () -> Semaphore.open(n));
+        assertEquals("sem_open", ((IpcError) e).call());
+        assertEquals(2, ((IpcError) e).errno());
+    }
+}

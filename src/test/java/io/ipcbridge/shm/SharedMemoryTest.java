@@ -1,0 +1,245 @@
+package io.ipcbridge.shm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Shared memory through the library: the cases of RELIABILITY.md §3.3 one process can show. */
+class SharedMemoryTest {
+    private final List<String> created = new ArrayList<>();
+
+    private String name() {
+        String n = Names.unique("shm");
+        created.add(n);
+        return n;
+    }
+
+    @AfterEach
+    void unlinkAll() {
+        for (String n : created) {
+            try {
+                SharedMemory.unlink(n);
+            } catch (IOException gone) {
+                // unlinked by the test
+            }
+        }
+    }
+
+    @Test
+    void openingAMissingObjectIsNoSuchFileNamingShmOpen() {
+        // SHM-01
+        String n = name();
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> SharedMemory.open(n));
+        assertEquals("shm_open(" + n + "): ENOENT (No such file or directory)", e.getMessage());
+        NoSuchFileException u = assertThrows(NoSuchFileException.class, () -> SharedMemory.unlink(n));
+        assertEquals("shm_unlink", ((IpcError) u).call());
+    }
+
+    @Test
+    void creatingAnExistingObjectIsFileAlreadyExists() throws Exception {
+        // SHM-02
+        String n = name();
+        try (SharedMemory a = SharedMemory.createExclusively(n, 4096)) {
+            FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+                    () -> SharedMemory.createExclusively(n, 4096));
+            assertEquals("shm_open(" + n + "): EEXIST (File exists)", e.getMessage());
+        }
+    }
+
+    @Test
+    void badSizesAndNamesAreRefusedBeforeAnyCall() {
+        // SHM-04, SHM-16, SEC-09
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.createExclusively(name(), 0));
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.createExclusively(name(), -1));
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.createExclusively(name(), 1L << 40));
+        for (String bad : new String[] {"", "/", "/a/b", "//x", "/..", "/sem.x", "/" + "a".repeat(256)}) {
+            assertThrows(IllegalArgumentException.class, () -> SharedMemory.open(bad), bad);
+        }
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.createExclusively(name(), 4096, 01000));
+    }
+
+    @Test
+    void theMappingSizeComesFromFstatAndAccessPastItIsRefused() throws Exception {
+        // SHM-06, SHM-10: the view is clamped to st_size
+        String n = name();
+        try (SharedMemory a = SharedMemory.createExclusively(n, 5000); SharedMemory b = SharedMemory.open(n)) {
+            assertEquals(5000, b.size());
+            assertEquals(5000, b.info().size());
+            assertThrows(IndexOutOfBoundsException.class, () -> b.getInt(4998));
+            assertThrows(IndexOutOfBoundsException.class, () -> b.getLong(5000));
+            a.setLong(4992, 42);
+            assertEquals(42, b.getLong(4992));
+        }
+    }
+
+    @Test
+    void aReadOnlyMappingRefusesWrites() throws Exception {
+        // SHM-07
+        String n = name();
+        try (SharedMemory a = SharedMemory.createExclusively(n, 4096); SharedMemory r = SharedMemory.open(n, true)) {
+            a.setInt(0, 7);
+            assertEquals(7, r.getInt(0));
+            assertTrue(r.isReadOnly());
+            assertThrows(ReadOnlyBufferException.class, () -> r.setInt(0, 1));
+            assertThrows(ReadOnlyBufferException.class, () -> r.setIntRelease(0, 1));
+            assertThrows(ReadOnlyBufferException.class, () -> r.buffer().put(0, (byte) 1));
+        }
+    }
+
+    @Test
+    void dataPersistsUntilUnlinkAndAMappingOutlivesIt() throws Exception {
+        // SHM-09
+        String n = name();
+        try (SharedMemory a = SharedMemory.createExclusively(n, 4096)) {
+            a.buffer().put(100, "persist".getBytes(StandardCharsets.US_ASCII));
+        }
+        try (SharedMemory again = SharedMemory.open(n)) {
+            byte[] got = new byte[7];
+            again.buffer().get(100, got);
+            assertEquals("persist", new String(got, StandardCharsets.US_ASCII));
+            SharedMemory.unlink(n);
+            again.setInt(0, 5);
+            assertEquals(5, again.getInt(0), "the mapping survives unlink");
+            assertThrows(NoSuchFileException.class, () -> SharedMemory.unlink(n));
+        }
+    }
+
+    @Test
+    void objectsAreCreatedWithMode0600OrExactlyTheModeAskedForAndOwnedByUs() throws Exception {
+        // SHM-18, SEC-01
+        try (SharedMemory a = SharedMemory.createExclusively(name(), 4096)) {
+            assertEquals(0600, a.info().mode());
+        }
+        try (SharedMemory b = SharedMemory.createExclusively(name(), 4096, 0664)) {
+            assertEquals(0664, b.info().mode());
+            assertEquals(Integer.parseInt(new String(new ProcessBuilder("id", "-u").start().getInputStream()
+                    .readAllBytes()).trim()), b.info().uid());
+        }
+    }
+
+    @Test
+    void aSymbolicLinkOrADirectoryPlantedInDevShmIsRefused() throws Exception {
+        String n = name();
+        Path target = Files.createTempFile("ipcb", ".target");
+        Path link = Path.of("/dev/shm" + n);
+        Files.createSymbolicLink(link, target);
+        try {
+            assertThrows(IpcSecurityException.class, () -> SharedMemory.open(n));
+        } finally {
+            Files.delete(link);
+            Files.delete(target);
+        }
+    }
+
+    @Test
+    void atomicAccessesRequireAlignmentAndWork() throws Exception {
+        try (SharedMemory a = SharedMemory.createExclusively(name(), 4096)) {
+            assertTrue(a.compareAndSetInt(8, 0, 5));
+            assertFalse(a.compareAndSetInt(8, 0, 6));
+            assertEquals(5, a.getAndAddInt(8, 2));
+            assertEquals(7, a.getIntAcquire(8));
+            a.setLongRelease(16, Long.MAX_VALUE);
+            assertEquals(Long.MAX_VALUE, a.getLongVolatile(16));
+            assertTrue(a.compareAndSetLong(16, Long.MAX_VALUE, 1));
+            assertEquals(1, a.getAndAddLong(16, 1));
+            assertThrows(IllegalArgumentException.class, () -> a.getIntAcquire(2));
+            assertThrows(IllegalArgumentException.class, () -> a.compareAndSetLong(12, 0, 1));
+        }
+    }
+
+    @Test
+    void afterCloseTheAccessorsThrowButHandedOutBuffersStayValid() throws Exception {
+        // no read of unmapped memory, ever: the mapping lives while a buffer of it is reachable
+        SharedMemory a = SharedMemory.createExclusively(name(), 4096);
+        ByteBuffer kept = a.buffer();
+        a.setInt(0, 99);
+        a.close();
+        a.close();
+        assertThrows(IllegalStateException.class, () -> a.getInt(0));
+        assertThrows(IllegalStateException.class, () -> a.compareAndSetInt(0, 99, 1));
+        assertEquals(99, kept.getInt(0));
+    }
+
+    @Test
+    void aMemfdSegmentSealedAgainstResizingCannotBeShrunk() throws Exception {
+        // SEC-13
+        try (SharedMemory m = SharedMemory.memfd("ring", 8192, true)) {
+            m.setInt(0, 1);
+            IOException e = assertThrows(IOException.class, () -> m.resize(4096));
+            assertEquals("EPERM", ((IpcError) e).errnoName());
+            assertEquals(8192, m.info().size());
+        }
+    }
+
+    @Test
+    void theDescriptorIsCloseOnExecAndAMemfdCanBeHandedToAChild() throws Exception {
+        // SHM-17, X-10
+        try (SharedMemory m = SharedMemory.memfd("child", 4096, true); Pipe out = Pipe.open();
+                ChildProcess child = Command.of(Peers.path("fd_list")).fd(3, m.descriptor()).stdout(out.sink())
+                        .start()) {
+            out.sink().close();
+            String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(child.waitFor().success());
+            assertEquals(List.of("0", "1", "2", "3"), listing.lines().filter(l -> l.matches("\\d+")).toList());
+        }
+    }
+
+    private static long mappings() throws IOException {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> l.contains("/dev/shm/ipcb-leak")).count();
+        }
+    }
+
+    private static Set<String> devShm() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/dev/shm"))) {
+            return s.map(p -> p.getFileName().toString()).filter(f -> f.startsWith("ipcb-leak"))
+                    .collect(Collectors.toSet());
+        }
+    }
+
+    @Test
+    void tenThousandCreateMapCloseUnlinkCyclesLeaveNothingBehind() throws Exception {
+        // fds at once; mappings once the buffers are unreachable (they are released by the GC, by design)
+        int fds = Fds.count();
+        String n = "/ipcb-leak-" + ProcessHandle.current().pid();
+        for (int i = 0; i < 10_000; i++) {
+            try (SharedMemory s = SharedMemory.createExclusively(n, 4096)) {
+                s.setInt(0, i);
+            } finally {
+                SharedMemory.unlink(n);
+            }
+        }
+        assertEquals(fds, Fds.count());
+        assertEquals(Set.of(), devShm());
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (mappings() > 0 && System.nanoTime() < deadline) {
+            System.gc();
+        }
+        assertEquals(0, mappings(), "every mapping released");
+    }
+}
