@@ -1,0 +1,108 @@
+package io.ipcbridge;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.ipcbridge.mq.Message;
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeSource;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.process.ExitStatus;
+import io.ipcbridge.process.Pipeline;
+import io.ipcbridge.process.Stage;
+import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Names;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The examples of README.md's tour, as they are written there, so that they keep working. */
+class ReadmeExamplesTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aPipeOnFd3OfAChild() throws Exception {
+        // README: "A pipe on fd 3 of a child"
+        try (Pipe in = Pipe.open(); Pipe out = Pipe.open();
+             ChildProcess child = Command.of("sh", "-c", "tr a-z A-Z <&3")
+                     .fd(3, in.source()).stdout(out.sink()).start()) {
+            in.source().close();                    // the child holds these ends now
+            out.sink().close();
+            in.sink().write(ByteBuffer.wrap("hello\n".getBytes(UTF_8)));
+            in.sink().close();                      // end of file for the child
+            String upper = new String(out.source().inputStream().readAllBytes(), UTF_8);  // "HELLO\n"
+            ExitStatus status = child.waitFor();    // exit 0
+            assertEquals("HELLO\n", upper);
+            assertEquals(ExitStatus.exited(0), status);
+        }
+    }
+
+    @Test
+    void aPipeline() throws Exception {
+        // README: "A pipeline"
+        try (Pipeline.Run run = Pipeline.of(
+                Stage.command("seq", "1", "100"),
+                Stage.java((in, out) -> {                       // a Java stage: keep the multiples of 7
+                    new String(in.readAllBytes(), UTF_8).lines()
+                        .filter(l -> Integer.parseInt(l) % 7 == 0)
+                        .forEach(l -> { try { out.write((l + "\n").getBytes(UTF_8)); } catch (Exception e) { throw new RuntimeException(e); } });
+                    return 0;
+                }),
+                Stage.command("tail", "-n", "2")).start()) {
+            String last = new String(run.output().inputStream().readAllBytes(), UTF_8);  // "91\n98\n"
+            List<ExitStatus> pipestatus = run.waitFor();                               // [exit 0, exit 0, exit 0]
+            assertEquals("91\n98\n", last);
+            assertEquals(3, pipestatus.size());
+        }
+    }
+
+    @Test
+    void aFifoWithATimeout() throws Exception {
+        // README: "A FIFO"
+        Path path = dir.resolve("jobs.fifo");
+        Fifo.create(path);                                                  // mode 0600
+        Optional<PipeSource> reader = Fifo.openReader(path, Duration.ofMillis(200));
+        assertEquals(Optional.empty(), reader);                             // nobody came: empty, no exception
+        Fifo.delete(path);
+    }
+
+    @Test
+    void aMessageQueue() throws Exception {
+        // README: "A message queue"
+        String name = Names.unique("orders");
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {    // 10 x 8192, mode 0600
+            q.send("low".getBytes(UTF_8), 1);
+            q.send("urgent".getBytes(UTF_8), 9);
+            Message first = q.receive();                                   // "urgent", priority 9
+            Optional<Message> next = q.receive(Duration.ofMillis(100));    // "low"
+            assertEquals("urgent", first.text());
+            assertEquals("low", next.orElseThrow().text());
+        } finally {
+            MessageQueue.unlink(name);
+        }
+    }
+
+    @Test
+    void sharedMemoryAndASemaphoreInIt() throws Exception {
+        // README: "Shared memory and semaphores"
+        String name = Names.unique("counters");
+        try (SharedMemory shm = SharedMemory.createExclusively(name, 4096)) {
+            Semaphore ready = Semaphore.initialize(shm, 0, 0);          // a sem_t at offset 0, as C sees it
+            shm.setLongRelease(64, 42);                                  // C: atomic_store_explicit(.., memory_order_release)
+            ready.release();
+            ready.acquire();
+            assertEquals(42, shm.getLongAcquire(64));
+        } finally {
+            SharedMemory.unlink(name);
+        }
+    }
+}
