@@ -44,12 +44,12 @@ public final class NativeThread {
 
     /** The calling thread's native handle (pthread_self). */
     public static long current() {
-        return NativeCalls.pthread_self();
+        return NativeCalls.THREADS.pthread_self();
     }
 
     /** Makes a system call that {@code thread} is blocked in return EINTR; harmless otherwise. */
     public static void signal(long thread) {
-        NativeCalls.pthread_kill(thread, SIGNAL);
+        NativeCalls.THREADS.pthread_kill(thread, SIGNAL);
     }
 
     /** The signal number used, for tests and diagnostics. */
