@@ -57,6 +57,24 @@ public final class Fifo {
     }
 
     /**
+     * Creates a FIFO as {@link #create(Path, int)} does, unless a FIFO of this user (or root) is
+     * already there, which is accepted as it is.
+     *
+     * @return true if it was created, false if it was there
+     * @throws IpcSecurityException if something else is at {@code path} (a file, a symbolic link,
+     *     another user's FIFO); it is left untouched
+     */
+    public static boolean createIfAbsent(Path path, int mode) throws IOException {
+        try {
+            create(path, mode);
+            return true;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            Syscalls.close(checkedPathFd(path.toString()));
+            return false;
+        }
+    }
+
+    /**
      * Removes the FIFO at {@code path}; refuses anything that is not a FIFO.
      *
      * @throws java.nio.file.NoSuchFileException if nothing is there
@@ -64,7 +82,12 @@ public final class Fifo {
      */
     public static void delete(Path path) throws IOException {
         String p = path.toString();
-        FileInfo info = Syscalls.lstat(p);
+        FileInfo info;
+        try {
+            info = Syscalls.lstat(p);
+        } catch (io.ipcbridge.NoSuchObjectException e) {
+            throw new io.ipcbridge.NoSuchObjectException("unlink", p, e.errno());
+        }
         if (!info.isFifo()) {
             throw new IpcSecurityException(p, "is a " + info.typeName() + ", not a FIFO; not removed");
         }

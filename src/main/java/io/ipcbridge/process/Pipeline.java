@@ -10,11 +10,15 @@ import io.ipcbridge.pipe.PipeSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A pipeline such as {@code du -sk /var/log/* | sort -rn | head -10}, built from Java: each stage's
@@ -150,6 +154,37 @@ public final class Pipeline {
                 }
             }
             return statuses;
+        }
+
+        /**
+         * Waits at most {@code timeout} for every stage.
+         *
+         * @return each stage's status, or empty if one still runs when the timeout passes
+         */
+        public Optional<List<ExitStatus>> waitFor(Duration timeout) throws IOException, InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            List<ExitStatus> statuses = new ArrayList<>(running.size());
+            for (Object stage : running) {
+                Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+                Optional<ExitStatus> status;
+                if (stage instanceof ChildProcess child) {
+                    status = child.waitFor(left);
+                } else {
+                    try {
+                        status = Optional.of((ExitStatus) ((CompletableFuture<?>) stage)
+                                .get(left.toNanos(), TimeUnit.NANOSECONDS));
+                    } catch (TimeoutException e) {
+                        status = Optional.empty();
+                    } catch (ExecutionException e) {
+                        throw new IllegalStateException("Java stage failed unexpectedly", e.getCause());
+                    }
+                }
+                if (status.isEmpty()) {
+                    return Optional.empty();
+                }
+                statuses.add(status.get());
+            }
+            return Optional.of(statuses);
         }
 
         /**

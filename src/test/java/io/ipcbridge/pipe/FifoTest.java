@@ -228,4 +228,19 @@ class FifoTest {
         }
         assertEquals(before, Fds.count());
     }
+
+    @Test
+    void createIfAbsentAcceptsOurFifoAndRefusesAnythingElseUntouched() throws Exception {
+        // CLI-06 underneath: "fifo create --exist-ok"
+        Path p = dir.resolve("f");
+        assertTrue(Fifo.createIfAbsent(p, 0600));
+        assertFalse(Fifo.createIfAbsent(p, 0600));
+        Path file = Files.writeString(dir.resolve("file"), "keep");
+        Path link = Files.createSymbolicLink(dir.resolve("link"), file);
+        assertThrows(IpcSecurityException.class, () -> Fifo.createIfAbsent(file, 0600));
+        assertThrows(IpcSecurityException.class, () -> Fifo.createIfAbsent(link, 0600));
+        assertEquals("keep", Files.readString(file));
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Fifo.delete(dir.resolve("none")));
+        assertEquals("unlink", ((IpcError) e).call());
+    }
 }

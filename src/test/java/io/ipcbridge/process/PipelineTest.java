@@ -157,4 +157,20 @@ class PipelineTest {
             return out;
         }
     }
+
+    @Test
+    void aTimedWaitReturnsEmptyWhileAStageRunsAndTheStatusesOnceAllEnded() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Pipe in = Pipe.open();
+            try (Pipeline.Run run = Pipeline.of(Stage.command("cat"), Stage.command("wc", "-c")).input(in.source())
+                    .start()) {
+                assertEquals(java.util.Optional.empty(), run.waitFor(Duration.ofMillis(50)));
+                in.sink().write(ByteBuffer.wrap(new byte[10]));
+                in.sink().close();
+                assertEquals("10", read(run).trim());
+                assertEquals(List.of(ExitStatus.exited(0), ExitStatus.exited(0)),
+                        run.waitFor(Duration.ofSeconds(20)).orElseThrow());
+            }
+        });
+    }
 }
