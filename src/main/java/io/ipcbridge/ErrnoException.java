@@ -1,6 +1,5 @@
 package io.ipcbridge;
 
-import io.ipcbridge.internal.posix.Errors;
 import java.io.IOException;
 
 /**
@@ -9,38 +8,23 @@ import java.io.IOException;
  */
 public class ErrnoException extends IOException implements IpcError {
     private static final long serialVersionUID = 1L;
-    private final String call;
-    private final String object;
-    private final int errno;
+    private final SyscallFailure failure;
 
     /**
      * A failure of {@code call} on {@code object} with {@code errno}; {@code detail}, when not null,
      * is appended to the standard message.
      */
     public ErrnoException(String call, String object, int errno, String detail) {
-        super(Errors.message(call, object, errno, detail));
-        this.call = call;
-        this.object = object;
-        this.errno = errno;
+        this(new SyscallFailure(call, object, errno), detail);
+    }
+
+    private ErrnoException(SyscallFailure failure, String detail) {
+        super(failure.message(detail));
+        this.failure = failure;
     }
 
     @Override
-    public int errno() {
-        return errno;
-    }
-
-    @Override
-    public String errnoName() {
-        return Errors.name(errno);
-    }
-
-    @Override
-    public String call() {
-        return call;
-    }
-
-    @Override
-    public String object() {
-        return object;
+    public SyscallFailure failure() {
+        return failure;
     }
 }

@@ -6,15 +6,26 @@ package io.ipcbridge;
  * {@code mkfifo(/tmp/x): EEXIST (File exists)}.
  */
 public interface IpcError {
+    /** The failed call, its object and its errno. */
+    SyscallFailure failure();
+
     /** The errno number, e.g. 17. */
-    int errno();
+    default int errno() {
+        return failure().errno();
+    }
 
     /** The errno symbol, e.g. {@code "EEXIST"}. */
-    String errnoName();
+    default String errnoName() {
+        return failure().errnoName();
+    }
 
     /** The failed call, e.g. {@code "mkfifo"}. */
-    String call();
+    default String call() {
+        return failure().call();
+    }
 
     /** The object the call was made on: a path, a name or a descriptor, e.g. {@code "/tmp/x"}. */
-    String object();
+    default String object() {
+        return failure().object();
+    }
 }

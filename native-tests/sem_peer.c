@@ -1,0 +1,229 @@
+/*
+ * sem_peer.c -- C peer for POSIX named semaphore tests of ipcbridge.
+ *
+ * NAME is a semaphore name with its leading slash ("/ipcb-x"; glibc keeps
+ * it as /dev/shm/sem.ipcb-x).  The peer opens existing semaphores with
+ * sem_open(NAME, 0) and never creates or unlinks one (the Java side does).
+ * Every mode closes its semaphores (except hold-and-die).
+ *
+ * Modes:
+ *   sem_peer post NAME [COUNT]
+ *       sem_post COUNT times (default 1).  Pass (exit 0): all posted.
+ *       EOVERFLOW (value at SEM_VALUE_MAX): one line on stderr saying how
+ *       many posts succeeded, exit 1.
+ *
+ *   sem_peer wait NAME
+ *       sem_wait once (blocking, EINTR retried).  Exit 0.
+ *
+ *   sem_peer trywait NAME
+ *       sem_trywait once.  Exit 0 if it decremented the semaphore, 3 if it
+ *       was 0 (EAGAIN).
+ *
+ *   sem_peer value NAME
+ *       Print sem_getvalue's value and a newline.  Exit 0.
+ *
+ *   sem_peer echo NAME_IN NAME_OUT COUNT
+ *       COUNT times: sem_wait(NAME_IN), then sem_post(NAME_OUT).
+ *       (Ping-pong responder.)  Exit 0.
+ *
+ *   sem_peer ping NAME_OUT NAME_IN COUNT
+ *       Initiator: COUNT times sem_post(NAME_OUT), then sem_wait(NAME_IN).
+ *       Prints "<count> <total elapsed ns, CLOCK_MONOTONIC>".  Exit 0.
+ *
+ *   sem_peer hold-and-die NAME
+ *       sem_wait once, then raise(SIGKILL): the unit taken is never given
+ *       back (POSIX semaphores are not robust; nothing undoes it).  The
+ *       process ends killed by signal 9.
+ *
+ * Environment or syscall errors exit 2; sem_open failing with ENOSYS exits
+ * 4.  Usage errors exit 2 with a usage line on stderr.
+ */
+#include "peer.h"
+
+#include <semaphore.h>
+#include <signal.h>
+
+/* Exit code of trywait when the semaphore was 0. */
+#define SEM_PEER_WOULD_BLOCK 3
+
+static const char usage_text[] =
+    "usage: sem_peer post NAME [COUNT]\n"
+    "       sem_peer wait NAME\n"
+    "       sem_peer trywait NAME\n"
+    "       sem_peer value NAME\n"
+    "       sem_peer echo NAME_IN NAME_OUT COUNT\n"
+    "       sem_peer ping NAME_OUT NAME_IN COUNT\n"
+    "       sem_peer hold-and-die NAME\n";
+
+_Noreturn static void usage(void)
+{
+    fputs(usage_text, stderr);
+    exit(PEER_BROKEN);
+}
+
+/* ------------------------------------------------------ semaphore helpers */
+
+typedef struct {
+    sem_t *s;
+    const char *name;
+} peer_sem;
+
+/* sem_open(name, 0): the semaphore must exist. */
+static void sem_open_peer(peer_sem *p, const char *name)
+{
+    if (name[0] != '/')
+        peer_die(PEER_BROKEN, "semaphore name '%s' must start with '/'", name);
+    p->s = sem_open(name, 0);
+    if (p->s == SEM_FAILED)
+        peer_die(errno == ENOSYS ? PEER_UNSUPPORTED : PEER_BROKEN,
+                 "sem_open %s: %s", name, strerror(errno));
+    p->name = name;
+}
+
+static void sem_close_peer(peer_sem *p)
+{
+    CHECK(sem_close(p->s) == 0);
+}
+
+/* sem_wait, retrying EINTR; errors exit 2. */
+static void take(peer_sem *p)
+{
+    int r;
+    while ((r = sem_wait(p->s)) != 0 && errno == EINTR)
+        ;
+    if (r != 0)
+        peer_die(PEER_BROKEN, "sem_wait %s: %s", p->name, strerror(errno));
+}
+
+/* sem_post; EOVERFLOW exits 1 (after `done` earlier posts), others 2. */
+static void give(peer_sem *p, uint64_t done)
+{
+    if (sem_post(p->s) == 0)
+        return;
+    if (errno == EOVERFLOW)
+        peer_die(PEER_FAIL, "sem_post %s: %s (after %llu posts)", p->name,
+                 strerror(errno), (unsigned long long)done);
+    peer_die(PEER_BROKEN, "sem_post %s: %s", p->name, strerror(errno));
+}
+
+/* ------------------------------------------------------------------- modes */
+
+static int mode_post(const char *name, uint64_t count)
+{
+    peer_sem p;
+
+    sem_open_peer(&p, name);
+    for (uint64_t i = 0; i < count; i++)
+        give(&p, i);
+    sem_close_peer(&p);
+    return PEER_PASS;
+}
+
+static int mode_wait(const char *name)
+{
+    peer_sem p;
+
+    sem_open_peer(&p, name);
+    take(&p);
+    sem_close_peer(&p);
+    return PEER_PASS;
+}
+
+static int mode_trywait(const char *name)
+{
+    peer_sem p;
+    int r;
+
+    sem_open_peer(&p, name);
+    while ((r = sem_trywait(p.s)) != 0 && errno == EINTR)
+        ;
+    if (r != 0 && errno != EAGAIN)
+        peer_die(PEER_BROKEN, "sem_trywait %s: %s", name, strerror(errno));
+    sem_close_peer(&p);
+    return r == 0 ? PEER_PASS : SEM_PEER_WOULD_BLOCK;
+}
+
+static int mode_value(const char *name)
+{
+    peer_sem p;
+    int v;
+
+    sem_open_peer(&p, name);
+    CHECK(sem_getvalue(p.s, &v) == 0);
+    sem_close_peer(&p);
+    printf("%d\n", v);
+    CHECK(fflush(stdout) == 0);
+    return PEER_PASS;
+}
+
+static int mode_echo(const char *name_in, const char *name_out, uint64_t count)
+{
+    peer_sem in, out;
+
+    sem_open_peer(&in, name_in);
+    sem_open_peer(&out, name_out);
+    for (uint64_t i = 0; i < count; i++) {
+        take(&in);
+        give(&out, i);
+    }
+    sem_close_peer(&in);
+    sem_close_peer(&out);
+    return PEER_PASS;
+}
+
+static int mode_ping(const char *name_out, const char *name_in, uint64_t count)
+{
+    peer_sem out, in;
+    uint64_t t0, t1;
+
+    sem_open_peer(&out, name_out);
+    sem_open_peer(&in, name_in);
+    t0 = peer_now_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        give(&out, i);
+        take(&in);
+    }
+    t1 = peer_now_ns();
+    sem_close_peer(&out);
+    sem_close_peer(&in);
+    printf("%llu %llu\n", (unsigned long long)count,
+           (unsigned long long)(t1 - t0));
+    CHECK(fflush(stdout) == 0);
+    return PEER_PASS;
+}
+
+static int mode_hold_and_die(const char *name)
+{
+    peer_sem p;
+
+    sem_open_peer(&p, name);
+    take(&p);
+    CHECK(fflush(NULL) == 0);
+    raise(SIGKILL);
+    peer_die(PEER_BROKEN, "hold-and-die: still alive after SIGKILL");
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode;
+
+    if (argc < 2)
+        usage();
+    mode = argv[1];
+
+    if (strcmp(mode, "post") == 0 && (argc == 3 || argc == 4))
+        return mode_post(argv[2], argc == 4 ? parse_u64(argv[3]) : 1);
+    if (strcmp(mode, "wait") == 0 && argc == 3)
+        return mode_wait(argv[2]);
+    if (strcmp(mode, "trywait") == 0 && argc == 3)
+        return mode_trywait(argv[2]);
+    if (strcmp(mode, "value") == 0 && argc == 3)
+        return mode_value(argv[2]);
+    if (strcmp(mode, "echo") == 0 && argc == 5)
+        return mode_echo(argv[2], argv[3], parse_u64(argv[4]));
+    if (strcmp(mode, "ping") == 0 && argc == 5)
+        return mode_ping(argv[2], argv[3], parse_u64(argv[4]));
+    if (strcmp(mode, "hold-and-die") == 0 && argc == 3)
+        return mode_hold_and_die(argv[2]);
+    usage();
+}
