@@ -1,25 +1,33 @@
 package io.ipcbridge.testing;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
-/** Counts this process's open descriptors through /proc/self/fd, for leak checks. */
+/**
+ * This process's open descriptors, read from /proc/self/fd, for leak checks. A check compares
+ * what is open (number and target) with a snapshot taken before, so that a descriptor some other
+ * test left to the garbage collector, closed meanwhile, cannot make it fail or pass wrongly.
+ */
 public final class Fds {
     private Fds() {
     }
 
-    /** The open descriptor numbers (the listing's own descriptor excluded). */
-    public static Set<Integer> open() {
+    /** The open descriptors: number to link target ("pipe:[1234]", "/dev/shm/x", ...). */
+    public static Map<Integer, String> snapshot() {
         try (Stream<Path> entries = Files.list(Path.of("/proc/self/fd"))) {
-            Set<Integer> fds = new TreeSet<>();
+            Map<Integer, String> fds = new TreeMap<>();
             entries.forEach(p -> {
-                if (Files.exists(p)) {
-                    fds.add(Integer.parseInt(p.getFileName().toString()));
+                try {
+                    fds.put(Integer.parseInt(p.getFileName().toString()), Files.readSymbolicLink(p).toString());
+                } catch (IOException closedMeanwhile) {
+                    // the listing's own descriptor, or one closed by another thread
                 }
             });
             return fds;
@@ -28,8 +36,15 @@ public final class Fds {
         }
     }
 
-    /** How many descriptors are open. */
-    public static int count() {
-        return open().size();
+    /** The descriptors open now that were not open, with the same target, in {@code before}. */
+    public static Map<Integer, String> addedSince(Map<Integer, String> before) {
+        Map<Integer, String> added = snapshot();
+        added.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())));
+        return added;
+    }
+
+    /** Fails if a descriptor was opened since {@code before} and is still open. */
+    public static void assertNoneAdded(Map<Integer, String> before) {
+        assertEquals(Map.of(), addedSince(before), "descriptors left open");
     }
 }
