@@ -14,8 +14,8 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
-import io.ipcbridge.testing.Names;
 import io.ipcbridge.testing.Peers;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
@@ -41,23 +41,15 @@ import org.junit.jupiter.api.Test;
 /** POSIX message queues through the library: the cases of RELIABILITY.md §3.1 that one process can show. */
 class MessageQueueTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private final List<String> created = new ArrayList<>();
+    private final Created created = new Created("mq", MessageQueue::unlink);
 
     private String name() {
-        String n = Names.unique("mq");
-        created.add(n);
-        return n;
+        return created.name();
     }
 
     @AfterEach
     void unlinkAll() {
-        for (String n : created) {
-            try {
-                MessageQueue.unlink(n);
-            } catch (Exception gone) {
-                // unlinked by the test itself
-            }
-        }
+        created.unlinkAll();
     }
 
     private static byte[] bytes(String s) {
@@ -267,13 +259,14 @@ class MessageQueueTest {
     void closeAndInterruptEndABlockedReceive() throws Exception {
         //
         assertTimeoutPreemptively(LIMIT, () -> {
-            MessageQueue q = MessageQueue.createExclusively(name());
+            String n = name();
+            MessageQueue q = MessageQueue.createExclusively(n);
             Blocked.Call<Message> r = Blocked.start(q::receive, 243);
             q.close();
             ExecutionException e = assertThrows(ExecutionException.class, () -> r.result().get(5, TimeUnit.SECONDS));
             assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
 
-            MessageQueue q2 = MessageQueue.open(created.get(0), MessageQueue.Access.READ);
+            MessageQueue q2 = MessageQueue.open(n, MessageQueue.Access.READ);
             Blocked.Call<Message> r2 = Blocked.start(q2::receive, 243);
             r2.thread().interrupt();
             e = assertThrows(ExecutionException.class, () -> r2.result().get(5, TimeUnit.SECONDS));

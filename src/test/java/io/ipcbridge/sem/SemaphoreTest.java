@@ -11,6 +11,7 @@ import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Names;
 import java.io.IOException;
 import java.nio.channels.AsynchronousCloseException;
@@ -21,8 +22,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,23 +32,15 @@ import org.junit.jupiter.api.Test;
 class SemaphoreTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
     private static final int SEM_WAIT = 202; // futex(2): where sem_wait sleeps
-    private final List<String> created = new ArrayList<>();
+    private final Created created = new Created("sem", Semaphore::unlink);
 
     private String name() {
-        String n = Names.unique("sem");
-        created.add(n);
-        return n;
+        return created.name();
     }
 
     @AfterEach
     void unlinkAll() {
-        for (String n : created) {
-            try {
-                Semaphore.unlink(n);
-            } catch (IOException gone) {
-                // unlinked by the test
-            }
-        }
+        created.unlinkAll();
     }
 
     private static Path file(String name) {

@@ -10,8 +10,8 @@ import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
+import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
-import io.ipcbridge.testing.Names;
 import io.ipcbridge.testing.Peers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,7 +21,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -31,23 +30,15 @@ import org.junit.jupiter.api.Test;
 
 /** Shared memory through the library: the cases of RELIABILITY.md §3.3 one process can show. */
 class SharedMemoryTest {
-    private final List<String> created = new ArrayList<>();
+    private final Created created = new Created("shm", SharedMemory::unlink);
 
     private String name() {
-        String n = Names.unique("shm");
-        created.add(n);
-        return n;
+        return created.name();
     }
 
     @AfterEach
     void unlinkAll() {
-        for (String n : created) {
-            try {
-                SharedMemory.unlink(n);
-            } catch (IOException gone) {
-                // unlinked by the test
-            }
-        }
+        created.unlinkAll();
     }
 
     @Test
