@@ -390,4 +390,50 @@ class MessageQueueTest {
         }
         Fds.assertNoneAdded(before);
     }
+
+    @Test
+    void theQueueCountLimitIsNamedWithItsValue() throws Exception {
+        // MQ-23: queues_max binds root too here (no CAP_SYS_RESOURCE); create until the kernel says ENOSPC
+        List<String> mine = new ArrayList<>();
+        try {
+            IpcResourceLimitException e = null;
+            for (int i = 0; i < 10_000 && e == null; i++) {
+                try {
+                    String n = created.name();
+                    MessageQueue.createExclusively(n, 1, 1, 0600).close();
+                    mine.add(n);
+                } catch (IpcResourceLimitException limit) {
+                    e = limit;
+                }
+            }
+            assertTrue(e != null, "the system limit was reached");
+            assertEquals("ENOSPC", e.errnoName());
+            assertTrue(e.getMessage().contains("/proc/sys/fs/mqueue/queues_max (" + java.nio.file.Files.readString(
+                    java.nio.file.Path.of("/proc/sys/fs/mqueue/queues_max")).trim() + ")"), e.getMessage());
+        } finally {
+            for (String n : mine) {
+                MessageQueue.unlink(n);
+            }
+        }
+    }
+
+    @Test
+    void thePerUserByteLimitIsNamedWhenItRefusesAQueue() throws Exception {
+        // MQ-23: RLIMIT_MSGQUEUE lowered on this very JVM by prlimit(1), restored afterwards
+        String pid = Long.toString(ProcessHandle.current().pid());
+        String soft;
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/limits"))) {
+            soft = lines.filter(l -> l.startsWith("Max msgqueue size")).findFirst().orElseThrow().split("\\s+")[3];
+        }
+        assertEquals(0, new ProcessBuilder("prlimit", "--pid", pid, "--msgqueue=8192:").inheritIO().start().waitFor());
+        try {
+            IpcResourceLimitException e = assertThrows(IpcResourceLimitException.class,
+                    () -> MessageQueue.createExclusively(name(), 10, 8192, 0600));
+            assertEquals("EMFILE", e.errnoName());
+            assertTrue(e.getMessage().contains("RLIMIT_MSGQUEUE (soft/hard 8192 "), e.getMessage());
+        } finally {
+            assertEquals(0, new ProcessBuilder("prlimit", "--pid", pid, "--msgqueue=" + soft + ":").inheritIO().start()
+                    .waitFor());
+        }
+    }
 }
