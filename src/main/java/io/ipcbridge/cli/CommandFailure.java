@@ -19,6 +19,22 @@ final class CommandFailure extends Exception {
         return new CommandFailure(ExitCodes.TIMED_OUT, message);
     }
 
+    /**
+     * Exit 3 for a timed wait that expired, in the errno form of the call (CLI-02):
+     * {@code call(object): ETIMEDOUT (Connection timed out): detail}.
+     */
+    static CommandFailure timedOut(String call, String object, String detail) {
+        return timedOut(call + "(" + object + "): ETIMEDOUT (Connection timed out): " + detail);
+    }
+
+    /**
+     * Exit 3 for a call that would have blocked:
+     * {@code call(object): EAGAIN (Resource temporarily unavailable): detail}.
+     */
+    static CommandFailure wouldBlock(String call, String object, String detail) {
+        return timedOut(call + "(" + object + "): EAGAIN (Resource temporarily unavailable): " + detail);
+    }
+
     /** Exit 1: the command refused to go on; {@code message} says why. */
     static CommandFailure refused(String message) {
         return new CommandFailure(ExitCodes.FAILED, message);

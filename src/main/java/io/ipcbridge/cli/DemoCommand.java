@@ -1,5 +1,7 @@
 package io.ipcbridge.cli;
 
+import io.ipcbridge.mq.Message;
+import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
@@ -9,6 +11,7 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.process.ExitStatus;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
+import io.ipcbridge.shm.SharedMemory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -44,9 +47,14 @@ import picocli.CommandLine.Spec;
  * was OK, else 1.
  */
 @CommandLine.Command(name = "demo", mixinStandardHelpOptions = true, version = Main.VERSION,
-        description = {"The tour: pipes and FIFOs between Java and the C peers of native-tests/, "
-                + "a pipe into sha256sum, and the pipeline du -sk DIR/* | sort -rn | head -10 "
-                + "compared with bash running it; every exchange is verified.",
+        description = {"The tour: pipes, FIFOs, a message queue, and shared memory with semaphores "
+                + "between Java and the C peers of native-tests/, a pipe into sha256sum, and the pipeline "
+                + "du -sk DIR/* | sort -rn | head -10 compared with bash running it; every exchange is "
+                + "verified.",
+            "Shared memory rows go through the bounded buffer of native-tests/include/ipcb_bounded.h "
+                + "(16 slots of 64 KiB records, counted by process-shared semaphores inside the segment); "
+                + "their bytes are whole records. Queues and segments are named /ipcb-demo-PID-* and "
+                + "always removed.",
             "The C peers are looked up in -Dipcbridge.native.dir, $IPCBRIDGE_NATIVE_DIR, "
                 + "target/native-tests next to the jar, then native-tests/build; they are built "
                 + "with make when the sources are at hand, else those rows are skipped."})
@@ -55,6 +63,8 @@ final class DemoCommand implements Callable<Integer> {
     private static final Duration PEER_WAIT = Duration.ofSeconds(10);
     private static final String ROW = "%-9s  %-38s  %10s  %9s  %s%n";
     private static final String SHELL_PIPELINE = "du -sk \"$1\"/* | sort -rn | head -10";
+    private static final int BB_SLOTS = 16;
+    private static final int BB_RECORD = 64 * 1024;
 
     @Spec
     CommandSpec spec;
@@ -88,6 +98,13 @@ final class DemoCommand implements Callable<Integer> {
             Path fifo = work.resolve("demo.fifo");
             row("fifo", "Java -> C (fifo_peer sink)", fifoPeer, p -> fifoToC(p, fifo));
             row("fifo", "C -> Java (fifo_peer source)", fifoPeer, p -> fifoFromC(p, fifo));
+            Optional<Path> mqPeer = peers.map(d -> d.resolve("mq_peer"));
+            Optional<Path> shmPeer = peers.map(d -> d.resolve("shm_peer"));
+            String prefix = "/ipcb-demo-" + ProcessHandle.current().pid();
+            row("mq", "Java -> C (mq_peer sink)", mqPeer, p -> mqToC(p, prefix + "-mq1"));
+            row("mq", "C -> Java (mq_peer source)", mqPeer, p -> mqFromC(p, prefix + "-mq2"));
+            row("shm+sem", "Java -> C (shm_peer bb-consume)", shmPeer, p -> shmToC(p, prefix + "-bb1"));
+            row("shm+sem", "C -> Java (shm_peer bb-produce)", shmPeer, p -> shmFromC(p, prefix + "-bb2"));
             row("pipe", "Java -> shell (sha256sum stdin)", Optional.of(Path.of("sha256sum")), p -> sha256());
             row("pipeline", "du | sort -rn | head -10 vs bash -c", Optional.of(Path.of("bash")),
                     p -> pipeline(work.resolve("tree")));
@@ -219,6 +236,120 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    private Outcome mqToC(Path peer, String name) throws Exception {
+        long seed = 6;
+        MessageQueue queue = MessageQueue.createExclusively(name); // the kernel's sizes: 10 x 8192 here
+        try (queue; Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "sink", name, Long.toString(size))
+                    .stdout(reply.sink()).start()) {
+                reply.sink().close();
+                CRC32 crc = new CRC32();
+                generate(seed, queue.messageSize(), message -> {
+                    crc.update(message.duplicate());
+                    if (!queue.send(message, 0, PEER_WAIT)) {
+                        throw CommandFailure.timedOut("mq_peer took no message for " + Durations.format(PEER_WAIT));
+                    }
+                });
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, size, status, answer, size + " " + hex(crc));
+            }
+        } finally {
+            removeQuietly(() -> MessageQueue.unlink(name));
+        }
+    }
+
+    private Outcome mqFromC(Path peer, String name) throws Exception {
+        long seed = 7;
+        String expected = size + " " + expectedCrc(seed);
+        MessageQueue queue = MessageQueue.createExclusively(name);
+        try (queue) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "source", name, Long.toString(size),
+                    Long.toString(seed), Integer.toString(queue.messageSize())).start()) {
+                CRC32 crc = new CRC32();
+                long count = 0;
+                while (count < size) {
+                    Message m = queue.receive(PEER_WAIT).orElseThrow(() -> CommandFailure.timedOut(
+                            "no message from mq_peer within " + Durations.format(PEER_WAIT)));
+                    crc.update(m.data());
+                    count += m.data().length;
+                }
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, size, status, count + " " + hex(crc), expected);
+            }
+        } finally {
+            removeQuietly(() -> MessageQueue.unlink(name));
+        }
+    }
+
+    /** Records of the bounded buffer: 64 KiB, or the whole size when smaller (at least 8 bytes). */
+    private int recordSize() {
+        return (int) Math.max(BoundedBuffer.SEQ_SIZE, Math.min(BB_RECORD, size));
+    }
+
+    private Outcome shmToC(Path peer, String name) throws Exception {
+        int record = recordSize();
+        long records = (size + record - 1) / record;
+        BoundedBuffer buffer = BoundedBuffer.create(name, BB_SLOTS, record);
+        try (buffer; Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "bb-consume", name, Long.toString(records), "unnamed")
+                    .stdout(reply.sink()).start()) {
+                reply.sink().close();
+                for (long n = 0; n < records; n++) {
+                    if (!buffer.produce(n, PEER_WAIT)) {
+                        throw CommandFailure.timedOut("shm_peer took no record for " + Durations.format(PEER_WAIT));
+                    }
+                }
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, records * record, status, answer, "received " + records);
+            }
+        } finally {
+            removeQuietly(() -> SharedMemory.unlink(name));
+        }
+    }
+
+    private Outcome shmFromC(Path peer, String name) throws Exception {
+        int record = recordSize();
+        long records = (size + record - 1) / record;
+        BoundedBuffer buffer = BoundedBuffer.create(name, BB_SLOTS, record);
+        try (buffer) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "bb-produce", name, Long.toString(records),
+                    "unnamed").start()) {
+                for (long n = 0; n < records; n++) {
+                    String wrong = buffer.consume(n, PEER_WAIT);
+                    if (wrong != null) {
+                        return new Outcome(n * record, System.nanoTime() - start, false, wrong);
+                    }
+                }
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, records * record, status, "", "");
+            }
+        } finally {
+            removeQuietly(() -> SharedMemory.unlink(name));
+        }
+    }
+
+    /** Removes a named object this demo created; one already gone is fine. */
+    private void removeQuietly(Removal removal) {
+        try {
+            removal.run();
+        } catch (IOException e) {
+            err.println("ipcbridge: demo: " + ExitCodes.describe(e));
+            err.flush();
+        }
+    }
+
+    /** An unlink call. */
+    @FunctionalInterface
+    private interface Removal {
+        void run() throws IOException;
+    }
+
     private Outcome sha256() throws Exception {
         long seed = 5;
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -279,31 +410,48 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private Outcome verdict(long nanos, ExitStatus status, String got, String expected) {
+        return verdict(nanos, size, status, got, expected);
+    }
+
+    private static Outcome verdict(long nanos, long bytes, ExitStatus status, String got, String expected) {
         if (!status.success()) {
-            return new Outcome(size, nanos, false, "the peer ended with " + status + " (its stderr is above)");
+            return new Outcome(bytes, nanos, false, "the peer ended with " + status + " (its stderr is above)");
         }
         if (!got.equals(expected)) {
-            return new Outcome(size, nanos, false, "expected " + quote(expected) + ", got " + quote(got));
+            return new Outcome(bytes, nanos, false, "expected " + quote(expected) + ", got " + quote(got));
         }
-        return new Outcome(size, nanos, true, null);
+        return new Outcome(bytes, nanos, true, null);
     }
 
     /** Writes {@link #size} bytes of pattern({@code seed}) to {@code sink}, shown to {@code observer}, then closes it. */
-    private void send(WritableByteChannel sink, long seed, Consumer<ByteBuffer> observer) throws IOException {
+    private void send(WritableByteChannel sink, long seed, Consumer<ByteBuffer> observer)
+            throws IOException, CommandFailure {
         try (sink) {
-            PatternStream pattern = new PatternStream(seed);
-            ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
-            for (long left = size; left > 0; ) {
-                int n = (int) Math.min(CHUNK, left);
-                buffer.clear().limit(n);
-                pattern.fill(buffer);
-                buffer.flip();
+            generate(seed, CHUNK, buffer -> {
                 observer.accept(buffer.duplicate());
                 while (buffer.hasRemaining()) {
                     sink.write(buffer);
                 }
-                left -= n;
-            }
+            });
+        }
+    }
+
+    /** Where {@link #generate} puts each chunk. */
+    @FunctionalInterface
+    private interface Chunks {
+        void accept(ByteBuffer chunk) throws IOException, CommandFailure;
+    }
+
+    /** Hands {@link #size} bytes of pattern({@code seed}) to {@code chunks}, {@code chunkSize} bytes at a time. */
+    private void generate(long seed, int chunkSize, Chunks chunks) throws IOException, CommandFailure {
+        PatternStream pattern = new PatternStream(seed);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(chunkSize);
+        for (long left = size; left > 0; ) {
+            int n = (int) Math.min(chunkSize, left);
+            buffer.clear().limit(n);
+            pattern.fill(buffer);
+            chunks.accept(buffer.flip());
+            left -= n;
         }
     }
 
@@ -319,17 +467,9 @@ final class DemoCommand implements Callable<Integer> {
         return count + " " + hex(crc);
     }
 
-    private String expectedCrc(long seed) {
+    private String expectedCrc(long seed) throws IOException, CommandFailure {
         CRC32 crc = new CRC32();
-        PatternStream pattern = new PatternStream(seed);
-        ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
-        for (long left = size; left > 0; ) {
-            int n = (int) Math.min(CHUNK, left);
-            buffer.clear().limit(n);
-            pattern.fill(buffer);
-            crc.update(buffer.flip());
-            left -= n;
-        }
+        generate(seed, CHUNK, crc::update);
         return hex(crc);
     }
 

@@ -1,5 +1,6 @@
 package io.ipcbridge.cli;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -72,6 +73,86 @@ final class RawIo {
                 sink.write(buffer);
             }
             total += n;
+        }
+    }
+
+    /**
+     * Writes {@code parts} to stdout, one after the other, and flushes them (so that a command that
+     * takes data from a peer stops as soon as its reader has gone, CLI-04).
+     *
+     * @throws CommandFailure {@link CommandFailure#stdoutClosed()} when stdout fails
+     */
+    static void writeToStdout(byte[]... parts) throws CommandFailure {
+        PrintStream out = System.out;
+        for (byte[] part : parts) {
+            out.write(part, 0, part.length);
+        }
+        if (out.checkError()) {
+            throw CommandFailure.stdoutClosed();
+        }
+    }
+
+    /** Writes the remaining bytes of {@code data} to stdout, chunk by chunk, as {@link #writeToStdout} does. */
+    static void copyToStdout(ByteBuffer data) throws CommandFailure {
+        byte[] chunk = new byte[Math.min(CHUNK, Math.max(1, data.remaining()))];
+        while (data.hasRemaining()) {
+            int n = Math.min(chunk.length, data.remaining());
+            data.get(chunk, 0, n);
+            System.out.write(chunk, 0, n);
+            if (System.out.checkError()) {
+                throw CommandFailure.stdoutClosed();
+            }
+        }
+        if (System.out.checkError()) {
+            throw CommandFailure.stdoutClosed();
+        }
+    }
+
+    /**
+     * Reads stdin until end of file, or until {@code max} bytes have come.
+     *
+     * @return the bytes read, at most {@code max}
+     */
+    static byte[] readStdin(int max) throws IOException {
+        try {
+            return System.in.readNBytes(max);
+        } catch (IOException e) {
+            throw new IOException("read(stdin): " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether stdin holds at least one more byte (which is consumed). */
+    static boolean stdinHasMore() throws IOException {
+        try {
+            return System.in.read() >= 0;
+        } catch (IOException e) {
+            throw new IOException("read(stdin): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The next line of {@code in} without its "\n" (a "\r" before it is kept: the bytes are the
+     * message), or null at end of file; a last line without "\n" counts. Stops reading a line
+     * longer than {@code max} bytes after {@code max + 1} of them and returns those.
+     */
+    static byte[] readLine(InputStream in, int max) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        try {
+            for (;;) {
+                int b = in.read();
+                if (b < 0) {
+                    return line.size() == 0 ? null : line.toByteArray();
+                }
+                if (b == '\n') {
+                    return line.toByteArray();
+                }
+                line.write(b);
+                if (line.size() > max) {
+                    return line.toByteArray();
+                }
+            }
+        } catch (IOException e) {
+            throw new IOException("read(stdin): " + e.getMessage(), e);
         }
     }
 }

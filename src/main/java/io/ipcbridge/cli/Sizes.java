@@ -19,6 +19,18 @@ final class Sizes implements ITypeConverter<Long> {
         return parse(value);
     }
 
+    /** A size of at least one byte (a segment, a message): 0 is a usage error too. */
+    static final class Positive implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            long n = parse(value);
+            if (n == 0) {
+                throw new TypeConversionException("'" + value + "': the size must be at least 1 byte");
+            }
+            return n;
+        }
+    }
+
     /** Parses {@code text}; a {@link TypeConversionException} names what was wrong. */
     static long parse(String text) {
         Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));

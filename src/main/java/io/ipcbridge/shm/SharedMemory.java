@@ -1,7 +1,9 @@
 package io.ipcbridge.shm;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.Syscalls;
@@ -93,7 +95,7 @@ public final class SharedMemory implements Channel {
         try {
             Syscalls.fchmod(raw, mode, n);
             Syscalls.ftruncate(raw, size, n);
-            Syscalls.fallocate(raw, size, n);
+            reserve(raw, size, n, "/dev/shm");
             return map(n, raw, false);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
@@ -169,7 +171,7 @@ public final class SharedMemory implements Channel {
         String n = "memfd:" + label;
         try {
             Syscalls.ftruncate(raw, size, n);
-            Syscalls.fallocate(raw, size, n);
+            reserve(raw, size, n, "the memfd's tmpfs");
             if (sealSize) {
                 Syscalls.sealSize(raw, n);
             }
@@ -206,6 +208,19 @@ public final class SharedMemory implements Channel {
             Syscalls.unlink(DEV_SHM + n);
         } catch (io.ipcbridge.NoSuchObjectException e) {
             throw new io.ipcbridge.NoSuchObjectException("shm_unlink", n, e.errno());
+        }
+    }
+
+    /** posix_fallocate(3), with ENOSPC explained. */
+    private static void reserve(int fd, long size, String name, String where) throws IOException {
+        try {
+            Syscalls.fallocate(fd, size, name);
+        } catch (IpcResourceLimitException e) {
+            if (e.errno() != Errors.ENOSPC) {
+                throw e;
+            }
+            throw new IpcResourceLimitException("posix_fallocate", name, e.errno(), where + " has no room for "
+                    + size + " bytes; nothing was created");
         }
     }
 
@@ -276,7 +291,7 @@ public final class SharedMemory implements Channel {
         checkSize(newSize);
         fd.withFd(f -> {
             Syscalls.ftruncate(f, newSize, name);
-            Syscalls.fallocate(f, newSize, name);
+            reserve(f, newSize, name, "/dev/shm");
             return null;
         });
     }

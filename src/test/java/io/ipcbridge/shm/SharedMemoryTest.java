@@ -233,4 +233,21 @@ class SharedMemoryTest {
         }
         assertEquals(0, mappings(), "every mapping released");
     }
+
+    @Test
+    void aFullDevShmFailsAtCreateWithEnospcAndLeavesNothing() throws Exception {
+        // SHM-12: in a mount namespace whose /dev/shm is a 1 MiB tmpfs, a 4 MiB segment is refused at
+        // create time by posix_fallocate (instead of a SIGBUS at the first write), and removed again
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String script = "mount -t tmpfs -o size=1m tmpfs /dev/shm || exit 77\n"
+                + "\"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.ipcbridge.testing.CreateSegment /big 4194304\n"
+                + "echo \"exit $?\"; ls -A /dev/shm";
+        Process p = new ProcessBuilder("unshare", "--mount", "sh", "-c", script, java,
+                System.getProperty("java.class.path")).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        org.junit.jupiter.api.Assumptions.assumeTrue(rc != 77 && !out.contains("unshare failed"), "no mount namespace here (needs CAP_SYS_ADMIN): " + out);
+        assertEquals("IpcResourceLimitException: posix_fallocate(/big): ENOSPC (No space left on device): "
+                + "/dev/shm has no room for 4194304 bytes; nothing was created\nexit 1\n", out);
+    }
 }

@@ -1,0 +1,198 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.sem.Semaphore;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ipcbridge ls [--type shm|sem|mq|ring] [--json]}: the POSIX IPC objects of this host. Shared
+ * memory and semaphores are the files of /dev/shm (glibc keeps semaphore NAME as sem.NAME there),
+ * message queues come from {@link MessageQueue#list()}. Attributes are read with the JDK (stat of
+ * the file, never following a link); a semaphore's value and a queue's message count need the
+ * object opened, and show "-" (null in JSON) when it cannot be.
+ */
+@Command(name = "ls", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = {"Lists the POSIX IPC objects on this host: shared memory segments (files in /dev/shm), "
+                + "named semaphores (/dev/shm/sem.NAME) and message queues (/dev/mqueue).",
+            "One object per line, tab-separated: TYPE NAME SIZE-OR-VALUE MODE OWNER, where SIZE-OR-VALUE is "
+                + "a segment's size in bytes, a semaphore's value, or how many messages a queue holds; it "
+                + "is \"-\" for an object that cannot be opened. MODE is octal (0600), OWNER a user name "
+                + "(or uid).",
+            "--json: one array of objects with the keys type, name, size (shm), value (sem), "
+                + "current-messages, max-messages, message-size (mq), mode, owner, uid, gid.",
+            "When /dev/mqueue is not mounted, one note on stderr says how to mount it; the rest is "
+                + "listed and the exit status is 0. The type ring is accepted and lists nothing yet."})
+final class LsCommand implements Callable<Integer> {
+    private static final Path DEV_SHM = Path.of("/dev/shm");
+    private static final Path DEV_MQUEUE = Path.of("/dev/mqueue");
+    private static final String SEM_PREFIX = "sem.";
+    private static final String MOUNT_MQUEUE = "mount -t mqueue none /dev/mqueue";
+
+    /** The kinds of object, in the order they are listed. */
+    enum Type { shm, sem, mq, ring }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--type", paramLabel = "TYPE", description = "Only this type: ${COMPLETION-CANDIDATES}.")
+    Type type;
+
+    @Option(names = "--json", description = "One JSON array of objects on one line.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        List<Map<String, Object>> objects = new ArrayList<>();
+        if (wanted(Type.shm) || wanted(Type.sem)) {
+            for (Path p : devShmFiles()) {
+                String file = p.getFileName().toString();
+                boolean sem = file.startsWith(SEM_PREFIX);
+                if (sem && wanted(Type.sem)) {
+                    addFile(objects, Type.sem, "/" + file.substring(SEM_PREFIX.length()), p, LsCommand::semValue);
+                } else if (!sem && wanted(Type.shm)) {
+                    addFile(objects, Type.shm, "/" + file, p, null);
+                }
+            }
+        }
+        if (wanted(Type.mq)) {
+            for (String name : queues()) {
+                addFile(objects, Type.mq, name, DEV_MQUEUE.resolve(name.substring(1)), LsCommand::queueAttributes);
+            }
+        }
+        objects.sort(Comparator.comparing((Map<String, Object> o) -> Type.valueOf((String) o.get("type")))
+                .thenComparing(o -> (String) o.get("name")));
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.array(objects));
+        } else {
+            for (Map<String, Object> o : objects) {
+                Object sizeOrValue = o.get(switch (Type.valueOf((String) o.get("type"))) {
+                    case shm -> "size";
+                    case sem -> "value";
+                    default -> "current-messages";
+                });
+                out.println(String.join("\t", (String) o.get("type"), (String) o.get("name"),
+                        sizeOrValue == null ? "-" : sizeOrValue.toString(), (String) o.get("mode"),
+                        (String) o.get("owner")));
+            }
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private boolean wanted(Type t) {
+        return type == null || type == t;
+    }
+
+    /** The regular files of /dev/shm (not links, not directories); none when there is no /dev/shm. */
+    private static List<Path> devShmFiles() throws IOException {
+        List<Path> files = new ArrayList<>();
+        if (!Files.isDirectory(DEV_SHM)) {
+            return files;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(DEV_SHM)) {
+            for (Path p : entries) {
+                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    files.add(p);
+                }
+            }
+        } catch (DirectoryIteratorException e) {
+            throw e.getCause();
+        }
+        return files;
+    }
+
+    /**
+     * The queues, or none with a note on stderr when the mqueue filesystem is not mounted (then
+     * /dev/mqueue is missing, or is an empty directory of the filesystem below).
+     */
+    private List<String> queues() throws IOException {
+        try {
+            if (!Files.isDirectory(DEV_MQUEUE) || !"mqueue".equals(Files.getFileStore(DEV_MQUEUE).type())) {
+                throw new NoSuchFileException(DEV_MQUEUE.toString(), null, "the mqueue filesystem is not mounted");
+            }
+            return MessageQueue.list();
+        } catch (NoSuchFileException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("ipcbridge: note: " + DEV_MQUEUE + " is not an mqueue filesystem, so message queues are not "
+                    + "listed (mount it: " + MOUNT_MQUEUE + ")");
+            err.flush();
+            return List.of();
+        }
+    }
+
+    /**
+     * Adds the object {@code name} of file {@code p} with its stat attributes and, from
+     * {@code opened}, what opening it tells; an object gone meanwhile is left out.
+     */
+    private static void addFile(List<Map<String, Object>> objects, Type t, String name, Path p,
+            Function<String, Map<String, Object>> opened) throws IOException {
+        Map<String, Object> stat;
+        try {
+            stat = Files.readAttributes(p, "unix:size,mode,uid,gid,owner", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+            return;
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("type", t.name());
+        o.put("name", name);
+        if (t == Type.shm) {
+            o.put("size", stat.get("size"));
+        } else {
+            o.putAll(opened.apply(name));
+        }
+        o.put("mode", Json.mode((Integer) stat.get("mode")));
+        o.put("owner", ((UserPrincipal) stat.get("owner")).getName());
+        o.put("uid", stat.get("uid"));
+        o.put("gid", stat.get("gid"));
+        objects.add(o);
+    }
+
+    /** {@code value}: the semaphore's value, or null when it cannot be opened (not ours, not valid...). */
+    private static Map<String, Object> semValue(String name) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("value", null);
+        try (Semaphore s = Semaphore.open(name)) {
+            v.put("value", s.value());
+        } catch (IOException | RuntimeException unopenable) {
+            // shown as "-"
+        }
+        return v;
+    }
+
+    /** The queue's message counts and size, null when it cannot be opened. */
+    private static Map<String, Object> queueAttributes(String name) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("current-messages", null);
+        v.put("max-messages", null);
+        v.put("message-size", null);
+        try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
+            MessageQueue.Attributes a = q.attributes();
+            v.put("current-messages", a.currentMessages());
+            v.put("max-messages", a.maxMessages());
+            v.put("message-size", a.messageSize());
+        } catch (IOException | RuntimeException unopenable) {
+            // shown as "-"
+        }
+        return v;
+    }
+}

@@ -1,0 +1,346 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.mq.Message;
+import io.ipcbridge.mq.MessageQueue;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code ipcbridge mq create|send|receive|info|rm}: POSIX message queues through {@link MessageQueue}. */
+@Command(name = "mq", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = "POSIX message queues: create one, send and receive messages, show its attributes, remove it.",
+        synopsisSubcommandLabel = "COMMAND",
+        subcommands = {MqCommand.Create.class, MqCommand.Send.class, MqCommand.Receive.class, MqCommand.Info.class,
+                MqCommand.Remove.class, HelpCommand.class})
+final class MqCommand {
+    private MqCommand() {
+    }
+
+    /** {@code mq create NAME [--max-messages N] [--message-size S] [--mode M] [--exclusive]}: mq_open(3) with O_CREAT. */
+    @Command(name = "create", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Creates a queue with exactly the given mode (default 0600).",
+                "Without --exclusive an existing queue of this user is accepted as it is (its sizes are kept); "
+                        + "one of another user is refused.",
+                "Sizes the kernel does not allow (above /proc/sys/fs/mqueue/msg_max or msgsize_max) fail "
+                        + "with exit status 1."})
+    static final class Create implements Callable<Integer> {
+        @Parameters(paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue, /name.")
+        String name;
+
+        @Option(names = "--max-messages", paramLabel = "N", converter = Counts.Positive.class,
+                description = "How many messages it holds (default: the kernel's, "
+                        + "/proc/sys/fs/mqueue/msg_default).")
+        long maxMessages;
+
+        @Option(names = "--message-size", paramLabel = "S", converter = Sizes.Positive.class,
+                description = "The longest message (4096, 8k, 1MiB; default: the kernel's, "
+                        + "/proc/sys/fs/mqueue/msgsize_default).")
+        long messageSize;
+
+        @Mixin
+        ModeOption mode;
+
+        @Option(names = "--exclusive", description = "Fail (exit 1, EEXIST) when the queue exists.")
+        boolean exclusive;
+
+        @Override
+        public Integer call() throws Exception {
+            // 0 asks for the kernel's default. When only one size is given the library fills in the
+            // other, but reads it wrongly (Files.readString of a /proc/sys file yields its first
+            // byte only: msg_default 10 reads as 1); so fill it in here.
+            long max = maxMessages;
+            long size = messageSize;
+            if (max == 0 && size != 0) {
+                max = kernelDefault("msg_default");
+            } else if (size == 0 && max != 0) {
+                size = kernelDefault("msgsize_default");
+            }
+            MessageQueue q = exclusive ? MessageQueue.createExclusively(name, max, size, mode.value())
+                    : MessageQueue.createOrOpen(name, max, size, mode.value());
+            q.close();
+            return ExitCodes.OK;
+        }
+
+        /** /proc/sys/fs/mqueue/{@code file}, or 0 (the library's default) when it cannot be read. */
+        private static long kernelDefault(String file) {
+            try {
+                return Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/mqueue", file)).get(0).strip());
+            } catch (IOException | RuntimeException unreadable) {
+                return 0;
+            }
+        }
+    }
+
+    /** {@code mq send NAME [--priority P] [--timeout D | --nonblock] [--lines] [MESSAGE...]}. */
+    @Command(name = "send", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Sends each MESSAGE argument as one message; with none, all of stdin as one message "
+                    + "(binary-safe), or with --lines each line of stdin, without its newline.",
+                "Messages are checked against the queue's message size first: a longer MESSAGE or stdin is "
+                        + "refused (exit 1) and nothing is sent. With --lines, lines are sent as they come, so "
+                        + "the lines before a refused one have been sent.",
+                "A full queue blocks, unless --timeout or --nonblock says otherwise (exit 3: the messages "
+                        + "before have been sent, the rest not)."})
+    static final class Send implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue.")
+        String name;
+
+        @Parameters(index = "1..*", paramLabel = "MESSAGE", arity = "0..*",
+                description = "Messages, one per argument (their bytes in the locale's encoding).")
+        List<String> messages = new ArrayList<>();
+
+        @Option(names = "--priority", paramLabel = "P", converter = Counts.NonNegative.class, defaultValue = "0",
+                description = "0 to 32767 (MQ_PRIO_MAX - 1); higher is received first (default: ${DEFAULT-VALUE}).")
+        long priority;
+
+        @ArgGroup(exclusive = true, multiplicity = "0..1")
+        WaitOptions wait;
+
+        @Option(names = "--lines", description = "Each line of stdin is one message.")
+        boolean lines;
+
+        @Override
+        public Integer call() throws Exception {
+            if (lines && !messages.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "--lines reads stdin: give no MESSAGE with it");
+            }
+            if (priority >= MessageQueue.PRIO_MAX) {
+                throw CommandFailure.refused("mq_send(" + name + "): priority " + priority + " is past MQ_PRIO_MAX - 1 ("
+                        + (MessageQueue.PRIO_MAX - 1) + "); nothing was sent");
+            }
+            Duration limit = WaitOptions.limit(wait);
+            try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.WRITE)) {
+                int max = q.messageSize();
+                Sender sender = new Sender(q, (int) priority, limit);
+                if (lines) {
+                    InputStream in = new BufferedInputStream(System.in);
+                    for (byte[] line; (line = RawIo.readLine(in, max)) != null; ) {
+                        if (line.length > max) {
+                            throw CommandFailure.refused("mq_send(" + name + "): line " + (sender.sent + 1)
+                                    + " of stdin is longer than the queue's message size, " + max + " bytes; it and "
+                                    + "the lines after it were not sent (" + sender.sent + " were)");
+                        }
+                        sender.send(line, -1);
+                    }
+                } else if (messages.isEmpty()) {
+                    byte[] all = RawIo.readStdin(max);
+                    if (RawIo.stdinHasMore()) {
+                        throw CommandFailure.refused("mq_send(" + name + "): stdin holds more than the queue's "
+                                + "message size, " + max + " bytes; nothing was sent");
+                    }
+                    sender.send(all, 1);
+                } else {
+                    Charset argv = argumentCharset();
+                    List<byte[]> all = new ArrayList<>();
+                    for (String m : messages) {
+                        byte[] bytes = m.getBytes(argv);
+                        if (bytes.length > max) {
+                            throw CommandFailure.refused("mq_send(" + name + "): MESSAGE " + (all.size() + 1) + " has "
+                                    + bytes.length + " bytes, more than the queue's message size, " + max
+                                    + " bytes; nothing was sent");
+                        }
+                        all.add(bytes);
+                    }
+                    for (byte[] m : all) {
+                        sender.send(m, all.size());
+                    }
+                }
+            }
+            return ExitCodes.OK;
+        }
+
+        /** The charset the JVM decoded the arguments with, to get their bytes back. */
+        private static Charset argumentCharset() {
+            try {
+                return Charset.forName(System.getProperty("sun.jnu.encoding", Charset.defaultCharset().name()));
+            } catch (IllegalArgumentException unknown) {
+                return StandardCharsets.UTF_8;
+            }
+        }
+    }
+
+    /** Sends messages within one wait limit, counting them for the exit-3 message. */
+    private static final class Sender {
+        private final MessageQueue q;
+        private final int priority;
+        private final Duration limit;
+        private final long start = System.nanoTime();
+        int sent;
+
+        Sender(MessageQueue q, int priority, Duration limit) {
+            this.q = q;
+            this.priority = priority;
+            this.limit = limit;
+        }
+
+        /** Sends one message of {@code total} (-1: unknown), or fails with exit 3 when the queue stays full. */
+        void send(byte[] message, int total) throws IOException, CommandFailure {
+            if (limit == null) {
+                q.send(message, priority);
+            } else if (!q.send(ByteBuffer.wrap(message), priority, WaitOptions.remaining(start, limit))) {
+                String count = "; " + sent + (total >= 0 ? " of " + total : "") + " message" + (total == 1 ? "" : "s")
+                        + " sent";
+                throw limit.isZero() ? CommandFailure.wouldBlock("mq_send", q.name(), "the queue is full" + count)
+                        : CommandFailure.timedOut("mq_timedsend", q.name(), "the queue stayed full for "
+                                + Durations.format(limit) + count);
+            }
+            sent++;
+        }
+    }
+
+    /** {@code mq receive NAME [--count N | --all] [--timeout D | --nonblock] [--print-priority] [--raw]}. */
+    @Command(name = "receive", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Receives messages, highest priority first, and writes each to stdout followed by "
+                    + "\"\\n\" (--print-priority: after \"PRIORITY\\t\"; --raw: one message, its bytes alone).",
+                "--count N waits for N messages (default 1); exit status 3 when --timeout passes or --nonblock "
+                        + "finds the queue empty before N came, after writing those that did.",
+                "--all takes what is queued, without waiting (with --timeout D it waits up to D for the first "
+                        + "message); exit 0 even when there was none.",
+                "Stops taking messages as soon as stdout is closed."})
+    static final class Receive implements Callable<Integer> {
+        private static final byte[] NEWLINE = {'\n'};
+
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue.")
+        String name;
+
+        @ArgGroup(exclusive = true, multiplicity = "0..1")
+        HowMany howMany;
+
+        @ArgGroup(exclusive = true, multiplicity = "0..1")
+        WaitOptions wait;
+
+        @Option(names = "--print-priority", description = "Write \"PRIORITY\\t\" before each message.")
+        boolean printPriority;
+
+        @Option(names = "--raw", description = "Write the message's bytes alone, no newline (one message).")
+        boolean raw;
+
+        /** {@code --count N | --all}. */
+        static final class HowMany {
+            @Option(names = "--count", paramLabel = "N", converter = Counts.Positive.class,
+                    description = "How many messages to receive (default: 1).")
+            Long count;
+
+            @Option(names = "--all", description = "Receive every message queued now.")
+            boolean all;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            boolean all = howMany != null && howMany.all;
+            long count = howMany != null && howMany.count != null ? howMany.count : 1;
+            if (raw && (all || count != 1 || printPriority)) {
+                throw new ParameterException(spec.commandLine(),
+                        "--raw writes one message's bytes alone: not with --all, --count above 1 or --print-priority");
+            }
+            Duration limit = WaitOptions.limit(wait);
+            long start = System.nanoTime();
+            long received = 0;
+            try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
+                while (all || received < count) {
+                    Optional<Message> m;
+                    if (all) {
+                        boolean waitForFirst = received == 0 && limit != null && !limit.isZero();
+                        m = waitForFirst ? q.receive(WaitOptions.remaining(start, limit)) : q.tryReceive();
+                        if (m.isEmpty()) {
+                            break;
+                        }
+                    } else if (limit == null) {
+                        m = Optional.of(q.receive());
+                    } else {
+                        m = q.receive(WaitOptions.remaining(start, limit));
+                        if (m.isEmpty()) {
+                            String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
+                            throw limit.isZero() ? CommandFailure.wouldBlock("mq_receive", name, "the queue is empty" + got)
+                                    : CommandFailure.timedOut("mq_timedreceive", name, "no message within "
+                                            + Durations.format(limit) + got);
+                        }
+                    }
+                    write(m.get());
+                    received++;
+                }
+            }
+            return ExitCodes.OK;
+        }
+
+        private void write(Message m) throws CommandFailure {
+            if (raw) {
+                RawIo.writeToStdout(m.data());
+            } else if (printPriority) {
+                RawIo.writeToStdout((m.priority() + "\t").getBytes(StandardCharsets.US_ASCII), m.data(), NEWLINE);
+            } else {
+                RawIo.writeToStdout(m.data(), NEWLINE);
+            }
+        }
+    }
+
+    /** {@code mq info NAME [--json]}: mq_getattr(3) and the mode. */
+    @Command(name = "info", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Shows the queue's name, max-messages, message-size, current-messages and mode, one "
+                    + "\"key: value\" line each, or one JSON object with --json."})
+    static final class Info implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue.")
+        String name;
+
+        @Mixin
+        JsonOption json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
+                MessageQueue.Attributes a = q.attributes();
+                Map<String, Object> fields = new LinkedHashMap<>();
+                fields.put("name", q.name());
+                fields.put("max-messages", a.maxMessages());
+                fields.put("message-size", a.messageSize());
+                fields.put("current-messages", a.currentMessages());
+                fields.put("mode", Json.mode(q.mode()));
+                json.print(spec.commandLine().getOut(), fields);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    /** {@code mq rm NAME}: mq_unlink(3). */
+    @Command(name = "rm", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = "Removes the queue's name (mq_unlink); who has it open keeps using it.")
+    static final class Remove implements Callable<Integer> {
+        @Parameters(paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue.")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            MessageQueue.unlink(name);
+            return ExitCodes.OK;
+        }
+    }
+}
