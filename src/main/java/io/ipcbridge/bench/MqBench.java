@@ -27,7 +27,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -143,8 +145,9 @@ public final class MqBench {
         try (Pipeline.Run run = Pipeline.of(Stage.command(pipe.command("source", 1, bytes, SEED)),
                 Stage.command(pipe.command("sink", 0))).start()) {
             String line = readAll(run.output());
-            for (ExitStatus status : run.waitFor()) {
-                check(status.success(), "pipe_peer source | pipe_peer sink ended with " + run.waitFor());
+            List<ExitStatus> statuses = run.waitFor();
+            for (ExitStatus status : statuses) {
+                check(status.success(), "pipe_peer source | pipe_peer sink ended with " + statuses);
             }
             sourceCrc = BenchSupport.sinkCrc(line, bytes);
         }
@@ -228,6 +231,50 @@ public final class MqBench {
         }
     }
 
+    /**
+     * Watches {@code child} on a daemon thread: if it ends unsuccessfully, closes {@code stop} (the
+     * queues Java may be blocked on, another child to kill), since a queue, unlike a pipe, does not
+     * tell its other end that a peer has gone.
+     */
+    private void watch(ChildProcess child, String what, AutoCloseable... stop) {
+        Thread watcher = new Thread(() -> {
+            try {
+                Optional<ExitStatus> status;
+                while ((status = child.exitStatus()).isEmpty()) {
+                    Thread.sleep(50);
+                }
+                if (!status.get().success()) {
+                    System.err.println("bench-mq: " + mq.name() + " " + what + " ended with " + status.get()
+                            + "; stopping its other end");
+                    closeAll(stop);
+                }
+            } catch (Exception e) {
+                // the run is over
+            }
+        }, "bench-watch-" + what);
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    /** Closes each of {@code all}, even when one fails; throws the first failure. */
+    private static void closeAll(AutoCloseable... all) throws IOException {
+        IOException failure = null;
+        for (AutoCloseable c : all) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = e instanceof IOException io ? io : new IOException(e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
     // ---- throughput ---------------------------------------------------------------------------
 
     /** mq_peer source into mq_peer sink: the C side of the Java pairs, without Java. */
@@ -236,6 +283,8 @@ public final class MqBench {
              ChildProcess sink = mq.command("sink", q.name(), bytes).stdout(out.sink()).start();
              ChildProcess source = mq.command("source", q.name(), bytes, SEED, MSG).start()) {
             long t0 = System.nanoTime();
+            watch(sink, "sink", source::kill);
+            watch(source, "source", sink::kill);
             out.sink().close();
             String line = readAll(out.source());
             long t1 = System.nanoTime();
@@ -255,6 +304,7 @@ public final class MqBench {
              ChildProcess sink = mq.command("sink", q.name(), bytes).stdout(out.sink()).start()) {
             out.sink().close();
             MessageQueue queue = q.queue();
+            watch(sink, "sink", queue);
             long t0 = System.nanoTime();
             if (raw) {
                 int fd = queue.descriptor().fd();
@@ -278,6 +328,7 @@ public final class MqBench {
     private long cToJava(boolean raw, boolean crc) throws Exception {
         try (BenchQueue q = new BenchQueue("cj");
              ChildProcess source = mq.command("source", q.name(), bytes, SEED, MSG).start()) {
+            watch(source, "source", q.queue());
             long t0 = System.nanoTime();
             long got = raw ? receiveRaw(q.queue(), crc) : receive(q.queue(), crc);
             long t1 = System.nanoTime();
@@ -294,10 +345,7 @@ public final class MqBench {
              MessageQueue sender = MessageQueue.open(q.name(), MessageQueue.Access.WRITE)) {
             long t0 = System.nanoTime();
             long[] end = BenchSupport.withWorker("bench-sender", () -> sendAll(pattern, bytes, b -> sender.send(b, 0)),
-                    () -> {
-                        sender.close();
-                        q.queue().close();
-                    }, () -> new long[] {receive(q.queue(), true), System.nanoTime()});
+                    () -> closeAll(sender, q.queue()), () -> new long[] {receive(q.queue(), true), System.nanoTime()});
             check(end[0] == sentCrc, String.format(Locale.ROOT,
                     "Java -> Java: CRC %08x of what arrived, expected %08x", end[0], sentCrc));
             return end[1] - t0;
@@ -367,6 +415,7 @@ public final class MqBench {
     private long[] roundTripJavaC(boolean raw) throws Exception {
         try (BenchQueue a = new BenchQueue("ra"); BenchQueue b = new BenchQueue("rb");
              ChildProcess echo = mq.command("echo", a.name(), b.name(), WARMUP + pings).start()) {
+            watch(echo, "echo", a.queue(), b.queue());
             long[] t = raw ? pingPongRaw(a.queue(), b.queue()) : pingPong(a.queue(), b.queue());
             mq.expectSuccess(echo, "echo");
             return t;
@@ -383,10 +432,7 @@ public final class MqBench {
                     Message m = in.receive();
                     out.send(m.data(), m.priority());
                 }
-            }, () -> {
-                in.close();
-                b.queue().close();
-            }, () -> pingPong(a.queue(), b.queue()));
+            }, () -> closeAll(in, b.queue()), () -> pingPong(a.queue(), b.queue()));
         }
     }
 

@@ -2,7 +2,6 @@ package io.ipcbridge.sem;
 
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
-import io.ipcbridge.NoSuchObjectException;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
@@ -172,11 +171,7 @@ public final class Semaphore implements AutoCloseable {
      */
     public static void unlink(String name) throws IOException {
         String n = Names.check(name, NAME_MAX);
-        try {
-            Syscalls.unlink(PREFIX + n.substring(1));
-        } catch (NoSuchObjectException e) {
-            throw new NoSuchObjectException("sem_unlink", n, e.errno());
-        }
+        Syscalls.unlink(PREFIX + n.substring(1), "sem_unlink", n);
     }
 
     /**

@@ -204,11 +204,7 @@ public final class SharedMemory implements Channel {
      */
     public static void unlink(String name) throws IOException {
         String n = checkName(name);
-        try {
-            Syscalls.unlink(DEV_SHM + n);
-        } catch (io.ipcbridge.NoSuchObjectException e) {
-            throw new io.ipcbridge.NoSuchObjectException("shm_unlink", n, e.errno());
-        }
+        Syscalls.unlink(DEV_SHM + n, "shm_unlink", n);
     }
 
     /** posix_fallocate(3), with ENOSPC explained. */

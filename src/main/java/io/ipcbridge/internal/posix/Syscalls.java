@@ -251,8 +251,13 @@ public final class Syscalls {
 
     /** unlink(2). */
     public static void unlink(String path) throws IOException {
+        unlink(path, "unlink", path);
+    }
+
+    /** unlink(2) of {@code path}, whose failures name {@code call} and {@code object} (e.g. shm_unlink). */
+    public static void unlink(String path, String call, String object) throws IOException {
         if (NativeCalls.LIBC.unlink(path) != 0) {
-            throw Errors.exception("unlink", path, jnrErrno());
+            throw Errors.exception(call, object, jnrErrno());
         }
     }
 

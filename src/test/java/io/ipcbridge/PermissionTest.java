@@ -1,0 +1,119 @@
+package io.ipcbridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Names;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SHM-19, SEM-05, MQ-22, MQ-21: objects created with mode 0600 by root are refused to another user
+ * with AccessDeniedException, and stay as they were. The other user is uid 65534, through
+ * setpriv(1), running a JVM on a world-readable copy of the test classpath; skipped when not root.
+ */
+class PermissionTest {
+    @TempDir
+    static Path copy;
+    private static String classpath;
+
+    @BeforeAll
+    static void copyClasspath() throws Exception {
+        assumeTrue(Long.parseLong(new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes())
+                .trim()) == 0, "not root: cannot run a check as another user");
+        assumeTrue(new File("/usr/bin/setpriv").canExecute(), "no setpriv(1)");
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path source = Path.of(entry);
+            Path target = copy.resolve(i++ + "-" + source.getFileName());
+            if (Files.isDirectory(source)) {
+                try (Stream<Path> tree = Files.walk(source)) {
+                    for (Path p : (Iterable<Path>) tree::iterator) {
+                        Path t = target.resolve(source.relativize(p).toString());
+                        if (Files.isDirectory(p)) {
+                            Files.createDirectories(t);
+                        } else {
+                            Files.copy(p, t);
+                        }
+                    }
+                }
+            } else if (Files.exists(source)) {
+                Files.copy(source, target);
+            }
+            entries.add(target.toString());
+        }
+        try (Stream<Path> tree = Files.walk(copy)) {
+            for (Path p : (Iterable<Path>) tree::iterator) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x"
+                        : "rw-r--r--"));
+            }
+        }
+        classpath = String.join(File.pathSeparator, entries);
+    }
+
+    private static String asNobody(String kind, String action, String name) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", java,
+                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, "io.ipcbridge.testing.OpenAs", kind, action,
+                name).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.waitFor(), out);
+        return out;
+    }
+
+    @Test
+    void anotherUserIsRefusedRootsSharedMemory() throws Exception {
+        String n = Names.unique("perm");
+        try (SharedMemory shm = SharedMemory.createExclusively(n, 4096)) {
+            shm.setInt(0, 42);
+            assertEquals("PermissionDeniedException: shm_open(" + n + "): EACCES (Permission denied)",
+                    asNobody("shm", "open", n));
+            // /dev/shm is sticky: another user's entry cannot be removed (EPERM)
+            assertEquals("PermissionDeniedException: shm_unlink(" + n + "): EPERM (Operation not permitted)",
+                    asNobody("shm", "unlink", n));
+            assertEquals(42, shm.getInt(0));
+        } finally {
+            SharedMemory.unlink(n);
+        }
+    }
+
+    @Test
+    void anotherUserIsRefusedRootsSemaphore() throws Exception {
+        String n = Names.unique("perm");
+        try (Semaphore s = Semaphore.createExclusively(n, 2)) {
+            assertEquals("PermissionDeniedException: sem_open(" + n + "): EACCES (Permission denied)",
+                    asNobody("sem", "open", n));
+            assertEquals(2, s.value());
+        } finally {
+            Semaphore.unlink(n);
+        }
+    }
+
+    @Test
+    void anotherUserIsRefusedRootsMessageQueue() throws Exception {
+        String n = Names.unique("perm");
+        try (MessageQueue q = MessageQueue.createExclusively(n)) {
+            assertEquals("PermissionDeniedException: mq_open(" + n + "): EACCES (Permission denied)",
+                    asNobody("mq", "open", n));
+            assertEquals("PermissionDeniedException: mq_unlink(" + n + "): EACCES (Permission denied)",
+                    asNobody("mq", "unlink", n));
+            q.send(new byte[] {1}, 0);
+            assertEquals(1, q.attributes().currentMessages(), "the queue is unchanged and usable");
+        } finally {
+            MessageQueue.unlink(n);
+        }
+    }
+}

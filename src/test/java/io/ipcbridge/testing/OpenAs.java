@@ -1,0 +1,48 @@
+package io.ipcbridge.testing;
+
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
+import java.io.IOException;
+
+/**
+ * A program for tests that must run as another user: {@code OpenAs KIND open|unlink NAME} opens or
+ * unlinks a shm, sem or mq object and prints the outcome on stdout.
+ */
+public final class OpenAs {
+    private OpenAs() {
+    }
+
+    public static void main(String[] args) {
+        String kind = args[0];
+        boolean unlink = args[1].equals("unlink");
+        String name = args[2];
+        try {
+            switch (kind) {
+                case "shm":
+                    if (unlink) {
+                        SharedMemory.unlink(name);
+                    } else {
+                        SharedMemory.open(name).close();
+                    }
+                    break;
+                case "sem":
+                    if (unlink) {
+                        Semaphore.unlink(name);
+                    } else {
+                        Semaphore.open(name).close();
+                    }
+                    break;
+                default:
+                    if (unlink) {
+                        MessageQueue.unlink(name);
+                    } else {
+                        MessageQueue.open(name, MessageQueue.Access.READ_WRITE).close();
+                    }
+            }
+            System.out.println("ok");
+        } catch (IOException e) {
+            System.out.println(e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+}
