@@ -100,8 +100,8 @@ class DescriptorTest {
     @Test
     void aClosedNumberReusedByANewPipeIsNeverReadByTheWokenReader() throws Exception {
         // dup3 of a dead socket before the wake-up, real close after the last user
-        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-            for (int i = 0; i < 300; i++) {
+        assertTimeoutPreemptively(Duration.ofSeconds(150), () -> {
+            for (int i = 0; i < 10_000; i++) {
                 Pipe pipe = Pipe.open();
                 CompletableFuture<Integer> read = blockedRead(pipe.source().descriptor(), new AtomicLong());
                 pipe.source().close();
