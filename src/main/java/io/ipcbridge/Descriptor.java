@@ -264,12 +264,13 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             try {
                 for (;;) {
                     T result = call.apply(fd);
+                    if (!isOpen()) {
+                        // closed meanwhile: the result may come from the dead socket (an end of file)
+                        return null; // end() throws
+                    }
                     if (result != null) {
                         completed = true;
                         return result;
-                    }
-                    if (!isOpen()) {
-                        return null; // end() throws
                     }
                 }
             } finally {

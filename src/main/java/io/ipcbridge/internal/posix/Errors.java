@@ -1,5 +1,8 @@
 package io.ipcbridge.internal.posix;
 
+import io.ipcbridge.AddressInUseException;
+import io.ipcbridge.ConnectionRefusedException;
+import io.ipcbridge.ConnectionResetException;
 import io.ipcbridge.ErrnoException;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.NoSuchObjectException;
@@ -30,6 +33,10 @@ public final class Errors {
     public static final int EMFILE = 24;
     public static final int ENOSPC = 28;
     public static final int EPIPE = 32;
+    public static final int EADDRINUSE = 98;
+    public static final int ECONNRESET = 104;
+    public static final int ECONNREFUSED = 111;
+    public static final int EINPROGRESS = 115;
 
     private static final int TABLE_SIZE = 256;
     private static final String[] NAMES = new String[TABLE_SIZE];
@@ -81,6 +88,12 @@ public final class Errors {
                 return new PermissionDeniedException(call, object, errno);
             case EPIPE:
                 return new PeerClosedException(call, object, errno);
+            case ECONNREFUSED:
+                return new ConnectionRefusedException(call, object, errno);
+            case EADDRINUSE:
+                return new AddressInUseException(call, object, errno);
+            case ECONNRESET:
+                return new ConnectionResetException(call, object, errno);
             case EMFILE:
                 return new IpcResourceLimitException(call, object, errno,
                         "the per-process limit on open descriptors (RLIMIT_NOFILE, ulimit -n)");

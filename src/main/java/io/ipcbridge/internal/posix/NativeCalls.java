@@ -150,6 +150,39 @@ final class NativeCalls {
     /** sem_getvalue(3). */
     static native int sem_getvalue(long sem, int[] value);
 
+    /** socket(2). */
+    static native int socket(int domain, int type, int protocol);
+
+    /** bind(2) of a sockaddr given as bytes. */
+    static native int bind(int fd, byte[] addr, int length);
+
+    /** listen(2). */
+    static native int listen(int fd, int backlog);
+
+    /** accept4(2); {@code length[0]} is in/out. */
+    static native int accept4(int fd, byte[] addr, int[] length, int flags);
+
+    /** connect(2) to a sockaddr given as bytes. */
+    static native int connect(int fd, byte[] addr, int length);
+
+    /** sendmsg(2) of a struct msghdr in native memory. */
+    static native long sendmsg(int fd, Pointer msg, int flags);
+
+    /** recvmsg(2) into a struct msghdr in native memory. */
+    static native long recvmsg(int fd, Pointer msg, int flags);
+
+    /** getsockopt(2) of int-sized fields ({@code value} has room for the option). */
+    static native int getsockopt(int fd, int level, int name, int[] value, int[] length);
+
+    /** setsockopt(2) of an int option. */
+    static native int setsockopt(int fd, int level, int name, int[] value, int length);
+
+    /** getsockname(2). */
+    static native int getsockname(int fd, byte[] addr, int[] length);
+
+    /** getpeername(2). */
+    static native int getpeername(int fd, byte[] addr, int[] length);
+
     /** The JVM's current environment block, {@code environ}. */
     static Pointer environ() {
         return C.getGlobalVariableAddress("environ").getPointer(0);

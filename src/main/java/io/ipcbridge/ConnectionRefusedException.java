@@ -1,0 +1,20 @@
+package io.ipcbridge;
+
+import io.ipcbridge.internal.posix.Errors;
+
+/** ECONNREFUSED: nobody listens at the address; a {@link java.net.ConnectException} that carries the errno. */
+public class ConnectionRefusedException extends java.net.ConnectException implements IpcError {
+    private static final long serialVersionUID = 1L;
+    private final SyscallFailure failure;
+
+    /** {@code call} on {@code object} failed with {@code errno}. */
+    public ConnectionRefusedException(String call, String object, int errno) {
+        super(Errors.message(call, object, errno, null));
+        failure = new SyscallFailure(call, object, errno);
+    }
+
+    @Override
+    public SyscallFailure failure() {
+        return failure;
+    }
+}

@@ -1,0 +1,222 @@
+package io.ipcbridge.socket;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A socket address: a filesystem AF_UNIX path, a Linux abstract AF_UNIX name, or an IPv4/IPv6 host
+ * and port. {@link #parse} reads the CLI's syntax: {@code unix:PATH}, {@code abstract:NAME},
+ * {@code tcp:HOST:PORT}, {@code udp:HOST:PORT} (IPv6 hosts in brackets: {@code tcp:[::1]:80}).
+ */
+public sealed interface Address permits Address.Unix, Address.Abstract, Address.Inet {
+    /** sizeof(sun_path): at most 107 bytes and the terminating NUL. */
+    int SUN_PATH_MAX = 107;
+
+    /** The sockaddr bytes and length the kernel takes, exactly as a C peer builds them. */
+    byte[] sockaddr();
+
+    /** The socket domain: AF_UNIX, AF_INET or AF_INET6. */
+    int domain();
+
+    /**
+     * A filesystem AF_UNIX address.
+     *
+     * @param path at most 107 bytes, checked here, before any call
+     */
+    record Unix(Path path) implements Address {
+        public Unix {
+            int length = path.toString().getBytes(StandardCharsets.UTF_8).length;
+            if (length == 0 || length > SUN_PATH_MAX || path.toString().indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("an AF_UNIX path has 1 to " + SUN_PATH_MAX + " bytes and no NUL: "
+                        + length + " bytes in " + path);
+            }
+        }
+
+        @Override
+        public byte[] sockaddr() {
+            byte[] p = path.toString().getBytes(StandardCharsets.UTF_8);
+            byte[] sa = new byte[2 + p.length + 1];
+            sa[0] = AF_UNIX;
+            System.arraycopy(p, 0, sa, 2, p.length);
+            return sa;
+        }
+
+        @Override
+        public int domain() {
+            return AF_UNIX;
+        }
+
+        @Override
+        public String toString() {
+            return "unix:" + path;
+        }
+    }
+
+    /**
+     * A Linux abstract AF_UNIX address: no file; the kernel sees a NUL then the name, and the address
+     * length is {@code offsetof(sun_path) + 1 + strlen(name)}, with no trailing NULs, as C peers and
+     * socat use it. Permissions mean nothing for abstract sockets: check peer credentials.
+     *
+     * @param name 1 to 107 bytes
+     */
+    record Abstract(String name) implements Address {
+        public Abstract {
+            int length = name.getBytes(StandardCharsets.UTF_8).length;
+            if (length == 0 || length > SUN_PATH_MAX) {
+                throw new IllegalArgumentException("an abstract name has 1 to " + SUN_PATH_MAX + " bytes: " + length);
+            }
+        }
+
+        @Override
+        public byte[] sockaddr() {
+            byte[] n = name.getBytes(StandardCharsets.UTF_8);
+            byte[] sa = new byte[2 + 1 + n.length];
+            sa[0] = AF_UNIX;
+            System.arraycopy(n, 0, sa, 3, n.length);
+            return sa;
+        }
+
+        @Override
+        public int domain() {
+            return AF_UNIX;
+        }
+
+        @Override
+        public String toString() {
+            return "abstract:" + name;
+        }
+    }
+
+    /**
+     * An IPv4 or IPv6 address and port.
+     *
+     * @param address the host
+     * @param port 0 to 65535 (0: any free port, for a bind)
+     */
+    record Inet(InetAddress address, int port) implements Address {
+        public Inet {
+            Objects.requireNonNull(address, "address");
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port outside 0..65535: " + port);
+            }
+        }
+
+        @Override
+        public byte[] sockaddr() {
+            byte[] ip = address.getAddress();
+            ByteBuffer sa = ByteBuffer.allocate(ip.length == 4 ? 16 : 28).order(ByteOrder.LITTLE_ENDIAN);
+            sa.putShort((short) domain());
+            sa.order(ByteOrder.BIG_ENDIAN).putShort((short) port);
+            if (ip.length == 16) {
+                sa.putInt(0); // flowinfo
+            }
+            sa.put(ip);
+            return sa.array();
+        }
+
+        @Override
+        public int domain() {
+            return address.getAddress().length == 4 ? AF_INET : AF_INET6;
+        }
+
+        @Override
+        public String toString() {
+            return (address.getAddress().length == 16 ? "[" + address.getHostAddress() + "]"
+                    : address.getHostAddress()) + ":" + port;
+        }
+    }
+
+    /** AF_UNIX. */
+    byte AF_UNIX = 1;
+    /** AF_INET. */
+    int AF_INET = 2;
+    /** AF_INET6. */
+    int AF_INET6 = 10;
+
+    /** A filesystem AF_UNIX address. */
+    static Unix unix(Path path) {
+        return new Unix(path);
+    }
+
+    /** An abstract AF_UNIX address. */
+    static Abstract abstractName(String name) {
+        return new Abstract(name);
+    }
+
+    /** An IPv4/IPv6 address; {@code host} is resolved now. */
+    static Inet inet(String host, int port) throws UnknownHostException {
+        return new Inet(InetAddress.getByName(host), port);
+    }
+
+    /**
+     * Reads {@code unix:PATH}, {@code abstract:NAME}, {@code tcp:HOST:PORT} or {@code udp:HOST:PORT}
+     * (tcp and udp both give an {@link Inet}; the type is chosen apart).
+     *
+     * @throws IllegalArgumentException if the text does not parse
+     */
+    static Address parse(String spec) throws UnknownHostException {
+        int colon = spec.indexOf(':');
+        String scheme = colon < 0 ? "" : spec.substring(0, colon);
+        String rest = colon < 0 ? "" : spec.substring(colon + 1);
+        switch (scheme) {
+            case "unix":
+                return unix(Path.of(rest));
+            case "abstract":
+                return abstractName(rest);
+            case "tcp":
+            case "udp":
+                int last = rest.lastIndexOf(':');
+                if (last <= 0) {
+                    throw new IllegalArgumentException("expected " + scheme + ":HOST:PORT: " + spec);
+                }
+                String host = rest.substring(0, last);
+                if (host.startsWith("[") && host.endsWith("]")) {
+                    host = host.substring(1, host.length() - 1);
+                }
+                int port;
+                try {
+                    port = Integer.parseInt(rest.substring(last + 1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("bad port in " + spec);
+                }
+                return inet(host, port);
+            default:
+                throw new IllegalArgumentException("expected unix:PATH, abstract:NAME, tcp:HOST:PORT or udp:HOST:PORT: "
+                        + spec);
+        }
+    }
+
+    /** Decodes a sockaddr the kernel returned (accept, recvfrom, getsockname); null for an unnamed one. */
+    static Address fromSockaddr(byte[] sa, int length) {
+        if (length < 2) {
+            return null;
+        }
+        int family = (sa[0] & 0xff) | (sa[1] & 0xff) << 8;
+        if (family == AF_UNIX) {
+            if (length == 2) {
+                return null;
+            }
+            if (sa[2] == 0) {
+                return new Abstract(new String(sa, 3, length - 3, StandardCharsets.UTF_8));
+            }
+            int end = 2;
+            while (end < length && sa[end] != 0) {
+                end++;
+            }
+            return new Unix(Path.of(new String(sa, 2, end - 2, StandardCharsets.UTF_8)));
+        }
+        int port = (sa[2] & 0xff) << 8 | (sa[3] & 0xff);
+        try {
+            byte[] ip = family == AF_INET ? Arrays.copyOfRange(sa, 4, 8) : Arrays.copyOfRange(sa, 8, 24);
+            return new Inet(InetAddress.getByAddress(ip), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("bad address from the kernel", e);
+        }
+    }
+}
