@@ -157,6 +157,14 @@ public final class Syscalls {
         }
     }
 
+    /** shutdown(2): {@code how} 0 SHUT_RD, 1 SHUT_WR, 2 SHUT_RDWR. */
+    public static Void shutdown(int fd, int how, String object) throws IOException {
+        if (NativeCalls.shutdown(fd, how) != 0) {
+            throw Errors.exception("shutdown", object, Native.getLastError());
+        }
+        return null;
+    }
+
     /** A connected AF_UNIX stream socket whose peer is closed and which is shut down both ways. */
     public static int deadSocket() throws IOException {
         int[] sv = new int[2];

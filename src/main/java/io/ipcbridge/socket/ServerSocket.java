@@ -1,0 +1,206 @@
+package io.ipcbridge.socket;
+
+import io.ipcbridge.AddressInUseException;
+import io.ipcbridge.ConnectionRefusedException;
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.FileInfo;
+import io.ipcbridge.internal.posix.SocketCalls;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.nio.channels.Channel;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * A listening stream or seqpacket socket: bind(2), listen(2), accept4(2).
+ *
+ * <p>A filesystem socket gets exactly the mode asked for (0600 by default; connecting needs write
+ * permission on it), a path longer than {@code sun_path} is refused before any call, and a stale
+ * socket file left by a dead server can be replaced on request (only if nothing answers on it).
+ * The server removes the socket file it created when it is closed. {@link #allowUids} makes
+ * {@link #accept()} take only peers of the given users (checked with SO_PEERCRED, fail-closed).
+ */
+public final class ServerSocket implements Channel {
+    /** The mode filesystem sockets get unless another is given. */
+    public static final int DEFAULT_MODE = 0600;
+    private static final int BACKLOG = 128;
+
+    private final Descriptor fd;
+    private final Address address;
+    private final Socket.Type type;
+    private final String ownedPath;
+    private volatile int[] allowedUids;
+
+    private ServerSocket(Descriptor fd, Address address, Socket.Type type, String ownedPath) {
+        this.fd = fd;
+        this.address = address;
+        this.type = type;
+        this.ownedPath = ownedPath;
+    }
+
+    /** Listens at {@code address} with mode 0600, refusing an existing socket file. */
+    public static ServerSocket listen(Address address, Socket.Type type) throws IOException {
+        return listen(address, type, DEFAULT_MODE, false);
+    }
+
+    /**
+     * Listens at {@code address}.
+     *
+     * @param mode the mode of a filesystem socket
+     * @param replaceStale whether a socket file nobody answers on may be removed and replaced
+     * @throws java.net.BindException if the address is in use (EADDRINUSE)
+     */
+    public static ServerSocket listen(Address address, Socket.Type type, int mode, boolean replaceStale)
+            throws IOException {
+        if (type == Socket.Type.DATAGRAM) {
+            throw new IllegalArgumentException("datagram sockets do not listen: use Socket.bind");
+        }
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
+        String object = address.toString();
+        int raw = SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object);
+        Descriptor d;
+        try {
+            d = Descriptor.adopt(raw, object);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(raw);
+            throw e;
+        }
+        try {
+            String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
+            d.withFd(f -> {
+                if (address instanceof Address.Inet) {
+                    SocketCalls.setInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, object);
+                }
+                try {
+                    SocketCalls.bind(f, address.sockaddr(), object);
+                } catch (AddressInUseException e) {
+                    if (path == null || !replaceStale || !isStale(address, path)) {
+                        throw e;
+                    }
+                    Syscalls.unlink(path);
+                    SocketCalls.bind(f, address.sockaddr(), object);
+                }
+                if (path != null) {
+                    Syscalls.chmod(path, mode, object);
+                }
+                SocketCalls.listen(f, BACKLOG, object);
+                return null;
+            });
+            return new ServerSocket(d, address, type, path);
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    /** A socket file is stale when it is a socket and connecting to it is refused. */
+    private static boolean isStale(Address address, String path) throws IOException {
+        FileInfo info = Syscalls.lstat(path);
+        if ((info.mode() & 0170000) != 0140000) {
+            return false;
+        }
+        try {
+            Socket.connect(address, Socket.Type.STREAM, Duration.ofSeconds(1)).close();
+            return false;
+        } catch (ConnectionRefusedException e) {
+            return true;
+        } catch (IOException e) {
+            return e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("EPROTOTYPE");
+        }
+    }
+
+    /**
+     * Makes {@link #accept()} take only peers whose SO_PEERCRED uid is one of {@code uids} (AF_UNIX);
+     * others are closed at once. No argument lifts the restriction.
+     */
+    public void allowUids(int... uids) {
+        allowedUids = uids.length == 0 ? null : uids.clone();
+    }
+
+    /** Waits for a connection and accepts it. */
+    public Socket accept() throws IOException {
+        return accept(null).orElseThrow();
+    }
+
+    /**
+     * Accepts a connection, waiting at most {@code timeout} (null: for ever).
+     *
+     * @return empty if none came in time
+     */
+    public Optional<Socket> accept(Duration timeout) throws IOException {
+        long deadline = Deadline.of(timeout);
+        String object = address + " (accepted)";
+        for (;;) {
+            int raw = fd.blocking(f -> {
+                int r = SocketCalls.accept(f, address.toString());
+                if (r != Syscalls.AGAIN) {
+                    return r == Syscalls.INTERRUPTED ? null : r;
+                }
+                if (Deadline.passed(deadline)) {
+                    return -1;
+                }
+                fd.awaitReadable(deadline == Deadline.NEVER ? null
+                        : Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                return null;
+            });
+            if (raw < 0) {
+                return Optional.empty();
+            }
+            Socket s = Socket.adopt(raw, type, object);
+            int[] uids = allowedUids;
+            if (uids == null || Arrays.stream(uids).anyMatch(u -> u == uidOf(s))) {
+                return Optional.of(s);
+            }
+            s.close();
+        }
+    }
+
+    private static int uidOf(Socket s) {
+        try {
+            return s.peerCredentials().uid();
+        } catch (IOException e) {
+            return -1; // no credentials: refused
+        }
+    }
+
+    /** The address it listens on (for a TCP port 0, the port the kernel chose). */
+    public Address localAddress() throws IOException {
+        byte[] sa = fd.withFd(f -> SocketCalls.name(f, false, address.toString()));
+        return Address.fromSockaddr(sa, sa.length);
+    }
+
+    /** The listening descriptor. */
+    public Descriptor descriptor() {
+        return fd;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return fd.isOpen();
+    }
+
+    /** Stops listening and removes the socket file this server created. */
+    @Override
+    public void close() throws IOException {
+        if (!fd.isOpen()) {
+            return;
+        }
+        fd.close();
+        if (ownedPath != null) {
+            try {
+                Syscalls.unlink(ownedPath);
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // removed by someone else
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ServerSocket[" + type + " " + address + (isOpen() ? "" : ", closed") + "]";
+    }
+}

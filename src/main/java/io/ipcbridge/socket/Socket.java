@@ -1,0 +1,442 @@
+package io.ipcbridge.socket;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.SocketCalls;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.channels.Channels;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A connected or bound socket, made with socket(2), connect(2), socketpair(2) or accept4(2): AF_UNIX
+ * stream, datagram or seqpacket, or TCP/UDP over IPv4 and IPv6. Stream sockets read and write
+ * bytes; datagram and seqpacket sockets send and receive whole messages, and a message longer than
+ * the buffer is reported ({@link MessageTruncatedException}), never cut silently.
+ *
+ * <p>AF_UNIX sockets also pass descriptors ({@link #sendDescriptors}, {@link #receiveDescriptors};
+ * received ones are close-on-exec) and tell the peer's credentials ({@link #peerCredentials()}).
+ * Every blocking call answers {@link #close()} and {@link Thread#interrupt()} as the JDK's channels
+ * do (see {@link Descriptor}), and writes never raise SIGPIPE.
+ */
+public final class Socket implements ByteChannel {
+    /** The socket types. */
+    public enum Type {
+        /** SOCK_STREAM: a byte stream (AF_UNIX stream, TCP). */
+        STREAM(SocketCalls.SOCK_STREAM),
+        /** SOCK_DGRAM: datagrams (AF_UNIX datagram, UDP). */
+        DATAGRAM(SocketCalls.SOCK_DGRAM),
+        /** SOCK_SEQPACKET: connected, reliable, message boundaries kept (AF_UNIX). */
+        SEQPACKET(SocketCalls.SOCK_SEQPACKET);
+
+        final int value;
+
+        Type(int value) {
+            this.value = value;
+        }
+    }
+
+    /**
+     * The peer's credentials, SO_PEERCRED: as they were when it connected (or made the pair).
+     *
+     * @param pid its process id
+     * @param uid its user id
+     * @param gid its group id
+     */
+    public record Credentials(int pid, int uid, int gid) {
+    }
+
+    /** The two connected ends of {@link #pair}. */
+    public record Pair(Socket first, Socket second) implements AutoCloseable {
+        /** Closes both ends. */
+        @Override
+        public void close() throws IOException {
+            try {
+                first.close();
+            } finally {
+                second.close();
+            }
+        }
+    }
+
+    private final Descriptor fd;
+    private final Type type;
+    private final String name;
+    private volatile Duration readTimeout;
+
+    Socket(Descriptor fd, Type type) {
+        this.fd = fd;
+        this.type = type;
+        this.name = fd.name();
+    }
+
+    /** Wraps a raw socket descriptor, closing it if that fails. */
+    static Socket adopt(int raw, Type type, String name) throws IOException {
+        try {
+            return new Socket(Descriptor.adopt(raw, name), type);
+        } catch (RuntimeException | IOException e) {
+            Syscalls.close(raw);
+            throw e;
+        }
+    }
+
+    /** connect(2) to {@code address}, waiting as long as the connect takes. */
+    public static Socket connect(Address address, Type type) throws IOException {
+        return connect(address, type, null);
+    }
+
+    /**
+     * connect(2) to {@code address}; a timeout bounds the wait (a non-blocking connect and a poll).
+     *
+     * @throws java.nio.file.NoSuchFileException for an AF_UNIX path that does not exist (ENOENT)
+     * @throws java.net.ConnectException when nobody listens (ECONNREFUSED)
+     * @throws SocketTimeoutException when the timeout passes first
+     */
+    public static Socket connect(Address address, Type type, Duration timeout) throws IOException {
+        Objects.requireNonNull(type, "type");
+        String object = address.toString();
+        Socket s = adopt(SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object), type,
+                object);
+        try {
+            long deadline = Deadline.of(timeout);
+            int r = s.fd.withFd(f -> SocketCalls.connect(f, address.sockaddr(), object));
+            if (r == SocketCalls.IN_PROGRESS) {
+                if (!s.fd.awaitWritable(timeout == null ? null : Duration.ofNanos(Math.max(0,
+                        deadline - System.nanoTime())))) {
+                    throw new SocketTimeoutException("connect(" + object + "): timed out after " + timeout);
+                }
+                s.fd.withFd(f -> {
+                    SocketCalls.checkConnected(f, object);
+                    return null;
+                });
+            }
+            s.fd.setNonBlocking(false);
+            return s;
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** socketpair(2): two connected AF_UNIX sockets, e.g. one to hand to a child on a chosen fd. */
+    public static Pair pair(Type type) throws IOException {
+        int[] sv = SocketCalls.socketpair(type.value);
+        Socket first;
+        try {
+            first = adopt(sv[0], type, "socketpair");
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(sv[1]);
+            throw e;
+        }
+        try {
+            return new Pair(first, adopt(sv[1], type, "socketpair"));
+        } catch (IOException | RuntimeException e) {
+            first.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A datagram socket bound to {@code address} (UDP, or AF_UNIX datagram), to receive from
+     * anyone and send to any address; null binds an AF_UNIX socket to an address the kernel picks
+     * (autobind), enough to get replies.
+     */
+    public static Socket bind(Address address) throws IOException {
+        String object = address == null ? "autobind" : address.toString();
+        int domain = address == null ? Address.AF_UNIX : address.domain();
+        Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), Type.DATAGRAM, object);
+        try {
+            s.fd.withFd(f -> {
+                SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
+                return null;
+            });
+            return s;
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** The socket's descriptor, e.g. to place it on a child's fd 3. */
+    public Descriptor descriptor() {
+        return fd;
+    }
+
+    /** Its type. */
+    public Type type() {
+        return type;
+    }
+
+    /**
+     * Reads bytes (a stream) or one message (datagram, seqpacket).
+     *
+     * @return bytes read, -1 at end of stream
+     * @throws SocketTimeoutException if a read timeout is set and passes first
+     * @throws MessageTruncatedException if a message was longer than {@code dst} has room for
+     */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        awaitReadTimeout();
+        if (type == Type.STREAM) {
+            return fd.read(dst);
+        }
+        int n = receive(dst, 0, null, null);
+        return n == 0 && type == Type.SEQPACKET ? -1 : n;
+    }
+
+    /**
+     * Writes all of {@code src} (a stream), or sends it as one message.
+     *
+     * @throws io.ipcbridge.PeerClosedException if the peer has closed (EPIPE)
+     * @throws io.ipcbridge.ErrnoException EMSGSIZE for a datagram larger than the socket takes
+     */
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        if (type == Type.STREAM) {
+            return fd.write(src);
+        }
+        return send(src, null, new int[0]);
+    }
+
+    /** Sends {@code message} as one datagram to {@code to} (an unconnected datagram socket). */
+    public int sendTo(ByteBuffer message, Address to) throws IOException {
+        return send(message, Objects.requireNonNull(to, "to").sockaddr(), new int[0]);
+    }
+
+    /**
+     * Receives one datagram into {@code dst}.
+     *
+     * @return the sender's address, or null for an unnamed AF_UNIX sender
+     */
+    public Address receiveFrom(ByteBuffer dst) throws IOException {
+        awaitReadTimeout();
+        Address[] from = new Address[1];
+        receive(dst, 0, null, from);
+        return from[0];
+    }
+
+    /**
+     * sendmsg(2) of {@code data} (at least one byte) with {@code descriptors} as SCM_RIGHTS: the
+     * peer receives its own descriptors for the same open files (pipe ends, FIFOs, shared memory or
+     * memfd segments, queues, sockets, files).
+     */
+    public void sendDescriptors(ByteBuffer data, List<Descriptor> descriptors) throws IOException {
+        if (!data.hasRemaining()) {
+            throw new IllegalArgumentException("descriptors travel with at least one byte of data");
+        }
+        if (descriptors.isEmpty() || descriptors.size() > SocketCalls.MAX_FDS) {
+            throw new IllegalArgumentException("1 to " + SocketCalls.MAX_FDS + " descriptors: " + descriptors.size());
+        }
+        sendHolding(data, descriptors, 0, new int[descriptors.size()]);
+    }
+
+    /** Sends while holding every descriptor open, so none is closed and reused meanwhile. */
+    private void sendHolding(ByteBuffer data, List<Descriptor> descriptors, int index, int[] fds) throws IOException {
+        if (index == descriptors.size()) {
+            send(data, null, fds); // a stream may take part of the data: the rest goes plain
+            while (data.hasRemaining()) {
+                send(data, null, new int[0]);
+            }
+            return;
+        }
+        descriptors.get(index).withFd(f -> {
+            fds[index] = f;
+            sendHolding(data, descriptors, index + 1, fds);
+            return null;
+        });
+    }
+
+    /**
+     * recvmsg(2) of data into {@code data} and of up to {@code maxDescriptors} descriptors, which
+     * come back owned and close-on-exec (MSG_CMSG_CLOEXEC).
+     *
+     * @return the descriptors received (none at end of stream, or with plain data)
+     * @throws AncillaryDataTruncatedException if more descriptors came than {@code maxDescriptors}:
+     *     those that arrived are closed, the data is kept
+     */
+    public List<Descriptor> receiveDescriptors(ByteBuffer data, int maxDescriptors) throws IOException {
+        if (maxDescriptors < 1 || maxDescriptors > SocketCalls.MAX_FDS) {
+            throw new IllegalArgumentException("room for 1 to " + SocketCalls.MAX_FDS + " descriptors: "
+                    + maxDescriptors);
+        }
+        awaitReadTimeout();
+        List<Descriptor> received = new ArrayList<>();
+        receive(data, maxDescriptors, received, null);
+        return received;
+    }
+
+    private int send(ByteBuffer message, byte[] to, int[] fds) throws IOException {
+        ByteBuffer direct = message;
+        if (!message.isDirect()) {
+            direct = ByteBuffer.allocateDirect(message.remaining());
+            direct.put(message.duplicate()).flip();
+        }
+        ByteBuffer out = direct;
+        int n = fd.blocking(f -> {
+            int r = SocketCalls.sendmsg(f, out, to, fds, 0, name);
+            if (r == Syscalls.AGAIN) {
+                fd.awaitWritable(null);
+                return null;
+            }
+            return r == Syscalls.INTERRUPTED ? null : r;
+        });
+        if (direct != message) {
+            message.position(message.position() + n);
+        }
+        return n;
+    }
+
+    /** recvmsg(2) with the checks; {@code from[0]} gets the sender's address when asked. */
+    private int receive(ByteBuffer dst, int maxFds, List<Descriptor> fds, Address[] from) throws IOException {
+        ByteBuffer direct = dst.isDirect() ? dst : ByteBuffer.allocateDirect(dst.remaining());
+        int room = direct.remaining();
+        int[] again = new int[1];
+        SocketCalls.Received r = fd.blocking(f -> {
+            SocketCalls.Received got = SocketCalls.recvmsg(f, direct, maxFds,
+                    type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, again, name);
+            if (got == null && again[0] == Syscalls.AGAIN) {
+                fd.awaitReadable(null);
+            }
+            return got;
+        });
+        int kept = Math.min(r.length, room);
+        if (direct != dst) {
+            dst.put(direct.flip());
+        }
+        List<Descriptor> adopted = new ArrayList<>(r.fds.length);
+        for (int raw : r.fds) {
+            adopted.add(Descriptor.adopt(raw, "received from " + name));
+        }
+        if ((r.flags & SocketCalls.MSG_CTRUNC) != 0) {
+            for (Descriptor d : adopted) {
+                d.close();
+            }
+            throw new AncillaryDataTruncatedException(name, kept, maxFds);
+        }
+        if (fds != null) {
+            fds.addAll(adopted);
+        } else {
+            for (Descriptor d : adopted) {
+                d.close(); // not asked for: never leak what a peer pushed
+            }
+        }
+        if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
+            throw new MessageTruncatedException(name, r.length, room);
+        }
+        if (from != null) {
+            from[0] = Address.fromSockaddr(r.address, r.addressLength);
+        }
+        return type == Type.STREAM && r.length == 0 ? -1 : r.length;
+    }
+
+    /** SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets). */
+    public Credentials peerCredentials() throws IOException {
+        int[] c = fd.withFd(f -> SocketCalls.peerCredentials(f, name));
+        return new Credentials(c[0], c[1], c[2]);
+    }
+
+    /** getsockname(2). */
+    public Address localAddress() throws IOException {
+        byte[] sa = fd.withFd(f -> SocketCalls.name(f, false, name));
+        return Address.fromSockaddr(sa, sa.length);
+    }
+
+    /** getpeername(2). */
+    public Address remoteAddress() throws IOException {
+        byte[] sa = fd.withFd(f -> SocketCalls.name(f, true, name));
+        return Address.fromSockaddr(sa, sa.length);
+    }
+
+    /** shutdown(SHUT_WR): the peer reads end of stream; this end can still read. */
+    public void shutdownOutput() throws IOException {
+        fd.withFd(f -> Syscalls.shutdown(f, 1, name));
+    }
+
+    /** shutdown(SHUT_RD). */
+    public void shutdownInput() throws IOException {
+        fd.withFd(f -> Syscalls.shutdown(f, 0, name));
+    }
+
+    /** SO_RCVBUF. */
+    public int receiveBufferSize() throws IOException {
+        return fd.withFd(f -> SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, name));
+    }
+
+    /** Sets SO_RCVBUF (the kernel doubles it for its bookkeeping). */
+    public void setReceiveBufferSize(int bytes) throws IOException {
+        setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, bytes);
+    }
+
+    /** SO_SNDBUF. */
+    public int sendBufferSize() throws IOException {
+        return fd.withFd(f -> SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, name));
+    }
+
+    /** Sets SO_SNDBUF. */
+    public void setSendBufferSize(int bytes) throws IOException {
+        setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, bytes);
+    }
+
+    /** Sets TCP_NODELAY (TCP only). */
+    public void setNoDelay(boolean on) throws IOException {
+        setOption(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, on ? 1 : 0);
+    }
+
+    private void setOption(int level, int option, int value) throws IOException {
+        fd.withFd(f -> {
+            SocketCalls.setInt(f, level, option, value, name);
+            return null;
+        });
+    }
+
+    /**
+     * A bound on every later read and receive, as {@link java.net.Socket#setSoTimeout}: a poll with
+     * the timeout first, then the read. Null removes it.
+     */
+    public void setReadTimeout(Duration timeout) {
+        if (timeout != null && timeout.isNegative()) {
+            throw new IllegalArgumentException("negative timeout: " + timeout);
+        }
+        readTimeout = timeout;
+    }
+
+    private void awaitReadTimeout() throws IOException {
+        Duration timeout = readTimeout;
+        if (timeout != null && !fd.awaitReadable(timeout)) {
+            throw new SocketTimeoutException("read(" + name + "): timed out after " + timeout);
+        }
+    }
+
+    /** A blocking stream over the socket; closing it closes the socket. */
+    public InputStream inputStream() {
+        return Channels.newInputStream(this);
+    }
+
+    /** A blocking stream over the socket; closing it closes the socket. */
+    public OutputStream outputStream() {
+        return Channels.newOutputStream(this);
+    }
+
+    @Override
+    public boolean isOpen() {
+        return fd.isOpen();
+    }
+
+    @Override
+    public void close() throws IOException {
+        fd.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Socket[" + type + " " + name + (isOpen() ? "" : ", closed") + "]";
+    }
+}
