@@ -1,0 +1,366 @@
+package io.ipcbridge.socket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcError;
+import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.ConnectException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Sockets between Java threads: the cases of RELIABILITY.md §3.6-3.8 one process can show. */
+class SocketTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    private static ByteBuffer text(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String text(ByteBuffer b) {
+        return StandardCharsets.UTF_8.decode(b.flip()).toString();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Socket.Type.class)
+    void aSocketPairCarriesDataBothWays(Socket.Type type) throws Exception {
+        try (Socket.Pair p = Socket.pair(type)) {
+            p.first().write(text("ping"));
+            ByteBuffer got = ByteBuffer.allocate(16);
+            assertEquals(4, p.second().read(got));
+            assertEquals("ping", text(got));
+            p.second().write(text("pong!"));
+            got.clear();
+            assertEquals(5, p.first().read(got));
+            assertEquals("pong!", text(got));
+        }
+    }
+
+    @Test
+    void seqpacketKeepsMessageBoundariesAndReportsTruncation() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.SEQPACKET)) {
+            p.first().write(text("one"));
+            p.first().write(text("two-two"));
+            ByteBuffer b = ByteBuffer.allocate(64);
+            assertEquals(3, p.second().read(b));
+            assertEquals("one", text(b));
+            MessageTruncatedException e = assertThrows(MessageTruncatedException.class,
+                    () -> p.second().read(ByteBuffer.allocate(3)));
+            assertEquals(7, e.length(), "the real length is reported, never a silent cut");
+            p.first().close();
+            assertEquals(-1, p.second().read(ByteBuffer.allocate(8)), "end of stream");
+        }
+    }
+
+    @Test
+    void aDatagramLargerThanTheSocketTakesIsEmsgsize() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.DATAGRAM)) {
+            IOException e = assertThrows(IOException.class, () -> p.first().write(ByteBuffer.allocateDirect(1 << 22)));
+            assertEquals("EMSGSIZE", ((IpcError) e).errnoName());
+        }
+    }
+
+    @Test
+    void aPipeEndPassedOverASocketIsUsableByTheReceiver() throws Exception {
+        // FD passing, SCM_RIGHTS with MSG_CMSG_CLOEXEC
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            p.first().sendDescriptors(text("fd"), List.of(pipe.sink().descriptor()));
+            ByteBuffer data = ByteBuffer.allocate(8);
+            List<Descriptor> got = p.second().receiveDescriptors(data, 4);
+            assertEquals("fd", text(data));
+            assertEquals(1, got.size());
+            try (PipeSink sink = PipeSink.of(got.get(0))) {
+                sink.write(text("through a passed descriptor"));
+            }
+            pipe.sink().close();
+            assertEquals("through a passed descriptor",
+                    new String(pipe.source().inputStream().readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void moreDescriptorsThanRoomAreAllClosedAndReported() throws Exception {
+        // MSG_CTRUNC: the descriptors that did arrive are closed, the data is kept
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe a = Pipe.open(); Pipe b = Pipe.open()) {
+            var before = Fds.snapshot();
+            p.first().sendDescriptors(text("x"), List.of(a.source().descriptor(), a.sink().descriptor(),
+                    b.source().descriptor(), b.sink().descriptor()));
+            ByteBuffer data = ByteBuffer.allocate(4);
+            AncillaryDataTruncatedException e = assertThrows(AncillaryDataTruncatedException.class,
+                    () -> p.second().receiveDescriptors(data, 2));
+            assertEquals(1, e.dataLength());
+            Fds.assertNoneAdded(before);
+        }
+    }
+
+    @Test
+    void peerCredentialsAreThisProcess() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+            Socket.Credentials c = p.first().peerCredentials();
+            assertEquals(ProcessHandle.current().pid(), c.pid());
+            assertEquals(Long.parseLong(new String(new ProcessBuilder("id", "-u").start().getInputStream()
+                    .readAllBytes()).trim()), c.uid());
+        }
+    }
+
+    @Test
+    void aFilesystemServerGetsMode0600AndRemovesItsFileOnClose() throws Exception {
+        Path path = dir.resolve("s.sock");
+        try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM);
+                Socket client = Socket.connect(Address.unix(path), Socket.Type.STREAM);
+                Socket accepted = server.accept()) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(path)));
+            client.write(text("hi"));
+            ByteBuffer b = ByteBuffer.allocate(4);
+            accepted.read(b);
+            assertEquals("hi", text(b));
+            assertEquals(Address.unix(path), client.remoteAddress());
+        }
+        assertFalse(Files.exists(path));
+    }
+
+    @Test
+    void connectAndBindFailuresHaveTheirTypesAndErrnos() throws Exception {
+        Path missing = dir.resolve("missing.sock");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                () -> Socket.connect(Address.unix(missing), Socket.Type.STREAM));
+        assertEquals("connect(unix:" + missing + "): ENOENT (No such file or directory)", e.getMessage());
+        Path path = dir.resolve("s.sock");
+        try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM)) {
+            BindException inUse = assertThrows(BindException.class,
+                    () -> ServerSocket.listen(Address.unix(path), Socket.Type.STREAM));
+            assertEquals("EADDRINUSE", ((IpcError) inUse).errnoName());
+            assertTrue(server.isOpen());
+        }
+        // a stale file: a server that died without removing its socket (here: Python, bound, then gone)
+        Path stale = dir.resolve("stale.sock");
+        Process py = new ProcessBuilder("python3", "-c", "import socket, sys; socket.socket(socket.AF_UNIX)"
+                + ".bind(sys.argv[1])", stale.toString()).inheritIO().start();
+        assertEquals(0, py.waitFor());
+        ConnectException refused = assertThrows(ConnectException.class,
+                () -> Socket.connect(Address.unix(stale), Socket.Type.STREAM));
+        assertEquals("ECONNREFUSED", ((IpcError) refused).errnoName());
+        assertThrows(BindException.class, () -> ServerSocket.listen(Address.unix(stale), Socket.Type.STREAM));
+        try (ServerSocket replaced = ServerSocket.listen(Address.unix(stale), Socket.Type.STREAM, 0600, true)) {
+            assertTrue(replaced.isOpen(), "a stale socket file is replaced on request");
+        }
+        assertThrows(IllegalArgumentException.class, () -> Address.unix(dir.resolve("x".repeat(120))));
+        assertThrows(IllegalArgumentException.class, () -> Address.parse("tcp:nohostport"));
+    }
+
+    @Test
+    void abstractAddressesConnectWithoutAFile() throws Exception {
+        Address a = Address.abstractName("ipcbridge-test-" + ProcessHandle.current().pid());
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.SEQPACKET);
+                Socket client = Socket.connect(a, Socket.Type.SEQPACKET); Socket accepted = server.accept()) {
+            client.write(text("abstract"));
+            ByteBuffer b = ByteBuffer.allocate(16);
+            accepted.read(b);
+            assertEquals("abstract", text(b));
+            assertEquals(a, server.localAddress());
+        }
+    }
+
+    @Test
+    void tcpAndUdpOverLoopbackOnIpv4AndIpv6() throws Exception {
+        for (String host : new String[] {"127.0.0.1", "::1"}) {
+            try (ServerSocket server = ServerSocket.listen(Address.inet(host, 0), Socket.Type.STREAM)) {
+                Address bound = server.localAddress();
+                try (Socket client = Socket.connect(bound, Socket.Type.STREAM, Duration.ofSeconds(5));
+                        Socket accepted = server.accept()) {
+                    client.setNoDelay(true);
+                    client.write(text("tcp " + host));
+                    client.shutdownOutput();
+                    assertEquals("tcp " + host, new String(accepted.inputStream().readAllBytes(),
+                            StandardCharsets.UTF_8));
+                }
+            }
+            try (Socket receiver = Socket.bind(Address.inet(host, 0)); Socket sender = Socket.bind(Address.inet(host, 0))) {
+                sender.sendTo(text("udp"), receiver.localAddress());
+                ByteBuffer b = ByteBuffer.allocate(16);
+                Address from = receiver.receiveFrom(b);
+                assertEquals("udp", text(b));
+                assertEquals(sender.localAddress(), from);
+            }
+        }
+    }
+
+    @Test
+    void writingToAClosedPeerIsEpipeAndReadingIsEndOfStream() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+            p.second().close();
+            assertThrows(PeerClosedException.class, () -> p.first().write(ByteBuffer.allocate(10)));
+            assertEquals(-1, p.first().read(ByteBuffer.allocate(10)));
+        }
+    }
+
+    @Test
+    void closeAndInterruptEndBlockedAcceptsAndReads() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("a.sock")), Socket.Type.STREAM);
+            Blocked.Call<Socket> accept = Blocked.start(server::accept, Blocked.POLL);
+            server.close();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> accept.result().get(5, TimeUnit.SECONDS));
+            assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+            try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+                Blocked.Call<Integer> read = Blocked.start(() -> p.first().read(ByteBuffer.allocateDirect(4)),
+                        Blocked.READ);
+                read.thread().interrupt();
+                e = assertThrows(ExecutionException.class, () -> read.result().get(5, TimeUnit.SECONDS));
+                assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+            }
+        });
+    }
+
+    @Test
+    void timeoutsOnConnectAcceptAndRead() throws Exception {
+        try (ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("t.sock")), Socket.Type.STREAM);
+                Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+            assertEquals(Optional.empty(), server.accept(Duration.ofMillis(50)));
+            p.first().setReadTimeout(Duration.ofMillis(50));
+            assertThrows(java.net.SocketTimeoutException.class, () -> p.first().read(ByteBuffer.allocate(4)));
+        }
+    }
+
+    @Test
+    void aServerCanAcceptOnlyGivenUsers() throws Exception {
+        Path path = dir.resolve("u.sock");
+        try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM)) {
+            server.allowUids(12345);
+            try (Socket client = Socket.connect(Address.unix(path), Socket.Type.STREAM)) {
+                assertEquals(Optional.empty(), server.accept(Duration.ofMillis(200)), "our uid is not allowed");
+                assertEquals(-1, client.read(ByteBuffer.allocate(1)), "the refused connection was closed");
+            }
+        }
+    }
+
+    @Test
+    void useAfterCloseIsClosedChannel() throws Exception {
+        Socket.Pair p = Socket.pair(Socket.Type.STREAM);
+        p.close();
+        p.close();
+        assertThrows(ClosedChannelException.class, () -> p.first().write(text("x")));
+        assertThrows(ClosedChannelException.class, p.first()::peerCredentials);
+    }
+
+    @Test
+    void twoHundredConcurrentClientsEachSendAThousandMessagesAndNoneIsLost() throws Exception {
+        // NL-05 style load over seqpacket: every (client, seq) arrives exactly once
+        Path path = dir.resolve("load.sock");
+        int clients = 200;
+        int messages = 1_000;
+        assertTimeoutPreemptively(Duration.ofMinutes(3), () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.SEQPACKET)) {
+                ExecutorService pool = Executors.newFixedThreadPool(16);
+                ExecutorService drains = Executors.newCachedThreadPool();
+                try {
+                    List<Future<Long>> received = new ArrayList<>();
+                    CompletableFuture<Void> acceptor = CompletableFuture.runAsync(() -> {
+                        try {
+                            for (int i = 0; i < clients; i++) {
+                                Socket s = server.accept();
+                                received.add(drains.submit(() -> drain(s, messages)));
+                            }
+                        } catch (IOException e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    List<CompletableFuture<Void>> senders = new ArrayList<>();
+                    for (int c = 0; c < clients; c++) {
+                        int id = c;
+                        senders.add(CompletableFuture.runAsync(() -> {
+                            try (Socket s = Socket.connect(Address.unix(path), Socket.Type.SEQPACKET)) {
+                                ByteBuffer m = ByteBuffer.allocateDirect(8);
+                                for (int i = 0; i < messages; i++) {
+                                    s.write(m.clear().putInt(0, id).putInt(4, i));
+                                }
+                            } catch (IOException e) {
+                                throw new RuntimeException(e);
+                            }
+                        }, pool));
+                    }
+                    acceptor.get();
+                    CompletableFuture.allOf(senders.toArray(new CompletableFuture<?>[0])).get();
+                    long total = 0;
+                    for (Future<Long> f : received) {
+                        total += f.get();
+                    }
+                    assertEquals((long) clients * messages, total);
+                } finally {
+                    pool.shutdownNow();
+                    drains.shutdownNow();
+                }
+            }
+        });
+    }
+
+    /** Reads one client's messages to its end, checking the sequence; returns how many arrived. */
+    private static long drain(Socket s, int expected) throws IOException {
+        try (s) {
+            ByteBuffer m = ByteBuffer.allocateDirect(8);
+            int next = 0;
+            int client = -1;
+            while (s.read(m.clear()) > 0) {
+                if (client < 0) {
+                    client = m.getInt(0);
+                }
+                assertEquals(client, m.getInt(0));
+                assertEquals(next++, m.getInt(4), "in order, none lost or repeated");
+            }
+            assertEquals(expected, next);
+            return next;
+        }
+    }
+
+    @Test
+    void tenThousandConnectsAndDescriptorPassesLeaveNoDescriptorBehind() throws Exception {
+        Path path = dir.resolve("leak.sock");
+        var before = Fds.snapshot();
+        try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM);
+                Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            for (int i = 0; i < 10_000; i++) {
+                Socket.connect(Address.unix(path), Socket.Type.STREAM).close();
+                server.accept().close();
+                pair.first().sendDescriptors(text("x"), List.of(pipe.sink().descriptor()));
+                for (Descriptor d : pair.second().receiveDescriptors(ByteBuffer.allocate(1), 1)) {
+                    d.close();
+                }
+            }
+        }
+        Fds.assertNoneAdded(before);
+    }
+}
