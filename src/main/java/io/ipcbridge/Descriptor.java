@@ -36,7 +36,7 @@ import java.util.Objects;
  * <p>Blocking reads and writes are complete in the sense of the JDK's channels: a blocking
  * {@link #write(ByteBuffer)} writes the whole buffer, looping when the kernel takes part of it.
  */
-public final class Descriptor extends AbstractInterruptibleChannel implements ByteChannel {
+public final class Descriptor extends AbstractInterruptibleChannel implements ByteChannel, HasDescriptor {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int TEMP_CAPACITY = 64 * 1024;
     private static final ThreadLocal<ByteBuffer> TEMP =
@@ -95,6 +95,12 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             throw new ClosedChannelException();
         }
         return fd;
+    }
+
+    /** This descriptor itself. */
+    @Override
+    public Descriptor descriptor() {
+        return this;
     }
 
     /** What the descriptor is, as used in messages. */

@@ -1,6 +1,7 @@
 package io.ipcbridge.mq;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
@@ -49,7 +50,7 @@ import java.util.stream.Stream;
  * }
  * }</pre>
  */
-public final class MessageQueue implements Channel {
+public final class MessageQueue implements Channel, HasDescriptor {
     /** Priorities run from 0 to PRIO_MAX - 1 (Linux's MQ_PRIO_MAX). */
     public static final int PRIO_MAX = 32768;
     /** The mode queues are created with unless another is given. */
@@ -294,6 +295,7 @@ public final class MessageQueue implements Channel {
     }
 
     /** The queue descriptor, e.g. to hand it to a child process on a chosen fd. */
+    @Override
     public Descriptor descriptor() {
         return mqd;
     }

@@ -1,6 +1,7 @@
 package io.ipcbridge.pipe;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.Channel;
@@ -10,7 +11,7 @@ import java.time.Duration;
  * One end of a pipe or FIFO: {@link PipeSource} reads, {@link PipeSink} writes, so writing to the
  * read end cannot be expressed. Closing an end closes its descriptor once; it never unlinks a FIFO.
  */
-public abstract sealed class PipeEnd implements Channel permits PipeSource, PipeSink {
+public abstract sealed class PipeEnd implements Channel, HasDescriptor permits PipeSource, PipeSink {
     final Descriptor descriptor;
 
     PipeEnd(Descriptor descriptor) {
@@ -18,6 +19,7 @@ public abstract sealed class PipeEnd implements Channel permits PipeSource, Pipe
     }
 
     /** The owned descriptor, e.g. to place it on a chosen fd of a child process. */
+    @Override
     public Descriptor descriptor() {
         return descriptor;
     }

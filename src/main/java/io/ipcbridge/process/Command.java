@@ -1,7 +1,7 @@
 package io.ipcbridge.process;
 
 import io.ipcbridge.Descriptor;
-import io.ipcbridge.pipe.PipeEnd;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
@@ -66,33 +66,31 @@ public final class Command {
         return argv;
     }
 
-    /** Places {@code descriptor} on fd {@code target} in the child (0 is stdin, 1 stdout, 2 stderr). */
-    public Command fd(int target, Descriptor descriptor) {
+    /**
+     * Places {@code object}'s descriptor on fd {@code target} in the child (0 is stdin, 1 stdout, 2
+     * stderr): a pipe end, a FIFO, a socket, a queue, a shared memory segment, any {@link Descriptor}.
+     */
+    public Command fd(int target, HasDescriptor object) {
         if (target < 0) {
             throw new IllegalArgumentException("negative fd: " + target);
         }
-        fds.put(target, Objects.requireNonNull(descriptor, "descriptor"));
+        fds.put(target, Objects.requireNonNull(object, "object").descriptor());
         return this;
     }
 
-    /** Places a pipe or FIFO end on fd {@code target} in the child. */
-    public Command fd(int target, PipeEnd end) {
-        return fd(target, end.descriptor());
+    /** Places {@code object} on the child's stdin. */
+    public Command stdin(HasDescriptor object) {
+        return fd(0, object);
     }
 
-    /** Places {@code end} on the child's stdin. */
-    public Command stdin(PipeEnd end) {
-        return fd(0, end);
+    /** Places {@code object} on the child's stdout. */
+    public Command stdout(HasDescriptor object) {
+        return fd(1, object);
     }
 
-    /** Places {@code end} on the child's stdout. */
-    public Command stdout(PipeEnd end) {
-        return fd(1, end);
-    }
-
-    /** Places {@code end} on the child's stderr. */
-    public Command stderr(PipeEnd end) {
-        return fd(2, end);
+    /** Places {@code object} on the child's stderr. */
+    public Command stderr(HasDescriptor object) {
+        return fd(2, object);
     }
 
     /** Sets one variable in the child's environment (which is otherwise the JVM's). */

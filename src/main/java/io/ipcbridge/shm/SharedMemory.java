@@ -1,6 +1,7 @@
 package io.ipcbridge.shm;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Errors;
@@ -39,7 +40,7 @@ import java.nio.file.StandardOpenOption;
  * on the same address, so Java and C can synchronise on shared words. Offsets of atomic accesses
  * must be aligned to the size of the value.
  */
-public final class SharedMemory implements Channel {
+public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */
     public static final int DEFAULT_MODE = 0600;
     private static final String DEV_SHM = "/dev/shm";
@@ -269,6 +270,7 @@ public final class SharedMemory implements Channel {
     }
 
     /** The object's descriptor, e.g. to place on a child's fd. */
+    @Override
     public Descriptor descriptor() {
         return fd;
     }

@@ -3,6 +3,7 @@ package io.ipcbridge.socket;
 import io.ipcbridge.AddressInUseException;
 import io.ipcbridge.ConnectionRefusedException;
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.SocketCalls;
@@ -22,7 +23,7 @@ import java.util.Optional;
  * The server removes the socket file it created when it is closed. {@link #allowUids} makes
  * {@link #accept()} take only peers of the given users (checked with SO_PEERCRED, fail-closed).
  */
-public final class ServerSocket implements Channel {
+public final class ServerSocket implements Channel, HasDescriptor {
     /** The mode filesystem sockets get unless another is given. */
     public static final int DEFAULT_MODE = 0600;
     private static final int BACKLOG = 128;
@@ -174,6 +175,7 @@ public final class ServerSocket implements Channel {
     }
 
     /** The listening descriptor. */
+    @Override
     public Descriptor descriptor() {
         return fd;
     }

@@ -1,6 +1,7 @@
 package io.ipcbridge.socket;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
@@ -27,7 +28,7 @@ import java.util.Objects;
  * Every blocking call answers {@link #close()} and {@link Thread#interrupt()} as the JDK's channels
  * do (see {@link Descriptor}), and writes never raise SIGPIPE.
  */
-public final class Socket implements ByteChannel {
+public final class Socket implements ByteChannel, HasDescriptor {
     /** The socket types. */
     public enum Type {
         /** SOCK_STREAM: a byte stream (AF_UNIX stream, TCP). */
@@ -166,6 +167,7 @@ public final class Socket implements ByteChannel {
     }
 
     /** The socket's descriptor, e.g. to place it on a child's fd 3. */
+    @Override
     public Descriptor descriptor() {
         return fd;
     }
