@@ -9,7 +9,7 @@ import io.ipcbridge.internal.posix.Errors;
  * @param object its path, name or descriptor, e.g. {@code "/orders"}
  * @param errno the errno number
  */
-public record SyscallFailure(String call, String object, int errno) {
+public record SyscallFailure(String call, String object, int errno) implements java.io.Serializable {
     /** The errno symbol, e.g. {@code "EEXIST"}, as glibc names it. */
     public String errnoName() {
         return Errors.name(errno);

@@ -504,6 +504,23 @@ final class BenchSupport {
             }
         }
 
+        /** The targets "Java -> C" and "C -> Java" each at least 0.90x "C -> C", by median throughput. */
+        void throughputTargets(PrintStream out, String cc, String javaToC, String cToJava) {
+            double base = rate(cc);
+            double jc = rate(javaToC);
+            double cj = rate(cToJava);
+            target(out, "throughput Java -> C >= 0.90x C -> C", jc >= 0.9 * base, ratio(jc, base, 1e6, "MB/s"));
+            target(out, "throughput C -> Java >= 0.90x C -> C", cj >= 0.9 * base, ratio(cj, base, 1e6, "MB/s"));
+        }
+
+        /** The target "Java <-> C" at most 1.10x "C <-> C", by median round trip (the means shown too). */
+        void roundTripTarget(PrintStream out, String cc, String javaC) {
+            double[] base = roundTrip(cc);
+            double[] rt = roundTrip(javaC);
+            target(out, "round trip Java <-> C <= 1.10x C <-> C (medians)", rt[0] <= 1.10 * base[0],
+                    ratio(rt[0], base[0], 1e3, "us") + "; means " + ratio(rt[1], base[1], 1e3, "us"));
+        }
+
         /**
          * A warning when a round trip varied more than twofold between rounds, or else a note that
          * nothing was pinned (on more than one CPU); {@code script} is the command to suggest.

@@ -2,10 +2,8 @@ package io.ipcbridge.bench;
 
 import static io.ipcbridge.bench.BenchSupport.check;
 import static io.ipcbridge.bench.BenchSupport.checkSinkLine;
-import static io.ipcbridge.bench.BenchSupport.ratio;
 import static io.ipcbridge.bench.BenchSupport.readAll;
 import static io.ipcbridge.bench.BenchSupport.sendAll;
-import static io.ipcbridge.bench.BenchSupport.target;
 
 import io.ipcbridge.bench.BenchSupport.Options;
 import io.ipcbridge.bench.BenchSupport.Peer;
@@ -31,6 +29,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32;
@@ -91,6 +93,8 @@ public final class MqBench {
     /** The queues of this JVM not yet unlinked, for the shutdown hook. */
     private static final Set<String> LIVE = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger NEXT = new AtomicInteger();
+    /** "10 messages x 8192 bytes": mq_getattr of the last queue made. */
+    private static volatile String shape = "?";
 
     private final Peer mq;
     private final Peer pipe;
@@ -156,6 +160,10 @@ public final class MqBench {
     /** Runs every pair once; {@code r} prefixes the progress lines. */
     private void round(String r) throws Exception {
         results.benchCc(r, mq, CC, RT_CC, bytes / MSG, pings);
+        // The round trips first: right after bench-cc's, in the same conditions as far as can be.
+        results.putRt(r, RT_JC, () -> roundTripJavaC(false));
+        results.putRt(r, RT_RAW, () -> roundTripJavaC(true));
+        results.putRt(r, RT_JJ, this::roundTripJavaJava);
         results.put(r, CC_CRC, this::cToCWithCrc);
         results.put(r, JC, () -> javaToC(false));
         results.put(r, JC_RAW, () -> javaToC(true));
@@ -163,9 +171,6 @@ public final class MqBench {
         results.put(r, CJ_RAW, () -> cToJava(true, true));
         results.put(r, CJ_NOCRC, () -> cToJava(false, false));
         results.put(r, JJ, this::javaToJava);
-        results.putRt(r, RT_JC, () -> roundTripJavaC(false));
-        results.putRt(r, RT_RAW, () -> roundTripJavaC(true));
-        results.putRt(r, RT_JJ, this::roundTripJavaJava);
     }
 
     // ---- queues -------------------------------------------------------------------------------
@@ -184,6 +189,8 @@ public final class MqBench {
                 LIVE.remove(name); // not ours: never unlink it
                 throw e;
             }
+            MessageQueue.Attributes attributes = queue.attributes();
+            shape = attributes.maxMessages() + " messages x " + attributes.messageSize() + " bytes";
             if (queue.messageSize() < MSG) {
                 close();
                 throw new IllegalStateException("the default message size is " + queue.messageSize()
@@ -219,9 +226,22 @@ public final class MqBench {
         }
     }
 
-    /** The shutdown hook: kills this JVM's children (C peers blocked on a queue) and unlinks its queues. */
+    /**
+     * The shutdown hook: ends this JVM's children (C peers blocked on a queue) and unlinks its
+     * queues. SIGTERM first, so that bench-cc unlinks its own queues and kills its own child; SIGKILL
+     * after 2 s.
+     */
     private static void cleanUp() {
-        ProcessHandle.current().children().forEach(ProcessHandle::destroyForcibly);
+        List<ProcessHandle> children = ProcessHandle.current().children().toList();
+        children.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        for (ProcessHandle child : children) {
+            try {
+                child.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                child.destroyForcibly();
+            }
+        }
         for (String name : LIVE) {
             try {
                 unlink(name);
@@ -254,6 +274,23 @@ public final class MqBench {
         }, "bench-watch-" + what);
         watcher.setDaemon(true);
         watcher.start();
+    }
+
+    /**
+     * Runs {@code body} against {@link #watch watched} {@code child}; when it fails because the
+     * child has ended unsuccessfully, says so (rather than, say, AsynchronousCloseException alone).
+     */
+    private <T> T against(ChildProcess child, String what, Callable<T> body, AutoCloseable... stop) throws Exception {
+        watch(child, what, stop);
+        try {
+            return body.call();
+        } catch (Exception e) {
+            Optional<ExitStatus> status = child.exitStatus();
+            if (status.isPresent() && !status.get().success()) {
+                throw new IllegalStateException(mq.name() + " " + what + " ended with " + status.get(), e);
+            }
+            throw e;
+        }
     }
 
     /** Closes each of {@code all}, even when one fails; throws the first failure. */
@@ -304,15 +341,16 @@ public final class MqBench {
              ChildProcess sink = mq.command("sink", q.name(), bytes).stdout(out.sink()).start()) {
             out.sink().close();
             MessageQueue queue = q.queue();
-            watch(sink, "sink", queue);
             long t0 = System.nanoTime();
-            if (raw) {
-                int fd = queue.descriptor().fd();
-                sendAll(pattern, bytes, b -> sendRaw(fd, b, q.name()));
-            } else {
-                sendAll(pattern, bytes, b -> queue.send(b, 0));
-            }
-            String line = readAll(out.source());
+            String line = against(sink, "sink", () -> {
+                if (raw) {
+                    int fd = queue.descriptor().fd();
+                    sendAll(pattern, bytes, b -> sendRaw(fd, b, q.name()));
+                } else {
+                    sendAll(pattern, bytes, b -> queue.send(b, 0));
+                }
+                return readAll(out.source());
+            }, queue);
             long t1 = System.nanoTime();
             mq.expectSuccess(sink, "sink");
             checkSinkLine(line, bytes, sentCrc);
@@ -328,9 +366,9 @@ public final class MqBench {
     private long cToJava(boolean raw, boolean crc) throws Exception {
         try (BenchQueue q = new BenchQueue("cj");
              ChildProcess source = mq.command("source", q.name(), bytes, SEED, MSG).start()) {
-            watch(source, "source", q.queue());
             long t0 = System.nanoTime();
-            long got = raw ? receiveRaw(q.queue(), crc) : receive(q.queue(), crc);
+            long got = against(source, "source", () -> raw ? receiveRaw(q.queue(), crc) : receive(q.queue(), crc),
+                    q.queue());
             long t1 = System.nanoTime();
             mq.expectSuccess(source, "source");
             check(!crc || got == sourceCrc, String.format(Locale.ROOT,
@@ -415,8 +453,8 @@ public final class MqBench {
     private long[] roundTripJavaC(boolean raw) throws Exception {
         try (BenchQueue a = new BenchQueue("ra"); BenchQueue b = new BenchQueue("rb");
              ChildProcess echo = mq.command("echo", a.name(), b.name(), WARMUP + pings).start()) {
-            watch(echo, "echo", a.queue(), b.queue());
-            long[] t = raw ? pingPongRaw(a.queue(), b.queue()) : pingPong(a.queue(), b.queue());
+            long[] t = against(echo, "echo", () -> raw ? pingPongRaw(a.queue(), b.queue()) : pingPong(a.queue(), b.queue()),
+                    a.queue(), b.queue());
             mq.expectSuccess(echo, "echo");
             return t;
         }
@@ -464,8 +502,8 @@ public final class MqBench {
 
     private void report(PrintStream out) {
         Results.header(out, mq.path());
-        out.printf(Locale.ROOT, "# queues: system defaults, %s messages x %s bytes (limits: msg_max %s,"
-                + " msgsize_max %s; /proc/sys/fs/mqueue)%n", limit("msg_default"), limit("msgsize_default"),
+        out.printf(Locale.ROOT, "# queues: %s (the system defaults, msg_default %s x msgsize_default %s; limits"
+                + " msg_max %s, msgsize_max %s)%n", shape, limit("msg_default"), limit("msgsize_default"),
                 limit("msg_max"), limit("msgsize_max"));
         results.throughputTable(out, "in 8 KiB messages", CC);
         results.roundTripTable(out, String.format(Locale.ROOT, "Round trip, 8-byte request and reply over two queues:"
@@ -474,15 +512,12 @@ public final class MqBench {
                 + " and mq_timedreceive without io.ipcbridge.mq.MessageQueue and io.ipcbridge.Descriptor)%n");
 
         out.println();
-        double[] base = results.roundTrip(RT_CC);
+        results.roundTripTarget(out, RT_CC, RT_JC);
+        results.throughputTargets(out, CC, JC, CJ);
         double[] rt = results.roundTrip(RT_JC);
-        target(out, "round trip Java <-> C <= 1.10x C <-> C (medians)", rt[0] <= 1.10 * base[0],
-                ratio(rt[0], base[0], 1e3, "us") + "; means " + ratio(rt[1], base[1], 1e3, "us"));
         double cc = results.rate(CC);
         double jc = results.rate(JC);
         double cj = results.rate(CJ);
-        target(out, "throughput Java -> C >= 0.90x C -> C", jc >= 0.9 * cc, ratio(jc, cc, 1e6, "MB/s"));
-        target(out, "throughput C -> Java >= 0.90x C -> C", cj >= 0.9 * cc, ratio(cj, cc, 1e6, "MB/s"));
         double ccCrc = results.rate(CC_CRC);
         out.printf(Locale.ROOT, "info: like for like (bench-cc sends one constant buffer and checks nothing; mq_peer"
                 + " source makes its pattern as it goes, mq_peer sink computes a CRC):%n      C -> C source -> CRC"
@@ -496,10 +531,14 @@ public final class MqBench {
         results.placement(out, "scripts/bench-mq");
     }
 
+    /**
+     * /proc/sys/fs/mqueue/{@code name}. (Not Files.readString: it reads a file of size 0 with a
+     * 1-byte read first, and a sysctl file then gives end of file, so "10" reads as "1".)
+     */
     private static String limit(String name) {
         try {
-            return Files.readString(Path.of("/proc/sys/fs/mqueue", name)).trim();
-        } catch (IOException e) {
+            return Files.readAllLines(Path.of("/proc/sys/fs/mqueue", name)).get(0).trim();
+        } catch (IOException | RuntimeException e) {
             return "?";
         }
     }

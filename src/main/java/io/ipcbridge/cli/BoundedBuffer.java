@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * The bounded buffer ("BB") of native-tests/include/ipcb_bounded.h, the one definition of its layout,
@@ -27,20 +28,22 @@ import java.util.Arrays;
  * </pre>
  * Record n: n as 8 little-endian bytes, then {@code record_size - 8} bytes of {@code n & 0xff}.
  * Producer: wait(empty); wait(mutex); write the record at head; head++; post(mutex); post(full).
- * Consumer: the mirror image, from tail. One producer, one consumer.
+ * Consumer: the mirror image, from tail. One producer, one consumer. The semaphores are the
+ * {@code sem_t} fields of the segment, or, in named mode, the named semaphores
+ * {@code NAME-empty}, {@code NAME-full} and {@code NAME-mutex}. Used by the demo and the tests.
  */
-final class BoundedBuffer implements AutoCloseable {
-    static final int MAGIC = 0x42424349; // 'I','C','B','B' in memory
-    static final int OFF_MAGIC = 0;
-    static final int OFF_SLOTS = 4;
-    static final int OFF_RECORD_SIZE = 8;
-    static final int OFF_RESERVED = 12;
-    static final int OFF_EMPTY = 16;
-    static final int OFF_FULL = 48;
-    static final int OFF_MUTEX = 80;
-    static final int OFF_HEAD = 112;
-    static final int OFF_TAIL = 120;
-    static final int OFF_DATA = 128;
+public final class BoundedBuffer implements AutoCloseable {
+    public static final int MAGIC = 0x42424349; // 'I','C','B','B' in memory
+    public static final int OFF_MAGIC = 0;
+    public static final int OFF_SLOTS = 4;
+    public static final int OFF_RECORD_SIZE = 8;
+    public static final int OFF_RESERVED = 12;
+    public static final int OFF_EMPTY = 16;
+    public static final int OFF_FULL = 48;
+    public static final int OFF_MUTEX = 80;
+    public static final int OFF_HEAD = 112;
+    public static final int OFF_TAIL = 120;
+    public static final int OFF_DATA = 128;
     static final int SEQ_SIZE = 8;
 
     private final SharedMemory segment;
@@ -52,15 +55,17 @@ final class BoundedBuffer implements AutoCloseable {
     private final Semaphore mutex;
     private final byte[] filler;
 
-    private BoundedBuffer(SharedMemory segment, int slots, int recordSize) throws IOException {
+    private BoundedBuffer(SharedMemory segment, int slots, int recordSize, boolean named) throws IOException {
         this.segment = segment;
         this.view = segment.buffer();
         this.slots = slots;
         this.recordSize = recordSize;
         this.filler = new byte[recordSize - SEQ_SIZE];
-        empty = Semaphore.initialize(segment, OFF_EMPTY, slots);
-        full = Semaphore.initialize(segment, OFF_FULL, 0);
-        mutex = Semaphore.initialize(segment, OFF_MUTEX, 1);
+        String name = segment.name();
+        empty = named ? Semaphore.createExclusively(name + "-empty", slots)
+                : Semaphore.initialize(segment, OFF_EMPTY, slots);
+        full = named ? Semaphore.createExclusively(name + "-full", 0) : Semaphore.initialize(segment, OFF_FULL, 0);
+        mutex = named ? Semaphore.createExclusively(name + "-mutex", 1) : Semaphore.initialize(segment, OFF_MUTEX, 1);
     }
 
     /** IPCB_BB_SIZE: the segment size for {@code slots} records of {@code recordSize} bytes. */
@@ -72,7 +77,8 @@ final class BoundedBuffer implements AutoCloseable {
      * Creates segment {@code name} (exclusively, mode 0600) and initialises it as an empty buffer,
      * semaphores included, before any peer may attach. The caller unlinks it.
      */
-    static BoundedBuffer create(String name, int slots, int recordSize) throws IOException {
+    public static BoundedBuffer create(String name, int slots, int recordSize, boolean namedSemaphores)
+            throws IOException {
         if (slots < 1 || recordSize < SEQ_SIZE) {
             throw new IllegalArgumentException("a bounded buffer needs slots >= 1 and records >= 8 bytes");
         }
@@ -83,7 +89,7 @@ final class BoundedBuffer implements AutoCloseable {
             segment.setInt(OFF_RESERVED, 0);
             segment.setLong(OFF_HEAD, 0);
             segment.setLong(OFF_TAIL, 0);
-            BoundedBuffer bb = new BoundedBuffer(segment, slots, recordSize);
+            BoundedBuffer bb = new BoundedBuffer(segment, slots, recordSize, namedSemaphores);
             segment.setIntRelease(OFF_MAGIC, MAGIC); // last: a valid magic means a ready buffer
             return bb;
         } catch (IOException | RuntimeException e) {
@@ -92,8 +98,24 @@ final class BoundedBuffer implements AutoCloseable {
         }
     }
 
+    /** Removes segment {@code name} and the named semaphores of named mode, where they exist. */
+    public static void unlink(String name) {
+        for (String sem : new String[] {name + "-empty", name + "-full", name + "-mutex"}) {
+            try {
+                Semaphore.unlink(sem);
+            } catch (IOException absent) {
+                // unnamed mode, or removed already
+            }
+        }
+        try {
+            SharedMemory.unlink(name);
+        } catch (IOException absent) {
+            // removed already
+        }
+    }
+
     /** The size of a record. */
-    int recordSize() {
+    public int recordSize() {
         return recordSize;
     }
 
@@ -102,7 +124,7 @@ final class BoundedBuffer implements AutoCloseable {
      *
      * @return false if no slot came free within {@code wait} (the consumer is stuck or gone)
      */
-    boolean produce(long n, Duration wait) throws IOException, InterruptedException {
+    public boolean produce(long n, Duration wait) throws IOException, InterruptedException {
         if (!empty.tryAcquire(wait)) {
             return false;
         }
@@ -125,18 +147,29 @@ final class BoundedBuffer implements AutoCloseable {
     }
 
     /**
+     * A record {@link #consume} took.
+     *
+     * @param wrong what was wrong with it, or null when it was the one expected
+     */
+    public record Taken(String wrong) {
+        /** Whether the record was the one expected. */
+        public boolean ok() {
+            return wrong == null;
+        }
+    }
+
+    /**
      * Consumes the next record and checks that it is record {@code n}.
      *
-     * @return null when it was, else what was wrong with it
-     * @throws CommandFailure (exit 3) if no record came within {@code wait}
+     * @return empty if no record came within {@code wait} (or the mutex stayed taken)
      */
-    String consume(long n, Duration wait) throws IOException, InterruptedException, CommandFailure {
+    public Optional<Taken> consume(long n, Duration wait) throws IOException, InterruptedException {
         if (!full.tryAcquire(wait)) {
-            throw CommandFailure.timedOut("no record " + n + " within " + Durations.format(wait));
+            return Optional.empty();
         }
         if (!mutex.tryAcquire(wait)) {
             full.release();
-            throw CommandFailure.timedOut("the mutex stayed taken for " + Durations.format(wait));
+            return Optional.empty();
         }
         String wrong;
         try {
@@ -148,7 +181,7 @@ final class BoundedBuffer implements AutoCloseable {
             mutex.release();
         }
         empty.release();
-        return wrong;
+        return Optional.of(new Taken(wrong));
     }
 
     private String check(int at, long n) {

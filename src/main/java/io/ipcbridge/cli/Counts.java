@@ -32,9 +32,12 @@ final class Counts {
     /** {@code text} as a decimal integer of at least {@code min}. */
     static long parse(String text, long min) {
         String s = text.strip();
-        if (s.isEmpty() || s.length() > 18 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        if (s.isEmpty() || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new TypeConversionException("'" + text + "' is not a " + (min > 0 ? "positive" : "non-negative")
                     + " decimal integer");
+        }
+        if (s.length() > 18) {
+            throw new TypeConversionException("'" + text + "' is too large a number");
         }
         long n = Long.parseLong(s);
         if (n < min) {

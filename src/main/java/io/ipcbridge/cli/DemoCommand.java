@@ -61,6 +61,8 @@ import picocli.CommandLine.Spec;
 final class DemoCommand implements Callable<Integer> {
     private static final int CHUNK = 1 << 20;
     private static final Duration PEER_WAIT = Duration.ofSeconds(10);
+    private static final Duration SLICE = Duration.ofMillis(100);
+    private static final Optional<Boolean> SENT = Optional.of(Boolean.TRUE);
     private static final String ROW = "%-9s  %-38s  %10s  %9s  %s%n";
     private static final String SHELL_PIPELINE = "du -sk \"$1\"/* | sort -rn | head -10";
     private static final int BB_SLOTS = 16;
@@ -247,8 +249,8 @@ final class DemoCommand implements Callable<Integer> {
                 CRC32 crc = new CRC32();
                 generate(seed, queue.messageSize(), message -> {
                     crc.update(message.duplicate());
-                    if (!queue.send(message, 0, PEER_WAIT)) {
-                        throw CommandFailure.timedOut("mq_peer took no message for " + Durations.format(PEER_WAIT));
+                    if (whilePeerRuns(child, wait -> queue.send(message, 0, wait) ? SENT : Optional.empty()).isEmpty()) {
+                        throw stalled(child, "took no message");
                     }
                 });
                 String answer = readReply(reply.source());
@@ -271,8 +273,7 @@ final class DemoCommand implements Callable<Integer> {
                 CRC32 crc = new CRC32();
                 long count = 0;
                 while (count < size) {
-                    Message m = queue.receive(PEER_WAIT).orElseThrow(() -> CommandFailure.timedOut(
-                            "no message from mq_peer within " + Durations.format(PEER_WAIT)));
+                    Message m = whilePeerRuns(child, queue::receive).orElseThrow(() -> stalled(child, "sent no message"));
                     crc.update(m.data());
                     count += m.data().length;
                 }
@@ -292,15 +293,16 @@ final class DemoCommand implements Callable<Integer> {
     private Outcome shmToC(Path peer, String name) throws Exception {
         int record = recordSize();
         long records = (size + record - 1) / record;
-        BoundedBuffer buffer = BoundedBuffer.create(name, BB_SLOTS, record);
+        BoundedBuffer buffer = BoundedBuffer.create(name, BB_SLOTS, record, false);
         try (buffer; Pipe reply = Pipe.open()) {
             long start = System.nanoTime();
             try (ChildProcess child = Command.of(peer.toString(), "bb-consume", name, Long.toString(records), "unnamed")
                     .stdout(reply.sink()).start()) {
                 reply.sink().close();
                 for (long n = 0; n < records; n++) {
-                    if (!buffer.produce(n, PEER_WAIT)) {
-                        throw CommandFailure.timedOut("shm_peer took no record for " + Durations.format(PEER_WAIT));
+                    long next = n;
+                    if (whilePeerRuns(child, wait -> buffer.produce(next, wait) ? SENT : Optional.empty()).isEmpty()) {
+                        throw stalled(child, "took no record");
                     }
                 }
                 String answer = readReply(reply.source());
@@ -315,15 +317,17 @@ final class DemoCommand implements Callable<Integer> {
     private Outcome shmFromC(Path peer, String name) throws Exception {
         int record = recordSize();
         long records = (size + record - 1) / record;
-        BoundedBuffer buffer = BoundedBuffer.create(name, BB_SLOTS, record);
+        BoundedBuffer buffer = BoundedBuffer.create(name, BB_SLOTS, record, false);
         try (buffer) {
             long start = System.nanoTime();
             try (ChildProcess child = Command.of(peer.toString(), "bb-produce", name, Long.toString(records),
                     "unnamed").start()) {
                 for (long n = 0; n < records; n++) {
-                    String wrong = buffer.consume(n, PEER_WAIT);
-                    if (wrong != null) {
-                        return new Outcome(n * record, System.nanoTime() - start, false, wrong);
+                    long expected = n;
+                    BoundedBuffer.Taken taken = whilePeerRuns(child, wait -> buffer.consume(expected, wait))
+                            .orElseThrow(() -> stalled(child, "produced no record"));
+                    if (!taken.ok()) {
+                        return new Outcome(n * record, System.nanoTime() - start, false, taken.wrong());
                     }
                 }
                 ExitStatus status = awaitExit(child);
@@ -334,7 +338,49 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Removes a named object this demo created; one already gone is fine. */
+    /** A wait of at most the given time that may yield a result. */
+    @FunctionalInterface
+    private interface Attempt<T> {
+        Optional<T> within(Duration wait) throws IOException, InterruptedException;
+    }
+
+    /**
+     * Repeats {@code attempt} in short waits until it yields, the peer has ended (then tries once
+     * more: it may have left its last message behind), or {@link #PEER_WAIT} has passed: a peer that
+     * died is noticed at once, not after the whole wait.
+     */
+    private static <T> Optional<T> whilePeerRuns(ChildProcess peer, Attempt<T> attempt)
+            throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        for (;;) {
+            Optional<T> result = attempt.within(SLICE);
+            if (result.isPresent()) {
+                return result;
+            }
+            if (peer.exitStatus().isPresent()) {
+                return attempt.within(Duration.ZERO);
+            }
+            if (System.nanoTime() - start > PEER_WAIT.toNanos()) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    /** Why an exchange stalled: the peer ended, or it did not {@code what} for {@link #PEER_WAIT}. */
+    private static CommandFailure stalled(ChildProcess peer, String what) {
+        try {
+            Optional<ExitStatus> status = peer.exitStatus();
+            if (status.isPresent()) {
+                return CommandFailure.refused("the peer ended with " + status.get() + " before the end (its stderr "
+                        + "is above)");
+            }
+        } catch (IOException unknown) {
+            // say what is known
+        }
+        return CommandFailure.timedOut("the peer " + what + " for " + Durations.format(PEER_WAIT));
+    }
+
+    /** Removes a named object this demo created; a failure is noted on stderr (the row has its verdict). */
     private void removeQuietly(Removal removal) {
         try {
             removal.run();
@@ -425,7 +471,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Writes {@link #size} bytes of pattern({@code seed}) to {@code sink}, shown to {@code observer}, then closes it. */
     private void send(WritableByteChannel sink, long seed, Consumer<ByteBuffer> observer)
-            throws IOException, CommandFailure {
+            throws IOException, CommandFailure, InterruptedException {
         try (sink) {
             generate(seed, CHUNK, buffer -> {
                 observer.accept(buffer.duplicate());
@@ -439,11 +485,12 @@ final class DemoCommand implements Callable<Integer> {
     /** Where {@link #generate} puts each chunk. */
     @FunctionalInterface
     private interface Chunks {
-        void accept(ByteBuffer chunk) throws IOException, CommandFailure;
+        void accept(ByteBuffer chunk) throws IOException, CommandFailure, InterruptedException;
     }
 
     /** Hands {@link #size} bytes of pattern({@code seed}) to {@code chunks}, {@code chunkSize} bytes at a time. */
-    private void generate(long seed, int chunkSize, Chunks chunks) throws IOException, CommandFailure {
+    private void generate(long seed, int chunkSize, Chunks chunks)
+            throws IOException, CommandFailure, InterruptedException {
         PatternStream pattern = new PatternStream(seed);
         ByteBuffer buffer = ByteBuffer.allocateDirect(chunkSize);
         for (long left = size; left > 0; ) {
@@ -467,7 +514,7 @@ final class DemoCommand implements Callable<Integer> {
         return count + " " + hex(crc);
     }
 
-    private String expectedCrc(long seed) throws IOException, CommandFailure {
+    private String expectedCrc(long seed) throws IOException, CommandFailure, InterruptedException {
         CRC32 crc = new CRC32();
         generate(seed, CHUNK, crc::update);
         return hex(crc);

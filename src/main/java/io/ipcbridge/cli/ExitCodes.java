@@ -25,7 +25,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * <li>1: the operation failed: a failed system call ({@link IpcError}, whose message already reads
  *     {@code call(object): ENAME (text)}), another {@link java.io.IOException}, or an input refused
  *     ({@link IpcSecurityException}, {@link IllegalArgumentException});</li>
- * <li>2: usage error: anything picocli could not parse, converters included;</li>
+ * <li>2: usage error: anything picocli could not parse, converters included (an invalid object
+ *     name among them: {@link ObjectNames} refuses it before the library could);</li>
  * <li>3: timed out or would block ({@link CommandFailure#timedOut});</li>
  * <li>141: stdout was closed by its reader (no message), as a command killed by SIGPIPE.</li>
  * </ul>

@@ -8,8 +8,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -66,29 +64,11 @@ final class MqCommand {
 
         @Override
         public Integer call() throws Exception {
-            // 0 asks for the kernel's default. When only one size is given the library fills in the
-            // other, but reads it wrongly (Files.readString of a /proc/sys file yields its first
-            // byte only: msg_default 10 reads as 1); so fill it in here.
-            long max = maxMessages;
-            long size = messageSize;
-            if (max == 0 && size != 0) {
-                max = kernelDefault("msg_default");
-            } else if (size == 0 && max != 0) {
-                size = kernelDefault("msgsize_default");
-            }
-            MessageQueue q = exclusive ? MessageQueue.createExclusively(name, max, size, mode.value())
-                    : MessageQueue.createOrOpen(name, max, size, mode.value());
+            // 0 is the kernel's default (msg_default, msgsize_default)
+            MessageQueue q = exclusive ? MessageQueue.createExclusively(name, maxMessages, messageSize, mode.value())
+                    : MessageQueue.createOrOpen(name, maxMessages, messageSize, mode.value());
             q.close();
             return ExitCodes.OK;
-        }
-
-        /** /proc/sys/fs/mqueue/{@code file}, or 0 (the library's default) when it cannot be read. */
-        private static long kernelDefault(String file) {
-            try {
-                return Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/mqueue", file)).get(0).strip());
-            } catch (IOException | RuntimeException unreadable) {
-                return 0;
-            }
         }
     }
 

@@ -9,8 +9,9 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 
 /**
- * Raw data between the process's stdin/stdout ({@link System#in}, {@link System#out}) and a channel:
- * bytes as they are, binary-safe, flushed chunk by chunk.
+ * Raw data between the process's stdin/stdout ({@link System#in}, {@link System#out}) and a channel,
+ * a buffer or messages: bytes as they are, binary-safe, flushed chunk by chunk (or message by
+ * message), so that a closed stdout is noticed at once (exit 141, nothing printed).
  */
 final class RawIo {
     private static final int CHUNK = 64 * 1024;

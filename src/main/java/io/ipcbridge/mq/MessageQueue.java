@@ -191,7 +191,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      *     {@code mount -t mqueue none /dev/mqueue}); queues work without it, only listing needs it
      */
     public static List<String> list() throws IOException {
-        if (!Files.isDirectory(MQUEUE_FS)) {
+        if (!Files.isDirectory(MQUEUE_FS) || !Files.getFileStore(MQUEUE_FS).type().equals("mqueue")) {
             throw new java.nio.file.NoSuchFileException(MQUEUE_FS.toString(), null,
                     "the mqueue filesystem is not mounted: mount -t mqueue none /dev/mqueue");
         }
@@ -264,7 +264,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
 
     private static long readLimit(String file) {
         try {
-            return Long.parseLong(Files.readString(Path.of("/proc/sys/fs/mqueue", file)).trim());
+            // not Files.readString: it trusts the size of a /proc file, which is 0, and reads one byte
+            return Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/mqueue", file)).get(0).trim());
         } catch (IOException | NumberFormatException e) {
             return -1;
         }

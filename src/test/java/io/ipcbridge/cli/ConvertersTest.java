@@ -70,4 +70,25 @@ class ConvertersTest {
     void modesOutsideOctal0777AreRefused(String text) {
         assertThrows(TypeConversionException.class, () -> new OctalMode().convert(text));
     }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource({"0, 0", "7, 7", "32768, 32768", "2147483648, 2147483648", "007, 7", "999999999999999999, 999999999999999999"})
+    void countsAreDecimal(String text, long value) {
+        assertEquals(value, new Counts.NonNegative().convert(text));
+    }
+
+    @ParameterizedTest(name = "\"{0}\" is refused")
+    @ValueSource(strings = {"", "-1", "+1", "1.0", "0x10", "1e3", "one", "9999999999999999999"})
+    void malformedCountsAreRefused(String text) {
+        assertThrows(TypeConversionException.class, () -> new Counts.NonNegative().convert(text));
+    }
+
+    @ParameterizedTest(name = "\"{0}\" is refused where at least 1 is needed")
+    @ValueSource(strings = {"0", "00"})
+    void zeroIsRefusedWhereAPositiveNumberIsNeeded(String text) {
+        assertThrows(TypeConversionException.class, () -> new Counts.Positive().convert(text));
+        assertThrows(TypeConversionException.class, () -> new Sizes.Positive().convert(text));
+        assertEquals(1, new Counts.Positive().convert("1"));
+        assertEquals(1024, new Sizes.Positive().convert("1k"));
+    }
 }

@@ -5,26 +5,43 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.testing.Peers;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** {@code ipcbridge demo}: every exchange runs against the real C peers and shell tools, and is OK. */
 class DemoCommandTest {
     @Test
-    void everyExchangeIsOk() {
+    void everyExchangeIsOk() throws IOException {
         Peers.path("pipe_peer"); // skips the test when the C peers were not built
         Peers.path("fifo_peer");
+        Peers.path("mq_peer");
+        Peers.path("shm_peer");
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("demo", "--size", "4MiB"));
         assertEquals(0, r.status(), r::toString);
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.get(0).startsWith("MECHANISM"), r::toString);
         List<String> rows = lines.subList(1, lines.size());
-        assertEquals(6, rows.size(), r::toString);
+        assertEquals(10, rows.size(), r::toString);
         for (String row : rows) {
             assertTrue(row.endsWith("  OK"), () -> "exchange OK: " + row + "\n" + r.err());
         }
         assertTrue(rows.get(0).contains(" 4194304 "), () -> "the size went through: " + rows.get(0));
+        for (String mechanism : new String[] {"mq ", "shm+sem "}) {
+            assertEquals(2, rows.stream().filter(row -> row.startsWith(mechanism) && row.contains(" 4194304 ")).count(),
+                    () -> "both directions of " + mechanism + "moved 4 MiB: " + rows);
+        }
         assertEquals("", r.err(), "no notes: the peers were found");
+        String mine = "ipcb-demo-" + ProcessHandle.current().pid() + "-";
+        for (String dir : new String[] {"/dev/shm", "/dev/mqueue"}) {
+            try (Stream<Path> left = Files.list(Path.of(dir))) {
+                assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(f -> f.contains(mine)).toList(),
+                        "the demo removed its queues and segments from " + dir);
+            }
+        }
     }
 }

@@ -98,15 +98,14 @@ class MessageQueueTest {
     @Test
     void sizesBeyondTheSystemLimitsNameTheLimit() throws Exception {
         // MQ-05: root lacks CAP_SYS_RESOURCE here, so msg_max and msgsize_max bind root too
-        long msgMax = Long.parseLong(java.nio.file.Files.readString(
-                java.nio.file.Path.of("/proc/sys/fs/mqueue/msg_max")).trim());
-        String n = name();
-        try {
-            MessageQueue.createExclusively(n, msgMax + 1, 64, 0600).close();
-        } catch (IpcResourceLimitException e) {
-            assertTrue(e.getMessage().contains("/proc/sys/fs/mqueue/msg_max (" + msgMax + ")"), e.getMessage());
-            assertEquals("EINVAL", e.errnoName());
-        }
+        long msgMax = Long.parseLong(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/fs/mqueue/msg_max")).get(0).trim());
+        IpcResourceLimitException e = assertThrows(IpcResourceLimitException.class,
+                () -> MessageQueue.createExclusively(name(), msgMax + 1, 64, 0600));
+        assertTrue(e.getMessage().contains("/proc/sys/fs/mqueue/msg_max (" + msgMax + ")"), e.getMessage());
+        assertEquals("EINVAL", e.errnoName());
+        IpcResourceLimitException size = assertThrows(IpcResourceLimitException.class,
+                () -> MessageQueue.createExclusively(name(), 1, 1 << 20, 0600));
+        assertTrue(size.getMessage().contains("/proc/sys/fs/mqueue/msgsize_max (8192)"), size.getMessage());
         assertThrows(IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), -1, 64, 0600));
         assertThrows(IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), 4, -1, 0600));
     }
@@ -408,8 +407,7 @@ class MessageQueueTest {
             }
             assertTrue(e != null, "the system limit was reached");
             assertEquals("ENOSPC", e.errnoName());
-            assertTrue(e.getMessage().contains("/proc/sys/fs/mqueue/queues_max (" + java.nio.file.Files.readString(
-                    java.nio.file.Path.of("/proc/sys/fs/mqueue/queues_max")).trim() + ")"), e.getMessage());
+            assertTrue(e.getMessage().contains("/proc/sys/fs/mqueue/queues_max (" + java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/fs/mqueue/queues_max")).get(0).trim() + ")"), e.getMessage());
         } finally {
             for (String n : mine) {
                 MessageQueue.unlink(n);

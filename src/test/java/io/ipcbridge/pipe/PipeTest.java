@@ -147,8 +147,7 @@ class PipeTest {
     @Test
     void capacityAboveTheSystemMaximumIsRefused() throws Exception {
         // PIPE-07: EPERM above /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE; root may pass
-        long max = Long.parseLong(java.nio.file.Files.readString(
-                java.nio.file.Path.of("/proc/sys/fs/pipe-max-size")).trim());
+        long max = Long.parseLong(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/fs/pipe-max-size")).get(0).trim());
         try (Pipe pipe = Pipe.open()) {
             try {
                 int got = pipe.sink().setCapacity((int) Math.min(Integer.MAX_VALUE / 2 + 1, max * 2));

@@ -1,0 +1,72 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Created;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The demo's bounded buffer matches native-tests/include/ipcb_bounded.h, and works Java to Java. */
+class BoundedBufferTest {
+    private static final Path HEADER = Path.of("native-tests/include/ipcb_bounded.h");
+    private final Created created = new Created("clibb", SharedMemory::unlink);
+
+    @AfterEach
+    void unlinkAll() {
+        created.unlinkAll();
+    }
+
+    @Test
+    void offsetsAndMagicAreTheHeaders() throws Exception {
+        Map<String, Long> defines = new HashMap<>();
+        Matcher m = Pattern.compile("#define IPCB_BB_(\\w+)\\s+(?:UINT32_C\\()?(0x[0-9A-Fa-f]+|\\d+)")
+                .matcher(Files.readString(HEADER));
+        while (m.find()) {
+            defines.put(m.group(1), Long.decode(m.group(2)));
+        }
+        assertEquals(defines.get("MAGIC"), (long) BoundedBuffer.MAGIC);
+        assertEquals(defines.get("OFF_MAGIC"), (long) BoundedBuffer.OFF_MAGIC);
+        assertEquals(defines.get("OFF_SLOTS"), (long) BoundedBuffer.OFF_SLOTS);
+        assertEquals(defines.get("OFF_RECORD_SIZE"), (long) BoundedBuffer.OFF_RECORD_SIZE);
+        assertEquals(defines.get("OFF_RESERVED"), (long) BoundedBuffer.OFF_RESERVED);
+        assertEquals(defines.get("OFF_EMPTY"), (long) BoundedBuffer.OFF_EMPTY);
+        assertEquals(defines.get("OFF_FULL"), (long) BoundedBuffer.OFF_FULL);
+        assertEquals(defines.get("OFF_MUTEX"), (long) BoundedBuffer.OFF_MUTEX);
+        assertEquals(defines.get("OFF_HEAD"), (long) BoundedBuffer.OFF_HEAD);
+        assertEquals(defines.get("OFF_TAIL"), (long) BoundedBuffer.OFF_TAIL);
+        assertEquals(defines.get("OFF_DATA"), (long) BoundedBuffer.OFF_DATA);
+        assertEquals(defines.get("SEQ_SIZE"), (long) BoundedBuffer.SEQ_SIZE);
+    }
+
+    @Test
+    void recordsGoThroughInOrderAcrossTheWrap() {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            String name = created.name();
+            try (BoundedBuffer bb = BoundedBuffer.create(name, 3, 16, false)) {
+                assertEquals(BoundedBuffer.OFF_DATA + 48, BoundedBuffer.size(3, 16));
+                for (long n = 0; n < 10; n++) {
+                    assertTrue(bb.produce(n, Duration.ofSeconds(1)));
+                    assertTrue(bb.consume(n, Duration.ofSeconds(1)).orElseThrow().ok());
+                }
+                assertTrue(bb.produce(10, Duration.ofSeconds(1)));
+                assertEquals("expected record 11, got record 10",
+                        bb.consume(11, Duration.ofSeconds(1)).orElseThrow().wrong());
+                assertTrue(bb.consume(11, Duration.ofMillis(50)).isEmpty(), "empty: no record within the wait");
+                for (long n = 0; n < 3; n++) {
+                    assertTrue(bb.produce(n, Duration.ZERO));
+                }
+                assertTrue(!bb.produce(3, Duration.ofMillis(50)), "full: no slot within the wait");
+            }
+        });
+    }
+}

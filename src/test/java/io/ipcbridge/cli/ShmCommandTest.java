@@ -1,0 +1,129 @@
+package io.ipcbridge.cli;
+
+import static io.ipcbridge.cli.MqCommandTest.NL;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Created;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@code ipcbridge shm} in this JVM: create, info, rm and the exit statuses 1/2. Copying stdin in
+ * and the segment out, with the C peer, is in {@link ShmStdioTest}.
+ */
+class ShmCommandTest {
+    private final Created created = new Created("clishm", SharedMemory::unlink);
+
+    @AfterEach
+    void unlinkAll() {
+        created.unlinkAll();
+    }
+
+    @Test
+    void createMakesASegmentOfTheSizeWithMode0600AndInfoShowsIt() throws IOException {
+        // SHM-18: mode 0600 by default, owner = this user.
+        String name = created.name();
+        Cli.Result r = Cli.run("shm", "create", name, "--size", "4k");
+        assertEquals(0, r.status(), r::toString);
+        assertEquals("", r.out() + r.err());
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        int gid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+        Cli.Result info = Cli.run("shm", "info", name);
+        assertEquals(0, info.status(), info::toString);
+        assertEquals("name: " + name + NL + "size: 4096" + NL + "mode: 0600" + NL + "uid: " + uid + NL + "gid: " + gid
+                + NL, info.out());
+        Cli.Result json = Cli.run("shm", "info", name, "--json");
+        assertEquals("{\"name\":\"" + name + "\",\"size\":4096,\"mode\":\"0600\",\"uid\":" + uid + ",\"gid\":" + gid
+                + "}" + NL, json.out());
+    }
+
+    @Test
+    void createWithoutExclusiveKeepsAnExistingSegmentAndWithItIsEEXIST() throws IOException {
+        // SHM-02: EEXIST; the existing segment keeps its size and bytes.
+        String name = created.name();
+        assertEquals(0, Cli.run("shm", "create", name, "--size", "100", "--mode", "0640").status());
+        try (SharedMemory shm = SharedMemory.open(name)) {
+            shm.setInt(0, 42);
+        }
+        assertEquals(0, Cli.run("shm", "create", name, "--size", "200").status());
+        Cli.Result r = Cli.run("shm", "create", name, "--size", "200", "--exclusive");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: shm_open(" + name + "): EEXIST (File exists)" + NL, r.err());
+        try (SharedMemory shm = SharedMemory.open(name)) {
+            assertEquals(100, shm.size());
+            assertEquals(42, shm.getInt(0));
+            assertEquals(0640, shm.info().mode());
+        }
+    }
+
+    @Test
+    void aSegmentLargerThanOneMappingIsExitOneAndNothingIsCreated() {
+        // SHM-04 / CLI.md: the size parses but exceeds what one mapping holds -> 1.
+        String name = created.name();
+        Cli.Result r = Cli.run("shm", "create", name, "--size", "2GiB");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: shm_open(" + name + "): 2147483648 bytes is more than one mapping can hold "
+                + "(2147483647); nothing was created" + NL, r.err());
+        assertFalse(Files.exists(Path.of("/dev/shm" + name), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aMissingSegmentIsENOENT() {
+        // SHM-01, SHM-09 (second unlink).
+        String name = created.name();
+        for (String[] args : new String[][] {{"shm", "info", name}, {"shm", "read", name}, {"shm", "rm", name}}) {
+            Cli.Result r = Cli.run(args);
+            assertEquals(1, r.status(), r::toString);
+            String call = args[1].equals("rm") ? "shm_unlink" : "shm_open";
+            assertEquals("ipcbridge: " + call + "(" + name + "): ENOENT (No such file or directory)" + NL, r.err());
+        }
+    }
+
+    @Test
+    void rmRemovesTheSegment() {
+        String name = created.name();
+        assertEquals(0, Cli.run("shm", "create", name, "--size", "1").status());
+        assertEquals(0, Cli.run("shm", "rm", name).status());
+        assertFalse(Files.exists(Path.of("/dev/shm" + name), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aSymlinkPlantedInDevShmIsRefused() throws IOException {
+        // SHM-11 / FIFO-06 spirit: never follow a link in /dev/shm; exit 1, the target untouched.
+        String name = created.name();
+        Path target = Files.writeString(Files.createTempFile("ipcb-target", ""), "keep");
+        Path link = Files.createSymbolicLink(Path.of("/dev/shm" + name), target);
+        try {
+            Cli.Result r = Cli.run("shm", "info", name);
+            assertEquals(1, r.status(), r::toString);
+            assertEquals(1, r.err().lines().count(), r::toString);
+            assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+            assertEquals("keep", Files.readString(target));
+        } finally {
+            Files.deleteIfExists(link);
+            Files.deleteIfExists(target);
+        }
+    }
+
+    @ParameterizedTest(name = "ipcbridge {0}")
+    @ValueSource(strings = {"shm create a/b --size 1", "shm create sem.x --size 1", "shm create /sem.x --size 1",
+        "shm create s --size 0", "shm create s --size -1", "shm create s --size 1.5k", "shm create s",
+        "shm create s --size 1 --mode 999", "shm write s --offset x", "shm read s --length -1",
+        "shm info s --bogus", "shm rm", "shm"})
+    void whatDoesNotParseIsExitTwo(String args) {
+        // SHM-16: sem.* and slash names are usage errors (exit 2), before any call.
+        Cli.Result r = Cli.run(args.split(" "));
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+        assertEquals("", r.out());
+    }
+}

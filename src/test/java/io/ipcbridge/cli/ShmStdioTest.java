@@ -1,0 +1,165 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Created;
+import io.ipcbridge.testing.Peers;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ipcbridge shm write|read} as real commands in child JVMs with raw stdin and stdout, against
+ * the C peer native-tests/shm_peer.c (read, write) on the same segment.
+ */
+class ShmStdioTest {
+    private static final Duration BOUND = Duration.ofSeconds(60);
+    private final Created created = new Created("clishm", SharedMemory::unlink);
+    private String peer;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void peer() {
+        peer = Peers.path("shm_peer");
+    }
+
+    @AfterEach
+    void unlinkAll() {
+        created.unlinkAll();
+    }
+
+    private String peer(String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(peer));
+        argv.addAll(List.of(args));
+        Path err = dir.resolve("peer.err");
+        Process p = new ProcessBuilder(argv).redirectError(err.toFile()).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "shm_peer ends");
+            assertEquals(0, p.exitValue(), () -> "shm_peer " + String.join(" ", args) + ": " + MqStdioTest.read(err));
+            return out;
+        } finally {
+            Cli.destroy(p);
+        }
+    }
+
+    private record Run(int status, byte[] out, String err) {
+    }
+
+    private Run cli(byte[] stdin, String... args) throws Exception {
+        Path in = Files.write(dir.resolve("in"), stdin);
+        Path err = dir.resolve("cli.err");
+        Process p = Cli.command(err, args).redirectInput(in.toFile()).start();
+        try {
+            byte[] out = p.getInputStream().readAllBytes();
+            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the CLI ends");
+            return new Run(p.exitValue(), out, MqStdioTest.read(err));
+        } finally {
+            Cli.destroy(p);
+        }
+    }
+
+    private static byte[] everyByteValue() {
+        byte[] data = new byte[256];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) i;
+        }
+        return data;
+    }
+
+    @Test
+    void writeAtAnOffsetIsWhatTheCPeerReads() {
+        // Binary-safe (every byte value) from stdin into the segment, seen by C at the same offset.
+        assertTimeoutPreemptively(BOUND, () -> {
+            String name = created.name();
+            assertEquals(0, Cli.run("shm", "create", name, "--size", "1k").status());
+            byte[] data = everyByteValue();
+            Run r = cli(data, "shm", "write", name, "--offset", "512");
+            assertEquals(0, r.status(), r::err);
+            assertEquals("", r.err());
+            assertEquals(HexFormat.of().formatHex(data) + "\n", peer("read", name, "512", "256"));
+            assertEquals("00".repeat(512) + "\n", peer("read", name, "0", "512"), "nothing before the offset changed");
+        });
+    }
+
+    @Test
+    void readGivesWhatTheCPeerWrote() {
+        assertTimeoutPreemptively(BOUND, () -> {
+            String name = created.name();
+            assertEquals(0, Cli.run("shm", "create", name, "--size", "300").status());
+            byte[] data = everyByteValue();
+            peer("write", name, "44", HexFormat.of().formatHex(data));
+            Run part = cli(new byte[0], "shm", "read", name, "--offset", "44", "--length", "256");
+            assertEquals(0, part.status(), part::err);
+            assertArrayEquals(data, part.out());
+            Run all = cli(new byte[0], "shm", "read", name);
+            assertEquals(0, all.status(), all::err);
+            assertEquals(300, all.out().length, "the whole segment by default");
+            assertArrayEquals(data, Arrays.copyOfRange(all.out(), 44, 300));
+            Run tail = cli(new byte[0], "shm", "read", name, "--offset", "290");
+            assertArrayEquals(Arrays.copyOfRange(data, 246, 256), tail.out(), "from the offset to the end");
+        });
+    }
+
+    @Test
+    void writePastTheEndIsExitOneAndTheSegmentIsUnchanged() {
+        // CLI.md: refuses data past the end and then writes nothing (SHM-10: never past the mapping).
+        assertTimeoutPreemptively(BOUND, () -> {
+            String name = created.name();
+            assertEquals(0, Cli.run("shm", "create", name, "--size", "64").status());
+            peer("write", name, "0", "ab".repeat(64));
+            byte[] tooMuch = new byte[33];
+            Arrays.fill(tooMuch, (byte) 0x11);
+            Run r = cli(tooMuch, "shm", "write", name, "--offset", "32");
+            assertEquals(1, r.status(), r::err);
+            assertEquals("ipcbridge: " + name + ": stdin holds more than the 32 bytes from offset 32 to the end of the "
+                    + "segment (64 bytes); nothing was written\n", r.err());
+            assertEquals("ab".repeat(64) + "\n", peer("read", name, "0", "64"), "not a byte changed");
+            try (SharedMemory shm = SharedMemory.open(name, true)) {
+                byte[] now = new byte[64];
+                shm.buffer().get(now);
+                byte[] before = new byte[64];
+                Arrays.fill(before, (byte) 0xab);
+                assertArrayEquals(before, now);
+            }
+
+            Run exact = cli(Arrays.copyOf(tooMuch, 32), "shm", "write", name, "--offset", "32");
+            assertEquals(0, exact.status(), "exactly to the end is fine: " + exact.err());
+            Run past = cli(new byte[0], "shm", "write", name, "--offset", "65");
+            assertEquals(1, past.status(), past::err);
+            assertTrue(past.err().startsWith("ipcbridge: " + name + ": offset 65 is past the end"), past::err);
+        });
+    }
+
+    @Test
+    void readPastTheEndIsExitOneAndWritesNothing() {
+        assertTimeoutPreemptively(BOUND, () -> {
+            String name = created.name();
+            assertEquals(0, Cli.run("shm", "create", name, "--size", "16").status());
+            Run r = cli(new byte[0], "shm", "read", name, "--offset", "8", "--length", "9");
+            assertEquals(1, r.status(), r::err);
+            assertEquals(0, r.out().length);
+            assertEquals("ipcbridge: " + name + ": 9 bytes at offset 8 pass the end of the segment (16 bytes); "
+                    + "nothing was read\n", r.err());
+            Run empty = cli(new byte[0], "shm", "read", name, "--offset", "16");
+            assertEquals(0, empty.status(), "reading nothing at the very end is fine: " + empty.err());
+            assertEquals(0, empty.out().length);
+        });
+    }
+}
