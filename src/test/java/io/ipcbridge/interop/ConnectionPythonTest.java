@@ -1,0 +1,171 @@
+package io.ipcbridge.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.conn.AuthenticationException;
+import io.ipcbridge.conn.Connection;
+import io.ipcbridge.conn.Listener;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** CPython 3.11's multiprocessing.connection at the other end of ipcbridge connections. */
+class ConnectionPythonTest {
+    private static final Duration LIMIT = Duration.ofMinutes(3);
+    private static final int MESSAGES = 100_000;
+    /** Message i's size, shared with the Python side: mostly small, every 1000th exactly 1 MiB, some 0. */
+    private static final String SIZES = "def size(i): return 1 << 20 if i % 1000 == 999 else (i * 7919) % 4099\n";
+
+    @TempDir
+    Path dir;
+
+    private static int size(int i) {
+        return i % 1000 == 999 ? 1 << 20 : (int) ((i * 7919L) % 4099);
+    }
+
+    private static byte[] message(int i) {
+        byte[] m = new byte[size(i)];
+        Arrays.fill(m, (byte) (i % 251));
+        return m;
+    }
+
+    @Test
+    void aHundredThousandMessagesEachWayWithPythonOnFd3() throws Exception {
+        String script = "import sys, zlib\n"
+                + "from multiprocessing.connection import Connection\n" + SIZES
+                + "c = Connection(3)\n"
+                + "n = int(sys.argv[1]); crc = 0\n"
+                + "for i in range(n):\n"
+                + "    m = c.recv_bytes()\n"
+                + "    assert len(m) == size(i), (i, len(m))\n"
+                + "    crc = zlib.crc32(m, crc)\n"
+                + "print('%08x' % crc, flush=True)\n"
+                + "for i in range(n):\n"
+                + "    c.send_bytes(bytes([i % 251]) * size(i))\n"
+                + "c.close()\n";
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open();
+                    ChildProcess python = Command.of("python3", "-c", script, Integer.toString(MESSAGES))
+                            .fd(3, pair.second()).stdout(out.sink()).start();
+                    Connection c = Connection.over(pair.first())) {
+                pair.second().close();
+                out.sink().close();
+                CRC32 sent = new CRC32();
+                for (int i = 0; i < MESSAGES; i++) {
+                    byte[] m = message(i);
+                    sent.update(m);
+                    c.sendBytes(m);
+                }
+                CRC32 received = new CRC32();
+                for (int i = 0; i < MESSAGES; i++) {
+                    byte[] m = c.recvBytes();
+                    assertEquals(size(i), m.length, "message " + i);
+                    received.update(m);
+                }
+                assertEquals(String.format("%08x", sent.getValue()),
+                        new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII).trim(),
+                        "Python's checksum of what Java sent");
+                CRC32 expected = new CRC32();
+                for (int i = 0; i < MESSAGES; i++) {
+                    expected.update(message(i));
+                }
+                assertEquals(expected.getValue(), received.getValue(), "Java's checksum of what Python sent");
+                assertEquals(0, python.waitFor().code());
+            }
+        });
+    }
+
+    private static String python(String script, String... args) throws Exception {
+        String[] argv = new String[args.length + 3];
+        argv[0] = "python3";
+        argv[1] = "-c";
+        argv[2] = script;
+        System.arraycopy(args, 0, argv, 3, args.length);
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return out.trim();
+    }
+
+    @Test
+    void aPythonClientAuthenticatesToAJavaListenerOnlyWithTheRightKey() throws Exception {
+        Path path = dir.resolve("listener.sock");
+        String client = "import sys\n"
+                + "from multiprocessing.connection import Client\n"
+                + "try:\n"
+                + "    c = Client(sys.argv[1], authkey=sys.argv[2].encode())\n"
+                + "    c.send_bytes(b'hello from python'); print(c.recv_bytes().decode())\n"
+                + "except Exception as e:\n"
+                + "    print(type(e).__name__)\n";
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Listener listener = Listener.listen(Address.unix(path), "key".getBytes(StandardCharsets.US_ASCII))) {
+                Thread server = new Thread(() -> {
+                    try (Connection c = listener.accept()) {
+                        c.sendBytes(("java got: " + c.recv()).getBytes(StandardCharsets.UTF_8));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                server.start();
+                assertEquals("java got: hello from python", python(client, path.toString(), "key"));
+                server.join();
+                java.util.concurrent.CompletableFuture<Throwable> refusing = java.util.concurrent.CompletableFuture
+                        .supplyAsync(() -> {
+                            try {
+                                listener.accept().close();
+                                return null;
+                            } catch (Exception e) {
+                                return e;
+                            }
+                        });
+                assertEquals("AuthenticationError", python(client, path.toString(), "wrong"));
+                assertEquals(AuthenticationException.class, refusing.get().getClass());
+            }
+        });
+    }
+
+    @Test
+    void aJavaClientAuthenticatesToAPythonListenerOnlyWithTheRightKey() throws Exception {
+        Path path = dir.resolve("py.sock");
+        String server = "import sys\n"
+                + "from multiprocessing.connection import Listener\n"
+                + "l = Listener(sys.argv[1], authkey=b'key')\n"
+                + "print('ready', flush=True)\n"
+                + "for _ in range(2):\n"
+                + "    try:\n"
+                + "        c = l.accept(); c.send_bytes(b'python got: ' + c.recv_bytes()); c.close()\n"
+                + "    except Exception as e:\n"
+                + "        print(type(e).__name__, flush=True)\n"
+                + "l.close()\n";
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe out = Pipe.open();
+                    ChildProcess py = Command.of("python3", "-c", server, path.toString()).stdout(out.sink()).start()) {
+                out.sink().close();
+                var lines = new java.io.BufferedReader(new java.io.InputStreamReader(out.source().inputStream(),
+                        StandardCharsets.UTF_8));
+                assertEquals("ready", lines.readLine());
+                try (Connection c = Connection.connect(Address.unix(path), "key".getBytes(StandardCharsets.US_ASCII))) {
+                    c.send("hello from java");
+                    assertEquals("python got: hello from java", c.recv());
+                }
+                AuthenticationException e = assertThrows(AuthenticationException.class,
+                        () -> Connection.connect(Address.unix(path), "wrong".getBytes(StandardCharsets.US_ASCII)));
+                assertTrue(e.getMessage().contains("rejected"), e.getMessage());
+                assertEquals("AuthenticationError", lines.readLine());
+                assertEquals(0, py.waitFor().code());
+            }
+        });
+    }
+}
