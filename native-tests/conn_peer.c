@@ -1,0 +1,262 @@
+/*
+ * conn_peer.c -- C peer for the multiprocessing.connection framing tests of
+ * ipcbridge.  All framing goes through include/ipcb_conn.h (a message is a
+ * 4-byte big-endian signed length, or -1 and an 8-byte big-endian length,
+ * then the payload; see that header).
+ *
+ * FD / FDIN / FDOUT are inherited descriptors: a socket (e.g. one end of a
+ * socketpair, for a duplex connection) or a pipe end.  Every mode closes the
+ * descriptors it is given.  SIGPIPE is set to SIG_IGN at start, so writing to
+ * a closed peer fails with EPIPE.
+ *
+ * Modes:
+ *   conn_peer echo FD
+ *       Receive messages on FD (at most 64 MiB each) and send each one back
+ *       unchanged on FD, until the clean end (EOF at a message boundary).
+ *       Prints "echoed <messages>".  A message is read completely before it
+ *       is sent back, so a sender that writes a lot before reading replies
+ *       can fill both directions and deadlock (the same as CPython).
+ *   conn_peer echo2 FDIN FDOUT
+ *       The same, receiving on FDIN and sending on FDOUT (two pipes).
+ *       Echo pass (exit 0): clean end reached.  Protocol error (truncated
+ *       frame, bad length, message above 64 MiB) or EPIPE: exit 1.  Other
+ *       errors: exit 2.
+ *
+ *   conn_peer send FD COUNT SEED
+ *       Send COUNT messages; message i (i = 0 .. COUNT-1) is
+ *       (i * 7919) % 70001 bytes long (0 .. 70000; message 0 is empty) and
+ *       holds the first bytes of pattern(SEED + i) (include/peer.h, a fresh
+ *       generator per message; SEED + i wraps modulo 2^64).  Then close FD
+ *       and print "sent <COUNT> <crc32 of all payloads concatenated, 8
+ *       lowercase hex digits>".
+ *       Pass (exit 0): all sent.  EPIPE: exit 1.  Other error: exit 2.
+ *
+ *   conn_peer recv FD [MAX]
+ *       Receive messages (at most MAX bytes each, default 64 MiB) until the
+ *       clean end, close FD, print "received <messages> <crc32 of all
+ *       payloads concatenated, 8 lowercase hex digits>".
+ *       Pass (exit 0): clean end reached.  Protocol error -- EOF inside a
+ *       frame, a length below -1 (EPROTO), a length above MAX (EMSGSIZE) --:
+ *       the error and the number of messages received before it go to
+ *       stderr, exit 1.  Other errors: exit 2.
+ *
+ *   conn_peer raw FD HEX
+ *       Write the bytes given as hex digits (an even number of 0-9a-fA-F,
+ *       nothing else; "" writes nothing) to FD with no framing, close FD,
+ *       exit.  For sending malformed frames to a Java receiver, e.g.
+ *       "ffffffff" (a long-form header cut short), "fffffffe" (length -2),
+ *       "0000000a6869" (10 bytes announced, 2 sent).
+ *       Pass (exit 0): all written.  EPIPE: exit 1.  Other error: exit 2.
+ *
+ * Usage errors exit 2 with a usage line on stderr.
+ */
+#include "peer.h"
+#include "ipcb_conn.h"
+
+#include <signal.h>
+
+/* Largest message accepted by echo / echo2 and, by default, recv. */
+#define CONN_MAX_MESSAGE (UINT64_C(64) * 1024 * 1024)
+
+/* Message i of the send mode is (i * SEND_STEP) % SEND_MOD bytes long. */
+#define SEND_STEP UINT64_C(7919)
+#define SEND_MOD UINT64_C(70001)
+
+static const char usage_text[] =
+    "usage: conn_peer echo FD\n"
+    "       conn_peer echo2 FDIN FDOUT\n"
+    "       conn_peer send FD COUNT SEED\n"
+    "       conn_peer recv FD [MAX]\n"
+    "       conn_peer raw FD HEX\n";
+
+_Noreturn static void usage(void)
+{
+    fputs(usage_text, stderr);
+    exit(PEER_BROKEN);
+}
+
+static void close_fds(int a, int b)
+{
+    CHECK(close(a) == 0);
+    if (b != a)
+        CHECK(close(b) == 0);
+}
+
+/* Exit code for a failed ipcb_conn_recv (-1) with errno e. */
+static int recv_error_code(int e)
+{
+    return (e == EPROTO || e == EMSGSIZE) ? PEER_FAIL : PEER_BROKEN;
+}
+
+/* Exit code for a failed ipcb_conn_send / write with errno e. */
+static int send_error_code(int e)
+{
+    return e == EPIPE ? PEER_FAIL : PEER_BROKEN;
+}
+
+static int mode_echo(const char *name, int fdin, int fdout)
+{
+    uint64_t n = 0;
+    int rc = PEER_PASS;
+
+    peer_check_fd(fdin);
+    peer_check_fd(fdout);
+    for (;;) {
+        void *msg;
+        int64_t len = ipcb_conn_recv(fdin, &msg, CONN_MAX_MESSAGE);
+        if (len == -2)
+            break;
+        if (len < 0) {
+            int e = errno;
+            fprintf(stderr, "%s: receive on fd %d after %llu messages: %s\n",
+                    name, fdin, (unsigned long long)n, strerror(e));
+            rc = recv_error_code(e);
+            break;
+        }
+        if (ipcb_conn_send(fdout, msg, (uint64_t)len) != 0) {
+            int e = errno;
+            fprintf(stderr, "%s: send on fd %d of message %llu (%lld bytes): %s\n",
+                    name, fdout, (unsigned long long)n, (long long)len,
+                    strerror(e));
+            free(msg);
+            rc = send_error_code(e);
+            break;
+        }
+        free(msg);
+        n++;
+    }
+    close_fds(fdin, fdout);
+    if (rc == PEER_PASS) {
+        printf("echoed %llu\n", (unsigned long long)n);
+        CHECK(fflush(stdout) == 0);
+    }
+    return rc;
+}
+
+static int mode_send(int fd, uint64_t count, uint64_t seed)
+{
+    unsigned char *buf;
+    uint32_t crc = 0;
+    int rc = PEER_PASS;
+
+    peer_check_fd(fd);
+    CHECK((buf = malloc((size_t)SEND_MOD)) != NULL);
+    for (uint64_t i = 0; i < count; i++) {
+        /* == (i * 7919) % 70001, without overflow for any i */
+        uint64_t len = (i % SEND_MOD) * SEND_STEP % SEND_MOD;
+        peer_pattern pat;
+
+        pattern_init(&pat, seed + i);
+        pattern_fill(&pat, buf, (size_t)len);
+        if (ipcb_conn_send(fd, buf, len) != 0) {
+            int e = errno;
+            fprintf(stderr, "send: fd %d, message %llu (%llu bytes): %s\n", fd,
+                    (unsigned long long)i, (unsigned long long)len, strerror(e));
+            rc = send_error_code(e);
+            break;
+        }
+        crc = crc32_update(crc, buf, (size_t)len);
+    }
+    free(buf);
+    CHECK(close(fd) == 0);
+    if (rc == PEER_PASS) {
+        printf("sent %llu %08x\n", (unsigned long long)count, (unsigned)crc);
+        CHECK(fflush(stdout) == 0);
+    }
+    return rc;
+}
+
+static int mode_recv(int fd, uint64_t max)
+{
+    uint64_t n = 0;
+    uint32_t crc = 0;
+    int rc = PEER_PASS;
+
+    peer_check_fd(fd);
+    for (;;) {
+        void *msg;
+        int64_t len = ipcb_conn_recv(fd, &msg, max);
+        if (len == -2)
+            break;
+        if (len < 0) {
+            int e = errno;
+            fprintf(stderr, "recv: fd %d after %llu messages: %s\n", fd,
+                    (unsigned long long)n, strerror(e));
+            rc = recv_error_code(e);
+            break;
+        }
+        crc = crc32_update(crc, msg, (size_t)len);
+        free(msg);
+        n++;
+    }
+    CHECK(close(fd) == 0);
+    if (rc == PEER_PASS) {
+        printf("received %llu %08x\n", (unsigned long long)n, (unsigned)crc);
+        CHECK(fflush(stdout) == 0);
+    }
+    return rc;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int mode_raw(int fd, const char *hex)
+{
+    size_t hlen = strlen(hex), n = hlen / 2;
+    unsigned char *buf;
+    int rc = PEER_PASS;
+
+    if (hlen % 2 != 0)
+        peer_die(PEER_BROKEN, "raw: odd number of hex digits in '%s'", hex);
+    CHECK((buf = malloc(n > 0 ? n : 1)) != NULL);
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            peer_die(PEER_BROKEN, "raw: invalid hex '%s'", hex);
+        buf[i] = (unsigned char)(hi << 4 | lo);
+    }
+    peer_check_fd(fd);
+    if (write_full(fd, buf, n) != 0) {
+        int e = errno;
+        fprintf(stderr, "raw: write fd %d (%zu bytes): %s\n", fd, n, strerror(e));
+        rc = send_error_code(e);
+    }
+    free(buf);
+    CHECK(close(fd) == 0);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode;
+
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        peer_die(PEER_BROKEN, "signal(SIGPIPE): %s", strerror(errno));
+    if (argc < 2)
+        usage();
+    mode = argv[1];
+
+    if (strcmp(mode, "echo") == 0 && argc == 3) {
+        int fd = parse_fd(argv[2]);
+        return mode_echo("echo", fd, fd);
+    }
+    if (strcmp(mode, "echo2") == 0 && argc == 4)
+        return mode_echo("echo2", parse_fd(argv[2]), parse_fd(argv[3]));
+    if (strcmp(mode, "send") == 0 && argc == 5)
+        return mode_send(parse_fd(argv[2]), parse_u64(argv[3]),
+                         parse_u64(argv[4]));
+    if (strcmp(mode, "recv") == 0 && (argc == 3 || argc == 4))
+        return mode_recv(parse_fd(argv[2]),
+                         argc == 4 ? parse_u64(argv[3]) : CONN_MAX_MESSAGE);
+    if (strcmp(mode, "raw") == 0 && argc == 4)
+        return mode_raw(parse_fd(argv[2]), argv[3]);
+    usage();
+}
