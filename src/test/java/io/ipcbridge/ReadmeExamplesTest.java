@@ -3,6 +3,8 @@ package io.ipcbridge;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.ipcbridge.conn.Connection;
+import io.ipcbridge.conn.Listener;
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.pipe.Fifo;
@@ -15,6 +17,8 @@ import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Names;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -103,6 +107,42 @@ class ReadmeExamplesTest {
             assertEquals(42, shm.getLongAcquire(64));
         } finally {
             SharedMemory.unlink(name);
+        }
+    }
+
+    @Test
+    void passingADescriptorAndReadingThePeer() throws Exception {
+        // README: "Passing a descriptor over an AF_UNIX socket"
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            pair.first().sendDescriptors(ByteBuffer.wrap("fd".getBytes(UTF_8)), List.of(pipe.sink().descriptor()));
+            List<Descriptor> received = pair.second().receiveDescriptors(ByteBuffer.allocate(8), 4);   // close-on-exec
+            Socket.Credentials peer = pair.second().peerCredentials();                              // pid, uid, gid
+            assertEquals(1, received.size());
+            assertEquals(ProcessHandle.current().pid(), peer.pid());
+            received.get(0).close();
+        }
+    }
+
+    @Test
+    void aListenerForPython() throws Exception {
+        // README: "Talking to Python's multiprocessing.connection"
+        Path path = dir.resolve("app.sock");
+        Process python = null;
+        try (Listener listener = Listener.listen(Address.unix(path), "key".getBytes(UTF_8))) {
+            python = new ProcessBuilder("python3", "-c", "import sys\n"
+                    + "from multiprocessing.connection import Client\n"
+                    + "c = Client(sys.argv[1], authkey=b'key'); c.send_bytes(b'request'); print(c.recv_bytes().decode())",
+                    path.toString()).start();
+            try (Connection c = listener.accept()) {
+                byte[] request = c.recvBytes();
+                c.sendBytes("done".getBytes(UTF_8));
+                assertEquals("request", new String(request, UTF_8));
+            }
+            assertEquals("done\n", new String(python.getInputStream().readAllBytes(), UTF_8));
+        } finally {
+            if (python != null) {
+                python.destroy();
+            }
         }
     }
 }
