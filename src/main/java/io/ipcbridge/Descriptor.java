@@ -31,7 +31,9 @@ import java.util.Objects;
  * EINTR; the real {@code close} happens when the last thread has left. The blocked call then throws
  * {@link java.nio.channels.AsynchronousCloseException} or
  * {@link java.nio.channels.ClosedByInterruptException}. The cost on the fast path is a
- * {@code pthread_self} and an uncontended lock per call, about 0.1 us (see {@code scripts/bench-pipe}).
+ * {@code pthread_self} (5 ns through jnr-ffi) and two uncontended locks per call: measured pinned to
+ * one CPU, a 1-byte write plus read costs about 0.90 us through the bare jnr-posix calls, about
+ * 1.0 us through {@code Descriptor}, and 0.7 us in C (a poll before each read would add 1 us).
  *
  * <p>Blocking reads and writes are complete in the sense of the JDK's channels: a blocking
  * {@link #write(ByteBuffer)} writes the whole buffer, looping when the kernel takes part of it.
