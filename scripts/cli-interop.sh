@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/cli-interop.sh -- drives the ipcbridge command line from a shell script against the C peers
-# of native-tests/ (mq_peer, sem_peer, shm_peer): message queues, semaphores and shared memory, both
-# ways. RELIABILITY.md cases: CLI-01, CLI-02, CLI-03, MQ-10, MQ-12, SEM-06, SEM-09, SHM-09.
+# of native-tests/ (mq_peer, sem_peer, shm_peer, sock_peer, pipe_peer): message queues, semaphores,
+# shared memory and sockets, both ways. RELIABILITY.md cases: CLI-01, CLI-02, CLI-03, CLI-05, MQ-10,
+# MQ-12, SEM-06, SEM-09, SHM-09, UDS-01, UDS-03.
 #
 # Inputs (environment):
 #   CP          class path holding io.ipcbridge.cli.Main and its dependencies (the JUnit test passes
@@ -17,7 +18,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 peers="${NATIVE_DIR:-$root/native-tests/build}"
-if [[ ! -x "$peers/mq_peer" || ! -x "$peers/sem_peer" || ! -x "$peers/shm_peer" ]]; then
+if [[ ! -x "$peers/mq_peer" || ! -x "$peers/sem_peer" || ! -x "$peers/shm_peer" || ! -x "$peers/sock_peer" \
+    || ! -x "$peers/pipe_peer" ]]; then
     make -s -C "$root/native-tests" OUT="$peers" >&2 || { echo "cli-interop: cannot build the C peers" >&2; exit 2; }
 fi
 
@@ -119,6 +121,75 @@ check "  ... shm read --offset 16 --length 4 gives it" 0 "deadbeef" -- read_hex
 write_past_end() { head -c 57 /dev/zero | tr '\0' 'x' | ipcb shm write "$m" --offset 8; }
 check "shm write past the end: exit 1" 1 "" -- write_past_end
 check "  ... and nothing was written (SHM: refused before any byte)" 0 "616263" -- "$peers/shm_peer" read "$m" 8 3
+
+# --- sockets -------------------------------------------------------------------------------------
+# A server is used once it has said so: the C peer prints "ready" (or "ready PORT") on stdout, and
+# `sock listen` writes "ipcbridge: listening on ADDRESS" on stderr. Both are read through a FIFO,
+# which the script keeps open until that server has ended (so later diagnostics are kept): no sleeps.
+sp="$peers/sock_peer"
+mkfifo "$work/said"
+# stderr_of COMMAND...: the stderr of COMMAND (which is expected to fail), its stdout dropped.
+stderr_of() { "$@" 2>&1 >/dev/null || true; }
+# awaited STATUS_WANTED PID WHAT: waits for a background server and checks its exit status.
+awaited() {
+    local status=0
+    wait "$2" || status=$?
+    if [[ "$status" == "$1" ]]; then pass "$3"; else fail "$3: exit $status (want $1)"; fi
+}
+
+printf 'sock\0\n\377' >"$work/sock.bin"
+"$sp" echo-server "unix:$work/echo.sock" stream 1 >"$work/said" 2>"$work/echo.err" &
+echo_pid=$!
+exec 3<"$work/said"
+read -r said <&3 || true
+check "sock_peer echo-server is ready" 0 "ready" -- echo "$said"
+connect_echo() { ipcb sock connect "unix:$work/echo.sock" <"$work/sock.bin" | od -An -tx1 | tr -d ' \n'; }
+check "sock connect to a C echo-server: binary stdin comes back (CLI-03)" 0 "736f636b000aff" -- connect_echo
+exec 3<&-
+awaited 0 "$echo_pid" "  ... the C echo-server served it and ended"
+
+"$sp" echo-server udp:127.0.0.1:0 dgram 1 >"$work/said" 2>"$work/echo.err" &
+echo_pid=$!
+exec 3<"$work/said"
+read -r said <&3 || true
+connect_udp() { ipcb sock connect "udp:127.0.0.1:${said#ready }" <"$work/sock.bin"; }
+check "sock connect udp: stdin as one datagram to a C server (port 0: its ready line)" 0 "" -- connect_udp
+exec 3<&-
+awaited 0 "$echo_pid" "  ... the C server received the datagram"
+
+ipcb sock listen "unix:$work/l.sock" --count 2 >"$work/listened" 2>"$work/said" &
+listen_pid=$!
+exec 3<"$work/said"
+read -r said <&3 || true
+check "sock listen says it listens, on stderr" 0 "ipcbridge: listening on unix:$work/l.sock" -- echo "$said"
+check "  ... its socket file has mode 0600" 0 "600 socket" -- stat -c '%a %F' "$work/l.sock"
+check "sock_peer source of 100000 bytes -> sock listen" 0 "" -- "$sp" source "unix:$work/l.sock" 100000 3
+check "sock_peer source of 5 more bytes (--count 2)" 0 "" -- "$sp" source "unix:$work/l.sock" 5 4
+awaited 0 "$listen_pid" "  ... sock listen ended after 2 connections"
+check "  ... and wrote nothing more on stderr" 0 "" -- cat <&3
+exec 3<&-
+expected_sum() { { "$peers/pipe_peer" source 1 100000 3; "$peers/pipe_peer" source 1 5 4; } | sha256sum; }
+check "  ... stdout holds exactly what the two C sources sent" 0 "$(expected_sum)" -- sha256sum <"$work/listened"
+check "  ... the socket file was removed" 1 "" -- test -e "$work/l.sock"
+
+ipcb sock listen tcp:127.0.0.1:0 >"$work/listened" 2>"$work/said" &
+listen_pid=$!
+exec 3<"$work/said"
+read -r said <&3 || true
+tcp_address="${said#ipcbridge: listening on }"
+check "sock listen tcp:127.0.0.1:0 names the port chosen" 0 "tcp:127.0.0.1:" -- echo "${tcp_address%:*}:"
+check "sock_peer source over tcp -> sock listen" 0 "" -- "$sp" source "$tcp_address" 70000 9
+awaited 0 "$listen_pid" "  ... sock listen ended"
+exec 3<&-
+check "  ... stdout holds what C sent" 0 "$("$peers/pipe_peer" source 1 70000 9 | sha256sum)" -- \
+    sha256sum <"$work/listened"
+
+check "sock connect to nothing: exit 1 (CLI-05, UDS-01)" 1 "" -- ipcb sock connect "unix:$work/nobody.sock"
+check "  ... one line: connect(ADDRESS): ENOENT" 0 \
+    "ipcbridge: connect(unix:$work/nobody.sock): ENOENT (No such file or directory)" -- \
+    stderr_of ipcb sock connect "unix:$work/nobody.sock"
+check "sock connect of a malformed address: exit 2" 2 "" -- ipcb sock connect tcp:127.0.0.1:99999
+check "sock connect of a 108-byte path: exit 2 (UDS-03)" 2 "" -- ipcb sock connect "unix:/$(printf 'p%.0s' {1..107})"
 
 # --- ls ------------------------------------------------------------------------------------------
 ls_mine() { ipcb ls | grep -F "$prefix" | cut -f1,2; }

@@ -12,6 +12,7 @@ import io.ipcbridge.process.ExitStatus;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
 import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.socket.Socket;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -47,10 +48,13 @@ import picocli.CommandLine.Spec;
  * was OK, else 1.
  */
 @CommandLine.Command(name = "demo", mixinStandardHelpOptions = true, version = Main.VERSION,
-        description = {"The tour: pipes, FIFOs, a message queue, and shared memory with semaphores "
-                + "between Java and the C peers of native-tests/, a pipe into sha256sum, and the pipeline "
+        description = {"The tour: pipes, FIFOs, AF_UNIX stream and seqpacket sockets, a message queue, and "
+                + "shared memory with semaphores between Java and the C peers of native-tests/, a pipe into "
+                + "sha256sum, and the pipeline "
                 + "du -sk DIR/* | sort -rn | head -10 compared with bash running it; every exchange is "
                 + "verified.",
+            "Socket rows use socketpair(2), one end on the C peer's fd 3; the seqpacket row sends 64 KiB "
+                + "messages that the peer echoes, each compared with what was sent.",
             "Shared memory rows go through the bounded buffer of native-tests/include/ipcb_bounded.h "
                 + "(16 slots of 64 KiB records, counted by process-shared semaphores inside the segment); "
                 + "their bytes are whole records. Queues and segments are named /ipcb-demo-PID-* and "
@@ -63,10 +67,11 @@ final class DemoCommand implements Callable<Integer> {
     private static final Duration PEER_WAIT = Duration.ofSeconds(10);
     private static final Duration SLICE = Duration.ofMillis(100);
     private static final Optional<Boolean> SENT = Optional.of(Boolean.TRUE);
-    private static final String ROW = "%-9s  %-38s  %10s  %9s  %s%n";
+    private static final String ROW = "%-14s  %-38s  %10s  %9s  %s%n";
     private static final String SHELL_PIPELINE = "du -sk \"$1\"/* | sort -rn | head -10";
     private static final int BB_SLOTS = 16;
     private static final int BB_RECORD = 64 * 1024;
+    private static final int SEQPACKET_MESSAGE = 64 * 1024;
 
     @Spec
     CommandSpec spec;
@@ -100,6 +105,10 @@ final class DemoCommand implements Callable<Integer> {
             Path fifo = work.resolve("demo.fifo");
             row("fifo", "Java -> C (fifo_peer sink)", fifoPeer, p -> fifoToC(p, fifo));
             row("fifo", "C -> Java (fifo_peer source)", fifoPeer, p -> fifoFromC(p, fifo));
+            Optional<Path> sockPeer = peers.map(d -> d.resolve("sock_peer"));
+            row("unix-stream", "Java -> C (sock_peer sink-fd 3)", sockPeer, p -> streamToC(p));
+            row("unix-stream", "C -> Java (sock_peer source-fd 3)", sockPeer, p -> streamFromC(p));
+            row("unix-seqpacket", "Java <-> C (sock_peer echo-fd 3)", sockPeer, p -> seqpacketEcho(p));
             Optional<Path> mqPeer = peers.map(d -> d.resolve("mq_peer"));
             Optional<Path> shmPeer = peers.map(d -> d.resolve("shm_peer"));
             String prefix = "/ipcb-demo-" + ProcessHandle.current().pid();
@@ -235,6 +244,81 @@ final class DemoCommand implements Callable<Integer> {
             }
         } finally {
             Fifo.delete(fifo);
+        }
+    }
+
+    /** AF_UNIX stream: a socketpair, one end on the peer's fd 3; the peer prints "COUNT CRC32" of what came. */
+    private Outcome streamToC(Path peer) throws Exception {
+        long seed = 8;
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "sink-fd", "3")
+                    .fd(3, pair.second()).stdout(reply.sink()).start()) {
+                pair.second().close(); // the child holds it now: EOF reaches it when we close ours
+                reply.sink().close();
+                CRC32 crc = new CRC32();
+                send(pair.first(), seed, crc::update);
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, status, answer, size + " " + hex(crc));
+            }
+        }
+    }
+
+    /** AF_UNIX stream: the peer writes pattern(seed) on its fd 3, shuts it down; Java checks count and CRC. */
+    private Outcome streamFromC(Path peer) throws Exception {
+        long seed = 9;
+        String expected = size + " " + expectedCrc(seed);
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM)) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "source-fd", "3", Long.toString(size),
+                    Long.toString(seed)).fd(3, pair.second()).start()) {
+                pair.second().close();
+                pair.first().setReadTimeout(PEER_WAIT); // a peer that stalls fails the row, it does not hang it
+                String got = receive(pair.first());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, status, got, expected);
+            }
+        }
+    }
+
+    /**
+     * AF_UNIX seqpacket: Java sends pattern(seed) in 64 KiB messages, one at a time, and the peer
+     * echoes each; every echo must be one message equal to the one sent (boundaries kept, UDS-11),
+     * and after Java's shutdown the peer closes: end of file.
+     */
+    private Outcome seqpacketEcho(Path peer) throws Exception {
+        long seed = 10;
+        try (Socket.Pair pair = Socket.pair(Socket.Type.SEQPACKET)) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "echo-fd", "3").fd(3, pair.second()).start()) {
+                pair.second().close();
+                Socket socket = pair.first();
+                socket.setReadTimeout(PEER_WAIT);
+                ByteBuffer echo = ByteBuffer.allocateDirect(SEQPACKET_MESSAGE);
+                long[] messages = {0};
+                String[] wrong = {null};
+                generate(seed, SEQPACKET_MESSAGE, message -> {
+                    socket.write(message.duplicate());
+                    int n = socket.read(echo.clear());
+                    if (wrong[0] == null && (n != message.remaining() || !echo.flip().equals(message))) {
+                        wrong[0] = "the echo of message " + messages[0] + " (" + message.remaining() + " bytes) was "
+                                + (n < 0 ? "end of file" : "a different message of " + n + " bytes");
+                    }
+                    messages[0]++;
+                });
+                socket.shutdownOutput();
+                int after = socket.read(echo.clear());
+                ExitStatus status = awaitExit(child);
+                long nanos = System.nanoTime() - start;
+                if (wrong[0] == null && after >= 0) {
+                    wrong[0] = "a message of " + after + " bytes came after the last echo";
+                }
+                if (wrong[0] != null) {
+                    return new Outcome(size, nanos, false, wrong[0]);
+                }
+                return verdict(nanos, status, messages[0] + " echoes", messages[0] + " echoes");
+            }
         }
     }
 

@@ -16,8 +16,8 @@ import picocli.CommandLine.HelpCommand;
 @Command(name = "ipcbridge", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = "POSIX IPC from the shell, through ipcbridge's own system calls.",
         synopsisSubcommandLabel = "COMMAND",
-        subcommands = {FifoCommand.class, ShmCommand.class, SemCommand.class, MqCommand.class, LsCommand.class,
-                DemoCommand.class, HelpCommand.class, AutoComplete.GenerateCompletion.class},
+        subcommands = {FifoCommand.class, ShmCommand.class, SemCommand.class, MqCommand.class, SockCommand.class,
+                LsCommand.class, DemoCommand.class, HelpCommand.class, AutoComplete.GenerateCompletion.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:success",

@@ -42,6 +42,9 @@ final class Cli {
         List<String> argv = new ArrayList<>();
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         argv.add("--enable-native-access=ALL-UNNAMED");
+        // Short-lived JVMs with small payloads: C1 alone and the serial collector start fastest.
+        argv.add("-XX:TieredStopAtLevel=1");
+        argv.add("-XX:+UseSerialGC");
         String nativeDir = System.getProperty("ipcbridge.native.dir");
         if (nativeDir != null) {
             argv.add("-Dipcbridge.native.dir=" + nativeDir);

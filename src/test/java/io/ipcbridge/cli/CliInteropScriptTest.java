@@ -13,8 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * scripts/cli-interop.sh: the command line driven from a shell script against the C peers (mq_peer,
- * sem_peer, shm_peer), with this test's class path and peers: CLI-01, CLI-02, CLI-03, MQ-10, MQ-12,
- * SEM-06, SEM-09 and shm write/read both ways. It must end with "N passed, 0 failed" and exit 0.
+ * sem_peer, shm_peer, sock_peer, pipe_peer), with this test's class path and peers: CLI-01, CLI-02,
+ * CLI-03, CLI-05, MQ-10, MQ-12, SEM-06, SEM-09, UDS-01, UDS-03, shm write/read and sockets both ways. It must end with "N passed, 0 failed" and exit 0.
  */
 class CliInteropScriptTest {
     private static final Duration BOUND = Duration.ofMinutes(3);
@@ -27,6 +27,8 @@ class CliInteropScriptTest {
         Path peers = Path.of(Peers.path("mq_peer")).getParent();
         Peers.path("sem_peer");
         Peers.path("shm_peer");
+        Peers.path("sock_peer");
+        Peers.path("pipe_peer");
         Path out = dir.resolve("out");
         Path err = dir.resolve("err");
         ProcessBuilder pb = new ProcessBuilder("bash", Path.of("scripts/cli-interop.sh").toAbsolutePath().toString())

@@ -21,20 +21,28 @@ class DemoCommandTest {
         Peers.path("fifo_peer");
         Peers.path("mq_peer");
         Peers.path("shm_peer");
+        Peers.path("sock_peer");
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("demo", "--size", "4MiB"));
         assertEquals(0, r.status(), r::toString);
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.get(0).startsWith("MECHANISM"), r::toString);
         List<String> rows = lines.subList(1, lines.size());
-        assertEquals(10, rows.size(), r::toString);
+        assertEquals(13, rows.size(), r::toString);
         for (String row : rows) {
             assertTrue(row.endsWith("  OK"), () -> "exchange OK: " + row + "\n" + r.err());
         }
         assertTrue(rows.get(0).contains(" 4194304 "), () -> "the size went through: " + rows.get(0));
-        for (String mechanism : new String[] {"mq ", "shm+sem "}) {
+        for (String mechanism : new String[] {"mq ", "shm+sem ", "unix-stream "}) {
             assertEquals(2, rows.stream().filter(row -> row.startsWith(mechanism) && row.contains(" 4194304 ")).count(),
                     () -> "both directions of " + mechanism + "moved 4 MiB: " + rows);
         }
+        // the AF_UNIX rows: stream both ways through socketpair(2) on the peer's fd 3, seqpacket echoed (UDS-11)
+        assertTrue(rows.stream().anyMatch(row -> row.startsWith("unix-stream ") && row.contains("Java -> C")
+                && row.contains(" 4194304 ")), () -> rows.toString());
+        assertTrue(rows.stream().anyMatch(row -> row.startsWith("unix-stream ") && row.contains("C -> Java")
+                && row.contains(" 4194304 ")), () -> rows.toString());
+        assertTrue(rows.stream().anyMatch(row -> row.startsWith("unix-seqpacket ") && row.contains(" 4194304 ")),
+                () -> rows.toString());
         assertEquals("", r.err(), "no notes: the peers were found");
         String mine = "ipcb-demo-" + ProcessHandle.current().pid() + "-";
         for (String dir : new String[] {"/dev/shm", "/dev/mqueue"}) {

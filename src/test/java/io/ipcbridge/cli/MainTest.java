@@ -21,7 +21,7 @@ class MainTest {
     void helpListsTheCommandsAndTheExitStatuses() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.status(), r::toString);
-        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "ls", "demo", "help",
+        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "ls", "demo", "help",
             "generate-completion", "Exit status:"}) {
             assertTrue(r.out().contains(expected), () -> "help names " + expected + ": " + r.out());
         }
@@ -36,7 +36,8 @@ class MainTest {
         "help demo", "demo --help", "fifo read -h", "help mq", "mq --help", "mq help receive", "mq send --help",
         "mq create -h", "mq info --help", "mq rm --help", "shm --help", "shm help write", "shm read --help",
         "shm create -h", "shm info -h", "shm rm -h", "sem --help", "sem help wait", "sem create -h", "sem post -h",
-        "sem trywait -h", "sem value -h", "sem rm -h", "ls --help", "help ls"})
+        "sem trywait -h", "sem value -h", "sem rm -h", "ls --help", "help ls", "help sock", "sock --help",
+        "sock help listen", "sock listen --help", "sock connect -h"})
     void everyCommandHasHelpOnStdout(String args) {
         Cli.Result r = Cli.run(args.split(" "));
         assertEquals(0, r.status(), r::toString);
@@ -56,7 +57,8 @@ class MainTest {
     @ValueSource(strings = {"--bogus", "nosuchcommand", "", "fifo", "fifo create", "fifo create a b",
         "fifo read x --timeout", "fifo read x --timeout abc", "fifo read x --timeout -1s",
         "fifo write x --timeout 5 parsecs", "fifo create x --mode 0800", "fifo create x --mode rw",
-        "demo --size 12q", "demo --size -1", "mq", "shm", "sem", "ls extra", "ls --type nope", "mq frobnicate"})
+        "demo --size 12q", "demo --size -1", "mq", "shm", "sem", "ls extra", "ls --type nope", "mq frobnicate",
+        "sock", "sock connect", "sock connect nowhere", "sock listen unix:/x --type bogus"})
     void whatDoesNotParseExitsTwoWithOneIpcbridgeLineFirst(String args) {
         Cli.Result r = Cli.run(args.isEmpty() ? new String[0] : args.split(" "));
         assertEquals(2, r.status(), r::toString);

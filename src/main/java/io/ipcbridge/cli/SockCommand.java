@@ -1,0 +1,553 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code ipcbridge sock listen|connect}: AF_UNIX (filesystem and abstract), TCP and UDP sockets
+ * through {@link ServerSocket} and {@link Socket}, in the manner of {@code nc -U}.
+ *
+ * <p>ADDRESS is {@code unix:PATH}, {@code abstract:NAME}, {@code tcp:HOST:PORT} or
+ * {@code udp:HOST:PORT} (IPv6 hosts in brackets). What does not parse, a path or abstract name of
+ * more than 107 bytes (UDS-03), and a {@code --type} that contradicts the address (tcp is a stream,
+ * udp datagrams) are usage errors, exit 2, before any call. A host name that does not resolve is
+ * exit 1. Failed calls are exit 1 with {@code call(ADDRESS): ERRNO (text)}, the address written as
+ * it was given (CLI-05).
+ */
+@Command(name = "sock", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = {"Sockets: listen and copy what clients send to stdout, or connect, send stdin and copy "
+                + "the reply to stdout (like nc -U).",
+            "ADDRESS: unix:PATH | abstract:NAME | tcp:HOST:PORT | udp:HOST:PORT (IPv6: tcp:[::1]:PORT)."},
+        synopsisSubcommandLabel = "COMMAND",
+        subcommands = {SockCommand.Listen.class, SockCommand.Connect.class, HelpCommand.class})
+final class SockCommand {
+    /** The largest datagram or seqpacket message taken (as the C peer's buffer): 1 MiB. */
+    static final int MAX_MESSAGE = 1 << 20;
+    /** connect --type seqpacket: each read of stdin, up to this, is one message. */
+    static final int SEQPACKET_READ = 64 * 1024;
+
+    private SockCommand() {
+    }
+
+    /** The socket types, as spelled on the command line. */
+    enum Kind {
+        stream(Socket.Type.STREAM), dgram(Socket.Type.DATAGRAM), seqpacket(Socket.Type.SEQPACKET);
+
+        final Socket.Type type;
+
+        Kind(Socket.Type type) {
+            this.type = type;
+        }
+    }
+
+    /**
+     * An ADDRESS as given: its scheme, its text and, unless a host name is still to be resolved
+     * (at run time: a failed lookup is exit 1, not a usage error), the address.
+     */
+    record Endpoint(String scheme, String text, Address address) {
+        /** Whether this is a TCP or UDP address. */
+        boolean inet() {
+            return scheme.equals("tcp") || scheme.equals("udp");
+        }
+
+        /** The address, resolving the host name now if need be (exit 1 when it does not resolve). */
+        Address resolve() throws CommandFailure {
+            if (address != null) {
+                return address;
+            }
+            try {
+                return Address.parse(text);
+            } catch (UnknownHostException e) {
+                throw CommandFailure.refused(text + ": unknown host: " + e.getMessage());
+            }
+        }
+
+        /**
+         * The socket type: {@code --type} if given, else what the address implies; tcp with
+         * anything but stream, or udp with anything but dgram, is a usage error.
+         */
+        Socket.Type type(Kind option, CommandSpec spec) {
+            Kind implied = scheme.equals("udp") ? Kind.dgram : Kind.stream;
+            if (option == null) {
+                return implied.type;
+            }
+            if (inet() && option != implied) {
+                throw new ParameterException(spec.commandLine(), scheme + ": addresses are " + implied
+                        + " sockets: --type " + option + " contradicts " + text);
+            }
+            return option.type;
+        }
+
+        /**
+         * How {@code a} (this address, or the one bound for it) is shown: {@code tcp:127.0.0.1:4711};
+         * a literal host as it was written ({@code tcp:[::1]:4711}, not {@code [0:0:0:0:0:0:0:1]}).
+         */
+        String show(Address a) {
+            if (!inet()) {
+                return a.toString();
+            }
+            if (a instanceof Address.Inet bound && address instanceof Address.Inet given
+                    && bound.address().equals(given.address())) {
+                return text.substring(0, text.lastIndexOf(':') + 1) + bound.port();
+            }
+            return scheme + ":" + a;
+        }
+
+        /**
+         * {@code e} with a TCP or UDP address shown with its scheme, as the user wrote it
+         * ({@code connect(tcp:127.0.0.1:1)}, where the library says {@code connect(127.0.0.1:1)}:
+         * its addresses do not know whether they are TCP or UDP).
+         */
+        Exception named(Exception e) {
+            if (!inet() || !(e instanceof IpcError err) || err.object() == null
+                    || err.object().startsWith(scheme + ":")) {
+                return e;
+            }
+            String said = err.call() + "(" + err.object() + ")";
+            String message = Objects.requireNonNullElse(e.getMessage(), "");
+            if (!message.startsWith(said)) {
+                return e;
+            }
+            return CommandFailure.refused(err.call() + "(" + scheme + ":" + err.object() + ")"
+                    + message.substring(said.length()));
+        }
+    }
+
+    /** Reads ADDRESS; what does not parse is a usage error (exit 2). */
+    static final class Endpoints implements ITypeConverter<Endpoint> {
+        @Override
+        public Endpoint convert(String value) {
+            int colon = value.indexOf(':');
+            String scheme = colon < 0 ? "" : value.substring(0, colon);
+            String rest = value.substring(colon + 1);
+            try {
+                switch (scheme) {
+                    case "unix":
+                        return new Endpoint(scheme, value, Address.unix(Path.of(rest)));
+                    case "abstract":
+                        return new Endpoint(scheme, value, Address.abstractName(rest));
+                    case "tcp":
+                    case "udp":
+                        return inet(scheme, value, rest);
+                    default:
+                        throw new TypeConversionException("'" + value + "' is not an address: expected unix:PATH, "
+                                + "abstract:NAME, tcp:HOST:PORT or udp:HOST:PORT");
+                }
+            } catch (IllegalArgumentException e) { // the library's checks: 1 to 107 bytes (UDS-03), no NUL
+                throw new TypeConversionException(e.getMessage()); // it names the path or name
+            }
+        }
+
+        private static Endpoint inet(String scheme, String value, String rest) {
+            int last = rest.lastIndexOf(':');
+            String host = last < 0 ? "" : rest.substring(0, last);
+            String port = last < 0 ? "" : rest.substring(last + 1);
+            if (host.startsWith("[") && host.endsWith("]") && host.length() > 2) {
+                host = host.substring(1, host.length() - 1);
+            } else if (host.contains(":") || host.contains("[") || host.contains("]")) {
+                throw new TypeConversionException("'" + value + "': an IPv6 host goes in brackets: "
+                        + scheme + ":[::1]:PORT");
+            }
+            if (host.isEmpty() || port.isEmpty()) {
+                throw new TypeConversionException("'" + value + "' is not an address: expected " + scheme
+                        + ":HOST:PORT");
+            }
+            if (!port.chars().allMatch(c -> c >= '0' && c <= '9') || port.length() > 5
+                    || Integer.parseInt(port) > 65535) {
+                throw new TypeConversionException("'" + value + "': the port is a number from 0 to 65535");
+            }
+            if (!host.contains(":") && !host.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.')) {
+                return new Endpoint(scheme, value, null); // a host name: resolved when the command runs
+            }
+            try {
+                return new Endpoint(scheme, value, Address.parse(value)); // a literal: no lookup
+            } catch (UnknownHostException e) {
+                throw new TypeConversionException("'" + value + "': not an IP address: " + host);
+            }
+        }
+    }
+
+    /** {@code sock listen ADDRESS [--type T] [--count N] [--mode M] [--timeout D]}. */
+    @Command(name = "listen", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Listens at ADDRESS and accepts N connections (stream, seqpacket) or receives N "
+                    + "datagrams (dgram), one after another, and copies what each sends to stdout, "
+                    + "binary-safe; nothing else goes to stdout.",
+                "Once listening, writes \"ipcbridge: listening on ADDRESS\" to stderr (for tcp:/udp: port 0, "
+                        + "with the port the kernel chose).",
+                "A unix: socket file is created with --mode (default 0600) and removed when done (also on "
+                        + "SIGINT/SIGTERM); an existing file is never replaced (exit 1, EADDRINUSE).",
+                "Datagrams and seqpacket messages of up to 1 MiB are taken; a longer one fails (exit 1).",
+                "--timeout bounds the wait for each connection or datagram: exit status 3 when none came, "
+                        + "after writing what the earlier ones sent. Stops when stdout is closed."})
+    static final class Listen implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "ADDRESS", converter = Endpoints.class,
+                description = "unix:PATH, abstract:NAME, tcp:HOST:PORT or udp:HOST:PORT.")
+        Endpoint endpoint;
+
+        @Option(names = "--type", paramLabel = "TYPE",
+                description = "stream, dgram or seqpacket (default: stream; udp: dgram).")
+        Kind type;
+
+        @Option(names = "--count", paramLabel = "N", converter = Counts.Positive.class, defaultValue = "1",
+                description = "How many connections or datagrams (default: ${DEFAULT-VALUE}).")
+        long count;
+
+        @Option(names = "--mode", paramLabel = "M", converter = OctalMode.class,
+                description = "The mode of a unix: socket file, octal (default: 0600). Connecting needs write "
+                        + "permission on it.")
+        Integer mode;
+
+        @Mixin
+        TimeoutOption timeout;
+
+        private String shown;
+
+        @Override
+        public Integer call() throws Exception {
+            Socket.Type t = endpoint.type(type, spec);
+            if (mode != null && !endpoint.scheme().equals("unix")) {
+                throw new ParameterException(spec.commandLine(), "--mode is for unix: paths only, not "
+                        + endpoint.text());
+            }
+            int m = mode == null ? ServerSocket.DEFAULT_MODE : mode;
+            Address a = endpoint.resolve();
+            try {
+                if (t == Socket.Type.DATAGRAM) {
+                    receiveDatagrams(a, m);
+                } else {
+                    acceptConnections(a, t, m);
+                }
+            } catch (IOException e) {
+                throw endpoint.named(e);
+            }
+            return ExitCodes.OK;
+        }
+
+        private void acceptConnections(Address a, Socket.Type t, int m) throws IOException, CommandFailure {
+            ServerSocket server = ServerSocket.listen(a, t, m, false);
+            try {
+                OnExit cleanup = new OnExit(server::close); // SIGINT/SIGTERM: the socket file goes too
+                try {
+                    announce(a instanceof Address.Inet ? server.localAddress() : a);
+                    Duration limit = timeout.value();
+                    ByteBuffer message = t == Socket.Type.SEQPACKET ? ByteBuffer.allocateDirect(MAX_MESSAGE) : null;
+                    for (long i = 0; i < count; i++) {
+                        Optional<Socket> accepted = limit == null ? Optional.of(server.accept()) : server.accept(limit);
+                        if (accepted.isEmpty()) {
+                            throw timedOut("accept", "connection", i);
+                        }
+                        try (Socket connection = accepted.get()) {
+                            if (message == null) {
+                                RawIo.copyToStdout(connection);
+                            } else {
+                                copyMessages(connection, message);
+                            }
+                        }
+                    }
+                } finally {
+                    cleanup.cancel();
+                }
+            } finally {
+                server.close(); // and removes its socket file
+            }
+        }
+
+        private void receiveDatagrams(Address a, int m) throws IOException, CommandFailure {
+            Socket socket = Socket.bind(a);
+            try {
+                // Socket.bind leaves a socket file with the umask's mode, and in place when closed:
+                // the mode and the removal are done here, as ServerSocket does them for streams.
+                SocketFile file = a instanceof Address.Unix unix ? SocketFile.bound(unix.path(), m) : null;
+                OnExit cleanup = new OnExit(() -> {
+                    socket.close();
+                    if (file != null) {
+                        file.remove();
+                    }
+                });
+                try {
+                    announce(a instanceof Address.Inet ? socket.localAddress() : a);
+                    socket.setReadTimeout(timeout.value());
+                    ByteBuffer datagram = ByteBuffer.allocateDirect(MAX_MESSAGE);
+                    for (long i = 0; i < count; i++) {
+                        try {
+                            socket.read(datagram.clear());
+                        } catch (SocketTimeoutException e) {
+                            throw timedOut("recvmsg", "datagram", i);
+                        }
+                        RawIo.copyToStdout(datagram.flip());
+                    }
+                } finally {
+                    cleanup.cancel();
+                    if (file != null) {
+                        file.remove();
+                    }
+                }
+            } finally {
+                socket.close();
+            }
+        }
+
+        private void announce(Address bound) {
+            shown = endpoint.show(bound);
+            spec.commandLine().getErr().println("ipcbridge: listening on " + shown);
+            spec.commandLine().getErr().flush();
+        }
+
+        private CommandFailure timedOut(String call, String what, long done) {
+            Duration limit = timeout.value();
+            String got = "; " + done + " of " + count + " " + what + (count == 1 ? "" : "s")
+                    + (call.equals("accept") ? " accepted" : " received");
+            return limit.isZero() ? CommandFailure.wouldBlock(call, shown, "no " + what + " was waiting" + got)
+                    : CommandFailure.timedOut(call, shown, "no " + what + " within " + Durations.format(limit) + got);
+        }
+    }
+
+    /** {@code sock connect ADDRESS [--type T]}. */
+    @Command(name = "connect", mixinStandardHelpOptions = true, version = Main.VERSION,
+            description = {"Connects to ADDRESS. stream and seqpacket: sends stdin, then half-closes "
+                    + "(shutdown SHUT_WR) and copies the reply to stdout until the peer closes, like nc -U; "
+                    + "the reply is read while stdin is still being sent. seqpacket: each read of stdin, "
+                    + "up to 64 KiB, is one message.",
+                "dgram (and udp:): all of stdin, at most 1 MiB and what the kernel allows, is sent as one "
+                        + "datagram; no reply is read.",
+                "Nobody at ADDRESS is exit status 1, e.g. \"ipcbridge: connect(unix:/x): ENOENT (No such file "
+                        + "or directory)\"."})
+    static final class Connect implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "ADDRESS", converter = Endpoints.class,
+                description = "unix:PATH, abstract:NAME, tcp:HOST:PORT or udp:HOST:PORT.")
+        Endpoint endpoint;
+
+        @Option(names = "--type", paramLabel = "TYPE",
+                description = "stream, dgram or seqpacket (default: stream; udp: dgram).")
+        Kind type;
+
+        @Override
+        public Integer call() throws Exception {
+            Socket.Type t = endpoint.type(type, spec);
+            Address a = endpoint.resolve();
+            try (Socket socket = Socket.connect(a, t)) {
+                if (t == Socket.Type.DATAGRAM) {
+                    sendDatagram(socket);
+                } else {
+                    exchange(socket, t);
+                }
+            } catch (IOException e) {
+                throw endpoint.named(e);
+            }
+            return ExitCodes.OK;
+        }
+
+        private void sendDatagram(Socket socket) throws IOException, CommandFailure {
+            byte[] data = RawIo.readStdin(MAX_MESSAGE);
+            if (RawIo.stdinHasMore()) {
+                throw CommandFailure.refused("sendmsg(" + endpoint.text() + "): stdin holds more than "
+                        + MAX_MESSAGE + " bytes, the largest datagram sent here; nothing was sent");
+            }
+            socket.write(ByteBuffer.wrap(data));
+        }
+
+        /**
+         * Sends stdin from a second thread while this one copies the reply, so that a peer that
+         * answers as it reads (an echo server) never waits on a full socket buffer of ours.
+         */
+        private static void exchange(Socket socket, Socket.Type t) throws Exception {
+            Sender sender = new Sender(socket, t);
+            Thread thread = new Thread(sender, "ipcbridge-stdin");
+            thread.setDaemon(true); // it may block in a read of stdin that never ends: the exit ends it
+            thread.start();
+            try {
+                if (t == Socket.Type.SEQPACKET) {
+                    copyMessages(socket, ByteBuffer.allocateDirect(MAX_MESSAGE));
+                } else {
+                    RawIo.copyToStdout(socket);
+                }
+            } catch (IOException e) {
+                // Reset or broken: the send's own failure, if it came first, tells more (EPIPE).
+                IOException sent = sender.failure;
+                throw sent != null ? sent : e;
+            }
+            thread.join(); // the reply has ended: stdin still goes out until its end (a half-closed peer)
+            if (sender.failure != null) {
+                throw sender.failure;
+            }
+        }
+    }
+
+    /** Copies stdin to a connected socket, then half-closes it; keeps what failed. */
+    private static final class Sender implements Runnable {
+        private final Socket socket;
+        private final Socket.Type type;
+        volatile IOException failure;
+
+        Sender(Socket socket, Socket.Type type) {
+            this.socket = socket;
+            this.type = type;
+        }
+
+        @Override
+        public void run() {
+            try {
+                if (type == Socket.Type.SEQPACKET) {
+                    // One read(2) of fd 0 is one message: not System.in, whose buffer joins reads.
+                    InputStream in = new FileInputStream(FileDescriptor.in); // never closed: fd 0 stays open
+                    byte[] chunk = new byte[SEQPACKET_READ];
+                    for (int n; (n = read(in, chunk)) >= 0; ) {
+                        if (n > 0) {
+                            socket.write(ByteBuffer.wrap(chunk, 0, n));
+                        }
+                    }
+                } else {
+                    RawIo.copyFromStdin(socket);
+                }
+                socket.shutdownOutput();
+            } catch (IOException e) {
+                failure = e;
+                try { // let the reply's reader end too: the peer may be waiting for our end of file
+                    socket.shutdownOutput();
+                    socket.shutdownInput();
+                } catch (IOException | RuntimeException ignored) {
+                    // closed or reset already
+                }
+            }
+        }
+
+        private static int read(InputStream in, byte[] chunk) throws IOException {
+            try {
+                return in.read(chunk);
+            } catch (IOException e) {
+                throw new IOException("read(stdin): " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Copies every message of a seqpacket socket to stdout, until end of file. */
+    private static void copyMessages(Socket socket, ByteBuffer buffer) throws IOException, CommandFailure {
+        while (socket.read(buffer.clear()) >= 0) {
+            RawIo.copyToStdout(buffer.flip());
+        }
+    }
+
+    /** A socket file bound by {@code sock listen --type dgram}: set to its mode, and removed only if still ours. */
+    private static final class SocketFile {
+        private final Path path;
+        private final Object key;
+
+        private SocketFile(Path path, Object key) {
+            this.path = path;
+            this.key = key;
+        }
+
+        static SocketFile bound(Path path, int mode) throws IOException {
+            SocketFile file = new SocketFile(path, key(path));
+            try {
+                Files.setPosixFilePermissions(path, permissions(mode));
+            } catch (IOException | RuntimeException e) {
+                file.remove();
+                throw e;
+            }
+            return file;
+        }
+
+        /** Removes the file if it is still the socket bound here (not one put in its place since). */
+        void remove() {
+            try {
+                if (Objects.equals(key(path), key)) {
+                    Files.delete(path);
+                }
+            } catch (NoSuchFileException gone) {
+                // removed by someone else
+            } catch (IOException e) {
+                System.err.println("ipcbridge: note: could not remove " + path + ": " + ExitCodes.describe(e));
+            }
+        }
+
+        private static Object key(Path path) throws IOException {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        }
+
+        private static Set<PosixFilePermission> permissions(int mode) {
+            Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+            PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
+                PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
+                PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
+                PosixFilePermission.OWNER_READ};
+            for (int bit = 0; bit < order.length; bit++) {
+                if ((mode & 1 << bit) != 0) {
+                    set.add(order[bit]);
+                }
+            }
+            return set;
+        }
+    }
+
+    /** What to undo when the JVM is stopped (SIGINT, SIGTERM) in the middle: a shutdown hook until cancelled. */
+    private static final class OnExit {
+        private final Thread hook;
+
+        OnExit(Undo undo) {
+            hook = new Thread(() -> {
+                try {
+                    undo.run();
+                } catch (IOException | RuntimeException e) {
+                    // the process is ending: nothing more to do
+                }
+            }, "ipcbridge-cleanup");
+            try {
+                Runtime.getRuntime().addShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // too late for a hook: the normal path cleans up
+            }
+        }
+
+        void cancel() {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs or has run
+            }
+        }
+    }
+
+    /** An undo step. */
+    @FunctionalInterface
+    private interface Undo {
+        void run() throws IOException;
+    }
+}

@@ -1,0 +1,418 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Peers;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@code ipcbridge sock listen|connect} as real commands in child JVMs, with raw stdin and stdout,
+ * against the C peer native-tests/sock_peer.c: every address kind (unix, abstract, tcp with port 0,
+ * udp) and type, both directions, binary payloads with all 256 byte values (CLI-03).
+ *
+ * <p>No sleeps: a C server is used once it printed "ready" on its stdout, the CLI listener once it
+ * wrote "ipcbridge: listening on ADDRESS" on its stderr.
+ */
+class SockStdioTest {
+    private static final Duration BOUND = Duration.ofSeconds(90);
+    private static final String LISTENING = "ipcbridge: listening on ";
+
+    @TempDir
+    Path dir;
+
+    private final List<Process> started = new ArrayList<>();
+
+    /** All 256 byte values first (NUL, \n, 0xff among them), then {@code extra} bytes of pattern(11). */
+    private static byte[] payload(int extra) {
+        byte[] data = new byte[256 + extra];
+        for (int v = 0; v < 256; v++) {
+            data[v] = (byte) v;
+        }
+        new PatternStream(11).fill(ByteBuffer.wrap(data, 256, extra));
+        return data;
+    }
+
+    private static byte[] pattern(long seed, int bytes) {
+        byte[] data = new byte[bytes];
+        new PatternStream(seed).fill(ByteBuffer.wrap(data));
+        return data;
+    }
+
+    private String abstractName() {
+        return "abstract:ipcb-clitest-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    }
+
+    /** Starts the C peer with {@code args}; its stdout is for the caller, its stderr goes to a file. */
+    private Process cPeer(String... args) throws IOException {
+        List<String> argv = new ArrayList<>(List.of(Peers.path("sock_peer")));
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectError(dir.resolve("peer-" + started.size() + ".err").toFile())
+                .start();
+        started.add(p);
+        return p;
+    }
+
+    /** Starts a C echo-server and waits for its "ready" line; returns the address to connect to. */
+    private String echoServer(Process[] server, String address, String type, int count) throws IOException {
+        server[0] = cPeer("echo-server", address, type, Integer.toString(count));
+        String ready = line(server[0].getInputStream());
+        assertTrue(ready.equals("ready") || ready.startsWith("ready "), ready);
+        if (address.endsWith(":0")) { // tcp:/udp: port 0: the port the peer was given
+            return address.substring(0, address.length() - 1) + ready.substring("ready ".length());
+        }
+        return address;
+    }
+
+    /** Starts {@code ipcbridge ARGS} with stdin from {@code in}, stdout to {@code out}, stderr to a file. */
+    private Process cli(Path in, Path out, Path err, String... args) throws IOException {
+        ProcessBuilder pb = Cli.command(err, args).redirectOutput(out.toFile());
+        if (in != null) {
+            pb.redirectInput(in.toFile());
+        }
+        Process p = pb.start();
+        started.add(p);
+        return p;
+    }
+
+    /**
+     * Starts {@code ipcbridge sock listen ARGS} with stdout to {@code out} (null: a pipe), and waits for
+     * its "listening on" line on stderr; returns the address named there.
+     */
+    private String listen(Process[] listener, Path out, String... args) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("sock", "listen"));
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = Cli.command(dir.resolve("unused"), argv.toArray(String[]::new))
+                .redirectError(ProcessBuilder.Redirect.PIPE);
+        if (out != null) {
+            pb.redirectOutput(out.toFile());
+        }
+        listener[0] = pb.start();
+        started.add(listener[0]);
+        String first = line(listener[0].getErrorStream());
+        assertTrue(first.startsWith(LISTENING), () -> "the listening line: " + first);
+        return first.substring(LISTENING.length());
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
+            b.write(c);
+        }
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    private static int exit(Process p) throws InterruptedException {
+        assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "ends");
+        return p.exitValue();
+    }
+
+    private void stopAll() {
+        started.forEach(Cli::destroy);
+    }
+
+    private void run(org.junit.jupiter.api.function.Executable body) {
+        try {
+            assertTimeoutPreemptively(BOUND, body);
+        } finally {
+            stopAll();
+        }
+    }
+
+    // --- connect: the CLI is the client of a C server ----------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unix", "abstract", "tcp"})
+    void connectStreamSendsStdinAndCopiesTheEchoBack(String kind) {
+        // CLI-03 through a C echo-server: 256 byte values plus 3 MiB, far more than the socket buffers,
+        // so it works only if the reply is read while stdin is still being sent. UDS-04: the half-close
+        // lets the server see EOF and close, and the CLI then sees EOF.
+        run(() -> {
+            String address = kind.equals("unix") ? "unix:" + dir.resolve("echo.sock")
+                    : kind.equals("abstract") ? abstractName() : "tcp:127.0.0.1:0";
+            Process[] server = new Process[1];
+            String target = echoServer(server, address, "stream", 1);
+            byte[] data = payload(3 << 20);
+            Path in = Files.write(dir.resolve("in"), data);
+            Path out = dir.resolve("out");
+            Path err = dir.resolve("err");
+            Process client = cli(in, out, err, "sock", "connect", target);
+            assertEquals(0, exit(client), () -> MqStdioTest.read(err));
+            assertArrayEquals(data, Files.readAllBytes(out), "stdout = stdin, echoed by C");
+            assertEquals("", MqStdioTest.read(err), "nothing on stderr");
+            assertEquals(0, exit(server[0]), "the C echo-server served one connection");
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unix", "abstract"})
+    void connectSeqpacketSendsMessagesAndCopiesTheEchoedMessages(String kind) {
+        // UDS-11: seqpacket messages of at most 64 KiB (one per read of stdin; a file reads in 64 KiB
+        // pieces), each echoed as one message by C; stdout is their bytes in order.
+        run(() -> {
+            String address = kind.equals("unix") ? "unix:" + dir.resolve("echo.sock") : abstractName();
+            Process[] server = new Process[1];
+            String target = echoServer(server, address, "seqpacket", 1);
+            byte[] data = payload(200 * 1024);
+            Path in = Files.write(dir.resolve("in"), data);
+            Path out = dir.resolve("out");
+            Path err = dir.resolve("err");
+            Process client = cli(in, out, err, "sock", "connect", target, "--type", "seqpacket");
+            assertEquals(0, exit(client), () -> MqStdioTest.read(err));
+            assertArrayEquals(data, Files.readAllBytes(out));
+            assertEquals("", MqStdioTest.read(err));
+            assertEquals(0, exit(server[0]));
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"udp:127.0.0.1:0", "udp:[::1]:0"})
+    void connectUdpSendsStdinAsOneDatagram(String address) {
+        // udp implies dgram: one datagram, no reply read. The C echo-server exits 0 once it has
+        // received its one datagram (its echo goes to a socket that is gone: nobody reads it).
+        run(() -> {
+            Process[] server = new Process[1];
+            String target = echoServer(server, address, "dgram", 1);
+            Path in = Files.write(dir.resolve("in"), payload(1000));
+            Path out = dir.resolve("out");
+            Path err = dir.resolve("err");
+            Process client = cli(in, out, err, "sock", "connect", target);
+            assertEquals(0, exit(client), () -> MqStdioTest.read(err));
+            assertEquals(0, exit(server[0]), "the C server received the datagram");
+            assertEquals(0, Files.size(out), "no reply is read");
+            assertEquals("", MqStdioTest.read(err));
+        });
+    }
+
+    @Test
+    void connectSeqpacketMakesEachReadOfStdinOneMessageOfAtMost64KiB() {
+        // UDS-11 seen from the server's side (a Java one, to see the boundaries): "first" written and
+        // received before anything else is written is one message; 100 KiB written at once arrive as
+        // messages of at most 64 KiB (a longer one would throw MessageTruncatedException here, UDS-09).
+        // Then the end of stdin is the end of file, and the server's reply message goes to stdout.
+        run(() -> {
+            Address a = Address.abstractName("ipcb-clitest-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.SEQPACKET)) {
+                Path out = dir.resolve("out");
+                Path err = dir.resolve("err");
+                Process client = Cli.command(err, "sock", "connect", a.toString(), "--type", "seqpacket")
+                        .redirectOutput(out.toFile()).start();
+                started.add(client);
+                try (Socket s = server.accept(); OutputStream stdin = client.getOutputStream()) {
+                    ByteBuffer message = ByteBuffer.allocateDirect(64 * 1024);
+                    stdin.write("first".getBytes(StandardCharsets.US_ASCII));
+                    stdin.flush();
+                    assertEquals(5, s.read(message.clear()));
+                    assertEquals("first", StandardCharsets.US_ASCII.decode(message.flip()).toString());
+                    byte[] big = payload(100 * 1024 - 256);
+                    stdin.write(big);
+                    stdin.flush();
+                    ByteArrayOutputStream got = new ByteArrayOutputStream();
+                    while (got.size() < big.length) {
+                        int n = s.read(message.clear());
+                        assertTrue(n > 0 && n <= 64 * 1024, "a message of 1 to 64 KiB: " + n);
+                        byte[] bytes = new byte[n];
+                        message.flip().get(bytes);
+                        got.write(bytes);
+                    }
+                    assertArrayEquals(big, got.toByteArray());
+                    stdin.close();
+                    assertEquals(-1, s.read(message.clear()), "end of stdin -> end of file (shutdown)");
+                    s.write(ByteBuffer.wrap("reply".getBytes(StandardCharsets.US_ASCII)));
+                }
+                assertEquals(0, exit(client), () -> MqStdioTest.read(err));
+                assertEquals("reply", Files.readString(out));
+                assertEquals("", MqStdioTest.read(err));
+            }
+        });
+    }
+
+    @Test
+    void connectReportsAPeerThatLeavesWithOneErrnoLine() {
+        // UDS-05 / UDS-06: the server closes at once while 8 MiB are still to go: the send fails with
+        // EPIPE, or the reply with ECONNRESET (whichever the kernel reports first): exit 1, one line.
+        run(() -> {
+            Path socket = dir.resolve("rude.sock");
+            try (ServerSocket server = ServerSocket.listen(Address.unix(socket), Socket.Type.STREAM)) {
+                Path in = Files.write(dir.resolve("in"), new byte[8 << 20]);
+                Path err = dir.resolve("err");
+                Process client = cli(in, dir.resolve("out"), err, "sock", "connect", "unix:" + socket);
+                server.accept().close();
+                assertEquals(1, exit(client), () -> MqStdioTest.read(err));
+                String line = MqStdioTest.read(err);
+                assertTrue(line.matches("ipcbridge: \\w+\\(" + Pattern.quote("unix:" + socket) + "\\): (EPIPE \\(Broken pipe\\)"
+                        + "|ECONNRESET \\(Connection reset by peer\\)).*\\R"), line);
+                assertEquals(1, line.lines().count(), line);
+            }
+        });
+    }
+
+    // --- listen: C clients connect to the CLI ------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unix", "abstract", "tcp"})
+    void listenCopiesWhatCSourcesSendToStdout(String kind) {
+        // Two connections one after another (--count 2), each a C `source` writing pattern(SEED);
+        // stdout holds both, in order. A unix: socket is 0600 while listening and removed after.
+        run(() -> {
+            Path socket = dir.resolve("l.sock");
+            String address = kind.equals("unix") ? "unix:" + socket
+                    : kind.equals("abstract") ? abstractName() : "tcp:127.0.0.1:0";
+            Path out = dir.resolve("out");
+            Process[] listener = new Process[1];
+            String target = listen(listener, out, address, "--count", "2");
+            if (kind.equals("tcp")) {
+                assertTrue(target.matches("tcp:127\\.0\\.0\\.1:[1-9]\\d*"), target);
+            } else {
+                assertEquals(address, target);
+            }
+            if (kind.equals("unix")) {
+                assertEquals(0140600, (int) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS),
+                        "a socket of mode 0600");
+            }
+            assertEquals(0, exit(cPeer("source", target, "1000000", "21")));
+            assertEquals(0, exit(cPeer("source", target, "65537", "22")));
+            assertEquals(0, exit(listener[0]), () -> rest(listener[0]));
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            expected.write(pattern(21, 1_000_000));
+            expected.write(pattern(22, 65537));
+            assertArrayEquals(expected.toByteArray(), Files.readAllBytes(out));
+            assertEquals("", rest(listener[0]), "only the listening line on stderr");
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file was removed");
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unix", "abstract"})
+    void listenSeqpacketCopiesTheMessagesOfACClient(String kind) {
+        // UDS-11: a C echo-client sends "msg-0" as one message; the listener copies it (it echoes
+        // nothing: the client is stopped once the bytes are out, and its close is the end of file).
+        run(() -> {
+            String address = kind.equals("unix") ? "unix:" + dir.resolve("l.sock") : abstractName();
+            Process[] listener = new Process[1];
+            String target = listen(listener, null, address, "--type", "seqpacket");
+            Process client = cPeer("echo-client", target, "seqpacket", "1");
+            byte[] got = listener[0].getInputStream().readNBytes(5);
+            assertEquals("msg-0", new String(got, StandardCharsets.US_ASCII));
+            client.destroy();
+            assertEquals(0, exit(listener[0]), () -> rest(listener[0]));
+            assertEquals(-1, listener[0].getInputStream().read(), "nothing more on stdout");
+            assertEquals("", rest(listener[0]));
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unix", "abstract", "udp"})
+    void listenDatagramCopiesADatagramOfACClient(String kind) {
+        // A C echo-client sends "msg-0" as one datagram (unix: from an autobound address); --count 1
+        // takes it and ends. The client then waits for an echo that does not come, and is stopped.
+        run(() -> {
+            Path socket = dir.resolve("d.sock");
+            String address = kind.equals("unix") ? "unix:" + socket
+                    : kind.equals("abstract") ? abstractName() : "udp:127.0.0.1:0";
+            Path out = dir.resolve("out");
+            Process[] listener = new Process[1];
+            String target = kind.equals("udp") ? listen(listener, out, address)
+                    : listen(listener, out, address, "--type", "dgram");
+            if (kind.equals("unix")) {
+                assertEquals(0140600, (int) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS),
+                        "a datagram socket file of mode 0600 too");
+            }
+            Process client = cPeer("echo-client", target, "dgram", "1");
+            assertEquals(0, exit(listener[0]), () -> rest(listener[0]));
+            client.destroy();
+            assertEquals("msg-0", Files.readString(out));
+            assertEquals("", rest(listener[0]));
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file was removed");
+        });
+    }
+
+    // --- the CLI at both ends ----------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"stream", "seqpacket", "dgram"})
+    void connectToListenCarriesEveryByteValue(String type) {
+        // CLI-03: 256 byte values (and, but for dgram, more than one seqpacket message) from connect's
+        // stdin to listen's stdout, byte-identical; listen answers nothing, so connect's stdout is empty.
+        run(() -> {
+            Path socket = dir.resolve("x.sock");
+            Path out = dir.resolve("out");
+            Process[] listener = new Process[1];
+            String target = listen(listener, out, "unix:" + socket, "--type", type);
+            byte[] data = payload(type.equals("dgram") ? 0 : 150_000);
+            Path in = Files.write(dir.resolve("in"), data);
+            Path reply = dir.resolve("reply");
+            Path err = dir.resolve("err");
+            Process client = cli(in, reply, err, "sock", "connect", target, "--type", type);
+            assertEquals(0, exit(client), () -> MqStdioTest.read(err));
+            assertEquals(0, exit(listener[0]), () -> rest(listener[0]));
+            assertArrayEquals(data, Files.readAllBytes(out));
+            assertEquals(0, Files.size(reply), "no reply");
+            assertEquals("", MqStdioTest.read(err) + rest(listener[0]));
+        });
+    }
+
+    @Test
+    void sigtermWhileListeningRemovesTheSocketFile() {
+        // A listener stopped by SIGTERM (kill, Process.destroy) leaves no socket file behind.
+        run(() -> {
+            Path socket = dir.resolve("t.sock");
+            Process[] listener = new Process[1];
+            listen(listener, dir.resolve("out"), "unix:" + socket);
+            assertTrue(Files.exists(socket, LinkOption.NOFOLLOW_LINKS));
+            listener[0].destroy();
+            assertEquals(128 + 15, exit(listener[0]));
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "removed on SIGTERM");
+        });
+    }
+
+    @Test
+    void listenStopsQuietlyWhenStdoutIsClosed() {
+        // CLI-04 for a socket (`ipcbridge sock listen ... | head -c 10`): exit 141 (or 0), no message,
+        // and it stops reading: the C source then fails on its writes (EPIPE / reset) instead of
+        // having its 8 MiB taken.
+        run(() -> {
+            Process[] listener = new Process[1];
+            String target = listen(listener, null, abstractName());
+            Process source = cPeer("source", target, Integer.toString(8 << 20), "5");
+            try (InputStream stdout = listener[0].getInputStream()) {
+                assertArrayEquals(pattern(5, 10), stdout.readNBytes(10));
+            }
+            int status = exit(listener[0]);
+            assertTrue(status == 141 || status == 0, "exit 141 or 0, got " + status + ": " + rest(listener[0]));
+            assertEquals("", rest(listener[0]), "nothing on stderr");
+            assertEquals(1, exit(source), "the C source was refused (EPIPE/ECONNRESET: its exit 1)");
+        });
+    }
+
+    private static String rest(Process p) {
+        try {
+            return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(" + e + ")";
+        }
+    }
+}
