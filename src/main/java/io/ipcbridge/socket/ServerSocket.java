@@ -58,6 +58,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
         if (type == Socket.Type.DATAGRAM) {
             throw new IllegalArgumentException("datagram sockets do not listen: use Socket.bind");
         }
+        Socket.checkType(address, type);
         if ((mode & ~0777) != 0) {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
@@ -193,11 +194,16 @@ public final class ServerSocket implements Channel, HasDescriptor {
         }
         fd.close();
         if (ownedPath != null) {
-            try {
-                Syscalls.unlink(ownedPath);
-            } catch (java.nio.file.NoSuchFileException gone) {
-                // removed by someone else
-            }
+            unlinkQuietly(ownedPath);
+        }
+    }
+
+    /** Removes a socket file this process bound, if it is still there. */
+    static void unlinkQuietly(String path) throws IOException {
+        try {
+            Syscalls.unlink(path);
+        } catch (java.nio.file.NoSuchFileException gone) {
+            // removed by someone else
         }
     }
 

@@ -71,12 +71,20 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final Descriptor fd;
     private final Type type;
     private final String name;
+    private volatile String ownedPath;
     private volatile Duration readTimeout;
 
     Socket(Descriptor fd, Type type) {
         this.fd = fd;
         this.type = type;
         this.name = fd.name();
+    }
+
+    /** Refuses what the kernel would only refuse at socket(2): seqpacket over IP. */
+    static void checkType(Address address, Type type) {
+        if (address instanceof Address.Inet && type == Type.SEQPACKET) {
+            throw new IllegalArgumentException("seqpacket sockets are AF_UNIX only: " + address);
+        }
     }
 
     /** Wraps a raw socket descriptor, closing it if that fails. */
@@ -103,6 +111,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
      */
     public static Socket connect(Address address, Type type, Duration timeout) throws IOException {
         Objects.requireNonNull(type, "type");
+        checkType(address, type);
         String object = address.toString();
         Socket s = adopt(SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object), type,
                 object);
@@ -148,7 +157,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /**
      * A datagram socket bound to {@code address} (UDP, or AF_UNIX datagram), to receive from
      * anyone and send to any address; null binds an AF_UNIX socket to an address the kernel picks
-     * (autobind), enough to get replies.
+     * (autobind), enough to get replies. A filesystem socket gets mode 0600 and is removed when
+     * this socket is closed.
      */
     public static Socket bind(Address address) throws IOException {
         String object = address == null ? "autobind" : address.toString();
@@ -157,6 +167,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
         try {
             s.fd.withFd(f -> {
                 SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
+                if (address instanceof Address.Unix unix) {
+                    s.ownedPath = unix.path().toString();
+                    Syscalls.chmod(s.ownedPath, ServerSocket.DEFAULT_MODE, object);
+                }
                 return null;
             });
             return s;
@@ -432,9 +446,17 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return fd.isOpen();
     }
 
+    /** Closes the socket, and removes the socket file of a datagram socket bound to a path. */
     @Override
     public void close() throws IOException {
+        if (!fd.isOpen()) {
+            return;
+        }
         fd.close();
+        String path = ownedPath;
+        if (path != null) {
+            ServerSocket.unlinkQuietly(path);
+        }
     }
 
     @Override

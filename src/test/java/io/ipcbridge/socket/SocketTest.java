@@ -363,4 +363,16 @@ class SocketTest {
         }
         Fds.assertNoneAdded(before);
     }
+
+    @Test
+    void aDatagramSocketBoundToAPathGetsMode0600AndRemovesItsFile() throws Exception {
+        Path path = dir.resolve("d.sock");
+        try (Socket s = Socket.bind(Address.unix(path))) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(path)));
+            assertTrue(s.isOpen());
+        }
+        assertFalse(Files.exists(path));
+        assertThrows(IllegalArgumentException.class,
+                () -> Socket.connect(Address.parse("tcp:127.0.0.1:1"), Socket.Type.SEQPACKET));
+    }
 }
