@@ -1,19 +1,29 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.ipcbridge.testing.Pattern;
 import java.nio.ByteBuffer;
 import java.util.Random;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The demo's copy of the peers' byte stream matches the tests' {@link Pattern}, however it is cut. */
+/** The byte stream is the C peers' (checked against a value they print) however it is cut. */
 class PatternStreamTest {
+    @Test
+    void theStreamIsTheCPeers() {
+        // native-tests/build/pipe_peer source 1 1000000 7 | native-tests/build/pipe_peer sink 0
+        CRC32 crc = new CRC32();
+        crc.update(new PatternStream(7).bytes(1_000_000));
+        assertEquals("bf49c2bc", String.format("%08x", crc.getValue()));
+    }
+
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {0, 1, 2, 42, -1, Long.MIN_VALUE})
-    void sameStreamAsTheTestPatternInAnyChunking(long seed) {
-        byte[] expected = new Pattern(seed).bytes(100_003);
+    void theSameStreamInAnyChunking(long seed) {
+        byte[] expected = new PatternStream(seed).bytes(100_003);
         PatternStream stream = new PatternStream(seed);
         ByteBuffer got = ByteBuffer.allocateDirect(expected.length);
         Random cuts = new Random(seed);

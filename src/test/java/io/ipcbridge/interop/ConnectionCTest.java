@@ -11,7 +11,7 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.socket.Socket;
-import io.ipcbridge.testing.Pattern;
+import io.ipcbridge.cli.PatternStream;
 import io.ipcbridge.testing.Peers;
 import java.io.EOFException;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +43,7 @@ class ConnectionCTest {
                     try {
                         pair.second().close();
                         for (int size : new int[] {0, 1, 16384, 16385, 1 << 20}) {
-                            byte[] m = new Pattern(size).bytes(size);
+                            byte[] m = new PatternStream(size).bytes(size);
                             c.sendBytes(m);
                             assertTrue(java.util.Arrays.equals(m, c.recvBytes()), "echo of " + size + " bytes");
                         }
@@ -63,7 +63,7 @@ class ConnectionCTest {
                             byte[] m = c.recvBytes();
                             int size = (int) ((i * 7919L) % 70001);
                             assertEquals(size, m.length);
-                            assertTrue(java.util.Arrays.equals(new Pattern(9 + i).bytes(size), m), "message " + i);
+                            assertTrue(java.util.Arrays.equals(new PatternStream(9 + i).bytes(size), m), "message " + i);
                             crc.update(m);
                         }
                         assertThrows(EOFException.class, c::recvBytes, "a clean end after the last message");
@@ -86,7 +86,7 @@ class ConnectionCTest {
                 try {
                     p.first().close();
                     for (int i = 0; i < 1000; i++) {
-                        byte[] m = new Pattern(i).bytes(i * 37);
+                        byte[] m = new PatternStream(i).bytes(i * 37);
                         crc.update(m);
                         p.second().sendBytes(m);
                     }

@@ -10,7 +10,7 @@ import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
-import io.ipcbridge.testing.Pattern;
+import io.ipcbridge.cli.PatternStream;
 import io.ipcbridge.testing.Peers;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +31,7 @@ class PipeInteropTest {
 
     /** Writes {@code bytes} of pattern(seed) to {@code sink}; returns the CRC-32 of what was sent. */
     private static String send(PipeSink sink, long bytes, long seed) throws Exception {
-        Pattern pattern = new Pattern(seed);
+        PatternStream pattern = new PatternStream(seed);
         CRC32 crc = new CRC32();
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
         for (long left = bytes; left > 0; ) {
@@ -58,7 +58,7 @@ class PipeInteropTest {
     }
 
     private static String expected(long bytes, long seed) {
-        Pattern pattern = new Pattern(seed);
+        PatternStream pattern = new PatternStream(seed);
         CRC32 crc = new CRC32();
         ByteBuffer buf = ByteBuffer.allocate(CHUNK);
         for (long left = bytes; left > 0; left -= buf.limit()) {

@@ -15,7 +15,7 @@ import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.AncillaryDataTruncatedException;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
-import io.ipcbridge.testing.Pattern;
+import io.ipcbridge.cli.PatternStream;
 import io.ipcbridge.testing.Peers;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -189,7 +189,7 @@ class SocketInteropTest {
             try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM);
                     Peer sink = start(peer("sink-fd", "3").fd(3, pair.second()))) {
                 pair.second().close();
-                Pattern pattern = new Pattern(5);
+                PatternStream pattern = new PatternStream(5);
                 CRC32 crc = new CRC32();
                 ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
                 for (long left = bytes; left > 0; left -= buf.capacity()) {
@@ -206,7 +206,7 @@ class SocketInteropTest {
                 pair.second().close();
                 CRC32 got = new CRC32();
                 CRC32 expected = new CRC32();
-                Pattern pattern = new Pattern(6);
+                PatternStream pattern = new PatternStream(6);
                 ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
                 ByteBuffer ref = ByteBuffer.allocate(64 * 1024);
                 long total = 0;
