@@ -1,14 +1,11 @@
 package io.ipcbridge.cli;
 
+import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -28,8 +25,6 @@ import picocli.CommandLine.Parameters;
         subcommands = {FifoCommand.Create.class, FifoCommand.Read.class, FifoCommand.Write.class,
                 FifoCommand.Remove.class, HelpCommand.class})
 final class FifoCommand {
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFIFO = 0010000;
 
     /** {@code fifo create PATH [--mode M] [--exist-ok]}: mkfifo(3). */
     @Command(name = "create", mixinStandardHelpOptions = true, version = Main.VERSION,
@@ -48,43 +43,17 @@ final class FifoCommand {
 
         @Override
         public Integer call() throws Exception {
-            try {
+            if (!existOk) {
                 Fifo.create(path, mode.value());
-            } catch (FileAlreadyExistsException e) {
-                if (!existOk) {
-                    throw e;
-                }
-                String other = whatIsNotAcceptable(path);
-                if (other != null) {
-                    // Keep the library's "mkfifo(PATH): EEXIST (File exists)" and say what is there (CLI-06).
-                    throw CommandFailure.refused(ExitCodes.describe(e) + ": " + other);
-                }
+                return ExitCodes.OK;
+            }
+            try {
+                Fifo.createIfAbsent(path, mode.value());
+            } catch (IpcSecurityException refused) {
+                // the library's EEXIST, and what is there instead of a FIFO of ours (CLI-06)
+                throw CommandFailure.refused("mkfifo(" + path + "): EEXIST (File exists): " + refused.getReason());
             }
             return ExitCodes.OK;
-        }
-
-        /** Null if a FIFO of this user (or root) is at {@code p}, else why not; never follows a link. */
-        private static String whatIsNotAcceptable(Path p) throws IOException {
-            BasicFileAttributes basic = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (basic.isSymbolicLink()) {
-                return "a symbolic link is there, not a FIFO";
-            }
-            if (basic.isRegularFile()) {
-                return "a regular file is there, not a FIFO";
-            }
-            if (basic.isDirectory()) {
-                return "a directory is there, not a FIFO";
-            }
-            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            if ((mode & S_IFMT) != S_IFIFO) {
-                return "a special file is there, not a FIFO";
-            }
-            int uid = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            int me = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-            if (uid != me && uid != 0) {
-                return "a FIFO of uid " + uid + " is there, not one of this user";
-            }
-            return null;
         }
     }
 

@@ -100,7 +100,7 @@ class FifoCommandTest {
         Path file = Files.writeString(dir.resolve("file"), "data");
         Cli.Result r = Cli.run("fifo", "create", file.toString(), "--exist-ok");
         assertEquals(1, r.status(), r::toString);
-        assertTrue(r.err().contains("a regular file is there, not a FIFO"), r::toString);
+        assertTrue(r.err().contains("is a regular file, not a FIFO"), r::toString);
         assertEquals("data", Files.readString(file));
     }
 
