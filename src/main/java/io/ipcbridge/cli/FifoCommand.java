@@ -4,7 +4,6 @@ import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
