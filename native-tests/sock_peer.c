@@ -144,7 +144,7 @@
 #define MSG_BUF_SIZE (1u << 20) /* one dgram / seqpacket message        */
 #define CLIENT_TIMEOUT_S 30     /* echo-client: receive timeout         */
 #define BENCH_WARMUP 1000       /* bench-cc: untimed round trips        */
-#define RECV_FDS_MAX 8          /* recv-fds: descriptors one message    */
+#define RECV_FDS_MAX 8          /* recv-fds: descriptors per message    */
 #define MAX_ENDPOINTS 8         /* resolved addresses kept per ADDRESS  */
 
 static const char usage_text[] =

@@ -1,5 +1,6 @@
 package io.ipcbridge.cli;
 
+import io.ipcbridge.conn.Connection;
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.pipe.Fifo;
@@ -55,6 +56,9 @@ import picocli.CommandLine.Spec;
                 + "verified.",
             "Socket rows use socketpair(2), one end on the C peer's fd 3; the seqpacket row sends 64 KiB "
                 + "messages that the peer echoes, each compared with what was sent.",
+            "The conn row frames messages as Python's multiprocessing.connection does, over socketpair(2) "
+                + "(Connection.pipe) with one end on conn_peer's fd 3: every size from 0 to 1 MiB (at most "
+                + "--size), each echoed and compared.",
             "Shared memory rows go through the bounded buffer of native-tests/include/ipcb_bounded.h "
                 + "(16 slots of 64 KiB records, counted by process-shared semaphores inside the segment); "
                 + "their bytes are whole records. Queues and segments are named /ipcb-demo-PID-* and "
@@ -72,6 +76,7 @@ final class DemoCommand implements Callable<Integer> {
     private static final int BB_SLOTS = 16;
     private static final int BB_RECORD = 64 * 1024;
     private static final int SEQPACKET_MESSAGE = 64 * 1024;
+    private static final int CONN_LARGEST = 1 << 20;
 
     @Spec
     CommandSpec spec;
@@ -109,6 +114,7 @@ final class DemoCommand implements Callable<Integer> {
             row("unix-stream", "Java -> C (sock_peer sink-fd 3)", sockPeer, p -> streamToC(p));
             row("unix-stream", "C -> Java (sock_peer source-fd 3)", sockPeer, p -> streamFromC(p));
             row("unix-seqpacket", "Java <-> C (sock_peer echo-fd 3)", sockPeer, p -> seqpacketEcho(p));
+            row("conn", "Java <-> C (conn_peer echo 3)", peers.map(d -> d.resolve("conn_peer")), p -> connEcho(p));
             Optional<Path> mqPeer = peers.map(d -> d.resolve("mq_peer"));
             Optional<Path> shmPeer = peers.map(d -> d.resolve("shm_peer"));
             String prefix = "/ipcb-demo-" + ProcessHandle.current().pid();
@@ -320,6 +326,59 @@ final class DemoCommand implements Callable<Integer> {
                 return verdict(nanos, status, messages[0] + " echoes", messages[0] + " echoes");
             }
         }
+    }
+
+    /**
+     * multiprocessing.connection framing: a {@link Connection#pipe Connection.pipe(true)} pair, one
+     * end on the peer's fd 3; messages of pattern(seed + i) of every size from 0 to 1 MiB (at most
+     * --size: 0, then 2^k - 1, 2^k, 2^k + 1), each echoed by the peer and compared with what was
+     * sent; after Java closes, the peer reports "echoed N". Bytes: the total sent.
+     */
+    private Outcome connEcho(Path peer) throws Exception {
+        long seed = 11;
+        List<Integer> sizes = connSizes((int) Math.min(CONN_LARGEST, size));
+        try (Connection.Pair pair = Connection.pipe(true); Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "echo", "3").fd(3, pair.second())
+                    .stdout(reply.sink()).start()) {
+                pair.second().close(); // the child holds it now: EOF reaches it when we close ours
+                reply.sink().close();
+                Connection c = pair.first();
+                long bytes = 0;
+                for (int i = 0; i < sizes.size(); i++) {
+                    byte[] message = new byte[sizes.get(i)];
+                    new PatternStream(seed + i).fill(ByteBuffer.wrap(message));
+                    c.sendBytes(message);
+                    if (!c.poll(PEER_WAIT)) { // a peer that stalls fails the row, it does not hang it
+                        throw CommandFailure.timedOut("no echo of message " + i + " within "
+                                + Durations.format(PEER_WAIT));
+                    }
+                    byte[] echo = c.recvBytes();
+                    if (!Arrays.equals(echo, message)) {
+                        return new Outcome(bytes, System.nanoTime() - start, false, "the echo of message " + i
+                                + " (" + message.length + " bytes) was a different message of " + echo.length + " bytes");
+                    }
+                    bytes += message.length;
+                }
+                c.close();
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, bytes, status, answer, "echoed " + sizes.size());
+            }
+        }
+    }
+
+    /** 0, then 2^k - 1, 2^k and 2^k + 1 up to {@code largest}, each once, ascending. */
+    static List<Integer> connSizes(int largest) {
+        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(List.of(0));
+        for (long p = 1; p <= largest; p <<= 1) {
+            for (long s = p - 1; s <= p + 1; s++) {
+                if (s <= largest) {
+                    sizes.add((int) s);
+                }
+            }
+        }
+        return List.copyOf(sizes);
     }
 
     private Outcome mqToC(Path peer, String name) throws Exception {

@@ -27,7 +27,7 @@ import java.util.Set;
 final class NativePeers {
     static final String PROPERTY = "ipcbridge.native.dir";
     static final String ENVIRONMENT = "IPCBRIDGE_NATIVE_DIR";
-    static final String[] REQUIRED = {"pipe_peer", "fifo_peer", "sock_peer", "mq_peer", "shm_peer"};
+    static final String[] REQUIRED = {"pipe_peer", "fifo_peer", "sock_peer", "mq_peer", "shm_peer", "conn_peer"};
     private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(2);
 
     private NativePeers() {

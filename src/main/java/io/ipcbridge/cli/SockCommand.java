@@ -12,10 +12,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -287,18 +284,15 @@ final class SockCommand {
         }
 
         private void receiveDatagrams(Address a, int m) throws IOException, CommandFailure {
+            // Socket.bind gives a unix: socket file mode 0600 and removes it on close (SEC-01):
+            // only a --mode other than that is applied here.
             Socket socket = Socket.bind(a);
             try {
-                // Socket.bind leaves a socket file with the umask's mode, and in place when closed:
-                // the mode and the removal are done here, as ServerSocket does them for streams.
-                SocketFile file = a instanceof Address.Unix unix ? SocketFile.bound(unix.path(), m) : null;
-                OnExit cleanup = new OnExit(() -> {
-                    socket.close();
-                    if (file != null) {
-                        file.remove();
-                    }
-                });
+                OnExit cleanup = new OnExit(socket::close); // SIGINT/SIGTERM: the socket file goes too
                 try {
+                    if (a instanceof Address.Unix unix && m != ServerSocket.DEFAULT_MODE) {
+                        Files.setPosixFilePermissions(unix.path(), permissions(m));
+                    }
                     announce(a instanceof Address.Inet ? socket.localAddress() : a);
                     socket.setReadTimeout(timeout.value());
                     ByteBuffer datagram = ByteBuffer.allocateDirect(MAX_MESSAGE);
@@ -312,12 +306,9 @@ final class SockCommand {
                     }
                 } finally {
                     cleanup.cancel();
-                    if (file != null) {
-                        file.remove();
-                    }
                 }
             } finally {
-                socket.close();
+                socket.close(); // and removes its socket file
             }
         }
 
@@ -464,61 +455,23 @@ final class SockCommand {
         }
     }
 
-    /** A socket file bound by {@code sock listen --type dgram}: set to its mode, and removed only if still ours. */
-    private static final class SocketFile {
-        private final Path path;
-        private final Object key;
-
-        private SocketFile(Path path, Object key) {
-            this.path = path;
-            this.key = key;
-        }
-
-        static SocketFile bound(Path path, int mode) throws IOException {
-            SocketFile file = new SocketFile(path, key(path));
-            try {
-                Files.setPosixFilePermissions(path, permissions(mode));
-            } catch (IOException | RuntimeException e) {
-                file.remove();
-                throw e;
-            }
-            return file;
-        }
-
-        /** Removes the file if it is still the socket bound here (not one put in its place since). */
-        void remove() {
-            try {
-                if (Objects.equals(key(path), key)) {
-                    Files.delete(path);
-                }
-            } catch (NoSuchFileException gone) {
-                // removed by someone else
-            } catch (IOException e) {
-                System.err.println("ipcbridge: note: could not remove " + path + ": " + ExitCodes.describe(e));
+    /** {@code mode}'s permission bits (0777), for {@link Files#setPosixFilePermissions}. */
+    private static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
+            PosixFilePermission.OWNER_READ};
+        for (int bit = 0; bit < order.length; bit++) {
+            if ((mode & 1 << bit) != 0) {
+                set.add(order[bit]);
             }
         }
-
-        private static Object key(Path path) throws IOException {
-            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
-        }
-
-        private static Set<PosixFilePermission> permissions(int mode) {
-            Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-            PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-                PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
-                PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_READ};
-            for (int bit = 0; bit < order.length; bit++) {
-                if ((mode & 1 << bit) != 0) {
-                    set.add(order[bit]);
-                }
-            }
-            return set;
-        }
+        return set;
     }
 
     /** What to undo when the JVM is stopped (SIGINT, SIGTERM) in the middle: a shutdown hook until cancelled. */
-    private static final class OnExit {
+    static final class OnExit {
         private final Thread hook;
 
         OnExit(Undo undo) {
@@ -547,7 +500,7 @@ final class SockCommand {
 
     /** An undo step. */
     @FunctionalInterface
-    private interface Undo {
+    interface Undo {
         void run() throws IOException;
     }
 }

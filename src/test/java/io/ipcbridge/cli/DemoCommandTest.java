@@ -22,12 +22,13 @@ class DemoCommandTest {
         Peers.path("mq_peer");
         Peers.path("shm_peer");
         Peers.path("sock_peer");
+        Peers.path("conn_peer");
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("demo", "--size", "4MiB"));
         assertEquals(0, r.status(), r::toString);
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.get(0).startsWith("MECHANISM"), r::toString);
         List<String> rows = lines.subList(1, lines.size());
-        assertEquals(13, rows.size(), r::toString);
+        assertEquals(14, rows.size(), r::toString);
         for (String row : rows) {
             assertTrue(row.endsWith("  OK"), () -> "exchange OK: " + row + "\n" + r.err());
         }
@@ -42,6 +43,10 @@ class DemoCommandTest {
         assertTrue(rows.stream().anyMatch(row -> row.startsWith("unix-stream ") && row.contains("C -> Java")
                 && row.contains(" 4194304 ")), () -> rows.toString());
         assertTrue(rows.stream().anyMatch(row -> row.startsWith("unix-seqpacket ") && row.contains(" 4194304 ")),
+                () -> rows.toString());
+        // multiprocessing.connection framing, echoed by C: 0, 2^k - 1, 2^k, 2^k + 1 up to 1 MiB
+        long connBytes = DemoCommand.connSizes(1 << 20).stream().mapToLong(Integer::longValue).sum();
+        assertTrue(rows.stream().anyMatch(row -> row.startsWith("conn ") && row.contains(" " + connBytes + " ")),
                 () -> rows.toString());
         assertEquals("", r.err(), "no notes: the peers were found");
         String mine = "ipcb-demo-" + ProcessHandle.current().pid() + "-";

@@ -21,7 +21,7 @@ class MainTest {
     void helpListsTheCommandsAndTheExitStatuses() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.status(), r::toString);
-        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "ls", "demo", "help",
+        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "conn", "ls", "demo", "help",
             "generate-completion", "Exit status:"}) {
             assertTrue(r.out().contains(expected), () -> "help names " + expected + ": " + r.out());
         }
@@ -37,7 +37,8 @@ class MainTest {
         "mq create -h", "mq info --help", "mq rm --help", "shm --help", "shm help write", "shm read --help",
         "shm create -h", "shm info -h", "shm rm -h", "sem --help", "sem help wait", "sem create -h", "sem post -h",
         "sem trywait -h", "sem value -h", "sem rm -h", "ls --help", "help ls", "help sock", "sock --help",
-        "sock help listen", "sock listen --help", "sock connect -h"})
+        "sock help listen", "sock listen --help", "sock connect -h",
+        "conn --help", "help conn", "conn send --help", "conn receive -h", "conn help listen"})
     void everyCommandHasHelpOnStdout(String args) {
         Cli.Result r = Cli.run(args.split(" "));
         assertEquals(0, r.status(), r::toString);

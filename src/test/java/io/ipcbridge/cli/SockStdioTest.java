@@ -415,4 +415,28 @@ class SockStdioTest {
             return "(" + e + ")";
         }
     }
+
+    @ParameterizedTest(name = "--mode {0}")
+    @ValueSource(strings = {"", "0660"})
+    void listenDgramGivesTheSocketFileItsModeAndRemovesIt(String mode) {
+        // SEC-01: Socket.bind makes a unix: datagram socket file 0600; --mode widens it exactly; it goes at the end
+        run(() -> {
+            Path socket = dir.resolve("dgram.sock");
+            Process[] listener = new Process[1];
+            List<String> args = new ArrayList<>(List.of("unix:" + socket, "--type", "dgram"));
+            if (!mode.isEmpty()) {
+                args.addAll(List.of("--mode", mode));
+            }
+            Path out = dir.resolve("out");
+            listen(listener, out, args.toArray(String[]::new));
+            assertEquals(mode.isEmpty() ? "rw-------" : "rw-rw----", java.nio.file.attribute.PosixFilePermissions
+                    .toString(Files.getPosixFilePermissions(socket, LinkOption.NOFOLLOW_LINKS)));
+            try (Socket s = Socket.connect(Address.unix(socket), Socket.Type.DATAGRAM)) {
+                s.write(ByteBuffer.wrap(payload(0)));
+            }
+            assertEquals(0, exit(listener[0]));
+            assertArrayEquals(payload(0), Files.readAllBytes(out));
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file was removed");
+        });
+    }
 }

@@ -1,0 +1,82 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@code ipcbridge conn} in this JVM: usage errors, refused inputs and failed connects (no peer needed). */
+class ConnCommandTest {
+    private static final String NL = System.lineSeparator();
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "ipcbridge {0}")
+    @ValueSource(strings = {"conn", "conn send", "conn send nope:x", "conn receive udp:127.0.0.1:5",
+        "conn listen tcp:localhost", "conn receive unix:/x --count 0", "conn receive unix:/x --raw --count 2",
+        "conn listen unix:/x --raw --count 3", "conn receive unix:/x --timeout soon", "conn send unix:/x --bogus",
+        "conn listen abstract:"})
+    void whatDoesNotParseIsExitTwo(String args) {
+        // CLI.md: usage errors are exit 2, one ipcbridge: line first, nothing on stdout
+        Cli.Result r = Cli.run(args.split(" "));
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void aPathOf108BytesIsAUsageError() {
+        // UDS-03, before any call
+        Cli.Result r = Cli.run("conn", "listen", "unix:/" + "a".repeat(107));
+        assertEquals(2, r.status(), r::toString);
+    }
+
+    @Test
+    void nobodyThereIsExitOneWithTheErrnoLine() {
+        // CLI-05, UDS-01
+        Path missing = dir.resolve("nobody.sock");
+        for (String command : new String[] {"send", "receive"}) {
+            Cli.Result r = Cli.run("conn", command, "unix:" + missing, "x");
+            if (command.equals("receive")) {
+                r = Cli.run("conn", command, "unix:" + missing);
+            }
+            assertEquals(1, r.status(), r::toString);
+            assertEquals("ipcbridge: connect(unix:" + missing + "): ENOENT (No such file or directory)" + NL, r.err());
+        }
+        Cli.Result tcp = Cli.run("conn", "receive", "tcp:127.0.0.1:1");
+        assertEquals("ipcbridge: connect(tcp:127.0.0.1:1): ECONNREFUSED (Connection refused)" + NL, tcp.err());
+    }
+
+    @Test
+    void anEmptyOrMissingAuthkeyFileIsRefused() throws Exception {
+        Path empty = Files.writeString(dir.resolve("empty"), "\n");
+        Cli.Result r = Cli.run("conn", "send", "unix:" + dir.resolve("s"), "--authkey-file", empty.toString(), "m");
+        assertEquals(1, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: " + empty + ": the authkey file is empty"), r::toString);
+        assertEquals(1, r.err().lines().count());
+        Path missing = dir.resolve("missing");
+        Cli.Result m = Cli.run("conn", "listen", "unix:" + dir.resolve("s"), "--authkey-file", missing.toString());
+        assertEquals(1, m.status(), m::toString);
+        assertEquals("ipcbridge: " + missing + ": No such file or directory" + NL, m.err());
+        assertTrue(Files.notExists(dir.resolve("s")), "nothing was listening");
+    }
+
+    @Test
+    void helpNamesTheAddressFormsAndTheKeyRule() {
+        for (String[] args : new String[][] {{"conn", "--help"}, {"help", "conn"}, {"conn", "send", "-h"},
+            {"conn", "receive", "--help"}, {"conn", "help", "listen"}}) {
+            Cli.Result r = Cli.run(args);
+            assertEquals(0, r.status(), r::toString);
+            assertTrue(r.out().startsWith("Usage: ipcbridge conn"), r::toString);
+            assertEquals("", r.err());
+        }
+        assertTrue(Cli.run("conn", "--help").out().contains("unix:PATH | abstract:NAME | tcp:HOST:PORT"));
+        assertTrue(Cli.run("conn", "send", "--help").out().contains("less one"));
+    }
+}
