@@ -3,6 +3,7 @@ package io.ipcbridge.cli;
 import io.ipcbridge.conn.AuthenticationException;
 import io.ipcbridge.conn.Connection;
 import io.ipcbridge.conn.Listener;
+import io.ipcbridge.conn.TruncatedMessageException;
 import io.ipcbridge.socket.Address;
 import java.io.EOFException;
 import java.io.IOException;
@@ -142,12 +143,10 @@ final class ConnCommand {
                 byte[] m;
                 try {
                     m = c.recvBytes();
+                } catch (TruncatedMessageException e) {
+                    throw e; // cut inside a message: an error with the library's message
                 } catch (EOFException e) {
-                    // The library has one exception for both ends of a stream: a clean one (between
-                    // messages, UDS-04) says "closed the connection", a truncated one "inside a message".
-                    if (String.valueOf(e.getMessage()).contains(" inside a ")) {
-                        throw e;
-                    }
+                    // a clean end between messages (UDS-04), before the count was reached
                     throw CommandFailure.refused(endpoint.text() + ": the peer closed after " + received + " of "
                             + count + " message" + (count == 1 ? "" : "s"));
                 }

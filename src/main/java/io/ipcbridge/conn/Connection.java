@@ -24,7 +24,7 @@ import java.util.Objects;
  * <p>The receiver never allocates what a header announces beyond its maximum message size
  * ({@link #DEFAULT_MAX_MESSAGE} unless set): a larger frame is a {@link ProtocolException} and the
  * connection is closed. End of file between messages is a clean end ({@link EOFException} from
- * {@link #recvBytes()}); end of file inside a message is an {@link EOFException} that says so.
+ * {@link #recvBytes()}); end of file inside a message is a {@link TruncatedMessageException}.
  * Messages are bytes: the string helpers send UTF-8, not pickles.
  *
  * <p>Thread safety: one thread may send while another receives; sends are serialised with each
@@ -249,7 +249,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
                 if (b.remaining() == want) {
                     return false;
                 }
-                throw new EOFException(name + ": the peer closed inside a message header: expected " + want
+                throw new TruncatedMessageException(name + ": the peer closed inside a message header: expected " + want
                         + " bytes, got " + (want - b.remaining()));
             }
         }
@@ -259,7 +259,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     private void readFully(ByteBuffer b, long length) throws IOException {
         while (b.hasRemaining()) {
             if (in.read(b) < 0) {
-                throw new EOFException(name + ": the peer closed inside a message: expected " + length
+                throw new TruncatedMessageException(name + ": the peer closed inside a message: expected " + length
                         + " bytes, got " + (length - b.remaining()));
             }
         }

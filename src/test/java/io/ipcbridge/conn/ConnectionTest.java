@@ -111,7 +111,7 @@ class ConnectionTest {
             Connection c = Connection.over(raw.first());
             raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("0000000a616263")));
             raw.second().close();
-            EOFException e = assertThrows(EOFException.class, c::recvBytes);
+            EOFException e = assertThrows(TruncatedMessageException.class, c::recvBytes);
             assertTrue(e.getMessage().contains("inside a message: expected 10 bytes, got 3"), e.getMessage());
             c.close();
         }
