@@ -1,4 +1,4 @@
-# bench-common.sh -- sourced by scripts/bench-pipe and scripts/bench-mq: the part they share.
+# bench-common.sh -- sourced by scripts/bench-pipe, bench-mq, bench-shm and bench-sock: the part they share.
 #
 # bench_run NAME CLASS [ARGS...]
 #   Takes --cpus LIST out of ARGS (everything then runs under `taskset -c LIST`: the JVM, the C

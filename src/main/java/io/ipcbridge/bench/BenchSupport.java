@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,7 +20,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.CRC32;
 
@@ -60,10 +67,15 @@ final class BenchSupport {
      * @param bytesUnit --bytes must be a multiple of it
      */
     static Options options(String program, String[] args, long bytesUnit, String... peers) {
+        return options(program, args, bytesUnit, 3, peers);
+    }
+
+    /** {@link #options(String, String[], long, String...)} with {@code repeat} rounds unless --repeat says otherwise. */
+    static Options options(String program, String[] args, long bytesUnit, int repeat, String... peers) {
         String usage = "usage: " + program
                 + " [--bytes N] [--pings N] [--repeat N] [--native-dir DIR] [--quick] [--cpus LIST]";
         try {
-            Options options = parse(args, bytesUnit, peers);
+            Options options = parse(args, bytesUnit, repeat, peers);
             if (options == null) {
                 System.out.println(usage);
             }
@@ -76,10 +88,10 @@ final class BenchSupport {
     }
 
     /** The options, or null for --help. */
-    private static Options parse(String[] args, long bytesUnit, String... peers) {
+    private static Options parse(String[] args, long bytesUnit, int defaultRepeat, String... peers) {
         long bytes = 1L << 30;
         long pings = 100_000;
-        long repeat = 3;
+        long repeat = defaultRepeat;
         String dir = System.getProperty("ipcbridge.native.dir");
         if (Arrays.asList(args).contains("--quick")) {
             bytes = 64L << 20;
@@ -162,6 +174,19 @@ final class BenchSupport {
             return Command.of(argv);
         }
 
+        /**
+         * The peer with {@code args}, its stdout sent to /dev/null (through {@code sh -c exec}, as
+         * ipcbridge cannot open a file): {@code pipe_peer echo FD 1} so becomes a reader of FD that
+         * does no more than a counting reader, one write(2) to /dev/null per read.
+         */
+        Command discarding(Object... args) {
+            StringBuilder script = new StringBuilder("exec \"$0\"");
+            for (Object a : args) {
+                script.append(' ').append(a);
+            }
+            return Command.of("sh", "-c", script.append(" >/dev/null").toString(), path);
+        }
+
         /** Waits for {@code child}; fails unless it exited 0. */
         void expectSuccess(ChildProcess child, String what) throws IOException, InterruptedException {
             ExitStatus status = child.waitFor();
@@ -177,6 +202,16 @@ final class BenchSupport {
                 return text;
             }
         }
+    }
+
+    /** One line from {@code source} (without its newline), read byte by byte so nothing after it is taken. */
+    static String readLine(PipeSource source) throws IOException {
+        ByteBuffer b = ByteBuffer.allocateDirect(1);
+        StringBuilder line = new StringBuilder();
+        while (source.read(b.clear()) == 1 && b.get(0) != '\n') {
+            line.append((char) (b.get(0) & 0xff));
+        }
+        return line.toString();
     }
 
     /** Everything left to read from {@code source}, as ASCII; closes it. */
@@ -202,6 +237,138 @@ final class BenchSupport {
         long got = sinkCrc(line, bytes);
         check(crc < 0 || got == crc, String.format(Locale.ROOT, "sink printed '%s', expected CRC %08x",
                 line.trim(), crc));
+    }
+
+    // ---- names, leftovers, watched children ---------------------------------------------------
+
+    private static final AtomicInteger NEXT = new AtomicInteger();
+    /** What this JVM created and has not removed yet, by key, for {@link #cleanUpOnExit}. */
+    private static final Map<String, Remover> LEFTOVERS = new ConcurrentHashMap<>();
+
+    /** A fresh name for an IPC object of this JVM: {@code /ipcb-bench-<pid>-<n>-<tag>}. */
+    static String uniqueName(String tag) {
+        return "/ipcb-bench-" + ProcessHandle.current().pid() + "-" + NEXT.incrementAndGet() + "-" + tag;
+    }
+
+    /** Removes something this JVM created (unlinks a name, deletes a directory). */
+    @FunctionalInterface
+    interface Remover {
+        void remove() throws IOException;
+    }
+
+    /**
+     * Registers {@code key} (an object about to be created) to be removed by {@link #remove}, or by
+     * the hook of {@link #cleanUpOnExit} if the benchmark is interrupted first.
+     */
+    static void track(String key, Remover remover) {
+        LEFTOVERS.put(key, remover);
+    }
+
+    /** Drops {@code key} without removing it (its creation failed: the name may be someone else's). */
+    static void forget(String key) {
+        LEFTOVERS.remove(key);
+    }
+
+    /** Removes {@code key} if it is still registered; an object already gone is fine. */
+    static void remove(String key) throws IOException {
+        Remover remover = LEFTOVERS.remove(key);
+        if (remover != null) {
+            try {
+                remover.remove();
+            } catch (NoSuchFileException e) {
+                // gone already
+            }
+        }
+    }
+
+    /**
+     * Installs the shutdown hook of {@code program}: it ends this JVM's children (C peers blocked on
+     * an object: SIGTERM first, so that a bench-cc unlinks its own objects and kills its own child;
+     * SIGKILL after 2 s), then removes what is still registered.
+     */
+    static void cleanUpOnExit(String program) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            List<ProcessHandle> children = ProcessHandle.current().children().toList();
+            children.forEach(ProcessHandle::destroy);
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            for (ProcessHandle child : children) {
+                try {
+                    child.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                    child.destroyForcibly();
+                }
+            }
+            for (String key : LEFTOVERS.keySet()) {
+                try {
+                    remove(key);
+                } catch (IOException | RuntimeException e) {
+                    System.err.println(program + ": could not remove " + key + ": " + e.getMessage());
+                }
+            }
+        }, program + "-cleanup"));
+    }
+
+    /**
+     * Watches {@code child} of {@code peer} on a daemon thread: if it ends unsuccessfully, closes
+     * {@code stop} (what Java may be blocked or spinning on, another child to kill), since a queue,
+     * a semaphore or a flag in shared memory, unlike a pipe, does not tell its other end that a peer
+     * has gone.
+     */
+    static void watch(Peer peer, ChildProcess child, String what, AutoCloseable... stop) {
+        Thread watcher = new Thread(() -> {
+            try {
+                Optional<ExitStatus> status;
+                while ((status = child.exitStatus()).isEmpty()) {
+                    Thread.sleep(50);
+                }
+                if (!status.get().success()) {
+                    System.err.println(peer.name() + " " + what + " ended with " + status.get()
+                            + "; stopping its other end");
+                    closeAll(stop);
+                }
+            } catch (Exception e) {
+                // the run is over
+            }
+        }, "bench-watch-" + what);
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    /**
+     * Runs {@code body} against {@link #watch watched} {@code child}; when it fails because the
+     * child has ended unsuccessfully, says so (rather than, say, AsynchronousCloseException alone).
+     */
+    static <T> T against(Peer peer, ChildProcess child, String what, Callable<T> body, AutoCloseable... stop)
+            throws Exception {
+        watch(peer, child, what, stop);
+        try {
+            return body.call();
+        } catch (Exception e) {
+            Optional<ExitStatus> status = child.exitStatus();
+            if (status.isPresent() && !status.get().success()) {
+                throw new IllegalStateException(peer.name() + " " + what + " ended with " + status.get(), e);
+            }
+            throw e;
+        }
+    }
+
+    /** Closes each of {@code all}, even when one fails; throws the first failure. */
+    static void closeAll(AutoCloseable... all) throws IOException {
+        IOException failure = null;
+        for (AutoCloseable c : all) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = e instanceof IOException io ? io : new IOException(e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     // ---- data ---------------------------------------------------------------------------------
@@ -262,6 +429,22 @@ final class BenchSupport {
         }
     }
 
+    /**
+     * Runs {@code first}, then {@code second}; in even rounds ({@code round} counts from 1) the other
+     * way round. For two pairs compared with each other: where a run sits in a round (right after
+     * which other run) moves its result by several per cent here, and alternating cancels that out
+     * in the median.
+     */
+    static void alternate(int round, Body first, Body second) throws Exception {
+        if (round % 2 == 1) {
+            first.run();
+            second.run();
+        } else {
+            second.run();
+            first.run();
+        }
+    }
+
     /** One round trip. */
     @FunctionalInterface
     interface RoundTrip {
@@ -289,6 +472,28 @@ final class BenchSupport {
             }
         }
         return t;
+    }
+
+    /** A read(2) of one buffer. */
+    @FunctionalInterface
+    interface Reader {
+        int read(ByteBuffer buffer) throws IOException;
+    }
+
+    /**
+     * {@code warmup} untimed, then {@code pings} timed 1-byte round trips over a byte stream:
+     * {@code write}, then {@code read}, from and into direct buffers or, without {@code direct},
+     * heap buffers.
+     */
+    static long[] pingPong(int warmup, int pings, boolean direct, Sender write, Reader read) throws Exception {
+        ByteBuffer o = direct ? ByteBuffer.allocateDirect(1) : ByteBuffer.allocate(1);
+        ByteBuffer r = direct ? ByteBuffer.allocateDirect(1) : ByteBuffer.allocate(1);
+        return timeRoundTrips(warmup, pings, 0xff, i -> {
+            o.clear().put(0, (byte) i);
+            write.send(o);
+            int n = read.read(r.clear());
+            return n == 1 ? r.get(0) & 0xff : -1;
+        });
     }
 
     /** The code of a worker thread. */
@@ -380,6 +585,23 @@ final class BenchSupport {
         long[] nanos() throws Exception;
     }
 
+    /** A round-trip run timed as a whole (by a C peer): returns the mean round trip in nanoseconds. */
+    @FunctionalInterface
+    interface MeanRun {
+        double meanNanos() throws Exception;
+    }
+
+    /**
+     * The nanoseconds of a C peer's "&lt;count&gt; &lt;elapsed ns&gt;" line (sem_peer ping, shm_peer
+     * spin-ping and ring-sink, sock_peer pingpong), checking the count.
+     */
+    static long peerNanos(String line, long count, String what) {
+        String[] f = line.trim().split(" ");
+        check(f.length == 2 && Long.parseLong(f[0]) == count, what + " printed '" + line.trim() + "', expected "
+                + count + " and a time");
+        return Long.parseLong(f[1]);
+    }
+
     /** What the rounds measured, by pair in the order first measured, and the tables made of it. */
     static final class Results {
         private final long bytes;
@@ -415,24 +637,35 @@ final class BenchSupport {
             addRt(round, pair, median, (double) sum / t.length);
         }
 
-        private void addRate(String round, String pair, double rate) {
+        /** Adds a throughput of {@code pair} measured elsewhere, in bytes per second. */
+        void addRate(String round, String pair, double rate) {
             throughput.computeIfAbsent(pair, k -> new ArrayList<>()).add(rate);
             System.err.printf(Locale.ROOT, "%s%s: %.1f MB/s%n", round, pair, rate / 1e6);
         }
 
-        private void addRt(String round, String pair, double medianNs, double meanNs) {
+        /**
+         * Adds a round trip of {@code pair} measured elsewhere; a median of NaN marks a run that gave
+         * its mean only (a C peer that times the whole loop).
+         */
+        void addRt(String round, String pair, double medianNs, double meanNs) {
             roundTrip.computeIfAbsent(pair, k -> new ArrayList<>()).add(new double[] {medianNs, meanNs});
-            System.err.printf(Locale.ROOT, "%s%s: median %.2f us, mean %.2f us%n", round, pair, medianNs / 1e3,
-                    meanNs / 1e3);
+            System.err.printf(Locale.ROOT, "%s%s: median %s us, mean %s us%n", round, pair, micros(medianNs),
+                    micros(meanNs));
+        }
+
+        /** Runs {@code run}, a round-trip run of {@code pair} that gives its mean only. */
+        void putMeanRt(String round, String pair, MeanRun run) throws Exception {
+            System.err.printf(Locale.ROOT, "%s%s ...%n", round, pair);
+            addRt(round, pair, Double.NaN, run.meanNanos());
         }
 
         /**
-         * Runs the C baseline, {@code peer bench-cc args...}, which times itself and prints
-         * throughput_bytes_per_sec, roundtrip_ns_mean and roundtrip_ns_median: throughput pair
-         * {@code cc}, round-trip pair {@code rtCc}.
+         * Runs {@code peer bench-cc args...}, which times itself, and returns the "name value" lines it
+         * printed; {@code what} names it in the progress line.
          */
-        void benchCc(String round, Peer peer, String cc, String rtCc, Object... args) throws Exception {
-            System.err.printf(Locale.ROOT, "%s%s, %s ...%n", round, cc, rtCc);
+        static Map<String, Double> benchCcValues(String round, Peer peer, String what, Object... args)
+                throws Exception {
+            System.err.printf(Locale.ROOT, "%s%s ...%n", round, what);
             Object[] argv = new Object[args.length + 1];
             argv[0] = "bench-cc";
             System.arraycopy(args, 0, argv, 1, args.length);
@@ -443,14 +676,27 @@ final class BenchSupport {
                     values.put(kv[0], Double.parseDouble(kv[1]));
                 }
             }
-            Double rate = values.get("throughput_bytes_per_sec");
-            Double median = values.get("roundtrip_ns_median");
-            Double mean = values.get("roundtrip_ns_mean");
-            if (rate == null || median == null || mean == null) {
-                throw new IllegalStateException("bench-cc printed " + values);
+            return values;
+        }
+
+        /** The value {@code key} of {@link #benchCcValues}; fails if bench-cc did not print it. */
+        static double value(Map<String, Double> values, String key) {
+            Double v = values.get(key);
+            if (v == null) {
+                throw new IllegalStateException("bench-cc printed no " + key + ": " + values);
             }
-            addRate(round, cc, rate);
-            addRt(round, rtCc, median, mean);
+            return v;
+        }
+
+        /**
+         * Runs the C baseline, {@code peer bench-cc args...}, which times itself and prints
+         * throughput_bytes_per_sec, roundtrip_ns_mean and roundtrip_ns_median: throughput pair
+         * {@code cc}, round-trip pair {@code rtCc}.
+         */
+        void benchCc(String round, Peer peer, String cc, String rtCc, Object... args) throws Exception {
+            Map<String, Double> values = benchCcValues(round, peer, cc + ", " + rtCc, args);
+            addRate(round, cc, value(values, "throughput_bytes_per_sec"));
+            addRt(round, rtCc, value(values, "roundtrip_ns_median"), value(values, "roundtrip_ns_mean"));
         }
 
         /** The median over the rounds of {@code pair}'s bytes per second. */
@@ -499,42 +745,60 @@ final class BenchSupport {
             double[] cc = roundTrip(base);
             for (String pair : roundTrip.keySet()) {
                 double[] m = roundTrip(pair);
-                out.printf(Locale.ROOT, PAIR + " %10.2f %10.2f  %-19s %.3fx; %.3fx%n", pair, m[0] / 1e3, m[1] / 1e3,
-                        spread(column(pair, 0), 1e3), m[0] / cc[0], m[1] / cc[1]);
+                String medianRatio = Double.isNaN(m[0]) ? "-" : fixed(m[0] / cc[0], 3) + "x";
+                out.printf(Locale.ROOT, PAIR + " %10s %10s  %-19s %s; %.3fx%n", pair, micros(m[0]), micros(m[1]),
+                        spread(column(pair, 0), 1e3), medianRatio, m[1] / cc[1]);
             }
+        }
+
+        /** The target "{@code pair}'s median throughput at least {@code factor} x {@code base}'s", as {@code what}. */
+        void rateTarget(PrintStream out, String what, String pair, String base, double factor) {
+            double v = rate(pair);
+            double b = rate(base);
+            target(out, what, v >= factor * b, ratio(v, b, 1e6, "MB/s"));
+        }
+
+        /**
+         * The target "{@code pair}'s median round trip at most {@code factor} x {@code base}'s", as
+         * {@code what}; the means shown too.
+         */
+        void roundTripTarget(PrintStream out, String what, String pair, String base, double factor) {
+            double[] b = roundTrip(base);
+            double[] rt = roundTrip(pair);
+            target(out, what, rt[0] <= factor * b[0], ratio(rt[0], b[0], 1e3, "us") + "; means "
+                    + ratio(rt[1], b[1], 1e3, "us"));
         }
 
         /** The targets "Java -> C" and "C -> Java" each at least 0.90x "C -> C", by median throughput. */
         void throughputTargets(PrintStream out, String cc, String javaToC, String cToJava) {
-            double base = rate(cc);
-            double jc = rate(javaToC);
-            double cj = rate(cToJava);
-            target(out, "throughput Java -> C >= 0.90x C -> C", jc >= 0.9 * base, ratio(jc, base, 1e6, "MB/s"));
-            target(out, "throughput C -> Java >= 0.90x C -> C", cj >= 0.9 * base, ratio(cj, base, 1e6, "MB/s"));
+            rateTarget(out, "throughput Java -> C >= 0.90x C -> C", javaToC, cc, 0.9);
+            rateTarget(out, "throughput C -> Java >= 0.90x C -> C", cToJava, cc, 0.9);
         }
 
         /** The target "Java <-> C" at most 1.10x "C <-> C", by median round trip (the means shown too). */
         void roundTripTarget(PrintStream out, String cc, String javaC) {
-            double[] base = roundTrip(cc);
-            double[] rt = roundTrip(javaC);
-            target(out, "round trip Java <-> C <= 1.10x C <-> C (medians)", rt[0] <= 1.10 * base[0],
-                    ratio(rt[0], base[0], 1e3, "us") + "; means " + ratio(rt[1], base[1], 1e3, "us"));
+            roundTripTarget(out, "round trip Java <-> C <= 1.10x C <-> C (medians)", javaC, cc, 1.10);
         }
 
         /**
-         * A warning when a round trip varied more than twofold between rounds, or else a note that
-         * nothing was pinned (on more than one CPU); {@code script} is the command to suggest.
+         * A warning when a round trip (here or in {@code more}) varied more than twofold between
+         * rounds, or else a note that nothing was pinned (on more than one CPU); {@code script} is
+         * the command to suggest.
          */
-        void placement(PrintStream out, String script) {
-            for (String pair : roundTrip.keySet()) {
-                List<Double> medians = column(pair, 0);
-                double lo = medians.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
-                double hi = medians.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
-                if (hi > 2 * lo) {
-                    out.printf(Locale.ROOT, "warning: %s varies %.1fx between rounds: the pair shared a CPU in some rounds and"
-                            + " not in others (a wake-up across CPUs costs far more, notably in a VM); for stable"
-                            + " round trips pin everything: %s --cpus 0%n", pair.trim(), hi / lo, script);
-                    return;
+        void placement(PrintStream out, String script, Results... more) {
+            List<Results> all = new ArrayList<>(List.of(more));
+            all.add(0, this);
+            for (Results results : all) {
+                for (String pair : results.roundTrip.keySet()) {
+                    List<Double> medians = results.column(pair, 0);
+                    double lo = medians.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+                    double hi = medians.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+                    if (hi > 2 * lo) {
+                        out.printf(Locale.ROOT, "warning: %s varies %.1fx between rounds: the pair shared a CPU in some"
+                                + " rounds and not in others (a wake-up across CPUs costs far more, notably in a VM);"
+                                + " for stable round trips pin everything: %s --cpus 0%n", pair.trim(), hi / lo, script);
+                        return;
+                    }
                 }
             }
             if (Runtime.getRuntime().availableProcessors() > 1) {
@@ -557,15 +821,33 @@ final class BenchSupport {
         return "?";
     }
 
-    /** "value vs base unit = ratio", e.g. "7.15 vs 6.01 us = 1.190x"; MB/s with one decimal. */
+    /**
+     * "value vs base unit = ratio", e.g. "7.15 vs 6.01 us = 1.190x"; MB/s with one decimal, times
+     * below 1 us with three.
+     */
     static String ratio(double value, double base, double unit, String what) {
-        String f = unit >= 1e6 ? "%.1f vs %.1f %s = %.3fx" : "%.2f vs %.2f %s = %.3fx";
+        String f = unit >= 1e6 ? "%.1f vs %.1f %s = %.3fx"
+                : Math.max(value, base) < unit ? "%.3f vs %.3f %s = %.3fx" : "%.2f vs %.2f %s = %.3fx";
         return String.format(Locale.ROOT, f, value / unit, base / unit, what, value / base);
+    }
+
+    /** Nanoseconds as microseconds: two decimals, three below 1 us, "-" for NaN. */
+    static String micros(double ns) {
+        return fixed(ns / 1e3, ns < 1e3 ? 3 : 2);
     }
 
     /** A "target: ... MET / NOT MET (numbers)" line. */
     static void target(PrintStream out, String what, boolean met, String numbers) {
-        out.printf(Locale.ROOT, "target: %-55s %-7s (%s)%n", what, met ? "MET" : "NOT MET", numbers);
+        targetLine(out, what, met ? "MET" : "NOT MET", numbers);
+    }
+
+    /** A "target: ... n/a (why)" line, for a target the run cannot judge. */
+    static void notApplicable(PrintStream out, String what, String why) {
+        targetLine(out, what, "n/a", why);
+    }
+
+    private static void targetLine(PrintStream out, String what, String verdict, String numbers) {
+        out.printf(Locale.ROOT, "target: %-55s %-7s (%s)%n", what, verdict, numbers);
     }
 
     private static double median(List<Double> values) {
@@ -576,6 +858,12 @@ final class BenchSupport {
     private static String spread(List<Double> values, double unit) {
         double min = values.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
         double max = values.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
-        return String.format(Locale.ROOT, "%.1f - %.1f", min / unit, max / unit);
+        return Double.isNaN(min) ? "-" : String.format(Locale.ROOT, max < unit ? "%.3f - %.3f" : "%.1f - %.1f",
+                min / unit, max / unit);
+    }
+
+    /** {@code v} with {@code decimals} decimals, or "-" for NaN (a median that a mean-only run lacks). */
+    private static String fixed(double v, int decimals) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%." + decimals + "f", v);
     }
 }

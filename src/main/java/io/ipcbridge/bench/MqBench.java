@@ -1,7 +1,9 @@
 package io.ipcbridge.bench;
 
+import static io.ipcbridge.bench.BenchSupport.against;
 import static io.ipcbridge.bench.BenchSupport.check;
 import static io.ipcbridge.bench.BenchSupport.checkSinkLine;
+import static io.ipcbridge.bench.BenchSupport.closeAll;
 import static io.ipcbridge.bench.BenchSupport.readAll;
 import static io.ipcbridge.bench.BenchSupport.sendAll;
 
@@ -23,18 +25,9 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32;
 
 /**
@@ -90,9 +83,6 @@ public final class MqBench {
     private static final String RT_RAW = "  ref: Java <-> C (raw syscalls)";
     private static final String RT_JJ = "Java <-> Java (ipcbridge, 2 threads)";
 
-    /** The queues of this JVM not yet unlinked, for the shutdown hook. */
-    private static final Set<String> LIVE = ConcurrentHashMap.newKeySet();
-    private static final AtomicInteger NEXT = new AtomicInteger();
     /** "10 messages x 8192 bytes": mq_getattr of the last queue made. */
     private static volatile String shape = "?";
 
@@ -128,7 +118,7 @@ public final class MqBench {
         if (o == null) {
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(MqBench::cleanUp, "bench-mq-cleanup"));
+        BenchSupport.cleanUpOnExit("bench-mq");
         Peer mq = o.peer("mq_peer");
         Peer pipe = o.peer("pipe_peer");
         // One short untimed round first, so that no pair pays for the JIT compiling the code it
@@ -181,12 +171,12 @@ public final class MqBench {
         private final MessageQueue queue;
 
         BenchQueue(String tag) throws IOException {
-            name = "/ipcb-bench-" + ProcessHandle.current().pid() + "-" + NEXT.incrementAndGet() + "-" + tag;
-            LIVE.add(name);
+            name = BenchSupport.uniqueName(tag);
+            BenchSupport.track(name, () -> MessageQueue.unlink(name));
             try {
                 queue = MessageQueue.createExclusively(name, 0, 0, MessageQueue.DEFAULT_MODE);
             } catch (IOException | RuntimeException e) {
-                LIVE.remove(name); // not ours: never unlink it
+                BenchSupport.forget(name); // not ours: never unlink it
                 throw e;
             }
             MessageQueue.Attributes attributes = queue.attributes();
@@ -211,104 +201,8 @@ public final class MqBench {
             try {
                 queue.close();
             } finally {
-                unlink(name);
+                BenchSupport.remove(name);
             }
-        }
-    }
-
-    private static void unlink(String name) throws IOException {
-        if (LIVE.remove(name)) {
-            try {
-                MessageQueue.unlink(name);
-            } catch (NoSuchFileException e) {
-                // gone already
-            }
-        }
-    }
-
-    /**
-     * The shutdown hook: ends this JVM's children (C peers blocked on a queue) and unlinks its
-     * queues. SIGTERM first, so that bench-cc unlinks its own queues and kills its own child; SIGKILL
-     * after 2 s.
-     */
-    private static void cleanUp() {
-        List<ProcessHandle> children = ProcessHandle.current().children().toList();
-        children.forEach(ProcessHandle::destroy);
-        long deadline = System.nanoTime() + 2_000_000_000L;
-        for (ProcessHandle child : children) {
-            try {
-                child.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (InterruptedException | ExecutionException | TimeoutException e) {
-                child.destroyForcibly();
-            }
-        }
-        for (String name : LIVE) {
-            try {
-                unlink(name);
-            } catch (IOException e) {
-                System.err.println("bench-mq: could not unlink " + name + ": " + e.getMessage());
-            }
-        }
-    }
-
-    /**
-     * Watches {@code child} on a daemon thread: if it ends unsuccessfully, closes {@code stop} (the
-     * queues Java may be blocked on, another child to kill), since a queue, unlike a pipe, does not
-     * tell its other end that a peer has gone.
-     */
-    private void watch(ChildProcess child, String what, AutoCloseable... stop) {
-        Thread watcher = new Thread(() -> {
-            try {
-                Optional<ExitStatus> status;
-                while ((status = child.exitStatus()).isEmpty()) {
-                    Thread.sleep(50);
-                }
-                if (!status.get().success()) {
-                    System.err.println("bench-mq: " + mq.name() + " " + what + " ended with " + status.get()
-                            + "; stopping its other end");
-                    closeAll(stop);
-                }
-            } catch (Exception e) {
-                // the run is over
-            }
-        }, "bench-watch-" + what);
-        watcher.setDaemon(true);
-        watcher.start();
-    }
-
-    /**
-     * Runs {@code body} against {@link #watch watched} {@code child}; when it fails because the
-     * child has ended unsuccessfully, says so (rather than, say, AsynchronousCloseException alone).
-     */
-    private <T> T against(ChildProcess child, String what, Callable<T> body, AutoCloseable... stop) throws Exception {
-        watch(child, what, stop);
-        try {
-            return body.call();
-        } catch (Exception e) {
-            Optional<ExitStatus> status = child.exitStatus();
-            if (status.isPresent() && !status.get().success()) {
-                throw new IllegalStateException(mq.name() + " " + what + " ended with " + status.get(), e);
-            }
-            throw e;
-        }
-    }
-
-    /** Closes each of {@code all}, even when one fails; throws the first failure. */
-    private static void closeAll(AutoCloseable... all) throws IOException {
-        IOException failure = null;
-        for (AutoCloseable c : all) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (failure == null) {
-                    failure = e instanceof IOException io ? io : new IOException(e);
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
         }
     }
 
@@ -320,8 +214,8 @@ public final class MqBench {
              ChildProcess sink = mq.command("sink", q.name(), bytes).stdout(out.sink()).start();
              ChildProcess source = mq.command("source", q.name(), bytes, SEED, MSG).start()) {
             long t0 = System.nanoTime();
-            watch(sink, "sink", source::kill);
-            watch(source, "source", sink::kill);
+            BenchSupport.watch(mq, sink, "sink", source::kill);
+            BenchSupport.watch(mq, source, "source", sink::kill);
             out.sink().close();
             String line = readAll(out.source());
             long t1 = System.nanoTime();
@@ -342,7 +236,7 @@ public final class MqBench {
             out.sink().close();
             MessageQueue queue = q.queue();
             long t0 = System.nanoTime();
-            String line = against(sink, "sink", () -> {
+            String line = against(mq, sink, "sink", () -> {
                 if (raw) {
                     int fd = queue.descriptor().fd();
                     sendAll(pattern, bytes, b -> sendRaw(fd, b, q.name()));
@@ -367,7 +261,7 @@ public final class MqBench {
         try (BenchQueue q = new BenchQueue("cj");
              ChildProcess source = mq.command("source", q.name(), bytes, SEED, MSG).start()) {
             long t0 = System.nanoTime();
-            long got = against(source, "source", () -> raw ? receiveRaw(q.queue(), crc) : receive(q.queue(), crc),
+            long got = against(mq, source, "source", () -> raw ? receiveRaw(q.queue(), crc) : receive(q.queue(), crc),
                     q.queue());
             long t1 = System.nanoTime();
             mq.expectSuccess(source, "source");
@@ -453,7 +347,7 @@ public final class MqBench {
     private long[] roundTripJavaC(boolean raw) throws Exception {
         try (BenchQueue a = new BenchQueue("ra"); BenchQueue b = new BenchQueue("rb");
              ChildProcess echo = mq.command("echo", a.name(), b.name(), WARMUP + pings).start()) {
-            long[] t = against(echo, "echo", () -> raw ? pingPongRaw(a.queue(), b.queue()) : pingPong(a.queue(), b.queue()),
+            long[] t = against(mq, echo, "echo", () -> raw ? pingPongRaw(a.queue(), b.queue()) : pingPong(a.queue(), b.queue()),
                     a.queue(), b.queue());
             mq.expectSuccess(echo, "echo");
             return t;

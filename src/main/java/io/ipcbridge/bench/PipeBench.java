@@ -15,7 +15,6 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
 import io.ipcbridge.process.ChildProcess;
-import io.ipcbridge.process.Command;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -170,8 +169,7 @@ public final class PipeBench {
      */
     private long javaToCNoCrc() throws Exception {
         try (Pipe data = Pipe.open();
-             ChildProcess child = Command.of("sh", "-c", "exec \"$0\" echo 3 1 >/dev/null", peer.path())
-                     .fd(3, data.source()).start()) {
+             ChildProcess child = peer.discarding("echo", 3, 1).fd(3, data.source()).start()) {
             data.source().close();
             PipeSink sink = data.sink();
             long t0 = System.nanoTime();
@@ -310,26 +308,13 @@ public final class PipeBench {
         }
     }
 
-    /** A read(2) of one buffer. */
-    @FunctionalInterface
-    private interface Reader {
-        int read(ByteBuffer buffer) throws IOException;
-    }
-
     /**
      * WARMUP untimed, then {@link #pings} timed 1-byte round trips: {@code write} (a
      * {@link PipeSink}'s, or {@link Syscalls} straight on the number while the pipe stays open),
      * then {@code read}.
      */
-    private long[] pingPong(BenchSupport.Sender write, Reader read) throws Exception {
-        ByteBuffer o = ByteBuffer.allocateDirect(1);
-        ByteBuffer r = ByteBuffer.allocateDirect(1);
-        return BenchSupport.timeRoundTrips(WARMUP, pings, 0xff, i -> {
-            o.clear().put(0, (byte) i);
-            write.send(o);
-            int n = read.read(r.clear());
-            return n == 1 ? r.get(0) & 0xff : -1;
-        });
+    private long[] pingPong(BenchSupport.Sender write, BenchSupport.Reader read) throws Exception {
+        return BenchSupport.pingPong(WARMUP, pings, true, write, read);
     }
 
     // ---- report -------------------------------------------------------------------------------
