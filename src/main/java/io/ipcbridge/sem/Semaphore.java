@@ -269,6 +269,12 @@ public final class Semaphore implements AutoCloseable {
 
     /** Takes a unit, waiting until {@code deadline} (a {@link Deadline}). */
     private boolean take(long deadline) throws IOException, InterruptedException {
+        if (tryAcquire()) {
+            return true; // the common case: no wait to set up
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException("interrupted before waiting for semaphore " + name);
+        }
         SignalledWait wait = new SignalledWait();
         synchronized (waiters) {
             checkOpen();
@@ -315,6 +321,13 @@ public final class Semaphore implements AutoCloseable {
         }
         checkOpen();
         try {
+            if (count == 1) {
+                if (!Syscalls.semPost(address, name)) {
+                    throw new SemaphoreOverflowException(name, "the value is at SEM_VALUE_MAX (" + VALUE_MAX
+                            + "); nothing was released");
+                }
+                return;
+            }
             if (Syscalls.semValue(address, name) > VALUE_MAX - count) {
                 throw new SemaphoreOverflowException(name, "releasing " + count + " would pass SEM_VALUE_MAX ("
                         + VALUE_MAX + "); nothing was released");

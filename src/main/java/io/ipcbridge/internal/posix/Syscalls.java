@@ -665,10 +665,10 @@ public final class Syscalls {
 
     /** sem_post(3); false on EOVERFLOW (the value is at SEM_VALUE_MAX and stays there). */
     public static boolean semPost(long sem, String object) throws IOException {
-        if (NativeCalls.sem_post(sem) == 0) {
+        if (NativeCalls.THREADS.sem_post(sem) == 0) {
             return true;
         }
-        int errno = jnaErrno();
+        int errno = NativeCalls.errno();
         if (errno == EOVERFLOW) {
             return false;
         }
@@ -683,13 +683,16 @@ public final class Syscalls {
      */
     public static int semWait(long sem, long nanos, String object) throws IOException {
         int r;
+        int errno = 0;
         String call;
         if (nanos < 0) {
             call = "sem_wait";
-            r = NativeCalls.sem_wait(sem);
+            r = NativeCalls.THREADS.sem_wait(sem);
+            errno = r == 0 ? 0 : NativeCalls.errno();
         } else if (nanos == 0) {
             call = "sem_trywait";
-            r = NativeCalls.sem_trywait(sem);
+            r = NativeCalls.THREADS.sem_trywait(sem);
+            errno = r == 0 ? 0 : NativeCalls.errno();
         } else {
             call = "sem_clockwait";
             long[] ts = new long[2];
@@ -703,11 +706,11 @@ public final class Syscalls {
             ts[0] = sec;
             ts[1] = nsec;
             r = NativeCalls.sem_clockwait(sem, CLOCK_MONOTONIC, ts);
+            errno = r == 0 ? 0 : jnaErrno();
         }
         if (r == 0) {
             return 0;
         }
-        int errno = jnaErrno();
         switch (errno) {
             case Errors.EAGAIN:
                 return AGAIN;
