@@ -269,11 +269,11 @@ public final class Semaphore implements AutoCloseable {
 
     /** Takes a unit, waiting until {@code deadline} (a {@link Deadline}). */
     private boolean take(long deadline) throws IOException, InterruptedException {
-        if (tryAcquire()) {
-            return true; // the common case: no wait to set up
-        }
         if (Thread.interrupted()) {
             throw new InterruptedException("interrupted before waiting for semaphore " + name);
+        }
+        if (tryAcquire()) {
+            return true; // the common case: no wait to set up
         }
         SignalledWait wait = new SignalledWait();
         synchronized (waiters) {
