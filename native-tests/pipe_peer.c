@@ -191,25 +191,6 @@ static int mode_pingpong(int fdout, int fdin, uint64_t count, uint64_t size)
     return rc;
 }
 
-/* Wait for pid; return 0 if it exited with status 0, else print and return -1. */
-static int wait_child(pid_t pid, const char *what)
-{
-    int status;
-    pid_t r;
-
-    while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    CHECK(r == pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        fprintf(stderr, "bench-cc: %s child exited with %d\n", what,
-                WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        fprintf(stderr, "bench-cc: %s child killed by signal %d\n", what,
-                WTERMSIG(status));
-    return -1;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -255,7 +236,7 @@ static int mode_bench_cc(uint64_t bytes, uint64_t pings)
     t1 = peer_now_ns();
     CHECK(close(p[0]) == 0);
     free(buf);
-    if (wait_child(pid, "throughput") != 0)
+    if (peer_wait_child(pid, "throughput") != 0)
         rc = PEER_FAIL;
     if (got != bytes) {
         fprintf(stderr, "bench-cc: received %llu of %llu bytes\n",
@@ -299,7 +280,7 @@ static int mode_bench_cc(uint64_t bytes, uint64_t pings)
     }
     CHECK(close(a[1]) == 0);   /* child sees EOF and exits */
     CHECK(close(b[0]) == 0);
-    if (wait_child(pid, "echo") != 0)
+    if (peer_wait_child(pid, "echo") != 0)
         rc = PEER_FAIL;
 
     if (pings > 0) {

@@ -700,22 +700,10 @@ static void bench_fork(void (*fn)(bench_ctx *, uint64_t), bench_ctx *c,
 /* Wait for the current child; 0 if it exited 0, else print and return -1. */
 static int bench_wait(const char *what)
 {
-    int status;
-    pid_t r;
+    int r = peer_wait_child(bench_child, what);
 
-    while ((r = waitpid(bench_child, &status, 0)) < 0 && errno == EINTR)
-        ;
-    CHECK(r == bench_child);
     bench_child = 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        fprintf(stderr, "bench-cc: %s child exited with %d\n", what,
-                WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        fprintf(stderr, "bench-cc: %s child killed by signal %d\n", what,
-                WTERMSIG(status));
-    return -1;
+    return r;
 }
 
 static void bench_sem_echo(bench_ctx *c, uint64_t count)

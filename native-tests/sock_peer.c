@@ -1053,25 +1053,6 @@ static pid_t fork_on_pair(void (*fn)(int, void *), void *arg, int *parent_fd)
     return pid;
 }
 
-/* Wait for pid; 0 if it exited 0, else print and return -1. */
-static int wait_child(pid_t pid, const char *what)
-{
-    int status;
-    pid_t r;
-
-    while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    CHECK(r == pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        fprintf(stderr, "bench-cc: %s child exited with %d\n", what,
-                WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        fprintf(stderr, "bench-cc: %s child killed by signal %d\n", what,
-                WTERMSIG(status));
-    return -1;
-}
 
 static void bench_echo_child(int fd, void *buf)
 {
@@ -1135,7 +1116,7 @@ static int mode_bench_cc(uint64_t pings, uint64_t bytes)
                      (unsigned long long)i);
     }
     CHECK(close(fd) == 0);   /* the child sees EOF and exits */
-    if (wait_child(pid, "echo") != 0)
+    if (peer_wait_child(pid, "echo") != 0)
         rc = PEER_FAIL;
 
     /* (b) throughput: a writer child, the parent counts */
@@ -1148,7 +1129,7 @@ static int mode_bench_cc(uint64_t pings, uint64_t bytes)
         got += n;
     t1 = peer_now_ns();
     CHECK(close(fd) == 0);
-    if (wait_child(pid, "writer") != 0)
+    if (peer_wait_child(pid, "writer") != 0)
         rc = PEER_FAIL;
     if (got != bytes) {
         fprintf(stderr, "bench-cc: received %llu of %llu bytes\n",

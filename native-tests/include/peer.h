@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -374,6 +375,25 @@ static inline int peer_source_fd(int fd, uint64_t bytes, uint64_t seed)
     }
     free(buf);
     return PEER_PASS;
+}
+
+/* Waits for child pid (retrying EINTR); 0 if it exited with status 0, else says how it ended
+ * ("bench-cc: WHAT child exited with N" / "... killed by signal N") on stderr and returns -1. */
+static inline int peer_wait_child(pid_t pid, const char *what)
+{
+    int status;
+    pid_t r;
+
+    while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    CHECK(r == pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        fprintf(stderr, "bench-cc: %s child exited with %d\n", what, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        fprintf(stderr, "bench-cc: %s child killed by signal %d\n", what, WTERMSIG(status));
+    return -1;
 }
 
 #endif /* IPCBRIDGE_PEER_H */
