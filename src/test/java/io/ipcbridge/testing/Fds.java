@@ -23,11 +23,15 @@ public final class Fds {
     public static Map<Integer, String> snapshot() {
         try (Stream<Path> entries = Files.list(Path.of("/proc/self/fd"))) {
             Map<Integer, String> fds = new TreeMap<>();
+            String listing = "/proc/" + ProcessHandle.current().pid() + "/fd";
             entries.forEach(p -> {
                 try {
-                    fds.put(Integer.parseInt(p.getFileName().toString()), Files.readSymbolicLink(p).toString());
+                    String target = Files.readSymbolicLink(p).toString();
+                    if (!target.equals(listing)) { // the listing's own descriptor, whatever its number
+                        fds.put(Integer.parseInt(p.getFileName().toString()), target);
+                    }
                 } catch (IOException closedMeanwhile) {
-                    // the listing's own descriptor, or one closed by another thread
+                    // closed by another thread while listed
                 }
             });
             return fds;
