@@ -51,6 +51,9 @@ class DemoCommandTest {
         assertEquals("", r.err(), "no notes: the peers were found");
         String mine = "ipcb-demo-" + ProcessHandle.current().pid() + "-";
         for (String dir : new String[] {"/dev/shm", "/dev/mqueue"}) {
+            if (!Files.isDirectory(Path.of(dir))) {
+                continue; // no mqueue filesystem here: nothing to list
+            }
             try (Stream<Path> left = Files.list(Path.of(dir))) {
                 assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(f -> f.contains(mine)).toList(),
                         "the demo removed its queues and segments from " + dir);
