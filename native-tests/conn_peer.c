@@ -197,32 +197,12 @@ static int mode_recv(int fd, uint64_t max)
     return rc;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int mode_raw(int fd, const char *hex)
 {
-    size_t hlen = strlen(hex), n = hlen / 2;
-    unsigned char *buf;
+    size_t n;
+    unsigned char *buf = peer_parse_hex(hex, &n, "raw");
     int rc = PEER_PASS;
 
-    if (hlen % 2 != 0)
-        peer_die(PEER_BROKEN, "raw: odd number of hex digits in '%s'", hex);
-    CHECK((buf = malloc(n > 0 ? n : 1)) != NULL);
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            peer_die(PEER_BROKEN, "raw: invalid hex '%s'", hex);
-        buf[i] = (unsigned char)(hi << 4 | lo);
-    }
     peer_check_fd(fd);
     if (write_full(fd, buf, n) != 0) {
         int e = errno;

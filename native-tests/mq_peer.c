@@ -331,31 +331,15 @@ static int mode_receive_all(const char *name)
     return PEER_PASS;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static int mode_send_raw(const char *name, uint64_t prio, const char *hex)
 {
-    size_t len = strlen(hex) / 2;
+    size_t len;
     uint8_t *msg;
     peer_mq m;
 
     if (prio > UINT_MAX)
         peer_die(PEER_BROKEN, "send-raw: PRIO out of range");
-    if (strlen(hex) % 2 != 0)
-        peer_die(PEER_BROKEN, "send-raw: HEX has an odd number of digits");
-    CHECK((msg = malloc(len ? len : 1)) != NULL);
-    for (size_t i = 0; i < len; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            peer_die(PEER_BROKEN, "send-raw: invalid hex '%s'", hex);
-        msg[i] = (uint8_t)(hi << 4 | lo);
-    }
+    msg = peer_parse_hex(hex, &len, "send-raw");
     mq_open_peer(&m, name, O_WRONLY);
     send_msg(&m, msg, len, (unsigned)prio);
     mq_close_peer(&m);

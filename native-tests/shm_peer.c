@@ -544,29 +544,12 @@ static int mode_spin_ping(const char *name, uint64_t offset, uint64_t rounds)
     return PEER_PASS;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static int mode_write(const char *name, uint64_t offset, const char *hex)
 {
-    size_t len = strlen(hex) / 2;
-    uint8_t *buf;
+    size_t len;
+    uint8_t *buf = peer_parse_hex(hex, &len, "write");
     shm_seg s;
 
-    if (strlen(hex) % 2 != 0)
-        peer_die(PEER_BROKEN, "write: HEX has an odd number of digits");
-    CHECK((buf = malloc(len ? len : 1)) != NULL);
-    for (size_t i = 0; i < len; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            peer_die(PEER_BROKEN, "write: invalid hex '%s'", hex);
-        buf[i] = (uint8_t)(hi << 4 | lo);
-    }
     seg_open_map(&s, name, 1);
     seg_check_range(&s, offset, len, "write");
     if (len > 0)

@@ -396,4 +396,27 @@ static inline int peer_wait_child(pid_t pid, const char *what)
     return -1;
 }
 
+/* Decodes HEX (an even number of hex digits, either case; "" is empty) into a malloc'ed buffer
+ * (never NULL) and its length; exits PEER_BROKEN with "WHAT: ..." on bad input. */
+static inline uint8_t *peer_parse_hex(const char *hex, size_t *len, const char *what)
+{
+    size_t digits = strlen(hex);
+    uint8_t *buf;
+
+    if (digits % 2 != 0)
+        peer_die(PEER_BROKEN, "%s: HEX has an odd number of digits", what);
+    *len = digits / 2;
+    CHECK((buf = malloc(*len ? *len : 1)) != NULL);
+    for (size_t i = 0; i < digits; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0)
+            peer_die(PEER_BROKEN, "%s: invalid hex '%s'", what, hex);
+        buf[i / 2] = (uint8_t)(i % 2 == 0 ? v << 4 : buf[i / 2] | v);
+    }
+    return buf;
+}
+
 #endif /* IPCBRIDGE_PEER_H */

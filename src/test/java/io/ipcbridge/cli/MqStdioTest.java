@@ -15,12 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,15 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 class MqStdioTest {
     private static final Duration BOUND = Duration.ofSeconds(60);
     private final Created created = new Created("climq", MessageQueue::unlink);
-    private String peer;
 
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void peer() {
-        peer = Peers.path("mq_peer");
-    }
 
     @AfterEach
     void unlinkAll() {
@@ -48,18 +39,7 @@ class MqStdioTest {
 
     /** Runs mq_peer to its end; returns its stdout, asserting exit 0. */
     private String peer(String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(peer));
-        argv.addAll(List.of(args));
-        Path err = dir.resolve("peer.err");
-        Process p = new ProcessBuilder(argv).redirectError(err.toFile()).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "mq_peer ends");
-            assertEquals(0, p.exitValue(), () -> "mq_peer " + String.join(" ", args) + ": " + read(err));
-            return out;
-        } finally {
-            Cli.destroy(p);
-        }
+        return Peers.run(dir.resolve("peer.err"), "mq_peer", args);
     }
 
     /** What a CLI child left: status, stdout bytes, stderr text. */

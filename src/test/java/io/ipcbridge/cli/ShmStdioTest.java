@@ -8,17 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Peers;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,34 +25,18 @@ import org.junit.jupiter.api.io.TempDir;
 class ShmStdioTest {
     private static final Duration BOUND = Duration.ofSeconds(60);
     private final Created created = new Created("clishm", SharedMemory::unlink);
-    private String peer;
 
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void peer() {
-        peer = Peers.path("shm_peer");
-    }
 
     @AfterEach
     void unlinkAll() {
         created.unlinkAll();
     }
 
+    /** Runs shm_peer to its end; returns its stdout, asserting exit 0. */
     private String peer(String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(peer));
-        argv.addAll(List.of(args));
-        Path err = dir.resolve("peer.err");
-        Process p = new ProcessBuilder(argv).redirectError(err.toFile()).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "shm_peer ends");
-            assertEquals(0, p.exitValue(), () -> "shm_peer " + String.join(" ", args) + ": " + MqStdioTest.read(err));
-            return out;
-        } finally {
-            Cli.destroy(p);
-        }
+        return Peers.run(dir.resolve("peer.err"), "shm_peer", args);
     }
 
     private record Run(int status, byte[] out, String err) {
