@@ -63,6 +63,9 @@ final class NativeCalls {
     /** syscall(2) for calls glibc 2.36 has no wrapper for (pidfd_open, pidfd_send_signal). */
     static native long syscall(long number, long a1, long a2, long a3, long a4);
 
+    /** syscall(2) whose fourth argument points to a struct timespec or is NULL (futex(2) FUTEX_WAIT). */
+    static native long syscall(long number, long a1, long a2, long a3, long[] a4);
+
     /** strerrorname_np(3): "EEXIST" for 17; glibc 2.32+. */
     static native String strerrorname_np(int errnum);
 

@@ -731,4 +731,60 @@ public final class Syscalls {
         }
         return value[0];
     }
+
+    // ---- futexes and processes -----------------------------------------------------------------
+
+    private static final long SYS_FUTEX = "aarch64".equals(System.getProperty("os.arch")) ? 98 : 202;
+    private static final int FUTEX_WAIT = 0;
+    private static final int FUTEX_WAKE = 1;
+    private static final int ESRCH = 3;
+
+    /**
+     * futex(2) FUTEX_WAIT on a word shared between processes: sleeps while the int at {@code address}
+     * equals {@code expected}, for at most {@code nanos} (negative: no limit).
+     *
+     * @return 0 when woken, {@link #AGAIN} if the word had changed, {@link #TIMED_OUT} or
+     *         {@link #INTERRUPTED}
+     */
+    public static int futexWait(long address, int expected, long nanos, String object) throws IOException {
+        long[] timeout = nanos < 0 ? null : new long[] {nanos / 1_000_000_000L, nanos % 1_000_000_000L};
+        if (NativeCalls.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timeout) == 0) {
+            return 0;
+        }
+        int errno = jnaErrno();
+        switch (errno) {
+            case Errors.EAGAIN:
+                return AGAIN;
+            case Errors.EINTR:
+                return INTERRUPTED;
+            case ETIMEDOUT:
+                return TIMED_OUT;
+            default:
+                throw Errors.exception("futex_wait", object, errno);
+        }
+    }
+
+    /** futex(2) FUTEX_WAKE of every waiter on the shared word at {@code address}. */
+    public static void futexWake(long address, String object) throws IOException {
+        if (NativeCalls.syscall(SYS_FUTEX, address, FUTEX_WAKE, Integer.MAX_VALUE, 0) < 0) {
+            throw Errors.exception("futex_wake", object, jnaErrno());
+        }
+    }
+
+    /**
+     * Whether process {@code pid} still runs: kill(2) with signal 0 finds it, and it is not a zombie
+     * (a killed child that its parent has not reaped yet is gone for every purpose but its pid).
+     */
+    public static boolean processRuns(int pid) {
+        if (NativeCalls.LIBC.kill(pid, 0) != 0 && jnrErrno() == ESRCH) {
+            return false;
+        }
+        try {
+            String stat = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Integer.toString(pid), "stat")).get(0);
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false; // gone between the two looks
+        }
+    }
 }

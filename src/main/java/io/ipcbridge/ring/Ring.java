@@ -1,0 +1,760 @@
+package io.ipcbridge.ring;
+
+import static io.ipcbridge.ring.RingLayout.CAPACITY_AT;
+import static io.ipcbridge.ring.RingLayout.CONSUMER_PID_AT;
+import static io.ipcbridge.ring.RingLayout.CONSUMER_POSITION_AT;
+import static io.ipcbridge.ring.RingLayout.DATA_FUTEX_AT;
+import static io.ipcbridge.ring.RingLayout.DATA_WAITERS_AT;
+import static io.ipcbridge.ring.RingLayout.FLAGS_AT;
+import static io.ipcbridge.ring.RingLayout.HEADER_SIZE;
+import static io.ipcbridge.ring.RingLayout.HEADER_SIZE_AT;
+import static io.ipcbridge.ring.RingLayout.LENGTH_AT;
+import static io.ipcbridge.ring.RingLayout.MAGIC;
+import static io.ipcbridge.ring.RingLayout.MAGIC_AT;
+import static io.ipcbridge.ring.RingLayout.MAX_MESSAGE_AT;
+import static io.ipcbridge.ring.RingLayout.MAX_PRODUCERS;
+import static io.ipcbridge.ring.RingLayout.MESSAGE;
+import static io.ipcbridge.ring.RingLayout.PADDING;
+import static io.ipcbridge.ring.RingLayout.PRODUCER_PIDS_AT;
+import static io.ipcbridge.ring.RingLayout.PRODUCER_POSITION_AT;
+import static io.ipcbridge.ring.RingLayout.RECORD_HEADER;
+import static io.ipcbridge.ring.RingLayout.SPACE_FUTEX_AT;
+import static io.ipcbridge.ring.RingLayout.SPACE_WAITERS_AT;
+import static io.ipcbridge.ring.RingLayout.TYPE_AT;
+import static io.ipcbridge.ring.RingLayout.VERSION;
+import static io.ipcbridge.ring.RingLayout.VERSION_AT;
+
+import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.SignalledWait;
+import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.shm.SharedMemory;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A message ring in a POSIX shared memory object: one consumer and one producer (or, in a
+ * multi-producer ring, up to {@value RingLayout#MAX_PRODUCERS} producers claiming space with
+ * compare-and-set), exchanging length-prefixed messages without a system call per message. C
+ * programs join it through {@code native-tests/include/ipcbridge_ring.h}, which documents the layout
+ * and the protocol this class follows.
+ *
+ * <p>A handle may produce and consume; each side is meant for one thread at a time (open more
+ * handles for more producer threads of a multi-producer ring). Producing registers this process's pid
+ * in the header; a consumer that waits in vain checks that pid at least every 100 ms and throws
+ * {@link PeerDiedException} when the producer died (checking pids is a hint: the kernel may reuse
+ * one). A record is delivered only when complete, so a producer killed while writing leaves nothing
+ * torn behind.
+ *
+ * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with
+ * {@link InterruptedException}) and on {@link #close()} (with
+ * {@link java.nio.channels.AsynchronousCloseException}). Everything read from shared memory is
+ * untrusted and checked: a corrupt record raises {@link RingFormatException}, never an access outside
+ * the mapping. After {@link #close()} the mapping lives on until no message view handed out is
+ * reachable.
+ */
+public final class Ring implements AutoCloseable {
+    /** The mode rings are created with unless another is given. */
+    public static final int DEFAULT_MODE = 0600;
+
+    /** How a producer waits for space and a consumer for messages. */
+    public enum WaitStrategy {
+        /** Busy-waits: the lowest latency, one CPU kept busy while waiting. */
+        SPIN,
+        /** Busy-waits briefly, then yields the CPU between looks. */
+        SPIN_THEN_YIELD,
+        /** Spins briefly, then sleeps on a futex word in the header until the other side wakes it: an idle side costs no CPU. */
+        BLOCK
+    }
+
+    /** Receives one message: the bytes between its position and limit, valid only during the call. */
+    @FunctionalInterface
+    public interface Handler {
+        /** Handles one message. */
+        void onMessage(ByteBuffer message) throws IOException;
+    }
+
+    /**
+     * A snapshot of the header.
+     *
+     * @param capacity bytes of the data area
+     * @param maxMessage the largest message accepted
+     * @param multiProducer whether producers claim space with compare-and-set
+     * @param producerPosition bytes published (or claimed) so far
+     * @param consumerPosition bytes released so far
+     * @param consumerPid the registered consumer, 0 if none
+     * @param producerPids the registered producers
+     */
+    public record Info(int capacity, int maxMessage, boolean multiProducer, long producerPosition,
+            long consumerPosition, int consumerPid, List<Integer> producerPids) {
+        /** Bytes in use: published (or claimed) and not yet released. */
+        public long used() {
+            return producerPosition - consumerPosition;
+        }
+    }
+
+    private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    private static final int SPINS = 200;
+    private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final int PID = (int) ProcessHandle.current().pid();
+
+    private final String name;
+    private final SharedMemory segment;
+    private final ByteBuffer map;
+    private final ByteBuffer view;
+    private final long address;
+    private final int capacity;
+    private final int mask;
+    private final int maxMessage;
+    private final boolean multi;
+    private final Set<SignalledWait> waiters = new HashSet<>();
+    private volatile boolean closed;
+    private volatile WaitStrategy strategy = WaitStrategy.BLOCK;
+
+    // producer side
+    private int producerSlot = -1;
+    private long consumerSeen;
+    private long claimAt = -1;
+    private int claimLength;
+    // consumer side
+    private boolean consumerRegistered;
+    private long head;
+    private long producerSeen;
+
+    private Ring(String name, SharedMemory segment, ByteBuffer map, int capacity, int maxMessage, boolean multi) {
+        this.name = name;
+        this.segment = segment;
+        this.map = map;
+        this.view = map.asReadOnlyBuffer().order(ByteOrder.nativeOrder());
+        this.address = Syscalls.address(map);
+        this.capacity = capacity;
+        this.mask = capacity - 1;
+        this.maxMessage = maxMessage;
+        this.multi = multi;
+    }
+
+    /**
+     * Creates a single-producer ring of {@code capacity} bytes accepting messages up to the largest
+     * size it allows (capacity / 2 - 8), mode 0600; fails if the name exists.
+     */
+    public static Ring create(String name, int capacity) throws IOException {
+        return create(name, capacity, RingLayout.maxMessageLimit(checkCapacity(capacity)), false, DEFAULT_MODE);
+    }
+
+    /**
+     * Creates a ring; fails with {@link java.nio.file.FileAlreadyExistsException} if the name exists.
+     *
+     * @param capacity bytes of the data area: a power of two from 1 KiB to 1 GiB
+     * @param maxMessage the largest message, at most capacity / 2 - 8
+     * @param multiProducer whether up to eight producers may write at once
+     * @param mode the permission bits
+     */
+    public static Ring create(String name, int capacity, int maxMessage, boolean multiProducer, int mode)
+            throws IOException {
+        checkCapacity(capacity);
+        if (maxMessage < 0 || maxMessage > RingLayout.maxMessageLimit(capacity)) {
+            throw new IllegalArgumentException("maximum message " + maxMessage + " is not within 0.."
+                    + RingLayout.maxMessageLimit(capacity) + " for a ring of " + capacity + " bytes");
+        }
+        SharedMemory segment = SharedMemory.createExclusively(name, (long) HEADER_SIZE + capacity, mode);
+        try {
+            ByteBuffer map = segment.buffer();
+            INTS.set(map, VERSION_AT, VERSION);
+            INTS.set(map, FLAGS_AT, multiProducer ? RingLayout.MULTI_PRODUCER : 0);
+            LONGS.set(map, CAPACITY_AT, (long) capacity);
+            INTS.set(map, MAX_MESSAGE_AT, maxMessage);
+            INTS.set(map, HEADER_SIZE_AT, HEADER_SIZE);
+            LONGS.setRelease(map, MAGIC_AT, MAGIC); // last: an opener never sees half a header
+            return new Ring(segment.name(), segment, map, capacity, maxMessage, multiProducer);
+        } catch (RuntimeException e) {
+            segment.close();
+            throw e;
+        }
+    }
+
+    private static int checkCapacity(int capacity) {
+        if (capacity < RingLayout.MIN_CAPACITY || capacity > RingLayout.MAX_CAPACITY || Integer.bitCount(capacity) != 1) {
+            throw new IllegalArgumentException("ring capacity " + capacity + " is not a power of two from "
+                    + RingLayout.MIN_CAPACITY + " to " + RingLayout.MAX_CAPACITY);
+        }
+        return capacity;
+    }
+
+    /**
+     * Opens an existing ring, checking its header against this version's layout; writes nothing.
+     *
+     * @throws RingFormatException if the object is not such a ring
+     */
+    public static Ring open(String name) throws IOException {
+        SharedMemory segment = SharedMemory.open(name);
+        try {
+            String n = segment.name();
+            if (segment.size() < HEADER_SIZE) {
+                throw new RingFormatException(n, "its " + segment.size() + " bytes are too few for a ring header ("
+                        + HEADER_SIZE + " bytes)");
+            }
+            ByteBuffer map = segment.buffer();
+            long magic = (long) LONGS.getAcquire(map, MAGIC_AT);
+            if (magic != MAGIC) {
+                throw new RingFormatException(n, String.format("not a ring (magic 0x%016x, expected 0x%016x)", magic, MAGIC));
+            }
+            int version = (int) INTS.get(map, VERSION_AT);
+            int flags = (int) INTS.get(map, FLAGS_AT);
+            long capacity = (long) LONGS.get(map, CAPACITY_AT);
+            int maxMessage = (int) INTS.get(map, MAX_MESSAGE_AT);
+            int headerSize = (int) INTS.get(map, HEADER_SIZE_AT);
+            if (version != VERSION || headerSize != HEADER_SIZE) {
+                throw new RingFormatException(n, "layout version " + version + " with a " + headerSize
+                        + "-byte header; this is version " + VERSION + " with " + HEADER_SIZE);
+            }
+            if (capacity < RingLayout.MIN_CAPACITY || capacity > RingLayout.MAX_CAPACITY || Long.bitCount(capacity) != 1
+                    || (flags & ~RingLayout.MULTI_PRODUCER) != 0 || maxMessage < 0
+                    || maxMessage > RingLayout.maxMessageLimit((int) capacity)) {
+                throw new RingFormatException(n, "inconsistent header (capacity " + capacity + ", max message "
+                        + maxMessage + ", flags " + flags + ")");
+            }
+            if (segment.size() < HEADER_SIZE + capacity) {
+                throw new RingFormatException(n, "its " + segment.size() + " bytes are too few for a capacity of "
+                        + capacity);
+            }
+            return new Ring(n, segment, map, (int) capacity, maxMessage, flags == RingLayout.MULTI_PRODUCER);
+        } catch (IOException | RuntimeException e) {
+            segment.close();
+            throw e;
+        }
+    }
+
+    /** Removes the ring's name (shm_unlink); handles that are open keep working. */
+    public static void unlink(String name) throws IOException {
+        SharedMemory.unlink(name);
+    }
+
+    /** The ring's name, with its leading slash. */
+    public String name() {
+        return name;
+    }
+
+    /** Bytes of the data area. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** The largest message accepted. */
+    public int maxMessage() {
+        return maxMessage;
+    }
+
+    /** Whether several producers may write at once. */
+    public boolean isMultiProducer() {
+        return multi;
+    }
+
+    /** Sets how this handle waits; {@link WaitStrategy#BLOCK} unless set. Returns this handle. */
+    public Ring waitStrategy(WaitStrategy strategy) {
+        this.strategy = Objects.requireNonNull(strategy, "strategy");
+        return this;
+    }
+
+    /** A snapshot of the header (positions read with acquire loads). */
+    public Info info() throws IOException {
+        checkOpen();
+        List<Integer> pids = new ArrayList<>();
+        for (int i = 0; i < MAX_PRODUCERS; i++) {
+            int pid = (int) INTS.getAcquire(map, PRODUCER_PIDS_AT + 4 * i);
+            if (pid != 0) {
+                pids.add(pid);
+            }
+        }
+        return new Info(capacity, maxMessage, multi, (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT),
+                (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT), (int) INTS.getAcquire(map, CONSUMER_PID_AT),
+                List.copyOf(pids));
+    }
+
+    // ---- producing --------------------------------------------------------------------------------
+
+    /**
+     * Writes the message between {@code message}'s position and limit if there is room now, advancing
+     * the position.
+     *
+     * @return false if the ring is full
+     * @throws IllegalArgumentException if the message is longer than {@link #maxMessage()}
+     */
+    public boolean offer(ByteBuffer message) throws IOException {
+        try {
+            return offer(message, Duration.ZERO);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e); // a zero timeout never waits
+        }
+    }
+
+    /**
+     * Writes the message, waiting up to {@code timeout} (null: no limit) for room.
+     *
+     * @return false if there was no room in time
+     * @throws InterruptedException if the thread is interrupted while waiting
+     */
+    public boolean offer(ByteBuffer message, Duration timeout) throws IOException, InterruptedException {
+        int length = message.remaining();
+        ByteBuffer dst = claim(length, timeout);
+        if (dst == null) {
+            return false;
+        }
+        dst.put(message);
+        commit();
+        return true;
+    }
+
+    /**
+     * Claims room for a message of {@code length} bytes, waiting up to {@code timeout} (null: no
+     * limit): the buffer
+     * returned (position 0, limit {@code length}) is the record's payload in shared memory, written in
+     * place and published by {@link #commit()}. One claim at a time per handle.
+     *
+     * @return the payload buffer, or null if there was no room in time
+     */
+    public ByteBuffer claim(int length, Duration timeout) throws IOException, InterruptedException {
+        checkOpen();
+        if (length < 0 || length > maxMessage) {
+            throw new IllegalArgumentException("a message of " + length + " bytes is longer than ring " + name
+                    + "'s maximum of " + maxMessage + " bytes");
+        }
+        if (claimAt >= 0) {
+            throw new IllegalStateException("ring " + name + ": the previous claim is not committed");
+        }
+        registerProducer();
+        long record = RingLayout.recordSize(length);
+        long deadline = Deadline.of(timeout);
+        for (;;) {
+            long pos = multi ? (long) LONGS.getVolatile(map, PRODUCER_POSITION_AT) : (long) LONGS.get(map, PRODUCER_POSITION_AT);
+            int offset = (int) (pos & mask);
+            int tail = capacity - offset;
+            long padding = record > tail ? tail : 0;
+            long end = pos + padding + record;
+            if (end - consumerSeen > capacity) {
+                consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+                if (end - consumerSeen > capacity) {
+                    if (!await(() -> end - (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT) <= capacity,
+                            SPACE_FUTEX_AT, SPACE_WAITERS_AT, deadline, false)) {
+                        return null;
+                    }
+                    continue;
+                }
+            }
+            if (multi && !LONGS.compareAndSet(map, PRODUCER_POSITION_AT, pos, end)) {
+                continue;
+            }
+            if (padding > 0) {
+                int at = HEADER_SIZE + offset;
+                INTS.set(map, at + LENGTH_AT, tail - RECORD_HEADER);
+                INTS.setRelease(map, at + TYPE_AT, PADDING);
+                offset = 0;
+            }
+            claimAt = pos;
+            claimLength = length;
+            int payload = HEADER_SIZE + offset + RECORD_HEADER;
+            return map.slice(payload, length).order(ByteOrder.nativeOrder());
+        }
+    }
+
+    /** Publishes the claimed message. */
+    public void commit() throws IOException {
+        if (claimAt < 0) {
+            throw new IllegalStateException("ring " + name + ": nothing claimed");
+        }
+        long pos = claimAt;
+        claimAt = -1;
+        long record = RingLayout.recordSize(claimLength);
+        int offset = (int) (pos & mask);
+        long end = pos + record;
+        if (record > capacity - offset) {
+            end += capacity - offset;
+            offset = 0;
+        }
+        int at = HEADER_SIZE + offset;
+        INTS.set(map, at + LENGTH_AT, claimLength);
+        INTS.setRelease(map, at + TYPE_AT, MESSAGE);
+        if (!multi) {
+            LONGS.setRelease(map, PRODUCER_POSITION_AT, end);
+        }
+        wake(DATA_FUTEX_AT, DATA_WAITERS_AT);
+    }
+
+    private void registerProducer() throws IOException {
+        if (producerSlot >= 0) {
+            return;
+        }
+        int slots = multi ? MAX_PRODUCERS : 1;
+        for (int i = 0; i < slots; i++) {
+            int at = PRODUCER_PIDS_AT + 4 * i;
+            int pid = (int) INTS.getVolatile(map, at);
+            if ((pid == 0 || (pid != PID && !Syscalls.processRuns(pid))) && INTS.compareAndSet(map, at, pid, PID)) {
+                producerSlot = i;
+                consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+                return;
+            }
+        }
+        throw new IOException("ring " + name + " already has " + (multi ? "its " + slots + " producers" : "a producer")
+                + " (pid " + (int) INTS.getVolatile(map, PRODUCER_PIDS_AT) + (multi ? ", ..." : "") + ")");
+    }
+
+    // ---- consuming --------------------------------------------------------------------------------
+
+    /**
+     * Hands every message there is now to {@code handler}, without waiting.
+     *
+     * @return how many messages were handled
+     */
+    public int poll(Handler handler) throws IOException {
+        checkOpen();
+        registerConsumer();
+        int n = 0;
+        long start = head;
+        try {
+            while (next(handler)) {
+                n++;
+            }
+        } finally {
+            if (head != start) {
+                release();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Waits up to {@code timeout} (null: no limit) for a message, then hands every message there is
+     * to {@code handler}.
+     *
+     * @return how many were handled; 0 if none came in time
+     * @throws PeerDiedException if the producer died with nothing left to read
+     * @throws InterruptedException if the thread is interrupted while waiting
+     */
+    public int poll(Handler handler, Duration timeout) throws IOException, InterruptedException {
+        long deadline = Deadline.of(timeout);
+        for (;;) {
+            int n = poll(handler);
+            if (n > 0 || !await(this::readable, DATA_FUTEX_AT, DATA_WAITERS_AT, deadline, true)) {
+                return n;
+            }
+        }
+    }
+
+    /**
+     * Takes the next message, waiting up to {@code timeout} (null: no limit).
+     *
+     * @return a copy of its bytes, or null if none came in time
+     * @throws PeerDiedException if the producer died with nothing left to read
+     * @throws InterruptedException if the thread is interrupted while waiting
+     */
+    public byte[] poll(Duration timeout) throws IOException, InterruptedException {
+        checkOpen();
+        registerConsumer();
+        byte[][] got = new byte[1][];
+        Handler copy = m -> {
+            got[0] = new byte[m.remaining()];
+            m.get(got[0]);
+        };
+        long deadline = Deadline.of(timeout);
+        for (;;) {
+            long start = head;
+            boolean taken;
+            try {
+                taken = next(copy);
+            } finally {
+                if (head != start) {
+                    release();
+                }
+            }
+            if (taken) {
+                return got[0];
+            }
+            if (!await(this::readable, DATA_FUTEX_AT, DATA_WAITERS_AT, deadline, true)) {
+                return null;
+            }
+        }
+    }
+
+    private void registerConsumer() throws IOException {
+        if (consumerRegistered) {
+            return;
+        }
+        int pid = (int) INTS.getVolatile(map, CONSUMER_PID_AT);
+        if (pid != 0 && (pid == PID || Syscalls.processRuns(pid))) {
+            throw new IOException("ring " + name + " already has a consumer (pid " + pid + ")");
+        }
+        if (!INTS.compareAndSet(map, CONSUMER_PID_AT, pid, PID)) {
+            throw new IOException("ring " + name + " already has a consumer (pid "
+                    + (int) INTS.getVolatile(map, CONSUMER_PID_AT) + ")");
+        }
+        consumerRegistered = true;
+        head = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+        producerSeen = head;
+    }
+
+    /** Whether a committed record (or padding) waits at the head. */
+    private boolean readable() {
+        if (multi) {
+            return (int) INTS.getAcquire(map, HEADER_SIZE + (int) (head & mask) + TYPE_AT) != 0;
+        }
+        return (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT) != head;
+    }
+
+    /** Delivers the record at the head, skipping padding; false if there is none. */
+    private boolean next(Handler handler) throws IOException {
+        for (;;) {
+            int offset = (int) (head & mask);
+            int at = HEADER_SIZE + offset;
+            int type;
+            if (multi) {
+                type = (int) INTS.getAcquire(map, at + TYPE_AT);
+                if (type == 0) {
+                    return false;
+                }
+            } else {
+                if (head == producerSeen) {
+                    producerSeen = (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT);
+                    if (head == producerSeen) {
+                        return false;
+                    }
+                    if (producerSeen - head > capacity || producerSeen < head) {
+                        throw new RingFormatException(name, "producer position " + producerSeen
+                                + " is not within a capacity of consumer position " + head);
+                    }
+                }
+                type = (int) INTS.get(map, at + TYPE_AT);
+            }
+            int length = (int) INTS.get(map, at + LENGTH_AT);
+            int tail = capacity - offset;
+            if (type == PADDING) {
+                if (length != tail - RECORD_HEADER) {
+                    throw new RingFormatException(name, "padding of " + length + " bytes at offset " + offset
+                            + " does not reach the end of the ring");
+                }
+                if (multi) {
+                    LONGS.set(map, at, 0L);
+                }
+                head += tail;
+                continue;
+            }
+            if (type != MESSAGE || length < 0 || length > maxMessage || RingLayout.recordSize(length) > tail) {
+                throw new RingFormatException(name, "corrupt record at offset " + offset + " (type " + type
+                        + ", length " + length + ")");
+            }
+            int payload = at + RECORD_HEADER;
+            view.limit(payload + length).position(payload);
+            try {
+                handler.onMessage(view);
+            } finally {
+                view.clear();
+                long size = RingLayout.recordSize(length);
+                if (multi) {
+                    clear(at, (int) size);
+                }
+                head += size;
+            }
+            return true;
+        }
+    }
+
+    private void clear(int at, int size) {
+        for (int i = RECORD_HEADER; i < size; i += 8) {
+            LONGS.set(map, at + i, 0L);
+        }
+        LONGS.set(map, at, 0L); // the header last, though the consumer position is what publishes
+    }
+
+    private void release() throws IOException {
+        LONGS.setRelease(map, CONSUMER_POSITION_AT, head);
+        wake(SPACE_FUTEX_AT, SPACE_WAITERS_AT);
+    }
+
+    // ---- waiting ----------------------------------------------------------------------------------
+
+    /** The waker's half of the header's event count: after the store that publishes. */
+    private void wake(int futex, int waitersAt) throws IOException {
+        VarHandle.fullFence();
+        if ((int) INTS.getVolatile(map, waitersAt) != 0) {
+            INTS.getAndAdd(map, futex, 1);
+            Syscalls.futexWake(address + futex, name);
+        }
+    }
+
+    /**
+     * Waits until {@code ready}, the deadline, an interrupt, a close or the death of the other side.
+     *
+     * @return false at the deadline
+     */
+    private boolean await(BooleanSupplier ready, int futex, int waitersAt, long deadline, boolean consumer)
+            throws IOException, InterruptedException {
+        if (ready.getAsBoolean()) {
+            return true;
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException("interrupted before waiting on ring " + name);
+        }
+        if (deadline != Deadline.NEVER && Deadline.passed(deadline)) {
+            return false;
+        }
+        long nextCheck = System.nanoTime() + CHECK_NANOS;
+        WaitStrategy how = strategy;
+        for (int spins = 0;; spins++) {
+            if (ready.getAsBoolean()) {
+                return true;
+            }
+            if (how == WaitStrategy.BLOCK && spins >= SPINS) {
+                return sleep(ready, futex, waitersAt, deadline, consumer);
+            }
+            if (how == WaitStrategy.SPIN_THEN_YIELD && spins >= SPINS) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+            if ((spins & 255) == 255) {
+                checkOpen();
+                if (Thread.interrupted()) {
+                    throw new InterruptedException("interrupted while waiting on ring " + name);
+                }
+                long now = System.nanoTime();
+                if (deadline != Deadline.NEVER && now - deadline >= 0) {
+                    return ready.getAsBoolean();
+                }
+                if (now - nextCheck >= 0) {
+                    checkPeer(consumer);
+                    nextCheck = now + CHECK_NANOS;
+                }
+            }
+        }
+    }
+
+    private boolean sleep(BooleanSupplier ready, int futex, int waitersAt, long deadline, boolean consumer)
+            throws IOException, InterruptedException {
+        SignalledWait wait = new SignalledWait();
+        synchronized (waiters) {
+            checkOpen();
+            waiters.add(wait);
+        }
+        try {
+            for (;;) {
+                Optional<Boolean> woken = wait.await(Deadline.NEVER, () -> {
+                    int seq = (int) INTS.getVolatile(map, futex);
+                    INTS.getAndAdd(map, waitersAt, 1);
+                    try {
+                        if (ready.getAsBoolean()) {
+                            return true;
+                        }
+                        long left = deadline == Deadline.NEVER ? CHECK_NANOS
+                                : Math.min(CHECK_NANOS, Math.max(0, deadline - System.nanoTime()));
+                        int r = Syscalls.futexWait(address + futex, seq, left, name);
+                        return r == Syscalls.INTERRUPTED ? null : ready.getAsBoolean();
+                    } finally {
+                        INTS.getAndAdd(map, waitersAt, -1);
+                    }
+                });
+                if (woken.orElse(false)) {
+                    return true;
+                }
+                if (deadline != Deadline.NEVER && Deadline.passed(deadline)) {
+                    return ready.getAsBoolean();
+                }
+                checkPeer(consumer);
+            }
+        } catch (ClosedByInterruptException e) {
+            Thread.interrupted();
+            InterruptedException ie = new InterruptedException("interrupted while waiting on ring " + name);
+            ie.initCause(e);
+            throw ie;
+        } finally {
+            synchronized (waiters) {
+                waiters.remove(wait);
+            }
+            Reference.reachabilityFence(map);
+        }
+    }
+
+    /** Throws {@link PeerDiedException} if the side this one waits for died. */
+    private void checkPeer(boolean consumer) throws IOException {
+        if (!consumer) {
+            int pid = (int) INTS.getVolatile(map, CONSUMER_PID_AT);
+            if (pid != 0 && pid != PID && !Syscalls.processRuns(pid)) {
+                throw new PeerDiedException(name, "consumer", pid);
+            }
+            return;
+        }
+        boolean stuck = multi && head != (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT);
+        int registered = 0;
+        int dead = 0;
+        int deadPid = 0;
+        for (int i = 0; i < (multi ? MAX_PRODUCERS : 1); i++) {
+            int pid = (int) INTS.getVolatile(map, PRODUCER_PIDS_AT + 4 * i);
+            if (pid != 0 && pid != PID) {
+                registered++;
+                if (!Syscalls.processRuns(pid)) {
+                    dead++;
+                    deadPid = pid;
+                }
+            }
+        }
+        // A multi-producer ring is blocked by a dead producer only at a record it claimed and never
+        // committed; otherwise the live producers may still write.
+        if (dead > 0 && (stuck || !multi || dead == registered)) {
+            throw new PeerDiedException(name, "producer", deadPid);
+        }
+    }
+
+    private void checkOpen() throws ClosedChannelException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    /** Whether {@link #close()} has not been called. */
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    /**
+     * Deregisters this handle's pids, ends the waits of other threads on it and closes the segment's
+     * descriptor; the first call does it, later ones do nothing.
+     */
+    @Override
+    public void close() throws IOException {
+        List<SignalledWait> ending;
+        synchronized (waiters) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            ending = new ArrayList<>(waiters);
+        }
+        for (SignalledWait w : ending) {
+            w.cancel();
+        }
+        if (producerSlot >= 0) {
+            INTS.compareAndSet(map, PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
+        }
+        if (consumerRegistered) {
+            INTS.compareAndSet(map, CONSUMER_PID_AT, PID, 0);
+        }
+        segment.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Ring[" + name + ", " + capacity + " bytes" + (multi ? ", multi-producer" : "") + (closed ? ", closed" : "") + "]";
+    }
+}

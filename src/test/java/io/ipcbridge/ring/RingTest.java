@@ -1,0 +1,359 @@
+package io.ipcbridge.ring;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.RingRecords;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class RingTest {
+    private static final int FUTEX = 202;
+    private final List<String> names = new ArrayList<>();
+
+    private String name() {
+        String n = Names.unique("ring");
+        names.add(n);
+        return n;
+    }
+
+    @AfterEach
+    void unlink() throws IOException {
+        for (String n : names) {
+            Files.deleteIfExists(Path.of("/dev/shm" + n));
+        }
+    }
+
+    private static ByteBuffer bytes(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aRingIsCreatedWithMode0600AndOpenedWithItsGeometry() throws Exception {
+        String n = name();
+        try (Ring created = Ring.create(n, 4096); Ring opened = Ring.open(n)) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of("/dev/shm" + n))));
+            assertEquals(384 + 4096, Files.size(Path.of("/dev/shm" + n)));
+            assertEquals(4096, opened.capacity());
+            assertEquals(4096 / 2 - 8, opened.maxMessage());
+            assertFalse(opened.isMultiProducer());
+            assertTrue(created.offer(bytes("hello")));
+            assertEquals("hello", text(opened.poll(Duration.ZERO)));
+            Ring.Info info = opened.info();
+            assertEquals(16, info.producerPosition());
+            assertEquals(16, info.consumerPosition());
+            assertEquals(List.of((int) ProcessHandle.current().pid()), info.producerPids());
+            assertEquals(ProcessHandle.current().pid(), info.consumerPid());
+        }
+        assertThrows(FileAlreadyExistsException.class, () -> Ring.create(n, 4096));
+    }
+
+    @Test
+    void badGeometryIsRefusedBeforeAnythingIsCreated() {
+        String n = name();
+        for (int capacity : new int[] {0, -4096, 512, 1000, 3 << 10, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ring.create(n, capacity));
+            assertTrue(e.getMessage().contains("power of two"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Ring.create(n, 4096, 4096 / 2 - 7, false, 0600));
+        assertThrows(IllegalArgumentException.class, () -> Ring.create(n, 4096, -1, false, 0600));
+        assertFalse(Files.exists(Path.of("/dev/shm" + n)));
+    }
+
+    @Test
+    void aMessageLongerThanTheMaximumIsRefusedAndNothingIsWritten() throws Exception {
+        try (Ring ring = Ring.create(name(), 4096, 100, false, 0600)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ring.offer(ByteBuffer.allocate(101)));
+            assertTrue(e.getMessage().contains("maximum of 100"), e.getMessage());
+            assertEquals(0, ring.info().producerPosition());
+            assertTrue(ring.offer(ByteBuffer.allocate(100)));
+            assertEquals(100, ring.poll(Duration.ZERO).length);
+        }
+    }
+
+    @Test
+    void openingSomethingElseIsRefusedAndNothingIsOverwritten() throws Exception {
+        String n = name();
+        try (SharedMemory small = SharedMemory.createExclusively(n, 100)) {
+            RingFormatException e = assertThrows(RingFormatException.class, () -> Ring.open(n));
+            assertTrue(e.getMessage().contains("too few for a ring header"), e.getMessage());
+        }
+        String other = name();
+        try (SharedMemory garbage = SharedMemory.createExclusively(other, 8192)) {
+            byte[] junk = new byte[8192];
+            Arrays.fill(junk, (byte) 0x5a);
+            garbage.buffer().put(junk);
+            RingFormatException e = assertThrows(RingFormatException.class, () -> Ring.open(other));
+            assertTrue(e.getMessage().contains("not a ring"), e.getMessage());
+            byte[] after = new byte[8192];
+            garbage.buffer().get(after);
+            assertArrayEquals(junk, after, "open wrote nothing");
+        }
+    }
+
+    @Test
+    void aHeaderOfAnotherVersionOrInconsistentGeometryIsRefused() throws Exception {
+        String n = name();
+        try (Ring ring = Ring.create(n, 4096); SharedMemory raw = SharedMemory.open(n)) {
+            raw.setInt(8, 2); // version
+            assertTrue(assertThrows(RingFormatException.class, () -> Ring.open(n)).getMessage().contains("version 2"));
+            raw.setInt(8, 1);
+            raw.setLong(16, 8192); // capacity larger than the object
+            assertTrue(assertThrows(RingFormatException.class, () -> Ring.open(n)).getMessage().contains("too few"));
+            raw.setLong(16, 3000); // not a power of two
+            assertThrows(RingFormatException.class, () -> Ring.open(n));
+            raw.setLong(16, 4096);
+            raw.setInt(24, 4096); // max message beyond the limit
+            assertThrows(RingFormatException.class, () -> Ring.open(n));
+            raw.setInt(24, 2040);
+            Ring.open(n).close();
+        }
+    }
+
+    @Test
+    void aRecordLengthOutOfBoundsInSharedMemoryIsAnErrorNotAnAccessOutsideTheMapping() throws Exception {
+        // SHM-21: in-segment data is untrusted
+        String n = name();
+        try (Ring ring = Ring.create(n, 4096); SharedMemory raw = SharedMemory.open(n)) {
+            assertTrue(ring.offer(bytes("x")));
+            raw.setInt(384, 0x7fffffff);
+            RingFormatException e = assertThrows(RingFormatException.class, () -> ring.poll(Duration.ZERO));
+            assertTrue(e.getMessage().contains("corrupt record"), e.getMessage());
+            raw.setLong(64, 1L << 40); // a producer position far beyond the consumer's
+            assertThrows(RingFormatException.class, () -> ring.poll(Duration.ZERO));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Ring.WaitStrategy.class)
+    void recordsOfRandomSizesCrossBetweenTwoThreadsInOrderAndIntact(Ring.WaitStrategy strategy)
+            throws Exception {
+        int count = strategy == Ring.WaitStrategy.BLOCK ? 1_000_000 : 200_000; // spinners share 2 CPUs with the build
+        int max = 1000;
+        String n = name();
+        try (Ring producer = Ring.create(n, 1 << 16, max, false, 0600).waitStrategy(strategy);
+             Ring consumer = Ring.open(n).waitStrategy(strategy)) {
+            CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
+                ByteBuffer b = ByteBuffer.allocateDirect(max);
+                try {
+                    for (long seq = 0; seq < count; seq++) {
+                        assertTrue(producer.offer(RingRecords.fill(b, 0, 7, seq, 0, max), Duration.ofSeconds(60)));
+                    }
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long[] next = {0};
+            while (next[0] < count) {
+                consumer.poll(m -> {
+                    String wrong = RingRecords.check(m, 0, 7, next[0], 0, max);
+                    if (wrong != null) {
+                        throw new IOException(wrong);
+                    }
+                    next[0]++;
+                }, Duration.ofSeconds(60));
+            }
+            sent.get(60, TimeUnit.SECONDS);
+            assertNull(consumer.poll(Duration.ZERO), "nothing more than was sent");
+        }
+    }
+
+    @Test
+    void twoProducersIntoAMultiProducerRingArriveEachInItsOwnOrder() throws Exception {
+        int count = 300_000;
+        int max = 500;
+        String n = name();
+        try (Ring consumer = Ring.create(n, 1 << 14, max, true, 0600)) {
+            List<CompletableFuture<Void>> producers = new ArrayList<>();
+            for (int id = 0; id < 2; id++) {
+                int p = id;
+                producers.add(CompletableFuture.runAsync(() -> {
+                    ByteBuffer b = ByteBuffer.allocateDirect(max);
+                    try (Ring ring = Ring.open(n)) {
+                        for (long seq = 0; seq < count; seq++) {
+                            assertTrue(ring.offer(RingRecords.fill(b, p, 7 + p, seq, 8, max), Duration.ofSeconds(60)));
+                        }
+                    } catch (IOException | InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            long[] next = new long[2];
+            while (next[0] < count || next[1] < count) {
+                consumer.poll(m -> {
+                    int p = RingRecords.producer(m);
+                    String wrong = p > 1 ? "producer id " + p : RingRecords.check(m, p, 7 + p, next[p], 8, max);
+                    if (wrong != null) {
+                        throw new IOException(wrong);
+                    }
+                    next[p]++;
+                }, Duration.ofSeconds(60));
+            }
+            for (CompletableFuture<Void> f : producers) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            assertEquals(List.of(), consumer.info().producerPids(), "closed producers leave their slots");
+        }
+    }
+
+    @Test
+    void aClaimIsWrittenInPlaceAndDeliveredOnCommit() throws Exception {
+        try (Ring ring = Ring.create(name(), 4096)) {
+            ByteBuffer claim = ring.claim(5, Duration.ZERO);
+            claim.put(bytes("abcde"));
+            assertNull(ring.poll(Duration.ZERO), "nothing before the commit");
+            ring.commit();
+            assertEquals("abcde", text(ring.poll(Duration.ZERO)));
+            assertThrows(IllegalStateException.class, ring::commit);
+        }
+    }
+
+    @Test
+    void aFullRingTimesOutAnOfferAndAnEmptyRingAPoll() throws Exception {
+        try (Ring ring = Ring.create(name(), 1024, 100, false, 0600)) {
+            int sent = 0;
+            while (ring.offer(ByteBuffer.allocate(100))) {
+                sent++;
+            }
+            assertEquals(1024 / 112, sent);
+            assertFalse(ring.offer(ByteBuffer.allocate(100), Duration.ofMillis(20)));
+            for (int i = 0; i < sent; i++) {
+                assertEquals(100, ring.poll(Duration.ZERO).length);
+            }
+            assertNull(ring.poll(Duration.ofMillis(20)));
+            assertTrue(ring.offer(ByteBuffer.allocate(100)), "the space came back");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Ring.WaitStrategy.class)
+    void anInterruptEndsAWaitingPoll(Ring.WaitStrategy strategy) throws Exception {
+        try (Ring ring = Ring.create(name(), 4096).waitStrategy(strategy)) {
+            CompletableFuture<byte[]> result = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    result.complete(ring.poll((Duration) null));
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            });
+            t.start();
+            t.interrupt();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(5, TimeUnit.SECONDS));
+            assertEquals(InterruptedException.class, e.getCause().getClass());
+            assertTrue(ring.isOpen());
+        }
+    }
+
+    @Test
+    void anInterruptEndsAPollAsleepOnTheFutex() throws Exception {
+        try (Ring ring = Ring.create(name(), 4096)) {
+            Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), FUTEX);
+            waiter.thread().interrupt();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.result().get(5, TimeUnit.SECONDS));
+            assertEquals(InterruptedException.class, e.getCause().getClass());
+            assertTrue(ring.offer(bytes("still usable")));
+            assertEquals("still usable", text(ring.poll(Duration.ZERO)));
+        }
+    }
+
+    @Test
+    void closeEndsAPollAsleepOnTheFutexAndLaterUseIsRefused() throws Exception {
+        Ring ring = Ring.create(name(), 4096);
+        Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), FUTEX);
+        ring.close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.result().get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof AsynchronousCloseException, e.getCause().toString());
+        assertThrows(ClosedChannelException.class, () -> ring.offer(bytes("x")));
+        assertThrows(ClosedChannelException.class, () -> ring.poll(Duration.ZERO));
+        assertThrows(ClosedChannelException.class, ring::info);
+        ring.close();
+    }
+
+    @Test
+    void aBlockedPollIsWokenByAProducerInAnotherHandle() throws Exception {
+        String n = name();
+        try (Ring consumer = Ring.create(n, 4096); Ring producer = Ring.open(n)) {
+            Blocked.Call<byte[]> waiter = Blocked.start(() -> consumer.poll((Duration) null), FUTEX);
+            assertTrue(producer.offer(bytes("wake up")));
+            assertEquals("wake up", text(waiter.result().get(5, TimeUnit.SECONDS)));
+        }
+    }
+
+    @Test
+    void aBlockedOfferIsWokenWhenTheConsumerMakesRoom() throws Exception {
+        String n = name();
+        try (Ring producer = Ring.create(n, 1024, 500, false, 0600); Ring consumer = Ring.open(n)) {
+            assertTrue(producer.offer(ByteBuffer.allocate(500)));
+            assertTrue(producer.offer(ByteBuffer.allocate(500)));
+            Blocked.Call<Boolean> waiter = Blocked.start(() -> producer.offer(ByteBuffer.allocate(500), null), FUTEX);
+            assertEquals(500, consumer.poll(Duration.ZERO).length);
+            assertTrue(waiter.result().get(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void aSecondConsumerOrSingleProducerIsRefusedWhileTheFirstIsOpen() throws Exception {
+        String n = name();
+        try (Ring first = Ring.create(n, 4096); Ring second = Ring.open(n)) {
+            assertTrue(first.offer(bytes("a")));
+            assertTrue(assertThrows(IOException.class, () -> second.offer(bytes("b"))).getMessage()
+                    .contains("already has a producer"));
+            assertEquals("a", text(first.poll(Duration.ZERO)));
+            assertTrue(assertThrows(IOException.class, () -> second.poll(Duration.ZERO)).getMessage()
+                    .contains("already has a consumer"));
+        }
+    }
+
+    @Test
+    void openingAndClosingLeavesNoDescriptorBehind() throws Exception {
+        Map<Integer, String> before = Fds.snapshot();
+        String n = name();
+        try (Ring ring = Ring.create(n, 4096)) {
+            for (int i = 0; i < 1000; i++) {
+                try (Ring r = Ring.open(n)) {
+                    assertEquals(4096, r.capacity());
+                }
+            }
+            assertThrows(RingFormatException.class, () -> {
+                try (SharedMemory s = SharedMemory.createExclusively(name(), 10)) {
+                    Ring.open(s.name());
+                }
+            });
+        }
+        Ring.unlink(n);
+        Fds.assertNoneAdded(before);
+    }
+}
