@@ -15,11 +15,14 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.process.ExitStatus;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Names;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,6 +111,27 @@ class ReadmeExamplesTest {
         } finally {
             SharedMemory.unlink(name);
         }
+    }
+
+    @Test
+    void aMessageRing() throws Exception {
+        // README: "A message ring in shared memory"
+        String name = Names.unique("ticks");
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, UTF_8));
+        try (Ring ring = Ring.create(name, 1 << 20)) {                  // 1 MiB of records, mode 0600
+            ring.offer(ByteBuffer.wrap("tick 1".getBytes(UTF_8)));          // no system call per message
+            ring.offer(ByteBuffer.wrap("tick 2".getBytes(UTF_8)));
+            byte[] first = ring.poll(Duration.ofSeconds(1));                // "tick 1"
+            int handled = ring.poll(m -> System.out.println(UTF_8.decode(m)));   // a view in place: "tick 2"
+            assertEquals("tick 1", new String(first, UTF_8));
+            assertEquals(1, handled);
+        } finally {
+            System.setOut(stdout);
+            Ring.unlink(name);
+        }
+        assertEquals("tick 2\n", printed.toString(UTF_8));
     }
 
     @Test
