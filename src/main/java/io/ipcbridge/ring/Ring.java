@@ -310,11 +310,12 @@ public final class Ring implements AutoCloseable {
      */
     public boolean offer(ByteBuffer message, Duration timeout) throws IOException, InterruptedException {
         int length = message.remaining();
-        ByteBuffer dst = claim(length, timeout);
-        if (dst == null) {
+        int payload = reserve(length, timeout);
+        if (payload < 0) {
             return false;
         }
-        dst.put(message);
+        map.put(payload, message, message.position(), length);
+        message.position(message.limit());
         commit();
         return true;
     }
@@ -328,6 +329,12 @@ public final class Ring implements AutoCloseable {
      * @return the payload buffer, or null if there was no room in time
      */
     public ByteBuffer claim(int length, Duration timeout) throws IOException, InterruptedException {
+        int payload = reserve(length, timeout);
+        return payload < 0 ? null : map.slice(payload, length).order(ByteOrder.nativeOrder());
+    }
+
+    /** Claims room for {@code length} bytes; returns the payload's index in the mapping, or -1. */
+    private int reserve(int length, Duration timeout) throws IOException, InterruptedException {
         checkOpen();
         if (length < 0 || length > maxMessage) {
             throw new IllegalArgumentException("a message of " + length + " bytes is longer than ring " + name
@@ -350,7 +357,7 @@ public final class Ring implements AutoCloseable {
                 if (end - consumerSeen > capacity) {
                     if (!await(() -> end - (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT) <= capacity,
                             SPACE_FUTEX_AT, SPACE_WAITERS_AT, deadline, false)) {
-                        return null;
+                        return -1;
                     }
                     continue;
                 }
@@ -366,8 +373,7 @@ public final class Ring implements AutoCloseable {
             }
             claimAt = pos;
             claimLength = length;
-            int payload = HEADER_SIZE + offset + RECORD_HEADER;
-            return map.slice(payload, length).order(ByteOrder.nativeOrder());
+            return HEADER_SIZE + offset + RECORD_HEADER;
         }
     }
 

@@ -1,9 +1,9 @@
-package io.ipcbridge.testing;
+package io.ipcbridge.cli;
 
 import java.nio.ByteBuffer;
 
 /**
- * The sequence-numbered records of the ring tests, generated and checked the same way as
+ * The sequence-numbered records of the ring demo and tests, generated and checked the same way as
  * native-tests/ring_peer.c does: record {@code seq} of producer {@code id} has
  * {@code min + splitmix64(seed + seq) % (max - min + 1)} bytes; byte i is byte i of the
  * little-endian {@code seq | id << 56} for i < 8, else {@code (byte) (seq + i)}.
