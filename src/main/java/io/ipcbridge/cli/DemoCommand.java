@@ -12,6 +12,7 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.process.ExitStatus;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Socket;
 import java.io.ByteArrayOutputStream;
@@ -49,8 +50,8 @@ import picocli.CommandLine.Spec;
  * was OK, else 1.
  */
 @CommandLine.Command(name = "demo", mixinStandardHelpOptions = true, version = Main.VERSION,
-        description = {"The tour: pipes, FIFOs, AF_UNIX stream and seqpacket sockets, a message queue, and "
-                + "shared memory with semaphores between Java and the C peers of native-tests/, a pipe into "
+        description = {"The tour: pipes, FIFOs, AF_UNIX stream and seqpacket sockets, a message queue, "
+                + "shared memory with semaphores and the shared-memory message ring between Java and the C peers of native-tests/, a pipe into "
                 + "sha256sum, and the pipeline "
                 + "du -sk DIR/* | sort -rn | head -10 compared with bash running it; every exchange is "
                 + "verified.",
@@ -63,6 +64,9 @@ import picocli.CommandLine.Spec;
                 + "(16 slots of 64 KiB records, counted by process-shared semaphores inside the segment); "
                 + "their bytes are whole records. Queues and segments are named /ipcb-demo-PID-* and "
                 + "always removed.",
+            "Ring rows go through the shared-memory message ring of native-tests/include/ipcbridge_ring.h "
+                + "(1 MiB, records of random sizes up to 64 KiB, each checked byte for byte and in order by "
+                + "the receiver, ring_peer or Java).",
             "The C peers are looked up in -Dipcbridge.native.dir, $IPCBRIDGE_NATIVE_DIR, "
                 + "target/native-tests next to the jar, then native-tests/build; they are built "
                 + "with make when the sources are at hand, else those rows are skipped."})
@@ -77,6 +81,8 @@ final class DemoCommand implements Callable<Integer> {
     private static final int BB_RECORD = 64 * 1024;
     private static final int SEQPACKET_MESSAGE = 64 * 1024;
     private static final int CONN_LARGEST = 1 << 20;
+    private static final int RING_CAPACITY = 1 << 20;
+    private static final int RING_MESSAGE = 64 * 1024;
 
     @Spec
     CommandSpec spec;
@@ -122,6 +128,9 @@ final class DemoCommand implements Callable<Integer> {
             row("mq", "C -> Java (mq_peer source)", mqPeer, p -> mqFromC(p, prefix + "-mq2"));
             row("shm+sem", "Java -> C (shm_peer bb-consume)", shmPeer, p -> shmToC(p, prefix + "-bb1"));
             row("shm+sem", "C -> Java (shm_peer bb-produce)", shmPeer, p -> shmFromC(p, prefix + "-bb2"));
+            Optional<Path> ringPeer = peers.map(d -> d.resolve("ring_peer"));
+            row("ring", "Java -> C (ring_peer consume)", ringPeer, p -> ringToC(p, prefix + "-ring1"));
+            row("ring", "C -> Java (ring_peer produce)", ringPeer, p -> ringFromC(p, prefix + "-ring2"));
             row("pipe", "Java -> shell (sha256sum stdin)", Optional.of(Path.of("sha256sum")), p -> sha256());
             row("pipeline", "du | sort -rn | head -10 vs bash -c", Optional.of(Path.of("bash")),
                     p -> pipeline(work.resolve("tree")));
@@ -478,6 +487,70 @@ final class DemoCommand implements Callable<Integer> {
             }
         } finally {
             removeQuietly(() -> SharedMemory.unlink(name));
+        }
+    }
+
+    /** Records through the ring: random sizes up to 64 KiB, about {@link #size} bytes in all. */
+    private long ringRecords() {
+        return Math.max(1, size / (RING_MESSAGE / 2));
+    }
+
+    private Outcome ringToC(Path peer, String name) throws Exception {
+        long seed = 8;
+        long records = ringRecords();
+        Ring ring = Ring.create(name, RING_CAPACITY, RING_MESSAGE, false, Ring.DEFAULT_MODE);
+        try (ring; Pipe reply = Pipe.open()) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "consume", name, Long.toString(records),
+                    Long.toString(seed)).stdout(reply.sink()).start()) {
+                reply.sink().close();
+                ByteBuffer record = ByteBuffer.allocateDirect(RING_MESSAGE);
+                long bytes = 0;
+                for (long n = 0; n < records; n++) {
+                    RingRecords.fill(record, 0, seed, n, 0, RING_MESSAGE);
+                    bytes += record.remaining();
+                    if (whilePeerRuns(child, wait -> ring.offer(record, wait) ? SENT : Optional.empty()).isEmpty()) {
+                        throw stalled(child, "took no record");
+                    }
+                }
+                String answer = readReply(reply.source());
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, bytes, status, answer, "ok " + records);
+            }
+        } finally {
+            removeQuietly(() -> Ring.unlink(name));
+        }
+    }
+
+    private Outcome ringFromC(Path peer, String name) throws Exception {
+        long seed = 9;
+        long records = ringRecords();
+        Ring ring = Ring.create(name, RING_CAPACITY, RING_MESSAGE, false, Ring.DEFAULT_MODE);
+        try (ring) {
+            long start = System.nanoTime();
+            try (ChildProcess child = Command.of(peer.toString(), "produce", name, Long.toString(records),
+                    Long.toString(seed)).start()) {
+                long[] next = {0};
+                long[] bytes = {0};
+                String[] wrong = {null};
+                Ring.Handler check = m -> {
+                    if (wrong[0] == null) {
+                        bytes[0] += m.remaining();
+                        wrong[0] = RingRecords.check(m, 0, seed, next[0]++, 0, RING_MESSAGE);
+                    }
+                };
+                while (next[0] < records && wrong[0] == null) {
+                    whilePeerRuns(child, wait -> ring.poll(check, wait) > 0 ? SENT : Optional.empty())
+                            .orElseThrow(() -> stalled(child, "produced no record"));
+                }
+                if (wrong[0] != null) {
+                    return new Outcome(bytes[0], System.nanoTime() - start, false, wrong[0]);
+                }
+                ExitStatus status = awaitExit(child);
+                return verdict(System.nanoTime() - start, bytes[0], status, "", "");
+            }
+        } finally {
+            removeQuietly(() -> Ring.unlink(name));
         }
     }
 
