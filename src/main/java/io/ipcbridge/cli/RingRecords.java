@@ -9,6 +9,16 @@ import java.nio.ByteBuffer;
  * little-endian {@code seq | id << 56} for i < 8, else {@code (byte) (seq + i)}.
  */
 public final class RingRecords {
+    private static final int CHUNK = 4096;
+    /** Byte k is (byte) k: bytes 8.. of a record are a slice of it, taken in chunks. */
+    private static final byte[] COUNTING = new byte[256 + CHUNK];
+
+    static {
+        for (int k = 0; k < COUNTING.length; k++) {
+            COUNTING[k] = (byte) k;
+        }
+    }
+
     private RingRecords() {
     }
 
@@ -30,8 +40,11 @@ public final class RingRecords {
         int length = length(seed, seq, min, max);
         dst.clear().limit(length);
         long first = seq | (long) id << 56;
-        for (int i = 0; i < length; i++) {
-            dst.put(i, i < 8 ? (byte) (first >>> (8 * i)) : (byte) (seq + i));
+        for (int i = 0; i < Math.min(8, length); i++) {
+            dst.put(i, (byte) (first >>> (8 * i)));
+        }
+        for (int i = 8; i < length; i += CHUNK) {
+            dst.put(i, COUNTING, (int) ((seq + i) & 0xff), Math.min(CHUNK, length - i));
         }
         return dst;
     }
@@ -52,10 +65,16 @@ public final class RingRecords {
         }
         long first = seq | (long) id << 56;
         int p = record.position();
-        for (int i = 0; i < length; i++) {
-            byte expected = i < 8 ? (byte) (first >>> (8 * i)) : (byte) (seq + i);
-            if (record.get(p + i) != expected) {
+        for (int i = 0; i < Math.min(8, length); i++) {
+            if (record.get(p + i) != (byte) (first >>> (8 * i))) {
                 return "record " + seq + " of producer " + id + " differs at byte " + i;
+            }
+        }
+        for (int i = 8; i < length; i += CHUNK) {
+            int n = Math.min(CHUNK, length - i);
+            int at = record.slice(p + i, n).mismatch(ByteBuffer.wrap(COUNTING, (int) ((seq + i) & 0xff), n));
+            if (at >= 0) {
+                return "record " + seq + " of producer " + id + " differs at byte " + (i + at);
             }
         }
         return null;

@@ -1,0 +1,206 @@
+package io.ipcbridge.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.cli.RingRecords;
+import io.ipcbridge.ring.PeerDiedException;
+import io.ipcbridge.ring.Ring;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ring between Java and ring_peer (native-tests/include/ipcbridge_ring.c), both ways. */
+class RingInteropTest {
+    private static final int RECORDS = 10_000_000;
+    private static final int MAX = 1024;
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+    private final List<String> names = new ArrayList<>();
+    private final List<Process> peers = new ArrayList<>();
+
+    private String name() {
+        String n = Names.unique("ring");
+        names.add(n);
+        return n;
+    }
+
+    @AfterEach
+    void cleanUp() throws IOException {
+        for (Process p : peers) {
+            p.destroyForcibly();
+        }
+        for (String n : names) {
+            Files.deleteIfExists(Path.of("/dev/shm" + n));
+        }
+    }
+
+    private Process start(String... args) throws IOException {
+        List<String> argv = new ArrayList<>(List.of(Peers.path("ring_peer")));
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectError(dir.resolve("err" + peers.size()).toFile()).start();
+        peers.add(p);
+        return p;
+    }
+
+    private String finish(Process p) throws Exception {
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "ring_peer ends");
+        assertEquals(0, p.exitValue(), () -> "ring_peer: " + stderr(p));
+        return out;
+    }
+
+    private String stderr(Process p) {
+        try {
+            return Files.readString(dir.resolve("err" + peers.indexOf(p)));
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    /** Consumes {@code count} records of producer {@code id}, checking each; returns the bytes. */
+    private static long consume(Ring ring, long count, long seed, int min) throws Exception {
+        long[] next = {0};
+        long[] bytes = {0};
+        while (next[0] < count) {
+            int n = ring.poll(m -> {
+                bytes[0] += m.remaining();
+                String wrong = RingRecords.check(m, 0, seed, next[0]++, min, MAX);
+                if (wrong != null) {
+                    throw new IOException(wrong);
+                }
+            }, WAIT);
+            assertTrue(n > 0, "a record within " + WAIT + " (after " + next[0] + ")");
+        }
+        return bytes[0];
+    }
+
+    @Test
+    void tenMillionRecordsOfRandomSizesFromCArriveInJavaOnceInOrderAndIntact() throws Exception {
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600)) {
+            Process producer = start("produce", n, Integer.toString(RECORDS), "11");
+            consume(ring, RECORDS, 11, 0);
+            finish(producer);
+            assertNull(ring.poll(Duration.ZERO), "nothing more");
+        }
+    }
+
+    @Test
+    void tenMillionRecordsOfRandomSizesFromJavaArriveInCOnceInOrderAndIntact() throws Exception {
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600)) {
+            Process consumer = start("consume", n, Integer.toString(RECORDS), "12");
+            ByteBuffer b = ByteBuffer.allocateDirect(MAX);
+            for (long seq = 0; seq < RECORDS; seq++) {
+                assertTrue(ring.offer(RingRecords.fill(b, 0, 12, seq, 0, MAX), WAIT), "room for record " + seq);
+            }
+            assertEquals("ok " + RECORDS, finish(consumer));
+        }
+    }
+
+    @Test
+    void aCAndAJavaProducerShareAMultiProducerRingWithoutLossOrReordering() throws Exception {
+        int each = 2_000_000;
+        String n = name();
+        try (Ring consumer = Ring.create(n, 1 << 16, MAX, true, 0600)) {
+            Process c = start("produce", n, Integer.toString(each), "20", "--producer", "0", "--min", "8");
+            Thread java = new Thread(() -> {
+                ByteBuffer b = ByteBuffer.allocateDirect(MAX);
+                try (Ring ring = Ring.open(n)) {
+                    for (long seq = 0; seq < each; seq++) {
+                        if (!ring.offer(RingRecords.fill(b, 1, 21, seq, 8, MAX), WAIT)) {
+                            return;
+                        }
+                    }
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            java.start();
+            long[] next = new long[2];
+            while (next[0] < each || next[1] < each) {
+                int got = consumer.poll(m -> {
+                    int p = RingRecords.producer(m);
+                    String wrong = p > 1 ? "producer id " + p : RingRecords.check(m, p, 20 + p, next[p], 8, MAX);
+                    if (wrong != null) {
+                        throw new IOException(wrong);
+                    }
+                    next[p]++;
+                }, WAIT);
+                assertTrue(got > 0, "a record within " + WAIT);
+            }
+            java.join(TimeUnit.SECONDS.toMillis(30));
+            finish(c);
+            assertNull(consumer.poll(Duration.ZERO), "nothing more");
+        }
+    }
+
+    @Test
+    void aJavaAndACProducerFeedACConsumer() throws Exception {
+        int each = 1_000_000;
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 16, MAX, true, 0600)) {
+            Process consumer = start("consume", n, Integer.toString(2 * each), "30", "--producers", "2", "--min", "8");
+            Process c = start("produce", n, Integer.toString(each), "30", "--producer", "0", "--min", "8");
+            ByteBuffer b = ByteBuffer.allocateDirect(MAX);
+            for (long seq = 0; seq < each; seq++) {
+                assertTrue(ring.offer(RingRecords.fill(b, 1, 31, seq, 8, MAX), WAIT), "room for record " + seq);
+            }
+            finish(c);
+            assertEquals("ok " + 2 * each, finish(consumer));
+        }
+    }
+
+    /** Starts {@code ring_peer stall} and waits for its "stalled" line. */
+    private Process stalled(String ring, int complete, int length) throws IOException {
+        Process p = start("stall", ring, Integer.toString(complete), Integer.toString(length));
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("stalled", out.readLine(), () -> "ring_peer stall: " + stderr(p));
+        return p;
+    }
+
+    @Test
+    void aProducerKilledMidRecordLeavesNoTornRecordAndIsReportedWithinASecond() throws Exception {
+        // the writer killed mid-record (issue 7; FAULT-01 for the ring)
+        for (boolean multi : new boolean[] {false, true}) {
+            String n = name();
+            try (Ring ring = Ring.create(n, 1 << 16, MAX, multi, 0600)) {
+                Process p = stalled(n, 100, 500);
+                p.destroyForcibly();
+                long start = System.nanoTime();
+                assertEquals(sizeOf(100), consume(ring, 100, 1, 0), "every complete record");
+                PeerDiedException e = assertThrows(PeerDiedException.class, () -> ring.poll(Duration.ofSeconds(10)));
+                long elapsed = System.nanoTime() - start;
+                assertEquals(p.pid(), e.pid());
+                assertTrue(elapsed < TimeUnit.SECONDS.toNanos(1), "reported in " + elapsed / 1_000_000 + " ms");
+                assertTrue(e.getMessage().contains("producer"), e.getMessage());
+            }
+        }
+    }
+
+    private static long sizeOf(int records) {
+        long bytes = 0;
+        for (int seq = 0; seq < records; seq++) {
+            bytes += RingRecords.length(1, seq, 0, MAX);
+        }
+        return bytes;
+    }
+}
