@@ -81,7 +81,7 @@ final class RingCommand {
             long max = maxMessage != null ? maxMessage : limit;
             if (max > limit) {
                 throw nothingCreated("a maximum message of " + max + " bytes is more than a ring of " + capacity
-                        + " bytes takes, " + limit);
+                        + " bytes takes (" + limit + ")");
             }
             Ring ring = exclusive ? Ring.create(name, (int) capacity, (int) max, multiProducer, mode.value())
                     : Ring.createOrOpen(name, (int) capacity, (int) max, multiProducer, mode.value());

@@ -206,7 +206,7 @@ class MqStdioTest {
         });
     }
 
-    private static String readBytes(InputStream in, int n) throws IOException {
+    static String readBytes(InputStream in, int n) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         while (got.size() < n) {
             int b = in.read();
