@@ -135,13 +135,15 @@ final class Messaging {
     }
 
     /**
-     * Takes {@code count} messages, or with {@code all} those there are now (waiting up to
-     * {@code limit} for the first), and writes each through {@code sink} as it comes, so that a
-     * closed stdout stops the taking. Fewer than {@code count} within {@code limit} (null: no limit)
-     * is exit 3, after those that came were written.
+     * Takes --count N messages, or with --all those there are now (waiting up to --timeout for the
+     * first), and writes each through {@code sink} as it comes, so that a closed stdout stops the
+     * taking. Fewer than N within the wait limit is exit 3, after those that came were written.
      */
-    static <T> void receive(Labels labels, boolean all, long count, Duration limit, Source<T> source, Sink<T> sink)
+    static <T> void receive(Labels labels, ReceiveOptions options, Source<T> source, Sink<T> sink)
             throws IOException, InterruptedException, CommandFailure {
+        boolean all = options.all();
+        long count = options.count();
+        Duration limit = options.limit();
         long start = System.nanoTime();
         long received = 0;
         while (all || received < count) {

@@ -132,49 +132,36 @@ final class MqCommand {
                         + "message); exit 0 even when there was none.",
                 "Stops taking messages as soon as stdout is closed."})
     static final class Receive implements Callable<Integer> {
-        private static final byte[] NEWLINE = {'\n'};
-
         @Spec
         CommandSpec spec;
 
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue.")
         String name;
 
-        @ArgGroup(exclusive = true, multiplicity = "0..1")
-        HowMany howMany;
-
-        @ArgGroup(exclusive = true, multiplicity = "0..1")
-        WaitOptions wait;
+        @Mixin
+        ReceiveOptions options;
 
         @Option(names = "--print-priority", description = "Write \"PRIORITY\\t\" before each message.")
         boolean printPriority;
 
-        @Option(names = "--raw", description = "Write the message's bytes alone, no newline (one message).")
-        boolean raw;
-
         @Override
         public Integer call() throws Exception {
-            boolean all = HowMany.all(howMany);
-            long count = HowMany.count(howMany);
-            if (raw && (all || count != 1 || printPriority)) {
+            if (options.rawForMany() || options.raw && printPriority) {
                 throw new ParameterException(spec.commandLine(),
                         "--raw writes one message's bytes alone: not with --all, --count above 1 or --print-priority");
             }
             try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
-                Messaging.receive(new Messaging.Labels(name, "queue", "mq_receive", "mq_timedreceive"), all, count,
-                        WaitOptions.limit(wait), timeout -> timeout == null ? Optional.of(q.receive())
-                                : q.receive(timeout), this::write);
+                Messaging.receive(new Messaging.Labels(name, "queue", "mq_receive", "mq_timedreceive"), options,
+                        timeout -> timeout == null ? Optional.of(q.receive()) : q.receive(timeout), this::write);
             }
             return ExitCodes.OK;
         }
 
         private void write(Message m) throws CommandFailure {
-            if (raw) {
-                RawIo.writeToStdout(m.data());
-            } else if (printPriority) {
-                RawIo.writeToStdout((m.priority() + "\t").getBytes(StandardCharsets.US_ASCII), m.data(), NEWLINE);
+            if (printPriority) {
+                options.write((m.priority() + "\t").getBytes(StandardCharsets.US_ASCII), m.data());
             } else {
-                RawIo.writeToStdout(m.data(), NEWLINE);
+                options.write(m.data());
             }
         }
     }

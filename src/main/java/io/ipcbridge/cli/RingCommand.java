@@ -146,45 +146,26 @@ final class RingCommand {
                 "A producer that died with nothing left to read ends the wait with exit 1. Stops taking "
                         + "messages as soon as stdout is closed."})
     static final class Receive implements Callable<Integer> {
-        private static final byte[] NEWLINE = {'\n'};
-
         @Spec
         CommandSpec spec;
 
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Segment.class, description = "The ring.")
         String name;
 
-        @ArgGroup(exclusive = true, multiplicity = "0..1")
-        HowMany howMany;
-
-        @ArgGroup(exclusive = true, multiplicity = "0..1")
-        WaitOptions wait;
-
-        @Option(names = "--raw", description = "Write the message's bytes alone, no newline (one message).")
-        boolean raw;
+        @Mixin
+        ReceiveOptions options;
 
         @Override
         public Integer call() throws Exception {
-            boolean all = HowMany.all(howMany);
-            long count = HowMany.count(howMany);
-            if (raw && (all || count != 1)) {
+            if (options.rawForMany()) {
                 throw new ParameterException(spec.commandLine(),
                         "--raw writes one message's bytes alone: not with --all or --count above 1");
             }
             try (Ring ring = Ring.open(name)) {
-                Messaging.receive(new Messaging.Labels(ring.name(), "ring", "ring_poll", "ring_poll"), all, count,
-                        WaitOptions.limit(wait), timeout -> Optional.ofNullable(ring.poll(timeout)),
-                        this::write);
+                Messaging.receive(new Messaging.Labels(ring.name(), "ring", "ring_poll", "ring_poll"), options,
+                        timeout -> Optional.ofNullable(ring.poll(timeout)), options::write);
             }
             return ExitCodes.OK;
-        }
-
-        private void write(byte[] message) throws CommandFailure {
-            if (raw) {
-                RawIo.writeToStdout(message);
-            } else {
-                RawIo.writeToStdout(message, NEWLINE);
-            }
         }
     }
 

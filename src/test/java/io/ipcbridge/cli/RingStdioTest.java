@@ -40,25 +40,9 @@ class RingStdioTest {
         created.unlinkAll();
     }
 
-    /** What a CLI child left: status, stdout bytes, stderr text. */
-    private record Run(int status, byte[] out, String err) {
-        String text() {
-            return new String(out, StandardCharsets.UTF_8);
-        }
-    }
-
     /** Runs the CLI in a child JVM with {@code stdin} as its stdin, to its end. */
-    private Run cli(byte[] stdin, String... args) throws Exception {
-        Path in = Files.write(dir.resolve("in"), stdin);
-        Path err = dir.resolve("cli.err");
-        Process p = Cli.command(err, args).redirectInput(in.toFile()).start();
-        try {
-            byte[] out = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the CLI ends");
-            return new Run(p.exitValue(), out, MqStdioTest.read(err));
-        } finally {
-            Cli.destroy(p);
-        }
+    private Cli.Child cli(byte[] stdin, String... args) throws Exception {
+        return Cli.child(dir, BOUND, stdin, args);
     }
 
     private static byte[] binary(int length) {
@@ -104,14 +88,14 @@ class RingStdioTest {
             String r = created.name();
             assertEquals(0, Cli.run("ring", "create", r, "--capacity", "1k", "--max-message", "256").status());
             byte[] payload = binary(256);
-            Run sent = cli(payload, "ring", "send", r);
+            Cli.Child sent = cli(payload, "ring", "send", r);
             assertEquals(0, sent.status(), sent::err);
             assertEquals("", sent.err() + sent.text());
             List<byte[]> got = drain(r);
             assertEquals(1, got.size());
             assertArrayEquals(payload, got.get(0));
 
-            Run tooLong = cli(new byte[257], "ring", "send", r);
+            Cli.Child tooLong = cli(new byte[257], "ring", "send", r);
             assertEquals(1, tooLong.status(), tooLong::err);
             assertEquals("ipcbridge: ring_offer(" + r + "): stdin holds more than the ring's maximum message, 256 bytes; "
                     + "nothing was sent\n", tooLong.err());
@@ -129,7 +113,7 @@ class RingStdioTest {
             try (Ring producer = Ring.open(r)) {
                 assertTrue(producer.offer(ByteBuffer.wrap(payload)));
             }
-            Run got = cli(new byte[0], "ring", "receive", r, "--raw");
+            Cli.Child got = cli(new byte[0], "ring", "receive", r, "--raw");
             assertEquals(0, got.status(), got::err);
             assertArrayEquals(payload, got.out());
             assertEquals("", got.err());
@@ -141,9 +125,9 @@ class RingStdioTest {
         assertTimeoutPreemptively(BOUND, () -> {
             String r = created.name();
             assertEquals(0, Cli.run("ring", "create", r, "--capacity", "1k", "--max-message", "64").status());
-            Run sent = cli("alpha\n\nbeta\r\ngamma".getBytes(StandardCharsets.UTF_8), "ring", "send", r, "--lines");
+            Cli.Child sent = cli("alpha\n\nbeta\r\ngamma".getBytes(StandardCharsets.UTF_8), "ring", "send", r, "--lines");
             assertEquals(0, sent.status(), sent::err);
-            Run got = cli(new byte[0], "ring", "receive", r, "--count", "4");
+            Cli.Child got = cli(new byte[0], "ring", "receive", r, "--count", "4");
             assertEquals(0, got.status(), got::err);
             assertEquals("alpha\n\nbeta\r\ngamma\n", got.text(), "the empty line an empty message, \\r kept");
         });
@@ -155,7 +139,7 @@ class RingStdioTest {
             String r = created.name();
             assertEquals(0, Cli.run("ring", "create", r, "--capacity", "1k").status());
             assertEquals(0, Cli.run("ring", "send", r, "a", "").status());
-            Run got = cli(new byte[0], "ring", "receive", r, "--count", "3", "--timeout", "200ms");
+            Cli.Child got = cli(new byte[0], "ring", "receive", r, "--count", "3", "--timeout", "200ms");
             assertEquals(3, got.status(), got::err);
             assertEquals("a\n\n", got.text());
             assertEquals("ipcbridge: ring_poll(" + r + "): ETIMEDOUT (Connection timed out): no message within 200ms; "
@@ -178,7 +162,7 @@ class RingStdioTest {
                     want.append(args.get(args.size() - 1)).append('\n');
                 }
                 assertEquals(0, Cli.run(args.toArray(String[]::new)).status());
-                Run got = cli(new byte[0], "ring", "receive", r, "--all");
+                Cli.Child got = cli(new byte[0], "ring", "receive", r, "--all");
                 assertEquals(0, got.status(), got::err);
                 assertEquals(want.toString(), got.text());
             }
@@ -224,7 +208,7 @@ class RingStdioTest {
             Process p = Cli.command(err, "ring", "receive", r, "--timeout", "50s").start();
             try (Ring producer = Ring.open(r)) {
                 until(() -> info(producer).consumerPid() == p.pid());
-                Run shown = cli(new byte[0], "ring", "info", r);
+                Cli.Child shown = cli(new byte[0], "ring", "info", r);
                 assertTrue(shown.text().contains("consumer-pid: " + p.pid() + "\n"), shown::text);
                 assertTrue(producer.offer(ByteBuffer.wrap("wake".getBytes(StandardCharsets.UTF_8))));
                 assertEquals("wake\n", new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
@@ -250,7 +234,7 @@ class RingStdioTest {
             Process p = Cli.command(err, "ring", "send", r, "--timeout", "50s", "last").start();
             try (Ring consumer = Ring.open(r)) {
                 until(() -> info(consumer).producerPids().contains((int) p.pid()));
-                Run json = cli(new byte[0], "ring", "info", r, "--json");
+                Cli.Child json = cli(new byte[0], "ring", "info", r, "--json");
                 assertTrue(json.text().contains("\"producer-pids\":[" + p.pid() + "],"), json::text);
                 assertEquals(big, new String(consumer.poll(Duration.ZERO), StandardCharsets.UTF_8));
                 assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS));
