@@ -66,10 +66,13 @@ class RingStdioTest {
         }
     }
 
-    /** Waits (no sleep: the look itself is the wait, bounded by the caller's timeout) until {@code condition}. */
+    /**
+     * Waits until {@code condition}, looking again and again (no sleep), bounded by the caller's
+     * timeout; yields between looks, so that the child JVM it waits for gets the CPU.
+     */
     private static void until(BooleanSupplier condition) {
         while (!condition.getAsBoolean()) {
-            Thread.onSpinWait();
+            Thread.yield();
         }
     }
 
@@ -246,6 +249,35 @@ class RingStdioTest {
             } finally {
                 Cli.destroy(p);
             }
+        });
+    }
+
+    @Test
+    void aReceiveWhoseProducerDiedEndsWithExitOneAfterTheCompleteMessages() {
+        // A producer killed (SIGKILL, no close) while it waited for room leaves its pid registered: a
+        // receive writes the complete messages, then reports the dead producer instead of waiting
+        // forever; a new send takes the dead producer's slot over.
+        assertTimeoutPreemptively(BOUND, () -> {
+            String r = created.name();
+            String big = "x".repeat(504);
+            assertEquals(0, Cli.run("ring", "create", r, "--capacity", "1k").status());
+            assertEquals(0, Cli.run("ring", "send", r, big, big).status());
+            Process p = Cli.command(dir.resolve("send.err"), "ring", "send", r, "lost").start();
+            try (Ring ring = Ring.open(r)) {
+                until(() -> info(ring).producerPids().contains((int) p.pid()));
+                p.destroyForcibly();
+                assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS));
+                assertEquals(List.of((int) p.pid()), ring.info().producerPids(), "killed: nothing deregistered it");
+            } finally {
+                Cli.destroy(p);
+            }
+            Cli.Child got = cli(new byte[0], "ring", "receive", r, "--count", "3");
+            assertEquals(1, got.status(), got::err);
+            assertEquals(big + "\n" + big + "\n", got.text(), "the complete messages first");
+            assertEquals("ipcbridge: ring " + r + ": the producer (pid " + p.pid() + ") died\n", got.err());
+
+            assertEquals(0, Cli.run("ring", "send", r, "after").status(), "the dead producer's slot is taken over");
+            assertEquals(List.of("after"), drain(r).stream().map(b -> new String(b, StandardCharsets.UTF_8)).toList());
         });
     }
 }
