@@ -191,6 +191,7 @@ class RingCommandTest {
 
     @Test
     void receiveNonblockOrTimeoutOnAnEmptyRingIsExitThree() {
+        // CLI-02 for the ring: EAGAIN (--nonblock) or ETIMEDOUT (--timeout) in the form of mq's lines, exit 3.
         String r = created.name();
         assertEquals(0, Cli.run("ring", "create", r, "--capacity", "1k").status());
         Cli.Result nonblock = assertTimeoutPreemptively(BOUND, () -> Cli.run("ring", "receive", r, "--nonblock"));

@@ -254,9 +254,9 @@ class RingStdioTest {
 
     @Test
     void aReceiveWhoseProducerDiedEndsWithExitOneAfterTheCompleteMessages() {
-        // A producer killed (SIGKILL, no close) while it waited for room leaves its pid registered: a
-        // receive writes the complete messages, then reports the dead producer instead of waiting
-        // forever; a new send takes the dead producer's slot over.
+        // NL-09's killed writer, through the CLI. A producer killed (SIGKILL, no close) while it waited
+        // for room leaves its pid registered: a receive writes the complete messages, then reports the
+        // dead producer instead of waiting forever; a new send takes the dead producer's slot over.
         assertTimeoutPreemptively(BOUND, () -> {
             String r = created.name();
             String big = "x".repeat(504);
