@@ -194,7 +194,7 @@ public final class Ring implements AutoCloseable {
      * {@link #open(String)} does if the name exists and belongs to this user (anyone may plant a name
      * in /dev/shm); an existing ring keeps its own geometry.
      *
-     * @throws io.ipcbridge.IpcSecurityException if the existing object belongs to another user
+     * @throws IpcSecurityException if the existing object belongs to another user
      * @throws RingFormatException if the existing object is not such a ring
      */
     public static Ring createOrOpen(String name, int capacity, int maxMessage, boolean multiProducer, int mode)
