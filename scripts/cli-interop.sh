@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/cli-interop.sh -- drives the ipcbridge command line from a shell script against the C peers
 # of native-tests/ (mq_peer, sem_peer, shm_peer, sock_peer, pipe_peer): message queues, semaphores,
-# shared memory and sockets, both ways. RELIABILITY.md cases: CLI-01, CLI-02, CLI-03, CLI-05, MQ-10,
-# MQ-12, SEM-06, SEM-09, SHM-09, UDS-01, UDS-03.
+# shared memory, message rings (whose records shm_peer reads and writes by the layout of
+# native-tests/include/ipcbridge_ring.h) and sockets, both ways. RELIABILITY.md cases: CLI-01,
+# CLI-02, CLI-03, CLI-05, MQ-10, MQ-12, SEM-06, SEM-09, SHM-09, UDS-01, UDS-03.
 #
 # Inputs (environment):
 #   CP          class path holding io.ipcbridge.cli.Main and its dependencies (the JUnit test passes
@@ -37,8 +38,10 @@ prefix="/ipcb-clish-$$"
 q="$prefix-q"
 s="$prefix-s"
 m="$prefix-m"
+g="$prefix-g"
 work="$(mktemp -d)"
 cleanup() {
+    ipcb ring rm "$g" 2>/dev/null || true
     ipcb mq rm "$q" 2>/dev/null || true
     ipcb sem rm "$s" 2>/dev/null || true
     ipcb shm rm "$m" 2>/dev/null || true
@@ -122,6 +125,34 @@ write_past_end() { head -c 57 /dev/zero | tr '\0' 'x' | ipcb shm write "$m" --of
 check "shm write past the end: exit 1" 1 "" -- write_past_end
 check "  ... and nothing was written (SHM: refused before any byte)" 0 "616263" -- "$peers/shm_peer" read "$m" 8 3
 
+# --- message rings -------------------------------------------------------------------------------
+# The ring's header is 384 bytes, then records of {int32 length, int32 type (1 = message), payload}
+# at 8-byte aligned offsets; integers in the machine's byte order (little-endian here).
+check "ring create --capacity 1k --max-message 64" 0 "" -- ipcb ring create "$g" --capacity 1k --max-message 64
+check "  ... its header starts with the magic IPCBRING" 0 "4950434252494e47" -- "$peers/shm_peer" read "$g" 0 8
+check "ring send hello" 0 "" -- ipcb ring send "$g" hello
+check "  ... shm_peer reads the record: length 5, type 1, the bytes" 0 "05000000010000006865""6c6c6f" -- \
+    "$peers/shm_peer" read "$g" 384 13
+# A record written from C at the next offset (384 + 16), then published: producer_position (at 64) = 32.
+check "shm_peer writes a record of abc after it" 0 "" -- "$peers/shm_peer" write "$g" 400 0300000001000000616263
+check "  ... and publishes it" 0 "" -- "$peers/shm_peer" write "$g" 64 2000000000000000
+check "ring receive --count 2: the CLI's message, then C's" 0 $'hello\nabc' -- ipcb ring receive "$g" --count 2
+send_ring_binary() { ipcb ring send "$g" <"$work/bin"; }
+check "ring send of binary stdin (NUL, newline, 0xff) (CLI-03)" 0 "" -- send_ring_binary
+ring_raw_hex() { ipcb ring receive "$g" --raw | od -An -tx1 | tr -d ' \n'; }
+check "  ... ring receive --raw gives it back byte for byte" 0 "6100620aff" -- ring_raw_hex
+check "ring receive --nonblock on the empty ring: exit 3" 3 "" -- ipcb ring receive "$g" --nonblock
+check "ring receive --timeout 200ms on the empty ring: exit 3" 3 "" -- ipcb ring receive "$g" --timeout 200ms
+lines_to_ring() { printf 'one\ntwo\n' | ipcb ring send "$g" --lines; }
+check "ring send --lines" 0 "" -- lines_to_ring
+ring_positions() { ipcb ring info "$g" | grep -E '^(producer|consumer|used)'; }
+check "  ... ring info: 5 records sent (80 bytes), 2 waiting, no pid left registered" 0 \
+    $'producer-position: 80\nconsumer-position: 48\nused: 32\nconsumer-pid: -\nproducer-pids: -' -- ring_positions
+check "ring create --capacity 1000 (not a power of two): exit 1" 1 "" -- ipcb ring create "$prefix-x" --capacity 1000
+check "ring create --capacity 4kb (malformed): exit 2" 2 "" -- ipcb ring create "$prefix-x" --capacity 4kb
+check "ring rm of a plain segment: exit 1" 1 "" -- ipcb ring rm "$m"
+check "  ... and the segment is still there" 0 "616263" -- "$peers/shm_peer" read "$m" 8 3
+
 # --- sockets -------------------------------------------------------------------------------------
 # A server is used once it has said so: the C peer prints "ready" (or "ready PORT") on stdout, and
 # `sock listen` writes "ipcbridge: listening on ADDRESS" on stderr. Both are read through a FIFO,
@@ -193,8 +224,10 @@ check "sock connect of a 108-byte path: exit 2 (UDS-03)" 2 "" -- ipcb sock conne
 
 # --- ls ------------------------------------------------------------------------------------------
 ls_mine() { ipcb ls | grep -F "$prefix" | cut -f1,2; }
-check "ls lists the queue, the semaphore and the segment" 0 \
-    "$(printf 'shm\t%s\nsem\t%s\nmq\t%s' "$m" "$s" "$q")" -- ls_mine
+check "ls lists the queue, the semaphore, the segment and the ring (as a ring only)" 0 \
+    "$(printf 'shm\t%s\nsem\t%s\nmq\t%s\nring\t%s' "$m" "$s" "$q" "$g")" -- ls_mine
+ls_rings() { ipcb ls --type ring | grep -F "$prefix" | cut -f1-3; }
+check "ls --type ring: the ring and its capacity" 0 "$(printf 'ring\t%s\t1024' "$g")" -- ls_rings
 
 echo "$passed passed, $failed failed"
 [[ "$failed" -eq 0 ]]

@@ -7,7 +7,7 @@ import java.util.stream.Collectors;
 /**
  * The {@code --json} output of {@code info} and {@code ls} (CLI.md): one object or one array of
  * objects on one line, kebab-case keys in the order given, modes as octal strings ({@link #mode}).
- * Values are strings, numbers, booleans or null.
+ * Values are strings, numbers, booleans, null or lists of these (arrays).
  */
 final class Json {
     private Json() {
@@ -36,6 +36,9 @@ final class Json {
         }
         if (v instanceof Number || v instanceof Boolean) {
             return v.toString();
+        }
+        if (v instanceof List<?> list) {
+            return list.stream().map(Json::value).collect(Collectors.joining(",", "[", "]"));
         }
         return string(v.toString());
     }

@@ -1,7 +1,9 @@
 package io.ipcbridge.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Option;
 
 /**
@@ -13,13 +15,23 @@ final class JsonOption {
     @Option(names = "--json", description = "One JSON object on one line, with the same kebab-case keys.")
     boolean json;
 
-    /** Prints {@code fields} as this option says; a null value prints as "-" (null in JSON). */
+    /**
+     * Prints {@code fields} as this option says; a null value or an empty list prints as "-" (null or
+     * [] in JSON), a list as its values separated by spaces.
+     */
     void print(PrintWriter out, Map<String, ?> fields) {
         if (json) {
             out.println(Json.object(fields));
         } else {
-            fields.forEach((key, value) -> out.println(key + ": " + (value == null ? "-" : value)));
+            fields.forEach((key, value) -> out.println(key + ": " + text(value)));
         }
         out.flush();
+    }
+
+    private static String text(Object value) {
+        if (value instanceof List<?> list) {
+            return list.isEmpty() ? "-" : list.stream().map(String::valueOf).collect(Collectors.joining(" "));
+        }
+        return value == null ? "-" : value.toString();
     }
 }

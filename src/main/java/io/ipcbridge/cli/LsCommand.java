@@ -1,6 +1,7 @@
 package io.ipcbridge.cli;
 
 import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -25,22 +26,27 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code ipcbridge ls [--type shm|sem|mq|ring] [--json]}: the POSIX IPC objects of this host. Shared
- * memory and semaphores are the files of /dev/shm (glibc keeps semaphore NAME as sem.NAME there),
- * message queues come from {@link MessageQueue#list()}. Attributes are read with the JDK (stat of
- * the file, never following a link); a semaphore's value and a queue's message count need the
- * object opened, and show "-" (null in JSON) when it cannot be.
+ * memory, semaphores and rings are the files of /dev/shm (glibc keeps semaphore NAME as sem.NAME
+ * there; a ring is a segment that {@link Ring#open} accepts, and is listed as a ring only), message
+ * queues come from {@link MessageQueue#list()}. Attributes are read with the JDK (stat of the file,
+ * never following a link); a semaphore's value, a queue's message count and a ring's capacity need
+ * the object opened, and show "-" (null in JSON) when it cannot be.
  */
 @Command(name = "ls", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = {"Lists the POSIX IPC objects on this host: shared memory segments (files in /dev/shm), "
-                + "named semaphores (/dev/shm/sem.NAME) and message queues (/dev/mqueue).",
+                + "named semaphores (/dev/shm/sem.NAME), message queues (/dev/mqueue) and message rings "
+                + "(segments holding an ipcbridge ring header).",
             "One object per line, tab-separated: TYPE NAME SIZE-OR-VALUE MODE OWNER, where SIZE-OR-VALUE is "
-                + "a segment's size in bytes, a semaphore's value, or how many messages a queue holds; it "
-                + "is \"-\" for an object that cannot be opened. MODE is octal (0600), OWNER a user name "
-                + "(or uid).",
+                + "a segment's size in bytes, a semaphore's value, how many messages a queue holds, or a "
+                + "ring's capacity; it is \"-\" for an object that cannot be opened. MODE is octal (0600), "
+                + "OWNER a user name (or uid).",
+            "A ring is listed once, as type ring: --type shm leaves rings out (shm info and shm read still "
+                + "work on them). A ring this user cannot open read-write is listed as shm.",
             "--json: one array of objects with the keys type, name, size (shm), value (sem), "
-                + "current-messages, max-messages, message-size (mq), mode, owner, uid, gid.",
+                + "current-messages, max-messages, message-size (mq), capacity, max-message (ring), mode, "
+                + "owner, uid, gid.",
             "When /dev/mqueue is not mounted, one note on stderr says how to mount it; the rest is "
-                + "listed and the exit status is 0. The type ring is accepted and lists nothing yet."})
+                + "listed and the exit status is 0."})
 final class LsCommand implements Callable<Integer> {
     private static final Path DEV_SHM = Path.of("/dev/shm");
     private static final Path DEV_MQUEUE = Path.of("/dev/mqueue");
@@ -62,14 +68,22 @@ final class LsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Map<String, Object>> objects = new ArrayList<>();
-        if (wanted(Type.shm) || wanted(Type.sem)) {
+        if (wanted(Type.shm) || wanted(Type.sem) || wanted(Type.ring)) {
             for (Path p : devShmFiles()) {
                 String file = p.getFileName().toString();
                 boolean sem = file.startsWith(SEM_PREFIX);
-                if (sem && wanted(Type.sem)) {
-                    addFile(objects, Type.sem, "/" + file.substring(SEM_PREFIX.length()), p, LsCommand::semValue);
-                } else if (!sem && wanted(Type.shm)) {
-                    addFile(objects, Type.shm, "/" + file, p, null);
+                if (sem) {
+                    if (wanted(Type.sem)) {
+                        addFile(objects, Type.sem, "/" + file.substring(SEM_PREFIX.length()), p, LsCommand::semValue);
+                    }
+                    continue;
+                }
+                String name = "/" + file;
+                Map<String, Object> ring = wanted(Type.shm) || wanted(Type.ring) ? ringAttributes(name) : null;
+                if (ring != null && wanted(Type.ring)) {
+                    addFile(objects, Type.ring, name, p, n -> ring);
+                } else if (ring == null && wanted(Type.shm)) {
+                    addFile(objects, Type.shm, name, p, null);
                 }
             }
         }
@@ -88,7 +102,8 @@ final class LsCommand implements Callable<Integer> {
                 Object sizeOrValue = o.get(switch (Type.valueOf((String) o.get("type"))) {
                     case shm -> "size";
                     case sem -> "value";
-                    default -> "current-messages";
+                    case mq -> "current-messages";
+                    case ring -> "capacity";
                 });
                 out.println(String.join("\t", (String) o.get("type"), (String) o.get("name"),
                         sizeOrValue == null ? "-" : sizeOrValue.toString(), (String) o.get("mode"),
@@ -177,6 +192,21 @@ final class LsCommand implements Callable<Integer> {
             // shown as "-"
         }
         return v;
+    }
+
+    /**
+     * {@code capacity} and {@code max-message} of the ring {@code name}; null when it is not a ring, or
+     * cannot be opened read-write (a ring the header of which cannot be read is listed as a segment).
+     */
+    private static Map<String, Object> ringAttributes(String name) {
+        try (Ring r = Ring.open(name)) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("capacity", r.capacity());
+            v.put("max-message", r.maxMessage());
+            return v;
+        } catch (IOException | RuntimeException notARing) {
+            return null;
+        }
     }
 
     /** The queue's message counts and size, null when it cannot be opened. */

@@ -2,11 +2,7 @@ package io.ipcbridge.cli;
 
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
-import java.io.BufferedInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -113,81 +109,16 @@ final class MqCommand {
             }
             Duration limit = WaitOptions.limit(wait);
             try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.WRITE)) {
-                int max = q.messageSize();
-                Sender sender = new Sender(q, (int) priority, limit);
-                if (lines) {
-                    InputStream in = new BufferedInputStream(System.in);
-                    for (byte[] line; (line = RawIo.readLine(in, max)) != null; ) {
-                        if (line.length > max) {
-                            throw CommandFailure.refused("mq_send(" + name + "): line " + (sender.sent + 1)
-                                    + " of stdin is longer than the queue's message size, " + max + " bytes; it and "
-                                    + "the lines after it were not sent (" + sender.sent + " were)");
-                        }
-                        sender.send(line, -1);
-                    }
-                } else if (messages.isEmpty()) {
-                    byte[] all = RawIo.readStdin(max);
-                    if (RawIo.stdinHasMore()) {
-                        throw CommandFailure.refused("mq_send(" + name + "): stdin holds more than the queue's "
-                                + "message size, " + max + " bytes; nothing was sent");
-                    }
-                    sender.send(all, 1);
-                } else {
-                    Charset argv = argumentCharset();
-                    List<byte[]> all = new ArrayList<>();
-                    for (String m : messages) {
-                        byte[] bytes = m.getBytes(argv);
-                        if (bytes.length > max) {
-                            throw CommandFailure.refused("mq_send(" + name + "): MESSAGE " + (all.size() + 1) + " has "
-                                    + bytes.length + " bytes, more than the queue's message size, " + max
-                                    + " bytes; nothing was sent");
-                        }
-                        all.add(bytes);
-                    }
-                    for (byte[] m : all) {
-                        sender.send(m, all.size());
-                    }
-                }
+                Messaging.send(new Messaging.Labels(name, "queue", "mq_send", "mq_timedsend"), "message size",
+                        q.messageSize(), limit, messages, lines, (m, timeout) -> {
+                            if (timeout == null) {
+                                q.send(m, (int) priority);
+                                return true;
+                            }
+                            return q.send(ByteBuffer.wrap(m), (int) priority, timeout);
+                        });
             }
             return ExitCodes.OK;
-        }
-
-        /** The charset the JVM decoded the arguments with, to get their bytes back. */
-        private static Charset argumentCharset() {
-            try {
-                return Charset.forName(System.getProperty("sun.jnu.encoding", Charset.defaultCharset().name()));
-            } catch (IllegalArgumentException unknown) {
-                return StandardCharsets.UTF_8;
-            }
-        }
-    }
-
-    /** Sends messages within one wait limit, counting them for the exit-3 message. */
-    private static final class Sender {
-        private final MessageQueue q;
-        private final int priority;
-        private final Duration limit;
-        private final long start = System.nanoTime();
-        int sent;
-
-        Sender(MessageQueue q, int priority, Duration limit) {
-            this.q = q;
-            this.priority = priority;
-            this.limit = limit;
-        }
-
-        /** Sends one message of {@code total} (-1: unknown), or fails with exit 3 when the queue stays full. */
-        void send(byte[] message, int total) throws IOException, CommandFailure {
-            if (limit == null) {
-                q.send(message, priority);
-            } else if (!q.send(ByteBuffer.wrap(message), priority, WaitOptions.remaining(start, limit))) {
-                String count = "; " + sent + (total >= 0 ? " of " + total : "") + " message" + (total == 1 ? "" : "s")
-                        + " sent";
-                throw limit.isZero() ? CommandFailure.wouldBlock("mq_send", q.name(), "the queue is full" + count)
-                        : CommandFailure.timedOut("mq_timedsend", q.name(), "the queue stayed full for "
-                                + Durations.format(limit) + count);
-            }
-            sent++;
         }
     }
 
@@ -201,81 +132,36 @@ final class MqCommand {
                         + "message); exit 0 even when there was none.",
                 "Stops taking messages as soon as stdout is closed."})
     static final class Receive implements Callable<Integer> {
-        private static final byte[] NEWLINE = {'\n'};
-
         @Spec
         CommandSpec spec;
 
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Queue.class, description = "The queue.")
         String name;
 
-        @ArgGroup(exclusive = true, multiplicity = "0..1")
-        HowMany howMany;
-
-        @ArgGroup(exclusive = true, multiplicity = "0..1")
-        WaitOptions wait;
+        @Mixin
+        ReceiveOptions options;
 
         @Option(names = "--print-priority", description = "Write \"PRIORITY\\t\" before each message.")
         boolean printPriority;
 
-        @Option(names = "--raw", description = "Write the message's bytes alone, no newline (one message).")
-        boolean raw;
-
-        /** {@code --count N | --all}. */
-        static final class HowMany {
-            @Option(names = "--count", paramLabel = "N", converter = Counts.Positive.class,
-                    description = "How many messages to receive (default: 1).")
-            Long count;
-
-            @Option(names = "--all", description = "Receive every message queued now.")
-            boolean all;
-        }
-
         @Override
         public Integer call() throws Exception {
-            boolean all = howMany != null && howMany.all;
-            long count = howMany != null && howMany.count != null ? howMany.count : 1;
-            if (raw && (all || count != 1 || printPriority)) {
+            if (options.rawForMany() || options.raw && printPriority) {
                 throw new ParameterException(spec.commandLine(),
                         "--raw writes one message's bytes alone: not with --all, --count above 1 or --print-priority");
             }
-            Duration limit = WaitOptions.limit(wait);
-            long start = System.nanoTime();
-            long received = 0;
             try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
-                while (all || received < count) {
-                    Optional<Message> m;
-                    if (all) {
-                        boolean waitForFirst = received == 0 && limit != null && !limit.isZero();
-                        m = waitForFirst ? q.receive(WaitOptions.remaining(start, limit)) : q.tryReceive();
-                        if (m.isEmpty()) {
-                            break;
-                        }
-                    } else if (limit == null) {
-                        m = Optional.of(q.receive());
-                    } else {
-                        m = q.receive(WaitOptions.remaining(start, limit));
-                        if (m.isEmpty()) {
-                            String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
-                            throw limit.isZero() ? CommandFailure.wouldBlock("mq_receive", name, "the queue is empty" + got)
-                                    : CommandFailure.timedOut("mq_timedreceive", name, "no message within "
-                                            + Durations.format(limit) + got);
-                        }
-                    }
-                    write(m.get());
-                    received++;
-                }
+                Messaging.receive(new Messaging.Labels(name, "queue", "mq_receive", "mq_timedreceive"), options,
+                        timeout -> timeout == null ? Optional.of(q.receive()) : q.receive(timeout), this::write);
             }
             return ExitCodes.OK;
         }
 
         private void write(Message m) throws CommandFailure {
-            if (raw) {
-                RawIo.writeToStdout(m.data());
-            } else if (printPriority) {
-                RawIo.writeToStdout((m.priority() + "\t").getBytes(StandardCharsets.US_ASCII), m.data(), NEWLINE);
+            if (printPriority) {
+                options.write((m.priority() + "\t").getBytes(StandardCharsets.US_ASCII), m.data());
             } else {
-                RawIo.writeToStdout(m.data(), NEWLINE);
+                options.write(m.data());
             }
         }
     }

@@ -24,6 +24,7 @@ import static io.ipcbridge.ring.RingLayout.TYPE_AT;
 import static io.ipcbridge.ring.RingLayout.VERSION;
 import static io.ipcbridge.ring.RingLayout.VERSION_AT;
 
+import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.SignalledWait;
 import io.ipcbridge.internal.posix.Syscalls;
@@ -36,6 +37,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
+import java.nio.file.FileAlreadyExistsException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -153,7 +155,7 @@ public final class Ring implements AutoCloseable {
      * size it allows (capacity / 2 - 8), mode 0600; fails if the name exists.
      */
     public static Ring create(String name, int capacity) throws IOException {
-        return create(name, capacity, RingLayout.maxMessageLimit(checkCapacity(capacity)), false, DEFAULT_MODE);
+        return create(name, capacity, maxMessageLimit(capacity), false, DEFAULT_MODE);
     }
 
     /**
@@ -185,6 +187,43 @@ public final class Ring implements AutoCloseable {
             segment.close();
             throw e;
         }
+    }
+
+    /**
+     * Creates a ring as {@link #create(String, int, int, boolean, int)} does, or opens it as
+     * {@link #open(String)} does if the name exists and belongs to this user (anyone may plant a name
+     * in /dev/shm); an existing ring keeps its own geometry.
+     *
+     * @throws IpcSecurityException if the existing object belongs to another user
+     * @throws RingFormatException if the existing object is not such a ring
+     */
+    public static Ring createOrOpen(String name, int capacity, int maxMessage, boolean multiProducer, int mode)
+            throws IOException {
+        try {
+            return create(name, capacity, maxMessage, multiProducer, mode);
+        } catch (FileAlreadyExistsException e) {
+            Ring ring = open(name);
+            try {
+                int owner = ring.segment.info().uid();
+                if (owner != Syscalls.geteuid()) {
+                    throw new IpcSecurityException(ring.name, "is owned by uid " + owner + ", not by this user; refused");
+                }
+                return ring;
+            } catch (IOException | RuntimeException failure) {
+                ring.close();
+                throw failure;
+            }
+        }
+    }
+
+    /**
+     * The largest maximum message a ring of {@code capacity} bytes takes (capacity / 2 - 8): the
+     * default of {@link #create(String, int)}.
+     *
+     * @throws IllegalArgumentException if {@code capacity} is not a power of two from 1 KiB to 1 GiB
+     */
+    public static int maxMessageLimit(int capacity) {
+        return RingLayout.maxMessageLimit(checkCapacity(capacity));
     }
 
     private static int checkCapacity(int capacity) {

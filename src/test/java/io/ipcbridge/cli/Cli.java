@@ -1,10 +1,16 @@
 package io.ipcbridge.cli;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the CLI for tests: in this JVM through {@link Main#commandLine()} with captured output, or as
@@ -54,6 +60,31 @@ final class Cli {
         argv.add(Main.class.getName());
         argv.addAll(List.of(args));
         return new ProcessBuilder(argv).redirectError(stderr.toFile());
+    }
+
+    /** What a run in a child JVM left: exit status, stdout bytes, stderr text. */
+    record Child(int status, byte[] out, String err) {
+        /** stdout as UTF-8 text. */
+        String text() {
+            return new String(out, StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Runs the real command in a child JVM to its end, with {@code stdin} as its stdin; its stdin and
+     * stderr files are kept in {@code dir}. Fails if it runs longer than {@code bound}.
+     */
+    static Child child(Path dir, Duration bound, byte[] stdin, String... args) throws Exception {
+        Path in = Files.write(dir.resolve("in"), stdin);
+        Path err = dir.resolve("cli.err");
+        Process p = command(err, args).redirectInput(in.toFile()).start();
+        try {
+            byte[] out = p.getInputStream().readAllBytes();
+            assertTrue(p.waitFor(bound.toSeconds(), TimeUnit.SECONDS), "the CLI ends");
+            return new Child(p.exitValue(), out, MqStdioTest.read(err));
+        } finally {
+            destroy(p);
+        }
     }
 
     /** Kills {@code p} if it still runs (a failed test must not leave it behind). */

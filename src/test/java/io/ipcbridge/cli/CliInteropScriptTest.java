@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * scripts/cli-interop.sh: the command line driven from a shell script against the C peers (mq_peer,
  * sem_peer, shm_peer, sock_peer, pipe_peer), with this test's class path and peers: CLI-01, CLI-02,
- * CLI-03, CLI-05, MQ-10, MQ-12, SEM-06, SEM-09, UDS-01, UDS-03, shm write/read and sockets both ways. It must end with "N passed, 0 failed" and exit 0.
+ * CLI-03, CLI-05, MQ-10, MQ-12, SEM-06, SEM-09, UDS-01, UDS-03, shm write/read, ring records read
+ * and written by shm_peer, and sockets both ways. It must end with "N passed, 0 failed" and exit 0.
  */
 class CliInteropScriptTest {
     private static final Duration BOUND = Duration.ofMinutes(3);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Created;
@@ -28,6 +29,7 @@ class LsCommandTest {
     private final Created shms = new Created("clils", SharedMemory::unlink);
     private final Created sems = new Created("clils", Semaphore::unlink);
     private final Created queues = new Created("clils", MessageQueue::unlink);
+    private final Created rings = new Created("clils", Ring::unlink);
 
     @TempDir
     Path dir;
@@ -37,6 +39,7 @@ class LsCommandTest {
         shms.unlinkAll();
         sems.unlinkAll();
         queues.unlinkAll();
+        rings.unlinkAll();
     }
 
     private static String me() throws IOException {
@@ -115,11 +118,32 @@ class LsCommandTest {
     }
 
     @Test
-    void ringIsAcceptedAndListsNothingYet() {
-        Cli.Result r = Cli.run("ls", "--type", "ring");
-        assertEquals(0, r.status(), r::toString);
-        assertEquals("", r.out() + r.err());
-        assertEquals("[]" + System.lineSeparator(), Cli.run("ls", "--type", "ring", "--json").out());
+    void aRingIsListedOnceAsARingWithItsCapacityAndNotAsASegment() throws IOException {
+        // A ring is a segment whose header Ring.open accepts: type ring, its capacity in the size column;
+        // --type shm leaves it out, a plain segment stays shm.
+        String ring = rings.name();
+        String shm = shms.name();
+        assertEquals(0, Cli.run("ring", "create", ring, "--capacity", "4k", "--max-message", "100").status());
+        assertEquals(0, Cli.run("shm", "create", shm, "--size", "4480").status()); // a ring's size, no header
+
+        Cli.Result all = Cli.run("ls");
+        assertEquals(0, all.status(), all::toString);
+        List<String> lines = all.out().lines().filter(l -> l.contains("\t" + ring + "\t")).toList();
+        assertEquals(List.of("ring\t" + ring + "\t4096\t0600\t" + me()), lines, "once, as a ring");
+        assertTrue(all.out().lines().anyMatch(l -> l.startsWith("shm\t" + shm + "\t4480\t")), all::toString);
+
+        Cli.Result onlyRings = Cli.run("ls", "--type", "ring");
+        assertTrue(onlyRings.out().lines().allMatch(l -> l.startsWith("ring\t")), onlyRings::toString);
+        assertTrue(onlyRings.out().contains("\t" + ring + "\t"), onlyRings::toString);
+        assertFalse(onlyRings.out().contains(shm), "a plain segment is no ring");
+        Cli.Result onlyShm = Cli.run("ls", "--type", "shm");
+        assertFalse(onlyShm.out().contains(ring), "--type shm leaves rings out: " + onlyShm);
+        assertTrue(onlyShm.out().contains(shm), onlyShm::toString);
+
+        Cli.Result json = Cli.run("ls", "--type", "ring", "--json");
+        assertEquals(0, json.status(), json::toString);
+        assertTrue(json.out().contains("{\"type\":\"ring\",\"name\":\"" + ring + "\",\"capacity\":4096,"
+                + "\"max-message\":100,\"mode\":\"0600\",\"owner\":\"" + me() + "\","), json::toString);
     }
 
     @Test

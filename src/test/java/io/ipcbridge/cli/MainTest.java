@@ -21,7 +21,7 @@ class MainTest {
     void helpListsTheCommandsAndTheExitStatuses() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.status(), r::toString);
-        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "conn", "ls", "demo", "help",
+        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "conn", "ring", "ls", "demo", "help",
             "generate-completion", "Exit status:"}) {
             assertTrue(r.out().contains(expected), () -> "help names " + expected + ": " + r.out());
         }
@@ -38,7 +38,9 @@ class MainTest {
         "shm create -h", "shm info -h", "shm rm -h", "sem --help", "sem help wait", "sem create -h", "sem post -h",
         "sem trywait -h", "sem value -h", "sem rm -h", "ls --help", "help ls", "help sock", "sock --help",
         "sock help listen", "sock listen --help", "sock connect -h",
-        "conn --help", "help conn", "conn send --help", "conn receive -h", "conn help listen"})
+        "conn --help", "help conn", "conn send --help", "conn receive -h", "conn help listen",
+        "ring --help", "help ring", "ring help create", "ring create -h", "ring send --help", "ring receive -h",
+        "ring info --help", "ring rm -h"})
     void everyCommandHasHelpOnStdout(String args) {
         Cli.Result r = Cli.run(args.split(" "));
         assertEquals(0, r.status(), r::toString);
@@ -59,7 +61,7 @@ class MainTest {
         "fifo read x --timeout", "fifo read x --timeout abc", "fifo read x --timeout -1s",
         "fifo write x --timeout 5 parsecs", "fifo create x --mode 0800", "fifo create x --mode rw",
         "demo --size 12q", "demo --size -1", "mq", "shm", "sem", "ls extra", "ls --type nope", "mq frobnicate",
-        "sock", "sock connect", "sock connect nowhere", "sock listen unix:/x --type bogus"})
+        "sock", "sock connect", "sock connect nowhere", "ring", "sock listen unix:/x --type bogus"})
     void whatDoesNotParseExitsTwoWithOneIpcbridgeLineFirst(String args) {
         Cli.Result r = Cli.run(args.isEmpty() ? new String[0] : args.split(" "));
         assertEquals(2, r.status(), r::toString);

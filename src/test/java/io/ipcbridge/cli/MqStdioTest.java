@@ -42,25 +42,9 @@ class MqStdioTest {
         return Peers.run(dir.resolve("peer.err"), "mq_peer", args);
     }
 
-    /** What a CLI child left: status, stdout bytes, stderr text. */
-    private record Run(int status, byte[] out, String err) {
-        String text() {
-            return new String(out, StandardCharsets.UTF_8);
-        }
-    }
-
-    /** Runs the CLI in a child JVM with {@code stdin} as its stdin. */
-    private Run cli(byte[] stdin, String... args) throws Exception {
-        Path in = Files.write(dir.resolve("in"), stdin);
-        Path err = dir.resolve("cli.err");
-        Process p = Cli.command(err, args).redirectInput(in.toFile()).start();
-        try {
-            byte[] out = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the CLI ends");
-            return new Run(p.exitValue(), out, read(err));
-        } finally {
-            Cli.destroy(p);
-        }
+    /** Runs the CLI in a child JVM with {@code stdin} as its stdin, to its end. */
+    private Cli.Child cli(byte[] stdin, String... args) throws Exception {
+        return Cli.child(dir, BOUND, stdin, args);
     }
 
     @Test
@@ -75,7 +59,7 @@ class MqStdioTest {
                 payload[i] = (byte) (255 - i);
             }
             payload[10] = '\n';
-            Run sent = cli(payload, "mq", "send", q, "--priority", "5");
+            Cli.Child sent = cli(payload, "mq", "send", q, "--priority", "5");
             assertEquals(0, sent.status(), sent::err);
             assertEquals("", sent.err() + sent.text());
             assertEquals("5 256 " + HexFormat.of().formatHex(payload) + "\n", peer("receive-raw", q));
@@ -88,7 +72,7 @@ class MqStdioTest {
         assertTimeoutPreemptively(BOUND, () -> {
             String q = created.name();
             assertEquals(0, Cli.run("mq", "create", q, "--message-size", "256", "--max-messages", "2").status());
-            Run r = cli(new byte[257], "mq", "send", q);
+            Cli.Child r = cli(new byte[257], "mq", "send", q);
             assertEquals(1, r.status(), r::err);
             assertEquals("ipcbridge: mq_send(" + q + "): stdin holds more than the queue's message size, 256 bytes; "
                     + "nothing was sent\n", r.err());
@@ -103,7 +87,7 @@ class MqStdioTest {
         assertTimeoutPreemptively(BOUND, () -> {
             String q = created.name();
             assertEquals(0, Cli.run("mq", "create", q, "--message-size", "64", "--max-messages", "5").status());
-            Run r = cli("alpha\n\nbeta\r\ngamma".getBytes(StandardCharsets.UTF_8), "mq", "send", q, "--lines",
+            Cli.Child r = cli("alpha\n\nbeta\r\ngamma".getBytes(StandardCharsets.UTF_8), "mq", "send", q, "--lines",
                     "--priority", "3");
             assertEquals(0, r.status(), r::err);
             assertEquals("3 5 " + hex("alpha") + "\n", peer("receive-raw", q));
@@ -124,7 +108,7 @@ class MqStdioTest {
                 payload[i] = (byte) i;
             }
             peer("send-raw", q, "9", HexFormat.of().formatHex(payload));
-            Run r = cli(new byte[0], "mq", "receive", q, "--raw");
+            Cli.Child r = cli(new byte[0], "mq", "receive", q, "--raw");
             assertEquals(0, r.status(), r::err);
             assertArrayEquals(payload, r.out());
             assertEquals("", r.err());
@@ -141,7 +125,7 @@ class MqStdioTest {
             for (int i = 0; i < prios.length; i++) {
                 peer("send-raw", q, Integer.toString(prios[i]), hex("m" + i));
             }
-            Run r = cli(new byte[0], "mq", "receive", q, "--count", "5", "--print-priority");
+            Cli.Child r = cli(new byte[0], "mq", "receive", q, "--count", "5", "--print-priority");
             assertEquals(0, r.status(), r::err);
             assertEquals("5\tm1\n5\tm3\n3\tm2\n1\tm0\n0\tm4\n", r.text());
         });
@@ -155,7 +139,7 @@ class MqStdioTest {
             assertEquals(0, Cli.run("mq", "create", q, "--message-size", "64", "--max-messages", "8").status());
             peer("send-raw", q, "0", hex("a"));
             peer("send-raw", q, "0", "");
-            Run r = cli(new byte[0], "mq", "receive", q, "--count", "3", "--timeout", "200ms");
+            Cli.Child r = cli(new byte[0], "mq", "receive", q, "--count", "3", "--timeout", "200ms");
             assertEquals(3, r.status(), r::err);
             assertEquals("a\n\n", r.text(), "the two messages that came, the empty one as an empty line");
             assertEquals("ipcbridge: mq_timedreceive(" + q + "): ETIMEDOUT (Connection timed out): no message within "
@@ -169,7 +153,7 @@ class MqStdioTest {
             String q = created.name();
             assertEquals(0, Cli.run("mq", "create", q, "--message-size", "64", "--max-messages", "8").status());
             assertEquals(0, Cli.run("mq", "send", q, "x", "y", "z").status());
-            Run r = cli(new byte[0], "mq", "receive", q, "--all");
+            Cli.Child r = cli(new byte[0], "mq", "receive", q, "--all");
             assertEquals(0, r.status(), r::err);
             assertEquals("x\ny\nz\n", r.text());
             try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
@@ -206,7 +190,7 @@ class MqStdioTest {
         });
     }
 
-    private static String readBytes(InputStream in, int n) throws IOException {
+    static String readBytes(InputStream in, int n) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         while (got.size() < n) {
             int b = in.read();

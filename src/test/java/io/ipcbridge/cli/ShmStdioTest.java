@@ -39,20 +39,9 @@ class ShmStdioTest {
         return Peers.run(dir.resolve("peer.err"), "shm_peer", args);
     }
 
-    private record Run(int status, byte[] out, String err) {
-    }
-
-    private Run cli(byte[] stdin, String... args) throws Exception {
-        Path in = Files.write(dir.resolve("in"), stdin);
-        Path err = dir.resolve("cli.err");
-        Process p = Cli.command(err, args).redirectInput(in.toFile()).start();
-        try {
-            byte[] out = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the CLI ends");
-            return new Run(p.exitValue(), out, MqStdioTest.read(err));
-        } finally {
-            Cli.destroy(p);
-        }
+    /** Runs the CLI in a child JVM with {@code stdin} as its stdin, to its end. */
+    private Cli.Child cli(byte[] stdin, String... args) throws Exception {
+        return Cli.child(dir, BOUND, stdin, args);
     }
 
     private static byte[] everyByteValue() {
@@ -70,7 +59,7 @@ class ShmStdioTest {
             String name = created.name();
             assertEquals(0, Cli.run("shm", "create", name, "--size", "1k").status());
             byte[] data = everyByteValue();
-            Run r = cli(data, "shm", "write", name, "--offset", "512");
+            Cli.Child r = cli(data, "shm", "write", name, "--offset", "512");
             assertEquals(0, r.status(), r::err);
             assertEquals("", r.err());
             assertEquals(HexFormat.of().formatHex(data) + "\n", peer("read", name, "512", "256"));
@@ -85,14 +74,14 @@ class ShmStdioTest {
             assertEquals(0, Cli.run("shm", "create", name, "--size", "300").status());
             byte[] data = everyByteValue();
             peer("write", name, "44", HexFormat.of().formatHex(data));
-            Run part = cli(new byte[0], "shm", "read", name, "--offset", "44", "--length", "256");
+            Cli.Child part = cli(new byte[0], "shm", "read", name, "--offset", "44", "--length", "256");
             assertEquals(0, part.status(), part::err);
             assertArrayEquals(data, part.out());
-            Run all = cli(new byte[0], "shm", "read", name);
+            Cli.Child all = cli(new byte[0], "shm", "read", name);
             assertEquals(0, all.status(), all::err);
             assertEquals(300, all.out().length, "the whole segment by default");
             assertArrayEquals(data, Arrays.copyOfRange(all.out(), 44, 300));
-            Run tail = cli(new byte[0], "shm", "read", name, "--offset", "290");
+            Cli.Child tail = cli(new byte[0], "shm", "read", name, "--offset", "290");
             assertArrayEquals(Arrays.copyOfRange(data, 246, 256), tail.out(), "from the offset to the end");
         });
     }
@@ -106,7 +95,7 @@ class ShmStdioTest {
             peer("write", name, "0", "ab".repeat(64));
             byte[] tooMuch = new byte[33];
             Arrays.fill(tooMuch, (byte) 0x11);
-            Run r = cli(tooMuch, "shm", "write", name, "--offset", "32");
+            Cli.Child r = cli(tooMuch, "shm", "write", name, "--offset", "32");
             assertEquals(1, r.status(), r::err);
             assertEquals("ipcbridge: " + name + ": stdin holds more than the 32 bytes from offset 32 to the end of the "
                     + "segment (64 bytes); nothing was written\n", r.err());
@@ -119,9 +108,9 @@ class ShmStdioTest {
                 assertArrayEquals(before, now);
             }
 
-            Run exact = cli(Arrays.copyOf(tooMuch, 32), "shm", "write", name, "--offset", "32");
+            Cli.Child exact = cli(Arrays.copyOf(tooMuch, 32), "shm", "write", name, "--offset", "32");
             assertEquals(0, exact.status(), "exactly to the end is fine: " + exact.err());
-            Run past = cli(new byte[0], "shm", "write", name, "--offset", "65");
+            Cli.Child past = cli(new byte[0], "shm", "write", name, "--offset", "65");
             assertEquals(1, past.status(), past::err);
             assertTrue(past.err().startsWith("ipcbridge: " + name + ": offset 65 is past the end"), past::err);
         });
@@ -132,12 +121,12 @@ class ShmStdioTest {
         assertTimeoutPreemptively(BOUND, () -> {
             String name = created.name();
             assertEquals(0, Cli.run("shm", "create", name, "--size", "16").status());
-            Run r = cli(new byte[0], "shm", "read", name, "--offset", "8", "--length", "9");
+            Cli.Child r = cli(new byte[0], "shm", "read", name, "--offset", "8", "--length", "9");
             assertEquals(1, r.status(), r::err);
             assertEquals(0, r.out().length);
             assertEquals("ipcbridge: " + name + ": 9 bytes at offset 8 pass the end of the segment (16 bytes); "
                     + "nothing was read\n", r.err());
-            Run empty = cli(new byte[0], "shm", "read", name, "--offset", "16");
+            Cli.Child empty = cli(new byte[0], "shm", "read", name, "--offset", "16");
             assertEquals(0, empty.status(), "reading nothing at the very end is fine: " + empty.err());
             assertEquals(0, empty.out().length);
         });
