@@ -137,6 +137,12 @@ static int alive(pid_t pid)
     return pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH;
 }
 
+/* Clears the pid word if it still holds our pid (not after a fork). */
+static void release_pid_word(_Atomic int32_t *word, int32_t me)
+{
+    atomic_compare_exchange_strong(word, &me, 0);
+}
+
 /* ------------------------------------------------------- create, open, close */
 
 static void init_handle(struct ipcb_ring *r, void *base, size_t mapped)
@@ -269,14 +275,10 @@ void ipcb_ring_close(struct ipcb_ring *r)
         return;
     /* A multi-producer claim never committed blocks the consumer: the pid
      * stays registered so that it reports this producer dead once it ends. */
-    if (r->producer_slot >= 0 && (r->claim_end == 0 || (r->flags & IPCB_RING_MULTI_PRODUCER) == 0)) {
-        int32_t expected = me;
-        atomic_compare_exchange_strong(&h->producer_pids[r->producer_slot], &expected, 0);
-    }
-    if (r->consumer_registered) {
-        int32_t expected = me;
-        atomic_compare_exchange_strong(&h->consumer_pid, &expected, 0);
-    }
+    if (r->producer_slot >= 0 && (r->claim_end == 0 || (r->flags & IPCB_RING_MULTI_PRODUCER) == 0))
+        release_pid_word(&h->producer_pids[r->producer_slot], me);
+    if (r->consumer_registered)
+        release_pid_word(&h->consumer_pid, me);
     munmap((void *)h, r->mapped);
     r->header = NULL;
     r->data = NULL;
@@ -322,18 +324,19 @@ static int register_producer(struct ipcb_ring *r)
             r->producer_slot = i;
     if (r->producer_slot < 0)
         return fail(r, EBUSY, "all %d producer slots hold live pids", IPCB_RING_MAX_PRODUCERS);
-    if (single && (other = other_producer(r, r->producer_slot)) != 0) {
-        int32_t expected = me; /* lost a race with another producer */
-        atomic_compare_exchange_strong(&h->producer_pids[r->producer_slot], &expected, 0);
-        r->producer_slot = -1;
-        return fail(r, EBUSY, "single-producer ring: producer pid %d is attached", (int)other);
-    }
     p = atomic_load_explicit(&h->producer_position, memory_order_acquire);
-    if (p % IPCB_RING_ALIGNMENT != 0)
-        return fail(r, EPROTO, "producer_position %llu is not 8-byte aligned", (unsigned long long)p);
-    r->next_write = p;
-    r->cached_consumer = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
-    return 0;
+    if (single && (other = other_producer(r, r->producer_slot)) != 0)
+        fail(r, EBUSY, "single-producer ring: producer pid %d is attached", (int)other); /* lost a race */
+    else if (p % IPCB_RING_ALIGNMENT != 0)
+        fail(r, EPROTO, "producer_position %llu is not 8-byte aligned", (unsigned long long)p);
+    else {
+        r->next_write = p;
+        r->cached_consumer = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
+        return 0;
+    }
+    release_pid_word(&h->producer_pids[r->producer_slot], me);
+    r->producer_slot = -1;
+    return -1;
 }
 
 static int register_consumer(struct ipcb_ring *r)
@@ -343,10 +346,12 @@ static int register_consumer(struct ipcb_ring *r)
 
     if (!take_pid_word(&h->consumer_pid, (int32_t)getpid()))
         return fail(r, EBUSY, "consumer pid %d is attached", (int)atomic_load(&h->consumer_pid));
-    r->consumer_registered = 1;
     c = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
-    if (c % IPCB_RING_ALIGNMENT != 0)
+    if (c % IPCB_RING_ALIGNMENT != 0) {
+        release_pid_word(&h->consumer_pid, (int32_t)getpid());
         return fail(r, EPROTO, "consumer_position %llu is not 8-byte aligned", (unsigned long long)c);
+    }
+    r->consumer_registered = 1;
     r->next_read = c;
     r->cached_producer = c;
     return 0;
