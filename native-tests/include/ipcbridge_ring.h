@@ -137,4 +137,91 @@ struct ipcb_ring_record {
 _Static_assert(sizeof(struct ipcb_ring_header) == IPCB_RING_HEADER_SIZE, "ring header size");
 _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "record header size");
 
+/* ------------------------------------------------------------------ C API
+ *
+ * Implemented in ipcbridge_ring.c: compile it with the program, e.g.
+ *     cc -std=c11 -O2 prog.c ipcbridge_ring.c -lrt
+ * Linux only (futex). One struct ipcb_ring per process and role; it is not
+ * thread-safe (use one handle per thread; several multi-producer handles in
+ * one process are fine).
+ *
+ * Every call returns 0 on success, -1 on failure with errno set and a
+ * message in ipcb_ring_error(r), or IPCB_RING_PEER_DIED (errno EOWNERDEAD):
+ * while waiting, poll/read found a registered producer pid gone, or
+ * offer/claim found the registered consumer pid gone (at most 100 ms after
+ * waiting began, then every 100 ms; a zombie counts as alive until reaped).
+ *
+ * Waiting: `wait` is IPCB_RING_NOWAIT (fail with EAGAIN at once),
+ * IPCB_RING_SPIN (busy-wait, yielding the CPU now and then) or
+ * IPCB_RING_BLOCK (the futex protocol above); `timeout_ns` < 0 waits for
+ * ever, otherwise the wait fails with ETIMEDOUT after that long.
+ *
+ * Registration: the first offer/claim registers the caller's pid as a
+ * producer (EBUSY: all slots live, or a single-producer ring with another
+ * live producer), the first poll/read as the consumer (EBUSY: another live
+ * consumer); ipcb_ring_close clears them.
+ */
+#define IPCB_RING_NOWAIT 0
+#define IPCB_RING_SPIN 1
+#define IPCB_RING_BLOCK 2
+#define IPCB_RING_PEER_DIED (-2)               /* return value, see above */
+#define IPCB_RING_LIVENESS_NS 100000000LL     /* peer pid check period */
+
+struct ipcb_ring {
+    struct ipcb_ring_header *header;       /* start of the mapping */
+    uint8_t *data;                         /* the data area */
+    size_t mapped;                         /* bytes mapped */
+    uint64_t capacity;                     /* header fields, read once: */
+    uint32_t max_message;                  /*   a peer changing them later */
+    uint32_t flags;                        /*   cannot make us stray */
+    int producer_slot;                     /* producer_pids index, -1 = not registered */
+    int consumer_registered;
+    uint64_t next_write;                   /* single producer: producer_position */
+    uint64_t next_read;                    /* consumer: consumer_position */
+    uint64_t cached_consumer;              /* last consumer_position seen by a producer */
+    uint64_t cached_producer;              /* last producer_position seen by the consumer */
+    uint64_t claim_at, claim_end;          /* pending claim (claim_end 0 = none) */
+    uint64_t read_end;                     /* end of the record read (0 = none) */
+    int64_t liveness_due;                  /* CLOCK_MONOTONIC ns of the next pid check */
+    char error[192];                       /* message of the last failure */
+};
+
+/* Creates the ring NAME ("/name", O_CREAT | O_EXCL, mode e.g. 0600) with a
+ * data area of `capacity` bytes (a power of two in [MIN, MAX]), max_message
+ * <= IPCB_RING_MAX_MESSAGE_LIMIT(capacity), flags 0 or
+ * IPCB_RING_MULTI_PRODUCER. The segment is allocated (posix_fallocate) and
+ * the magic is stored last, with release. On failure nothing is left behind
+ * (the name is unlinked). Closing does not unlink: use shm_unlink. */
+int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
+                     uint32_t max_message, uint32_t flags, mode_t mode);
+/* Opens and maps an existing ring; EPROTO if it is not a valid ring of this
+ * version (also while its creator has not yet stored the magic), EINVAL for
+ * a bad name. */
+int ipcb_ring_open(struct ipcb_ring *r, const char *name);
+/* Clears this process's registrations and unmaps. A pending claim is never
+ * published; in a multi-producer ring it stops the consumer there for good,
+ * so the pid stays registered and the consumer reports it dead later. */
+void ipcb_ring_close(struct ipcb_ring *r);
+/* Message of the last failure of r (or of create/open). */
+const char *ipcb_ring_error(const struct ipcb_ring *r);
+
+/* Sends len <= max_message bytes (EMSGSIZE otherwise) as one record. */
+int ipcb_ring_offer(struct ipcb_ring *r, const void *data, uint32_t len,
+                    int wait, int64_t timeout_ns);
+/* Receives the next record into buf; *len = its length. If it is longer
+ * than cap: -1, EMSGSIZE, *len = its length and the record stays. */
+int ipcb_ring_poll(struct ipcb_ring *r, void *buf, uint32_t cap, uint32_t *len,
+                   int wait, int64_t timeout_ns);
+
+/* Zero copy. claim reserves a record of len bytes and sets *payload to
+ * where they go; commit publishes it. read sets *payload / *len to the next
+ * record in place; release gives its space back. One claim and one read
+ * may be pending per handle (EINVAL otherwise). */
+int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload,
+                    int wait, int64_t timeout_ns);
+int ipcb_ring_commit(struct ipcb_ring *r);
+int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len,
+                   int wait, int64_t timeout_ns);
+int ipcb_ring_release(struct ipcb_ring *r);
+
 #endif

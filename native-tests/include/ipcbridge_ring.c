@@ -1,0 +1,628 @@
+/*
+ * ipcbridge_ring.c -- the C API of the ipcbridge shared-memory message ring;
+ * the layout, the protocol and the API are documented in ipcbridge_ring.h.
+ *
+ * Needs C11 <stdatomic.h> and Linux (futex); links with -lrt on old glibc
+ * (shm_open). Compiles on its own: cc -std=c11 -c ipcbridge_ring.c
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include "ipcbridge_ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A spinning waiter reads the clock (deadline, pid check) and gives its CPU
+ * away (sched_yield) every SPIN_ROUNDS rounds, so that spinning on a CPU
+ * shared with its peer still makes progress (measured: 1024 rounds made a
+ * round trip on one CPU ~10 times slower, and were no faster on two). */
+#define SPIN_ROUNDS 64u
+
+enum side { PRODUCER, CONSUMER };
+
+/* ------------------------------------------------------------------ helpers */
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct ipcb_ring *r, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+    errno = err;
+    return -1;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static int is_power_of_two(uint64_t v)
+{
+    return v != 0 && (v & (v - 1)) == 0;
+}
+
+/* Also resets the handle: a failed create / open leaves header NULL. */
+static int check_name(struct ipcb_ring *r, const char *name)
+{
+    size_t n = name == NULL ? 0 : strlen(name);
+
+    r->error[0] = '\0';
+    r->header = NULL;
+    if (n >= 2 && n <= NAME_MAX && name[0] == '/' && strchr(name + 1, '/') == NULL)
+        return 0;
+    return fail(r, EINVAL, "ring name '%s': expected '/' and 1 to %d other characters, no other '/'",
+                name ? name : "(null)", NAME_MAX - 1);
+}
+
+/* The header fields a creator chooses; a bad one fails with err. */
+static int check_geometry(struct ipcb_ring *r, const char *name, uint64_t capacity, uint32_t max_message,
+                          uint32_t flags, int err)
+{
+    if (!is_power_of_two(capacity) || capacity < IPCB_RING_MIN_CAPACITY || capacity > IPCB_RING_MAX_CAPACITY)
+        return fail(r, err, "ring %s: capacity %llu is not a power of two in [%u, %u]", name,
+                    (unsigned long long)capacity, IPCB_RING_MIN_CAPACITY, IPCB_RING_MAX_CAPACITY);
+    if (max_message > IPCB_RING_MAX_MESSAGE_LIMIT(capacity))
+        return fail(r, err, "ring %s: max_message %u above %u, the limit for capacity %llu", name,
+                    max_message, IPCB_RING_MAX_MESSAGE_LIMIT(capacity), (unsigned long long)capacity);
+    if ((flags & ~IPCB_RING_MULTI_PRODUCER) != 0)
+        return fail(r, err, "ring %s: unknown flags 0x%x", name, flags);
+    return 0;
+}
+
+static struct ipcb_ring_record *record_at(const struct ipcb_ring *r, uint64_t position)
+{
+    return (struct ipcb_ring_record *)(void *)(r->data + (position & (r->capacity - 1)));
+}
+
+/* Bytes from `position` to the end of the data area. */
+static uint64_t tail_room(const struct ipcb_ring *r, uint64_t position)
+{
+    return r->capacity - (position & (r->capacity - 1));
+}
+
+/* Padding needed before a record of `len` payload bytes at `position`. */
+static uint64_t padding_before(const struct ipcb_ring *r, uint64_t position, uint32_t len)
+{
+    uint64_t room = tail_room(r, position);
+
+    return IPCB_RING_RECORD_SIZE(len) > room ? room : 0;
+}
+
+static int futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *timeout)
+{
+    return (int)syscall(SYS_futex, (void *)word, op, val, timeout, NULL, 0);
+}
+
+/* The waker's half of the event count: after the publishing store. */
+static void wake(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(waiters, memory_order_relaxed) != 0) {
+        atomic_fetch_add(word, 1);
+        futex(word, FUTEX_WAKE, INT_MAX, NULL);
+    }
+}
+
+static int alive(pid_t pid)
+{
+    return pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Clears the pid word if it still holds our pid (not after a fork). */
+static void release_pid_word(_Atomic int32_t *word, int32_t me)
+{
+    atomic_compare_exchange_strong(word, &me, 0);
+}
+
+/* ------------------------------------------------------- create, open, close */
+
+static void init_handle(struct ipcb_ring *r, void *base, size_t mapped)
+{
+    struct ipcb_ring_header *h = base;
+
+    r->header = h;
+    r->data = (uint8_t *)base + IPCB_RING_HEADER_SIZE;
+    r->mapped = mapped;
+    r->capacity = h->capacity;
+    r->max_message = h->max_message;
+    r->flags = h->flags;
+    r->producer_slot = -1;
+    r->consumer_registered = 0;
+    r->next_write = r->next_read = r->cached_consumer = r->cached_producer = 0;
+    r->claim_at = r->claim_end = r->read_end = 0;
+    r->liveness_due = 0;
+}
+
+int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
+                     uint32_t max_message, uint32_t flags, mode_t mode)
+{
+    uint64_t size = IPCB_RING_SEGMENT_SIZE(capacity);
+    struct ipcb_ring_header *h;
+    void *base;
+    int fd, err;
+
+    if (check_name(r, name) != 0 || check_geometry(r, name, capacity, max_message, flags, EINVAL) != 0)
+        return -1;
+    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
+    if (fd < 0)
+        return fail(r, errno, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(errno));
+    if (ftruncate(fd, (off_t)size) != 0) {
+        err = errno;
+        fail(r, err, "ftruncate(%s, %llu): %s", name, (unsigned long long)size, strerror(err));
+        goto undo;
+    }
+    if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+        fail(r, err, "posix_fallocate(%s, %llu): %s", name, (unsigned long long)size, strerror(err));
+        goto undo;
+    }
+    base = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        err = errno;
+        fail(r, err, "mmap(%s, %llu): %s", name, (unsigned long long)size, strerror(err));
+        goto undo;
+    }
+    close(fd);
+
+    h = base; /* all zero after ftruncate: positions, futex words, pids */
+    h->version = IPCB_RING_VERSION;
+    h->flags = flags;
+    h->capacity = capacity;
+    h->max_message = max_message;
+    h->header_size = IPCB_RING_HEADER_SIZE;
+    atomic_store_explicit((_Atomic uint64_t *)&h->magic, IPCB_RING_MAGIC, memory_order_release);
+    init_handle(r, base, (size_t)size);
+    return 0;
+
+undo:
+    shm_unlink(name);
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+/* Is the header in a mapping of `size` bytes that of a ring we can use? */
+static int check_header(struct ipcb_ring *r, const char *name, struct ipcb_ring_header *h, uint64_t size)
+{
+    uint64_t magic = atomic_load_explicit((_Atomic uint64_t *)&h->magic, memory_order_acquire);
+
+    if (magic != IPCB_RING_MAGIC)
+        return fail(r, EPROTO, "ring %s: magic 0x%016llx, expected 0x%016llx (not a ring, or not initialised yet)",
+                    name, (unsigned long long)magic, (unsigned long long)IPCB_RING_MAGIC);
+    if (h->version != IPCB_RING_VERSION)
+        return fail(r, EPROTO, "ring %s: version %u, expected %u", name, h->version, IPCB_RING_VERSION);
+    if (h->header_size != IPCB_RING_HEADER_SIZE)
+        return fail(r, EPROTO, "ring %s: header_size %u, expected %d", name, h->header_size,
+                    IPCB_RING_HEADER_SIZE);
+    if (check_geometry(r, name, h->capacity, h->max_message, h->flags, EPROTO) != 0)
+        return -1;
+    if (size < IPCB_RING_SEGMENT_SIZE(h->capacity))
+        return fail(r, EPROTO, "ring %s: %llu bytes, smaller than the %llu of capacity %llu", name,
+                    (unsigned long long)size, (unsigned long long)IPCB_RING_SEGMENT_SIZE(h->capacity),
+                    (unsigned long long)h->capacity);
+    return 0;
+}
+
+int ipcb_ring_open(struct ipcb_ring *r, const char *name)
+{
+    struct stat st;
+    void *base;
+    int fd, err;
+
+    if (check_name(r, name) != 0)
+        return -1;
+    fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fail(r, errno, "shm_open(%s): %s", name, strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        err = errno;
+        close(fd);
+        return fail(r, err, "fstat(%s): %s", name, strerror(err));
+    }
+    if (st.st_size < IPCB_RING_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return fail(r, EPROTO, "ring %s: %lld bytes, no room for the %d-byte header", name,
+                    (long long)st.st_size, IPCB_RING_HEADER_SIZE);
+    }
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    err = errno;
+    close(fd);
+    if (base == MAP_FAILED)
+        return fail(r, err, "mmap(%s, %lld): %s", name, (long long)st.st_size, strerror(err));
+    if (check_header(r, name, base, (uint64_t)st.st_size) != 0) {
+        munmap(base, (size_t)st.st_size);
+        errno = EPROTO;
+        return -1;
+    }
+    init_handle(r, base, (size_t)st.st_size);
+    return 0;
+}
+
+void ipcb_ring_close(struct ipcb_ring *r)
+{
+    struct ipcb_ring_header *h = r->header;
+    int32_t me = (int32_t)getpid();
+
+    if (h == NULL)
+        return;
+    /* A multi-producer claim never committed blocks the consumer: the pid
+     * stays registered so that it reports this producer dead once it ends. */
+    if (r->producer_slot >= 0 && (r->claim_end == 0 || (r->flags & IPCB_RING_MULTI_PRODUCER) == 0))
+        release_pid_word(&h->producer_pids[r->producer_slot], me);
+    if (r->consumer_registered)
+        release_pid_word(&h->consumer_pid, me);
+    munmap((void *)h, r->mapped);
+    r->header = NULL;
+    r->data = NULL;
+}
+
+const char *ipcb_ring_error(const struct ipcb_ring *r)
+{
+    return r->error;
+}
+
+/* ------------------------------------------------------------- registration */
+
+/* Takes the pid word from 0, or from a pid that is gone, to our pid. */
+static int take_pid_word(_Atomic int32_t *word, int32_t me)
+{
+    int32_t seen = atomic_load(word);
+
+    return (seen == 0 || !alive(seen)) && atomic_compare_exchange_strong(word, &seen, me);
+}
+
+/* A live producer other than in slot `mine`, or 0. */
+static int32_t other_producer(const struct ipcb_ring *r, int mine)
+{
+    for (int i = 0; i < IPCB_RING_MAX_PRODUCERS; i++) {
+        int32_t pid = atomic_load(&r->header->producer_pids[i]);
+        if (i != mine && pid != 0 && alive(pid))
+            return pid;
+    }
+    return 0;
+}
+
+static int register_producer(struct ipcb_ring *r)
+{
+    struct ipcb_ring_header *h = r->header;
+    int single = (r->flags & IPCB_RING_MULTI_PRODUCER) == 0;
+    int32_t me = (int32_t)getpid(), other;
+    uint64_t p;
+
+    if (single && (other = other_producer(r, -1)) != 0)
+        return fail(r, EBUSY, "single-producer ring: producer pid %d is attached", (int)other);
+    for (int i = 0; i < IPCB_RING_MAX_PRODUCERS && r->producer_slot < 0; i++)
+        if (take_pid_word(&h->producer_pids[i], me))
+            r->producer_slot = i;
+    if (r->producer_slot < 0)
+        return fail(r, EBUSY, "all %d producer slots hold live pids", IPCB_RING_MAX_PRODUCERS);
+    p = atomic_load_explicit(&h->producer_position, memory_order_acquire);
+    if (single && (other = other_producer(r, r->producer_slot)) != 0)
+        fail(r, EBUSY, "single-producer ring: producer pid %d is attached", (int)other); /* lost a race */
+    else if (p % IPCB_RING_ALIGNMENT != 0)
+        fail(r, EPROTO, "producer_position %llu is not 8-byte aligned", (unsigned long long)p);
+    else {
+        r->next_write = p;
+        r->cached_consumer = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
+        return 0;
+    }
+    release_pid_word(&h->producer_pids[r->producer_slot], me);
+    r->producer_slot = -1;
+    return -1;
+}
+
+static int register_consumer(struct ipcb_ring *r)
+{
+    struct ipcb_ring_header *h = r->header;
+    uint64_t c;
+
+    if (!take_pid_word(&h->consumer_pid, (int32_t)getpid()))
+        return fail(r, EBUSY, "consumer pid %d is attached", (int)atomic_load(&h->consumer_pid));
+    c = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
+    if (c % IPCB_RING_ALIGNMENT != 0) {
+        release_pid_word(&h->consumer_pid, (int32_t)getpid());
+        return fail(r, EPROTO, "consumer_position %llu is not 8-byte aligned", (unsigned long long)c);
+    }
+    r->consumer_registered = 1;
+    r->next_read = c;
+    r->cached_producer = c;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ waiting */
+
+/* Producer: does a record of len bytes fit at the current position? */
+static int space_ready(struct ipcb_ring *r, uint32_t len)
+{
+    uint64_t p = (r->flags & IPCB_RING_MULTI_PRODUCER) != 0
+                     ? atomic_load_explicit(&r->header->producer_position, memory_order_relaxed)
+                     : r->next_write;
+    uint64_t need = p + padding_before(r, p, len) + IPCB_RING_RECORD_SIZE(len);
+
+    if (need - r->cached_consumer <= r->capacity)
+        return 1;
+    r->cached_consumer = atomic_load_explicit(&r->header->consumer_position, memory_order_acquire);
+    return need - r->cached_consumer <= r->capacity;
+}
+
+/* Consumer: is there a published (single) or committed (multi) record? */
+static int data_ready(struct ipcb_ring *r)
+{
+    if ((r->flags & IPCB_RING_MULTI_PRODUCER) != 0)
+        return atomic_load_explicit(&record_at(r, r->next_read)->type, memory_order_acquire) != 0;
+    if (r->cached_producer != r->next_read)
+        return 1;
+    r->cached_producer = atomic_load_explicit(&r->header->producer_position, memory_order_acquire);
+    return r->cached_producer != r->next_read;
+}
+
+static int ready(struct ipcb_ring *r, enum side side, uint32_t len)
+{
+    return side == CONSUMER ? data_ready(r) : space_ready(r, len);
+}
+
+/* The pid of a registered peer that is gone, or 0. */
+static int32_t dead_peer(const struct ipcb_ring *r, enum side side)
+{
+    if (side == PRODUCER) {
+        int32_t pid = atomic_load(&r->header->consumer_pid);
+        return alive(pid) ? 0 : pid;
+    }
+    for (int i = 0; i < IPCB_RING_MAX_PRODUCERS; i++) {
+        int32_t pid = atomic_load(&r->header->producer_pids[i]);
+        if (!alive(pid))
+            return pid;
+    }
+    return 0;
+}
+
+/*
+ * Waits until ready(r, side, len): 0; or -1 (EAGAIN for NOWAIT, ETIMEDOUT),
+ * or IPCB_RING_PEER_DIED. BLOCK follows the event-count protocol of the
+ * header on data_* (consumer) or space_* (producer).
+ */
+static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait, int64_t timeout_ns)
+{
+    struct ipcb_ring_header *h = r->header;
+    _Atomic uint32_t *word = side == CONSUMER ? &h->data_futex : &h->space_futex;
+    _Atomic uint32_t *waiters = side == CONSUMER ? &h->data_waiters : &h->space_waiters;
+    const char *what = side == CONSUMER ? "a record" : "space";
+    int64_t deadline = -1;
+
+    if (wait != IPCB_RING_NOWAIT && wait != IPCB_RING_SPIN && wait != IPCB_RING_BLOCK)
+        return fail(r, EINVAL, "unknown wait strategy %d", wait);
+    for (unsigned round = 0;; round++) {
+        int64_t now;
+        int32_t dead;
+
+        if (ready(r, side, len))
+            return 0;
+        if (wait == IPCB_RING_SPIN && round % SPIN_ROUNDS != 0) {
+            cpu_relax();
+            continue;
+        }
+        now = now_ns();
+        if (deadline < 0)
+            deadline = timeout_ns < 0 ? INT64_MAX : now + timeout_ns;
+        if (now >= r->liveness_due) {
+            r->liveness_due = now + IPCB_RING_LIVENESS_NS;
+            if ((dead = dead_peer(r, side)) != 0) {
+                fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
+                return IPCB_RING_PEER_DIED;
+            }
+        }
+        if (wait == IPCB_RING_NOWAIT)
+            return fail(r, EAGAIN, "no %s now", side == CONSUMER ? "record" : "space");
+        if (now >= deadline)
+            return fail(r, ETIMEDOUT, "timed out waiting for %s", what);
+        if (wait == IPCB_RING_SPIN) {
+            if (round != 0)
+                sched_yield();
+            continue;
+        }
+
+        uint32_t seq = atomic_load(word);
+        atomic_fetch_add(waiters, 1);
+        if (!ready(r, side, len)) {
+            int64_t ns = deadline - now < IPCB_RING_LIVENESS_NS ? deadline - now : IPCB_RING_LIVENESS_NS;
+            struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+            futex(word, FUTEX_WAIT, seq, &ts); /* woken, EAGAIN, EINTR, ETIMEDOUT: look again */
+        }
+        atomic_fetch_sub(waiters, 1);
+    }
+}
+
+/* ----------------------------------------------------------------- producer */
+
+/* Claims a record of len bytes if it fits now; 1 if claimed. */
+static int try_claim(struct ipcb_ring *r, uint32_t len)
+{
+    struct ipcb_ring_header *h = r->header;
+    int multi = (r->flags & IPCB_RING_MULTI_PRODUCER) != 0;
+    uint64_t p, pad, end;
+
+    if (!multi) {
+        if (!space_ready(r, len))
+            return 0;
+        p = r->next_write;
+        pad = padding_before(r, p, len);
+        end = p + pad + IPCB_RING_RECORD_SIZE(len);
+    } else {
+        p = atomic_load_explicit(&h->producer_position, memory_order_relaxed);
+        do {
+            if (p % IPCB_RING_ALIGNMENT != 0)
+                return fail(r, EPROTO, "producer_position %llu is not 8-byte aligned", (unsigned long long)p);
+            pad = padding_before(r, p, len);
+            end = p + pad + IPCB_RING_RECORD_SIZE(len);
+            if (end - r->cached_consumer > r->capacity) {
+                r->cached_consumer = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
+                if (end - r->cached_consumer > r->capacity)
+                    return 0;
+            }
+        } while (!atomic_compare_exchange_weak_explicit(&h->producer_position, &p, end,
+                                                        memory_order_acq_rel, memory_order_relaxed));
+    }
+    if (pad != 0) {
+        struct ipcb_ring_record *padding = record_at(r, p);
+        padding->length = (int32_t)(pad - IPCB_RING_RECORD_HEADER);
+        atomic_store_explicit(&padding->type, IPCB_RING_PADDING,
+                              multi ? memory_order_release : memory_order_relaxed);
+    }
+    r->claim_at = p + pad;
+    r->claim_end = end;
+    record_at(r, r->claim_at)->length = (int32_t)len;
+    return 1;
+}
+
+int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload, int wait, int64_t timeout_ns)
+{
+    int rc;
+
+    if (r->claim_end != 0)
+        return fail(r, EINVAL, "claim: the previous claim is not committed");
+    if (len > r->max_message)
+        return fail(r, EMSGSIZE, "message of %u bytes, above max_message %u", len, r->max_message);
+    if (r->producer_slot < 0 && register_producer(r) != 0)
+        return -1;
+    while ((rc = try_claim(r, len)) == 0)
+        if ((rc = wait_for(r, PRODUCER, len, wait, timeout_ns)) != 0)
+            return rc;
+    if (rc < 0)
+        return rc;
+    *payload = (uint8_t *)record_at(r, r->claim_at) + IPCB_RING_RECORD_HEADER;
+    return 0;
+}
+
+int ipcb_ring_commit(struct ipcb_ring *r)
+{
+    struct ipcb_ring_header *h = r->header;
+    struct ipcb_ring_record *rec;
+
+    if (r->claim_end == 0)
+        return fail(r, EINVAL, "commit: nothing claimed");
+    rec = record_at(r, r->claim_at);
+    if ((r->flags & IPCB_RING_MULTI_PRODUCER) != 0) {
+        atomic_store_explicit(&rec->type, IPCB_RING_MESSAGE, memory_order_release);
+    } else {
+        atomic_store_explicit(&rec->type, IPCB_RING_MESSAGE, memory_order_relaxed);
+        r->next_write = r->claim_end;
+        atomic_store_explicit(&h->producer_position, r->claim_end, memory_order_release);
+    }
+    r->claim_end = 0;
+    wake(&h->data_futex, &h->data_waiters);
+    return 0;
+}
+
+int ipcb_ring_offer(struct ipcb_ring *r, const void *data, uint32_t len, int wait, int64_t timeout_ns)
+{
+    void *payload;
+    int rc = ipcb_ring_claim(r, len, &payload, wait, timeout_ns);
+
+    if (rc != 0)
+        return rc;
+    memcpy(payload, data, len);
+    return ipcb_ring_commit(r);
+}
+
+/* ----------------------------------------------------------------- consumer */
+
+/* Zeroes a consumed record (multi) and releases its space up to `end`. */
+static void release_to(struct ipcb_ring *r, struct ipcb_ring_record *rec, uint64_t end)
+{
+    struct ipcb_ring_header *h = r->header;
+
+    if ((r->flags & IPCB_RING_MULTI_PRODUCER) != 0) {
+        memset((uint8_t *)rec + IPCB_RING_RECORD_HEADER, 0, end - r->next_read - IPCB_RING_RECORD_HEADER);
+        rec->length = 0;
+        atomic_store_explicit(&rec->type, 0, memory_order_relaxed);
+    }
+    r->next_read = end;
+    atomic_store_explicit(&h->consumer_position, end, memory_order_release);
+    wake(&h->space_futex, &h->space_waiters);
+}
+
+int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int wait, int64_t timeout_ns)
+{
+    int rc;
+
+    if (r->read_end != 0)
+        return fail(r, EINVAL, "read: the previous record is not released");
+    if (!r->consumer_registered && register_consumer(r) != 0)
+        return -1;
+    for (;;) {
+        struct ipcb_ring_record *rec;
+        uint64_t room;
+        int32_t type, length;
+
+        if (!data_ready(r) && (rc = wait_for(r, CONSUMER, 0, wait, timeout_ns)) != 0)
+            return rc;
+        rec = record_at(r, r->next_read);
+        room = tail_room(r, r->next_read);
+        type = atomic_load_explicit(&rec->type, memory_order_acquire);
+        length = rec->length;
+        if (type == IPCB_RING_PADDING && (uint64_t)length + IPCB_RING_RECORD_HEADER == room) {
+            release_to(r, rec, r->next_read + room);
+            continue;
+        }
+        if (type != IPCB_RING_MESSAGE || length < 0 || (uint32_t)length > r->max_message
+            || IPCB_RING_RECORD_SIZE(length) > room)
+            return fail(r, EPROTO, "corrupt record at position %llu: type %d, length %d",
+                        (unsigned long long)r->next_read, (int)type, (int)length);
+        *payload = (uint8_t *)rec + IPCB_RING_RECORD_HEADER;
+        *len = (uint32_t)length;
+        r->read_end = r->next_read + IPCB_RING_RECORD_SIZE(length);
+        return 0;
+    }
+}
+
+int ipcb_ring_release(struct ipcb_ring *r)
+{
+    if (r->read_end == 0)
+        return fail(r, EINVAL, "release: nothing read");
+    release_to(r, record_at(r, r->next_read), r->read_end);
+    r->read_end = 0;
+    return 0;
+}
+
+int ipcb_ring_poll(struct ipcb_ring *r, void *buf, uint32_t cap, uint32_t *len, int wait, int64_t timeout_ns)
+{
+    const void *payload;
+    int rc = ipcb_ring_read(r, &payload, len, wait, timeout_ns);
+
+    if (rc != 0)
+        return rc;
+    if (*len > cap) {
+        r->read_end = 0; /* the record stays for the next read */
+        return fail(r, EMSGSIZE, "record of %u bytes, buffer of %u", *len, cap);
+    }
+    memcpy(buf, payload, *len);
+    return ipcb_ring_release(r);
+}

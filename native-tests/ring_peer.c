@@ -1,0 +1,738 @@
+/*
+ * ring_peer.c -- C peer for the shared-memory message ring of ipcbridge
+ * (layout, protocol and C API in include/ipcbridge_ring.h, implemented in
+ * include/ipcbridge_ring.c).
+ *
+ * NAME is a shared memory object name with its leading slash ("/ipcb-x").
+ * Only create makes a ring and nothing unlinks one, except bench-cc, which
+ * works on private rings of its own (unlinked as soon as they are mapped).
+ * WAIT (--wait spin|block, default block) is the wait strategy of every
+ * offer and poll. Every mode closes its rings, which clears its pid
+ * registrations (except stall, which is meant to be killed).
+ *
+ * Test records (the Java side makes and checks the same):
+ *   record seq (0, 1, 2, ... per producer) of producer ID (0 .. 255) has
+ *     length = MIN + splitmix64(SEED + ID + seq) % (MAX - MIN + 1)
+ *       (unsigned 64-bit arithmetic; splitmix64(x): z = x + 0x9e3779b97f4a7c15;
+ *        z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9; z = (z ^ z >> 27) *
+ *        0x94d049bb133111eb; z ^ z >> 31 -- the first nextLong() of
+ *        java.util.SplittableRandom(x); MIN default 0, MAX default the
+ *        ring's max_message)
+ *     payload byte i = byte i of the little-endian uint64 seq | ID << 56
+ *       for i < 8 (a shorter record has the first `length` of them),
+ *       (uint8_t)(seq + i) for i >= 8.
+ *
+ * Modes:
+ *   ring_peer offsets
+ *       Print "NAME OFFSET" for every header field in declaration order
+ *       (magic ... producer_pids), then the record's (length, type), then
+ *       "sizeof_header N", "sizeof_record N" and "IPCB_RING_<X> VALUE" for
+ *       the constants (the magic in hex with 0x).
+ *
+ *   ring_peer create NAME CAPACITY MAX_MESSAGE [multi]
+ *       Create the ring (mode 0600; multi: IPCB_RING_MULTI_PRODUCER) and
+ *       close it, leaving it for others. Exit 0; create failing exit 2.
+ *
+ *   ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait W]
+ *       Offer records seq 0 .. COUNT-1 of producer ID (default 0). Exit 0;
+ *       the consumer's registered pid gone: "consumer died" on stderr, exit 3.
+ *
+ *   ring_peer consume NAME COUNT SEED [--producers K] [--min N] [--max N] [--wait W] [--timeout-ms N]
+ *       Poll COUNT records in all from producers 0 .. K-1 (default 1; K > 1
+ *       needs MIN >= 8 so the producer id is readable) and check each: a
+ *       record of 8 bytes or more must carry the next seq of its producer
+ *       (else "gap" or "duplicate or reorder"), its exact length ("length")
+ *       and exact bytes ("torn"). Prints "ok COUNT". Exit 0; a failed check:
+ *       one line "record N (producer I seq S): ..." on stderr, exit 1; no
+ *       record within --timeout-ms of waiting (default: wait for ever): exit 1;
+ *       a registered producer pid gone while nothing is left to read:
+ *       "producer died ..." on stderr, exit 3.
+ *
+ *   ring_peer stall NAME COMPLETE LEN
+ *       Offer COMPLETE test records (SEED 1, producer 0, default MIN/MAX),
+ *       then claim record COMPLETE with LEN bytes, write its length and the
+ *       first LEN / 2 payload bytes and neither publish nor commit it; print
+ *       "stalled" (flushed) and pause for ever (the caller kills it).
+ *
+ *   ring_peer source NAME BYTES RECSIZE [--wait W]
+ *       Offer BYTES bytes as records of RECSIZE bytes (the last one shorter
+ *       if need be) copied from one buffer pre-filled with pattern(1) (see
+ *       include/peer.h). Exit 0; consumer gone: exit 3.
+ *   ring_peer sink NAME BYTES [--wait W]
+ *       Poll records (copying each out) until BYTES bytes came; print the
+ *       byte count. Exit 0; producer gone: exit 3.
+ *   ring_peer pong NAME_IN NAME_OUT N [--wait W]
+ *       N times: poll a record from NAME_IN, offer it to NAME_OUT. Exit 0;
+ *       a peer gone: exit 3.
+ *
+ *   ring_peer bench-cc throughput RECSIZE BYTES [--wait W]
+ *       C -> C: a private single-producer ring of BENCH_CAPACITY bytes (more
+ *       if RECSIZE needs it); one forked child offers BYTES bytes as
+ *       RECSIZE-byte records from a buffer pre-filled with pattern(1),
+ *       another polls them (copying out) and prints, timed from before the
+ *       forks until the last byte:
+ *           throughput_bytes_per_sec <n>
+ *           throughput_mb_per_sec <x.y>      (MB = 10^6 bytes)
+ *   ring_peer bench-cc pingpong N [--wait W]
+ *       C <-> C: two private rings; a forked child echoes 8-byte records
+ *       from one to the other, another sends BENCH_WARMUP then N more, each
+ *       timed from its offer to its echo's poll (CLOCK_MONOTONIC); prints
+ *           roundtrip_ns_mean <n>
+ *           roundtrip_ns_median <n>
+ *           roundtrip_ns_p99 <n>
+ *       bench-cc pins nothing (run it under taskset). Exit 0; a child failed:
+ *       exit 1.
+ *
+ * Exit codes: 0 pass, 1 check failed, 2 usage or environment error (a ring
+ * that does not open or is corrupt), 3 the peer's pid is gone (see above).
+ */
+#include "peer.h"
+#include "ipcbridge_ring.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+
+#define RING_PEER_DIED 3
+
+#define BENCH_CAPACITY (1u << 20)
+#define BENCH_WARMUP 1000u
+#define BENCH_PING_SIZE 8u
+
+static const char usage_text[] =
+    "usage: ring_peer offsets\n"
+    "       ring_peer create NAME CAPACITY MAX_MESSAGE [multi]\n"
+    "       ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait spin|block]\n"
+    "       ring_peer consume NAME COUNT SEED [--producers K] [--min N] [--max N] [--wait spin|block]"
+    " [--timeout-ms N]\n"
+    "       ring_peer stall NAME COMPLETE LEN\n"
+    "       ring_peer source NAME BYTES RECSIZE [--wait spin|block]\n"
+    "       ring_peer sink NAME BYTES [--wait spin|block]\n"
+    "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n"
+    "       ring_peer bench-cc throughput RECSIZE BYTES [--wait spin|block]\n"
+    "       ring_peer bench-cc pingpong N [--wait spin|block]\n";
+
+_Noreturn static void usage(void)
+{
+    fputs(usage_text, stderr);
+    exit(PEER_BROKEN);
+}
+
+/* ------------------------------------------------------------------ options */
+
+typedef struct {
+    uint64_t producer, producers, min, max;
+    int has_max;
+    int wait;
+    int64_t timeout_ns; /* -1: for ever */
+} options;
+
+/* Parses argv[i..argc-1] as "--NAME VALUE" pairs; only those in `allowed`
+ * (a space-separated list, e.g. "--wait --min") are accepted. */
+static options parse_options(int argc, char **argv, int i, const char *allowed)
+{
+    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+
+    for (; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *hit = strstr(allowed, opt);
+        size_t n = strlen(opt);
+
+        if (strncmp(opt, "--", 2) != 0 || hit == NULL || (hit[n] != ' ' && hit[n] != '\0') || val == NULL)
+            usage();
+        if (strcmp(opt, "--wait") == 0) {
+            if (strcmp(val, "spin") == 0)
+                o.wait = IPCB_RING_SPIN;
+            else if (strcmp(val, "block") == 0)
+                o.wait = IPCB_RING_BLOCK;
+            else
+                usage();
+        } else if (strcmp(opt, "--producer") == 0) {
+            o.producer = parse_u64(val);
+        } else if (strcmp(opt, "--producers") == 0) {
+            o.producers = parse_u64(val);
+        } else if (strcmp(opt, "--min") == 0) {
+            o.min = parse_u64(val);
+        } else if (strcmp(opt, "--max") == 0) {
+            o.max = parse_u64(val);
+            o.has_max = 1;
+        } else if (strcmp(opt, "--timeout-ms") == 0) {
+            uint64_t ms = parse_u64(val);
+            if (ms > INT64_MAX / 1000000)
+                peer_die(PEER_BROKEN, "--timeout-ms %s: too large", val);
+            o.timeout_ns = (int64_t)ms * 1000000;
+        }
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------------- rings */
+
+static void ring_open_peer(struct ipcb_ring *r, const char *name)
+{
+    if (ipcb_ring_open(r, name) != 0)
+        peer_die(PEER_BROKEN, "%s", ipcb_ring_error(r));
+}
+
+/* Exits for a failed offer / poll / read: 3 if the peer died, else 2. */
+_Noreturn static void ring_failed(struct ipcb_ring *r, int rc, const char *what, uint64_t done)
+{
+    if (rc == IPCB_RING_PEER_DIED)
+        peer_die(RING_PEER_DIED, "%s, after %llu records", ipcb_ring_error(r), (unsigned long long)done);
+    peer_die(PEER_BROKEN, "%s after %llu records: %s", what, (unsigned long long)done, ipcb_ring_error(r));
+}
+
+static uint8_t *alloc_buffer(uint64_t n)
+{
+    uint8_t *p;
+
+    CHECK((p = malloc(n ? (size_t)n : 1)) != NULL);
+    return p;
+}
+
+/* ------------------------------------------------------------- test records */
+
+static uint64_t splitmix64(uint64_t x)
+{
+    uint64_t z = x + UINT64_C(0x9e3779b97f4a7c15);
+
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+typedef struct {
+    uint64_t seed, min, max;
+} record_format;
+
+/* Resolves --min / --max against the ring; exits 2 if they do not fit it. */
+static record_format record_format_of(const struct ipcb_ring *r, uint64_t seed, const options *o)
+{
+    record_format f = { seed, o->min, o->has_max ? o->max : r->max_message };
+
+    if (f.min > f.max || f.max > r->max_message)
+        peer_die(PEER_BROKEN, "need MIN <= MAX <= max_message: %llu, %llu, %u", (unsigned long long)f.min,
+                 (unsigned long long)f.max, r->max_message);
+    return f;
+}
+
+static uint32_t record_length(const record_format *f, uint64_t id, uint64_t seq)
+{
+    return (uint32_t)(f->min + splitmix64(f->seed + id + seq) % (f->max - f->min + 1));
+}
+
+static void fill_record(uint8_t *p, uint32_t len, uint64_t id, uint64_t seq)
+{
+    uint8_t head[8];
+
+    peer_store_le64(head, seq | id << 56);
+    memcpy(p, head, len < 8 ? len : 8);
+    for (uint32_t i = 8; i < len; i++)
+        p[i] = (uint8_t)(seq + i);
+}
+
+/* ------------------------------------------------------------------- modes */
+
+static int mode_offsets(void)
+{
+#define FIELD(s, f) printf("%s %zu\n", #f, offsetof(struct s, f))
+#define CONSTANT(c, fmt, type) printf("%s " fmt "\n", #c, (type)(c))
+    FIELD(ipcb_ring_header, magic);
+    FIELD(ipcb_ring_header, version);
+    FIELD(ipcb_ring_header, flags);
+    FIELD(ipcb_ring_header, capacity);
+    FIELD(ipcb_ring_header, max_message);
+    FIELD(ipcb_ring_header, header_size);
+    FIELD(ipcb_ring_header, producer_position);
+    FIELD(ipcb_ring_header, consumer_position);
+    FIELD(ipcb_ring_header, data_futex);
+    FIELD(ipcb_ring_header, data_waiters);
+    FIELD(ipcb_ring_header, space_futex);
+    FIELD(ipcb_ring_header, space_waiters);
+    FIELD(ipcb_ring_header, consumer_pid);
+    FIELD(ipcb_ring_header, producer_pids);
+    FIELD(ipcb_ring_record, length);
+    FIELD(ipcb_ring_record, type);
+    printf("sizeof_header %zu\n", sizeof(struct ipcb_ring_header));
+    printf("sizeof_record %zu\n", sizeof(struct ipcb_ring_record));
+    CONSTANT(IPCB_RING_MAGIC, "0x%016llx", unsigned long long);
+    CONSTANT(IPCB_RING_VERSION, "%u", unsigned);
+    CONSTANT(IPCB_RING_MULTI_PRODUCER, "%u", unsigned);
+    CONSTANT(IPCB_RING_MAX_PRODUCERS, "%d", int);
+    CONSTANT(IPCB_RING_HEADER_SIZE, "%d", int);
+    CONSTANT(IPCB_RING_RECORD_HEADER, "%d", int);
+    CONSTANT(IPCB_RING_ALIGNMENT, "%d", int);
+    CONSTANT(IPCB_RING_MIN_CAPACITY, "%u", unsigned);
+    CONSTANT(IPCB_RING_MAX_CAPACITY, "%u", unsigned);
+    CONSTANT(IPCB_RING_MESSAGE, "%d", int);
+    CONSTANT(IPCB_RING_PADDING, "%d", int);
+#undef FIELD
+#undef CONSTANT
+    CHECK(fflush(stdout) == 0);
+    return PEER_PASS;
+}
+
+static int mode_create(const char *name, uint64_t capacity, uint64_t max_message, int multi)
+{
+    struct ipcb_ring r;
+
+    if (max_message > UINT32_MAX)
+        peer_die(PEER_BROKEN, "MAX_MESSAGE %llu: too large", (unsigned long long)max_message);
+    if (ipcb_ring_create(&r, name, capacity, (uint32_t)max_message, multi ? IPCB_RING_MULTI_PRODUCER : 0,
+                         0600) != 0)
+        peer_die(PEER_BROKEN, "%s", ipcb_ring_error(&r));
+    ipcb_ring_close(&r);
+    return PEER_PASS;
+}
+
+/* Offers test records seq 0 .. count-1 of producer id. */
+static void produce_records(struct ipcb_ring *r, const record_format *f, uint64_t id, uint64_t count, int wait)
+{
+    uint8_t *buf = alloc_buffer(f->max);
+
+    for (uint64_t seq = 0; seq < count; seq++) {
+        uint32_t len = record_length(f, id, seq);
+        int rc;
+
+        fill_record(buf, len, id, seq);
+        if ((rc = ipcb_ring_offer(r, buf, len, wait, -1)) != 0)
+            ring_failed(r, rc, "offer", seq);
+    }
+    free(buf);
+}
+
+static int mode_produce(const char *name, uint64_t count, uint64_t seed, const options *o)
+{
+    struct ipcb_ring r;
+    record_format f;
+
+    if (o->producer > 255)
+        peer_die(PEER_BROKEN, "--producer %llu: above 255", (unsigned long long)o->producer);
+    ring_open_peer(&r, name);
+    f = record_format_of(&r, seed, o);
+    produce_records(&r, &f, o->producer, count, o->wait);
+    ipcb_ring_close(&r);
+    return PEER_PASS;
+}
+
+/* Checks record number n (len bytes at p) against the next seq of its
+ * producer; returns 0 or prints why not and returns -1. */
+static int check_record(const record_format *f, uint64_t producers, uint64_t *next, uint64_t n,
+                        const uint8_t *p, uint32_t len, uint8_t *expected)
+{
+    uint64_t id = 0, seq = next[0];
+    uint32_t want;
+
+    if (len >= 8) {
+        uint64_t head = 0;
+        for (int i = 7; i >= 0; i--)
+            head = head << 8 | p[i];
+        id = head >> 56;
+        seq = head & ((UINT64_C(1) << 56) - 1);
+        if (id >= producers) {
+            fprintf(stderr, "record %llu: producer id %llu, expected < %llu (torn)\n", (unsigned long long)n,
+                    (unsigned long long)id, (unsigned long long)producers);
+            return -1;
+        }
+        if (seq != next[id]) {
+            fprintf(stderr, "record %llu (producer %llu seq %llu): expected seq %llu (%s)\n",
+                    (unsigned long long)n, (unsigned long long)id, (unsigned long long)seq,
+                    (unsigned long long)next[id], seq > next[id] ? "gap" : "duplicate or reorder");
+            return -1;
+        }
+    } else if (producers > 1) {
+        fprintf(stderr, "record %llu: length %u, too short to name its producer\n", (unsigned long long)n, len);
+        return -1;
+    }
+    want = record_length(f, id, seq);
+    if (len != want) {
+        fprintf(stderr, "record %llu (producer %llu seq %llu): length %u, expected %u (length)\n",
+                (unsigned long long)n, (unsigned long long)id, (unsigned long long)seq, len, want);
+        return -1;
+    }
+    fill_record(expected, len, id, seq);
+    if (memcmp(p, expected, len) != 0) {
+        uint32_t i = 0;
+        while (p[i] == expected[i])
+            i++;
+        fprintf(stderr, "record %llu (producer %llu seq %llu): byte %u is 0x%02x, expected 0x%02x (torn)\n",
+                (unsigned long long)n, (unsigned long long)id, (unsigned long long)seq, i, p[i], expected[i]);
+        return -1;
+    }
+    next[id]++;
+    return 0;
+}
+
+static int mode_consume(const char *name, uint64_t count, uint64_t seed, const options *o)
+{
+    struct ipcb_ring r;
+    record_format f;
+    uint64_t *next;
+    uint8_t *expected;
+
+    if (o->producers < 1 || o->producers > 256)
+        peer_die(PEER_BROKEN, "--producers %llu: expected 1 to 256", (unsigned long long)o->producers);
+    if (o->producers > 1 && o->min < 8)
+        peer_die(PEER_BROKEN, "--producers %llu needs --min 8 or more", (unsigned long long)o->producers);
+    ring_open_peer(&r, name);
+    f = record_format_of(&r, seed, o);
+    CHECK((next = calloc((size_t)o->producers, sizeof *next)) != NULL);
+    expected = alloc_buffer(r.max_message);
+    for (uint64_t n = 0; n < count; n++) {
+        const void *payload;
+        uint32_t len;
+        int rc = ipcb_ring_read(&r, &payload, &len, o->wait, o->timeout_ns);
+
+        if (rc == -1 && errno == ETIMEDOUT)
+            peer_die(PEER_FAIL, "timed out after %lld ms waiting for record %llu",
+                     (long long)(o->timeout_ns / 1000000), (unsigned long long)n);
+        if (rc != 0)
+            ring_failed(&r, rc, "poll", n);
+        if (check_record(&f, o->producers, next, n, payload, len, expected) != 0)
+            exit(PEER_FAIL);
+        CHECK(ipcb_ring_release(&r) == 0);
+    }
+    printf("ok %llu\n", (unsigned long long)count);
+    free(expected);
+    free(next);
+    ipcb_ring_close(&r);
+    return PEER_PASS;
+}
+
+static int mode_stall(const char *name, uint64_t complete, uint64_t len)
+{
+    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    struct ipcb_ring r;
+    record_format f;
+    uint8_t *part;
+    void *payload;
+    int rc;
+
+    ring_open_peer(&r, name);
+    if (len > r.max_message)
+        peer_die(PEER_BROKEN, "LEN %llu: above max_message %u", (unsigned long long)len, r.max_message);
+    f = record_format_of(&r, 1, &o);
+    produce_records(&r, &f, 0, complete, IPCB_RING_BLOCK);
+    if ((rc = ipcb_ring_claim(&r, (uint32_t)len, &payload, IPCB_RING_BLOCK, -1)) != 0)
+        ring_failed(&r, rc, "offer", complete);
+    part = alloc_buffer(len);
+    fill_record(part, (uint32_t)len, 0, complete);
+    memcpy(payload, part, (size_t)len / 2);
+    printf("stalled\n");
+    CHECK(fflush(stdout) == 0);
+    for (;;)
+        pause();
+}
+
+/* Offers `bytes` bytes as records of recsize bytes from buf. */
+static void source_records(struct ipcb_ring *r, const uint8_t *buf, uint64_t bytes, uint32_t recsize, int wait)
+{
+    uint64_t done = 0, records = 0;
+
+    while (done < bytes) {
+        uint32_t n = bytes - done < recsize ? (uint32_t)(bytes - done) : recsize;
+        int rc = ipcb_ring_offer(r, buf, n, wait, -1);
+
+        if (rc != 0)
+            ring_failed(r, rc, "offer", records);
+        done += n;
+        records++;
+    }
+}
+
+/* Polls records until `bytes` bytes came; returns the count. */
+static uint64_t sink_records(struct ipcb_ring *r, uint64_t bytes, int wait)
+{
+    uint8_t *buf = alloc_buffer(r->max_message);
+    uint64_t done = 0, records = 0;
+
+    while (done < bytes) {
+        uint32_t len;
+        int rc = ipcb_ring_poll(r, buf, r->max_message, &len, wait, -1);
+
+        if (rc != 0)
+            ring_failed(r, rc, "poll", records);
+        done += len;
+        records++;
+    }
+    free(buf);
+    return done;
+}
+
+static uint8_t *pattern_buffer(uint64_t n)
+{
+    uint8_t *buf = alloc_buffer(n);
+    peer_pattern pat;
+
+    pattern_init(&pat, 1);
+    pattern_fill(&pat, buf, (size_t)n);
+    return buf;
+}
+
+static int mode_source(const char *name, uint64_t bytes, uint64_t recsize, const options *o)
+{
+    struct ipcb_ring r;
+    uint8_t *buf;
+
+    ring_open_peer(&r, name);
+    if (recsize == 0 || recsize > r.max_message)
+        peer_die(PEER_BROKEN, "RECSIZE %llu: expected 1 to max_message %u", (unsigned long long)recsize,
+                 r.max_message);
+    buf = pattern_buffer(recsize);
+    source_records(&r, buf, bytes, (uint32_t)recsize, o->wait);
+    free(buf);
+    ipcb_ring_close(&r);
+    return PEER_PASS;
+}
+
+static int mode_sink(const char *name, uint64_t bytes, const options *o)
+{
+    struct ipcb_ring r;
+    uint64_t got;
+
+    ring_open_peer(&r, name);
+    got = sink_records(&r, bytes, o->wait);
+    printf("%llu\n", (unsigned long long)got);
+    ipcb_ring_close(&r);
+    return PEER_PASS;
+}
+
+/* count times: poll a record from in, offer it to out. */
+static void echo_records(struct ipcb_ring *in, struct ipcb_ring *out, uint64_t count, int wait)
+{
+    uint8_t *buf = alloc_buffer(in->max_message);
+
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t len;
+        int rc;
+
+        if ((rc = ipcb_ring_poll(in, buf, in->max_message, &len, wait, -1)) != 0)
+            ring_failed(in, rc, "poll", i);
+        if ((rc = ipcb_ring_offer(out, buf, len, wait, -1)) != 0)
+            ring_failed(out, rc, "offer", i);
+    }
+    free(buf);
+}
+
+static int mode_pong(const char *in_name, const char *out_name, uint64_t count, const options *o)
+{
+    struct ipcb_ring in, out;
+
+    ring_open_peer(&in, in_name);
+    ring_open_peer(&out, out_name);
+    echo_records(&in, &out, count, o->wait);
+    ipcb_ring_close(&in);
+    ipcb_ring_close(&out);
+    return PEER_PASS;
+}
+
+/* ---------------------------------------------------------------- bench-cc */
+
+/* What the bench children share (inherited across fork). */
+typedef struct {
+    struct ipcb_ring a, b; /* throughput: a; pingpong: a ping, b pong */
+    uint8_t *buf;
+    uint64_t bytes, count;
+    uint32_t recsize;
+    int wait;
+    uint64_t t0;
+} bench;
+
+/* A private ring: created, mapped, then unlinked at once (fork shares it). */
+static void bench_ring(struct ipcb_ring *r, const char *suffix, uint64_t capacity, uint32_t max_message)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, "/ipcb-ring-bench-%ld-%s", (long)getpid(), suffix);
+    if (ipcb_ring_create(r, name, capacity, max_message, 0, 0600) != 0)
+        peer_die(PEER_BROKEN, "%s", ipcb_ring_error(r));
+    CHECK(shm_unlink(name) == 0);
+}
+
+/* Forks a child that runs fn(b) and exits 0 (flushing stdout). */
+static pid_t bench_fork(void (*fn)(bench *), bench *b)
+{
+    pid_t pid;
+
+    CHECK(fflush(NULL) == 0);
+    CHECK((pid = fork()) >= 0);
+    if (pid == 0) {
+        fn(b);
+        CHECK(fflush(stdout) == 0);
+        _exit(PEER_PASS);
+    }
+    return pid;
+}
+
+/* Reaps both children in the order they end (so that a dead one is gone for
+ * the other's pid check at once); PEER_PASS if both exited 0. */
+static int bench_reap(pid_t first, const char *first_name, pid_t second, const char *second_name)
+{
+    int rc = PEER_PASS;
+
+    for (int left = 2; left > 0; left--) {
+        int status;
+        pid_t pid;
+
+        while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR)
+            ;
+        CHECK(pid == first || pid == second);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "bench-cc: %s child %s %d\n", pid == first ? first_name : second_name,
+                    WIFEXITED(status) ? "exited with" : "killed by signal",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            rc = PEER_FAIL;
+        }
+    }
+    return rc;
+}
+
+static void bench_source(bench *b)
+{
+    source_records(&b->a, b->buf, b->bytes, b->recsize, b->wait);
+    ipcb_ring_close(&b->a);
+}
+
+static void bench_sink(bench *b)
+{
+    uint64_t got = sink_records(&b->a, b->bytes, b->wait);
+    uint64_t t1 = peer_now_ns();
+    double rate = t1 > b->t0 ? (double)got * 1e9 / (double)(t1 - b->t0) : 0.0;
+
+    printf("throughput_bytes_per_sec %.0f\n", rate);
+    printf("throughput_mb_per_sec %.1f\n", rate / 1e6);
+    ipcb_ring_close(&b->a);
+}
+
+static int bench_throughput(uint64_t recsize, uint64_t bytes, const options *o)
+{
+    uint64_t capacity = BENCH_CAPACITY;
+    pid_t sink, source;
+    bench b;
+
+    if (recsize == 0 || recsize > IPCB_RING_MAX_MESSAGE_LIMIT(IPCB_RING_MAX_CAPACITY))
+        peer_die(PEER_BROKEN, "bench-cc: RECSIZE %llu: expected 1 to %u", (unsigned long long)recsize,
+                 IPCB_RING_MAX_MESSAGE_LIMIT(IPCB_RING_MAX_CAPACITY));
+    while (IPCB_RING_MAX_MESSAGE_LIMIT(capacity) < recsize)
+        capacity *= 2;
+    memset(&b, 0, sizeof b);
+    bench_ring(&b.a, "data", capacity, (uint32_t)recsize);
+    b.buf = pattern_buffer(recsize);
+    b.bytes = bytes;
+    b.recsize = (uint32_t)recsize;
+    b.wait = o->wait;
+    b.t0 = peer_now_ns();
+    sink = bench_fork(bench_sink, &b);
+    source = bench_fork(bench_source, &b);
+    ipcb_ring_close(&b.a);
+    free(b.buf);
+    return bench_reap(sink, "sink", source, "source");
+}
+
+static void bench_pong(bench *b)
+{
+    echo_records(&b->a, &b->b, BENCH_WARMUP + b->count, b->wait);
+    ipcb_ring_close(&b->a);
+    ipcb_ring_close(&b->b);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t u = *(const uint64_t *)x, v = *(const uint64_t *)y;
+    return (u > v) - (u < v);
+}
+
+static void bench_ping(bench *b)
+{
+    uint64_t n = b->count, *rt = (uint64_t *)(void *)alloc_buffer(n * sizeof *rt), sum = 0;
+    uint8_t msg[BENCH_PING_SIZE] = { 0 }, reply[BENCH_PING_SIZE];
+
+    for (uint64_t i = 0; i < BENCH_WARMUP + n; i++) {
+        uint64_t s = peer_now_ns();
+        uint32_t len;
+        int rc;
+
+        peer_store_le64(msg, i);
+        if ((rc = ipcb_ring_offer(&b->a, msg, sizeof msg, b->wait, -1)) != 0)
+            ring_failed(&b->a, rc, "offer", i);
+        if ((rc = ipcb_ring_poll(&b->b, reply, sizeof reply, &len, b->wait, -1)) != 0)
+            ring_failed(&b->b, rc, "poll", i);
+        if (i >= BENCH_WARMUP)
+            rt[i - BENCH_WARMUP] = peer_now_ns() - s;
+        if (len != sizeof msg || memcmp(reply, msg, sizeof msg) != 0)
+            peer_die(PEER_FAIL, "bench-cc: echo %llu differs", (unsigned long long)i);
+    }
+    for (uint64_t i = 0; i < n; i++)
+        sum += rt[i];
+    qsort(rt, (size_t)n, sizeof *rt, cmp_u64);
+    printf("roundtrip_ns_mean %llu\n", (unsigned long long)(n ? (sum + n / 2) / n : 0));
+    printf("roundtrip_ns_median %llu\n",
+           (unsigned long long)(n == 0 ? 0 : n % 2 ? rt[n / 2] : (rt[n / 2 - 1] + rt[n / 2] + 1) / 2));
+    printf("roundtrip_ns_p99 %llu\n", (unsigned long long)(n ? rt[(n - 1) * 99 / 100] : 0));
+    free(rt);
+    ipcb_ring_close(&b->a);
+    ipcb_ring_close(&b->b);
+}
+
+static int bench_pingpong(uint64_t count, const options *o)
+{
+    pid_t pong, ping;
+    bench b;
+
+    if (count > (SIZE_MAX / sizeof(uint64_t)) / 2)
+        peer_die(PEER_BROKEN, "bench-cc: N %llu: too large", (unsigned long long)count);
+    memset(&b, 0, sizeof b);
+    bench_ring(&b.a, "ping", IPCB_RING_MIN_CAPACITY, BENCH_PING_SIZE);
+    bench_ring(&b.b, "pong", IPCB_RING_MIN_CAPACITY, BENCH_PING_SIZE);
+    b.count = count;
+    b.wait = o->wait;
+    pong = bench_fork(bench_pong, &b);
+    ping = bench_fork(bench_ping, &b);
+    ipcb_ring_close(&b.a);
+    ipcb_ring_close(&b.b);
+    return bench_reap(pong, "pong", ping, "ping");
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode;
+
+    if (argc < 2)
+        usage();
+    mode = argv[1];
+
+    if (strcmp(mode, "offsets") == 0 && argc == 2)
+        return mode_offsets();
+    if (strcmp(mode, "create") == 0 && (argc == 5 || (argc == 6 && strcmp(argv[5], "multi") == 0)))
+        return mode_create(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), argc == 6);
+    if (strcmp(mode, "produce") == 0 && argc >= 5) {
+        options o = parse_options(argc, argv, 5, "--producer --min --max --wait");
+        return mode_produce(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);
+    }
+    if (strcmp(mode, "consume") == 0 && argc >= 5) {
+        options o = parse_options(argc, argv, 5, "--producers --min --max --wait --timeout-ms");
+        return mode_consume(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);
+    }
+    if (strcmp(mode, "stall") == 0 && argc == 5)
+        return mode_stall(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
+    if (strcmp(mode, "source") == 0 && argc >= 5) {
+        options o = parse_options(argc, argv, 5, "--wait");
+        return mode_source(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);
+    }
+    if (strcmp(mode, "sink") == 0 && argc >= 4) {
+        options o = parse_options(argc, argv, 4, "--wait");
+        return mode_sink(argv[2], parse_u64(argv[3]), &o);
+    }
+    if (strcmp(mode, "pong") == 0 && argc >= 5) {
+        options o = parse_options(argc, argv, 5, "--wait");
+        return mode_pong(argv[2], argv[3], parse_u64(argv[4]), &o);
+    }
+    if (strcmp(mode, "bench-cc") == 0 && argc >= 5 && strcmp(argv[2], "throughput") == 0) {
+        options o = parse_options(argc, argv, 5, "--wait");
+        return bench_throughput(parse_u64(argv[3]), parse_u64(argv[4]), &o);
+    }
+    if (strcmp(mode, "bench-cc") == 0 && argc >= 4 && strcmp(argv[2], "pingpong") == 0) {
+        options o = parse_options(argc, argv, 4, "--wait");
+        return bench_pingpong(parse_u64(argv[3]), &o);
+    }
+    usage();
+}
