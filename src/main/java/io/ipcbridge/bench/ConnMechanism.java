@@ -12,20 +12,15 @@ import java.util.List;
  * {@code Connection} on the child's fd 3 (java-python).
  */
 final class ConnMechanism extends Mechanism {
-    @Override
-    String id() {
-        return "conn";
+    private static final List<Pair> PAIRS = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.PYTHON_PYTHON,
+            Pair.JAVA_PYTHON);
+
+    ConnMechanism() {
+        super("conn", "multiprocessing.connection framing over socketpair(AF_UNIX, SOCK_STREAM); python:"
+                + " multiprocessing.Pipe", PAIRS, PAIRS);
     }
 
-    @Override
-    String description() {
-        return "multiprocessing.connection framing over socketpair(AF_UNIX, SOCK_STREAM); python: multiprocessing.Pipe";
-    }
 
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.PYTHON_PYTHON, Pair.JAVA_PYTHON);
-    }
 
     @Override
     Link open(Workload workload, Pair pair) throws IOException {

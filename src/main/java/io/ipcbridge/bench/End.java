@@ -85,4 +85,35 @@ interface End extends AutoCloseable {
             return n;
         }, resource);
     }
+
+    /**
+     * An end that moves no data, only a signal (a semaphore post, a spin-flag store): a send
+     * signals, a receive waits for the other side's signal; both take the whole buffer.
+     */
+    abstract class Signal implements End {
+        /** Signals the other side. */
+        abstract void signal() throws IOException;
+
+        /** Waits for the other side's signal. */
+        abstract void await() throws IOException;
+
+        @Override
+        public final void send(ByteBuffer buffer) throws IOException {
+            signal();
+            buffer.position(buffer.limit());
+        }
+
+        @Override
+        public final int receive(ByteBuffer buffer) throws IOException {
+            await();
+            int n = buffer.remaining();
+            buffer.position(buffer.limit());
+            return n;
+        }
+
+        @Override
+        public final boolean carriesData() {
+            return false;
+        }
+    }
 }

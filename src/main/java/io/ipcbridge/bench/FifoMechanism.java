@@ -16,20 +16,13 @@ import java.util.List;
  * {@link Fifo}; the JDK's route is {@link FileChannel} on the path.
  */
 final class FifoMechanism extends Mechanism {
-    @Override
-    String id() {
-        return "fifo";
+    private static final List<Pair> PAIRS = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C);
+
+    FifoMechanism() {
+        super("fifo", "mkfifo(3), opened by path on each side; jdk: FileChannel.open on the path", PAIRS, PAIRS);
     }
 
-    @Override
-    String description() {
-        return "mkfifo(3), opened by path on each side; jdk: FileChannel.open on the path";
-    }
 
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C);
-    }
 
     @Override
     Link open(Workload workload, Pair pair) throws IOException {

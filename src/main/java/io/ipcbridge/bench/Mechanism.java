@@ -9,14 +9,37 @@ import java.util.List;
  * reports are the same for all.
  */
 abstract class Mechanism {
-    /** The id on the command line and in the outputs, e.g. {@code unix-stream}. */
-    abstract String id();
+    private final String id;
+    private final String description;
+    private final List<Pair> latency;
+    private final List<Pair> throughput;
 
-    /** What goes through it, for the notes under the tables. */
-    abstract String description();
+    /**
+     * A mechanism with its id (on the command line and in the outputs, e.g. {@code unix-stream}), a
+     * line on what goes through it, and the pairs of each workload (c-c first; empty where the
+     * workload does not apply).
+     */
+    Mechanism(String id, String description, List<Pair> latency, List<Pair> throughput) {
+        this.id = id;
+        this.description = description;
+        this.latency = List.copyOf(latency);
+        this.throughput = List.copyOf(throughput);
+    }
 
-    /** The pairs run for {@code workload}, c-c first where there is one; empty when the workload does not apply. */
-    abstract List<Pair> pairs(Workload workload);
+    /** The id on the command line and in the outputs. */
+    final String id() {
+        return id;
+    }
+
+    /** What goes through it. */
+    final String description() {
+        return description;
+    }
+
+    /** The pairs run for {@code workload}. */
+    final List<Pair> pairs(Workload workload) {
+        return workload == Workload.LATENCY ? latency : throughput;
+    }
 
     /** The size of each send of the throughput workload: 64 KiB unless a mechanism says otherwise. */
     int chunk() {

@@ -1,5 +1,6 @@
 package io.ipcbridge.bench;
 
+import io.ipcbridge.socket.Socket;
 import java.util.List;
 import java.util.Optional;
 
@@ -10,8 +11,10 @@ final class Mechanisms {
             new PipeMechanism(),
             new FifoMechanism(),
             new SocketMechanism.UnixStream(),
-            new SocketMechanism.UnixSeqpacket(),
-            new SocketMechanism.UnixDgram(),
+            new SocketMechanism.UnixMessages("unix-seqpacket", "socketpair(AF_UNIX, SOCK_SEQPACKET)",
+                    Socket.Type.SEQPACKET),
+            new SocketMechanism.UnixMessages("unix-dgram", "socketpair(AF_UNIX, SOCK_DGRAM), 64 KiB datagrams",
+                    Socket.Type.DATAGRAM),
             new SocketMechanism.Tcp(),
             new MqMechanism(),
             new ShmSemMechanism(),

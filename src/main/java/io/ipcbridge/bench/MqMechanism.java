@@ -11,20 +11,14 @@ import java.util.List;
  * queues by name; no JDK route.
  */
 final class MqMechanism extends Mechanism {
-    @Override
-    String id() {
-        return "mq";
+    private static final List<Pair> PAIRS = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA);
+
+    MqMechanism() {
+        super("mq", "mq_open(3) queues of the default size, opened by name on each side; 8 KiB messages", PAIRS,
+                PAIRS);
     }
 
-    @Override
-    String description() {
-        return "mq_open(3) queues of the default size, opened by name on each side; 8 KiB messages";
-    }
 
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA);
-    }
 
     @Override
     int chunk() {

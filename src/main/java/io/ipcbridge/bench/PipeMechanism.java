@@ -9,20 +9,13 @@ import java.util.List;
  * route, a {@link ProcessBuilder} child's stdin and stdout.
  */
 final class PipeMechanism extends Mechanism {
-    @Override
-    String id() {
-        return "pipe";
+    private static final List<Pair> PAIRS = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C);
+
+    PipeMechanism() {
+        super("pipe", "pipe(2); jdk: a ProcessBuilder child's stdin/stdout streams", PAIRS, PAIRS);
     }
 
-    @Override
-    String description() {
-        return "pipe(2); jdk: a ProcessBuilder child's stdin/stdout streams";
-    }
 
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C);
-    }
 
     @Override
     Link open(Workload workload, Pair pair) throws IOException {

@@ -23,22 +23,15 @@ import java.util.List;
  */
 final class ShmSemMechanism extends Mechanism {
     private static final int SLOTS = 16;
+    private static final List<Pair> PAIRS = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA);
 
-    @Override
-    String id() {
-        return "shm-sem";
+    ShmSemMechanism() {
+        super("shm-sem", "latency: sem_post/sem_wait on two named semaphores; throughput: the bounded buffer of"
+                + " ipcb_bounded.h, 16 x 64 KiB records copied in and out", PAIRS, PAIRS);
     }
 
-    @Override
-    String description() {
-        return "latency: sem_post/sem_wait on two named semaphores; throughput: the bounded buffer of"
-                + " ipcb_bounded.h, 16 x 64 KiB records copied in and out";
-    }
 
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA);
-    }
+
 
     @Override
     Link open(Workload workload, Pair pair) throws IOException {
@@ -66,24 +59,15 @@ final class ShmSemMechanism extends Mechanism {
                 out.close();
                 throw e;
             }
-            return new End() {
+            return new End.Signal() {
                 @Override
-                public void send(ByteBuffer buffer) throws IOException {
+                void signal() throws IOException {
                     out.release();
-                    buffer.position(buffer.limit());
                 }
 
                 @Override
-                public int receive(ByteBuffer buffer) throws IOException {
+                void await() throws IOException {
                     acquire(in);
-                    int n = buffer.remaining();
-                    buffer.position(buffer.limit());
-                    return n;
-                }
-
-                @Override
-                public boolean carriesData() {
-                    return false;
                 }
 
                 @Override

@@ -4,7 +4,6 @@ import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -28,21 +27,14 @@ final class ShmSpinMechanism extends Mechanism {
     private static final long GIVE_UP_NS = 120_000_000_000L;
     private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
 
-    @Override
-    String id() {
-        return "shm-spin";
+    ShmSpinMechanism() {
+        super("shm-spin", "two atomic counters in one shm_open(3) segment, spun on; jdk: MappedByteBuffer of"
+                + " /dev/shm + VarHandle", List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C, Pair.JDK_JAVA),
+                List.of());
     }
 
-    @Override
-    String description() {
-        return "two atomic counters in one shm_open(3) segment, spun on; jdk: MappedByteBuffer of /dev/shm + VarHandle";
-    }
 
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return workload == Workload.LATENCY
-                ? List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C, Pair.JDK_JAVA) : List.of();
-    }
+
 
     @Override
     Link open(Workload workload, Pair pair) throws IOException {
@@ -96,7 +88,7 @@ final class ShmSpinMechanism extends Mechanism {
     }
 
     /** One side: it stores into the counter at {@code out} and spins on the one at {@code in}. */
-    private abstract static class SpinEnd implements End {
+    private abstract static class SpinEnd extends End.Signal {
         private final String name;
         private final AutoCloseable resource;
         private final int in;
@@ -116,13 +108,12 @@ final class ShmSpinMechanism extends Mechanism {
         abstract void set(int offset, int value);
 
         @Override
-        public void send(ByteBuffer buffer) {
+        void signal() {
             set(out, ++sent);
-            buffer.position(buffer.limit());
         }
 
         @Override
-        public int receive(ByteBuffer buffer) throws IOException {
+        void await() throws IOException {
             long start = 0;
             int v;
             for (int spins = 0; (v = get(in)) == seen; spins++) {
@@ -139,14 +130,6 @@ final class ShmSpinMechanism extends Mechanism {
                 }
             }
             seen = v;
-            int n = buffer.remaining();
-            buffer.position(buffer.limit());
-            return n;
-        }
-
-        @Override
-        public boolean carriesData() {
-            return false;
         }
 
         @Override

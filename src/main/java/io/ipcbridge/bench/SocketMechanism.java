@@ -20,9 +20,12 @@ import java.util.List;
  * JDK's route where there is one.
  */
 abstract class SocketMechanism extends Mechanism {
-    @Override
-    List<Pair> pairs(Workload workload) {
-        return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA);
+    private static final List<Pair> PAIRS = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA);
+    private static final List<Pair> WITH_JDK = List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C,
+            Pair.JDK_JAVA);
+
+    SocketMechanism(String id, String description, List<Pair> pairs) {
+        super(id, description, pairs, pairs);
     }
 
     /** A connected pair of ipcbridge sockets. */
@@ -38,20 +41,12 @@ abstract class SocketMechanism extends Mechanism {
 
     /** AF_UNIX stream; the JDK's route: {@link SocketChannel} with a {@link UnixDomainSocketAddress}. */
     static final class UnixStream extends SocketMechanism {
-        @Override
-        String id() {
-            return "unix-stream";
+        UnixStream() {
+            super("unix-stream", "socketpair(AF_UNIX, SOCK_STREAM); jdk: SocketChannel + UnixDomainSocketAddress",
+                    WITH_JDK);
         }
 
-        @Override
-        String description() {
-            return "socketpair(AF_UNIX, SOCK_STREAM); jdk: SocketChannel + UnixDomainSocketAddress";
-        }
 
-        @Override
-        List<Pair> pairs(Workload workload) {
-            return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C, Pair.JDK_JAVA);
-        }
 
         @Override
         Socket.Pair connected() throws IOException {
@@ -91,58 +86,28 @@ abstract class SocketMechanism extends Mechanism {
         }
     }
 
-    /** AF_UNIX seqpacket: no JDK route. */
-    static final class UnixSeqpacket extends SocketMechanism {
-        @Override
-        String id() {
-            return "unix-seqpacket";
-        }
+    /** AF_UNIX seqpacket or datagram (64 KiB each for throughput) over a socketpair: no JDK route. */
+    static final class UnixMessages extends SocketMechanism {
+        private final Socket.Type type;
 
-        @Override
-        String description() {
-            return "socketpair(AF_UNIX, SOCK_SEQPACKET)";
-        }
-
-        @Override
-        Socket.Pair connected() throws IOException {
-            return Socket.pair(Socket.Type.SEQPACKET);
-        }
-    }
-
-    /** AF_UNIX datagrams (64 KiB each for throughput): no JDK route. */
-    static final class UnixDgram extends SocketMechanism {
-        @Override
-        String id() {
-            return "unix-dgram";
-        }
-
-        @Override
-        String description() {
-            return "socketpair(AF_UNIX, SOCK_DGRAM), 64 KiB datagrams";
+        UnixMessages(String id, String description, Socket.Type type) {
+            super(id, description, PAIRS);
+            this.type = type;
         }
 
         @Override
         Socket.Pair connected() throws IOException {
-            return Socket.pair(Socket.Type.DATAGRAM);
+            return Socket.pair(type);
         }
     }
 
     /** TCP over loopback, TCP_NODELAY; the JDK's route: {@link java.net.Socket}. */
     static final class Tcp extends SocketMechanism {
-        @Override
-        String id() {
-            return "tcp";
+        Tcp() {
+            super("tcp", "TCP over 127.0.0.1, TCP_NODELAY; jdk: java.net.Socket streams", WITH_JDK);
         }
 
-        @Override
-        String description() {
-            return "TCP over 127.0.0.1, TCP_NODELAY; jdk: java.net.Socket streams";
-        }
 
-        @Override
-        List<Pair> pairs(Workload workload) {
-            return List.of(Pair.C_C, Pair.JAVA_C, Pair.JAVA_JAVA, Pair.JDK_C, Pair.JDK_JAVA);
-        }
 
         @Override
         Socket.Pair connected() throws IOException {
