@@ -53,9 +53,9 @@ public final class Bench {
             }
         }
 
-        /** The full run: 256 MiB per throughput run, 20,000 round trips after 2,000, 5 repeats. */
+        /** The full run, the sizes of issue 8: 1 GiB per throughput run, 100,000 round trips after 10,000, 5 repeats. */
         public static Options full(List<String> mechanisms, Path nativeDir) {
-            return new Options(mechanisms, 256L << 20, 20_000, 2_000, 5, nativeDir, "python3");
+            return new Options(mechanisms, 1L << 30, 100_000, 10_000, 5, nativeDir, "python3");
         }
 
         /** The smoke run: 16 MiB, 2,000 round trips after 500, 1 repeat. */

@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
                 + "for mq), for the pairs c-c, java-c, java-java, jdk-c, jdk-java, python-python and java-python "
                 + "where they apply, interleaved in each repeat; the tables give the median of the repeats and "
                 + "the ratio of each pair to c-c.",
-            "Full run: 256 MiB per throughput run, 20,000 timed round trips after 2,000, 5 repeats (a few minutes"
+            "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (5 to 8 minutes"
                 + " on 2 CPUs). --quick: 16 MiB, 2,000 after 500, 1 repeat (under a minute).",
             "Mechanisms: pipe fifo unix-stream unix-seqpacket unix-dgram tcp mq shm-sem shm-spin conn (all by "
                 + "default); ring is not in this build yet.",

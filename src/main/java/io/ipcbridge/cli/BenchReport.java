@@ -58,6 +58,7 @@ final class BenchReport {
         table(out, results, Workload.LATENCY, "Latency: p99 round trip, us (ratio to c-c p99)", Result::p99);
         table(out, results, Workload.THROUGHPUT, "Throughput: MB/s, 10^6 bytes/s (ratio to c-c; higher is better)",
                 Result::value);
+        targets(out, results);
         List<String> noisy = new ArrayList<>();
         for (Result r : results) {
             if (r.samples().size() > 1 && r.max() > 1.5 * r.min()) {
@@ -70,6 +71,47 @@ final class BenchReport {
                     + " placement changed): %s%n", String.join("; ", noisy));
         }
         out.flush();
+    }
+
+    /** Issue 8's throughput targets, java-c over c-c: at least this much. */
+    private static final Map<String, Double> THROUGHPUT_TARGETS = Map.of("pipe", 0.9, "fifo", 0.9, "mq", 0.9,
+            "unix-stream", 0.95, "unix-seqpacket", 0.95, "tcp", 0.95, "ring", 0.8);
+    /** Issue 8's latency targets, java-c over c-c (medians): at most this much. */
+    private static final Map<String, Double> LATENCY_TARGETS = Map.of("pipe", 1.10, "fifo", 1.10, "unix-stream", 1.10,
+            "unix-seqpacket", 1.10, "unix-dgram", 1.10, "tcp", 1.10, "mq", 1.10, "shm-sem", 1.10, "shm-spin", 1.5,
+            "ring", 1.5);
+
+    /**
+     * One line per target of issue 8 that the results can judge: java-c against c-c (throughput at
+     * least, latency at most, a factor), and java-c never worse than jdk-c where the JDK has a route.
+     */
+    private static void targets(PrintWriter out, List<Result> results) {
+        List<String> lines = new ArrayList<>();
+        for (Result r : results) {
+            if (r.pair() != Pair.JAVA_C) {
+                continue;
+            }
+            boolean latency = r.workload() == Workload.LATENCY;
+            Double factor = (latency ? LATENCY_TARGETS : THROUGHPUT_TARGETS).get(r.mechanism());
+            Result cc = find(results, r.mechanism(), r.workload(), Pair.C_C);
+            if (factor != null && cc != null) {
+                double ratio = r.value() / cc.value();
+                lines.add(String.format(Locale.ROOT, "target: %-14s %-10s java-c %s %.2fx c-c: %-7s (%.2fx)",
+                        r.mechanism(), r.workload().id(), latency ? "<=" : ">=", factor,
+                        (latency ? ratio <= factor : ratio >= factor) ? "MET" : "NOT MET", ratio));
+            }
+            Result jdk = find(results, r.mechanism(), r.workload(), Pair.JDK_C);
+            if (jdk != null) {
+                double ratio = r.value() / jdk.value();
+                lines.add(String.format(Locale.ROOT, "target: %-14s %-10s java-c %s jdk-c:        %-7s (%.2fx)",
+                        r.mechanism(), r.workload().id(), latency ? "<=" : ">=",
+                        (latency ? ratio <= 1 : ratio >= 1) ? "MET" : "NOT MET", ratio));
+            }
+        }
+        if (!lines.isEmpty()) {
+            out.println();
+            lines.forEach(out::println);
+        }
     }
 
     private interface Value {
