@@ -2,9 +2,9 @@
  * mq_peer.c -- C peer for POSIX message queue tests of ipcbridge.
  *
  * NAME is a queue name with its leading slash ("/ipcb-x").  The peer never
- * creates or unlinks a queue (the Java side does), except bench-cc, which
- * works on private queues of its own.  Receive buffers are sized from the
- * queue's mq_getattr() mq_msgsize.  Every mode closes its descriptors.
+ * creates or unlinks a queue (the Java side does).  Receive buffers are
+ * sized from the queue's mq_getattr() mq_msgsize.  Every mode closes its
+ * descriptors.
  *
  * Modes:
  *   mq_peer send NAME COUNT
@@ -41,12 +41,6 @@
  *       COUNT times: receive from NAME_IN, send the same bytes with the same
  *       priority to NAME_OUT.  (Ping-pong responder.)  Exit 0.
  *
- *   mq_peer pingpong NAME_OUT NAME_IN COUNT SIZE
- *       Initiator: COUNT times send SIZE bytes of pattern(1), priority 0, to
- *       NAME_OUT and receive the reply from NAME_IN.  Prints "<count> <total
- *       elapsed ns, CLOCK_MONOTONIC>".
- *       Pass (exit 0): every reply equals the request.  Otherwise exit 1.
- *
  *   mq_peer sink NAME BYTES
  *       Receive until BYTES payload bytes arrived; print "<bytes> <crc32 of
  *       the concatenated payloads, 8 lowercase hex digits>" (same format as
@@ -57,24 +51,6 @@
  *       Send BYTES bytes of pattern(SEED) (see include/peer.h) cut into
  *       messages of MSGSIZE bytes (the last one shorter), priority 0.
  *       Exit 0.
- *
- *   mq_peer bench-cc MSGS PINGS
- *       C<->C baseline on this machine.  Creates /ipcb-bench-<pid>-a and -b
- *       (O_CREAT | O_EXCL, 0600, default attributes) and unlinks them on
- *       every exit path (normal return, exit(), SIGINT/SIGTERM/SIGHUP).
- *       Every blocking operation of bench-cc (parent and children) gives up
- *       after BENCH_TIMEOUT_S seconds (exit 1), so a dead peer cannot hang it.
- *       (a) throughput: fork; the child sends MSGS messages of 8192 bytes to
- *           queue a; the parent receives them; elapsed time is measured by
- *           the parent from just before fork() to the last receive.
- *       (b) latency: fork an echo child (a -> b); the parent does 1000
- *           warm-up round trips of 8-byte messages, then PINGS round trips
- *           each timed individually (CLOCK_MONOTONIC).
- *       Prints (integers):
- *           throughput_bytes_per_sec <n>
- *           roundtrip_ns_mean <n>
- *           roundtrip_ns_median <n>
- *       Pass (exit 0): everything received, children exited 0.
  *
  * Environment or syscall errors exit 2; mq_open failing with ENOSYS exits 4.
  * Usage errors exit 2 with a usage line on stderr.
@@ -95,10 +71,8 @@ static const char usage_text[] =
     "       mq_peer send-raw NAME PRIO HEX\n"
     "       mq_peer receive-raw NAME\n"
     "       mq_peer echo NAME_IN NAME_OUT COUNT\n"
-    "       mq_peer pingpong NAME_OUT NAME_IN COUNT SIZE\n"
     "       mq_peer sink NAME BYTES\n"
-    "       mq_peer source NAME BYTES SEED MSGSIZE\n"
-    "       mq_peer bench-cc MSGS PINGS\n";
+    "       mq_peer source NAME BYTES SEED MSGSIZE\n";
 
 _Noreturn static void usage(void)
 {
@@ -107,9 +81,6 @@ _Noreturn static void usage(void)
 }
 
 /* ------------------------------------------------------------ queue helpers */
-
-/* Per-operation timeout in seconds for blocking send/receive; 0 = none. */
-static int op_timeout_s;
 
 typedef struct {
     mqd_t q;
@@ -142,20 +113,8 @@ static void mq_close_peer(peer_mq *m)
     free(m->buf);
 }
 
-/* Absolute CLOCK_REALTIME deadline op_timeout_s from now. */
-static struct timespec op_deadline(void)
-{
-    struct timespec ts;
-    CHECK(clock_gettime(CLOCK_REALTIME, &ts) == 0);
-    ts.tv_sec += op_timeout_s;
-    return ts;
-}
-
 _Noreturn static void op_failed(const char *op, const peer_mq *m)
 {
-    if (errno == ETIMEDOUT)
-        peer_die(PEER_FAIL, "%s %s: no progress for %d s", op, m->name,
-                 op_timeout_s);
     peer_die(PEER_BROKEN, "%s %s: %s", op, m->name, strerror(errno));
 }
 
@@ -163,13 +122,7 @@ static void send_msg(peer_mq *m, const void *p, size_t n, unsigned prio)
 {
     int r;
     do {
-        struct timespec dl;
-        if (op_timeout_s > 0) {
-            dl = op_deadline();
-            r = mq_timedsend(m->q, p, n, prio, &dl);
-        } else {
-            r = mq_send(m->q, p, n, prio);
-        }
+        r = mq_send(m->q, p, n, prio);
     } while (r != 0 && errno == EINTR);
     if (r != 0)
         op_failed("mq_send", m);
@@ -180,13 +133,7 @@ static ssize_t recv_msg(peer_mq *m, unsigned *prio)
 {
     ssize_t n;
     do {
-        struct timespec dl;
-        if (op_timeout_s > 0) {
-            dl = op_deadline();
-            n = mq_timedreceive(m->q, m->buf, m->cap, prio, &dl);
-        } else {
-            n = mq_receive(m->q, m->buf, m->cap, prio);
-        }
+        n = mq_receive(m->q, m->buf, m->cap, prio);
     } while (n < 0 && errno == EINTR);
     if (n < 0 && errno != EAGAIN)
         op_failed("mq_receive", m);
@@ -219,18 +166,6 @@ static void echo_loop(peer_mq *in, peer_mq *out, uint64_t count)
         ssize_t n = recv_msg(in, &prio);
         send_msg(out, in->buf, (size_t)n, prio);
     }
-}
-
-/* Send msg to out, receive the reply from in; exit 1 unless it is msg. */
-static void roundtrip(peer_mq *out, peer_mq *in, const void *msg, size_t len,
-                      uint64_t round)
-{
-    ssize_t n;
-    send_msg(out, msg, len, 0);
-    n = recv_msg(in, NULL);
-    if ((size_t)n != len || memcmp(in->buf, msg, len) != 0)
-        peer_die(PEER_FAIL, "round %llu: reply of %zd bytes differs from the "
-                 "%zu-byte request", (unsigned long long)round, n, len);
 }
 
 /* Receive until exactly `bytes` payload bytes; CRC them if crc != NULL. */
@@ -376,37 +311,6 @@ static int mode_echo(const char *name_in, const char *name_out, uint64_t count)
     return PEER_PASS;
 }
 
-static int mode_pingpong(const char *name_out, const char *name_in,
-                         uint64_t count, uint64_t size)
-{
-    peer_mq out, in;
-    peer_pattern pat;
-    char *msg;
-    uint64_t t0, t1;
-
-    mq_open_peer(&out, name_out, O_WRONLY);
-    mq_open_peer(&in, name_in, O_RDONLY);
-    if (size > out.cap || size > in.cap)
-        peer_die(PEER_BROKEN, "pingpong: SIZE %llu exceeds mq_msgsize (%zu/%zu)",
-                 (unsigned long long)size, out.cap, in.cap);
-    CHECK((msg = malloc(size ? (size_t)size : 1)) != NULL);
-    pattern_init(&pat, 1);
-    pattern_fill(&pat, msg, (size_t)size);
-
-    t0 = peer_now_ns();
-    for (uint64_t i = 0; i < count; i++)
-        roundtrip(&out, &in, msg, (size_t)size, i);
-    t1 = peer_now_ns();
-
-    free(msg);
-    mq_close_peer(&out);
-    mq_close_peer(&in);
-    printf("%llu %llu\n", (unsigned long long)count,
-           (unsigned long long)(t1 - t0));
-    CHECK(fflush(stdout) == 0);
-    return PEER_PASS;
-}
-
 static int mode_sink(const char *name, uint64_t bytes)
 {
     peer_mq m;
@@ -443,161 +347,6 @@ static int mode_source(const char *name, uint64_t bytes, uint64_t seed,
     return PEER_PASS;
 }
 
-/* ---------------------------------------------------------------- bench-cc */
-
-#define BENCH_MSG_SIZE 8192
-#define BENCH_WARMUP 1000
-#define BENCH_TIMEOUT_S 30
-
-static char bench_names[2][64];   /* queues to unlink ("" = none)   */
-static pid_t bench_owner;         /* only this process cleans up    */
-static volatile pid_t bench_child; /* running child to kill, or 0   */
-
-static void bench_cleanup(void)
-{
-    if (getpid() != bench_owner)
-        return;
-    if (bench_child > 0) {
-        kill(bench_child, SIGKILL);
-        bench_child = 0;
-    }
-    for (int i = 0; i < 2; i++)
-        if (bench_names[i][0] != '\0') {
-            mq_unlink(bench_names[i]);
-            bench_names[i][0] = '\0';
-        }
-}
-
-static void bench_on_signal(int sig)
-{
-    bench_cleanup();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* Flush stdio and fork; the child runs fn(a, b, arg), closes and _exits 0. */
-static void bench_fork(void (*fn)(peer_mq *, peer_mq *, uint64_t),
-                       peer_mq *a, peer_mq *b, uint64_t arg)
-{
-    pid_t pid;
-
-    CHECK(fflush(NULL) == 0);
-    CHECK((pid = fork()) >= 0);
-    if (pid == 0) {
-        fn(a, b, arg);
-        mq_close_peer(a);
-        mq_close_peer(b);
-        _exit(PEER_PASS);
-    }
-    bench_child = pid;
-}
-
-/* Wait for the current child; 0 if it exited 0, else print and return -1. */
-static int bench_wait(const char *what)
-{
-    int r = peer_wait_child(bench_child, what);
-
-    bench_child = 0;
-    return r;
-}
-
-static void bench_sender(peer_mq *a, peer_mq *b, uint64_t msgs)
-{
-    static char msg[BENCH_MSG_SIZE];
-    (void)b;
-    memset(msg, 0x5a, sizeof msg);
-    for (uint64_t i = 0; i < msgs; i++)
-        send_msg(a, msg, sizeof msg, 0);
-}
-
-static void bench_echo(peer_mq *a, peer_mq *b, uint64_t count)
-{
-    echo_loop(a, b, count);
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t u = *(const uint64_t *)x, v = *(const uint64_t *)y;
-    return (u > v) - (u < v);
-}
-
-static int mode_bench_cc(uint64_t msgs, uint64_t pings)
-{
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-    struct sigaction sa;
-    peer_mq q[2];
-    uint64_t t0, t1, *rt, sum = 0, mean = 0, median = 0;
-    double throughput;
-    int rc = PEER_PASS;
-
-    if (msgs > UINT64_MAX / BENCH_MSG_SIZE)
-        peer_die(PEER_BROKEN, "bench-cc: MSGS too large");
-    if (pings > SIZE_MAX / sizeof *rt)
-        peer_die(PEER_BROKEN, "bench-cc: PINGS too large");
-    CHECK((rt = malloc(pings ? (size_t)pings * sizeof *rt : 1)) != NULL);
-
-    bench_owner = getpid();
-    CHECK(atexit(bench_cleanup) == 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = bench_on_signal;
-    sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        CHECK(sigaction(sigs[i], &sa, NULL) == 0);
-    for (int i = 0; i < 2; i++) {
-        static char names[2][64];
-        snprintf(names[i], sizeof names[i], "/ipcb-bench-%ld-%c",
-                 (long)bench_owner, 'a' + i);
-        mq_open_peer(&q[i], names[i], O_RDWR | O_CREAT | O_EXCL);
-        memcpy(bench_names[i], names[i], sizeof names[i]);
-    }
-    if (q[0].cap < BENCH_MSG_SIZE)
-        peer_die(PEER_BROKEN, "bench-cc: default mq_msgsize %zu < %d", q[0].cap,
-                 BENCH_MSG_SIZE);
-    op_timeout_s = BENCH_TIMEOUT_S;
-
-    /* (a) throughput: child -> a -> parent */
-    t0 = peer_now_ns();
-    bench_fork(bench_sender, &q[0], &q[1], msgs);
-    sink_loop(&q[0], msgs * BENCH_MSG_SIZE, NULL);
-    t1 = peer_now_ns();
-    if (bench_wait("throughput") != 0)
-        rc = PEER_FAIL;
-    throughput = t1 > t0 ? (double)(msgs * BENCH_MSG_SIZE) * 1e9 /
-                           (double)(t1 - t0) : 0.0;
-
-    /* (b) latency: parent -> a -> echo child -> b -> parent */
-    bench_fork(bench_echo, &q[0], &q[1], BENCH_WARMUP + pings);
-    for (uint64_t i = 0; i < BENCH_WARMUP + pings; i++) {
-        uint8_t msg[8];
-        uint64_t s = peer_now_ns();
-        peer_store_le64(msg, i);
-        roundtrip(&q[0], &q[1], msg, sizeof msg, i);
-        if (i >= BENCH_WARMUP)
-            rt[i - BENCH_WARMUP] = peer_now_ns() - s;
-    }
-    if (bench_wait("echo") != 0)
-        rc = PEER_FAIL;
-
-    if (pings > 0) {
-        for (uint64_t i = 0; i < pings; i++)
-            sum += rt[i];
-        mean = (sum + pings / 2) / pings;
-        qsort(rt, (size_t)pings, sizeof *rt, cmp_u64);
-        median = pings % 2 ? rt[pings / 2]
-                           : (rt[pings / 2 - 1] + rt[pings / 2] + 1) / 2;
-    }
-    free(rt);
-    mq_close_peer(&q[0]);
-    mq_close_peer(&q[1]);
-    bench_cleanup();
-
-    printf("throughput_bytes_per_sec %.0f\n", throughput);
-    printf("roundtrip_ns_mean %llu\n", (unsigned long long)mean);
-    printf("roundtrip_ns_median %llu\n", (unsigned long long)median);
-    CHECK(fflush(stdout) == 0);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -620,15 +369,10 @@ int main(int argc, char **argv)
         return mode_receive_raw(argv[2]);
     if (strcmp(mode, "echo") == 0 && argc == 5)
         return mode_echo(argv[2], argv[3], parse_u64(argv[4]));
-    if (strcmp(mode, "pingpong") == 0 && argc == 6)
-        return mode_pingpong(argv[2], argv[3], parse_u64(argv[4]),
-                             parse_u64(argv[5]));
     if (strcmp(mode, "sink") == 0 && argc == 4)
         return mode_sink(argv[2], parse_u64(argv[3]));
     if (strcmp(mode, "source") == 0 && argc == 6)
         return mode_source(argv[2], parse_u64(argv[3]), parse_u64(argv[4]),
                            parse_u64(argv[5]));
-    if (strcmp(mode, "bench-cc") == 0 && argc == 4)
-        return mode_bench_cc(parse_u64(argv[2]), parse_u64(argv[3]));
     usage();
 }

@@ -66,14 +66,6 @@
  *       back on it until EOF (seqpacket: message by message), close FD.
  *       (Ping-pong responder.)  Exit 0; EPIPE / reset: exit 1.
  *
- *   sock_peer pingpong ADDRESS COUNT SIZE
- *       Connect (stream); COUNT times write SIZE bytes (SIZE >= 1) of
- *       pattern(1), read SIZE bytes back and compare.  Prints "<count>
- *       <total elapsed ns, CLOCK_MONOTONIC>".  The whole request is written
- *       before the reply is read, so SIZE must fit in the socket buffers in
- *       flight (<= 64 KiB is always safe).
- *       Pass (exit 0): every reply equals the request; otherwise exit 1.
- *
  *   sock_peer recv-fds FD
  *       One recvmsg (MSG_CMSG_CLOEXEC, room for RECV_FDS_MAX = 8 fds, 4096
  *       data bytes) on the connected AF_UNIX socket FD.  For each received
@@ -108,20 +100,6 @@
  *       getsockopt(SO_PEERCRED) on the connected AF_UNIX socket FD and print
  *       "peer <pid> <uid> <gid>".  Exit 0.
  *
- *   sock_peer bench-cc PINGS BYTES
- *       C<->C baseline over AF_UNIX stream sockets (socketpair + fork).
- *       (a) latency: an echo child; 1000 warm-up 1-byte round trips, then
- *           PINGS round trips each timed individually (CLOCK_MONOTONIC).
- *       (b) throughput: a child writes BYTES bytes in 64 KiB writes from
- *           one buffer pre-filled (before fork) with pattern(1); the parent
- *           reads in 64 KiB reads and only counts; elapsed time is measured
- *           by the parent from just after fork() until EOF.
- *       Prints (integers):
- *           roundtrip_ns_mean <n>
- *           roundtrip_ns_median <n>
- *           throughput_bytes_per_sec <n>
- *       Pass (exit 0): all bytes and round trips done, children exited 0.
- *
  * Exit codes: 0 pass, 1 check failed (see each mode), 2 usage or
  * environment error, 4 the address family or socket type is not supported
  * here (socket() fails with EAFNOSUPPORT, EPROTONOSUPPORT or
@@ -143,7 +121,6 @@
 
 #define MSG_BUF_SIZE (1u << 20) /* one dgram / seqpacket message        */
 #define CLIENT_TIMEOUT_S 30     /* echo-client: receive timeout         */
-#define BENCH_WARMUP 1000       /* bench-cc: untimed round trips        */
 #define RECV_FDS_MAX 8          /* recv-fds: descriptors per message    */
 #define MAX_ENDPOINTS 8         /* resolved addresses kept per ADDRESS  */
 
@@ -155,13 +132,11 @@ static const char usage_text[] =
     "       sock_peer source ADDRESS BYTES SEED\n"
     "       sock_peer source-fd FD BYTES SEED\n"
     "       sock_peer echo-fd FD\n"
-    "       sock_peer pingpong ADDRESS COUNT SIZE\n"
     "       sock_peer recv-fds FD\n"
     "       sock_peer send-fds FD PATH...\n"
     "       sock_peer send-pipe FD\n"
     "       sock_peer send-many-fds FD N\n"
     "       sock_peer creds FD\n"
-    "       sock_peer bench-cc PINGS BYTES\n"
     "ADDRESS: unix:PATH | abstract:NAME | tcp:HOST:PORT | udp:HOST:PORT\n"
     "         (IPv6: tcp:[::1]:PORT)\n"
     "TYPE:    stream | dgram | seqpacket (tcp: stream, udp: dgram)\n";
@@ -863,47 +838,6 @@ static int mode_echo_fd(int fd)
     return PEER_PASS;
 }
 
-static int mode_pingpong(const char *address, uint64_t count, uint64_t size)
-{
-    peer_pattern pat;
-    sock_addr a;
-    char *out, *in;
-    uint64_t t0, t1;
-    int fd;
-
-    if (size == 0 || size > (uint64_t)SSIZE_MAX)
-        peer_die(PEER_BROKEN, "pingpong: SIZE must be >= 1");
-    parse_address(address, SOCK_STREAM, &a);
-    CHECK((out = malloc((size_t)size)) != NULL);
-    CHECK((in = malloc((size_t)size)) != NULL);
-    pattern_init(&pat, 1);
-    pattern_fill(&pat, out, (size_t)size);
-    fd = sock_connect(&a, SOCK_STREAM);
-
-    t0 = peer_now_ns();
-    for (uint64_t i = 0; i < count; i++) {
-        ssize_t r;
-
-        write_all(fd, out, (size_t)size);
-        if ((r = read_full(fd, in, (size_t)size)) < 0)
-            io_die("pingpong: read in round %llu", (unsigned long long)i);
-        if ((uint64_t)r != size || memcmp(in, out, (size_t)size) != 0)
-            peer_die(PEER_FAIL, "pingpong: round %llu: %s",
-                     (unsigned long long)i,
-                     (uint64_t)r != size ? "EOF before the whole reply"
-                                         : "reply differs from the request");
-    }
-    t1 = peer_now_ns();
-
-    CHECK(close(fd) == 0);
-    free(out);
-    free(in);
-    printf("%llu %llu\n", (unsigned long long)count,
-           (unsigned long long)(t1 - t0));
-    CHECK(fflush(stdout) == 0);
-    return PEER_PASS;
-}
-
 static int mode_recv_fds(int sock)
 {
     union {
@@ -1030,132 +964,6 @@ static int mode_creds(int sock)
     return PEER_PASS;
 }
 
-/* ------------------------------------------------------------ bench-cc */
-
-/* socketpair(AF_UNIX, SOCK_STREAM) + fork: the child runs fn(sv[1], arg)
- * and _exits 0; the parent gets sv[0].  Returns the child's pid. */
-static pid_t fork_on_pair(void (*fn)(int, void *), void *arg, int *parent_fd)
-{
-    int sv[2];
-    pid_t pid;
-
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    CHECK(fflush(NULL) == 0);
-    CHECK((pid = fork()) >= 0);
-    if (pid == 0) {
-        CHECK(close(sv[0]) == 0);
-        fn(sv[1], arg);
-        CHECK(close(sv[1]) == 0);
-        _exit(PEER_PASS);
-    }
-    CHECK(close(sv[1]) == 0);
-    *parent_fd = sv[0];
-    return pid;
-}
-
-
-static void bench_echo_child(int fd, void *buf)
-{
-    echo_conn(fd, SOCK_STREAM, buf);
-}
-
-typedef struct {
-    const char *buf;  /* PEER_CHUNK bytes, pre-filled */
-    uint64_t bytes;
-} bench_writer_arg;
-
-static void bench_writer_child(int fd, void *arg)
-{
-    const bench_writer_arg *w = arg;
-
-    for (uint64_t done = 0; done < w->bytes;) {
-        size_t n = w->bytes - done < PEER_CHUNK ? (size_t)(w->bytes - done)
-                                                : PEER_CHUNK;
-        write_all(fd, w->buf, n);
-        done += n;
-    }
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int mode_bench_cc(uint64_t pings, uint64_t bytes)
-{
-    uint64_t *rt, sum = 0, mean = 0, median = 0, t0, t1, got = 0;
-    bench_writer_arg w = { .bytes = bytes };
-    peer_pattern pat;
-    double throughput;
-    int rc = PEER_PASS, fd;
-    char *buf;
-    size_t n;
-    pid_t pid;
-
-    if (pings > SIZE_MAX / sizeof *rt)
-        peer_die(PEER_BROKEN, "bench-cc: PINGS too large");
-    CHECK((rt = malloc(pings ? (size_t)pings * sizeof *rt : 1)) != NULL);
-    CHECK((buf = malloc(MSG_BUF_SIZE)) != NULL);
-
-    /* (a) latency: 1-byte round trips through an echo child */
-    pid = fork_on_pair(bench_echo_child, buf, &fd);
-    for (uint64_t i = 0; i < BENCH_WARMUP + pings; i++) {
-        char c = (char)i, d;
-        uint64_t s = peer_now_ns();
-        ssize_t r;
-
-        write_all(fd, &c, 1);
-        if ((r = read_full(fd, &d, 1)) != 1)
-            peer_die(PEER_FAIL, "bench-cc: pong read: %s",
-                     r < 0 ? strerror(errno) : "EOF");
-        if (i >= BENCH_WARMUP)
-            rt[i - BENCH_WARMUP] = peer_now_ns() - s;
-        if (d != c)
-            peer_die(PEER_FAIL, "bench-cc: pong byte mismatch in round %llu",
-                     (unsigned long long)i);
-    }
-    CHECK(close(fd) == 0);   /* the child sees EOF and exits */
-    if (peer_wait_child(pid, "echo") != 0)
-        rc = PEER_FAIL;
-
-    /* (b) throughput: a writer child, the parent counts */
-    pattern_init(&pat, 1);
-    pattern_fill(&pat, buf, PEER_CHUNK);
-    w.buf = buf;
-    pid = fork_on_pair(bench_writer_child, &w, &fd);
-    t0 = peer_now_ns();
-    while ((n = read_some(fd, buf + PEER_CHUNK, PEER_CHUNK)) > 0)
-        got += n;
-    t1 = peer_now_ns();
-    CHECK(close(fd) == 0);
-    if (peer_wait_child(pid, "writer") != 0)
-        rc = PEER_FAIL;
-    if (got != bytes) {
-        fprintf(stderr, "bench-cc: received %llu of %llu bytes\n",
-                (unsigned long long)got, (unsigned long long)bytes);
-        rc = PEER_FAIL;
-    }
-    throughput = t1 > t0 ? (double)got * 1e9 / (double)(t1 - t0) : 0.0;
-
-    if (pings > 0) {
-        for (uint64_t i = 0; i < pings; i++)
-            sum += rt[i];
-        mean = (sum + pings / 2) / pings;
-        qsort(rt, (size_t)pings, sizeof *rt, cmp_u64);
-        median = pings % 2 ? rt[pings / 2]
-                           : (rt[pings / 2 - 1] + rt[pings / 2] + 1) / 2;
-    }
-    free(rt);
-    free(buf);
-
-    printf("roundtrip_ns_mean %llu\n", (unsigned long long)mean);
-    printf("roundtrip_ns_median %llu\n", (unsigned long long)median);
-    printf("throughput_bytes_per_sec %.0f\n", throughput);
-    CHECK(fflush(stdout) == 0);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -1181,8 +989,6 @@ int main(int argc, char **argv)
                               parse_u64(argv[4]));
     if (strcmp(mode, "echo-fd") == 0 && argc == 3)
         return mode_echo_fd(parse_fd(argv[2]));
-    if (strcmp(mode, "pingpong") == 0 && argc == 5)
-        return mode_pingpong(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "recv-fds") == 0 && argc == 3)
         return mode_recv_fds(parse_fd(argv[2]));
     if (strcmp(mode, "send-fds") == 0 && argc >= 4)
@@ -1193,7 +999,5 @@ int main(int argc, char **argv)
         return mode_send_many_fds(parse_fd(argv[2]), parse_u64(argv[3]));
     if (strcmp(mode, "creds") == 0 && argc == 3)
         return mode_creds(parse_fd(argv[2]));
-    if (strcmp(mode, "bench-cc") == 0 && argc == 4)
-        return mode_bench_cc(parse_u64(argv[2]), parse_u64(argv[3]));
     usage();
 }

@@ -377,25 +377,6 @@ static inline int peer_source_fd(int fd, uint64_t bytes, uint64_t seed)
     return PEER_PASS;
 }
 
-/* Waits for child pid (retrying EINTR); 0 if it exited with status 0, else says how it ended
- * ("bench-cc: WHAT child exited with N" / "... killed by signal N") on stderr and returns -1. */
-static inline int peer_wait_child(pid_t pid, const char *what)
-{
-    int status;
-    pid_t r;
-
-    while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    CHECK(r == pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (WIFEXITED(status))
-        fprintf(stderr, "bench-cc: %s child exited with %d\n", what, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        fprintf(stderr, "bench-cc: %s child killed by signal %d\n", what, WTERMSIG(status));
-    return -1;
-}
-
 /* Decodes HEX (an even number of hex digits, either case; "" is empty) into a malloc'ed buffer
  * (never NULL) and its length; exits PEER_BROKEN with "WHAT: ..." on bad input. */
 static inline uint8_t *peer_parse_hex(const char *hex, size_t *len, const char *what)

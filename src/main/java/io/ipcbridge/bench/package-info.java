@@ -1,12 +1,9 @@
 /**
- * Benchmarks of ipcbridge against C and against the JDK's own ways: not tests, run by hand with
- * {@code scripts/bench-pipe} ({@link io.ipcbridge.bench.PipeBench}: pipes, against
- * {@link java.lang.ProcessBuilder}), {@code scripts/bench-mq} ({@link io.ipcbridge.bench.MqBench}:
- * POSIX message queues), {@code scripts/bench-shm} ({@link io.ipcbridge.bench.ShmBench}: semaphores,
- * a spin flag in shared memory against the JDK's MappedByteBuffer, the bounded buffer) and
- * {@code scripts/bench-sock} ({@link io.ipcbridge.bench.SockBench}: AF_UNIX stream sockets, against
- * the JDK's SocketChannel). What they share (options, rounds, the tables and targets, spawning and
- * watching the C peers, fresh names and their removal) is in the package-private
- * {@code BenchSupport}.
+ * The benchmark suite behind {@code ipcbridge bench} ({@link io.ipcbridge.bench.Bench}): each
+ * mechanism is one package-private {@code Mechanism} subclass (its id, its pairs, how a run's
+ * {@code Link} is made) registered in one line of {@code Mechanisms}; the runs, the interleaved
+ * repeats and the {@link io.ipcbridge.bench.Result}s are the same for all. The C side of every pair is
+ * {@code native-tests/bench_peer}, the Python side {@code bench_peer.py} (a resource of this package);
+ * the reports (tables, JSON, CSV, chart) are the CLI's.
  */
 package io.ipcbridge.bench;

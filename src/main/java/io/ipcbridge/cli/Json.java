@@ -7,7 +7,8 @@ import java.util.stream.Collectors;
 /**
  * The {@code --json} output of {@code info} and {@code ls} (CLI.md): one object or one array of
  * objects on one line, kebab-case keys in the order given, modes as octal strings ({@link #mode}).
- * Values are strings, numbers, booleans, null or lists of these (arrays).
+ * Values are strings, numbers (a NaN or infinite double as null), booleans, null, maps (objects) or
+ * lists (arrays).
  */
 final class Json {
     private Json() {
@@ -15,9 +16,7 @@ final class Json {
 
     /** {@code fields} as one JSON object. */
     static String object(Map<String, ?> fields) {
-        return fields.entrySet().stream()
-                .map(e -> string(e.getKey()) + ":" + value(e.getValue()))
-                .collect(Collectors.joining(",", "{", "}"));
+        return value(fields);
     }
 
     /** {@code objects} as one JSON array of objects. */
@@ -31,14 +30,18 @@ final class Json {
     }
 
     private static String value(Object v) {
-        if (v == null) {
+        if (v == null || v instanceof Double d && !Double.isFinite(d)) {
             return "null";
+        }
+        if (v instanceof Map<?, ?> m) {
+            return m.entrySet().stream().map(e -> string(e.getKey().toString()) + ":" + value(e.getValue()))
+                    .collect(Collectors.joining(",", "{", "}"));
+        }
+        if (v instanceof List<?> l) {
+            return l.stream().map(Json::value).collect(Collectors.joining(",", "[", "]"));
         }
         if (v instanceof Number || v instanceof Boolean) {
             return v.toString();
-        }
-        if (v instanceof List<?> list) {
-            return list.stream().map(Json::value).collect(Collectors.joining(",", "[", "]"));
         }
         return string(v.toString());
     }

@@ -17,7 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Finds the C peers of {@code native-tests/} for the demo: the directory named by the system property
+ * Finds the C peers of {@code native-tests/} for the demo and the benchmark: the directory named by the system property
  * {@code ipcbridge.native.dir}, else by the environment variable {@code IPCBRIDGE_NATIVE_DIR}, else
  * {@code native-tests} next to the jar (target/native-tests), else {@code native-tests/build} (in the
  * working directory, then in the repository the jar was built in). When
@@ -27,7 +27,8 @@ import java.util.Set;
 final class NativePeers {
     static final String PROPERTY = "ipcbridge.native.dir";
     static final String ENVIRONMENT = "IPCBRIDGE_NATIVE_DIR";
-    static final String[] REQUIRED = {"pipe_peer", "fifo_peer", "sock_peer", "mq_peer", "shm_peer", "conn_peer"};
+    static final String[] REQUIRED = {"pipe_peer", "fifo_peer", "sock_peer", "mq_peer", "shm_peer", "conn_peer",
+        "bench_peer"};
     private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(2);
 
     private NativePeers() {

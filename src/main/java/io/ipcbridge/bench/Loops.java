@@ -1,0 +1,124 @@
+package io.ipcbridge.bench;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The Java side of every run, the same loops as bench_peer's modes: ping and echo for latency,
+ * source and sink for throughput. Buffers are direct, allocated once per run.
+ */
+final class Loops {
+    private Loops() {
+    }
+
+    /**
+     * {@code warmup} untimed, then {@code count} timed round trips of {@code size} bytes (the round
+     * number in the first 8), each echo compared with what was sent.
+     *
+     * @return {median, p99, mean} in nanoseconds, as bench_peer ping computes them
+     */
+    static double[] ping(End end, int size, int warmup, int count) throws IOException {
+        ByteBuffer msg = ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(size, 64 << 10));
+        long[] t = new long[count];
+        for (int i = -warmup; i < count; i++) {
+            if (size >= 8) {
+                msg.putLong(0, i + warmup);
+            }
+            long t0 = System.nanoTime();
+            end.send(msg.clear());
+            receiveExact(end, buf.clear(), size);
+            long t1 = System.nanoTime();
+            if (end.carriesData() && buf.flip().compareTo(msg.clear()) != 0) {
+                throw new IOException("round trip " + (i + warmup) + ": the echo differs");
+            }
+            if (i >= 0) {
+                t[i] = t1 - t0;
+            }
+        }
+        return stats(t);
+    }
+
+    /** {median, p99, mean} of {@code t} (sorted in place): p99 is the ceil(0.99 n)-th smallest. */
+    static double[] stats(long[] t) {
+        Arrays.sort(t);
+        int n = t.length;
+        double sum = 0;
+        for (long v : t) {
+            sum += v;
+        }
+        double median = n % 2 == 1 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2.0;
+        return new double[] {median, t[(n * 99 + 99) / 100 - 1], sum / n};
+    }
+
+    /** {@code total} times: receives {@code size} bytes and sends them back. */
+    static void echo(End end, int size, long total) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(size, 64 << 10));
+        for (long i = 0; i < total; i++) {
+            receiveExact(end, buf.clear(), size);
+            end.send(buf.flip());
+        }
+    }
+
+    /** Sends {@code bytes} bytes in {@code chunk}-byte sends (the last shorter) of one pattern-filled buffer, then closes the end. */
+    static void source(End end, long bytes, int chunk) throws IOException {
+        try (end) {
+            ByteBuffer buf = pattern(chunk);
+            for (long left = bytes; left > 0; left -= chunk) {
+                end.send(buf.clear().limit((int) Math.min(left, chunk)));
+            }
+        }
+    }
+
+    /**
+     * Receives until {@code bytes} bytes have arrived, {@code chunk} at a time.
+     *
+     * @return the nanoseconds from the return of the first receive to that of the last
+     */
+    static long sink(End end, long bytes, int chunk) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(chunk, 64 << 10));
+        long got = 0;
+        long t0 = 0;
+        long t1 = 0;
+        while (got < bytes) {
+            int n = end.receive(buf.clear());
+            t1 = System.nanoTime();
+            if (n <= 0) {
+                throw new IOException("the data ended after " + got + " of " + bytes + " bytes");
+            }
+            if (got == 0) {
+                t0 = t1;
+            }
+            got += n;
+        }
+        if (got != bytes) {
+            throw new IOException("received " + got + " bytes, expected " + bytes);
+        }
+        return t1 - t0;
+    }
+
+    /** Receives exactly {@code size} bytes into {@code buf} (a byte stream may cut them). */
+    private static void receiveExact(End end, ByteBuffer buf, int size) throws IOException {
+        buf.limit(size);
+        while (buf.hasRemaining()) {
+            if (end.receive(buf) <= 0) {
+                throw new IOException("the data ended after " + buf.position() + " of " + size + " bytes");
+            }
+        }
+    }
+
+    /** {@code size} bytes of the C peers' pattern(1) (include/peer.h: xorshift64, little-endian words). */
+    static ByteBuffer pattern(int size) {
+        ByteBuffer b = ByteBuffer.allocateDirect(size + 7).order(ByteOrder.LITTLE_ENDIAN);
+        long s = 1;
+        for (int i = 0; i < size; i += 8) {
+            s ^= s << 13;
+            s ^= s >>> 7;
+            s ^= s << 17;
+            b.putLong(i, s);
+        }
+        return b.limit(size).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+}

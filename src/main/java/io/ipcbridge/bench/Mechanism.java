@@ -1,0 +1,51 @@
+package io.ipcbridge.bench;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * One IPC mechanism of the benchmark. Adding one is a subclass (which pairs it has, how a
+ * {@link Link} is made for each) and a line in {@link Mechanisms#ALL}; the runs, the repeats and the
+ * reports are the same for all.
+ */
+abstract class Mechanism {
+    private final String id;
+    private final String description;
+    private final List<Pair> latency;
+    private final List<Pair> throughput;
+
+    /**
+     * A mechanism with its id (on the command line and in the outputs, e.g. {@code unix-stream}), a
+     * line on what goes through it, and the pairs of each workload (c-c first; empty where the
+     * workload does not apply).
+     */
+    Mechanism(String id, String description, List<Pair> latency, List<Pair> throughput) {
+        this.id = id;
+        this.description = description;
+        this.latency = List.copyOf(latency);
+        this.throughput = List.copyOf(throughput);
+    }
+
+    /** The id on the command line and in the outputs. */
+    final String id() {
+        return id;
+    }
+
+    /** What goes through it. */
+    final String description() {
+        return description;
+    }
+
+    /** The pairs run for {@code workload}. */
+    final List<Pair> pairs(Workload workload) {
+        return workload == Workload.LATENCY ? latency : throughput;
+    }
+
+    /** The size of each send of the throughput workload: 64 KiB unless a mechanism says otherwise. */
+    int chunk() {
+        return 64 << 10;
+    }
+
+    /** A fresh link for one run of {@code workload} by {@code pair}. */
+    abstract Link open(Workload workload, Pair pair) throws IOException;
+}

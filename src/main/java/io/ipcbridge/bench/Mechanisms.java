@@ -1,0 +1,34 @@
+package io.ipcbridge.bench;
+
+import io.ipcbridge.socket.Socket;
+import java.util.List;
+import java.util.Optional;
+
+/** The registry: every mechanism of the benchmark, in the order of the tables. */
+final class Mechanisms {
+    /** The mechanisms of this build; a new one is one line here. */
+    static final List<Mechanism> ALL = List.of(
+            new PipeMechanism(),
+            new FifoMechanism(),
+            new SocketMechanism.UnixStream(),
+            new SocketMechanism.UnixMessages("unix-seqpacket", "socketpair(AF_UNIX, SOCK_SEQPACKET)",
+                    Socket.Type.SEQPACKET),
+            new SocketMechanism.UnixMessages("unix-dgram", "socketpair(AF_UNIX, SOCK_DGRAM), 64 KiB datagrams",
+                    Socket.Type.DATAGRAM),
+            new SocketMechanism.Tcp(),
+            new MqMechanism(),
+            new ShmSemMechanism(),
+            new ShmSpinMechanism(),
+            new ConnMechanism());
+
+    /** Mechanism ids of the command-line contract that this build does not have yet. */
+    static final List<String> NOT_IN_THIS_BUILD = List.of("ring");
+
+    private Mechanisms() {
+    }
+
+    /** The mechanism {@code id}, if this build has it. */
+    static Optional<Mechanism> byId(String id) {
+        return ALL.stream().filter(m -> m.id().equals(id)).findFirst();
+    }
+}

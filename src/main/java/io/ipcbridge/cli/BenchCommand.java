@@ -1,0 +1,119 @@
+package io.ipcbridge.cli;
+
+import io.ipcbridge.bench.Bench;
+import io.ipcbridge.bench.Result;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ipcbridge bench}: every mechanism side by side with C, the JDK and Python (see
+ * {@link Bench}). Tables on stdout, one progress line per run on stderr, and on request JSON, CSV
+ * and a chart. Exit 0 when every run completed, 1 when one failed, 2 for an unknown mechanism.
+ */
+@CommandLine.Command(name = "bench", mixinStandardHelpOptions = true, version = Main.VERSION,
+        description = {"Side by side with C, the JDK and Python: for each mechanism, the round-trip latency of an "
+                + "8-byte message (median, p99, mean) and the one-way throughput in 64 KiB writes (8 KiB messages "
+                + "for mq), for the pairs c-c, java-c, java-java, jdk-c, jdk-java, python-python and java-python "
+                + "where they apply, interleaved in each repeat; the tables give the median of the repeats and "
+                + "the ratio of each pair to c-c.",
+            "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (5 to 8 minutes"
+                + " on 2 CPUs). --quick: 16 MiB, 2,000 after 500, 1 repeat (under a minute).",
+            "Mechanisms: pipe fifo unix-stream unix-seqpacket unix-dgram tcp mq shm-sem shm-spin conn (all by "
+                + "default); ring is not in this build yet.",
+            "The C side of every pair is native-tests/bench_peer, found as for the demo."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "MECHANISM", arity = "0..*", description = "Mechanisms to run (default: all).")
+    List<String> mechanisms = new ArrayList<>();
+
+    @Option(names = "--quick", description = "A smoke run: small sizes, 1 repeat.")
+    boolean quick;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as one JSON object.")
+    Path json;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "Also write the results as CSV, one line each.")
+    Path csv;
+
+    @Option(names = "--plot", paramLabel = "FILE", description = "Also draw a chart: FILE.svg or FILE.png.")
+    Path plot;
+
+    @Option(names = "--repeat", paramLabel = "N", converter = Counts.Positive.class,
+            description = "Repeats instead of the mode's (5 full, 1 quick).")
+    Long repeat;
+
+    @Option(names = "--bytes", paramLabel = "S", converter = Sizes.Positive.class,
+            description = "Bytes per throughput run instead of the mode's.")
+    Long bytes;
+
+    @Option(names = "--pings", paramLabel = "N", converter = Counts.Positive.class,
+            description = "Timed round trips per latency run instead of the mode's.")
+    Long pings;
+
+    @Option(names = "--warmup", paramLabel = "N", converter = Counts.NonNegative.class,
+            description = "Untimed round trips before them instead of the mode's.")
+    Long warmup;
+
+    @Option(names = "--python", paramLabel = "PATH", defaultValue = "python3",
+            description = "The Python of the Python pairs (default: ${DEFAULT-VALUE}).")
+    String python;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> run = new ArrayList<>();
+        for (String m : mechanisms) {
+            if (Bench.notInThisBuild(m)) {
+                err.println(m + ": not available in this build");
+            } else if (!Bench.mechanismIds().contains(m)) {
+                throw new ParameterException(spec.commandLine(), "unknown mechanism '" + m + "'; known: "
+                        + String.join(" ", Bench.mechanismIds()));
+            } else if (!run.contains(m)) {
+                run.add(m);
+            }
+        }
+        if (!mechanisms.isEmpty() && run.isEmpty()) {
+            throw CommandFailure.refused("no mechanism of this build to run");
+        }
+        String plotName = plot == null ? "" : plot.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (plot != null && !plotName.endsWith(".svg") && !plotName.endsWith(".png")) {
+            throw new ParameterException(spec.commandLine(), "--plot needs a file name ending in .svg or .png: " + plot);
+        }
+        Optional<Path> peers = NativePeers.locate(err);
+        if (peers.isEmpty()) {
+            throw CommandFailure.refused("bench needs the C peers (bench_peer) of native-tests/");
+        }
+        Bench.Options mode = quick ? Bench.Options.quick(run, peers.get()) : Bench.Options.full(run, peers.get());
+        Bench.Options options = new Bench.Options(run, bytes != null ? bytes : mode.bytes(),
+                pings != null ? Math.toIntExact(pings) : mode.pings(),
+                warmup != null ? Math.toIntExact(warmup) : mode.warmup(),
+                repeat != null ? Math.toIntExact(repeat) : mode.repeat(), peers.get(), python);
+        List<Result> results = Bench.run(options, err);
+        BenchReport.tables(results, options, out);
+        if (json != null) {
+            Files.writeString(json, BenchReport.json(results, options) + "\n", StandardCharsets.UTF_8);
+        }
+        if (csv != null) {
+            Files.writeString(csv, BenchReport.csv(results), StandardCharsets.UTF_8);
+        }
+        if (plot != null) {
+            BenchChart.write(results, plot);
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,94 @@
+# bench_peer.py -- the Python side of `ipcbridge bench` (conn): the modes of native-tests/bench_peer.c
+# on multiprocessing.connection, run as `python3 -c "$(cat bench_peer.py)" MODE ARGS...`.
+#   echo conn:FD conn:FD SIZE TOTAL      TOTAL times: recv_bytes, send_bytes it back
+#   sink conn:FD BYTES CHUNK             recv_bytes until BYTES arrived; prints "<bytes> <ns>" (first to last)
+#   pp-latency SIZE WARMUP COUNT         multiprocessing.Pipe between this process and a forked echo;
+#                                        prints "<median ns> <p99 ns> <mean ns>" of COUNT timed round trips
+#   pp-throughput BYTES CHUNK            this process sends BYTES in CHUNK-byte messages to a forked sink,
+#                                        which prints "<bytes> <ns>"
+import multiprocessing as mp
+import sys
+import time
+from multiprocessing.connection import Connection
+
+
+def conn(spec):
+    if not spec.startswith("conn:"):
+        sys.exit("bench_peer.py: not a conn:FD endpoint: " + spec)
+    return Connection(int(spec[5:]))
+
+
+def echo(c, total):
+    for _ in range(total):
+        c.send_bytes(c.recv_bytes())
+
+
+def sink(c, nbytes):
+    got, t0, t1 = 0, 0, 0
+    while got < nbytes:
+        m = c.recv_bytes()
+        t1 = time.perf_counter_ns()
+        if got == 0:
+            t0 = t1
+        got += len(m)
+    print(got, t1 - t0, flush=True)
+
+
+def ping(c, size, warmup, count):
+    t = []
+    pad = bytes(size - 8)
+    for i in range(warmup + count):
+        msg = i.to_bytes(8, "little") + pad
+        t0 = time.perf_counter_ns()
+        c.send_bytes(msg)
+        r = c.recv_bytes()
+        t1 = time.perf_counter_ns()
+        if r != msg:
+            sys.exit("bench_peer.py: round trip %d: the echo differs" % i)
+        if i >= warmup:
+            t.append(t1 - t0)
+    t.sort()
+    n = len(t)
+    median = t[n // 2] if n % 2 else (t[n // 2 - 1] + t[n // 2]) / 2
+    print("%.1f %d %.1f" % (median, t[(n * 99 + 99) // 100 - 1], sum(t) / n), flush=True)
+
+
+def source(c, nbytes, chunk):
+    buf = bytes(chunk)
+    left = nbytes
+    while left > 0:
+        n = min(left, chunk)
+        c.send_bytes(buf if n == chunk else buf[:n])
+        left -= n
+
+
+def forked(target, args, parent):
+    ctx = mp.get_context("fork")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=target, args=(b,) + args)
+    p.start()
+    b.close()
+    parent(a)
+    p.join()
+    if p.exitcode != 0:
+        sys.exit("bench_peer.py: the forked side exited with %s" % p.exitcode)
+
+
+def main(argv):
+    mode = argv[0]
+    if mode == "echo":
+        c = conn(argv[1])
+        echo(c, int(argv[4]))
+    elif mode == "sink":
+        sink(conn(argv[1]), int(argv[2]))
+    elif mode == "pp-latency":
+        size, warmup, count = int(argv[1]), int(argv[2]), int(argv[3])
+        forked(echo, (warmup + count,), lambda a: ping(a, size, warmup, count))
+    elif mode == "pp-throughput":
+        nbytes, chunk = int(argv[1]), int(argv[2])
+        forked(sink, (nbytes,), lambda a: source(a, nbytes, chunk))
+    else:
+        sys.exit("bench_peer.py: unknown mode " + mode)
+
+
+main(sys.argv[1:])

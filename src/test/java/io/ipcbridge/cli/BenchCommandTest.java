@@ -1,0 +1,135 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Peers;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/**
+ * {@code ipcbridge bench} in its smallest mode: every mechanism with tiny counts and one repeat,
+ * against the real C peers and python3. Only the shape of the outputs is checked, never a timing.
+ */
+class BenchCommandTest {
+    /**
+     * Results of a run of every mechanism: latency and throughput pairs of pipe, fifo, unix-stream,
+     * unix-seqpacket, unix-dgram, tcp, mq, shm-sem, shm-spin (latency only) and conn.
+     */
+    private static final int RESULTS = 8 + 8 + 10 + 6 + 6 + 10 + 6 + 6 + 5 + 10;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyMechanismRunsAndEveryOutputIsWellFormed() throws Exception {
+        Peers.path("bench_peer"); // skips the test when the C peers were not built
+        Path json = dir.resolve("r.json");
+        Path csv = dir.resolve("r.csv");
+        Path svg = dir.resolve("r.svg");
+        Map<Integer, String> before = Fds.snapshot();
+        Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(150), () -> Cli.run("bench", "--bytes", "256k",
+                "--pings", "20", "--warmup", "5", "--repeat", "1", "--json", json.toString(), "--csv", csv.toString(),
+                "--plot", svg.toString()));
+        assertEquals(0, r.status(), r::toString);
+        Fds.assertNoneAdded(before);
+
+        // the tables: one row per mechanism under each heading, one column per pair
+        List<String> out = r.out().lines().toList();
+        int latency = out.indexOf("Latency: median round trip, us (ratio to c-c; lower is better)");
+        assertTrue(latency > 0, r::toString);
+        assertEquals(List.of("mechanism", "c-c", "java-c", "java-java", "jdk-c", "jdk-java", "python-python",
+                "java-python"), List.of(out.get(latency + 1).trim().split("\\s+")), "the latency table's columns");
+        assertTrue(out.get(latency + 2).startsWith("pipe "), r::toString);
+        assertTrue(out.get(latency + 3).matches("fifo +[0-9.]+ +[0-9.]+ \\([0-9.]+x\\) .*"),
+                () -> "a value, then a value and its ratio to c-c: " + out.get(latency + 3));
+        assertTrue(out.contains("Throughput: MB/s, 10^6 bytes/s (ratio to c-c; higher is better)"), r::toString);
+        assertEquals(RESULTS, r.err().lines().filter(l -> l.matches("\\[\\d+/" + RESULTS + "] .*")).count(),
+                () -> "one progress line per run: " + r.err());
+
+        // JSON: parsed by Python's json module, one result each with its sample
+        String check = "import json, sys; d = json.load(open(sys.argv[1])); r = d['results'];"
+                + "assert all(len(x['samples']) == 1 for x in r); print(len(r), d['settings']['repeat'])";
+        Process p = new ProcessBuilder("python3", "-c", check, json.toString()).redirectErrorStream(true).start();
+        String parsed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.waitFor(), parsed);
+        assertEquals(RESULTS + " 1", parsed, "json.load read every result");
+
+        // CSV: the header, then one line per result with every column
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(BenchReport.CSV_HEADER, lines.get(0));
+        assertEquals(RESULTS, lines.size() - 1);
+        int columns = BenchReport.CSV_HEADER.split(",").length;
+        for (String line : lines.subList(1, lines.size())) {
+            assertEquals(columns, line.split(",", -1).length, line);
+        }
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("conn,throughput,python-python,MB/s,")), lines::toString);
+
+        // SVG: well-formed XML with one bar per result
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(svg.toFile());
+        assertEquals("svg", doc.getDocumentElement().getTagName());
+        NodeList rects = doc.getElementsByTagName("rect");
+        int bars = 0;
+        for (int i = 0; i < rects.getLength(); i++) {
+            if ("bar".equals(((Element) rects.item(i)).getAttribute("class"))) {
+                bars++;
+            }
+        }
+        assertEquals(RESULTS, bars, "one bar per result");
+        assertLeftNothing();
+    }
+
+    @Test
+    void pngDecodesAndRingIsNotInThisBuild() throws Exception {
+        Peers.path("bench_peer");
+        Path png = dir.resolve("r.png");
+        Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("bench", "pipe", "ring",
+                "--bytes", "64k", "--pings", "10", "--warmup", "1", "--repeat", "1", "--plot", png.toString()));
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.err().lines().anyMatch("ring: not available in this build"::equals), r::toString);
+        BufferedImage image = ImageIO.read(png.toFile());
+        assertNotNull(image, "ImageIO decodes the PNG");
+        assertTrue(image.getWidth() > 100 && image.getHeight() > 100, "an image of some size");
+    }
+
+    @Test
+    void anUnknownMechanismIsAUsageError() throws IOException {
+        Cli.Result r = Cli.run("bench", "carrier-pigeon");
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: unknown mechanism 'carrier-pigeon'"), r::toString);
+        Cli.Result ring = Cli.run("bench", "ring");
+        assertEquals(1, ring.status(), "nothing of this build to run: " + ring);
+        Cli.Result plot = Cli.run("bench", "pipe", "--plot", dir.resolve("chart.gif").toString());
+        assertEquals(2, plot.status(), "--plot takes .svg or .png only: " + plot);
+    }
+
+    /** The bench removed every queue, semaphore and segment it named. */
+    private static void assertLeftNothing() throws IOException {
+        String mine = "ipcb-bench-" + ProcessHandle.current().pid() + "-";
+        for (String d : new String[] {"/dev/shm", "/dev/mqueue"}) {
+            if (Files.isDirectory(Path.of(d))) {
+                try (Stream<Path> left = Files.list(Path.of(d))) {
+                    assertEquals(List.of(), left.map(x -> x.getFileName().toString()).filter(f -> f.contains(mine))
+                            .toList(), "nothing left in " + d);
+                }
+            }
+        }
+    }
+}
