@@ -27,6 +27,10 @@
  *                  sched_yield() after SPIN_YIELD_AFTER turns so that two
  *                  spinners sharing a CPU still progress (latency only).
  *                  The counters start at 0: the segment must be fresh.
+ *   ring:SHM:W     the shared-memory message ring SHM of
+ *                  include/ipcbridge_ring.h, one record per send / receive,
+ *                  waiting with strategy W (spin or block); a receive copies
+ *                  the record out (ipcb_ring_poll)
  *   bb:SHM         the bounded buffer of include/ipcb_bounded.h (unnamed
  *                  semaphores): a send copies the data into the record at
  *                  head, a receive copies the record at tail out
@@ -54,6 +58,7 @@
  */
 #include "peer.h"
 #include "ipcb_bounded.h"
+#include "ipcbridge_ring.h"
 
 #include <limits.h>
 #include <mqueue.h>
@@ -79,7 +84,7 @@ _Noreturn static void usage(void)
     exit(PEER_BROKEN);
 }
 
-enum kind { K_FD, K_CONN, K_MQ, K_SEM, K_SPIN, K_BB };
+enum kind { K_FD, K_CONN, K_MQ, K_SEM, K_SPIN, K_BB, K_RING };
 
 typedef struct {
     enum kind kind;
@@ -90,6 +95,8 @@ typedef struct {
     _Atomic uint32_t *counter;
     uint32_t seen;
     ipcb_bb_header *bb;
+    struct ipcb_ring *ring;
+    int ring_wait;
     unsigned char *frame; /* conn: header + payload of a small message */
 } endpoint;
 
@@ -150,6 +157,24 @@ static endpoint ep_open(const char *spec, int in)
         e.kind = K_SPIN;
         e.counter = (_Atomic uint32_t *)((unsigned char *)base + off);
         e.seen = 0; /* a fresh segment: the other side may have stored already */
+    } else if (strncmp(spec, "ring:", 5) == 0) {
+        char name[256];
+        const char *colon = strrchr(spec + 5, ':');
+        size_t len;
+        if (colon == NULL || (len = (size_t)(colon - (spec + 5))) >= sizeof name)
+            usage();
+        memcpy(name, spec + 5, len);
+        name[len] = '\0';
+        if (strcmp(colon + 1, "spin") == 0)
+            e.ring_wait = IPCB_RING_SPIN;
+        else if (strcmp(colon + 1, "block") == 0)
+            e.ring_wait = IPCB_RING_BLOCK;
+        else
+            usage();
+        e.kind = K_RING;
+        CHECK((e.ring = malloc(sizeof *e.ring)) != NULL);
+        if (ipcb_ring_open(e.ring, name) != 0)
+            peer_die(PEER_BROKEN, "%s: %s", spec, ipcb_ring_error(e.ring));
     } else if (strncmp(spec, "bb:", 3) == 0) {
         size_t size;
         e.kind = K_BB;
@@ -178,6 +203,10 @@ static void ep_close(endpoint *e)
         break;
     case K_SEM:
         CHECK(sem_close(e->sem) == 0);
+        break;
+    case K_RING:
+        ipcb_ring_close(e->ring);
+        free(e->ring);
         break;
     default: /* mappings go with the process */
         break;
@@ -230,6 +259,10 @@ static void ep_send(endpoint *e, const void *buf, size_t n)
         return;
     case K_SPIN:
         atomic_store_explicit(e->counter, ++e->seen, memory_order_release);
+        return;
+    case K_RING:
+        if (ipcb_ring_offer(e->ring, buf, (uint32_t)n, e->ring_wait, -1) != 0)
+            peer_die(PEER_FAIL, "ring offer: %s", ipcb_ring_error(e->ring));
         return;
     case K_BB: {
         ipcb_bb_header *h = e->bb;
@@ -289,6 +322,10 @@ static size_t ep_recv(endpoint *e, void *buf, size_t cap)
         e->seen = v;
         return cap;
     }
+    case K_RING:
+        if (ipcb_ring_poll(e->ring, buf, (uint32_t)cap, &len, e->ring_wait, -1) != 0)
+            peer_die(PEER_FAIL, "ring poll: %s", ipcb_ring_error(e->ring));
+        return len;
     case K_BB: {
         ipcb_bb_header *h = e->bb;
         size_t n = cap < h->record_size ? cap : h->record_size;

@@ -507,29 +507,51 @@ public final class Ring implements AutoCloseable {
      * @throws InterruptedException if the thread is interrupted while waiting
      */
     public byte[] poll(Duration timeout) throws IOException, InterruptedException {
-        checkOpen();
-        registerConsumer();
         byte[][] got = new byte[1][];
-        Handler copy = m -> {
+        return take(m -> {
             got[0] = new byte[m.remaining()];
             m.get(got[0]);
-        };
+        }, timeout) ? got[0] : null;
+    }
+
+    /**
+     * Takes the next message into {@code dst} from its position, waiting up to {@code timeout}
+     * (null: no limit); nothing is allocated.
+     *
+     * @return the message's length, or -1 if none came in time
+     * @throws IllegalArgumentException if {@code dst} has room for less than {@link #maxMessage()}
+     * @throws PeerDiedException if the producer died with nothing left to read
+     * @throws InterruptedException if the thread is interrupted while waiting
+     */
+    public int poll(ByteBuffer dst, Duration timeout) throws IOException, InterruptedException {
+        if (dst.remaining() < maxMessage) {
+            throw new IllegalArgumentException("a buffer of " + dst.remaining() + " bytes cannot take every message of"
+                    + " ring " + name + " (up to " + maxMessage + " bytes)");
+        }
+        int start = dst.position();
+        return take(dst::put, timeout) ? dst.position() - start : -1;
+    }
+
+    /** Hands the next message to {@code handler}, waiting until the deadline of {@code timeout}. */
+    private boolean take(Handler handler, Duration timeout) throws IOException, InterruptedException {
+        checkOpen();
+        registerConsumer();
         long deadline = Deadline.of(timeout);
         for (;;) {
             long start = head;
             boolean taken;
             try {
-                taken = next(copy);
+                taken = next(handler);
             } finally {
                 if (head != start) {
                     release();
                 }
             }
             if (taken) {
-                return got[0];
+                return true;
             }
             if (!await(this::readable, DATA_FUTEX_AT, DATA_WAITERS_AT, deadline, true)) {
-                return null;
+                return false;
             }
         }
     }

@@ -241,6 +241,23 @@ class RingTest {
     }
 
     @Test
+    void aPollIntoABufferTakesOneMessageAndRefusesABufferTooSmallForTheMaximum() throws Exception {
+        try (Ring ring = Ring.create(name(), 4096, 16, false, 0600)) {
+            assertTrue(ring.offer(bytes("one")));
+            assertTrue(ring.offer(bytes("two")));
+            ByteBuffer small = ByteBuffer.allocate(15);
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> ring.poll(small, Duration.ZERO)).getMessage()
+                    .contains("up to 16 bytes"));
+            ByteBuffer dst = ByteBuffer.allocateDirect(20).position(2);
+            assertEquals(3, ring.poll(dst, Duration.ZERO));
+            assertEquals(5, dst.position());
+            assertEquals(3, ring.poll(dst.clear(), Duration.ZERO));
+            assertEquals("two", StandardCharsets.UTF_8.decode(dst.flip()).toString());
+            assertEquals(-1, ring.poll(dst.clear(), Duration.ofMillis(10)));
+        }
+    }
+
+    @Test
     void aFullRingTimesOutAnOfferAndAnEmptyRingAPoll() throws Exception {
         try (Ring ring = Ring.create(name(), 1024, 100, false, 0600)) {
             int sent = 0;
