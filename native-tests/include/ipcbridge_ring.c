@@ -132,9 +132,28 @@ static void wake(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
     }
 }
 
+/* Whether pid still runs: kill(pid, 0) finds it and it is not a zombie (a
+ * killed child its parent has not reaped yet is gone but for its pid). */
 static int alive(pid_t pid)
 {
-    return pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH;
+    char path[32], stat[512], *close_paren;
+    ssize_t n;
+    int fd;
+
+    if (pid <= 0)
+        return 1;
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno != ENOENT;
+    n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    stat[n] = '\0';
+    close_paren = strrchr(stat, ')');
+    return close_paren == NULL || close_paren[1] == '\0' || (close_paren[2] != 'Z' && close_paren[2] != 'X');
 }
 
 /* Clears the pid word if it still holds our pid (not after a fork). */

@@ -63,11 +63,13 @@
  *   of this; wakers always do the check (one fence and one load).
  *
  * Liveness: a producer stores its pid in a free producer_pids slot (compare-
- * and-set from 0; a slot whose pid is dead may be taken over) before its
- * first record and clears it when it closes; the consumer does the same with
+ * and-set from 0; a slot whose pid is dead may be taken over; a single-
+ * producer ring uses slot 0) before its first record and clears it when it
+ * closes; the consumer does the same with
  * consumer_pid. A consumer that finds nothing to read (or an uncommitted
  * record) checks the registered producer pids with kill(pid, 0) at least
- * every 100 ms of waiting: a pid that is gone (ESRCH) means a producer died,
+ * every 100 ms of waiting: a pid that is gone (ESRCH, or a zombie not yet
+ * reaped: /proc/PID/stat state Z or X) means a producer died,
  * and the consumer reports it instead of waiting forever. pids can be reused
  * by the kernel; the check is a liveness hint, documented as such.
  */
