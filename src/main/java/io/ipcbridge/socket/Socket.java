@@ -68,6 +68,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
     }
 
+    private static final int TEMP_CAPACITY = 65536;
+    private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
+            () -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
+
     private final Descriptor fd;
     private final Type type;
     private final String name;
@@ -197,13 +201,21 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @return bytes read, -1 at end of stream
      * @throws SocketTimeoutException if a read timeout is set and passes first
      * @throws MessageTruncatedException if a message was longer than {@code dst} has room for
+     * @throws AncillaryDataTruncatedException if the peer sent descriptors with the data: the
+     *     kernel dropped them, the data is in {@code dst}
      */
     @Override
     public int read(ByteBuffer dst) throws IOException {
-        awaitReadTimeout();
-        if (type == Type.STREAM) {
-            return fd.read(dst);
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
         }
+        if (!dst.hasRemaining()) {
+            fd.fd(); // closed: ClosedChannelException
+            return 0;
+        }
+        awaitReadTimeout();
+        // recvmsg, not read(2), on a stream too: descriptors a peer pushed are then reported
+        // (MSG_CTRUNC), never dropped as if nothing had come
         int n = receive(dst, 0, null, null);
         return n == 0 && type == Type.SEQPACKET ? -1 : n;
     }
@@ -312,11 +324,18 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     /** recvmsg(2) with the checks; {@code from[0]} gets the sender's address when asked. */
     private int receive(ByteBuffer dst, int maxFds, List<Descriptor> fds, Address[] from) throws IOException {
-        ByteBuffer direct = dst.isDirect() ? dst : ByteBuffer.allocateDirect(dst.remaining());
+        ByteBuffer direct = dst;
+        if (!dst.isDirect()) {
+            // a stream takes what fits in the per-thread buffer; a message needs all the room
+            direct = type == Type.STREAM || dst.remaining() <= TEMP_CAPACITY
+                    ? TEMP.get().clear().limit(Math.min(dst.remaining(), TEMP_CAPACITY))
+                    : ByteBuffer.allocateDirect(dst.remaining());
+        }
+        ByteBuffer into = direct;
         int room = direct.remaining();
         int[] again = new int[1];
         SocketCalls.Received r = fd.blocking(f -> {
-            SocketCalls.Received got = SocketCalls.recvmsg(f, direct, maxFds,
+            SocketCalls.Received got = SocketCalls.recvmsg(f, into, maxFds,
                     type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, again, name);
             if (got == null && again[0] == Syscalls.AGAIN) {
                 fd.awaitReadable(null);
@@ -331,7 +350,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
         for (int raw : r.fds) {
             adopted.add(Descriptor.adopt(raw, "received from " + name));
         }
-        if ((r.flags & SocketCalls.MSG_CTRUNC) != 0) {
+        if ((r.flags & SocketCalls.MSG_CTRUNC) != 0 || adopted.size() > maxFds) {
+            // the control buffer is rounded up to 8 bytes, so one more than asked may fit: refused too
             for (Descriptor d : adopted) {
                 d.close();
             }
@@ -339,10 +359,6 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
         if (fds != null) {
             fds.addAll(adopted);
-        } else {
-            for (Descriptor d : adopted) {
-                d.close(); // not asked for: never leak what a peer pushed
-            }
         }
         if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
             throw new MessageTruncatedException(name, r.length, room);
