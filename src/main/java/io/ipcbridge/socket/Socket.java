@@ -107,7 +107,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /**
-     * connect(2) to {@code address}; a timeout bounds the wait (a non-blocking connect and a poll).
+     * connect(2) to {@code address}; a timeout bounds the wait (AF_UNIX: a blocking connect bounded
+     * by SO_SNDTIMEO, which waits while the server's backlog is full; IP: a non-blocking connect and
+     * a poll). Zero tries once without waiting.
      *
      * @throws java.nio.file.NoSuchFileException for an AF_UNIX path that does not exist (ENOENT)
      * @throws java.net.ConnectException when nobody listens (ECONNREFUSED)
@@ -121,6 +123,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 object);
         try {
             long deadline = Deadline.of(timeout);
+            if (address.domain() == Address.AF_UNIX) {
+                s.connectUnix(address, timeout);
+                return s;
+            }
             int r = s.fd.withFd(f -> SocketCalls.connect(f, address.sockaddr(), object));
             if (r == SocketCalls.IN_PROGRESS) {
                 if (!s.fd.awaitWritable(timeout == null ? null : Duration.ofNanos(Math.max(0,
@@ -137,6 +143,39 @@ public final class Socket implements ByteChannel, HasDescriptor {
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
+        }
+    }
+
+    /**
+     * A blocking AF_UNIX connect: there a non-blocking one fails with EAGAIN when the server's
+     * backlog is full, leaving nothing to poll for; the blocking one waits for room, bounded by
+     * SO_SNDTIMEO (set for the call only), and close or interrupt end it.
+     */
+    private void connectUnix(Address address, Duration timeout) throws IOException {
+        boolean once = timeout != null && timeout.isZero(); // stays non-blocking: one try
+        long micros = timeout == null || once ? 0 : Math.max(1, (timeout.toNanos() + 999) / 1000);
+        if (!once) {
+            fd.setNonBlocking(false);
+            fd.withFd(f -> {
+                SocketCalls.setSendTimeout(f, micros, name);
+                return null;
+            });
+        }
+        int r = fd.blocking(f -> {
+            int c = SocketCalls.connect(f, address.sockaddr(), name);
+            return c == Syscalls.INTERRUPTED ? null : c;
+        });
+        if (r == SocketCalls.IN_PROGRESS) {
+            throw new SocketTimeoutException("connect(" + name + "): timed out after " + timeout
+                    + " (the server's backlog stayed full)");
+        }
+        if (once) {
+            fd.setNonBlocking(false);
+        } else if (micros != 0) {
+            fd.withFd(f -> {
+                SocketCalls.setSendTimeout(f, 0, name);
+                return null;
+            });
         }
     }
 

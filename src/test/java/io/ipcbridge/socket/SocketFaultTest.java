@@ -443,4 +443,38 @@ class SocketFaultTest {
         return Integer.parseInt(new String(new ProcessBuilder("id", flag).start().getInputStream().readAllBytes(),
                 StandardCharsets.US_ASCII).trim());
     }
+
+    @Test
+    @DisplayName("LOAD-02 (backlog overflow): a connect to a full backlog waits for room, never returns unconnected")
+    void aConnectToAFullBacklogWaitsAndNeverReturnsUnconnected() throws Exception {
+        Address a = Address.unix(dir.resolve("backlog.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            List<Socket> clients = new java.util.ArrayList<>();
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                try {
+                    for (;;) { // until the backlog is full: then a bounded connect times out
+                        clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
+                        assertTrue(clients.size() < 10_000, "the backlog is bounded");
+                    }
+                } catch (SocketTimeoutException full) {
+                    assertTrue(clients.size() > 1, "some connects fit: " + clients.size());
+                }
+                assertThrows(SocketTimeoutException.class, () -> Socket.connect(a, Socket.Type.STREAM, Duration.ZERO));
+                for (Socket c : clients) {
+                    c.write(text("x")); // each one returned is connected
+                }
+                Blocked.Call<Socket> waiting = Blocked.start(() -> Socket.connect(a, Socket.Type.STREAM),
+                        42 /* connect */);
+                server.accept().close(); // room for one
+                try (Socket late = waiting.result().get(5, TimeUnit.SECONDS)) {
+                    late.write(text("in"));
+                    assertTrue(late.isOpen());
+                }
+            } finally {
+                for (Socket c : clients) {
+                    c.close();
+                }
+            }
+        });
+    }
 }

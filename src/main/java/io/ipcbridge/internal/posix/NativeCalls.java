@@ -171,7 +171,7 @@ final class NativeCalls {
     /** getsockopt(2) of int-sized fields ({@code value} has room for the option). */
     static native int getsockopt(int fd, int level, int name, int[] value, int[] length);
 
-    /** setsockopt(2) of an int option. */
+    /** setsockopt(2) of an option of int-sized fields ({@code length} bytes of {@code value}). */
     static native int setsockopt(int fd, int level, int name, int[] value, int length);
 
     /** getsockname(2). */

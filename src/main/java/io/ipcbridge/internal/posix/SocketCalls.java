@@ -24,6 +24,7 @@ public final class SocketCalls {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_PEERCRED = 17;
+    private static final int SO_SNDTIMEO = 21;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int MSG_CTRUNC = 0x8;
@@ -163,6 +164,19 @@ public final class SocketCalls {
     public static void setInt(int fd, int level, int name, int value, String object) throws IOException {
         if (NativeCalls.setsockopt(fd, level, name, new int[] {value}, 4) != 0) {
             throw Errors.exception("setsockopt", object, errno());
+        }
+    }
+
+    /**
+     * setsockopt(SO_SNDTIMEO): bounds blocking sends, and a blocking AF_UNIX connect that waits
+     * for room in a full backlog; 0 removes the bound.
+     */
+    public static void setSendTimeout(int fd, long micros, String object) throws IOException {
+        long sec = micros / 1_000_000;
+        long usec = micros % 1_000_000;
+        int[] timeval = {(int) sec, (int) (sec >>> 32), (int) usec, 0};
+        if (NativeCalls.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeval, 16) != 0) {
+            throw Errors.exception("setsockopt(SO_SNDTIMEO)", object, errno());
         }
     }
 
