@@ -106,7 +106,7 @@ class OtherUserSecurityTest {
     }
 
     @Test
-    @DisplayName("UDS-15, SEC-04, SEC-05: anyone may connect to an abstract socket; the server's uid policy refuses them")
+    @DisplayName("UDS-15, SEC-04, SEC-05, FD-12: anyone may connect to an abstract socket; the server's uid policy refuses them")
     void anAbstractServerRefusesOtherUsersByPeerCredentials() throws Exception {
         Address a = Address.abstractName("ipcb-sec-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         assertTimeoutPreemptively(LIMIT, () -> {
