@@ -68,6 +68,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
     }
 
+    private static final SocketCalls.Received NOTHING = new SocketCalls.Received();
     private static final int TEMP_CAPACITY = 65536;
     private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
@@ -377,10 +378,16 @@ public final class Socket implements ByteChannel, HasDescriptor {
             SocketCalls.Received got = SocketCalls.recvmsg(f, into, maxFds,
                     type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, again, name);
             if (got == null && again[0] == Syscalls.AGAIN) {
+                if (fd.isNonBlocking()) {
+                    return NOTHING;
+                }
                 fd.awaitReadable(null);
             }
             return got;
         });
+        if (r == NOTHING) {
+            return 0; // non-blocking (set through the descriptor), and nothing there
+        }
         int kept = Math.min(r.length, room);
         if (direct != dst) {
             dst.put(direct.flip());

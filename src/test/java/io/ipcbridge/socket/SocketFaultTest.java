@@ -355,6 +355,20 @@ class SocketFaultTest {
     }
 
     @Test
+    @DisplayName("FD-05: a non-blocking stream read still returns 0 when nothing is there, and reports pushed descriptors")
+    void aNonBlockingReadReturnsZeroAndStillReportsDescriptors() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            p.second().descriptor().setNonBlocking(true);
+            ByteBuffer b = ByteBuffer.allocate(8);
+            assertEquals(0, p.second().read(b));
+            p.first().sendDescriptors(text("fd"), List.of(pipe.source().descriptor()));
+            assertThrows(AncillaryDataTruncatedException.class, () -> p.second().read(b));
+            assertEquals("fd", text(b));
+            assertEquals(0, p.second().read(b.clear()));
+        }
+    }
+
+    @Test
     @DisplayName("FD-06, FD-07: for every room size, extra descriptors are all closed and reported, the data kept")
     void everyTruncationSizeClosesWhatArrivedAndKeepsTheData() throws Exception {
         try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
