@@ -96,6 +96,7 @@ class HostilePeersTest {
                     }
                     List<Thread> clients = new ArrayList<>();
                     AtomicInteger good = new AtomicInteger();
+                    long start = System.nanoTime();
                     for (int c = 0; c < legitimate; c++) {
                         int id = c;
                         Thread t = new Thread(() -> legitimate(a, id, good));
@@ -106,6 +107,8 @@ class HostilePeersTest {
                         t.join();
                     }
                     assertEquals(legitimate * ROUND_TRIPS, good.get(), "every legitimate request got its reply");
+                    System.out.printf("LOAD-08: %d legitimate clients beside %d hostile ones: %.0f round trips/s%n",
+                            legitimate, hostile, good.get() / ((System.nanoTime() - start) / 1e9));
                     ended.await(); // the idle timeout ends the stalled ones
                 } finally {
                     for (Socket s : attackers) {
