@@ -203,4 +203,66 @@ class OtherUserSecurityTest {
         assertThrows(IpcSecurityException.class, () -> Fifo.openReadWrite(link), "a link to our FIFO");
         Fifo.openReadWrite(mine).close();
     }
+
+    /**
+     * A client in a new user namespace: waits for its uid map, becomes root there (it keeps root's
+     * real uid here until it does), then connects to abstract name argv[1].
+     */
+    private static final String NAMESPACED_CLIENT = String.join("\n",
+            "import ctypes, os, socket, sys",
+            "if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER",
+            "    print('unshare', os.strerror(ctypes.get_errno()), flush=True)",
+            "    sys.exit(0)",
+            "print('unshared', flush=True)",
+            "sys.stdin.readline()",
+            "os.setresgid(0, 0, 0)",
+            "os.setresuid(0, 0, 0)",
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+            "s.connect('\\0' + sys.argv[1])",
+            "print('connected', os.getuid(), flush=True)",
+            "print('eof' if not s.recv(100) else 'data', flush=True)");
+
+    /**
+     * Starts {@link #NAMESPACED_CLIENT} in a new user namespace where its uid and gid 0 are
+     * {@code outside} here, and returns it once mapped, its output in {@code out[0]}.
+     */
+    private static Process inUserNamespace(String name, int outside, BufferedReader[] out) throws Exception {
+        Process p = new ProcessBuilder(PYTHON, "-c", NAMESPACED_CLIENT, name)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        out[0] = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String unshared = out[0].readLine();
+        assumeTrue("unshared".equals(unshared), "no user namespaces here: " + unshared);
+        Path proc = Path.of("/proc", Long.toString(p.pid()));
+        Files.writeString(proc.resolve("uid_map"), "0 " + outside + " 1\n");
+        Files.writeString(proc.resolve("gid_map"), "0 " + outside + " 1\n");
+        p.getOutputStream().write('\n');
+        p.getOutputStream().flush();
+        return p;
+    }
+
+    @Test
+    @DisplayName("FD-14: a peer that is root in its own user namespace is seen by its real uid here, and refused")
+    void aPeerRootInItsOwnUserNamespaceIsNotRootHere() throws Exception {
+        int outside = 100_000;
+        String name = "ipcb-fd14-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.abstractName(name), Socket.Type.STREAM)) {
+                server.allowUids(0);
+                BufferedReader[] out = new BufferedReader[1];
+                Process p = inUserNamespace(name, outside, out);
+                assertEquals("connected 0", out[0].readLine(), "root inside its namespace");
+                assertEquals(Optional.empty(), server.accept(Duration.ofMillis(200)), "but not root here");
+                assertEquals("eof", out[0].readLine());
+                assertEquals(0, p.waitFor());
+
+                server.allowUids(outside);
+                p = inUserNamespace(name, outside, out);
+                try (Socket s = server.accept()) {
+                    assertEquals(outside, s.peerCredentials().uid(), "SO_PEERCRED translates into our namespace");
+                    assertEquals(outside, s.peerCredentials().gid());
+                }
+                assertEquals(0, p.waitFor());
+            }
+        });
+    }
 }
