@@ -25,8 +25,9 @@ import java.util.Objects;
  * ({@link #DEFAULT_MAX_MESSAGE} unless set): a larger frame is a {@link ProtocolException} and the
  * connection is closed. Below that, the buffer of {@link #recvBytes()} grows with the bytes that
  * really arrive (from 64 KiB, doubling), so a peer that announces a large frame and then stalls
- * costs the larger of 64 KiB and twice what it sent, never the announced length. End of file between messages is a clean end ({@link EOFException} from
- * {@link #recvBytes()}); end of file inside a message is a {@link TruncatedMessageException}.
+ * costs the larger of 64 KiB and twice what it sent, never the announced length. End of file
+ * between messages is a clean end ({@link EOFException} from {@link #recvBytes()}); end of file
+ * inside a message is a {@link TruncatedMessageException}.
  * Messages are bytes: the string helpers send UTF-8, not pickles.
  *
  * <p>Thread safety: one thread may send while another receives; sends are serialised with each
