@@ -491,4 +491,19 @@ class SocketFaultTest {
             }
         });
     }
+
+    @Test
+    @DisplayName("UDS-16 (paths): a symbolic link at a socket path is never followed, replaced or removed")
+    void aSymbolicLinkAtASocketPathIsNeverFollowedOrRemoved() throws Exception {
+        Path target = dir.resolve("target.sock");
+        Path link = dir.resolve("link.sock");
+        try (Socket stale = Socket.bind(Address.unix(target))) {
+            Files.createSymbolicLink(link, target);
+            // the link's target is a socket nobody listens on: "stale" only if the link were followed
+            assertThrows(java.net.BindException.class,
+                    () -> ServerSocket.listen(Address.unix(link), Socket.Type.STREAM, 0600, true));
+            assertTrue(Files.isSymbolicLink(link), "the link is not removed");
+            assertTrue(Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS), "nor its target");
+        }
+    }
 }
