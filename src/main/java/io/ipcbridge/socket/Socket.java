@@ -254,10 +254,38 @@ public final class Socket implements ByteChannel, HasDescriptor {
             return 0;
         }
         awaitReadTimeout();
-        // recvmsg, not read(2), on a stream too: descriptors a peer pushed are then reported
-        // (MSG_CTRUNC), never dropped as if nothing had come
+        if (type == Type.STREAM) {
+            return readStream(dst);
+        }
         int n = receive(dst, 0, null, null);
         return n == 0 && type == Type.SEQPACKET ? -1 : n;
+    }
+
+    /**
+     * A stream read through recvmsg, not read(2): descriptors a peer pushed with the data are then
+     * reported (MSG_CTRUNC), never dropped as if nothing had come.
+     */
+    private int readStream(ByteBuffer dst) throws IOException {
+        ByteBuffer into = dst.isDirect() ? dst : TEMP.get().clear().limit(Math.min(dst.remaining(), TEMP_CAPACITY));
+        int[] flags = new int[1];
+        int n = fd.blocking(f -> {
+            int r = SocketCalls.recvPlain(f, into, flags, name);
+            if (r == Syscalls.AGAIN) {
+                if (fd.isNonBlocking()) {
+                    return 0;
+                }
+                fd.awaitReadable(null);
+                return null;
+            }
+            return r == Syscalls.INTERRUPTED ? null : r;
+        });
+        if (into != dst && n > 0) {
+            dst.put(into.flip());
+        }
+        if ((flags[0] & SocketCalls.MSG_CTRUNC) != 0) {
+            throw new AncillaryDataTruncatedException(name, Math.max(n, 0), 0);
+        }
+        return n;
     }
 
     /**

@@ -46,6 +46,21 @@ public final class SocketCalls {
     private static final int CONTROL = 256;
     private static final int CONTROL_SIZE = 16 + MAX_FDS * 4 + 4;
     private static final ThreadLocal<Memory> SCRATCH = ThreadLocal.withInitial(() -> new Memory(CONTROL + CONTROL_SIZE));
+    private static final ThreadLocal<PlainHeader> PLAIN = ThreadLocal.withInitial(PlainHeader::new);
+
+    /**
+     * A per-thread msghdr for {@link #recvPlain}: no name, no control buffer, one iovec; only the
+     * iovec and msg_flags change from call to call, and they are written through a direct buffer.
+     */
+    private static final class PlainHeader {
+        final ByteBuffer header = ByteBuffer.allocateDirect(IOVEC + 16).order(java.nio.ByteOrder.nativeOrder());
+        final long address = Syscalls.address(header);
+
+        PlainHeader() {
+            header.putLong(MSGHDR + 16, address + IOVEC);
+            header.putLong(MSGHDR + 24, 1);
+        }
+    }
 
     private SocketCalls() {
     }
@@ -289,6 +304,26 @@ public final class SocketCalls {
         }
         data.position(data.position() + (int) Math.min(n, data.remaining()));
         return r;
+    }
+
+    /**
+     * recvmsg(2) into {@code data} (direct) with no room for descriptors or an address: a stream
+     * read that, unlike read(2), learns that the peer sent descriptors (the kernel drops them and
+     * sets MSG_CTRUNC, returned in {@code msgFlags[0]}).
+     *
+     * @return bytes received (advancing {@code data}), {@link Syscalls#EOF}, {@link Syscalls#AGAIN}
+     *     or {@link Syscalls#INTERRUPTED}
+     */
+    public static int recvPlain(int fd, ByteBuffer data, int[] msgFlags, String object) throws IOException {
+        PlainHeader h = PLAIN.get();
+        h.header.putLong(IOVEC, Syscalls.address(data)).putLong(IOVEC + 8, data.remaining()).putInt(MSGHDR + 48, 0);
+        long n = NativeCalls.THREADS.recvmsg(fd, h.address, 0);
+        if (n < 0) {
+            return failure("recvmsg", object, NativeCalls.errno());
+        }
+        msgFlags[0] = h.header.getInt(MSGHDR + 48);
+        data.position(data.position() + (int) n);
+        return n == 0 ? Syscalls.EOF : (int) n;
     }
 
     private static int failure(String call, String object, int errno) throws IOException {
