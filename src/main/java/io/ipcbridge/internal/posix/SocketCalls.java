@@ -55,6 +55,9 @@ public final class SocketCalls {
     private static final class PlainHeader {
         final ByteBuffer header = ByteBuffer.allocateDirect(IOVEC + 16).order(java.nio.ByteOrder.nativeOrder());
         final long address = Syscalls.address(header);
+        /** The last data buffer and its base address: a direct buffer never moves. */
+        ByteBuffer last;
+        long lastBase;
 
         PlainHeader() {
             header.putLong(MSGHDR + 16, address + IOVEC);
@@ -316,7 +319,12 @@ public final class SocketCalls {
      */
     public static int recvPlain(int fd, ByteBuffer data, int[] msgFlags, String object) throws IOException {
         PlainHeader h = PLAIN.get();
-        h.header.putLong(IOVEC, Syscalls.address(data)).putLong(IOVEC + 8, data.remaining()).putInt(MSGHDR + 48, 0);
+        if (h.last != data) {
+            h.lastBase = Syscalls.address(data) - data.position();
+            h.last = data;
+        }
+        h.header.putLong(IOVEC, h.lastBase + data.position()).putLong(IOVEC + 8, data.remaining())
+                .putInt(MSGHDR + 48, 0);
         long n = NativeCalls.THREADS.recvmsg(fd, h.address, 0);
         if (n < 0) {
             return failure("recvmsg", object, NativeCalls.errno());
