@@ -55,8 +55,8 @@ public final class SocketCalls {
     private static final class PlainHeader {
         final ByteBuffer header = ByteBuffer.allocateDirect(IOVEC + 16).order(java.nio.ByteOrder.nativeOrder());
         final long address = Syscalls.address(header);
-        /** The last data buffer and its base address: a direct buffer never moves. */
-        ByteBuffer last;
+        /** The last data buffer (not kept alive by this) and its base address: a direct buffer never moves. */
+        java.lang.ref.WeakReference<ByteBuffer> last = new java.lang.ref.WeakReference<>(null);
         long lastBase;
 
         PlainHeader() {
@@ -319,9 +319,9 @@ public final class SocketCalls {
      */
     public static int recvPlain(int fd, ByteBuffer data, int[] msgFlags, String object) throws IOException {
         PlainHeader h = PLAIN.get();
-        if (h.last != data) {
+        if (h.last.get() != data) {
             h.lastBase = Syscalls.address(data) - data.position();
-            h.last = data;
+            h.last = new java.lang.ref.WeakReference<>(data);
         }
         h.header.putLong(IOVEC, h.lastBase + data.position()).putLong(IOVEC + 8, data.remaining())
                 .putInt(MSGHDR + 48, 0);
