@@ -31,6 +31,15 @@
  *       lowercase hex digits>".
  *       Pass (exit 0): all sent.  EPIPE: exit 1.  Other error: exit 2.
  *
+ *   conn_peer send-cut FD COUNT SEED
+ *       As send, but then leave a frame unfinished: write message COUNT's
+ *       4-byte header (its full length, as send would) and only the first
+ *       half of its payload, print "cut <COUNT> <length> <half>", flush, and
+ *       wait reading stdin until EOF (the test SIGKILLs it meanwhile, to
+ *       stand for a writer killed mid-frame).  FD is kept open until then.
+ *       COUNT must make message COUNT at least 2 bytes long (COUNT >= 1).
+ *       Pass (exit 0): stdin ended.  EPIPE: exit 1.  Other error: exit 2.
+ *
  *   conn_peer recv FD [MAX]
  *       Receive messages (at most MAX bytes each, default 64 MiB) until the
  *       clean end, close FD, print "received <messages> <crc32 of all
@@ -66,6 +75,7 @@ static const char usage_text[] =
     "usage: conn_peer echo FD\n"
     "       conn_peer echo2 FDIN FDOUT\n"
     "       conn_peer send FD COUNT SEED\n"
+    "       conn_peer send-cut FD COUNT SEED\n"
     "       conn_peer recv FD [MAX]\n"
     "       conn_peer raw FD HEX\n";
 
@@ -133,7 +143,42 @@ static int mode_echo(const char *name, int fdin, int fdout)
     return rc;
 }
 
-static int mode_send(int fd, uint64_t count, uint64_t seed)
+/* The length of message i of send / send-cut: (i * 7919) % 70001, without
+ * overflow for any i. */
+static uint64_t send_length(uint64_t i)
+{
+    return (i % SEND_MOD) * SEND_STEP % SEND_MOD;
+}
+
+/* send-cut: after the COUNT whole messages, the header of message COUNT and
+ * half its payload; then wait for stdin to end (or for SIGKILL). */
+static int send_cut(int fd, unsigned char *buf, uint64_t count, uint64_t seed)
+{
+    uint64_t len = send_length(count);
+    unsigned char header[4];
+    peer_pattern pat;
+    char c;
+
+    if (len < 2)
+        peer_die(PEER_BROKEN, "send-cut: message %llu is too short to cut",
+                 (unsigned long long)count);
+    pattern_init(&pat, seed + count);
+    pattern_fill(&pat, buf, (size_t)len);
+    ipcb_conn__store_be32(header, (uint32_t)len);
+    if (write_full(fd, header, sizeof header) != 0 ||
+        write_full(fd, buf, (size_t)(len / 2)) != 0) {
+        fprintf(stderr, "send-cut: fd %d: %s\n", fd, strerror(errno));
+        return send_error_code(errno);
+    }
+    printf("cut %llu %llu %llu\n", (unsigned long long)count,
+           (unsigned long long)len, (unsigned long long)(len / 2));
+    CHECK(fflush(stdout) == 0);
+    while (read(0, &c, 1) > 0)
+        ;
+    return PEER_PASS;
+}
+
+static int mode_send(int fd, uint64_t count, uint64_t seed, int cut)
 {
     unsigned char *buf;
     uint32_t crc = 0;
@@ -142,8 +187,7 @@ static int mode_send(int fd, uint64_t count, uint64_t seed)
     peer_check_fd(fd);
     CHECK((buf = malloc((size_t)SEND_MOD)) != NULL);
     for (uint64_t i = 0; i < count; i++) {
-        /* == (i * 7919) % 70001, without overflow for any i */
-        uint64_t len = (i % SEND_MOD) * SEND_STEP % SEND_MOD;
+        uint64_t len = send_length(i);
         peer_pattern pat;
 
         pattern_init(&pat, seed + i);
@@ -156,6 +200,12 @@ static int mode_send(int fd, uint64_t count, uint64_t seed)
             break;
         }
         crc = crc32_update(crc, buf, (size_t)len);
+    }
+    if (cut && rc == PEER_PASS) {
+        rc = send_cut(fd, buf, count, seed);
+        free(buf);
+        CHECK(close(fd) == 0);
+        return rc;
     }
     free(buf);
     CHECK(close(fd) == 0);
@@ -232,7 +282,10 @@ int main(int argc, char **argv)
         return mode_echo("echo2", parse_fd(argv[2]), parse_fd(argv[3]));
     if (strcmp(mode, "send") == 0 && argc == 5)
         return mode_send(parse_fd(argv[2]), parse_u64(argv[3]),
-                         parse_u64(argv[4]));
+                         parse_u64(argv[4]), 0);
+    if (strcmp(mode, "send-cut") == 0 && argc == 5)
+        return mode_send(parse_fd(argv[2]), parse_u64(argv[3]),
+                         parse_u64(argv[4]), 1);
     if (strcmp(mode, "recv") == 0 && (argc == 3 || argc == 4))
         return mode_recv(parse_fd(argv[2]),
                          argc == 4 ? parse_u64(argv[3]) : CONN_MAX_MESSAGE);

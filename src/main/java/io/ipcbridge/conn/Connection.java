@@ -23,8 +23,11 @@ import java.util.Objects;
  *
  * <p>The receiver never allocates what a header announces beyond its maximum message size
  * ({@link #DEFAULT_MAX_MESSAGE} unless set): a larger frame is a {@link ProtocolException} and the
- * connection is closed. End of file between messages is a clean end ({@link EOFException} from
- * {@link #recvBytes()}); end of file inside a message is a {@link TruncatedMessageException}.
+ * connection is closed. Below that, the buffer of {@link #recvBytes()} grows with the bytes that
+ * really arrive (from 64 KiB, doubling), so a peer that announces a large frame and then stalls
+ * costs the larger of 64 KiB and twice what it sent, never the announced length. End of file
+ * between messages is a clean end ({@link EOFException} from {@link #recvBytes()}); end of file
+ * inside a message is a {@link TruncatedMessageException}.
  * Messages are bytes: the string helpers send UTF-8, not pickles.
  *
  * <p>Thread safety: one thread may send while another receives; sends are serialised with each
@@ -34,6 +37,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     /** The default largest message a connection accepts: 64 MiB. */
     public static final long DEFAULT_MAX_MESSAGE = 64L << 20;
     private static final int SMALL = 16384;
+    private static final int FIRST_CHUNK = 65536;
 
     private final String name;
     private final java.nio.channels.ReadableByteChannel in;
@@ -177,11 +181,29 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      */
     public byte[] recvBytes() throws IOException {
         synchronized (recvLock) {
-            long length = readHeader();
-            byte[] data = new byte[(int) length];
-            readFully(ByteBuffer.wrap(data), length);
-            return data;
+            return readMessage(readHeader());
         }
+    }
+
+    /**
+     * Reads a message of {@code length} bytes into an array that grows as the bytes arrive, so a
+     * peer that announces a large frame and stalls holds only what it really sent.
+     */
+    private byte[] readMessage(long length) throws IOException {
+        byte[] data = new byte[(int) Math.min(length, FIRST_CHUNK)];
+        int got = 0;
+        while (got < length) {
+            if (got == data.length) {
+                data = java.util.Arrays.copyOf(data, (int) Math.min(length, 2L * data.length));
+            }
+            ByteBuffer b = ByteBuffer.wrap(data, got, data.length - got);
+            if (in.read(b) < 0) {
+                throw new TruncatedMessageException(name + ": the peer closed inside a message: expected " + length
+                        + " bytes, got " + got);
+            }
+            got = b.position();
+        }
+        return data;
     }
 
     /**

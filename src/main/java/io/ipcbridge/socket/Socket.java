@@ -68,6 +68,11 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
     }
 
+    private static final SocketCalls.Received NOTHING = new SocketCalls.Received();
+    private static final int TEMP_CAPACITY = 65536;
+    private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
+            () -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
+
     private final Descriptor fd;
     private final Type type;
     private final String name;
@@ -103,7 +108,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /**
-     * connect(2) to {@code address}; a timeout bounds the wait (a non-blocking connect and a poll).
+     * connect(2) to {@code address}; a timeout bounds the wait (AF_UNIX: a blocking connect bounded
+     * by SO_SNDTIMEO, which waits while the server's backlog is full; IP: a non-blocking connect and
+     * a poll). Zero tries once without waiting.
      *
      * @throws java.nio.file.NoSuchFileException for an AF_UNIX path that does not exist (ENOENT)
      * @throws java.net.ConnectException when nobody listens (ECONNREFUSED)
@@ -117,6 +124,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 object);
         try {
             long deadline = Deadline.of(timeout);
+            if (address.domain() == Address.AF_UNIX) {
+                s.connectUnix(address, timeout);
+                return s;
+            }
             int r = s.fd.withFd(f -> SocketCalls.connect(f, address.sockaddr(), object));
             if (r == SocketCalls.IN_PROGRESS) {
                 if (!s.fd.awaitWritable(timeout == null ? null : Duration.ofNanos(Math.max(0,
@@ -133,6 +144,39 @@ public final class Socket implements ByteChannel, HasDescriptor {
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
+        }
+    }
+
+    /**
+     * A blocking AF_UNIX connect: there a non-blocking one fails with EAGAIN when the server's
+     * backlog is full, leaving nothing to poll for; the blocking one waits for room, bounded by
+     * SO_SNDTIMEO (set for the call only), and close or interrupt end it.
+     */
+    private void connectUnix(Address address, Duration timeout) throws IOException {
+        boolean once = timeout != null && timeout.isZero(); // stays non-blocking: one try
+        long micros = timeout == null || once ? 0 : Math.max(1, (timeout.toNanos() + 999) / 1000);
+        if (!once) {
+            fd.setNonBlocking(false);
+            fd.withFd(f -> {
+                SocketCalls.setSendTimeout(f, micros, name);
+                return null;
+            });
+        }
+        int r = fd.blocking(f -> {
+            int c = SocketCalls.connect(f, address.sockaddr(), name);
+            return c == Syscalls.INTERRUPTED ? null : c;
+        });
+        if (r == SocketCalls.IN_PROGRESS) {
+            throw new SocketTimeoutException("connect(" + name + "): timed out after " + timeout
+                    + " (the server's backlog stayed full)");
+        }
+        if (once) {
+            fd.setNonBlocking(false);
+        } else if (micros != 0) {
+            fd.withFd(f -> {
+                SocketCalls.setSendTimeout(f, 0, name);
+                return null;
+            });
         }
     }
 
@@ -197,15 +241,51 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @return bytes read, -1 at end of stream
      * @throws SocketTimeoutException if a read timeout is set and passes first
      * @throws MessageTruncatedException if a message was longer than {@code dst} has room for
+     * @throws AncillaryDataTruncatedException if the peer sent descriptors with the data: the
+     *     kernel dropped them, the data is in {@code dst}
      */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
+        }
+        if (!dst.hasRemaining()) {
+            fd.fd(); // closed: ClosedChannelException
+            return 0;
+        }
         awaitReadTimeout();
         if (type == Type.STREAM) {
-            return fd.read(dst);
+            return readStream(dst);
         }
         int n = receive(dst, 0, null, null);
         return n == 0 && type == Type.SEQPACKET ? -1 : n;
+    }
+
+    /**
+     * A stream read through recvmsg, not read(2): descriptors a peer pushed with the data are then
+     * reported (MSG_CTRUNC), never dropped as if nothing had come.
+     */
+    private int readStream(ByteBuffer dst) throws IOException {
+        ByteBuffer into = dst.isDirect() ? dst : TEMP.get().clear().limit(Math.min(dst.remaining(), TEMP_CAPACITY));
+        int[] flags = new int[1];
+        int n = fd.blocking(f -> {
+            int r = SocketCalls.recvPlain(f, into, flags, name);
+            if (r == Syscalls.AGAIN) {
+                if (fd.isNonBlocking()) {
+                    return 0;
+                }
+                fd.awaitReadable(null);
+                return null;
+            }
+            return r == Syscalls.INTERRUPTED ? null : r;
+        });
+        if (into != dst && n > 0) {
+            dst.put(into.flip());
+        }
+        if ((flags[0] & SocketCalls.MSG_CTRUNC) != 0) {
+            throw new AncillaryDataTruncatedException(name, Math.max(n, 0), 0);
+        }
+        return n;
     }
 
     /**
@@ -312,17 +392,30 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     /** recvmsg(2) with the checks; {@code from[0]} gets the sender's address when asked. */
     private int receive(ByteBuffer dst, int maxFds, List<Descriptor> fds, Address[] from) throws IOException {
-        ByteBuffer direct = dst.isDirect() ? dst : ByteBuffer.allocateDirect(dst.remaining());
+        ByteBuffer direct = dst;
+        if (!dst.isDirect()) {
+            // a stream takes what fits in the per-thread buffer; a message needs all the room
+            direct = type == Type.STREAM || dst.remaining() <= TEMP_CAPACITY
+                    ? TEMP.get().clear().limit(Math.min(dst.remaining(), TEMP_CAPACITY))
+                    : ByteBuffer.allocateDirect(dst.remaining());
+        }
+        ByteBuffer into = direct;
         int room = direct.remaining();
         int[] again = new int[1];
         SocketCalls.Received r = fd.blocking(f -> {
-            SocketCalls.Received got = SocketCalls.recvmsg(f, direct, maxFds,
+            SocketCalls.Received got = SocketCalls.recvmsg(f, into, maxFds,
                     type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, again, name);
             if (got == null && again[0] == Syscalls.AGAIN) {
+                if (fd.isNonBlocking()) {
+                    return NOTHING;
+                }
                 fd.awaitReadable(null);
             }
             return got;
         });
+        if (r == NOTHING) {
+            return 0; // non-blocking (set through the descriptor), and nothing there
+        }
         int kept = Math.min(r.length, room);
         if (direct != dst) {
             dst.put(direct.flip());
@@ -331,7 +424,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
         for (int raw : r.fds) {
             adopted.add(Descriptor.adopt(raw, "received from " + name));
         }
-        if ((r.flags & SocketCalls.MSG_CTRUNC) != 0) {
+        if ((r.flags & SocketCalls.MSG_CTRUNC) != 0 || adopted.size() > maxFds) {
+            // the control buffer is rounded up to 8 bytes, so one more than asked may fit: refused too
             for (Descriptor d : adopted) {
                 d.close();
             }
@@ -339,10 +433,6 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
         if (fds != null) {
             fds.addAll(adopted);
-        } else {
-            for (Descriptor d : adopted) {
-                d.close(); // not asked for: never leak what a peer pushed
-            }
         }
         if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
             throw new MessageTruncatedException(name, r.length, room);

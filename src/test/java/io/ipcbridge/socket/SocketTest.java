@@ -47,11 +47,11 @@ class SocketTest {
     @TempDir
     Path dir;
 
-    private static ByteBuffer text(String s) {
+    static ByteBuffer text(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static String text(ByteBuffer b) {
+    static String text(ByteBuffer b) {
         return StandardCharsets.UTF_8.decode(b.flip()).toString();
     }
 
@@ -238,7 +238,7 @@ class SocketTest {
             assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
             try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
                 Blocked.Call<Integer> read = Blocked.start(() -> p.first().read(ByteBuffer.allocateDirect(4)),
-                        Blocked.READ);
+                        Blocked.READ, 47 /* recvmsg: stream reads report passed descriptors */);
                 read.thread().interrupt();
                 e = assertThrows(ExecutionException.class, () -> read.result().get(5, TimeUnit.SECONDS));
                 assertEquals(ClosedByInterruptException.class, e.getCause().getClass());

@@ -35,6 +35,7 @@ public final class Errors {
     public static final int EPIPE = 32;
     public static final int EADDRINUSE = 98;
     public static final int ECONNRESET = 104;
+    public static final int ETOOMANYREFS = 109;
     public static final int ECONNREFUSED = 111;
     public static final int EINPROGRESS = 115;
 
@@ -104,6 +105,9 @@ public final class Errors {
                 return new IpcResourceLimitException(call, object, errno, "no space left for the object");
             case ENOMEM:
                 return new IpcResourceLimitException(call, object, errno, "out of kernel memory");
+            case ETOOMANYREFS:
+                return new IpcResourceLimitException(call, object, errno,
+                        "descriptors in flight over sockets, counted against the sender's RLIMIT_NOFILE");
             case EBADF:
                 throw new IllegalStateException("internal: " + message(call, object, errno, null));
             default:

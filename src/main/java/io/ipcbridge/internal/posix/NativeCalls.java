@@ -174,7 +174,7 @@ final class NativeCalls {
     /** getsockopt(2) of int-sized fields ({@code value} has room for the option). */
     static native int getsockopt(int fd, int level, int name, int[] value, int[] length);
 
-    /** setsockopt(2) of an int option. */
+    /** setsockopt(2) of an option of int-sized fields ({@code length} bytes of {@code value}). */
     static native int setsockopt(int fd, int level, int name, int[] value, int length);
 
     /** getsockname(2). */
@@ -193,9 +193,10 @@ final class NativeCalls {
             Pointer argv, Pointer envp);
 
     /**
-     * The calls made on every blocking call or semaphore operation, through jnr-ffi (about 5 ns of
-     * overhead against JNA's 60-80): pthread_self, pthread_kill, sem_post, sem_wait, sem_trywait.
-     * errno of the sem_* calls is saved by jnr-ffi's stub and read with {@link #errno()}.
+     * The calls made on every blocking call, semaphore operation or socket read, through jnr-ffi
+     * (about 5 ns of overhead against JNA's 60-80): pthread_self, pthread_kill, sem_post, sem_wait,
+     * sem_trywait, recvmsg. errno of the sem_* calls and recvmsg is saved by jnr-ffi's stub and
+     * read with {@link #errno()}.
      */
     public interface Threads {
         /** sem_post(3) at a native address. */
@@ -206,6 +207,9 @@ final class NativeCalls {
 
         /** sem_trywait(3) at a native address. */
         int sem_trywait(long sem);
+
+        /** recvmsg(2) of a struct msghdr at a native address: the stream-read path of sockets. */
+        long recvmsg(int fd, long msg, int flags);
 
         /** pthread_self(3): the calling thread's handle; no syscall, cannot fail. */
         @jnr.ffi.annotations.IgnoreError

@@ -24,6 +24,7 @@ public final class SocketCalls {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_PEERCRED = 17;
+    private static final int SO_SNDTIMEO = 21;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int MSG_CTRUNC = 0x8;
@@ -45,6 +46,24 @@ public final class SocketCalls {
     private static final int CONTROL = 256;
     private static final int CONTROL_SIZE = 16 + MAX_FDS * 4 + 4;
     private static final ThreadLocal<Memory> SCRATCH = ThreadLocal.withInitial(() -> new Memory(CONTROL + CONTROL_SIZE));
+    private static final ThreadLocal<PlainHeader> PLAIN = ThreadLocal.withInitial(PlainHeader::new);
+
+    /**
+     * A per-thread msghdr for {@link #recvPlain}: no name, no control buffer, one iovec; only the
+     * iovec and msg_flags change from call to call, and they are written through a direct buffer.
+     */
+    private static final class PlainHeader {
+        final ByteBuffer header = ByteBuffer.allocateDirect(IOVEC + 16).order(java.nio.ByteOrder.nativeOrder());
+        final long address = Syscalls.address(header);
+        /** The last data buffer (not kept alive by this) and its base address: a direct buffer never moves. */
+        java.lang.ref.WeakReference<ByteBuffer> last = new java.lang.ref.WeakReference<>(null);
+        long lastBase;
+
+        PlainHeader() {
+            header.putLong(MSGHDR + 16, address + IOVEC);
+            header.putLong(MSGHDR + 24, 1);
+        }
+    }
 
     private SocketCalls() {
     }
@@ -166,6 +185,19 @@ public final class SocketCalls {
         }
     }
 
+    /**
+     * setsockopt(SO_SNDTIMEO): bounds blocking sends, and a blocking AF_UNIX connect that waits
+     * for room in a full backlog; 0 removes the bound.
+     */
+    public static void setSendTimeout(int fd, long micros, String object) throws IOException {
+        long sec = micros / 1_000_000;
+        long usec = micros % 1_000_000;
+        int[] timeval = {(int) sec, (int) (sec >>> 32), (int) usec, 0};
+        if (NativeCalls.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeval, 16) != 0) {
+            throw Errors.exception("setsockopt(SO_SNDTIMEO)", object, errno());
+        }
+    }
+
     /** getsockopt(SO_PEERCRED): {pid, uid, gid}. */
     public static int[] peerCredentials(int fd, String object) throws IOException {
         int[] ucred = new int[3];
@@ -275,6 +307,31 @@ public final class SocketCalls {
         }
         data.position(data.position() + (int) Math.min(n, data.remaining()));
         return r;
+    }
+
+    /**
+     * recvmsg(2) into {@code data} (direct) with no room for descriptors or an address: a stream
+     * read that, unlike read(2), learns that the peer sent descriptors (the kernel drops them and
+     * sets MSG_CTRUNC, returned in {@code msgFlags[0]}).
+     *
+     * @return bytes received (advancing {@code data}), {@link Syscalls#EOF}, {@link Syscalls#AGAIN}
+     *     or {@link Syscalls#INTERRUPTED}
+     */
+    public static int recvPlain(int fd, ByteBuffer data, int[] msgFlags, String object) throws IOException {
+        PlainHeader h = PLAIN.get();
+        if (h.last.get() != data) {
+            h.lastBase = Syscalls.address(data) - data.position();
+            h.last = new java.lang.ref.WeakReference<>(data);
+        }
+        h.header.putLong(IOVEC, h.lastBase + data.position()).putLong(IOVEC + 8, data.remaining())
+                .putInt(MSGHDR + 48, 0);
+        long n = NativeCalls.THREADS.recvmsg(fd, h.address, 0);
+        if (n < 0) {
+            return failure("recvmsg", object, NativeCalls.errno());
+        }
+        msgFlags[0] = h.header.getInt(MSGHDR + 48);
+        data.position(data.position() + (int) n);
+        return n == 0 ? Syscalls.EOF : (int) n;
     }
 
     private static int failure(String call, String object, int errno) throws IOException {

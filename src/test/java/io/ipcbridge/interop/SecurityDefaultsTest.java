@@ -1,0 +1,114 @@
+package io.ipcbridge.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.net.Inet4Address;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** RELIABILITY.md §5 defaults that hold for this process alone: SEC-06 (CLI-07), SEC-11, SEC-12. */
+class SecurityDefaultsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @DisplayName("SEC-06, CLI-07: a spawned child sees fds 0, 1, 2 and the one socket it was given, none of ours")
+    void aChildSeesOnlyTheSocketItWasGiven() throws Exception {
+        // The catalogue's `ipcbridge uds listen ... --exec` does not exist in this CLI; the spawn a
+        // server would use to hand a connection to a child is io.ipcbridge.process.Command.
+        Address a = Address.unix(dir.resolve("exec.sock"));
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM);
+                Socket client = Socket.connect(a, Socket.Type.STREAM); Socket accepted = server.accept();
+                Socket.Pair pair = Socket.pair(Socket.Type.SEQPACKET);
+                Socket dgram = Socket.bind(Address.unix(dir.resolve("exec-d.sock")));
+                Socket udp = Socket.bind(Address.inet("127.0.0.1", 0));
+                Pipe pipe = Pipe.open(); Pipe out = Pipe.open()) {
+            pair.first().sendDescriptors(ByteBuffer.wrap(new byte[] {1}), List.of(pipe.sink().descriptor()));
+            List<Descriptor> received = pair.second().receiveDescriptors(ByteBuffer.allocate(1), 1);
+            try (ChildProcess child = Command.of(Peers.path("fd_list")).fd(3, accepted).stdout(out.sink()).start()) {
+                out.sink().close();
+                String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertEquals(List.of("0", "1", "2", "3"), listing.lines().filter(l -> l.matches("\\d+")).toList(),
+                        listing);
+                assertTrue(child.waitFor().success());
+            } finally {
+                received.get(0).close();
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("SEC-11: an IP address always names its host (no implicit any-address); loopback binds loopback only")
+    void anIpAddressAlwaysNamesItsHost() throws Exception {
+        for (String spec : List.of("tcp::0", "udp::0", "tcp:0")) {
+            assertThrows(IllegalArgumentException.class, () -> Address.parse(spec), spec);
+        }
+        try (ServerSocket server = ServerSocket.listen(Address.parse("tcp:localhost:0"), Socket.Type.STREAM)) {
+            Address.Inet bound = (Address.Inet) server.localAddress();
+            assertTrue(bound.address().isLoopbackAddress(), bound.toString());
+            String table = Files.readString(Path.of(bound.address() instanceof Inet4Address ? "/proc/net/tcp"
+                    : "/proc/net/tcp6"));
+            String port = String.format(":%04X ", bound.port());
+            List<String> listening = table.lines().filter(l -> l.contains(port) && l.contains(" 0A ")).toList();
+            assertEquals(1, listening.size(), table);
+            assertTrue(listening.get(0).contains("0100007F" + port)
+                    || listening.get(0).contains("00000000000000000000000001000000" + port), "loopback only: " + listening);
+        }
+    }
+
+    @Test
+    @DisplayName("SEC-12: the mq_notify registration is SIGEV_NONE: no signal and no thread in the JVM")
+    void mqNotifyRegistersSigevNone() throws Exception {
+        String name = Names.unique("sec12");
+        Path entry = Path.of("/dev/mqueue", name.substring(1));
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {
+            assumeTrue(Files.exists(entry), "no mqueue filesystem mounted at /dev/mqueue to read the registration from");
+            try (MessageQueue.Notification n = q.requestNotification()) {
+                String status = Files.readString(entry);
+                // the kernel prints sigev_notify: 0 SIGEV_SIGNAL, 1 SIGEV_NONE, 2 SIGEV_THREAD
+                assertTrue(status.contains("NOTIFY:1 ") && status.contains("NOTIFY_PID:" + ProcessHandle.current().pid()),
+                        status);
+            }
+            assertTrue(Files.readString(entry).contains("NOTIFY_PID:0"), "withdrawn on close");
+        } finally {
+            MessageQueue.unlink(name);
+        }
+    }
+
+    @Test
+    @DisplayName("SEC-15: a default semaphore or segment is 0600: only its owner can write, so only it can corrupt it")
+    void defaultSegmentsAndSemaphoresAreOwnerOnly() throws Exception {
+        String shm = Names.unique("sec15");
+        try (SharedMemory s = SharedMemory.createExclusively(shm, 4096);
+                io.ipcbridge.sem.Semaphore sem = io.ipcbridge.sem.Semaphore.createExclusively(shm, 0)) {
+            assertEquals(0600, s.info().mode() & 0777);
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(Path.of("/dev/shm/sem." + shm.substring(1)))));
+            assertTrue(Files.readString(Path.of("README.md")).contains("Mode 0600 matters most for semaphores and segments"),
+                    "the README says why the mode matters");
+        } finally {
+            SharedMemory.unlink(shm);
+            io.ipcbridge.sem.Semaphore.unlink(shm);
+        }
+    }
+}

@@ -1,0 +1,509 @@
+package io.ipcbridge.socket;
+
+import static io.ipcbridge.socket.SocketTest.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * RELIABILITY.md §3.6-3.8: the faults, bounds and descriptor-passing cases of AF_UNIX and loopback
+ * sockets that one process can provoke, each against the real kernel.
+ */
+class SocketFaultTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int O_CLOEXEC = 02000000;
+    /** The kernel's limit of descriptors per message. */
+    private static final int SCM_MAX_FD = 253;
+
+    @TempDir
+    Path dir;
+
+    /** Whether descriptor {@code fd} has FD_CLOEXEC, read from /proc/self/fdinfo (O_CLOEXEC in "flags"). */
+    static boolean closeOnExec(int fd) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            if (line.startsWith("flags:")) {
+                return (Integer.parseInt(line.substring(6).trim(), 8) & O_CLOEXEC) != 0;
+            }
+        }
+        throw new IllegalStateException("no flags line for fd " + fd);
+    }
+
+    /** Asserts that nothing is there to read on {@code s} now. */
+    private static void assertNothingQueued(Socket s) throws IOException {
+        s.setReadTimeout(Duration.ZERO);
+        assertThrows(SocketTimeoutException.class, () -> s.read(ByteBuffer.allocate(1)), "nothing was sent");
+        s.setReadTimeout(null);
+    }
+
+    @Test
+    @DisplayName("UDS-07: out-of-bounds offsets are refused before any call and consume nothing")
+    void outOfBoundsReadsAndWritesAreRefusedAndConsumeNothing() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+            p.first().write(text("abc"));
+            InputStream in = p.second().inputStream();
+            byte[] b = new byte[4];
+            assertThrows(IndexOutOfBoundsException.class, () -> in.read(b, 0, b.length + 1));
+            assertThrows(IndexOutOfBoundsException.class, () -> in.read(b, -1, 2));
+            assertThrows(IndexOutOfBoundsException.class, () -> in.read(b, 3, Integer.MAX_VALUE));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.first().outputStream().write(b, 2, 3));
+            assertEquals(3, in.read(b, 0, 4), "the refused reads took nothing from the socket");
+            assertEquals("abc", new String(b, 0, 3, StandardCharsets.UTF_8));
+            assertNothingQueued(p.second());
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-08: a 400 000-byte datagram is EMSGSIZE and nothing is sent")
+    void anOversizedDatagramIsEmsgsizeAndNothingIsSent() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.DATAGRAM)) {
+            assertTrue(p.first().sendBufferSize() < 400_000, "larger than SO_SNDBUF");
+            IOException e = assertThrows(IOException.class, () -> p.first().write(ByteBuffer.allocate(400_000)));
+            assertEquals("EMSGSIZE", ((IpcError) e).errnoName(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("sendmsg(socketpair): EMSGSIZE"), e.getMessage());
+            assertNothingQueued(p.second());
+            p.first().write(text("still usable"));
+            ByteBuffer b = ByteBuffer.allocate(64);
+            p.second().read(b);
+            assertEquals("still usable", text(b));
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-10: a datagram sender that outruns its receiver blocks; none is dropped")
+    void aFastDatagramSenderBlocksAndNoDatagramIsDropped() throws Exception {
+        int total = 2_000;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(Socket.Type.DATAGRAM)) {
+                AtomicInteger sent = new AtomicInteger();
+                Blocked.Call<Integer> sender = Blocked.start(() -> {
+                    ByteBuffer m = ByteBuffer.allocateDirect(4);
+                    for (int i = 0; i < total; i++) {
+                        p.first().write(m.clear().putInt(0, i));
+                        sent.incrementAndGet();
+                    }
+                    return total;
+                }, Blocked.POLL, 46 /* sendmsg */);
+                int queued = sent.get();
+                assertTrue(queued > 0 && queued < total, "the sender blocked once the queue was full: " + queued);
+                ByteBuffer m = ByteBuffer.allocateDirect(8);
+                for (int i = 0; i < total; i++) {
+                    assertEquals(4, p.second().read(m.clear()));
+                    assertEquals(i, m.getInt(0), "in order, none dropped");
+                }
+                assertEquals(total, sender.result().get());
+                assertNothingQueued(p.second());
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-12: close ends a blocked accept with AsynchronousCloseException; later connects are refused")
+    void closingAServerEndsItsBlockedAcceptAndLaterConnectsFail() throws Exception {
+        Address abstractAddress = Address.abstractName("ipcb-uds12-" + ProcessHandle.current().pid());
+        Address pathAddress = Address.unix(dir.resolve("uds12.sock"));
+        for (Address a : List.of(abstractAddress, pathAddress)) {
+            assertTimeoutPreemptively(LIMIT, () -> {
+                ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM);
+                Blocked.Call<Socket> accept = Blocked.start(server::accept, Blocked.POLL);
+                server.close();
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> accept.result().get(5, TimeUnit.SECONDS));
+                assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+                // abstract: ECONNREFUSED; a path: the server removed its file, so ENOENT (NoSuchFileException)
+                IOException refused = assertThrows(IOException.class, () -> Socket.connect(a, Socket.Type.STREAM));
+                assertTrue(refused instanceof ConnectException || refused instanceof java.nio.file.NoSuchFileException,
+                        refused.toString());
+            });
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-13: a read timeout with a silent peer throws SocketTimeoutException and the socket stays usable")
+    void aReadTimeoutLeavesTheSocketUsable() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+            p.first().setReadTimeout(Duration.ofMillis(100));
+            assertThrows(SocketTimeoutException.class, () -> p.first().read(ByteBuffer.allocate(4)));
+            assertThrows(SocketTimeoutException.class, () -> p.first().read(ByteBuffer.allocate(4)));
+            p.second().write(text("late"));
+            ByteBuffer b = ByteBuffer.allocate(8);
+            assertEquals(4, p.first().read(b), "the timed-out socket still reads");
+            assertEquals("late", text(b));
+            p.first().write(text("and writes"));
+            assertThrows(IllegalArgumentException.class, () -> p.first().setReadTimeout(Duration.ofMillis(-1)));
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-14: abstract names differing in trailing NULs are distinct; 107 bytes; gone on close")
+    void abstractNamesAreExactAndVanishOnClose() throws Exception {
+        String base = "ipcb-uds14-" + ProcessHandle.current().pid();
+        Address plain = Address.abstractName(base);
+        Address nul = Address.abstractName(base + "\0");
+        Address longest = Address.abstractName((base + "-" + "x".repeat(107)).substring(0, 107));
+        assertThrows(IllegalArgumentException.class, () -> Address.abstractName("y".repeat(108)));
+        try (ServerSocket a = ServerSocket.listen(plain, Socket.Type.STREAM);
+                ServerSocket b = ServerSocket.listen(nul, Socket.Type.STREAM);
+                ServerSocket c = ServerSocket.listen(longest, Socket.Type.STREAM)) {
+            assertEquals(plain, a.localAddress());
+            assertEquals(nul, b.localAddress(), "the trailing NUL is part of the name");
+            assertEquals(longest, c.localAddress());
+            for (ServerSocket server : List.of(a, b, c)) {
+                Address bound = server.localAddress();
+                try (Socket client = Socket.connect(bound, Socket.Type.STREAM); Socket in = server.accept()) {
+                    assertEquals(bound, client.remoteAddress());
+                    assertEquals(bound, in.localAddress());
+                }
+            }
+            assertTrue(unixTable().contains("@" + base + "\n"), "listed in /proc/net/unix");
+        }
+        assertFalse(unixTable().contains("@" + base), "no abstract name is left after close");
+        assertThrows(ConnectException.class, () -> Socket.connect(plain, Socket.Type.STREAM));
+        ServerSocket.listen(plain, Socket.Type.STREAM).close(); // free again, with no unlink
+    }
+
+    /** The path column of /proc/net/unix, one entry per line (abstract names as '@' + name, NULs as '@'). */
+    static String unixTable() throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+", 8);
+            if (f.length == 8) {
+                b.append(f[7]).append('\n');
+            }
+        }
+        return b.toString();
+    }
+
+    @Test
+    @DisplayName("UDS-17, FD-09: every socket ipcbridge makes or receives is close-on-exec")
+    void everySocketAndReceivedDescriptorIsCloseOnExec() throws Exception {
+        Address a = Address.unix(dir.resolve("uds17.sock"));
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM);
+                Socket client = Socket.connect(a, Socket.Type.STREAM);
+                Socket accepted = server.accept();
+                Socket.Pair pair = Socket.pair(Socket.Type.SEQPACKET);
+                Socket dgram = Socket.bind(Address.unix(dir.resolve("uds17d.sock")));
+                Socket udp = Socket.bind(Address.inet("127.0.0.1", 0));
+                Pipe pipe = Pipe.open()) {
+            for (var h : List.of(server, client, accepted, pair.first(), pair.second(), dgram, udp)) {
+                assertTrue(closeOnExec(h.descriptor().fd()), h + " is close-on-exec");
+            }
+            client.sendDescriptors(text("x"), List.of(pipe.sink().descriptor()));
+            List<Descriptor> got = accepted.receiveDescriptors(ByteBuffer.allocate(1), 1);
+            try {
+                assertTrue(closeOnExec(got.get(0).fd()), "a received descriptor is close-on-exec (MSG_CMSG_CLOEXEC)");
+            } finally {
+                got.get(0).close();
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-18: seqpacket over IP and a listening datagram socket are refused before any call")
+    void invalidDomainAndTypeCombinationsAreRefusedBeforeTheCall() throws Exception {
+        var before = Fds.snapshot();
+        Address tcp = Address.inet("127.0.0.1", 1);
+        assertThrows(IllegalArgumentException.class, () -> Socket.connect(tcp, Socket.Type.SEQPACKET));
+        assertThrows(IllegalArgumentException.class, () -> ServerSocket.listen(tcp, Socket.Type.SEQPACKET));
+        assertThrows(IllegalArgumentException.class,
+                () -> ServerSocket.listen(Address.unix(dir.resolve("d.sock")), Socket.Type.DATAGRAM));
+        assertThrows(IllegalArgumentException.class,
+                () -> ServerSocket.listen(Address.unix(dir.resolve("m.sock")), Socket.Type.STREAM, 01777, false));
+        assertFalse(Files.exists(dir.resolve("d.sock")) || Files.exists(dir.resolve("m.sock")), "nothing was bound");
+        Fds.assertNoneAdded(before);
+    }
+
+    @Test
+    @DisplayName("INET-02: a TCP write after shutdown(SHUT_WR) is PeerClosedException (EPIPE)")
+    void aTcpWriteAfterShutdownIsPeerClosed() throws Exception {
+        try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM, Duration.ofSeconds(5));
+                Socket accepted = server.accept()) {
+            client.shutdownOutput();
+            PeerClosedException e = assertThrows(PeerClosedException.class, () -> client.write(text("x")));
+            assertEquals("EPIPE", ((IpcError) e).errnoName());
+            assertEquals(-1, accepted.read(ByteBuffer.allocate(1)), "the peer saw the end");
+            accepted.write(text("reply"));
+            ByteBuffer b = ByteBuffer.allocate(8);
+            assertEquals(5, client.read(b), "the other direction still works");
+        }
+    }
+
+    @Test
+    @DisplayName("INET-03: a UDP datagram over 65 507 bytes is EMSGSIZE")
+    void anOversizedUdpDatagramIsEmsgsize() throws Exception {
+        try (Socket receiver = Socket.bind(Address.inet("127.0.0.1", 0));
+                Socket sender = Socket.bind(Address.inet("127.0.0.1", 0))) {
+            Address to = receiver.localAddress();
+            IOException e = assertThrows(IOException.class, () -> sender.sendTo(ByteBuffer.allocate(65_508), to));
+            assertEquals("EMSGSIZE", ((IpcError) e).errnoName(), e.getMessage());
+            receiver.setReadTimeout(Duration.ZERO);
+            assertThrows(SocketTimeoutException.class, () -> receiver.receiveFrom(ByteBuffer.allocate(16)));
+            receiver.setReadTimeout(null);
+            sender.sendTo(ByteBuffer.allocate(65_507), to);
+            ByteBuffer b = ByteBuffer.allocate(65_507);
+            assertEquals(sender.localAddress(), receiver.receiveFrom(b));
+            assertEquals(65_507, b.position(), "the largest UDP datagram arrives whole");
+        }
+    }
+
+    @Test
+    @DisplayName("FD-01: one and 253 descriptors round-trip; the file offset is shared; closing a copy keeps ours")
+    void descriptorsRoundTripAndShareTheFileOffset() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM);
+                SharedMemory file = SharedMemory.memfd("fd01", 16, false)) {
+            Descriptor mine = file.descriptor();
+            mine.write(text("0123456789"));
+            p.first().sendDescriptors(text("f"), List.of(mine));
+            List<Descriptor> got = p.second().receiveDescriptors(ByteBuffer.allocate(1), 1);
+            assertEquals(1, got.size());
+            try (Descriptor theirs = got.get(0)) {
+                assertNotEquals(mine.fd(), theirs.fd(), "a new descriptor for the same open file");
+                theirs.write(text("abc")); // at the shared offset 10, not at 0
+            }
+            assertTrue(mine.isOpen(), "closing the received copy leaves ours open");
+            mine.write(text("!"));
+            byte[] content = Files.readAllBytes(Path.of("/proc/self/fd/" + mine.fd()));
+            assertEquals("0123456789abc!", new String(content, 0, 14, StandardCharsets.UTF_8));
+
+            var before = Fds.snapshot();
+            p.first().sendDescriptors(text("many"), Collections.nCopies(SCM_MAX_FD, mine));
+            ByteBuffer data = ByteBuffer.allocate(8);
+            List<Descriptor> many = p.second().receiveDescriptors(data, SCM_MAX_FD);
+            assertEquals("many", text(data));
+            assertEquals(SCM_MAX_FD, many.size());
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + mine.fd())).toString();
+            for (Descriptor d : many) {
+                assertEquals(target, Files.readSymbolicLink(Path.of("/proc/self/fd/" + d.fd())).toString());
+                d.close();
+            }
+            Fds.assertNoneAdded(before);
+        }
+    }
+
+    @Test
+    @DisplayName("FD-02, FD-03, FD-04: a closed descriptor, 254 descriptors or no data are refused before the call")
+    void badDescriptorSendsAreRefusedBeforeTheCallAndSendNothing() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            Descriptor open = pipe.source().descriptor();
+            Pipe closed = Pipe.open();
+            closed.close();
+            assertThrows(ClosedChannelException.class,
+                    () -> p.first().sendDescriptors(text("x"), List.of(open, closed.sink().descriptor())));
+            assertThrows(IllegalArgumentException.class,
+                    () -> p.first().sendDescriptors(text("x"), Collections.nCopies(254, open)));
+            assertThrows(IllegalArgumentException.class,
+                    () -> p.first().sendDescriptors(ByteBuffer.allocate(0), List.of(open)));
+            assertThrows(IllegalArgumentException.class,
+                    () -> p.first().sendDescriptors(text("x"), List.of()));
+            assertThrows(IllegalArgumentException.class,
+                    () -> p.second().receiveDescriptors(ByteBuffer.allocate(1), 254));
+            assertNothingQueued(p.second());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"STREAM", "SEQPACKET", "DATAGRAM"})
+    @DisplayName("FD-05, SEC-07: descriptors sent to a plain read are discarded and reported, the data kept")
+    void descriptorsSentToAPlainReadAreReportedAndNotLeaked(String type) throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.valueOf(type)); Pipe pipe = Pipe.open()) {
+            var before = Fds.snapshot();
+            p.first().sendDescriptors(text("data"), List.of(pipe.sink().descriptor(), pipe.source().descriptor()));
+            ByteBuffer b = ByteBuffer.allocate(16);
+            AncillaryDataTruncatedException e = assertThrows(AncillaryDataTruncatedException.class,
+                    () -> p.second().read(b));
+            assertEquals(4, e.dataLength());
+            assertEquals("data", text(b), "the in-band bytes are kept");
+            Fds.assertNoneAdded(before);
+            p.first().write(text("next"));
+            assertEquals(4, p.second().read(b.clear()), "the stream goes on");
+        }
+    }
+
+    @Test
+    @DisplayName("FD-05: a non-blocking stream read still returns 0 when nothing is there, and reports pushed descriptors")
+    void aNonBlockingReadReturnsZeroAndStillReportsDescriptors() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            p.second().descriptor().setNonBlocking(true);
+            ByteBuffer b = ByteBuffer.allocate(8);
+            assertEquals(0, p.second().read(b));
+            p.first().sendDescriptors(text("fd"), List.of(pipe.source().descriptor()));
+            assertThrows(AncillaryDataTruncatedException.class, () -> p.second().read(b));
+            assertEquals("fd", text(b));
+            assertEquals(0, p.second().read(b.clear()));
+        }
+    }
+
+    @Test
+    @DisplayName("FD-06, FD-07: for every room size, extra descriptors are all closed and reported, the data kept")
+    void everyTruncationSizeClosesWhatArrivedAndKeepsTheData() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            Descriptor d = pipe.sink().descriptor();
+            int[] sent = {2, 3, 4, 17, 253};
+            for (int n : sent) {
+                for (int room : new int[] {1, 2, 3, n - 1}) {
+                    if (room < 1 || room >= n) {
+                        continue;
+                    }
+                    var before = Fds.snapshot();
+                    p.first().sendDescriptors(text("d" + n), Collections.nCopies(n, d));
+                    ByteBuffer data = ByteBuffer.allocate(8);
+                    AncillaryDataTruncatedException e = assertThrows(AncillaryDataTruncatedException.class,
+                            () -> p.second().receiveDescriptors(data, room), n + " descriptors into room for " + room);
+                    assertEquals(("d" + n).length(), e.dataLength());
+                    assertEquals("d" + n, text(data), "the in-band data is intact");
+                    Fds.assertNoneAdded(before);
+                }
+                // exactly enough room: all arrive
+                p.first().sendDescriptors(text("ok"), Collections.nCopies(n, d));
+                List<Descriptor> all = p.second().receiveDescriptors(ByteBuffer.allocate(2), n);
+                assertEquals(n, all.size());
+                for (Descriptor x : all) {
+                    x.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("FD-08: descriptors are a barrier in a stream: they come with the read of their own bytes")
+    void descriptorsArriveWithTheReadOfTheirBytes() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+            p.first().write(text("AAAA"));
+            p.first().sendDescriptors(text("B"), List.of(pipe.sink().descriptor()));
+            p.first().write(text("CCCC"));
+            ByteBuffer b = ByteBuffer.allocate(20);
+            List<Descriptor> got = p.second().receiveDescriptors(b, 4);
+            assertEquals("AAAAB", text(b), "the read stops after the bytes the descriptor came with");
+            assertEquals(1, got.size());
+            got.get(0).close();
+            b.clear();
+            assertEquals(List.of(), p.second().receiveDescriptors(b, 4));
+            assertEquals("CCCC", text(b));
+        }
+    }
+
+    @Test
+    @DisplayName("FD-11, SEC-07: a received descriptor of the wrong kind is refused at use, never mapped")
+    void aReceivedDescriptorOfTheWrongKindIsRefusedWhenMapped() throws Exception {
+        Path fifo = dir.resolve("fd11.fifo");
+        Fifo.create(fifo);
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open();
+                Descriptor f = Fifo.openReadWrite(fifo); Socket.Pair other = Socket.pair(Socket.Type.STREAM)) {
+            var before = Fds.snapshot();
+            p.first().sendDescriptors(text("k"), List.of(pipe.source().descriptor(), f, other.first().descriptor()));
+            List<Descriptor> got = p.second().receiveDescriptors(ByteBuffer.allocate(1), 3);
+            assertEquals(3, got.size());
+            for (Descriptor d : got) {
+                assertThrows(IpcSecurityException.class, () -> SharedMemory.map(d, false),
+                        "a pipe, FIFO or socket is not mapped as a segment");
+                assertFalse(d.isOpen(), "map took it over and closed it");
+            }
+            Fds.assertNoneAdded(before);
+        }
+    }
+
+    @Test
+    @DisplayName("FD-12: SO_PEERCRED gives this process at both ends of a pair and of a connection")
+    void peerCredentialsMatchOnBothEnds() throws Exception {
+        Address a = Address.unix(dir.resolve("fd12.sock"));
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM);
+                ServerSocket server = ServerSocket.listen(a, Socket.Type.SEQPACKET);
+                Socket client = Socket.connect(a, Socket.Type.SEQPACKET); Socket accepted = server.accept()) {
+            Socket.Credentials first = p.first().peerCredentials();
+            assertEquals(first, p.second().peerCredentials(), "the same process on both ends");
+            assertEquals(ProcessHandle.current().pid(), first.pid());
+            assertEquals(first, client.peerCredentials());
+            assertEquals(first, accepted.peerCredentials());
+            assertEquals(Map.of("uid", first.uid(), "gid", first.gid()), Map.of("uid", ids("-u"), "gid", ids("-g")));
+        }
+    }
+
+    static int ids(String flag) throws IOException {
+        return Integer.parseInt(new String(new ProcessBuilder("id", flag).start().getInputStream().readAllBytes(),
+                StandardCharsets.US_ASCII).trim());
+    }
+
+    @Test
+    @DisplayName("LOAD-02 (backlog overflow): a connect to a full backlog waits for room, never returns unconnected")
+    void aConnectToAFullBacklogWaitsAndNeverReturnsUnconnected() throws Exception {
+        Address a = Address.unix(dir.resolve("backlog.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            List<Socket> clients = new java.util.ArrayList<>();
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                try {
+                    for (;;) { // until the backlog is full: then a bounded connect times out
+                        clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
+                        assertTrue(clients.size() < 10_000, "the backlog is bounded");
+                    }
+                } catch (SocketTimeoutException full) {
+                    assertTrue(clients.size() > 1, "some connects fit: " + clients.size());
+                }
+                assertThrows(SocketTimeoutException.class, () -> Socket.connect(a, Socket.Type.STREAM, Duration.ZERO));
+                for (Socket c : clients) {
+                    c.write(text("x")); // each one returned is connected
+                }
+                Blocked.Call<Socket> waiting = Blocked.start(() -> Socket.connect(a, Socket.Type.STREAM),
+                        42 /* connect */);
+                server.accept().close(); // room for one
+                try (Socket late = waiting.result().get(5, TimeUnit.SECONDS)) {
+                    late.write(text("in"));
+                    assertTrue(late.isOpen());
+                }
+            } finally {
+                for (Socket c : clients) {
+                    c.close();
+                }
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-16 (paths): a symbolic link at a socket path is never followed, replaced or removed")
+    void aSymbolicLinkAtASocketPathIsNeverFollowedOrRemoved() throws Exception {
+        Path target = dir.resolve("target.sock");
+        Path link = dir.resolve("link.sock");
+        try (Socket stale = Socket.bind(Address.unix(target))) {
+            Files.createSymbolicLink(link, target);
+            // the link's target is a socket nobody listens on: "stale" only if the link were followed
+            assertThrows(java.net.BindException.class,
+                    () -> ServerSocket.listen(Address.unix(link), Socket.Type.STREAM, 0600, true));
+            assertTrue(Files.isSymbolicLink(link), "the link is not removed");
+            assertTrue(Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS), "nor its target");
+        }
+    }
+}
