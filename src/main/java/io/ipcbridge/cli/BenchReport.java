@@ -147,9 +147,10 @@ final class BenchReport {
         }
     }
 
-    /** Three significant digits at least, never in exponent form. */
+    /** Three significant digits at least (0 as "0"), never in exponent form. */
     static String format(double v) {
-        return String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f", v);
+        String pattern = v >= 100 || v == 0 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, pattern, v);
     }
 
     /** One JSON object: machine, settings, and one object per result with its samples. */
