@@ -77,6 +77,11 @@ public final class Bench {
         return Mechanisms.ALL.stream().map(Mechanism::id).toList();
     }
 
+    /** What goes through mechanism {@code id} and what the JDK's route is, in one line; empty for an unknown id. */
+    public static String description(String id) {
+        return Mechanisms.byId(id).map(Mechanism::description).orElse("");
+    }
+
     /** Whether {@code id} is a mechanism of the command-line contract that this build lacks (e.g. {@code ring}). */
     public static boolean notInThisBuild(String id) {
         return Mechanisms.NOT_IN_THIS_BUILD.contains(id);
@@ -244,9 +249,7 @@ public final class Bench {
         List<String> argv = new ArrayList<>(List.of(options.python(), "-c", python));
         if (link == null) {
             argv.addAll(args);
-            ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .redirectInput(ProcessBuilder.Redirect.PIPE);
-            return Child.of(argv, pb.start());
+            return Child.of(argv, new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT).start());
         }
         Link.PeerEnd end = link.peer(Link.Role.PASSIVE);
         for (String a : args) {

@@ -31,7 +31,7 @@ abstract class Mechanism {
         return id;
     }
 
-    /** What goes through it. */
+    /** What goes through it, and the JDK's route: a line under the tables. */
     final String description() {
         return description;
     }

@@ -58,6 +58,10 @@ final class BenchReport {
         table(out, results, Workload.LATENCY, "Latency: p99 round trip, us (ratio to c-c p99)", Result::p99);
         table(out, results, Workload.THROUGHPUT, "Throughput: MB/s, 10^6 bytes/s (ratio to c-c; higher is better)",
                 Result::value);
+        out.printf(Locale.ROOT, "%nMechanisms:%n");
+        for (String m : results.stream().map(Result::mechanism).distinct().toList()) {
+            out.printf(Locale.ROOT, "  %-15s %s%n", m, Bench.description(m));
+        }
         targets(out, results);
         List<String> noisy = new ArrayList<>();
         for (Result r : results) {
