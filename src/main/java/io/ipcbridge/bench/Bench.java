@@ -150,9 +150,11 @@ public final class Bench {
     }
 
     /** One run: {median, p99, mean} ns for latency, {bytes per second} for throughput. */
-    private double[] run(Job job, long bytes, int pings, int warmup) throws IOException, InterruptedException {
+    private double[] run(Job job, long bytes, int timed, int untimed) throws IOException, InterruptedException {
         Mechanism m = job.mechanism();
         boolean latency = job.workload() == Workload.LATENCY;
+        int pings = m.roundTrips(timed);
+        int warmup = m.roundTrips(untimed);
         List<String> passiveArgs = latency
                 ? List.of("echo", "IN", "OUT", Integer.toString(PING_SIZE), Long.toString((long) warmup + pings))
                 : List.of("sink", "IN", Long.toString(bytes), Integer.toString(m.chunk()));
@@ -165,7 +167,9 @@ public final class Bench {
                 List<String> args = new ArrayList<>(activeArgs);
                 args.set(0, latency ? "pp-latency" : "pp-throughput");
                 args.removeAll(List.of("IN", "OUT"));
-                return parse(latency, pythonChild(null, args).output());
+                try (Child both = pythonChild(null, args)) {
+                    return parse(latency, both.output());
+                }
             }
             try (Link link = m.open(job.workload(), job.pair())) {
                 return run(job, link, latency, passiveArgs, activeArgs, bytes, pings, warmup);

@@ -46,6 +46,14 @@ abstract class Mechanism {
         return 64 << 10;
     }
 
+    /**
+     * How many of {@code roundTrips} (timed, or warm-up) a latency run makes: all of them unless a
+     * mechanism would take too long.
+     */
+    int roundTrips(int roundTrips) {
+        return roundTrips;
+    }
+
     /** A fresh link for one run of {@code workload} by {@code pair}. */
     abstract Link open(Workload workload, Pair pair) throws IOException;
 }
