@@ -175,7 +175,8 @@ public final class Bench {
                 return run(job, link, latency, passiveArgs, activeArgs, bytes, pings, warmup);
             }
         } catch (IOException | RuntimeException e) {
-            throw new IOException(job.label() + ": " + e.getMessage(), e);
+            throw new IOException(job.label() + ": " + (e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName()), e);
         }
     }
 
@@ -195,10 +196,16 @@ public final class Bench {
                 }
                 double[] result;
                 try (End end = link.end(Link.Role.ACTIVE)) {
+                    passive.closeOnFailure(end);
                     result = latency ? Loops.ping(end, PING_SIZE, warmup, pings) : null;
                     if (!latency) {
                         Loops.source(end, bytes, chunk);
                     }
+                } catch (IOException | RuntimeException e) {
+                    if (passive.failure().isPresent()) {
+                        throw new IOException(passive.failure().get(), e);
+                    }
+                    throw e;
                 }
                 String p = passive.output();
                 return latency ? result : parse(false, p);
