@@ -77,6 +77,11 @@ public final class Bench {
         return Mechanisms.ALL.stream().map(Mechanism::id).toList();
     }
 
+    /** What goes through mechanism {@code id} and what the JDK's route is, in one line; empty for an unknown id. */
+    public static String description(String id) {
+        return Mechanisms.byId(id).map(Mechanism::description).orElse("");
+    }
+
     /** Whether {@code id} is a mechanism of the command-line contract that this build lacks (e.g. {@code ring}). */
     public static boolean notInThisBuild(String id) {
         return Mechanisms.NOT_IN_THIS_BUILD.contains(id);
@@ -145,9 +150,11 @@ public final class Bench {
     }
 
     /** One run: {median, p99, mean} ns for latency, {bytes per second} for throughput. */
-    private double[] run(Job job, long bytes, int pings, int warmup) throws IOException, InterruptedException {
+    private double[] run(Job job, long bytes, int timed, int untimed) throws IOException, InterruptedException {
         Mechanism m = job.mechanism();
         boolean latency = job.workload() == Workload.LATENCY;
+        int pings = m.roundTrips(timed);
+        int warmup = m.roundTrips(untimed);
         List<String> passiveArgs = latency
                 ? List.of("echo", "IN", "OUT", Integer.toString(PING_SIZE), Long.toString((long) warmup + pings))
                 : List.of("sink", "IN", Long.toString(bytes), Integer.toString(m.chunk()));
@@ -160,13 +167,16 @@ public final class Bench {
                 List<String> args = new ArrayList<>(activeArgs);
                 args.set(0, latency ? "pp-latency" : "pp-throughput");
                 args.removeAll(List.of("IN", "OUT"));
-                return parse(latency, pythonChild(null, args).output());
+                try (Child both = pythonChild(null, args)) {
+                    return parse(latency, both.output());
+                }
             }
             try (Link link = m.open(job.workload(), job.pair())) {
                 return run(job, link, latency, passiveArgs, activeArgs, bytes, pings, warmup);
             }
         } catch (IOException | RuntimeException e) {
-            throw new IOException(job.label() + ": " + e.getMessage(), e);
+            throw new IOException(job.label() + ": " + (e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName()), e);
         }
     }
 
@@ -186,10 +196,16 @@ public final class Bench {
                 }
                 double[] result;
                 try (End end = link.end(Link.Role.ACTIVE)) {
+                    passive.closeOnFailure(end);
                     result = latency ? Loops.ping(end, PING_SIZE, warmup, pings) : null;
                     if (!latency) {
                         Loops.source(end, bytes, chunk);
                     }
+                } catch (IOException | RuntimeException e) {
+                    if (passive.failure().isPresent()) {
+                        throw new IOException(passive.failure().get(), e);
+                    }
+                    throw e;
                 }
                 String p = passive.output();
                 return latency ? result : parse(false, p);
@@ -244,9 +260,7 @@ public final class Bench {
         List<String> argv = new ArrayList<>(List.of(options.python(), "-c", python));
         if (link == null) {
             argv.addAll(args);
-            ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .redirectInput(ProcessBuilder.Redirect.PIPE);
-            return Child.of(argv, pb.start());
+            return Child.of(argv, new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT).start());
         }
         Link.PeerEnd end = link.peer(Link.Role.PASSIVE);
         for (String a : args) {

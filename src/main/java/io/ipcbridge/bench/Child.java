@@ -7,11 +7,22 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** A child process of a run (bench_peer, python3): its output once it has exited, or killed on close. */
 interface Child extends AutoCloseable {
     /** Waits for the child; returns what it printed on stdout. Fails unless it exited with status 0. */
     String output() throws IOException, InterruptedException;
+
+    /**
+     * Closes {@code stop} when the child ends with a failure (killed, or a non-zero status): the Java
+     * side blocked on a dead peer (a full queue, a semaphore) then fails instead of waiting forever.
+     */
+    void closeOnFailure(AutoCloseable stop);
+
+    /** How the child failed, if {@link #closeOnFailure} saw it fail. */
+    Optional<String> failure();
 
     /** Kills the child if it still runs. */
     @Override
@@ -19,7 +30,30 @@ interface Child extends AutoCloseable {
 
     /** A child started through ipcbridge, its stdout on {@code out}. */
     static Child of(List<String> argv, ChildProcess process, PipeSource out) {
+        AtomicReference<String> failure = new AtomicReference<>();
         return new Child() {
+            @Override
+            public void closeOnFailure(AutoCloseable stop) {
+                Thread watch = new Thread(() -> {
+                    try {
+                        ExitStatus status = process.waitFor();
+                        if (!status.success()) {
+                            failure.set(describe(argv) + " ended with " + status);
+                            stop.close();
+                        }
+                    } catch (Exception e) {
+                        // closed or interrupted: nothing to watch any more
+                    }
+                }, "bench-watch-" + process.pid());
+                watch.setDaemon(true);
+                watch.start();
+            }
+
+            @Override
+            public Optional<String> failure() {
+                return Optional.ofNullable(failure.get());
+            }
+
             @Override
             public String output() throws IOException, InterruptedException {
                 String text;
@@ -46,7 +80,27 @@ interface Child extends AutoCloseable {
 
     /** A child started through {@link ProcessBuilder}, its stdout not redirected. */
     static Child of(List<String> argv, Process process) {
+        AtomicReference<String> failure = new AtomicReference<>();
         return new Child() {
+            @Override
+            public void closeOnFailure(AutoCloseable stop) {
+                process.onExit().thenAccept(p -> {
+                    try {
+                        if (p.exitValue() != 0) {
+                            failure.set(describe(argv) + " exited with " + p.exitValue());
+                            stop.close();
+                        }
+                    } catch (Exception e) {
+                        // closed already
+                    }
+                });
+            }
+
+            @Override
+            public Optional<String> failure() {
+                return Optional.ofNullable(failure.get());
+            }
+
             @Override
             public String output() throws IOException, InterruptedException {
                 String text = new String(process.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);

@@ -31,7 +31,7 @@ abstract class Mechanism {
         return id;
     }
 
-    /** What goes through it. */
+    /** What goes through it, and the JDK's route: a line under the tables. */
     final String description() {
         return description;
     }
@@ -44,6 +44,14 @@ abstract class Mechanism {
     /** The size of each send of the throughput workload: 64 KiB unless a mechanism says otherwise. */
     int chunk() {
         return 64 << 10;
+    }
+
+    /**
+     * How many of {@code roundTrips} (timed, or warm-up) a latency run makes: all of them unless a
+     * mechanism would take too long.
+     */
+    int roundTrips(int roundTrips) {
+        return roundTrips;
     }
 
     /** A fresh link for one run of {@code workload} by {@code pair}. */

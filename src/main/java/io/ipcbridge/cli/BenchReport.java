@@ -58,6 +58,10 @@ final class BenchReport {
         table(out, results, Workload.LATENCY, "Latency: p99 round trip, us (ratio to c-c p99)", Result::p99);
         table(out, results, Workload.THROUGHPUT, "Throughput: MB/s, 10^6 bytes/s (ratio to c-c; higher is better)",
                 Result::value);
+        out.printf(Locale.ROOT, "%nMechanisms:%n");
+        for (String m : results.stream().map(Result::mechanism).distinct().toList()) {
+            out.printf(Locale.ROOT, "  %-15s %s%n", m, Bench.description(m));
+        }
         targets(out, results);
         List<String> noisy = new ArrayList<>();
         for (Result r : results) {
@@ -147,9 +151,10 @@ final class BenchReport {
         }
     }
 
-    /** Three significant digits at least, never in exponent form. */
+    /** Three significant digits at least (0 as "0"), never in exponent form. */
     static String format(double v) {
-        return String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f", v);
+        String pattern = v >= 100 || v == 0 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, pattern, v);
     }
 
     /** One JSON object: machine, settings, and one object per result with its samples. */
