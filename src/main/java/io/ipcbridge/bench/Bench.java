@@ -82,11 +82,6 @@ public final class Bench {
         return Mechanisms.byId(id).map(Mechanism::description).orElse("");
     }
 
-    /** Whether {@code id} is a mechanism of the command-line contract that this build lacks (e.g. {@code ring}). */
-    public static boolean notInThisBuild(String id) {
-        return Mechanisms.NOT_IN_THIS_BUILD.contains(id);
-    }
-
     /**
      * Runs the benchmark: an untimed warm-up of the Java pairs, then {@code repeat} rounds of every
      * run, one progress line per run on {@code progress}.

@@ -28,9 +28,6 @@ final class Mechanisms {
                     Ring.WaitStrategy.BLOCK, false, true, 64),
             new ConnMechanism());
 
-    /** Mechanism ids of the command-line contract that this build does not have yet. */
-    static final List<String> NOT_IN_THIS_BUILD = List.of();
-
     private Mechanisms() {
     }
 
