@@ -29,6 +29,10 @@ import java.util.Objects;
  * {@link #recvBytes()}); end of file inside a message is a {@link TruncatedMessageException}.
  * Messages are bytes: the string helpers send UTF-8, not pickles.
  *
+ * <p>A receive reads ahead: one read(2) takes in as much as the peer has written (up to 16 KiB), and
+ * the messages after the one returned wait in this object, where {@link #poll} sees them; a small
+ * message is sent with one write(2), its header in front.
+ *
  * <p>Thread safety: one thread may send while another receives; sends are serialised with each
  * other, and so are receives.
  */
