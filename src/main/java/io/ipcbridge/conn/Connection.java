@@ -225,8 +225,12 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * @return its length
      * @throws java.nio.BufferOverflowException if it does not fit (the message is then read and
      *     dropped, so the stream stays in step)
+     * @throws java.nio.ReadOnlyBufferException if {@code dst} is read-only (nothing is received)
      */
     public int recvBytesInto(ByteBuffer dst) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new java.nio.ReadOnlyBufferException();
+        }
         synchronized (recvLock) {
             long length = readHeader(Deadline.NEVER);
             if (length > dst.remaining()) {

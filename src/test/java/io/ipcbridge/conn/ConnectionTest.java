@@ -141,6 +141,16 @@ class ConnectionTest {
     }
 
     @Test
+    void aReadOnlyBufferIsRefusedBeforeAnythingIsReceived() throws Exception {
+        try (Connection.Pair p = Connection.pipe(true)) {
+            p.first().send("kept");
+            assertThrows(java.nio.ReadOnlyBufferException.class,
+                    () -> p.second().recvBytesInto(ByteBuffer.allocate(10).asReadOnlyBuffer()));
+            assertEquals("kept", p.second().recv(), "the message is still there");
+        }
+    }
+
+    @Test
     void listenerAndClientAuthenticateWithTheSameKeyAndRefuseAnother() throws Exception {
         Address a = Address.unix(dir.resolve("auth.sock"));
         byte[] key = "secret".getBytes(StandardCharsets.US_ASCII);
