@@ -37,8 +37,9 @@ import picocli.CommandLine.TypeConversionException;
  * usage errors (exit 2). The authkey file's bytes are the key, less one trailing "\n" (so that
  * {@code echo secret > key} gives the key {@code secret}); an empty key is refused (exit 1): the
  * library treats it as "no authentication", Python as a key. A failed handshake is exit 1 with one
- * line, one that does not complete within {@link Connection#DEFAULT_HANDSHAKE_TIMEOUT} exit 3; a peer that closes between messages before N came is exit 1, "the peer closed after K of N
- * messages", after writing the K.
+ * line, one not complete within {@link Connection#DEFAULT_HANDSHAKE_TIMEOUT} exit 3; a peer that
+ * closes between messages before N came is exit 1, "the peer closed after K of N messages", after
+ * writing the K.
  */
 @Command(name = "conn", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = {"Message connections as Python's multiprocessing.connection frames them (a 4-byte "

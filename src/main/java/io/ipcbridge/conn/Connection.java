@@ -2,10 +2,10 @@ package io.ipcbridge.conn;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.Socket;
-import io.ipcbridge.internal.posix.Deadline;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -39,7 +39,7 @@ import java.util.Objects;
 public final class Connection implements AutoCloseable, HasDescriptor {
     /** The default largest message a connection accepts: 64 MiB. */
     public static final long DEFAULT_MAX_MESSAGE = 64L << 20;
-    /** How long {@link #connect(Address, byte[])} and {@link Listener#accept()} wait for the handshake: 10 s. */
+    /** How long {@link #connect(Address, byte[])} and {@link Listener#accept()} allow the handshake: 10 s. */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     /** Messages up to this size go out in one write, their header copied in front of them. */
     private static final int SMALL = 16384;
