@@ -206,16 +206,15 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             fd();
             return 0;
         }
-        int[] total = {0};
+        int start = src.position();
         return blocking(n -> {
             int r = Syscalls.write(n, src, name);
             if (r >= 0) {
-                total[0] += r;
-                return nonBlocking || !src.hasRemaining() ? total[0] : null;
+                return nonBlocking || !src.hasRemaining() ? src.position() - start : null;
             }
             if (r == Syscalls.AGAIN) {
                 if (nonBlocking) {
-                    return total[0];
+                    return src.position() - start;
                 }
                 awaitBlocked(Syscalls.POLLOUT);
             }

@@ -7,6 +7,7 @@ import io.ipcbridge.conn.TruncatedMessageException;
 import io.ipcbridge.socket.Address;
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,14 +37,16 @@ import picocli.CommandLine.TypeConversionException;
  * usage errors (exit 2). The authkey file's bytes are the key, less one trailing "\n" (so that
  * {@code echo secret > key} gives the key {@code secret}); an empty key is refused (exit 1): the
  * library treats it as "no authentication", Python as a key. A failed handshake is exit 1 with one
- * line; a peer that closes between messages before N came is exit 1, "the peer closed after K of N
- * messages", after writing the K.
+ * line, one not complete within {@link Connection#DEFAULT_HANDSHAKE_TIMEOUT} exit 3; a peer that
+ * closes between messages before N came is exit 1, "the peer closed after K of N messages", after
+ * writing the K.
  */
 @Command(name = "conn", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = {"Message connections as Python's multiprocessing.connection frames them (a 4-byte "
                 + "big-endian length, then the bytes), with its authkey handshake: talk to a Python Listener "
                 + "or Client, or to another ipcbridge.",
-            "ADDRESS: unix:PATH | abstract:NAME | tcp:HOST:PORT (IPv6: tcp:[::1]:PORT)."},
+            "ADDRESS: unix:PATH | abstract:NAME | tcp:HOST:PORT (IPv6: tcp:[::1]:PORT).",
+            "With an authkey, a peer that does not complete the handshake within 10s is exit status 3."},
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {ConnCommand.Send.class, ConnCommand.Receive.class, ConnCommand.Listen.class,
                 HelpCommand.class})
@@ -102,6 +105,10 @@ final class ConnCommand {
 
         /** What went wrong with {@code e}, as one line naming ADDRESS as it was given. */
         Exception named(Exception e) {
+            if (e instanceof SocketTimeoutException) {
+                return CommandFailure.timedOut("poll", endpoint.text(), "the handshake did not complete within "
+                        + Durations.format(Connection.DEFAULT_HANDSHAKE_TIMEOUT));
+            }
             if (e instanceof AuthenticationException) {
                 String m = String.valueOf(e.getMessage());
                 int at = m.indexOf(AUTH_FAILED);

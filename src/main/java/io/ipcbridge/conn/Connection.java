@@ -2,13 +2,15 @@ package io.ipcbridge.conn;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.Socket;
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
@@ -30,14 +32,24 @@ import java.util.Objects;
  * inside a message is a {@link TruncatedMessageException}.
  * Messages are bytes: the string helpers send UTF-8, not pickles.
  *
+ * <p>A receive reads ahead: one read(2) takes in as much as the peer has written (up to 16 KiB), and
+ * the messages after the one returned wait in this object, where {@link #poll} sees them; a small
+ * message is sent with one write(2), its header in front.
+ *
  * <p>Thread safety: one thread may send while another receives; sends are serialised with each
  * other, and so are receives.
  */
 public final class Connection implements AutoCloseable, HasDescriptor {
     /** The default largest message a connection accepts: 64 MiB. */
     public static final long DEFAULT_MAX_MESSAGE = 64L << 20;
+    /** How long {@link #connect(Address, byte[])} and {@link Listener#accept()} allow the handshake: 10 s. */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    /** Messages up to this size go out in one write, their header copied in front of them. */
     private static final int SMALL = 16384;
+    /** A message's array starts at most this large and doubles as its bytes arrive. */
     private static final int FIRST_CHUNK = 65536;
+    /** The read-ahead buffer: one read takes in as many frames as the peer has written, up to this. */
+    private static final int READ_AHEAD = 16384;
 
     private final String name;
     private final java.nio.channels.ReadableByteChannel in;
@@ -46,8 +58,10 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     private final Descriptor writeSide;
     private final Object sendLock = new Object();
     private final Object recvLock = new Object();
-    private final ByteBuffer header = ByteBuffer.allocateDirect(8).order(ByteOrder.BIG_ENDIAN);
-    private final ByteBuffer small = ByteBuffer.allocateDirect(4 + SMALL).order(ByteOrder.BIG_ENDIAN);
+    /** Header and small payload, written at once; the header alone in front of a large payload. */
+    private final ByteBuffer small;
+    /** Bytes read and not yet received, between position and limit (guarded by recvLock). */
+    private final ByteBuffer buffered;
     private volatile long maxMessage = DEFAULT_MAX_MESSAGE;
 
     private Connection(String name, java.nio.channels.ReadableByteChannel in, Descriptor readSide,
@@ -57,6 +71,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         this.out = out;
         this.readSide = readSide;
         this.writeSide = writeSide;
+        this.small = out == null ? null : ByteBuffer.allocateDirect(4 + SMALL);
+        this.buffered = in == null ? null : ByteBuffer.allocateDirect(READ_AHEAD).limit(0);
     }
 
     /** A duplex connection over a connected stream socket, which it takes over. */
@@ -106,17 +122,32 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     /**
      * As {@code multiprocessing.connection.Client}: connects to a Python {@code Listener} (or a
      * {@link Listener}) at {@code address} and, with an authkey, answers its challenge and then
-     * challenges it.
+     * challenges it, all within {@link #DEFAULT_HANDSHAKE_TIMEOUT}.
      *
      * @param authkey the shared key, or null (or empty, as in Python) for none
      * @throws AuthenticationException if the keys differ
+     * @throws SocketTimeoutException if the listener does not complete the handshake in time
      */
     public static Connection connect(Address address, byte[] authkey) throws IOException {
-        Connection c = over(Socket.connect(address, Socket.Type.STREAM));
+        return connect(address, authkey, DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /**
+     * As {@link #connect(Address, byte[])}, with {@code timeout} for connecting and the handshake
+     * together, so a listener that accepts and then stays silent cannot hold the caller for ever.
+     *
+     * @param authkey the shared key, or null (or empty, as in Python) for none
+     * @param timeout how long connecting and authenticating may take; zero allows no waiting
+     * @throws AuthenticationException if the keys differ
+     * @throws SocketTimeoutException if the timeout passes first (the connection is then closed)
+     */
+    public static Connection connect(Address address, byte[] authkey, Duration timeout) throws IOException {
+        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+        Connection c = over(Socket.connect(address, Socket.Type.STREAM, timeout));
         try {
             if (authkey != null && authkey.length > 0) {
-                Handshake.answer(c, authkey);
-                Handshake.deliver(c, authkey);
+                Handshake.answer(c, authkey, deadline);
+                Handshake.deliver(c, authkey, deadline);
             }
             return c;
         } catch (IOException | RuntimeException e) {
@@ -151,11 +182,11 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         }
         int length = data.remaining();
         synchronized (sendLock) {
+            small.clear().putInt(length);
             if (length <= SMALL) {
-                small.clear().putInt(length).put(data).flip();
-                writeFully(small);
+                writeFully(small.put(data).flip()); // one write(2) per message
             } else {
-                writeFully(header.clear().putInt(length).flip());
+                writeFully(small.flip());
                 writeFully(data);
             }
         }
@@ -180,8 +211,13 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * @throws ProtocolException if the announced length is larger than this end accepts
      */
     public byte[] recvBytes() throws IOException {
+        return recvBytes(Deadline.NEVER);
+    }
+
+    /** {@link #recvBytes()}, waiting for the peer until {@code deadline} (a {@link Deadline}). */
+    byte[] recvBytes(long deadline) throws IOException {
         synchronized (recvLock) {
-            return readMessage(readHeader());
+            return readMessage(readHeader(deadline), deadline);
         }
     }
 
@@ -189,19 +225,15 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * Reads a message of {@code length} bytes into an array that grows as the bytes arrive, so a
      * peer that announces a large frame and stalls holds only what it really sent.
      */
-    private byte[] readMessage(long length) throws IOException {
+    private byte[] readMessage(long length, long deadline) throws IOException {
         byte[] data = new byte[(int) Math.min(length, FIRST_CHUNK)];
         int got = 0;
         while (got < length) {
             if (got == data.length) {
                 data = java.util.Arrays.copyOf(data, (int) Math.min(length, 2L * data.length));
             }
-            ByteBuffer b = ByteBuffer.wrap(data, got, data.length - got);
-            if (in.read(b) < 0) {
-                throw new TruncatedMessageException(name + ": the peer closed inside a message: expected " + length
-                        + " bytes, got " + got);
-            }
-            got = b.position();
+            readPayload(data, got, null, data.length - got, length, deadline);
+            got = data.length;
         }
         return data;
     }
@@ -212,16 +244,25 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * @return its length
      * @throws java.nio.BufferOverflowException if it does not fit (the message is then read and
      *     dropped, so the stream stays in step)
+     * @throws java.nio.ReadOnlyBufferException if {@code dst} is read-only (nothing is received)
      */
     public int recvBytesInto(ByteBuffer dst) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new java.nio.ReadOnlyBufferException();
+        }
         synchronized (recvLock) {
-            long length = readHeader();
+            long length = readHeader(Deadline.NEVER);
             if (length > dst.remaining()) {
-                skip(length);
+                readPayload(null, 0, null, length, length, Deadline.NEVER);
                 throw new java.nio.BufferOverflowException();
             }
-            readFully(dst.slice().limit((int) length), length);
-            dst.position(dst.position() + (int) length);
+            int limit = dst.limit();
+            dst.limit(dst.position() + (int) length);
+            try {
+                readPayload(null, 0, dst, length, length, Deadline.NEVER);
+            } finally {
+                dst.limit(limit);
+            }
             return (int) length;
         }
     }
@@ -233,77 +274,163 @@ public final class Connection implements AutoCloseable, HasDescriptor {
 
     /**
      * Whether a message (or the end) is there to receive, waiting at most {@code timeout}; zero
-     * checks without waiting.
+     * checks without waiting. A message already read ahead counts, though the descriptor has
+     * nothing more to read.
      */
     public boolean poll(Duration timeout) throws IOException {
-        if (readSide == null) {
-            throw new java.nio.channels.NonReadableChannelException();
+        Objects.requireNonNull(timeout, "timeout");
+        checkReadable();
+        synchronized (recvLock) {
+            if (frameBuffered()) {
+                return true;
+            }
         }
-        return readSide.awaitReadable(Objects.requireNonNull(timeout, "timeout"));
+        return readSide.awaitReadable(timeout);
     }
 
-    private long readHeader() throws IOException {
+    private void checkReadable() throws ClosedChannelException {
         if (in == null) {
             throw new java.nio.channels.NonReadableChannelException();
         }
-        header.clear().limit(4);
-        if (!readOrEnd(header)) {
+        if (!readSide.isOpen()) {
+            throw new ClosedChannelException(); // with no read(2), though messages may be buffered
+        }
+    }
+
+    /** Whether the read-ahead buffer holds a whole frame, or a header that is an error. */
+    private boolean frameBuffered() {
+        int have = buffered.remaining();
+        if (have < 4) {
+            return false;
+        }
+        long length = buffered.getInt(buffered.position());
+        int header = 4;
+        if (length == -1) {
+            if (have < 12) {
+                return false;
+            }
+            length = buffered.getLong(buffered.position() + 4);
+            header = 12;
+        }
+        return length < 0 || length > maxMessage || have - header >= length;
+    }
+
+    private long readHeader(long deadline) throws IOException {
+        checkReadable();
+        if (!ensureBuffered(4, deadline)) {
             throw new EOFException(name + ": the peer closed the connection");
         }
-        long length = header.getInt(0);
+        long length = buffered.getInt(buffered.position());
+        int header = 4;
         if (length == -1) {
-            readFully(header.clear().limit(8), 8);
-            length = header.getLong(0);
+            ensureBuffered(12, deadline);
+            length = buffered.getLong(buffered.position() + 4);
+            header = 12;
         }
         if (length < 0 || length > maxMessage || length > Integer.MAX_VALUE - 8) {
             close();
             throw new ProtocolException(name, "a frame of " + Long.toUnsignedString(length)
                     + " bytes announced, more than this end accepts (" + maxMessage + ")");
         }
+        buffered.position(buffered.position() + header);
         return length;
     }
 
-    /** Reads {@code b} full; false if the stream ended before its first byte. */
-    private boolean readOrEnd(ByteBuffer b) throws IOException {
-        int want = b.remaining();
-        while (b.hasRemaining()) {
-            if (in.read(b) < 0) {
-                if (b.remaining() == want) {
+    /** Reads ahead until {@code n} bytes are buffered; false if the stream ended with none. */
+    private boolean ensureBuffered(int n, long deadline) throws IOException {
+        while (buffered.remaining() < n) {
+            if (!fill(deadline)) {
+                if (!buffered.hasRemaining()) {
                     return false;
                 }
-                throw new TruncatedMessageException(name + ": the peer closed inside a message header: expected " + want
-                        + " bytes, got " + (want - b.remaining()));
+                throw new TruncatedMessageException(name + ": the peer closed inside a message header: expected " + n
+                        + " bytes, got " + buffered.remaining());
             }
         }
         return true;
     }
 
-    private void readFully(ByteBuffer b, long length) throws IOException {
-        while (b.hasRemaining()) {
-            if (in.read(b) < 0) {
-                throw new TruncatedMessageException(name + ": the peer closed inside a message: expected " + length
-                        + " bytes, got " + (length - b.remaining()));
+    /**
+     * Moves the {@code length}-byte payload into {@code array} or else {@code dst} (both null drop
+     * it): first what is read ahead, then through the buffer, except that a large rest is read
+     * straight into its place. No allocation but for a large rest of an array.
+     */
+    private void readPayload(byte[] array, int offset, ByteBuffer dst, long length, long message, long deadline)
+            throws IOException {
+        long left = length;
+        while (left > 0) {
+            int done = offset + (int) (length - left);
+            if (!buffered.hasRemaining()) {
+                if ((array != null || dst != null) && left >= READ_AHEAD / 2) {
+                    int n = read(array != null ? ByteBuffer.wrap(array, done, (int) left) : dst, deadline);
+                    if (n < 0) {
+                        throw truncated(message, message - (offset + length - left));
+                    }
+                    left -= n;
+                    continue;
+                }
+                if (!fill(deadline)) {
+                    throw truncated(message, message - (offset + length - left));
+                }
             }
+            int take = (int) Math.min(left, buffered.remaining());
+            if (array != null) {
+                buffered.get(array, done, take);
+            } else {
+                if (dst != null) {
+                    dst.put(dst.position(), buffered, buffered.position(), take);
+                    dst.position(dst.position() + take);
+                }
+                buffered.position(buffered.position() + take);
+            }
+            left -= take;
         }
     }
 
-    private void skip(long length) throws IOException {
-        ByteBuffer scratch = ByteBuffer.allocate((int) Math.min(length, 65536));
-        for (long left = length; left > 0; left -= scratch.position()) {
-            scratch.clear().limit((int) Math.min(left, scratch.capacity()));
-            readFully(scratch, length);
+    private TruncatedMessageException truncated(long length, long left) {
+        return new TruncatedMessageException(name + ": the peer closed inside a message: expected " + length
+                + " bytes, got " + (length - left));
+    }
+
+    /** One read into the read-ahead buffer, after what it holds; false at end of file. */
+    private boolean fill(long deadline) throws IOException {
+        buffered.compact();
+        try {
+            return read(buffered, deadline) >= 0;
+        } finally {
+            buffered.flip();
         }
     }
 
-    /** The descriptor this connection receives on (or sends on, for a write-only end). */
+    private int read(ByteBuffer dst, long deadline) throws IOException {
+        if (deadline != Deadline.NEVER
+                && !readSide.awaitReadable(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+            throw new SocketTimeoutException(name + ": the peer sent nothing within the handshake timeout");
+        }
+        return in.read(dst);
+    }
+
+    /**
+     * The descriptor this connection receives on (or sends on, for a write-only end), e.g. to hand
+     * it to a child process. A receive may read several messages at once; those not yet received
+     * are held here, where a new owner of the descriptor would never see them.
+     *
+     * @throws IllegalStateException if bytes read ahead are still held (receive them first)
+     */
     @Override
     public Descriptor descriptor() {
+        // not under recvLock, which a blocked receive holds: the thread handing the descriptor over
+        // is the one that received, or came after it
+        if (buffered != null && buffered.hasRemaining()) {
+            throw new IllegalStateException(name + ": " + buffered.remaining()
+                    + " bytes already read from the descriptor are not received yet");
+        }
         return readSide != null ? readSide : writeSide;
     }
 
     /** Whether the connection is open. */
     public boolean isOpen() {
-        return descriptor().isOpen();
+        return (readSide != null ? readSide : writeSide).isOpen();
     }
 
     @Override

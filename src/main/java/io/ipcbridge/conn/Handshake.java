@@ -40,12 +40,12 @@ final class Handshake {
     }
 
     /** deliver_challenge: sends a challenge, checks the answer, replies welcome or failure. */
-    static void deliver(Connection c, byte[] authkey) throws IOException {
+    static void deliver(Connection c, byte[] authkey, long deadline) throws IOException {
         byte[] random = new byte[MESSAGE];
         RANDOM.nextBytes(random);
         byte[] message = concat(ascii("{sha256}"), random);
         c.sendBytes(concat(CHALLENGE, message));
-        byte[] response = receiveBounded(c);
+        byte[] response = receiveBounded(c, deadline);
         if (!verify(authkey, message, response)) {
             c.sendBytes(FAILURE);
             throw new AuthenticationException(c.name(), "the peer's digest was wrong (another authkey)");
@@ -54,8 +54,8 @@ final class Handshake {
     }
 
     /** answer_challenge: answers the peer's challenge and expects its welcome. */
-    static void answer(Connection c, byte[] authkey) throws IOException {
-        byte[] challenge = receiveBounded(c);
+    static void answer(Connection c, byte[] authkey, long deadline) throws IOException {
+        byte[] challenge = receiveBounded(c, deadline);
         if (challenge.length < CHALLENGE.length
                 || !Arrays.equals(challenge, 0, CHALLENGE.length, CHALLENGE, 0, CHALLENGE.length)) {
             c.close();
@@ -67,7 +67,7 @@ final class Handshake {
             throw new ProtocolException(c.name(), "a challenge of " + message.length + " bytes is too short");
         }
         c.sendBytes(response(authkey, message));
-        if (!Arrays.equals(receiveBounded(c), WELCOME)) {
+        if (!Arrays.equals(receiveBounded(c, deadline), WELCOME)) {
             throw new AuthenticationException(c.name(), "the peer rejected our digest (another authkey)");
         }
     }
@@ -134,10 +134,11 @@ final class Handshake {
         }
     }
 
-    private static byte[] receiveBounded(Connection c) throws IOException {
+    /** A handshake message: small, and before {@code deadline} (a {@code Deadline}). */
+    private static byte[] receiveBounded(Connection c, long deadline) throws IOException {
         c.setMaxMessageSize(MAX_REPLY);
         try {
-            return c.recvBytes();
+            return c.recvBytes(deadline);
         } finally {
             c.setMaxMessageSize(Connection.DEFAULT_MAX_MESSAGE);
         }

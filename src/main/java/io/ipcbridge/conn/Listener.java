@@ -3,16 +3,23 @@ package io.ipcbridge.conn;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.internal.posix.Deadline;
 import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
 
 /**
  * As {@code multiprocessing.connection.Listener}: accepts connections on an AF_UNIX path, an
  * abstract name or TCP, and with an authkey challenges each client (and answers its challenge)
  * before handing the connection out. A Python {@code Client(address, authkey=...)} connects to it.
+ * A client that connects and then stays silent is dropped after the handshake timeout
+ * ({@link Connection#DEFAULT_HANDSHAKE_TIMEOUT} unless set), so it cannot hold {@link #accept()}
+ * for ever.
  */
 public final class Listener implements AutoCloseable {
     private final ServerSocket server;
     private final byte[] authkey;
+    private volatile Duration handshakeTimeout = Connection.DEFAULT_HANDSHAKE_TIMEOUT;
 
     private Listener(ServerSocket server, byte[] authkey) {
         this.server = server;
@@ -29,16 +36,31 @@ public final class Listener implements AutoCloseable {
     }
 
     /**
-     * Accepts a client and authenticates it.
+     * How long {@link #accept()} gives a client, once connected, to complete the handshake.
+     *
+     * @param timeout the time for the whole handshake; zero allows no waiting
+     */
+    public void setHandshakeTimeout(Duration timeout) {
+        if (Objects.requireNonNull(timeout, "timeout").isNegative()) {
+            throw new IllegalArgumentException("negative timeout: " + timeout);
+        }
+        handshakeTimeout = timeout;
+    }
+
+    /**
+     * Waits for a client (as long as it takes) and authenticates it (within the handshake timeout).
      *
      * @throws AuthenticationException if its key differs (it has been sent #FAILURE# and closed)
+     * @throws java.net.SocketTimeoutException if the client does not complete the handshake in time
+     *     (it has been closed)
      */
     public Connection accept() throws IOException {
         Connection c = Connection.over(server.accept());
         try {
             if (authkey != null) {
-                Handshake.deliver(c, authkey);
-                Handshake.answer(c, authkey);
+                long deadline = Deadline.of(handshakeTimeout);
+                Handshake.deliver(c, authkey, deadline);
+                Handshake.answer(c, authkey, deadline);
             }
             return c;
         } catch (IOException | RuntimeException e) {

@@ -1,10 +1,15 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -78,5 +83,20 @@ class ConnCommandTest {
         }
         assertTrue(Cli.run("conn", "--help").out().contains("unix:PATH | abstract:NAME | tcp:HOST:PORT"));
         assertTrue(Cli.run("conn", "send", "--help").out().contains("less one"));
+    }
+
+    @Test
+    void aListenerThatNeverChallengesIsExitThreeAfterTheHandshakeTimeout() throws Exception {
+        // CLI-02, SEC-08: the connection is queued and never accepted; takes the default 10 s
+        Path socket = dir.resolve("silent.sock");
+        Path key = Files.writeString(dir.resolve("key"), "secret\n");
+        try (ServerSocket silent = ServerSocket.listen(Address.unix(socket), Socket.Type.STREAM)) {
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> Cli.run("conn", "receive", "unix:" + socket, "--authkey-file", key.toString()));
+            assertEquals(3, r.status(), r::toString);
+            assertEquals("ipcbridge: poll(unix:" + socket + "): ETIMEDOUT (Connection timed out): the handshake did"
+                    + " not complete within 10s" + NL, r.err());
+            assertEquals("", r.out());
+        }
     }
 }

@@ -7,15 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Fds;
 import java.io.EOFException;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import javax.crypto.Mac;
@@ -23,9 +28,10 @@ import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Connections between Java ends: framing, limits, ends of stream and both handshakes. */
+/** Connections between Java ends: framing, read-ahead, limits, ends of stream and both handshakes. */
 class ConnectionTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
 
@@ -105,22 +111,19 @@ class ConnectionTest {
         }
     }
 
-    @Test
-    void aTruncatedFrameIsAnEndOfFileThatSaysSo() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "0000000a616263, inside a message: expected 10 bytes, got 3",
+        "0000, inside a message header: expected 4 bytes, got 2",
+        "ffffffff000000, inside a message header: expected 12 bytes, got 7",
+    })
+    void aTruncatedFrameIsAnEndOfFileThatSaysSo(String hex, String says) throws Exception {
         try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
             Connection c = Connection.over(raw.first());
-            raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("0000000a616263")));
+            raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex(hex)));
             raw.second().close();
             EOFException e = assertThrows(TruncatedMessageException.class, c::recvBytes);
-            assertTrue(e.getMessage().contains("inside a message: expected 10 bytes, got 3"), e.getMessage());
-            c.close();
-        }
-        try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
-            Connection c = Connection.over(raw.first());
-            raw.second().write(ByteBuffer.wrap(new byte[] {0, 0}));
-            raw.second().close();
-            EOFException e = assertThrows(EOFException.class, c::recvBytes);
-            assertTrue(e.getMessage().contains("inside a message header"), e.getMessage());
+            assertTrue(e.getMessage().contains(says), e.getMessage());
             c.close();
         }
     }
@@ -134,6 +137,16 @@ class ConnectionTest {
             ByteBuffer b = ByteBuffer.allocate(10);
             assertEquals(4, p.second().recvBytesInto(b));
             assertEquals("next", new String(b.array(), 0, 4, StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aReadOnlyBufferIsRefusedBeforeAnythingIsReceived() throws Exception {
+        try (Connection.Pair p = Connection.pipe(true)) {
+            p.first().send("kept");
+            assertThrows(java.nio.ReadOnlyBufferException.class,
+                    () -> p.second().recvBytesInto(ByteBuffer.allocate(10).asReadOnlyBuffer()));
+            assertEquals("kept", p.second().recv(), "the message is still there");
         }
     }
 
@@ -175,7 +188,7 @@ class ConnectionTest {
         try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
             Connection c = Connection.over(raw.first());
             Connection.over(raw.second()).send("#HELLO#not a challenge at all");
-            assertThrows(ProtocolException.class, () -> Handshake.answer(c, new byte[] {1}));
+            assertThrows(ProtocolException.class, () -> Handshake.answer(c, new byte[] {1}, Deadline.of(LIMIT)));
             assertFalse(c.isOpen());
         }
     }
@@ -204,5 +217,164 @@ class ConnectionTest {
         // a legacy 20-byte challenge is answered with the raw HMAC-MD5
         byte[] legacy = java.util.Arrays.copyOfRange(message, 8, 28);
         assertArrayEquals(md5.doFinal(legacy), Handshake.response(key, legacy));
+    }
+
+    /** Frames as CPython writes them, concatenated, to arrive in one read(2). */
+    private static ByteBuffer frames(int... sizes) {
+        ByteBuffer b = ByteBuffer.allocate(Arrays.stream(sizes).map(n -> 4 + n).sum());
+        for (int size : sizes) {
+            b.putInt(size);
+            for (int i = 0; i < size; i++) {
+                b.put((byte) size);
+            }
+        }
+        return b.flip();
+    }
+
+    @Test
+    void aMessageAlreadyReadAheadIsWhatPollReports() throws Exception {
+        try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+            Connection c = Connection.over(raw.first());
+            raw.second().write(frames(3, 5));
+            assertArrayEquals(new byte[] {3, 3, 3}, c.recvBytes());
+            assertFalse(raw.first().descriptor().awaitReadable(Duration.ZERO),
+                    "both frames came in the first read: the descriptor has nothing left");
+            assertTrue(c.poll(Duration.ZERO), "the second message is buffered: there is one to receive");
+            assertArrayEquals(new byte[] {5, 5, 5, 5, 5}, c.recvBytes());
+            assertFalse(c.poll(Duration.ZERO), "nothing buffered and nothing sent");
+            raw.second().write(ByteBuffer.wrap(new byte[] {0, 0, 0, 9, 1}));
+            assertTrue(c.poll(Duration.ofSeconds(5)), "part of a frame: poll waits for the descriptor, readable");
+            raw.second().write(ByteBuffer.wrap(new byte[8]));
+            assertEquals(9, c.recvBytes().length);
+            c.close();
+            assertThrows(ClosedChannelException.class, () -> c.poll(Duration.ZERO), "use after close");
+        }
+    }
+
+    @ParameterizedTest(name = "direct={0}")
+    @ValueSource(booleans = {true, false})
+    void messagesOfMixedSizesCrossTheReadAheadIntactIntoOneBuffer(boolean direct) throws Exception {
+        int[] sizes = {0, 1, 64, 8191, 8192, 16380, 16384, 16385, 40000, 64, 100_000, 3};
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Connection.Pair p = Connection.pipe(true)) {
+                CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> {
+                    try {
+                        for (int size : sizes) {
+                            byte[] m = new byte[size];
+                            Arrays.fill(m, (byte) size);
+                            p.first().sendBytes(m);
+                        }
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                ByteBuffer buf = direct ? ByteBuffer.allocateDirect(100_010) : ByteBuffer.allocate(100_010);
+                for (int size : sizes) {
+                    buf.clear().position(5).limit(5 + size + 3);
+                    assertEquals(size, p.second().recvBytesInto(buf));
+                    assertEquals(5 + size, buf.position(), "the position moves past the message");
+                    assertEquals(5 + size + 3, buf.limit(), "the limit is left as it was");
+                    for (int i = 5; i < 5 + size; i++) {
+                        if (buf.get(i) != (byte) size) {
+                            throw new AssertionError("message of " + size + " corrupted at " + (i - 5));
+                        }
+                    }
+                }
+                sending.get();
+                assertFalse(p.second().poll(Duration.ZERO), "nothing more than was sent");
+            }
+        });
+    }
+
+    @Test
+    void aLargeMessageThatDoesNotFitIsDroppedThroughTheReadAhead() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Connection.Pair p = Connection.pipe(true)) {
+                CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> {
+                    try {
+                        p.first().sendBytes(new byte[200_000]);
+                        p.first().send("after");
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertThrows(java.nio.BufferOverflowException.class,
+                        () -> p.second().recvBytesInto(ByteBuffer.allocate(1000)));
+                assertEquals("after", p.second().recv(), "the stream stays in step");
+                sending.get();
+            }
+        });
+    }
+
+    @Test
+    void aHugeHeaderBehindABufferedMessageIsStillRefused() throws Exception {
+        // SEC-08: the limit holds for a header that arrived in the same read as an earlier message
+        try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+            Connection c = Connection.over(raw.first());
+            c.setMaxMessageSize(100);
+            ByteBuffer b = ByteBuffer.allocate(4 + 2 + 4 + 10).put(frames(2)).putInt(101).put(new byte[10]);
+            raw.second().write(b.flip());
+            assertArrayEquals(new byte[] {2, 2}, c.recvBytes());
+            assertTrue(c.poll(Duration.ZERO), "a refused header is there to receive too");
+            ProtocolException e = assertThrows(ProtocolException.class, c::recvBytes);
+            assertTrue(e.getMessage().contains("101 bytes announced"), e.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    @Test
+    void theDescriptorIsHandedOverOnlyWithNothingReadAhead() throws Exception {
+        try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+            Connection c = Connection.over(raw.first());
+            raw.second().write(frames(1, 2));
+            assertEquals(1, c.recvBytes().length);
+            IllegalStateException e = assertThrows(IllegalStateException.class, c::descriptor,
+                    "a new owner of the descriptor would never see the buffered message");
+            assertTrue(e.getMessage().contains("6 bytes already read"), e.getMessage());
+            assertEquals(2, c.recvBytes().length);
+            assertEquals(raw.first().descriptor(), c.descriptor(), "once received, the descriptor can go");
+        }
+    }
+
+    @Test
+    void aClientThatNeverAnswersTheChallengeCannotHoldAcceptForEver() throws Exception {
+        // SEC-08 / LOAD-08: a peer that connects and goes silent is dropped after the handshake timeout
+        Address a = Address.unix(dir.resolve("silent-client.sock"));
+        var before = Fds.snapshot();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Listener listener = Listener.listen(a, "key".getBytes(StandardCharsets.US_ASCII));
+                    Socket silent = Socket.connect(a, Socket.Type.STREAM)) { // queued: accept takes it at once
+                listener.setHandshakeTimeout(Duration.ofMillis(100));
+                SocketTimeoutException e = assertThrows(SocketTimeoutException.class, listener::accept);
+                assertTrue(e.getMessage().contains("handshake timeout"), e.getMessage());
+                Connection seen = Connection.over(silent);
+                assertTrue(new String(seen.recvBytes(), StandardCharsets.US_ASCII).startsWith("#CHALLENGE#"));
+                assertThrows(EOFException.class, seen::recvBytes, "the listener closed the silent client");
+                assertThrows(IllegalArgumentException.class, () -> listener.setHandshakeTimeout(Duration.ofNanos(-1)));
+            }
+        });
+        Fds.assertNoneAdded(before);
+    }
+
+    @Test
+    void aListenerThatNeverChallengesCannotHoldConnectForEver() throws Exception {
+        // SEC-08 / LOAD-08, from the client's side: the connection is queued, never accepted
+        Address a = Address.unix(dir.resolve("silent-listener.sock"));
+        var before = Fds.snapshot();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                byte[] key = "key".getBytes(StandardCharsets.US_ASCII);
+                SocketTimeoutException e = assertThrows(SocketTimeoutException.class,
+                        () -> Connection.connect(a, key, Duration.ofMillis(100)));
+                assertTrue(e.getMessage().contains("handshake timeout"), e.getMessage());
+                assertThrows(SocketTimeoutException.class, () -> Connection.connect(a, key, Duration.ZERO),
+                        "zero allows no waiting");
+                try (Socket first = server.accept()) {
+                    assertEquals(-1, first.read(ByteBuffer.allocate(1)), "the client closed its end");
+                }
+                assertThrows(IllegalArgumentException.class, () -> Connection.connect(a, key, Duration.ofNanos(-1)));
+            }
+        });
+        Fds.assertNoneAdded(before);
     }
 }
