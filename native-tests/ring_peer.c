@@ -66,11 +66,11 @@
  *       a peer gone: exit 3.
  *
  *   ring_peer bench-cc throughput RECSIZE BYTES [--wait W]
- *       C -> C: a private single-producer ring of BENCH_CAPACITY bytes (more
- *       if RECSIZE needs it); one forked child offers BYTES bytes as
- *       RECSIZE-byte records from a buffer pre-filled with pattern(1),
- *       another polls them (copying out) and prints, timed from before the
- *       forks until the last byte:
+ *       C -> C: a private single-producer ring of 1 MiB (more if RECSIZE
+ *       needs it: at least 2 * (RECSIZE + 8)); one forked child offers
+ *       BYTES bytes as RECSIZE-byte records from a buffer pre-filled with
+ *       pattern(1), another polls them (copying out) and prints, timed from
+ *       before the forks until the last byte:
  *           throughput_bytes_per_sec <n>
  *           throughput_mb_per_sec <x.y>      (MB = 10^6 bytes)
  *   ring_peer bench-cc pingpong N [--wait W]
