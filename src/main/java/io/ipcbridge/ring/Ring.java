@@ -75,11 +75,14 @@ public final class Ring implements AutoCloseable {
 
     /** How a producer waits for space and a consumer for messages. */
     public enum WaitStrategy {
-        /** Busy-waits: the lowest latency, one CPU kept busy while waiting. */
+        /** Busy-waits (yielding every 64 turns): the lowest latency, one CPU kept busy while waiting. */
         SPIN,
         /** Busy-waits briefly, then yields the CPU between looks. */
         SPIN_THEN_YIELD,
-        /** Spins briefly, then sleeps on a futex word in the header until the other side wakes it: an idle side costs no CPU. */
+        /**
+         * Sleeps on a futex word in the header until the other side wakes it, as sem_wait(3) does:
+         * a waiting side costs no CPU.
+         */
         BLOCK
     }
 
@@ -111,6 +114,7 @@ public final class Ring implements AutoCloseable {
 
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    /** Busy turns of {@link WaitStrategy#SPIN_THEN_YIELD} before it yields. */
     private static final int SPINS = 200;
     private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final int PID = (int) ProcessHandle.current().pid();
@@ -683,13 +687,16 @@ public final class Ring implements AutoCloseable {
             if (ready.getAsBoolean()) {
                 return true;
             }
-            if (how == WaitStrategy.BLOCK && spins >= SPINS) {
+            if (how == WaitStrategy.BLOCK) {
                 return sleep(ready, futex, waitersAt, deadline, consumer);
             }
             if (how == WaitStrategy.SPIN_THEN_YIELD && spins >= SPINS) {
                 Thread.yield();
             } else {
                 Thread.onSpinWait();
+            }
+            if ((spins & 63) == 63) {
+                Thread.yield(); // a spinner sharing its CPU with the other side lets it run, as the C side does
             }
             if ((spins & 255) == 255) {
                 checkOpen();
