@@ -95,8 +95,9 @@ class RingInteropTest {
     @Test
     void tenMillionRecordsOfRandomSizesFromCArriveInJavaOnceInOrderAndIntact() throws Exception {
         String n = name();
-        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600)) {
-            Process producer = start("produce", n, Integer.toString(RECORDS), "11");
+        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600).waitStrategy(Ring.WaitStrategy.SPIN_THEN_YIELD)) {
+            // both sides spin (yielding): a futex sleep and wake-up per record would take most of the time
+            Process producer = start("produce", n, Integer.toString(RECORDS), "11", "--wait", "spin");
             consume(ring, RECORDS, 11, 0);
             finish(producer);
             assertNull(ring.poll(Duration.ZERO), "nothing more");
@@ -106,8 +107,8 @@ class RingInteropTest {
     @Test
     void tenMillionRecordsOfRandomSizesFromJavaArriveInCOnceInOrderAndIntact() throws Exception {
         String n = name();
-        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600)) {
-            Process consumer = start("consume", n, Integer.toString(RECORDS), "12");
+        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600).waitStrategy(Ring.WaitStrategy.SPIN_THEN_YIELD)) {
+            Process consumer = start("consume", n, Integer.toString(RECORDS), "12", "--wait", "spin");
             ByteBuffer b = ByteBuffer.allocateDirect(MAX);
             for (long seq = 0; seq < RECORDS; seq++) {
                 assertTrue(ring.offer(RingRecords.fill(b, 0, 12, seq, 0, MAX), WAIT), "room for record " + seq);
