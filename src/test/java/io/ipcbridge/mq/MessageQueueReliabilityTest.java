@@ -8,13 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.ExclusiveRace;
+import io.ipcbridge.testing.Limits;
 import io.ipcbridge.testing.Names;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -197,5 +200,39 @@ class MessageQueueReliabilityTest {
                         + timedReceives + " timed receives timed out)");
             }
         });
+    }
+
+    @Test
+    void theQueueByteLimitIsNamedAndRaisingItRecoversTheSameProcess() throws Exception {
+        // LOAD-07 (RLIMIT_MSGQUEUE = 8192): a 10 x 1 KiB queue does not fit; the failure names the
+        // limit; with the limit restored the same process creates it
+        String n = created.name();
+        try (Limits lowered = Limits.lower(Limits.MSGQUEUE, 8192)) {
+            IpcResourceLimitException e = assertThrows(IpcResourceLimitException.class,
+                    () -> MessageQueue.createExclusively(n, 10, 1024, 0600));
+            assertEquals("EMFILE", e.errnoName());
+            assertTrue(e.getMessage().contains("RLIMIT_MSGQUEUE (soft/hard 8192"), e.getMessage());
+        }
+        try (MessageQueue q = MessageQueue.createExclusively(n, 10, 1024, 0600)) {
+            assertEquals(10, q.attributes().maxMessages());
+        }
+    }
+
+    @Test
+    void aFullQueueTableIsNamedAndFreeingOneRecovers() throws Exception {
+        // LOAD-07 (queues_max reached, unprivileged: root here lacks CAP_SYS_RESOURCE): run in a fresh
+        // IPC namespace, whose queue table is its own, so other processes on the host are not starved
+        String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("unshare", "--ipc", jvm, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "io.ipcbridge.testing.FillQueues").redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        org.junit.jupiter.api.Assumptions.assumeFalse(out.startsWith("unshare:"), "no IPC namespace here: " + out);
+        assertEquals(0, rc, out);
+        long queuesMax = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/mqueue/queues_max")).get(0).trim());
+        assertEquals(queuesMax + " IpcResourceLimitException: mq_open(/fill-" + queuesMax
+                + "): ENOSPC (No space left on device): the system-wide number of queues, "
+                + "/proc/sys/fs/mqueue/queues_max (" + queuesMax + ")\nrecovered\n", out);
     }
 }

@@ -14,6 +14,8 @@ import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Limits;
+import io.ipcbridge.testing.PeerDeath;
 import io.ipcbridge.testing.PeerState;
 import io.ipcbridge.testing.Peers;
 import java.io.IOException;
@@ -32,65 +34,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Pipes and FIFOs when the peer dies, the wrong end is used or descriptors run out (§3.4, §3.5, FAULT-01). */
 class PipeFaultTest {
-    /** FAULT-01's bound: a dead peer surfaces within 1 s. */
-    private static final Duration SURFACES = Duration.ofSeconds(1);
     private static final Duration LIMIT = Duration.ofSeconds(60);
     /** Far more than any test reads: the writer is always mid-transfer when killed. */
     private static final String ENDLESS = Long.toString(1L << 40);
 
     @TempDir
     Path dir;
-
-    /** The pattern(1) stream of native-tests/include/peer.h, its first {@code n} bytes. */
-    static byte[] pattern(int n) {
-        byte[] out = new byte[n + 8];
-        ByteBuffer b = ByteBuffer.wrap(out).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        long s = 1;
-        while (b.remaining() >= 8) {
-            s ^= s << 13;
-            s ^= s >>> 7;
-            s ^= s << 17;
-            b.putLong(s);
-        }
-        return java.util.Arrays.copyOf(out, n);
-    }
-
-    /** Reads up to end of file; returns everything read. */
-    static byte[] drain(ReadableByteChannel in) throws IOException {
-        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
-        ByteBuffer b = ByteBuffer.allocateDirect(1 << 16);
-        while (in.read(b.clear()) >= 0) {
-            byte[] chunk = new byte[b.flip().remaining()];
-            b.get(chunk);
-            all.write(chunk, 0, chunk.length);
-        }
-        return all.toByteArray();
-    }
-
-    /** Kills the writer after the first bytes came; the reader must then reach end of file within 1 s. */
-    static void writerKilledMidTransferSurfacesAsEndOfFile(ReadableByteChannel in, ChildProcess writer)
-            throws Exception {
-        ByteBuffer first = ByteBuffer.allocateDirect(4096);
-        assertTrue(in.read(first) > 0, "the transfer has started");
-        writer.kill();
-        assertTimeoutPreemptively(SURFACES, () -> drain(in), "end of file within 1 s of the kill");
-        assertEquals(-1, in.read(first.clear()), "and again");
-        assertEquals(9, writer.waitFor().signal());
-    }
-
-    /** Kills the reader after the first write; the next writes must fail with PeerClosedException within 1 s. */
-    static void readerKilledMidTransferSurfacesAsPeerClosed(WritableByteChannel out, ChildProcess reader)
-            throws Exception {
-        ByteBuffer chunk = ByteBuffer.allocateDirect(4096);
-        assertEquals(4096, out.write(chunk), "the transfer has started");
-        reader.kill();
-        assertEquals(9, reader.waitFor().signal());
-        assertTimeoutPreemptively(SURFACES, () -> assertThrows(PeerClosedException.class, () -> {
-            for (;;) {
-                out.write(chunk.clear());
-            }
-        }), "EPIPE within 1 s of the kill");
-    }
 
     @Test
     void aPipeWriterKilledMidTransferIsEndOfFile() throws Exception {
@@ -99,7 +48,7 @@ class PipeFaultTest {
                 ChildProcess writer = Command.of(Peers.path("pipe_peer"), "source", "3", ENDLESS, "1")
                         .fd(3, p.sink()).start()) {
             p.sink().close();
-            writerKilledMidTransferSurfacesAsEndOfFile(p.source(), writer);
+            PeerDeath.writerKilledMidTransferSurfacesAsEndOfFile(p.source(), writer);
         }
     }
 
@@ -109,7 +58,7 @@ class PipeFaultTest {
         try (Pipe p = Pipe.open();
                 ChildProcess reader = Command.of(Peers.path("pipe_peer"), "sink", "3").fd(3, p.source()).start()) {
             p.source().close();
-            readerKilledMidTransferSurfacesAsPeerClosed(p.sink(), reader);
+            PeerDeath.readerKilledMidTransferSurfacesAsPeerClosed(p.sink(), reader);
         }
     }
 
@@ -120,7 +69,7 @@ class PipeFaultTest {
         Fifo.create(f);
         try (ChildProcess writer = Command.of(Peers.path("fifo_peer"), "source", f.toString(), ENDLESS, "1").start();
                 PipeSource in = Fifo.openReader(f)) {
-            writerKilledMidTransferSurfacesAsEndOfFile(in, writer);
+            PeerDeath.writerKilledMidTransferSurfacesAsEndOfFile(in, writer);
         }
     }
 
@@ -131,7 +80,7 @@ class PipeFaultTest {
         Fifo.create(f);
         try (ChildProcess reader = Command.of(Peers.path("fifo_peer"), "sink", f.toString()).start();
                 PipeSink out = Fifo.openWriter(f)) {
-            readerKilledMidTransferSurfacesAsPeerClosed(out, reader);
+            PeerDeath.readerKilledMidTransferSurfacesAsPeerClosed(out, reader);
         }
     }
 
@@ -147,9 +96,9 @@ class PipeFaultTest {
             assertTrue(PeerState.awaitInSyscall(writer.pid(), Blocked.WRITE), "the writer blocks on the full pipe");
             writer.kill();
             assertEquals(9, writer.waitFor().signal(), "killed while blocked");
-            byte[] got = assertTimeoutPreemptively(LIMIT, () -> drain(p.source()));
+            byte[] got = assertTimeoutPreemptively(LIMIT, () -> PeerDeath.drain(p.source()));
             assertEquals(capacity, got.length, "exactly what filled the pipe");
-            assertArrayEquals(pattern(capacity), got, "intact, in order");
+            assertArrayEquals(new io.ipcbridge.cli.PatternStream(1).bytes(capacity), got, "intact, in order");
         }
     }
 
@@ -179,17 +128,15 @@ class PipeFaultTest {
     void runningOutOfDescriptorsIsAResourceLimitAndLeavesNoHalfPipe() throws Exception {
         // PIPE-10, LOAD-07 (RLIMIT_NOFILE): with the soft limit just above what is open, pipes are
         // opened until EMFILE; then, with exactly one descriptor free, pipe2 fails without taking it
-        // (no orphan end: the free one can still be opened); once the limit is raised again the same process opens pipes as before
+        // (no orphan end: the free one can still be opened); once the limit is raised again, the same
+        // process opens pipes as before
         List<Pipe> pipes = new ArrayList<>();
         List<java.nio.channels.FileChannel> singles = new ArrayList<>();
         Map<Integer, String> before = Fds.snapshot();
         int highest = before.keySet().stream().mapToInt(Integer::intValue).max().orElse(2);
-        String[] saved = Files.readAllLines(Path.of("/proc/self/limits")).stream()
-                .filter(l -> l.startsWith("Max open files")).findFirst().orElseThrow().split("\\s+");
         IpcResourceLimitException full;
         IpcResourceLimitException oneFree;
-        try {
-            prlimitNofile((highest + 12) + ":" + saved[4]);
+        try (Limits lowered = Limits.lower(Limits.NOFILE, highest + 12)) {
             full = assertThrows(IpcResourceLimitException.class, () -> {
                 for (;;) {
                     pipes.add(Pipe.open());
@@ -218,7 +165,6 @@ class PipeFaultTest {
             for (Pipe p : pipes) {
                 p.close();
             }
-            prlimitNofile(saved[3] + ":" + saved[4]);
         }
         assertEquals("EMFILE", full.errnoName());
         assertEquals("EMFILE", oneFree.errnoName());
@@ -228,13 +174,6 @@ class PipeFaultTest {
             assertTrue(again.source().isOpen(), "recovered without a restart");
         }
         Fds.assertNoneAdded(before);
-    }
-
-    private static void prlimitNofile(String softHard) throws Exception {
-        Process p = new ProcessBuilder("prlimit", "--pid", Long.toString(ProcessHandle.current().pid()),
-                "--nofile=" + softHard).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), "prlimit: " + out);
     }
 
     @Test
