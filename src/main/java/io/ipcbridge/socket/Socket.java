@@ -299,7 +299,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int n = fd.blocking(f -> {
             int r = SocketCalls.sendmsg(f, out, to, fds, 0, name);
             if (r == Syscalls.AGAIN) {
-                Syscalls.poll(f, Syscalls.POLLOUT, -1, name); // not fd.awaitWritable: see receive
+                fd.awaitWritable(null);
                 return null;
             }
             return r == Syscalls.INTERRUPTED ? null : r;
@@ -319,9 +319,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             SocketCalls.Received got = SocketCalls.recvmsg(f, direct, maxFds,
                     type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, again, name);
             if (got == null && again[0] == Syscalls.AGAIN) {
-                // poll here, not fd.awaitReadable: a nested blocking call would turn an interrupt's
-                // ClosedByInterruptException into an AsynchronousCloseException on the way out
-                Syscalls.poll(f, Syscalls.POLLIN, -1, name);
+                fd.awaitReadable(null);
             }
             return got;
         });

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.ConnectionResetException;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.process.ChildProcess;
 import java.io.IOException;
@@ -44,18 +45,20 @@ public final class PeerDeath {
         assertEquals(9, writer.waitFor().signal());
     }
 
-    /** Kills the reader after the first write; the next writes must fail with PeerClosedException within 1 s. */
+    /** Kills the reader after the first write; the next writes must fail as the peer gone within 1 s. */
     public static void readerKilledMidTransferSurfacesAsPeerClosed(WritableByteChannel out, ChildProcess reader)
             throws Exception {
         ByteBuffer chunk = ByteBuffer.allocateDirect(4096);
         assertEquals(4096, out.write(chunk), "the transfer has started");
         reader.kill();
         assertEquals(9, reader.waitFor().signal());
-        assertTimeoutPreemptively(SURFACES, () -> assertThrows(PeerClosedException.class, () -> {
+        IOException e = assertTimeoutPreemptively(SURFACES, () -> assertThrows(IOException.class, () -> {
             for (;;) {
                 out.write(chunk.clear());
             }
-        }), "EPIPE within 1 s of the kill");
+        }), "a peer-closed error within 1 s of the kill");
+        // EPIPE; or ECONNRESET where the killed socket reader left data unread (UDS-06)
+        assertTrue(e instanceof PeerClosedException || e instanceof ConnectionResetException, e.toString());
     }
 
 }

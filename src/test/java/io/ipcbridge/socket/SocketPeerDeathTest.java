@@ -8,7 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** Connected AF_UNIX sockets whose C peer is SIGKILLed mid-transfer (RELIABILITY.md FAULT-01). */
-class SocketFaultTest {
+class SocketPeerDeathTest {
     private static final String ENDLESS = Long.toString(1L << 40);
 
     @ParameterizedTest(name = "{0}")
