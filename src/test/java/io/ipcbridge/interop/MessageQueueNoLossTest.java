@@ -68,6 +68,23 @@ class MessageQueueNoLossTest {
         return Command.of(Peers.path("mq_peer"), "records-receive", queue, file.toString()).start();
     }
 
+    private static ChildProcess killAndRestart(ChildProcess consumer, String queue, Path file) throws Exception {
+        consumer.kill();
+        assertEquals(9, consumer.waitFor().signal());
+        consumer.close();
+        return cConsumer(queue, file);
+    }
+
+    /** Sends the stop record, waits for the consumer and checks what it recorded. */
+    private static Records.Checker stop(MessageQueue q, ChildProcess consumer, Path file) throws Exception {
+        q.send(Records.build(Records.STOP, 0), 0);
+        assertTrue(consumer.waitFor().success());
+        consumer.close();
+        Records.Checker checker = new Records.Checker();
+        checker.addFile(0, file);
+        return checker;
+    }
+
     @Test
     void twoJavaAndTwoCProducersReachAJavaAndACConsumerWithoutGapDuplicateReorderOrTear() throws Exception {
         // NL-01 at 4 x 100,000 records (the catalogue's 4 x 250,000 took 11.5 s on this shared 2-vCPU
@@ -156,17 +173,10 @@ class MessageQueueNoLossTest {
                 producer.start();
                 for (int i = 0; i < kills; i++) {
                     reached.get(i).await();
-                    consumer.kill();
-                    assertEquals(9, consumer.waitFor().signal());
-                    consumer.close();
-                    consumer = cConsumer(n, file);
+                    consumer = killAndRestart(consumer, n, file);
                 }
                 producer.join();
-                q.send(Records.build(Records.STOP, 0), 0);
-                assertTrue(consumer.waitFor().success());
-                consumer.close();
-                Records.Checker checker = new Records.Checker();
-                checker.addFile(0, file);
+                Records.Checker checker = stop(q, consumer, file);
                 assertEquals(0, checker.duplicates(), "duplicates");
                 BitSet lost = checker.missing(0, records);
                 assertTrue(lost.cardinality() <= kills, "lost " + lost + " in " + kills + " kills");
@@ -194,16 +204,9 @@ class MessageQueueNoLossTest {
                     }
                     assertTrue(PeerState.awaitInSyscall(consumer.pid(), MQ_TIMEDRECEIVE), "blocked in receive");
                     assertEquals(0, q.attributes().currentMessages());
-                    consumer.kill();
-                    assertEquals(9, consumer.waitFor().signal());
-                    consumer.close();
-                    consumer = cConsumer(n, file);
+                    consumer = killAndRestart(consumer, n, file);
                 }
-                q.send(Records.build(Records.STOP, 0), 0);
-                assertTrue(consumer.waitFor().success());
-                consumer.close();
-                Records.Checker checker = new Records.Checker();
-                checker.addFile(0, file);
+                Records.Checker checker = stop(q, consumer, file);
                 assertEquals(0, checker.duplicates());
                 assertEquals(new BitSet(), checker.missing(0, (long) kills * batch), "nothing lost");
             }
