@@ -118,6 +118,10 @@ public final class Soak {
 
     private static int run(String nativeDir, double minutes, long interval, PrintStream out) throws Exception {
         Path fifoDir = Files.createTempDirectory("ipcb-soak");
+        BenchSupport.track(fifoDir.toString(), () -> {
+            Files.deleteIfExists(fifoDir.resolve("f"));
+            Files.deleteIfExists(fifoDir);
+        });
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
         long warmUp = start + Math.min((long) (minutes * 60e9 / 10), 60_000_000_000L);
@@ -142,8 +146,7 @@ public final class Soak {
                 }
             }
         } finally {
-            Files.deleteIfExists(fifoDir.resolve("f"));
-            Files.deleteIfExists(fifoDir);
+            BenchSupport.remove(fifoDir.toString());
         }
         last = Sample.now();
         out.println(last.line((System.nanoTime() - start) / 60e9, rounds));
@@ -190,6 +193,7 @@ public final class Soak {
 
         // a queue to a C receiver that checks every message's sequence and contents
         String q = BenchSupport.uniqueName("soak-q");
+        BenchSupport.track(q, () -> MessageQueue.unlink(q)); // removed by the exit hook if interrupted
         try (MessageQueue mq = MessageQueue.createExclusively(q);
                 ChildProcess receiver = mqPeer.discarding("receive", q, MESSAGES).start()) {
             for (long seq = 0; seq < MESSAGES; seq++) {
@@ -202,11 +206,12 @@ public final class Soak {
             }
             mqPeer.expectSuccess(receiver, "receive");
         } finally {
-            MessageQueue.unlink(q);
+            BenchSupport.remove(q);
         }
 
         // shared memory and semaphores: a C producer's records through the bounded buffer
         String bbName = BenchSupport.uniqueName("soak-bb");
+        BenchSupport.track(bbName, () -> BoundedBuffer.unlink(bbName));
         try (BoundedBuffer bb = BoundedBuffer.create(bbName, 16, 64, round % 2 == 0);
                 ChildProcess producer = shmPeer.command("bb-produce", bbName, RECORDS,
                         round % 2 == 0 ? "named" : "unnamed").start()) {
@@ -216,7 +221,7 @@ public final class Soak {
             }
             shmPeer.expectSuccess(producer, "bb-produce");
         } finally {
-            BoundedBuffer.unlink(bbName);
+            BenchSupport.remove(bbName);
         }
 
         // a socket ping-pong with a C echo
