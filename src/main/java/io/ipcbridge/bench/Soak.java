@@ -202,7 +202,7 @@ public final class Soak {
                 while (m.hasRemaining()) {
                     m.put((byte) seq);
                 }
-                mq.send(m.flip(), 0);
+                BenchSupport.check(mq.send(m.flip(), 0, WAIT), "the C receiver stopped taking messages");
             }
             mqPeer.expectSuccess(receiver, "receive");
         } finally {
