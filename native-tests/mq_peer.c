@@ -52,10 +52,24 @@
  *       messages of MSGSIZE bytes (the last one shorter), priority 0.
  *       Exit 0.
  *
+ *   mq_peer records-send NAME PRODUCER COUNT
+ *       Send records (PRODUCER, 0 .. COUNT-1) of include/ipcb_record.h, each
+ *       with priority ipcb_record_prio(PRODUCER, seq), blocking on a full
+ *       queue.  Exit 0.
+ *
+ *   mq_peer records-receive NAME OUTFILE
+ *       Receive records until the stop record (producer IPCB_RECORD_STOP);
+ *       for each other record append "producer, seq, priority" as three u64
+ *       little-endian to OUTFILE (O_APPEND, one write(2) per record, so a
+ *       SIGKILL loses at most the record between its receive and write).
+ *       Pass (exit 0): the stop record came.  A torn record (bad length or
+ *       CRC): one line on stderr, exit 1.
+ *
  * Environment or syscall errors exit 2; mq_open failing with ENOSYS exits 4.
  * Usage errors exit 2 with a usage line on stderr.
  */
 #include "peer.h"
+#include "ipcb_record.h"
 
 #include <limits.h>
 #include <mqueue.h>
@@ -72,7 +86,9 @@ static const char usage_text[] =
     "       mq_peer receive-raw NAME\n"
     "       mq_peer echo NAME_IN NAME_OUT COUNT\n"
     "       mq_peer sink NAME BYTES\n"
-    "       mq_peer source NAME BYTES SEED MSGSIZE\n";
+    "       mq_peer source NAME BYTES SEED MSGSIZE\n"
+    "       mq_peer records-send NAME PRODUCER COUNT\n"
+    "       mq_peer records-receive NAME OUTFILE\n";
 
 _Noreturn static void usage(void)
 {
@@ -347,6 +363,44 @@ static int mode_source(const char *name, uint64_t bytes, uint64_t seed,
     return PEER_PASS;
 }
 
+static int mode_records_send(const char *name, uint64_t producer, uint64_t count)
+{
+    peer_mq m;
+    uint8_t rec[IPCB_RECORD_MAX];
+
+    mq_open_peer(&m, name, O_WRONLY);
+    for (uint64_t seq = 0; seq < count; seq++)
+        send_msg(&m, rec, ipcb_record_build(rec, producer, seq), ipcb_record_prio(producer, seq));
+    mq_close_peer(&m);
+    return PEER_PASS;
+}
+
+static int mode_records_receive(const char *name, const char *outfile)
+{
+    peer_mq m;
+    int out;
+
+    mq_open_peer(&m, name, O_RDONLY);
+    CHECK((out = open(outfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0);
+    for (;;) {
+        unsigned prio;
+        uint64_t producer, seq;
+        uint8_t line[24];
+        ssize_t n = recv_msg(&m, &prio);
+        if (ipcb_record_check((const uint8_t *)m.buf, (size_t)n, &producer, &seq) != 0)
+            peer_die(PEER_FAIL, "records-receive %s: torn record of %zd bytes", name, n);
+        if (producer == IPCB_RECORD_STOP)
+            break;
+        peer_store_le64(line, producer);
+        peer_store_le64(line + 8, seq);
+        peer_store_le64(line + 16, prio);
+        CHECK(write_full(out, line, sizeof line) == 0);
+    }
+    CHECK(close(out) == 0);
+    mq_close_peer(&m);
+    return PEER_PASS;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -374,5 +428,9 @@ int main(int argc, char **argv)
     if (strcmp(mode, "source") == 0 && argc == 6)
         return mode_source(argv[2], parse_u64(argv[3]), parse_u64(argv[4]),
                            parse_u64(argv[5]));
+    if (strcmp(mode, "records-send") == 0 && argc == 5)
+        return mode_records_send(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
+    if (strcmp(mode, "records-receive") == 0 && argc == 4)
+        return mode_records_receive(argv[2], argv[3]);
     usage();
 }

@@ -35,6 +35,13 @@
  *       back (POSIX semaphores are not robust; nothing undoes it).  The
  *       process ends killed by signal 9.
  *
+ *   sem_peer count NAME SHM COUNT
+ *       NL-10's critical section: SIGUSR1 gets a handler without SA_RESTART
+ *       (so signals make sem_wait fail with EINTR, which is retried); then
+ *       prints "ready" and COUNT times: sem_wait(NAME); add 1 to the u64 at
+ *       offset 0 of shared memory object SHM with a plain (non-atomic) load
+ *       and store; sem_post(NAME).  Exit 0.  The test checks the total.
+ *
  * Environment or syscall errors exit 2; sem_open failing with ENOSYS exits
  * 4.  Usage errors exit 2 with a usage line on stderr.
  */
@@ -42,6 +49,7 @@
 
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 /* Exit code of trywait when the semaphore was 0. */
 #define SEM_PEER_WOULD_BLOCK 3
@@ -53,7 +61,8 @@ static const char usage_text[] =
     "       sem_peer value NAME\n"
     "       sem_peer echo NAME_IN NAME_OUT COUNT\n"
     "       sem_peer ping NAME_OUT NAME_IN COUNT\n"
-    "       sem_peer hold-and-die NAME\n";
+    "       sem_peer hold-and-die NAME\n"
+    "       sem_peer count NAME SHM COUNT\n";
 
 _Noreturn static void usage(void)
 {
@@ -203,6 +212,39 @@ static int mode_hold_and_die(const char *name)
     peer_die(PEER_BROKEN, "hold-and-die: still alive after SIGKILL");
 }
 
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+static int mode_count(const char *name, const char *shm, uint64_t count)
+{
+    peer_sem p;
+    struct sigaction sa;
+    volatile uint64_t *counter;
+    int fd;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: sem_wait returns EINTR */
+    CHECK(sigemptyset(&sa.sa_mask) == 0);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    sem_open_peer(&p, name);
+    CHECK((fd = shm_open(shm, O_RDWR, 0)) >= 0);
+    counter = mmap(NULL, sizeof *counter, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(counter != MAP_FAILED);
+    CHECK(close(fd) == 0);
+    puts("ready");
+    CHECK(fflush(stdout) == 0);
+    for (uint64_t i = 0; i < count; i++) {
+        take(&p);
+        *counter = *counter + 1;
+        give(&p, i);
+    }
+    CHECK(munmap((void *)counter, sizeof *counter) == 0);
+    sem_close_peer(&p);
+    return PEER_PASS;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -225,5 +267,7 @@ int main(int argc, char **argv)
         return mode_ping(argv[2], argv[3], parse_u64(argv[4]));
     if (strcmp(mode, "hold-and-die") == 0 && argc == 3)
         return mode_hold_and_die(argv[2]);
+    if (strcmp(mode, "count") == 0 && argc == 5)
+        return mode_count(argv[2], argv[3], parse_u64(argv[4]));
     usage();
 }

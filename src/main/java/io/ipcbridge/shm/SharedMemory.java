@@ -284,9 +284,15 @@ public final class SharedMemory implements Channel, HasDescriptor {
     /**
      * ftruncate(2) and posix_fallocate(3) of the object to {@code newSize}. This mapping keeps its
      * size; open the object again to map the new one.
+     *
+     * @throws java.nio.channels.NonWritableChannelException if opened read-only (ftruncate would fail
+     *     with EINVAL); nothing is called
      */
     public void resize(long newSize) throws IOException {
         checkSize(newSize);
+        if (readOnly) {
+            throw new java.nio.channels.NonWritableChannelException();
+        }
         fd.withFd(f -> {
             Syscalls.ftruncate(f, newSize, name);
             reserve(f, newSize, name, "/dev/shm");

@@ -32,6 +32,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
     private final Address address;
     private final Socket.Type type;
     private final String ownedPath;
+    private final java.util.concurrent.atomic.AtomicBoolean pathRemoved = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile int[] allowedUids;
 
     private ServerSocket(Descriptor fd, Address address, Socket.Type type, String ownedPath) {
@@ -145,8 +146,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
                 if (Deadline.passed(deadline)) {
                     return -1;
                 }
-                fd.awaitReadable(deadline == Deadline.NEVER ? null
-                        : Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                // poll here, not fd.awaitReadable: a nested blocking call would turn an interrupt's
+                // ClosedByInterruptException into an AsynchronousCloseException on the way out
+                Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), address.toString());
                 return null;
             });
             if (raw < 0) {
@@ -189,11 +191,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
     /** Stops listening and removes the socket file this server created. */
     @Override
     public void close() throws IOException {
-        if (!fd.isOpen()) {
-            return;
-        }
         fd.close();
-        if (ownedPath != null) {
+        // also when an interrupted accept has closed the descriptor already: the file is still ours
+        if (ownedPath != null && pathRemoved.compareAndSet(false, true)) {
             unlinkQuietly(ownedPath);
         }
     }

@@ -1,0 +1,262 @@
+package io.ipcbridge.bench;
+
+import io.ipcbridge.cli.BoundedBuffer;
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.socket.Socket;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * The soak of RELIABILITY.md LOAD-10 (run by {@code scripts/soak}): rounds of a mixed workload
+ * over every mechanism against the C peers, each checked for loss, with a peer SIGKILLed
+ * mid-transfer every round; every interval it prints this process's descriptors, mappings, RSS and
+ * its entries in /dev/shm and /dev/mqueue, and at the end it fails if any of them drifted after the
+ * warm-up (descriptors and entries: not at all; mappings and RSS: by more than 5%).
+ *
+ * <p>usage: {@code Soak [--minutes N] [--interval SECONDS] [--native-dir DIR]}
+ */
+public final class Soak {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final int PIPE_BYTES = 4 << 20;
+    private static final int MESSAGES = 2000;
+    private static final int RECORDS = 20_000;
+    private static final int PINGS = 2000;
+    /** What names of this process's objects contain (other processes' entries come and go). */
+    private static final String OURS = "ipcb-bench-" + ProcessHandle.current().pid() + "-";
+
+    private Soak() {
+    }
+
+    /** One sample of the process's resources. */
+    private record Sample(long fds, long maps, long rssKb, long devShm, long mqueues) {
+        static Sample now() throws IOException {
+            return new Sample(count(Path.of("/proc/self/fd"), ""), lines(Path.of("/proc/self/maps")), readRssKb(),
+                    count(Path.of("/dev/shm"), OURS), Files.isDirectory(Path.of("/dev/mqueue"))
+                            ? count(Path.of("/dev/mqueue"), OURS) : -1);
+        }
+
+        /** The entries of {@code dir} whose name contains {@code part}. */
+        private static long count(Path dir, String part) throws IOException {
+            try (Stream<Path> s = Files.list(dir)) {
+                return s.filter(p -> p.getFileName().toString().contains(part)).count();
+            }
+        }
+
+        private static long lines(Path file) throws IOException {
+            try (Stream<String> s = Files.lines(file)) {
+                return s.count();
+            }
+        }
+
+        private static long readRssKb() throws IOException {
+            try (Stream<String> s = Files.lines(Path.of("/proc/self/status"))) {
+                return s.filter(l -> l.startsWith("VmRSS:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")))
+                        .findFirst().orElse(-1);
+            }
+        }
+
+        /** What drifted from {@code base}, or null. */
+        String drift(Sample base) {
+            StringBuilder d = new StringBuilder();
+            if (fds != base.fds) {
+                d.append(" fds ").append(base.fds).append(" -> ").append(fds);
+            }
+            if (maps > base.maps * 1.05) {
+                d.append(" maps ").append(base.maps).append(" -> ").append(maps);
+            }
+            if (rssKb > base.rssKb * 1.05) {
+                d.append(" rss ").append(base.rssKb).append(" -> ").append(rssKb).append(" kB");
+            }
+            if (devShm != base.devShm || mqueues != base.mqueues) {
+                d.append(" entries ").append(base.devShm).append('/').append(base.mqueues).append(" -> ")
+                        .append(devShm).append('/').append(mqueues);
+            }
+            return d.length() == 0 ? null : d.toString().trim();
+        }
+
+        String line(double minutes, long rounds) {
+            return String.format(Locale.ROOT, "%8.2f %8d %6d %6d %9d %7d %8d", minutes, rounds, fds, maps, rssKb,
+                    devShm, mqueues);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        double minutes = 30;
+        long interval = 10;
+        String nativeDir = System.getProperty("ipcbridge.native.dir", "target/native-tests");
+        for (int i = 0; i < args.length; i += 2) {
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            if (value == null) {
+                usage("missing value for " + args[i]);
+            }
+            switch (args[i]) {
+                case "--minutes" -> minutes = Double.parseDouble(value);
+                case "--interval" -> interval = Long.parseLong(value);
+                case "--native-dir" -> nativeDir = value;
+                default -> usage("unknown option " + args[i]);
+            }
+        }
+        BenchSupport.cleanUpOnExit("soak");
+        System.exit(run(nativeDir, minutes, interval, System.out));
+    }
+
+    private static void usage(String problem) {
+        System.err.println("soak: " + problem + "\nusage: scripts/soak [--minutes N] [--interval SECONDS]"
+                + " [--native-dir DIR]");
+        System.exit(2);
+    }
+
+    private static int run(String nativeDir, double minutes, long interval, PrintStream out) throws Exception {
+        Path fifoDir = Files.createTempDirectory("ipcb-soak");
+        BenchSupport.track(fifoDir.toString(), () -> {
+            Files.deleteIfExists(fifoDir.resolve("f"));
+            Files.deleteIfExists(fifoDir);
+        });
+        long start = System.nanoTime();
+        long end = start + (long) (minutes * 60e9);
+        long warmUp = start + Math.min((long) (minutes * 60e9 / 10), 60_000_000_000L);
+        long nextSample = start;
+        long rounds = 0;
+        Sample base = null;
+        Sample last = null;
+        out.println("# minutes   rounds    fds   maps    rss_kB devshm mqueues");
+        try {
+            while (System.nanoTime() < end) {
+                round(nativeDir, fifoDir, rounds);
+                rounds++;
+                long now = System.nanoTime();
+                if (now >= nextSample) {
+                    last = Sample.now();
+                    out.println(last.line((now - start) / 60e9, rounds));
+                    out.flush();
+                    nextSample = now + interval * 1_000_000_000L;
+                    if (base == null && now >= warmUp) {
+                        base = last;
+                    }
+                }
+            }
+        } finally {
+            BenchSupport.remove(fifoDir.toString());
+        }
+        last = Sample.now();
+        out.println(last.line((System.nanoTime() - start) / 60e9, rounds));
+        String drift = base == null ? null : last.drift(base);
+        out.println(drift == null ? "soak: " + rounds + " rounds, " + rounds + " peers killed, nothing lost, no drift"
+                : "soak: DRIFT after warm-up: " + drift);
+        return drift == null ? 0 : 1;
+    }
+
+    /** One round: every mechanism once, each transfer checked, one peer killed mid-transfer. */
+    private static void round(String nativeDir, Path fifoDir, long round) throws Exception {
+        BenchSupport.Peer pipePeer = new BenchSupport.Peer(Path.of(nativeDir, "pipe_peer").toString());
+        BenchSupport.Peer fifoPeer = new BenchSupport.Peer(Path.of(nativeDir, "fifo_peer").toString());
+        BenchSupport.Peer mqPeer = new BenchSupport.Peer(Path.of(nativeDir, "mq_peer").toString());
+        BenchSupport.Peer shmPeer = new BenchSupport.Peer(Path.of(nativeDir, "shm_peer").toString());
+        BenchSupport.Peer sockPeer = new BenchSupport.Peer(Path.of(nativeDir, "sock_peer").toString());
+        ByteBuffer chunk = BenchSupport.pattern(round + 1, 1 << 16);
+        long crc = BenchSupport.crcOfRepeated(chunk, PIPE_BYTES);
+
+        // a pipe to a C sink, checked by count and CRC
+        try (Pipe p = Pipe.open(); Pipe out = Pipe.open();
+                ChildProcess sink = pipePeer.command("sink", 3).fd(3, p.source()).stdout(out.sink()).start()) {
+            p.source().close();
+            out.sink().close();
+            BenchSupport.sendAll(chunk, PIPE_BYTES, b -> p.sink().write(b));
+            p.sink().close();
+            BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
+            pipePeer.expectSuccess(sink, "sink");
+        }
+
+        // a FIFO to a C sink
+        Path f = fifoDir.resolve("f");
+        Fifo.create(f);
+        try (Pipe out = Pipe.open(); ChildProcess sink = fifoPeer.command("sink", f).stdout(out.sink()).start()) {
+            out.sink().close();
+            try (PipeSink w = Fifo.openWriter(f, WAIT).orElseThrow(() -> new IOException("no FIFO reader"))) {
+                BenchSupport.sendAll(chunk, PIPE_BYTES, w::write);
+            }
+            BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
+            fifoPeer.expectSuccess(sink, "sink");
+        } finally {
+            Fifo.delete(f);
+        }
+
+        // a queue to a C receiver that checks every message's sequence and contents
+        String q = BenchSupport.uniqueName("soak-q");
+        BenchSupport.track(q, () -> MessageQueue.unlink(q)); // removed by the exit hook if interrupted
+        try (MessageQueue mq = MessageQueue.createExclusively(q);
+                ChildProcess receiver = mqPeer.discarding("receive", q, MESSAGES).start()) {
+            for (long seq = 0; seq < MESSAGES; seq++) {
+                int fill = (int) (seq % 64);
+                ByteBuffer m = ByteBuffer.allocate(8 + fill).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(seq);
+                while (m.hasRemaining()) {
+                    m.put((byte) seq);
+                }
+                BenchSupport.check(mq.send(m.flip(), 0, WAIT), "the C receiver stopped taking messages");
+            }
+            mqPeer.expectSuccess(receiver, "receive");
+        } finally {
+            BenchSupport.remove(q);
+        }
+
+        // shared memory and semaphores: a C producer's records through the bounded buffer
+        String bbName = BenchSupport.uniqueName("soak-bb");
+        BenchSupport.track(bbName, () -> BoundedBuffer.unlink(bbName));
+        try (BoundedBuffer bb = BoundedBuffer.create(bbName, 16, 64, round % 2 == 0);
+                ChildProcess producer = shmPeer.command("bb-produce", bbName, RECORDS,
+                        round % 2 == 0 ? "named" : "unnamed").start()) {
+            for (long n = 0; n < RECORDS; n++) {
+                BoundedBuffer.Taken t = bb.consume(n, WAIT).orElseThrow(() -> new IOException("bounded buffer stuck"));
+                BenchSupport.check(t.ok(), "bounded buffer: " + t.wrong());
+            }
+            shmPeer.expectSuccess(producer, "bb-produce");
+        } finally {
+            BenchSupport.remove(bbName);
+        }
+
+        // a socket ping-pong with a C echo
+        try (Socket.Pair pair = Socket.pair(Socket.Type.SEQPACKET);
+                ChildProcess echo = sockPeer.command("echo-fd", 3).fd(3, pair.second()).start()) {
+            pair.second().close();
+            ByteBuffer ping = ByteBuffer.allocateDirect(64);
+            ByteBuffer pong = ByteBuffer.allocateDirect(64);
+            for (int i = 0; i < PINGS; i++) {
+                ping.clear().putInt(0, i);
+                pair.first().write(ping);
+                pong.clear();
+                BenchSupport.check(pair.first().read(pong) == 64 && pong.getInt(0) == i, "echo " + i);
+            }
+            pair.first().shutdownOutput();
+            sockPeer.expectSuccess(echo, "echo-fd");
+        }
+
+        // a C writer SIGKILLed mid-transfer: the reader reaches end of file, with a pattern prefix
+        try (Pipe p = Pipe.open();
+                ChildProcess writer = pipePeer.command("source", 3, 1L << 40, 1).fd(3, p.sink()).start()) {
+            p.sink().close();
+            ByteBuffer b = ByteBuffer.allocateDirect(1 << 16);
+            ByteBuffer expect = BenchSupport.pattern(1, 1 << 20);
+            long got = 0;
+            for (int n; (n = p.source().read(b.clear())) >= 0; got += n) {
+                if (got == 0 && n > 0) {
+                    writer.kill();
+                }
+                b.flip();
+                for (int i = 0; i < n && got + i < expect.capacity(); i++) {
+                    BenchSupport.check(b.get(i) == expect.get((int) (got + i)), "killed writer's data at " + (got + i));
+                }
+            }
+            BenchSupport.check(writer.waitFor().signal() == 9, "the writer was killed");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package io.ipcbridge.testing;
+
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.mq.MessageTooLargeException;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.socket.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A program that misuses every handle ITERATIONS times (RELIABILITY.md FAULT-07, and FAULT-04's
+ * truncation under reads), run by a test in its own JVM so that a crash would show as the JVM's
+ * death and an hs_err file rather than take the test run down. Each misuse must end in the
+ * exception the library documents for it; the program prints "ok COUNT" and exits 0, or prints
+ * each unexpected outcome and exits 1.
+ */
+public final class MisuseFuzz {
+    private static final List<String> WRONG = new ArrayList<>();
+    private static long count;
+
+    private MisuseFuzz() {
+    }
+
+    @FunctionalInterface
+    private interface Misuse {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code misuse}, which must throw one of {@code allowed}. */
+    @SafeVarargs
+    private static void expect(String what, Misuse misuse, Class<? extends Throwable>... allowed) {
+        count++;
+        try {
+            misuse.run();
+            WRONG.add(what + ": no exception");
+        } catch (Throwable e) {
+            for (Class<? extends Throwable> a : allowed) {
+                if (a.isInstance(e)) {
+                    return;
+                }
+            }
+            WRONG.add(what + ": " + e);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int iterations = Integer.parseInt(args[0]);
+        Random random = new Random(42);
+        String mq = Names.unique("fuzzq");
+        String shm = Names.unique("fuzzm");
+        String sem = Names.unique("fuzzs");
+        try {
+            for (int i = 0; i < iterations; i++) {
+                afterClose(random, mq, shm, sem);
+                badArguments(random, mq, shm, sem);
+                closeWhileBlocked();
+                plantedSemaphores(sem, i);
+            }
+            truncatedWhileRead(shm, iterations);
+        } finally {
+            for (Misuse cleanup : new Misuse[] {() -> MessageQueue.unlink(mq), () -> SharedMemory.unlink(shm),
+                () -> Semaphore.unlink(sem)}) {
+                try {
+                    cleanup.run();
+                } catch (Exception gone) {
+                    // not there
+                }
+            }
+        }
+        if (!WRONG.isEmpty()) {
+            WRONG.stream().distinct().forEach(System.out::println);
+            System.exit(1);
+        }
+        System.out.println("ok " + count);
+    }
+
+    /** Use after close and double close of every handle type: ClosedChannelException, no call. */
+    private static void afterClose(Random random, String mq, String shm, String sem) throws Exception {
+        Pipe p = Pipe.open();
+        p.close();
+        p.close();
+        ByteBuffer b = ByteBuffer.allocateDirect(1 + random.nextInt(100));
+        expect("read a closed pipe", () -> p.source().read(b), ClosedChannelException.class);
+        expect("write a closed pipe", () -> p.sink().write(b), ClosedChannelException.class);
+        expect("capacity of a closed pipe", () -> p.sink().capacity(), ClosedChannelException.class);
+        MessageQueue q = MessageQueue.createExclusively(mq, 2, 16, 0600);
+        MessageQueue.unlink(mq);
+        q.close();
+        q.close();
+        expect("send on a closed queue", () -> q.send(new byte[1], random.nextInt(10)), ClosedChannelException.class);
+        expect("receive on a closed queue", q::tryReceive, ClosedChannelException.class);
+        expect("attributes of a closed queue", q::attributes, ClosedChannelException.class);
+        SharedMemory s = SharedMemory.createExclusively(shm, 4096);
+        SharedMemory.unlink(shm);
+        s.close();
+        s.close();
+        expect("read a closed segment", () -> s.getLong(8 * random.nextInt(512)), IllegalStateException.class);
+        expect("CAS on a closed segment", () -> s.compareAndSetInt(0, 0, 1), IllegalStateException.class);
+        expect("resize a closed segment", () -> s.resize(8192), ClosedChannelException.class);
+        Semaphore m = Semaphore.createExclusively(sem, 1);
+        Semaphore.unlink(sem);
+        m.close();
+        m.close();
+        expect("acquire a closed semaphore", m::tryAcquire, ClosedChannelException.class);
+        expect("release a closed semaphore", m::release, ClosedChannelException.class);
+        expect("value of a closed semaphore", m::value, ClosedChannelException.class);
+        Socket.Pair pair = Socket.pair(Socket.Type.values()[random.nextInt(3)]);
+        pair.close();
+        pair.close();
+        expect("write a closed socket", () -> pair.first().write(b), ClosedChannelException.class);
+        expect("read a closed socket", () -> pair.second().read(b), ClosedChannelException.class);
+    }
+
+    /** Negative and huge sizes, null and read-only buffers, offsets past the end: refused before any call. */
+    private static void badArguments(Random random, String mq, String shm, String sem) throws Exception {
+        long huge = random.nextBoolean() ? Long.MAX_VALUE : (1L << 31) + random.nextInt(1 << 20);
+        long negative = -1 - random.nextInt(Integer.MAX_VALUE);
+        expect("shm of a negative size", () -> SharedMemory.createExclusively(shm, negative),
+                IllegalArgumentException.class);
+        expect("shm of a huge size", () -> SharedMemory.createExclusively(shm, huge), IllegalArgumentException.class);
+        expect("queue of negative sizes", () -> MessageQueue.createExclusively(mq, negative, negative, 0600),
+                IllegalArgumentException.class);
+        expect("semaphore of a negative value", () -> Semaphore.createExclusively(sem, (int) Math.max(negative,
+                Integer.MIN_VALUE)), IllegalArgumentException.class);
+        try (Pipe p = Pipe.open(); SharedMemory s = SharedMemory.createExclusively(shm, 4096);
+                MessageQueue q = MessageQueue.createExclusively(mq, 2, 16, 0600)) {
+            SharedMemory.unlink(shm);
+            MessageQueue.unlink(mq);
+            expect("read into null", () -> p.source().read(null), NullPointerException.class);
+            expect("read into a read-only buffer", () -> p.source().read(ByteBuffer.allocate(4).asReadOnlyBuffer()),
+                    IllegalArgumentException.class);
+            expect("pipe capacity below zero", () -> p.sink().setCapacity((int) Math.max(negative, Integer.MIN_VALUE)),
+                    IllegalArgumentException.class);
+            int past = 4096 - 3 + random.nextInt(Integer.MAX_VALUE - 4096);
+            expect("int past the end", () -> s.getInt(past), IndexOutOfBoundsException.class);
+            expect("long at a negative offset", () -> s.setLong(-8 * (1 + random.nextInt(1000)), 1),
+                    IndexOutOfBoundsException.class);
+            expect("offset + length overflow", () -> s.buffer().get(Integer.MAX_VALUE - random.nextInt(8),
+                    new byte[16]), IndexOutOfBoundsException.class);
+            expect("message longer than msgsize", () -> q.send(new byte[17 + random.nextInt(1 << 16)], 0),
+                    MessageTooLargeException.class);
+            expect("priority out of range", () -> q.send(new byte[1], 32768 + random.nextInt(1000)),
+                    IllegalArgumentException.class);
+        }
+    }
+
+    /** Close while another thread is blocked: that thread gets AsynchronousCloseException. */
+    private static void closeWhileBlocked() throws Exception {
+        Pipe p = Pipe.open();
+        Blocked.Call<Integer> reader = Blocked.start(() -> p.source().read(ByteBuffer.allocateDirect(8)),
+                Blocked.READ, Blocked.POLL);
+        p.close();
+        expect("read closed under a blocked reader", () -> {
+            try {
+                reader.result().get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw (Exception) e.getCause();
+            }
+        }, AsynchronousCloseException.class);
+        reader.thread().join();
+    }
+
+    /** Planted /dev/shm/sem.NAME files: empty, garbage, a symbolic link, another user's. */
+    private static void plantedSemaphores(String sem, int i) throws Exception {
+        Path f = Path.of("/dev/shm/sem." + sem.substring(1));
+        Path target = Path.of("/dev/shm/" + sem.substring(1) + "-target");
+        switch (i % 4) {
+            case 0 -> Files.write(f, new byte[0]);
+            case 1 -> {
+                byte[] garbage = new byte[32];
+                new Random(i).nextBytes(garbage);
+                garbage[0] = (byte) 0xff;
+                garbage[3] = (byte) 0xff; // a value above SEM_VALUE_MAX: never valid
+                Files.write(f, garbage);
+            }
+            case 2 -> {
+                Files.write(target, new byte[32]);
+                Files.createSymbolicLink(f, target);
+            }
+            default -> {
+                Files.write(f, new byte[32]);
+                UserPrincipalLookupService users = f.getFileSystem().getUserPrincipalLookupService();
+                Files.setOwner(f, users.lookupPrincipalByName("nobody"));
+            }
+        }
+        try {
+            expect("planted semaphore file " + i % 4, () -> Semaphore.open(sem).close(), IpcSecurityException.class);
+        } finally {
+            Files.deleteIfExists(f);
+            Files.deleteIfExists(target);
+        }
+    }
+
+    /**
+     * FAULT-04: a second handle shrinks the object while reads run: the JVM raises InternalError (a
+     * fault in an unsafe memory access) on the reading thread, at once or a little later, and lives on.
+     */
+    private static void truncatedWhileRead(String shm, int iterations) throws Exception {
+        for (int i = 0; i < iterations; i++) {
+            try (SharedMemory s = SharedMemory.createExclusively(shm, 1 << 16); SharedMemory peer = SharedMemory.open(shm)) {
+                SharedMemory.unlink(shm);
+                AtomicReference<Throwable> raised = new AtomicReference<>();
+                Thread reader = new Thread(() -> {
+                    long sum = 0;
+                    for (int k = 0; k < 100; k++) {
+                        sum += s.getLong(8192 + 8 * k) + s.getIntAcquire(32768);
+                    }
+                    raised.set(new AssertionError("no fault after truncation: " + sum));
+                });
+                reader.setUncaughtExceptionHandler((t, e) -> raised.set(e));
+                peer.resize(1);
+                reader.start();
+                reader.join();
+                count++;
+                if (!(raised.get() instanceof InternalError)) {
+                    WRONG.add("truncated segment read: " + raised.get());
+                }
+            }
+        }
+    }
+}
