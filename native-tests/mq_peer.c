@@ -73,9 +73,7 @@
 
 #include <limits.h>
 #include <mqueue.h>
-#include <signal.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 static const char usage_text[] =
     "usage: mq_peer send NAME COUNT\n"
