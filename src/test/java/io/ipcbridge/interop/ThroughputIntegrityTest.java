@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * RELIABILITY.md LOAD-03, LOAD-04, LOAD-05 at the catalogue's sizes, as integrity checks against
  * real peers: every reply, message and byte is verified. The rates are printed for the record;
- * they are never asserted (scripts/bench-sock, bench-mq and bench-pipe measure them properly).
+ * they are never asserted (scripts/bench measures them properly).
  */
 class ThroughputIntegrityTest {
     private static final Duration LIMIT = Duration.ofMinutes(2);
