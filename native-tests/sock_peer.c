@@ -66,6 +66,14 @@
  *       back on it until EOF (seqpacket: message by message), close FD.
  *       (Ping-pong responder.)  Exit 0; EPIPE / reset: exit 1.
  *
+ *   sock_peer pingpong ADDRESS COUNT SIZE
+ *       Connect (stream); COUNT times write SIZE bytes (SIZE >= 1) of
+ *       pattern(1), read SIZE bytes back and compare.  Prints "<count>
+ *       <total elapsed ns, CLOCK_MONOTONIC>".  The whole request is written
+ *       before the reply is read, so SIZE must fit in the socket buffers in
+ *       flight (<= 64 KiB is always safe).
+ *       Pass (exit 0): every reply equals the request; otherwise exit 1.
+ *
  *   sock_peer recv-fds FD
  *       One recvmsg (MSG_CMSG_CLOEXEC, room for RECV_FDS_MAX = 8 fds, 4096
  *       data bytes) on the connected AF_UNIX socket FD.  For each received
@@ -132,6 +140,7 @@ static const char usage_text[] =
     "       sock_peer source ADDRESS BYTES SEED\n"
     "       sock_peer source-fd FD BYTES SEED\n"
     "       sock_peer echo-fd FD\n"
+    "       sock_peer pingpong ADDRESS COUNT SIZE\n"
     "       sock_peer recv-fds FD\n"
     "       sock_peer send-fds FD PATH...\n"
     "       sock_peer send-pipe FD\n"
@@ -838,6 +847,47 @@ static int mode_echo_fd(int fd)
     return PEER_PASS;
 }
 
+static int mode_pingpong(const char *address, uint64_t count, uint64_t size)
+{
+    peer_pattern pat;
+    sock_addr a;
+    char *out, *in;
+    uint64_t t0, t1;
+    int fd;
+
+    if (size == 0 || size > (uint64_t)SSIZE_MAX)
+        peer_die(PEER_BROKEN, "pingpong: SIZE must be >= 1");
+    parse_address(address, SOCK_STREAM, &a);
+    CHECK((out = malloc((size_t)size)) != NULL);
+    CHECK((in = malloc((size_t)size)) != NULL);
+    pattern_init(&pat, 1);
+    pattern_fill(&pat, out, (size_t)size);
+    fd = sock_connect(&a, SOCK_STREAM);
+
+    t0 = peer_now_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        ssize_t r;
+
+        write_all(fd, out, (size_t)size);
+        if ((r = read_full(fd, in, (size_t)size)) < 0)
+            io_die("pingpong: read in round %llu", (unsigned long long)i);
+        if ((uint64_t)r != size || memcmp(in, out, (size_t)size) != 0)
+            peer_die(PEER_FAIL, "pingpong: round %llu: %s",
+                     (unsigned long long)i,
+                     (uint64_t)r != size ? "EOF before the whole reply"
+                                         : "reply differs from the request");
+    }
+    t1 = peer_now_ns();
+
+    CHECK(close(fd) == 0);
+    free(out);
+    free(in);
+    printf("%llu %llu\n", (unsigned long long)count,
+           (unsigned long long)(t1 - t0));
+    CHECK(fflush(stdout) == 0);
+    return PEER_PASS;
+}
+
 static int mode_recv_fds(int sock)
 {
     union {
@@ -989,6 +1039,8 @@ int main(int argc, char **argv)
                               parse_u64(argv[4]));
     if (strcmp(mode, "echo-fd") == 0 && argc == 3)
         return mode_echo_fd(parse_fd(argv[2]));
+    if (strcmp(mode, "pingpong") == 0 && argc == 5)
+        return mode_pingpong(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "recv-fds") == 0 && argc == 3)
         return mode_recv_fds(parse_fd(argv[2]));
     if (strcmp(mode, "send-fds") == 0 && argc >= 4)

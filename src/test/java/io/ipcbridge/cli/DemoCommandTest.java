@@ -23,12 +23,14 @@ class DemoCommandTest {
         Peers.path("shm_peer");
         Peers.path("sock_peer");
         Peers.path("conn_peer");
+        Peers.path("ring_peer");
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("demo", "--size", "4MiB"));
         assertEquals(0, r.status(), r::toString);
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.get(0).startsWith("MECHANISM"), r::toString);
         List<String> rows = lines.subList(1, lines.size());
-        assertEquals(14, rows.size(), r::toString);
+        assertEquals(16, rows.size(), r::toString);
+        assertEquals(2, rows.stream().filter(row -> row.startsWith("ring ")).count(), () -> "both ring rows: " + rows);
         for (String row : rows) {
             assertTrue(row.endsWith("  OK"), () -> "exchange OK: " + row + "\n" + r.err());
         }
