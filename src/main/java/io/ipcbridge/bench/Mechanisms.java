@@ -26,7 +26,10 @@ final class Mechanisms {
                     Ring.WaitStrategy.SPIN, true, false, 64 << 10),
             new RingMechanism("ring-64b", "the ring, futex waits: 64-byte records, the per-message cost",
                     Ring.WaitStrategy.BLOCK, false, true, 64),
-            new ConnMechanism());
+            new ConnMechanism("conn", "multiprocessing.connection framing over socketpair(AF_UNIX, SOCK_STREAM);"
+                    + " python: multiprocessing.Pipe", true, 64 << 10),
+            new ConnMechanism("conn-64b", "conn with 64-byte messages (throughput only): the message rate,"
+                    + " MB/s / 64 = messages/s", false, 64));
 
     private Mechanisms() {
     }

@@ -31,9 +31,10 @@ import picocli.CommandLine.Spec;
             "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (5 to 8 minutes"
                 + " on 2 CPUs). --quick: 16 MiB, 2,000 after 500, 1 repeat (under a minute).",
             "Mechanisms: pipe fifo unix-stream unix-seqpacket unix-dgram tcp mq shm-sem shm-spin ring ring-spin "
-                + "ring-64b conn (all by default). ring: the shared-memory message ring with futex waits (64 KiB "
+                + "ring-64b conn conn-64b (all by default). ring: the shared-memory message ring with futex waits (64 KiB "
                 + "records); ring-spin: its spinning waits (latency only); ring-64b: 64-byte records (throughput "
-                + "only, the per-message cost).",
+                + "only, the per-message cost); conn-64b: Connection with 64-byte messages (throughput only: the "
+                + "message rate is MB/s / 64).",
             "The C side of every pair is native-tests/bench_peer, found as for the demo."})
 final class BenchCommand implements Callable<Integer> {
     @Spec

@@ -33,7 +33,7 @@ class BenchCommandTest {
      * Results of a run of every mechanism: latency and throughput pairs of pipe, fifo, unix-stream,
      * unix-seqpacket, unix-dgram, tcp, mq, shm-sem, shm-spin (latency only) and conn.
      */
-    private static final int RESULTS = 8 + 8 + 10 + 6 + 6 + 10 + 6 + 6 + 5 + 6 + 3 + 3 + 10;
+    private static final int RESULTS = 8 + 8 + 10 + 6 + 6 + 10 + 6 + 6 + 5 + 6 + 3 + 3 + 10 + 5;
 
     @TempDir
     Path dir;
