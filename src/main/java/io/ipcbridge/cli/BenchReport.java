@@ -83,7 +83,7 @@ final class BenchReport {
     /** Issue 8's latency targets, java-c over c-c (medians): at most this much. */
     private static final Map<String, Double> LATENCY_TARGETS = Map.of("pipe", 1.10, "fifo", 1.10, "unix-stream", 1.10,
             "unix-seqpacket", 1.10, "unix-dgram", 1.10, "tcp", 1.10, "mq", 1.10, "shm-sem", 1.10, "shm-spin", 1.5,
-            "ring", 1.5);
+            "ring-spin", 1.5);
 
     /**
      * One line per target of issue 8 that the results can judge: java-c against c-c (throughput at
@@ -112,10 +112,29 @@ final class BenchReport {
                         (latency ? ratio <= 1 : ratio >= 1) ? "MET" : "NOT MET", ratio));
             }
         }
+        // issue 7: the ring's blocking round trip no slower than the semaphore ping-pong
+        relative(lines, results, "ring", Workload.LATENCY, Pair.JAVA_C, "shm-sem", Pair.JAVA_C, 1.0);
+        // issue 6: Java <-> Java at least twice Python <-> Python in small messages
+        relative(lines, results, "conn-64b", Workload.THROUGHPUT, Pair.JAVA_JAVA, "conn-64b", Pair.PYTHON_PYTHON, 2.0);
         if (!lines.isEmpty()) {
             out.println();
             lines.forEach(out::println);
         }
+    }
+
+    /** A target line "mechanism's pair against another mechanism's pair", if both were run. */
+    private static void relative(List<String> lines, List<Result> results, String mechanism, Workload w, Pair pair,
+            String otherMechanism, Pair otherPair, double factor) {
+        Result r = find(results, mechanism, w, pair);
+        Result other = find(results, otherMechanism, w, otherPair);
+        if (r == null || other == null) {
+            return;
+        }
+        boolean latency = w == Workload.LATENCY;
+        double ratio = r.value() / other.value();
+        lines.add(String.format(Locale.ROOT, "target: %-14s %-10s %s %s %.2fx %s %s: %-7s (%.2fx)", mechanism, w.id(),
+                pair.id(), latency ? "<=" : ">=", factor, otherMechanism, otherPair.id(),
+                (latency ? ratio <= factor : ratio >= factor) ? "MET" : "NOT MET", ratio));
     }
 
     private interface Value {
