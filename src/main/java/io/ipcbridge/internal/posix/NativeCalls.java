@@ -63,9 +63,6 @@ final class NativeCalls {
     /** syscall(2) for calls glibc 2.36 has no wrapper for (pidfd_open, pidfd_send_signal). */
     static native long syscall(long number, long a1, long a2, long a3, long a4);
 
-    /** syscall(2) whose fourth argument points to a struct timespec or is NULL (futex(2) FUTEX_WAIT). */
-    static native long syscall(long number, long a1, long a2, long a3, long[] a4);
-
     /** strerrorname_np(3): "EEXIST" for 17; glibc 2.32+. */
     static native String strerrorname_np(int errnum);
 
@@ -210,6 +207,9 @@ final class NativeCalls {
 
         /** recvmsg(2) of a struct msghdr at a native address: the stream-read path of sockets. */
         long recvmsg(int fd, long msg, int flags);
+
+        /** syscall(2) with four arguments, for futex(2) on the ring's hot path. */
+        long syscall(long number, long a1, long a2, long a3, long a4);
 
         /** pthread_self(3): the calling thread's handle; no syscall, cannot fail. */
         @jnr.ffi.annotations.IgnoreError

@@ -738,6 +738,13 @@ public final class Syscalls {
     private static final int FUTEX_WAIT = 0;
     private static final int FUTEX_WAKE = 1;
     private static final int ESRCH = 3;
+    /** A struct timespec per thread, for FUTEX_WAIT, and its address. */
+    private static final ThreadLocal<Timespec> TIMESPEC = ThreadLocal.withInitial(Timespec::new);
+
+    private static final class Timespec {
+        final ByteBuffer buffer = ByteBuffer.allocateDirect(16).order(java.nio.ByteOrder.nativeOrder());
+        final long address = address(buffer);
+    }
 
     /**
      * futex(2) FUTEX_WAIT on a word shared between processes: sleeps while the int at {@code address}
@@ -747,11 +754,16 @@ public final class Syscalls {
      *         {@link #INTERRUPTED}
      */
     public static int futexWait(long address, int expected, long nanos, String object) throws IOException {
-        long[] timeout = nanos < 0 ? null : new long[] {nanos / 1_000_000_000L, nanos % 1_000_000_000L};
-        if (NativeCalls.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timeout) == 0) {
+        long timeout = 0;
+        if (nanos >= 0) {
+            Timespec ts = TIMESPEC.get();
+            ts.buffer.putLong(0, nanos / 1_000_000_000L).putLong(8, nanos % 1_000_000_000L);
+            timeout = ts.address;
+        }
+        if (NativeCalls.THREADS.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timeout) == 0) {
             return 0;
         }
-        int errno = jnaErrno();
+        int errno = NativeCalls.errno();
         switch (errno) {
             case Errors.EAGAIN:
                 return AGAIN;
@@ -766,8 +778,8 @@ public final class Syscalls {
 
     /** futex(2) FUTEX_WAKE of every waiter on the shared word at {@code address}. */
     public static void futexWake(long address, String object) throws IOException {
-        if (NativeCalls.syscall(SYS_FUTEX, address, FUTEX_WAKE, Integer.MAX_VALUE, 0) < 0) {
-            throw Errors.exception("futex_wake", object, jnaErrno());
+        if (NativeCalls.THREADS.syscall(SYS_FUTEX, address, FUTEX_WAKE, Integer.MAX_VALUE, 0) < 0) {
+            throw Errors.exception("futex_wake", object, NativeCalls.errno());
         }
     }
 
