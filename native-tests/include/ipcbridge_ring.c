@@ -32,6 +32,22 @@
  * round trip on one CPU ~10 times slower, and were no faster on two). */
 #define SPIN_ROUNDS 64u
 
+/* A blocking waiter first spins this many rounds when it has a CPU of its
+ * own to spin on (more than one CPU allowed): a stream of records then flows
+ * without a futex wake-up per record, which would keep the consumer starved
+ * and asleep. On one CPU it sleeps at once, as sem_wait does. */
+#define BLOCK_SPIN_ROUNDS 64u
+
+static unsigned block_spin_rounds(void)
+{
+    static int rounds = -1;
+    if (rounds < 0) {
+        cpu_set_t set;
+        rounds = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1 ? (int)BLOCK_SPIN_ROUNDS : 0;
+    }
+    return (unsigned)rounds;
+}
+
 enum side { PRODUCER, CONSUMER };
 
 /* ------------------------------------------------------------------ helpers */
@@ -444,7 +460,8 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
 
         if (ready(r, side, len))
             return 0;
-        if (wait == IPCB_RING_SPIN && round % SPIN_ROUNDS != 0) {
+        if ((wait == IPCB_RING_SPIN && round % SPIN_ROUNDS != 0)
+            || (wait == IPCB_RING_BLOCK && round != 0 && round <= block_spin_rounds())) {
             cpu_relax();
             continue;
         }

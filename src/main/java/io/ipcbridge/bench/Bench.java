@@ -112,13 +112,12 @@ public final class Bench {
         }
         Map<Job, List<double[]>> samples = new LinkedHashMap<>();
         jobs.forEach(j -> samples.put(j, new ArrayList<>()));
-        long small = Math.min(options.bytes(), 4L << 20);
         int fewPings = Math.min(options.pings(), 2_000);
         for (Job j : jobs) {
             if (j.pair().active() != Pair.Side.C && j.pair().active() != Pair.Side.PYTHON) {
                 progress.printf(Locale.ROOT, "[warm-up] %s%n", j.label());
                 progress.flush();
-                run(j, small, fewPings, Math.min(options.warmup(), 200));
+                run(j, 4L << 20, fewPings, Math.min(options.warmup(), 200));
             }
         }
         int total = jobs.size() * options.repeat();
@@ -129,7 +128,7 @@ public final class Bench {
                 Collections.reverse(order); // where a run sits in a round moves it a little: alternate
             }
             for (Job j : order) {
-                double[] s = run(j, options.bytes(), options.pings(), options.warmup());
+                double[] s = run(j, Long.MAX_VALUE, options.pings(), options.warmup());
                 samples.get(j).add(s);
                 done++;
                 progress.printf(Locale.ROOT, "[%d/%d] %-40s %s%n", done, total, j.label(), j.workload() == Workload.LATENCY
@@ -144,9 +143,13 @@ public final class Bench {
         return results;
     }
 
-    /** One run: {median, p99, mean} ns for latency, {bytes per second} for throughput. */
-    private double[] run(Job job, long bytes, int timed, int untimed) throws IOException, InterruptedException {
+    /**
+     * One run: {median, p99, mean} ns for latency, {bytes per second} for throughput, of at most
+     * {@code cap} bytes (a warm-up's).
+     */
+    private double[] run(Job job, long cap, int timed, int untimed) throws IOException, InterruptedException {
         Mechanism m = job.mechanism();
+        long bytes = Math.min(m.bytes(options.bytes()), cap);
         boolean latency = job.workload() == Workload.LATENCY;
         int pings = m.roundTrips(timed);
         int warmup = m.roundTrips(untimed);

@@ -54,6 +54,16 @@ abstract class Mechanism {
         return roundTrips;
     }
 
+    /**
+     * The bytes of one throughput run when {@code requested} are asked for: all of them, except that a
+     * mechanism of small messages (under 4 KiB) moves as many messages as 64 KiB ones would, so that
+     * a full run stays within minutes.
+     */
+    final long bytes(long requested) {
+        int chunk = chunk();
+        return chunk >= 4096 ? requested : Math.max(chunk, requested / (64 << 10) * chunk);
+    }
+
     /** A fresh link for one run of {@code workload} by {@code pair}. */
     abstract Link open(Workload workload, Pair pair) throws IOException;
 }
