@@ -263,7 +263,9 @@ public final class Soak {
                 ping.clear().putInt(0, i);
                 pair.first().write(ping);
                 pong.clear();
-                BenchSupport.check(pair.first().read(pong) == 64 && pong.getInt(0) == i, "echo " + i);
+                int n = pair.first().read(pong);
+                BenchSupport.check(n == 64 && pong.getInt(0) == i, "echo " + i + ": read " + n + " bytes, int "
+                        + (n >= 4 ? pong.getInt(0) : -1) + ", echo peer " + echo.exitStatus());
             }
             pair.first().shutdownOutput();
             sockPeer.expectSuccess(echo, "echo-fd");
