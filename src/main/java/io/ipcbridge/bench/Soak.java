@@ -13,6 +13,8 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 
@@ -21,7 +23,8 @@ import java.util.stream.Stream;
  * over every mechanism against the C peers, each checked for loss, with a peer SIGKILLed
  * mid-transfer every round; every interval it prints this process's descriptors, mappings, RSS and
  * its entries in /dev/shm and /dev/mqueue, and at the end it fails if any of them drifted after the
- * warm-up (descriptors and entries: not at all; mappings and RSS: by more than 5%).
+ * warm-up (descriptors and entries: not at all; mappings and RSS: by more than 5%, first third of
+ * the samples against the last).
  *
  * <p>usage: {@code Soak [--minutes N] [--interval SECONDS] [--native-dir DIR]}
  */
@@ -65,17 +68,11 @@ public final class Soak {
             }
         }
 
-        /** What drifted from {@code base}, or null. */
-        String drift(Sample base) {
+        /** What differs from {@code base} in what must not move at all (descriptors, entries), or null. */
+        String moved(Sample base) {
             StringBuilder d = new StringBuilder();
             if (fds != base.fds) {
                 d.append(" fds ").append(base.fds).append(" -> ").append(fds);
-            }
-            if (maps > base.maps * 1.05) {
-                d.append(" maps ").append(base.maps).append(" -> ").append(maps);
-            }
-            if (rssKb > base.rssKb * 1.05) {
-                d.append(" rss ").append(base.rssKb).append(" -> ").append(rssKb).append(" kB");
             }
             if (devShm != base.devShm || mqueues != base.mqueues) {
                 d.append(" entries ").append(base.devShm).append('/').append(base.mqueues).append(" -> ")
@@ -124,11 +121,11 @@ public final class Soak {
         });
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
-        long warmUp = start + Math.min((long) (minutes * 60e9 / 10), 60_000_000_000L);
+        long warmUp = start + Math.max((long) (minutes * 60e9 / 10), 60_000_000_000L);
         long nextSample = start;
         long rounds = 0;
-        Sample base = null;
-        Sample last = null;
+        List<Sample> steady = new ArrayList<>();
+        Sample last;
         out.println("# minutes   rounds    fds   maps    rss_kB devshm mqueues");
         try {
             while (System.nanoTime() < end) {
@@ -140,8 +137,8 @@ public final class Soak {
                     out.println(last.line((now - start) / 60e9, rounds));
                     out.flush();
                     nextSample = now + interval * 1_000_000_000L;
-                    if (base == null && now >= warmUp) {
-                        base = last;
+                    if (now >= warmUp) {
+                        steady.add(last);
                     }
                 }
             }
@@ -150,10 +147,42 @@ public final class Soak {
         }
         last = Sample.now();
         out.println(last.line((System.nanoTime() - start) / 60e9, rounds));
-        String drift = base == null ? null : last.drift(base);
+        steady.add(last);
+        String drift = drift(steady);
         out.println(drift == null ? "soak: " + rounds + " rounds, " + rounds + " peers killed, nothing lost, no drift"
                 : "soak: DRIFT after warm-up: " + drift);
         return drift == null ? 0 : 1;
+    }
+
+    /**
+     * Drift over the samples after the warm-up: descriptors and entries must never move; mappings
+     * and RSS, which the JVM's own threads, GC and compiler move up and down by 10% or more from one
+     * sample to the next, must not grow by more than 5% from the mean of the first third to the
+     * mean of the last third. Null when nothing drifted.
+     */
+    private static String drift(List<Sample> steady) {
+        Sample base = steady.get(0);
+        for (Sample s : steady) {
+            String moved = s.moved(base);
+            if (moved != null) {
+                return moved;
+            }
+        }
+        int third = Math.max(1, steady.size() / 3);
+        List<Sample> first = steady.subList(0, third);
+        List<Sample> lastThird = steady.subList(steady.size() - third, steady.size());
+        double mapsBefore = first.stream().mapToLong(Sample::maps).average().orElse(0);
+        double mapsAfter = lastThird.stream().mapToLong(Sample::maps).average().orElse(0);
+        double rssBefore = first.stream().mapToLong(Sample::rssKb).average().orElse(0);
+        double rssAfter = lastThird.stream().mapToLong(Sample::rssKb).average().orElse(0);
+        StringBuilder d = new StringBuilder();
+        if (mapsAfter > mapsBefore * 1.05) {
+            d.append(String.format(Locale.ROOT, " maps %.0f -> %.0f", mapsBefore, mapsAfter));
+        }
+        if (rssAfter > rssBefore * 1.05) {
+            d.append(String.format(Locale.ROOT, " rss %.0f -> %.0f kB", rssBefore, rssAfter));
+        }
+        return d.length() == 0 ? null : d.toString().trim();
     }
 
     /** One round: every mechanism once, each transfer checked, one peer killed mid-transfer. */
@@ -234,7 +263,9 @@ public final class Soak {
                 ping.clear().putInt(0, i);
                 pair.first().write(ping);
                 pong.clear();
-                BenchSupport.check(pair.first().read(pong) == 64 && pong.getInt(0) == i, "echo " + i);
+                int n = pair.first().read(pong);
+                BenchSupport.check(n == 64 && pong.getInt(0) == i, "echo " + i + ": read " + n + " bytes, int "
+                        + (n >= 4 ? pong.getInt(0) : -1) + ", echo peer " + echo.exitStatus());
             }
             pair.first().shutdownOutput();
             sockPeer.expectSuccess(echo, "echo-fd");
