@@ -51,6 +51,8 @@ import java.util.stream.Stream;
  * }</pre>
  */
 public final class MessageQueue implements Channel, HasDescriptor {
+    /** The longest wall-clock timeout given to one mq_timed* call. */
+    private static final long SLICE_NANOS = 100_000_000L;
     /** Priorities run from 0 to PRIO_MAX - 1 (Linux's MQ_PRIO_MAX). */
     public static final int PRIO_MAX = 32768;
     /** The mode queues are created with unless another is given. */
@@ -351,12 +353,11 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
         ByteBuffer out = direct;
         boolean sent = mqd.blocking(fd -> {
-            long[] abs = deadline == Deadline.NEVER ? null : Syscalls.realtimeAfter(deadline - System.nanoTime());
-            int r = Syscalls.mqSend(fd, out, priority, abs, name);
+            int r = Syscalls.mqSend(fd, out, priority, slice(deadline), name);
             if (r == 0) {
                 return true;
             }
-            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT ? false : null;
+            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? false : null;
         });
         if (sent && direct != message) {
             message.position(message.limit());
@@ -397,12 +398,11 @@ public final class MessageQueue implements Channel, HasDescriptor {
         int[] priority = new int[1];
         int length = mqd.blocking(fd -> {
             buf.clear().limit(messageSize);
-            long[] abs = deadline == Deadline.NEVER ? null : Syscalls.realtimeAfter(deadline - System.nanoTime());
-            int r = Syscalls.mqReceive(fd, buf, priority, abs, name);
+            int r = Syscalls.mqReceive(fd, buf, priority, slice(deadline), name);
             if (r >= 0) {
                 return r;
             }
-            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT ? -1 : null;
+            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : null;
         });
         if (length < 0) {
             return Optional.empty();
@@ -410,6 +410,19 @@ public final class MessageQueue implements Channel, HasDescriptor {
         byte[] data = new byte[length];
         buf.flip().get(data);
         return Optional.of(new Message(data, priority[0]));
+    }
+
+    /**
+     * The absolute CLOCK_REALTIME timeout of one mq_timed* call towards the monotonic
+     * {@code deadline} (null: none): at most {@link #SLICE_NANOS} ahead, so that a step of the wall
+     * clock moves the end of a wait by at most that (X-08); the caller retries until the monotonic
+     * deadline has passed.
+     */
+    private static long[] slice(long deadline) {
+        if (deadline == Deadline.NEVER) {
+            return null;
+        }
+        return Syscalls.realtimeAfter(Math.min(SLICE_NANOS, deadline - System.nanoTime()));
     }
 
     /** A per-thread direct buffer of at least {@code size} bytes, cleared and limited to it. */
