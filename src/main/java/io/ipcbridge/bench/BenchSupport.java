@@ -121,11 +121,6 @@ final class BenchSupport {
         LEFTOVERS.put(key, remover);
     }
 
-    /** Drops {@code key} without removing it (its creation failed: the name may be someone else's). */
-    static void forget(String key) {
-        LEFTOVERS.remove(key);
-    }
-
     /** Removes {@code key} if it is still registered; an object already gone is fine. */
     static void remove(String key) throws IOException {
         Remover remover = LEFTOVERS.remove(key);
