@@ -26,8 +26,8 @@ import static io.ipcbridge.ring.RingLayout.VERSION_AT;
 
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
-import io.ipcbridge.internal.posix.SignalledWait;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
@@ -35,16 +35,13 @@ import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.FileAlreadyExistsException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -134,8 +131,7 @@ public final class Ring implements AutoCloseable {
     private final int mask;
     private final int maxMessage;
     private final boolean multi;
-    private final Set<SignalledWait> waiters = new HashSet<>();
-    private volatile boolean closed;
+    private final Waits waits = new Waits();
     private volatile WaitStrategy strategy = WaitStrategy.BLOCK;
 
     // producer side
@@ -723,14 +719,9 @@ public final class Ring implements AutoCloseable {
 
     private boolean sleep(BooleanSupplier ready, int futex, int waitersAt, long deadline, boolean consumer)
             throws IOException, InterruptedException {
-        SignalledWait wait = new SignalledWait();
-        synchronized (waiters) {
-            checkOpen();
-            waiters.add(wait);
-        }
         try {
             for (;;) {
-                Optional<Boolean> woken = wait.await(Deadline.NEVER, () -> {
+                Optional<Boolean> woken = waits.await(Deadline.NEVER, () -> {
                     int seq = (int) INTS.getVolatile(map, futex);
                     INTS.getAndAdd(map, waitersAt, 1);
                     try {
@@ -744,7 +735,7 @@ public final class Ring implements AutoCloseable {
                     } finally {
                         INTS.getAndAdd(map, waitersAt, -1);
                     }
-                });
+                }, "ring " + name);
                 if (woken.orElse(false)) {
                     return true;
                 }
@@ -753,15 +744,7 @@ public final class Ring implements AutoCloseable {
                 }
                 checkPeer(consumer);
             }
-        } catch (ClosedByInterruptException e) {
-            Thread.interrupted();
-            InterruptedException ie = new InterruptedException("interrupted while waiting on ring " + name);
-            ie.initCause(e);
-            throw ie;
         } finally {
-            synchronized (waiters) {
-                waiters.remove(wait);
-            }
             Reference.reachabilityFence(map);
         }
     }
@@ -797,14 +780,12 @@ public final class Ring implements AutoCloseable {
     }
 
     private void checkOpen() throws ClosedChannelException {
-        if (closed) {
-            throw new ClosedChannelException();
-        }
+        waits.check();
     }
 
     /** Whether {@link #close()} has not been called. */
     public boolean isOpen() {
-        return !closed;
+        return waits.isOpen();
     }
 
     /**
@@ -813,16 +794,8 @@ public final class Ring implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
-        List<SignalledWait> ending;
-        synchronized (waiters) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            ending = new ArrayList<>(waiters);
-        }
-        for (SignalledWait w : ending) {
-            w.cancel();
+        if (!waits.close()) {
+            return;
         }
         if (producerSlot >= 0) {
             INTS.compareAndSet(map, PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
@@ -835,6 +808,6 @@ public final class Ring implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Ring[" + name + ", " + capacity + " bytes" + (multi ? ", multi-producer" : "") + (closed ? ", closed" : "") + "]";
+        return "Ring[" + name + ", " + capacity + " bytes" + (multi ? ", multi-producer" : "") + (isOpen() ? "" : ", closed") + "]";
     }
 }

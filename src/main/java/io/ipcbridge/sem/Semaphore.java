@@ -5,23 +5,20 @@ import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
-import io.ipcbridge.internal.posix.SignalledWait;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -64,8 +61,7 @@ public final class Semaphore implements AutoCloseable {
     private final String name;
     private final ByteBuffer mapping;
     private final long address;
-    private final Set<SignalledWait> waiters = new HashSet<>();
-    private boolean closed;
+    private final Waits waits = new Waits();
 
     private Semaphore(String name, ByteBuffer mapping, long address) {
         this.name = name;
@@ -275,30 +271,17 @@ public final class Semaphore implements AutoCloseable {
         if (tryAcquire()) {
             return true; // the common case: no wait to set up
         }
-        SignalledWait wait = new SignalledWait();
-        synchronized (waiters) {
-            checkOpen();
-            waiters.add(wait);
-        }
         try {
-            Optional<Boolean> taken = wait.await(Deadline.NEVER, () -> {
+            Optional<Boolean> taken = waits.await(Deadline.NEVER, () -> {
                 long left = deadline == Deadline.NEVER ? -1 : Math.max(0, deadline - System.nanoTime());
                 int r = Syscalls.semWait(address, left, name);
                 if (r == 0) {
                     return true;
                 }
                 return r == Syscalls.INTERRUPTED ? null : false;
-            });
+            }, "semaphore " + name);
             return taken.orElse(false);
-        } catch (ClosedByInterruptException e) {
-            Thread.interrupted();
-            InterruptedException ie = new InterruptedException("interrupted while waiting for semaphore " + name);
-            ie.initCause(e);
-            throw ie;
         } finally {
-            synchronized (waiters) {
-                waiters.remove(wait);
-            }
             Reference.reachabilityFence(mapping);
         }
     }
@@ -354,18 +337,12 @@ public final class Semaphore implements AutoCloseable {
     }
 
     private void checkOpen() throws ClosedChannelException {
-        synchronized (waiters) {
-            if (closed) {
-                throw new ClosedChannelException();
-            }
-        }
+        waits.check();
     }
 
     /** Whether {@link #close()} has not been called. */
     public boolean isOpen() {
-        synchronized (waiters) {
-            return !closed;
-        }
+        return waits.isOpen();
     }
 
     /**
@@ -374,12 +351,7 @@ public final class Semaphore implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
-        synchronized (waiters) {
-            closed = true;
-            for (SignalledWait w : waiters) {
-                w.cancel();
-            }
-        }
+        waits.close();
     }
 
     @Override
