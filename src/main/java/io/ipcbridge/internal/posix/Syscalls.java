@@ -5,6 +5,8 @@ import com.sun.jna.Native;
 import com.sun.jna.StringArray;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import com.sun.jna.Pointer;
 import jnr.posix.FileStat;
@@ -792,7 +794,7 @@ public final class Syscalls {
             return false;
         }
         try {
-            String stat = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Integer.toString(pid), "stat")).get(0);
+            String stat = Files.readAllLines(Path.of("/proc", Integer.toString(pid), "stat")).get(0);
             char state = stat.charAt(stat.lastIndexOf(')') + 2);
             return state != 'Z' && state != 'X';
         } catch (IOException | RuntimeException e) {
