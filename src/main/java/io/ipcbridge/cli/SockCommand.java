@@ -368,7 +368,7 @@ final class SockCommand {
         private void sendDatagram(Socket socket) throws IOException, CommandFailure {
             byte[] data = RawIo.readStdin(MAX_MESSAGE);
             if (RawIo.stdinHasMore()) {
-                throw CommandFailure.refused("sendmsg(" + endpoint.text() + "): stdin holds more than "
+                throw CommandFailure.refused("sendto(" + endpoint.text() + "): stdin holds more than "
                         + MAX_MESSAGE + " bytes, the largest datagram sent here; nothing was sent");
             }
             socket.write(ByteBuffer.wrap(data));

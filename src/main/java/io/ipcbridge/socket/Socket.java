@@ -254,38 +254,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
             return 0;
         }
         awaitReadTimeout();
-        if (type == Type.STREAM) {
-            return readStream(dst);
-        }
         int n = receive(dst, 0, null, null);
         return n == 0 && type == Type.SEQPACKET ? -1 : n;
-    }
-
-    /**
-     * A stream read through recvmsg, not read(2): descriptors a peer pushed with the data are then
-     * reported (MSG_CTRUNC), never dropped as if nothing had come.
-     */
-    private int readStream(ByteBuffer dst) throws IOException {
-        ByteBuffer into = dst.isDirect() ? dst : TEMP.get().clear().limit(Math.min(dst.remaining(), TEMP_CAPACITY));
-        int[] flags = new int[1];
-        int n = fd.blocking(f -> {
-            int r = SocketCalls.recvPlain(f, into, flags, name);
-            if (r == Syscalls.AGAIN) {
-                if (fd.isNonBlocking()) {
-                    return 0;
-                }
-                fd.awaitReadable(null);
-                return null;
-            }
-            return r == Syscalls.INTERRUPTED ? null : r;
-        });
-        if (into != dst && n > 0) {
-            dst.put(into.flip());
-        }
-        if ((flags[0] & SocketCalls.MSG_CTRUNC) != 0) {
-            throw new AncillaryDataTruncatedException(name, Math.max(n, 0), 0);
-        }
-        return n;
     }
 
     /**
@@ -377,7 +347,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
         ByteBuffer out = direct;
         int n = fd.blocking(f -> {
-            int r = SocketCalls.sendmsg(f, out, to, fds, 0, name);
+            int r = fds.length == 0 ? SocketCalls.sendPlain(f, out, to, name) : SocketCalls.sendmsg(f, out, to, fds, 0, name);
             if (r == Syscalls.AGAIN) {
                 fd.awaitWritable(null);
                 return null;
@@ -390,7 +360,11 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return n;
     }
 
-    /** recvmsg(2) with the checks; {@code from[0]} gets the sender's address when asked. */
+    /**
+     * recvmsg(2) with the checks; {@code from[0]} gets the sender's address when asked. A stream or
+     * a read asks for no descriptors, so descriptors a peer pushed with the data are reported
+     * (MSG_CTRUNC), never dropped as if nothing had come.
+     */
     private int receive(ByteBuffer dst, int maxFds, List<Descriptor> fds, Address[] from) throws IOException {
         ByteBuffer direct = dst;
         if (!dst.isDirect()) {
@@ -398,6 +372,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
             direct = type == Type.STREAM || dst.remaining() <= TEMP_CAPACITY
                     ? TEMP.get().clear().limit(Math.min(dst.remaining(), TEMP_CAPACITY))
                     : ByteBuffer.allocateDirect(dst.remaining());
+        }
+        if (maxFds == 0) {
+            return receivePlain(dst, direct, from);
         }
         ByteBuffer into = direct;
         int room = direct.remaining();
@@ -437,10 +414,39 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
             throw new MessageTruncatedException(name, r.length, room);
         }
-        if (from != null) {
-            from[0] = Address.fromSockaddr(r.address, r.addressLength);
-        }
         return type == Type.STREAM && r.length == 0 ? -1 : r.length;
+    }
+
+    /** {@link #receive} without room for descriptors: nothing allocated but the sender's address, when asked. */
+    private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from) throws IOException {
+        int room = into.remaining();
+        int[] out = new int[2];
+        byte[] sender = from == null ? null : new byte[SocketCalls.SOCKADDR_SIZE];
+        int n = fd.blocking(f -> {
+            int r = SocketCalls.recvPlain(f, into, type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, out, sender, name);
+            if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
+                fd.awaitReadable(null);
+                return null;
+            }
+            return r == Syscalls.INTERRUPTED ? null : r;
+        });
+        if (n == Syscalls.AGAIN) {
+            return 0; // non-blocking (set through the descriptor), and nothing there
+        }
+        int kept = Math.min(n, room);
+        if (into != dst) {
+            dst.put(into.flip());
+        }
+        if ((out[0] & SocketCalls.MSG_CTRUNC) != 0) {
+            throw new AncillaryDataTruncatedException(name, kept, 0);
+        }
+        if ((out[0] & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room)) {
+            throw new MessageTruncatedException(name, n, room);
+        }
+        if (from != null) {
+            from[0] = Address.fromSockaddr(sender, out[1]);
+        }
+        return type == Type.STREAM && n == 0 ? -1 : n;
     }
 
     /** SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets). */

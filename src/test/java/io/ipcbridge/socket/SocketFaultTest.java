@@ -94,7 +94,7 @@ class SocketFaultTest {
             assertTrue(p.first().sendBufferSize() < 400_000, "larger than SO_SNDBUF");
             IOException e = assertThrows(IOException.class, () -> p.first().write(ByteBuffer.allocate(400_000)));
             assertEquals("EMSGSIZE", ((IpcError) e).errnoName(), e.getMessage());
-            assertTrue(e.getMessage().startsWith("sendmsg(socketpair): EMSGSIZE"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("sendto(socketpair): EMSGSIZE"), e.getMessage());
             assertNothingQueued(p.second());
             p.first().write(text("still usable"));
             ByteBuffer b = ByteBuffer.allocate(64);
@@ -117,7 +117,7 @@ class SocketFaultTest {
                         sent.incrementAndGet();
                     }
                     return total;
-                }, Blocked.POLL, 46 /* sendmsg */);
+                }, Blocked.POLL, 44 /* sendto */);
                 int queued = sent.get();
                 assertTrue(queued > 0 && queued < total, "the sender blocked once the queue was full: " + queued);
                 ByteBuffer m = ByteBuffer.allocateDirect(8);

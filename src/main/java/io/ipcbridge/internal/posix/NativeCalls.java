@@ -192,7 +192,7 @@ final class NativeCalls {
     /**
      * The calls made on every blocking call, semaphore operation or socket read, through jnr-ffi
      * (about 5 ns of overhead against JNA's 60-80): pthread_self, pthread_kill, sem_post, sem_wait,
-     * sem_trywait, recvmsg. errno of the sem_* calls and recvmsg is saved by jnr-ffi's stub and
+     * sem_trywait, recvmsg, sendto. errno of the sem_* calls and the socket calls is saved by jnr-ffi's stub and
      * read with {@link #errno()}.
      */
     public interface Threads {
@@ -205,8 +205,11 @@ final class NativeCalls {
         /** sem_trywait(3) at a native address. */
         int sem_trywait(long sem);
 
-        /** recvmsg(2) of a struct msghdr at a native address: the stream-read path of sockets. */
+        /** recvmsg(2) of a struct msghdr at a native address: the read path of sockets. */
         long recvmsg(int fd, long msg, int flags);
+
+        /** sendto(2) of {@code length} bytes at native address {@code buffer}; a null address for a connected socket. */
+        long sendto(int fd, long buffer, long length, int flags, @jnr.ffi.annotations.In byte[] addr, int addrLength);
 
         /** syscall(2) with four arguments, for futex(2) on the ring's hot path. */
         long syscall(long number, long a1, long a2, long a3, long a4);

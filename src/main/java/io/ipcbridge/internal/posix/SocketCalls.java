@@ -34,6 +34,8 @@ public final class SocketCalls {
     public static final int IN_PROGRESS = -7;
     /** The most descriptors one message may carry (SCM_MAX_FD). */
     public static final int MAX_FDS = 253;
+    /** Room for any sockaddr this project reads (sockaddr_un is 110 bytes, sockaddr_in6 28). */
+    public static final int SOCKADDR_SIZE = 128;
 
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int MSG_NOSIGNAL = 0x4000;
@@ -42,18 +44,17 @@ public final class SocketCalls {
     private static final int MSGHDR = 0;
     private static final int IOVEC = 64;
     private static final int NAME = 128;
-    private static final int NAME_SIZE = 128;
     private static final int CONTROL = 256;
     private static final int CONTROL_SIZE = 16 + MAX_FDS * 4 + 4;
     private static final ThreadLocal<Memory> SCRATCH = ThreadLocal.withInitial(() -> new Memory(CONTROL + CONTROL_SIZE));
     private static final ThreadLocal<PlainHeader> PLAIN = ThreadLocal.withInitial(PlainHeader::new);
 
     /**
-     * A per-thread msghdr for {@link #recvPlain}: no name, no control buffer, one iovec; only the
-     * iovec and msg_flags change from call to call, and they are written through a direct buffer.
+     * A per-thread msghdr for {@link #recvPlain}: one iovec, a name buffer when asked for, no control
+     * buffer. It is written through a direct buffer, so a call makes no JNI call but recvmsg's own.
      */
     private static final class PlainHeader {
-        final ByteBuffer header = ByteBuffer.allocateDirect(IOVEC + 16).order(java.nio.ByteOrder.nativeOrder());
+        final ByteBuffer header = ByteBuffer.allocateDirect(NAME + SOCKADDR_SIZE).order(java.nio.ByteOrder.nativeOrder());
         final long address = Syscalls.address(header);
         /** The last data buffer (not kept alive by this) and its base address: a direct buffer never moves. */
         java.lang.ref.WeakReference<ByteBuffer> last = new java.lang.ref.WeakReference<>(null);
@@ -62,6 +63,15 @@ public final class SocketCalls {
         PlainHeader() {
             header.putLong(MSGHDR + 16, address + IOVEC);
             header.putLong(MSGHDR + 24, 1);
+        }
+
+        /** The native address of {@code data}'s position. */
+        long at(ByteBuffer data) {
+            if (last.get() != data) {
+                lastBase = Syscalls.address(data) - data.position();
+                last = new java.lang.ref.WeakReference<>(data);
+            }
+            return lastBase + data.position();
         }
     }
 
@@ -76,10 +86,6 @@ public final class SocketCalls {
         public int flags;
         /** Descriptors received with SCM_RIGHTS (close-on-exec). */
         public int[] fds = new int[0];
-        /** The sender's sockaddr and its length. */
-        public byte[] address = new byte[NAME_SIZE];
-        /** The length of {@link #address}. */
-        public int addressLength;
     }
 
     private static int errno() {
@@ -124,8 +130,8 @@ public final class SocketCalls {
      * @return the new descriptor, {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
      */
     public static int accept(int fd, String object) throws IOException {
-        int[] length = {NAME_SIZE};
-        int r = NativeCalls.accept4(fd, new byte[NAME_SIZE], length, SOCK_CLOEXEC);
+        int[] length = {SOCKADDR_SIZE};
+        int r = NativeCalls.accept4(fd, new byte[SOCKADDR_SIZE], length, SOCK_CLOEXEC);
         if (r >= 0) {
             return r;
         }
@@ -209,8 +215,8 @@ public final class SocketCalls {
 
     /** getsockname(2) or getpeername(2): the sockaddr bytes, trimmed to their length. */
     public static byte[] name(int fd, boolean peer, String object) throws IOException {
-        byte[] sa = new byte[NAME_SIZE];
-        int[] length = {NAME_SIZE};
+        byte[] sa = new byte[SOCKADDR_SIZE];
+        int[] length = {SOCKADDR_SIZE};
         int r = peer ? NativeCalls.getpeername(fd, sa, length) : NativeCalls.getsockname(fd, sa, length);
         if (r != 0) {
             throw Errors.exception(peer ? "getpeername" : "getsockname", object, errno());
@@ -271,8 +277,8 @@ public final class SocketCalls {
         long base = Pointer.nativeValue(m);
         m.setLong(IOVEC, Syscalls.address(data));
         m.setLong(IOVEC + 8, data.remaining());
-        m.setLong(MSGHDR, base + NAME);
-        m.setInt(MSGHDR + 8, NAME_SIZE);
+        m.setLong(MSGHDR, 0);
+        m.setInt(MSGHDR + 8, 0);
         m.setLong(MSGHDR + 16, base + IOVEC);
         m.setLong(MSGHDR + 24, 1);
         int controlLength = maxFds == 0 ? 0 : 16 + ((4 * Math.min(maxFds, MAX_FDS) + 7) & ~7);
@@ -287,8 +293,6 @@ public final class SocketCalls {
         Received r = new Received();
         r.length = (int) n;
         r.flags = m.getInt(MSGHDR + 48);
-        r.addressLength = m.getInt(MSGHDR + 8);
-        m.read(NAME, r.address, 0, Math.min(NAME_SIZE, r.addressLength));
         long control = m.getLong(MSGHDR + 40);
         for (long off = 0; off + 16 <= control; ) {
             long length = m.getLong(CONTROL + off);
@@ -310,28 +314,49 @@ public final class SocketCalls {
     }
 
     /**
-     * recvmsg(2) into {@code data} (direct) with no room for descriptors or an address: a stream
-     * read that, unlike read(2), learns that the peer sent descriptors (the kernel drops them and
-     * sets MSG_CTRUNC, returned in {@code msgFlags[0]}).
+     * recvmsg(2) into {@code data} (direct) with no room for descriptors: a read that, unlike
+     * read(2) or recvfrom(2), learns that the peer sent descriptors (the kernel drops them and sets
+     * MSG_CTRUNC). {@code out[0]} receives msg_flags; with {@code name} not null, the sender's
+     * sockaddr goes there and its length to {@code out[1]}.
      *
-     * @return bytes received (advancing {@code data}), {@link Syscalls#EOF}, {@link Syscalls#AGAIN}
-     *     or {@link Syscalls#INTERRUPTED}
+     * @param flags MSG_TRUNC to learn the real length of a longer datagram or seqpacket message
+     * @return what recvmsg returned (0 at end of stream or for an empty message; with MSG_TRUNC
+     *     possibly more than {@code data} took; {@code data} advances by what it took),
+     *     {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
      */
-    public static int recvPlain(int fd, ByteBuffer data, int[] msgFlags, String object) throws IOException {
+    public static int recvPlain(int fd, ByteBuffer data, int flags, int[] out, byte[] name, String object)
+            throws IOException {
         PlainHeader h = PLAIN.get();
-        if (h.last.get() != data) {
-            h.lastBase = Syscalls.address(data) - data.position();
-            h.last = new java.lang.ref.WeakReference<>(data);
-        }
-        h.header.putLong(IOVEC, h.lastBase + data.position()).putLong(IOVEC + 8, data.remaining())
-                .putInt(MSGHDR + 48, 0);
-        long n = NativeCalls.THREADS.recvmsg(fd, h.address, 0);
+        ByteBuffer m = h.header;
+        m.putLong(IOVEC, h.at(data)).putLong(IOVEC + 8, data.remaining()).putInt(MSGHDR + 48, 0)
+                .putLong(MSGHDR, name == null ? 0 : h.address + NAME).putInt(MSGHDR + 8, name == null ? 0 : SOCKADDR_SIZE);
+        long n = NativeCalls.THREADS.recvmsg(fd, h.address, flags | MSG_CMSG_CLOEXEC);
         if (n < 0) {
             return failure("recvmsg", object, NativeCalls.errno());
         }
-        msgFlags[0] = h.header.getInt(MSGHDR + 48);
+        out[0] = m.getInt(MSGHDR + 48);
+        if (name != null) {
+            out[1] = Math.min(SOCKADDR_SIZE, m.getInt(MSGHDR + 8));
+            m.get(NAME, name, 0, out[1]);
+        }
+        data.position(data.position() + (int) Math.min(n, data.remaining()));
+        return (int) n;
+    }
+
+    /**
+     * sendto(2) of {@code data} (direct), to {@code sockaddr} if not null, without descriptors;
+     * never raises SIGPIPE.
+     *
+     * @return bytes sent (advancing {@code data}), {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
+     */
+    public static int sendPlain(int fd, ByteBuffer data, byte[] sockaddr, String object) throws IOException {
+        long n = NativeCalls.THREADS.sendto(fd, PLAIN.get().at(data), data.remaining(), MSG_NOSIGNAL, sockaddr,
+                sockaddr == null ? 0 : sockaddr.length);
+        if (n < 0) {
+            return failure("sendto", object, NativeCalls.errno());
+        }
         data.position(data.position() + (int) n);
-        return n == 0 ? Syscalls.EOF : (int) n;
+        return (int) n;
     }
 
     private static int failure(String call, String object, int errno) throws IOException {
