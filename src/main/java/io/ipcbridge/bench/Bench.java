@@ -1,5 +1,6 @@
 package io.ipcbridge.bench;
 
+import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -21,6 +22,13 @@ import java.util.concurrent.FutureTask;
  * one-way throughput, for every pair it has (C &harr; C, ipcbridge against C and Java, the JDK's own
  * route, Python), all pairs interleaved in each repeat. The C side of every pair is
  * {@code native-tests/bench_peer}, so C &harr; C and Java &harr; C run the same C code.
+ *
+ * <p>Unless {@link Options#spread}, the two sides of a latency run of a mechanism that sleeps while
+ * it waits share one CPU: this thread is pinned to the first CPU it may use while it starts the
+ * other side (a thread or a child, which inherit the pin) and runs its own. On a VM a wake-up on an
+ * idle CPU crosses the hypervisor and costs tens of microseconds, for C as for Java, which would
+ * hide the cost of the calls themselves and make a full run last three times longer. Spinning
+ * mechanisms and throughput runs, whose two sides are both busy, are placed by the scheduler.
  */
 public final class Bench {
     /** The message of the latency workload, in bytes. */
@@ -40,9 +48,11 @@ public final class Bench {
      * @param repeat repeats of every run (the pairs interleaved in each)
      * @param nativeDir where bench_peer is
      * @param python the python3 to run for the Python pairs
+     * @param spread let the scheduler place both sides of every latency run, instead of keeping the two
+     *     sides of a mechanism that sleeps while it waits on one CPU
      */
     public record Options(List<String> mechanisms, long bytes, int pings, int warmup, int repeat, Path nativeDir,
-            String python) {
+            String python, boolean spread) {
         /** Checks the values. */
         public Options {
             mechanisms = List.copyOf(mechanisms);
@@ -55,12 +65,12 @@ public final class Bench {
 
         /** The full run, the sizes of issue 8: 1 GiB per throughput run, 100,000 round trips after 10,000, 5 repeats. */
         public static Options full(List<String> mechanisms, Path nativeDir) {
-            return new Options(mechanisms, 1L << 30, 100_000, 10_000, 5, nativeDir, "python3");
+            return new Options(mechanisms, 1L << 30, 100_000, 10_000, 5, nativeDir, "python3", false);
         }
 
         /** The smoke run: 16 MiB, 2,000 round trips after 500, 1 repeat. */
         public static Options quick(List<String> mechanisms, Path nativeDir) {
-            return new Options(mechanisms, 16L << 20, 2_000, 500, 1, nativeDir, "python3");
+            return new Options(mechanisms, 16L << 20, 2_000, 500, 1, nativeDir, "python3", false);
         }
     }
 
@@ -148,6 +158,45 @@ public final class Bench {
      * {@code cap} bytes (a warm-up's).
      */
     private double[] run(Job job, long cap, int timed, int untimed) throws IOException, InterruptedException {
+        if (options.spread() || job.workload() != Workload.LATENCY || job.mechanism().spins()) {
+            return runPlaced(job, cap, timed, untimed);
+        }
+        return onOneCpu(() -> runPlaced(job, cap, timed, untimed));
+    }
+
+    /** Work that may fail or be interrupted. */
+    interface Task<T> {
+        T call() throws IOException, InterruptedException;
+    }
+
+    /**
+     * Runs {@code task} with this thread pinned to the first CPU it may use (the threads it starts
+     * and the processes it spawns meanwhile inherit the pin), then gives the thread its CPUs back.
+     */
+    static <T> T onOneCpu(Task<T> task) throws IOException, InterruptedException {
+        long[] mask = Syscalls.cpuAffinity();
+        Syscalls.setCpuAffinity(firstCpu(mask));
+        try {
+            return task.call();
+        } finally {
+            Syscalls.setCpuAffinity(mask);
+        }
+    }
+
+    /** A mask of the first CPU in {@code mask}. */
+    private static long[] firstCpu(long[] mask) {
+        long[] one = new long[mask.length];
+        for (int i = 0; i < mask.length; i++) {
+            if (mask[i] != 0) {
+                one[i] = Long.lowestOneBit(mask[i]);
+                break;
+            }
+        }
+        return one;
+    }
+
+    /** {@link #run(Job, long, int, int)} where this thread now runs. */
+    private double[] runPlaced(Job job, long cap, int timed, int untimed) throws IOException, InterruptedException {
         Mechanism m = job.mechanism();
         long bytes = Math.min(m.bytes(options.bytes()), cap);
         boolean latency = job.workload() == Workload.LATENCY;

@@ -64,6 +64,11 @@ abstract class Mechanism {
         return chunk >= 4096 ? requested : Math.max(chunk, requested / (64 << 10) * chunk);
     }
 
+    /** Whether its waits spin rather than sleep, so that its two sides need a CPU each. */
+    boolean spins() {
+        return false;
+    }
+
     /** A fresh link for one run of {@code workload} by {@code pair}. */
     abstract Link open(Workload workload, Pair pair) throws IOException;
 }

@@ -31,6 +31,11 @@ final class RingMechanism extends Mechanism {
     }
 
     @Override
+    boolean spins() {
+        return strategy != Ring.WaitStrategy.BLOCK;
+    }
+
+    @Override
     int chunk() {
         return chunk;
     }

@@ -43,6 +43,11 @@ final class ShmSpinMechanism extends Mechanism {
 
 
     @Override
+    boolean spins() {
+        return true;
+    }
+
+    @Override
     int roundTrips(int roundTrips) {
         return Runtime.getRuntime().availableProcessors() > 1 ? roundTrips : Math.min(roundTrips, ONE_CPU_ROUND_TRIPS);
     }

@@ -28,8 +28,11 @@ import picocli.CommandLine.Spec;
                 + "for mq), for the pairs c-c, java-c, java-java, jdk-c, jdk-java, python-python and java-python "
                 + "where they apply, interleaved in each repeat; the tables give the median of the repeats and "
                 + "the ratio of each pair to c-c.",
-            "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (5 to 8 minutes"
+            "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (about 5 minutes"
                 + " on 2 CPUs). --quick: 16 MiB, 2,000 after 500, 1 repeat (under a minute).",
+            "Placement: the two sides of a latency run share one CPU, except for the spinning mechanisms (shm-spin, "
+                + "ring-spin), which get the CPUs the scheduler gives; --spread lets the scheduler place all. On a VM "
+                + "a wake-up on an idle CPU costs tens of microseconds, which would hide the cost of the calls.",
             "Mechanisms: pipe fifo unix-stream unix-seqpacket unix-dgram tcp mq shm-sem shm-spin ring ring-spin "
                 + "ring-64b conn conn-64b (all by default). ring: the shared-memory message ring with futex waits (64 KiB "
                 + "records); ring-spin: its spinning waits (latency only); ring-64b: 64-byte records (throughput "
@@ -71,6 +74,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Untimed round trips before them instead of the mode's.")
     Long warmup;
 
+    @Option(names = "--spread", description = "Let the scheduler place the two sides of every latency run (by "
+            + "default those of a mechanism that sleeps while it waits share one CPU).")
+    boolean spread;
+
     @Option(names = "--python", paramLabel = "PATH", defaultValue = "python3",
             description = "The Python of the Python pairs (default: ${DEFAULT-VALUE}).")
     String python;
@@ -100,7 +107,7 @@ final class BenchCommand implements Callable<Integer> {
         Bench.Options options = new Bench.Options(run, bytes != null ? bytes : mode.bytes(),
                 pings != null ? Math.toIntExact(pings) : mode.pings(),
                 warmup != null ? Math.toIntExact(warmup) : mode.warmup(),
-                repeat != null ? Math.toIntExact(repeat) : mode.repeat(), peers.get(), python);
+                repeat != null ? Math.toIntExact(repeat) : mode.repeat(), peers.get(), python, spread);
         List<Result> results = Bench.run(options, err);
         BenchReport.tables(results, options, out);
         if (json != null) {

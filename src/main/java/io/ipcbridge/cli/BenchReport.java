@@ -53,6 +53,8 @@ final class BenchReport {
         out.printf(Locale.ROOT, "# latency: %d-byte round trips, %d timed after %d untimed; throughput: %d bytes one way"
                 + " (64 KiB sends, 8 KiB messages for mq); median of %d repeat(s), pairs interleaved%n",
                 Bench.PING_SIZE, o.pings(), o.warmup(), o.bytes(), o.repeat());
+        out.printf(Locale.ROOT, "# placement: %s%n", o.spread() ? "by the scheduler (--spread)"
+                : "the two sides of a latency run on one CPU, but for spinning mechanisms; throughput by the scheduler");
         table(out, results, Workload.LATENCY, "Latency: median round trip, us (ratio to c-c; lower is better)",
                 Result::value);
         table(out, results, Workload.LATENCY, "Latency: p99 round trip, us (ratio to c-c p99)", Result::p99);
@@ -184,6 +186,7 @@ final class BenchReport {
         settings.put("warmup", o.warmup());
         settings.put("bytes", o.bytes());
         settings.put("repeat", o.repeat());
+        settings.put("spread", o.spread());
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Result r : results) {
             Map<String, Object> row = fields(results, r);

@@ -108,6 +108,12 @@ final class NativeCalls {
     /** sigfillset(3). */
     static native int sigfillset(Pointer sigset);
 
+    /** sched_getaffinity(2) of a thread (0: the calling one) into a CPU mask of {@code size} bytes. */
+    static native int sched_getaffinity(int tid, long size, long[] mask);
+
+    /** sched_setaffinity(2) of a thread (0: the calling one). */
+    static native int sched_setaffinity(int tid, long size, long[] mask);
+
     /** clock_gettime(2) into {tv_sec, tv_nsec}. */
     static native int clock_gettime(int clock, long[] timespec);
 

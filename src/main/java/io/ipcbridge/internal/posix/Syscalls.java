@@ -409,6 +409,25 @@ public final class Syscalls {
         }
     }
 
+    /** sched_getaffinity(2) of the calling thread: its CPU mask, 64 CPUs a long. */
+    public static long[] cpuAffinity() throws IOException {
+        long[] mask = new long[16];
+        if (NativeCalls.sched_getaffinity(0, mask.length * 8L, mask) < 0) {
+            throw Errors.exception("sched_getaffinity", "this thread", jnaErrno());
+        }
+        return mask;
+    }
+
+    /**
+     * sched_setaffinity(2) of the calling thread; the threads it starts and the processes it spawns
+     * inherit the mask.
+     */
+    public static void setCpuAffinity(long[] mask) throws IOException {
+        if (NativeCalls.sched_setaffinity(0, mask.length * 8L, mask) < 0) {
+            throw Errors.exception("sched_setaffinity", "this thread", jnaErrno());
+        }
+    }
+
     /** pidfd_open(2): a descriptor that becomes readable when the process ends. */
     public static int pidfdOpen(int pid) throws IOException {
         long fd = NativeCalls.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0);
