@@ -349,7 +349,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int n = fd.blocking(f -> {
             int r = fds.length == 0 ? SocketCalls.sendPlain(f, out, to, name) : SocketCalls.sendmsg(f, out, to, fds, 0, name);
             if (r == Syscalls.AGAIN) {
-                fd.awaitWritable(null);
+                awaitBlocked(f, Syscalls.POLLOUT);
                 return null;
             }
             return r == Syscalls.INTERRUPTED ? null : r;
@@ -386,7 +386,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 if (fd.isNonBlocking()) {
                     return NOTHING;
                 }
-                fd.awaitReadable(null);
+                awaitBlocked(f, Syscalls.POLLIN);
             }
             return got;
         });
@@ -425,7 +425,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int n = fd.blocking(f -> {
             int r = SocketCalls.recvPlain(f, into, type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, out, sender, name);
             if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
-                fd.awaitReadable(null);
+                awaitBlocked(f, Syscalls.POLLIN);
                 return null;
             }
             return r == Syscalls.INTERRUPTED ? null : r;
@@ -447,6 +447,15 @@ public final class Socket implements ByteChannel, HasDescriptor {
             from[0] = Address.fromSockaddr(sender, out[1]);
         }
         return type == Type.STREAM && n == 0 ? -1 : n;
+    }
+
+    /**
+     * Inside a call: waits for readiness of a socket made non-blocking through its descriptor. A
+     * poll, not {@link Descriptor#awaitReadable}: a nested blocking call would turn an interrupt's
+     * ClosedByInterruptException into an AsynchronousCloseException on the way out.
+     */
+    private void awaitBlocked(int f, int events) throws IOException {
+        Syscalls.poll(f, events, -1, name);
     }
 
     /** SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets). */

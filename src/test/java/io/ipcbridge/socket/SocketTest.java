@@ -11,6 +11,7 @@ import io.ipcbridge.IpcError;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import java.io.IOException;
@@ -35,6 +36,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -244,6 +246,28 @@ class SocketTest {
                 assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
             }
         });
+    }
+
+    @Test
+    @DisplayName("X-06: with the open file made non-blocking elsewhere, an interrupt still ends a read with ClosedByInterruptException")
+    void anInterruptEndsAReadWaitingInPollOnAFileMadeNonBlockingElsewhere() throws Exception {
+        for (Socket.Type type : Socket.Type.values()) {
+            assertTimeoutPreemptively(LIMIT, () -> {
+                try (Socket.Pair p = Socket.pair(type)) {
+                    // O_NONBLOCK set on the open file behind the Descriptor's back, as a child sharing it would
+                    p.first().descriptor().withFd(f -> {
+                        Syscalls.setNonBlocking(f, true, "test");
+                        return null;
+                    });
+                    Blocked.Call<Integer> read = Blocked.start(() -> p.first().read(ByteBuffer.allocateDirect(4)),
+                            Blocked.POLL);
+                    read.thread().interrupt();
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> read.result().get(5, TimeUnit.SECONDS));
+                    assertEquals(ClosedByInterruptException.class, e.getCause().getClass(), type.toString());
+                }
+            });
+        }
     }
 
     @Test
