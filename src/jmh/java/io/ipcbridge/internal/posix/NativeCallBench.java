@@ -55,6 +55,7 @@ public class NativeCallBench {
     private int devNull;
     private FileChannel channel;
     private FileOutputStream stream;
+    private io.ipcbridge.Descriptor descriptor;
 
     /** Opens /dev/null three ways. */
     @Setup
@@ -66,6 +67,7 @@ public class NativeCallBench {
         }
         channel = FileChannel.open(Path.of("/dev/null"), StandardOpenOption.WRITE);
         stream = new FileOutputStream("/dev/null");
+        descriptor = io.ipcbridge.Descriptor.adopt(NativeCalls.LIBC.open("/dev/null", O_WRONLY, 0), "/dev/null");
     }
 
     /** Closes them. */
@@ -74,6 +76,7 @@ public class NativeCallBench {
         NativeCalls.LIBC.close(devNull);
         channel.close();
         stream.close();
+        descriptor.close();
     }
 
     /** jnr-ffi, no system call: the bare cost of a foreign call. */
@@ -122,6 +125,12 @@ public class NativeCallBench {
     @Benchmark
     public long write1JnrFfi() {
         return FFI.write(devNull, address, 1);
+    }
+
+    /** A 1-byte write(2) through {@link io.ipcbridge.Descriptor#write}: the wrapper, plus the close and interrupt bookkeeping. */
+    @Benchmark
+    public int write1Descriptor() throws IOException {
+        return descriptor.write(one.clear());
     }
 
     /** A 1-byte write(2) through ipcbridge's checked wrapper (errno mapping, EINTR retry). */

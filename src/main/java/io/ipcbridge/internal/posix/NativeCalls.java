@@ -196,12 +196,17 @@ final class NativeCalls {
             Pointer argv, Pointer envp);
 
     /**
-     * The calls made on every blocking call, semaphore operation or socket read, through jnr-ffi
-     * (about 5 ns of overhead against JNA's 60-80): pthread_self, pthread_kill, sem_post, sem_wait,
-     * sem_trywait, recvmsg, sendto. errno of the sem_* calls and the socket calls is saved by jnr-ffi's stub and
-     * read with {@link #errno()}.
+     * The calls made on every read, write, blocking call or semaphore operation, through jnr-ffi
+     * (about 5 ns of overhead against JNA's 60-80). errno is saved by jnr-ffi's stub and read with
+     * {@link #errno()}.
      */
     public interface Threads {
+        /** read(2) into native address {@code buffer}: pipes, FIFOs and every descriptor's read. */
+        long read(int fd, long buffer, long length);
+
+        /** write(2) from native address {@code buffer}. */
+        long write(int fd, long buffer, long length);
+
         /** sem_post(3) at a native address. */
         int sem_post(long sem);
 

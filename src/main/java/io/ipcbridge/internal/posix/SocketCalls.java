@@ -56,22 +56,10 @@ public final class SocketCalls {
     private static final class PlainHeader {
         final ByteBuffer header = ByteBuffer.allocateDirect(NAME + SOCKADDR_SIZE).order(java.nio.ByteOrder.nativeOrder());
         final long address = Syscalls.address(header);
-        /** The last data buffer (not kept alive by this) and its base address: a direct buffer never moves. */
-        java.lang.ref.WeakReference<ByteBuffer> last = new java.lang.ref.WeakReference<>(null);
-        long lastBase;
 
         PlainHeader() {
             header.putLong(MSGHDR + 16, address + IOVEC);
             header.putLong(MSGHDR + 24, 1);
-        }
-
-        /** The native address of {@code data}'s position. */
-        long at(ByteBuffer data) {
-            if (last.get() != data) {
-                lastBase = Syscalls.address(data) - data.position();
-                last = new java.lang.ref.WeakReference<>(data);
-            }
-            return lastBase + data.position();
         }
     }
 
@@ -328,7 +316,7 @@ public final class SocketCalls {
             throws IOException {
         PlainHeader h = PLAIN.get();
         ByteBuffer m = h.header;
-        m.putLong(IOVEC, h.at(data)).putLong(IOVEC + 8, data.remaining()).putInt(MSGHDR + 48, 0)
+        m.putLong(IOVEC, Syscalls.address(data)).putLong(IOVEC + 8, data.remaining()).putInt(MSGHDR + 48, 0)
                 .putLong(MSGHDR, name == null ? 0 : h.address + NAME).putInt(MSGHDR + 8, name == null ? 0 : SOCKADDR_SIZE);
         long n = NativeCalls.THREADS.recvmsg(fd, h.address, flags | MSG_CMSG_CLOEXEC);
         if (n < 0) {
@@ -350,7 +338,7 @@ public final class SocketCalls {
      * @return bytes sent (advancing {@code data}), {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
      */
     public static int sendPlain(int fd, ByteBuffer data, byte[] sockaddr, String object) throws IOException {
-        long n = NativeCalls.THREADS.sendto(fd, PLAIN.get().at(data), data.remaining(), MSG_NOSIGNAL, sockaddr,
+        long n = NativeCalls.THREADS.sendto(fd, Syscalls.address(data), data.remaining(), MSG_NOSIGNAL, sockaddr,
                 sockaddr == null ? 0 : sockaddr.length);
         if (n < 0) {
             return failure("sendto", object, NativeCalls.errno());

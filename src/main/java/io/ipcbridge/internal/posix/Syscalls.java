@@ -4,6 +4,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.StringArray;
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,7 +95,7 @@ public final class Syscalls {
      * @return bytes read, {@link #EOF}, {@link #AGAIN} or {@link #INTERRUPTED}
      */
     public static int read(int fd, ByteBuffer dst, String object) throws IOException {
-        long n = NativeCalls.LIBC.read(fd, dst, (long) dst.remaining());
+        long n = NativeCalls.THREADS.read(fd, address(dst), dst.remaining());
         if (n > 0) {
             dst.position(dst.position() + (int) n);
             return (int) n;
@@ -102,7 +103,7 @@ public final class Syscalls {
         if (n == 0) {
             return EOF;
         }
-        return transferFailure("read", object, jnrErrno());
+        return transferFailure("read", object, NativeCalls.errno());
     }
 
     /**
@@ -111,12 +112,12 @@ public final class Syscalls {
      * @return bytes written, {@link #AGAIN} or {@link #INTERRUPTED}
      */
     public static int write(int fd, ByteBuffer src, String object) throws IOException {
-        long n = NativeCalls.LIBC.write(fd, src, (long) src.remaining());
+        long n = NativeCalls.THREADS.write(fd, address(src), src.remaining());
         if (n >= 0) {
             src.position(src.position() + (int) n);
             return (int) n;
         }
-        return transferFailure("write", object, jnrErrno());
+        return transferFailure("write", object, NativeCalls.errno());
     }
 
     private static int transferFailure(String call, String object, int errno) throws IOException {
@@ -479,10 +480,27 @@ public final class Syscalls {
     private static final int MQ_ATTR_LONGS = 8;
     private static final int SIGEV_NONE = 1;
 
-    /** The native address of {@code buffer}'s position; {@code buffer} must be direct. */
+    /**
+     * The native address of a direct buffer's position. The base address of the last buffer asked
+     * about on this thread is kept (a direct buffer never moves), so a loop over one buffer makes no
+     * JNI call.
+     */
     public static long address(ByteBuffer buffer) {
-        return Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer)) + buffer.position();
+        LastBuffer last = LAST_BUFFER.get();
+        if (last.buffer.get() != buffer) {
+            last.base = Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer));
+            last.buffer = new WeakReference<>(buffer);
+        }
+        return last.base + buffer.position();
     }
+
+    /** The last direct buffer of {@link #address} on a thread (not kept alive by this) and its base address. */
+    private static final class LastBuffer {
+        WeakReference<ByteBuffer> buffer = new WeakReference<>(null);
+        long base;
+    }
+
+    private static final ThreadLocal<LastBuffer> LAST_BUFFER = ThreadLocal.withInitial(LastBuffer::new);
 
     /**
      * An absolute CLOCK_REALTIME timespec {@code nanos} from now, for the mq_timed* calls: never
