@@ -481,26 +481,38 @@ public final class Syscalls {
     private static final int SIGEV_NONE = 1;
 
     /**
-     * The native address of a direct buffer's position. The base address of the last buffer asked
-     * about on this thread is kept (a direct buffer never moves), so a loop over one buffer makes no
-     * JNI call.
+     * The native address of a direct buffer's position. The base addresses of the last two buffers
+     * asked about on this thread are kept (a direct buffer never moves), so a loop that sends from
+     * one buffer and receives into another makes no JNI call.
      */
     public static long address(ByteBuffer buffer) {
-        LastBuffer last = LAST_BUFFER.get();
-        if (last.buffer.get() != buffer) {
-            last.base = Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer));
-            last.buffer = new WeakReference<>(buffer);
+        LastBuffers last = LAST_BUFFERS.get();
+        if (last.first.get() == buffer) {
+            return last.firstBase + buffer.position();
         }
-        return last.base + buffer.position();
+        if (last.second.get() != buffer) {
+            last.second = new WeakReference<>(buffer);
+            last.secondBase = Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer));
+        }
+        // the buffer just used goes first
+        WeakReference<ByteBuffer> b = last.second;
+        long base = last.secondBase;
+        last.second = last.first;
+        last.secondBase = last.firstBase;
+        last.first = b;
+        last.firstBase = base;
+        return base + buffer.position();
     }
 
-    /** The last direct buffer of {@link #address} on a thread (not kept alive by this) and its base address. */
-    private static final class LastBuffer {
-        WeakReference<ByteBuffer> buffer = new WeakReference<>(null);
-        long base;
+    /** The last two direct buffers of {@link #address} on a thread (not kept alive by this) and their base addresses. */
+    private static final class LastBuffers {
+        WeakReference<ByteBuffer> first = new WeakReference<>(null);
+        long firstBase;
+        WeakReference<ByteBuffer> second = new WeakReference<>(null);
+        long secondBase;
     }
 
-    private static final ThreadLocal<LastBuffer> LAST_BUFFER = ThreadLocal.withInitial(LastBuffer::new);
+    private static final ThreadLocal<LastBuffers> LAST_BUFFERS = ThreadLocal.withInitial(LastBuffers::new);
 
     /**
      * An absolute CLOCK_REALTIME timespec {@code nanos} from now, for the mq_timed* calls: never
