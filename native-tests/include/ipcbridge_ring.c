@@ -15,12 +15,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -35,7 +38,11 @@
 /* A blocking waiter first spins this many rounds when it has a CPU of its
  * own to spin on (more than one CPU allowed): a stream of records then flows
  * without a futex wake-up per record, which would keep the consumer starved
- * and asleep. On one CPU it sleeps at once, as sem_wait does. */
+ * and asleep. Then (at once on one CPU) it yields the CPU once before it
+ * sleeps: a peer sharing the CPU answers meanwhile and, as this side never
+ * registered as a waiter, needs no FUTEX_WAKE, nor this side a FUTEX_WAIT
+ * (measured on one CPU: a round trip of two sched_yield calls, 2.8 us,
+ * against 4.2 us for two wake-ups and two waits, as sem_post/sem_wait do). */
 #define BLOCK_SPIN_ROUNDS 64u
 
 static unsigned block_spin_rounds(void)
@@ -178,6 +185,235 @@ static void release_pid_word(_Atomic int32_t *word, int32_t me)
     atomic_compare_exchange_strong(word, &me, 0);
 }
 
+/* ------------------------------------------------------------ peer watcher
+ *
+ * One thread per process, started by the first blocking wait that has a
+ * peer to watch, polls a pidfd per watched (handle, side, pid) and an
+ * eventfd that tells it the set changed. When a watched process ends it
+ * counts a death in the handle, adds one to that side's futex word and
+ * FUTEX_WAKEs it, as a waker does: a blocking wait can then sleep without a
+ * timeout (a timed futex wait costs about 0.7 us more per hand-off on the
+ * benchmark VM) and still learn of a dead peer at once. Where pidfd_open or
+ * the thread is not available, waits fall back to a 100 ms timeout and look
+ * at the pids themselves. The thread lives until the process ends; a child
+ * of fork starts its own. */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#define WATCH_MAX 64
+
+struct watch_entry {
+    struct ipcb_ring *ring;                /* NULL = free */
+    int side;
+    int32_t pid;
+    int pidfd;
+    unsigned generation;                   /* bumped when the entry is freed */
+};
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch_entry watch_entries[WATCH_MAX];
+static int watch_wake = -1;                /* eventfd; -1 = no thread */
+static unsigned watch_epoch = 1;           /* bumped in a child of fork: nothing is watched there */
+static int watch_atfork;
+
+static void watch_forked(void)
+{
+    for (int i = 0; i < WATCH_MAX; i++) {
+        if (watch_entries[i].ring != NULL)
+            close(watch_entries[i].pidfd);
+        watch_entries[i].ring = NULL;
+    }
+    if (watch_wake >= 0)
+        close(watch_wake);
+    watch_wake = -1;
+    watch_epoch++;
+    pthread_mutex_init(&watch_lock, NULL);
+}
+
+static void watch_poke(void)
+{
+    uint64_t one = 1;
+    ssize_t n = write(watch_wake, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is far from zero, a wake-up is pending anyway */
+}
+
+/* Under watch_lock: frees entry i. */
+static void watch_free(int i)
+{
+    close(watch_entries[i].pidfd);
+    watch_entries[i].ring = NULL;
+    watch_entries[i].generation++;
+}
+
+/* Under watch_lock: the side's waiters learn that a watched pid ended. */
+static void watch_died(struct ipcb_ring *r, int side)
+{
+    _Atomic uint32_t *word = side == 1 ? &r->header->data_futex : &r->header->space_futex;
+
+    atomic_fetch_add(&r->deaths[side], 1);
+    atomic_fetch_add(word, 1);
+    syscall(SYS_futex, (void *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void *watcher(void *arg)
+{
+    struct pollfd fds[WATCH_MAX + 1];
+    int index[WATCH_MAX + 1];
+    unsigned generation[WATCH_MAX + 1];
+
+    (void)arg;
+    for (;;) {
+        int n = 1;
+
+        pthread_mutex_lock(&watch_lock);
+        fds[0].fd = watch_wake;
+        fds[0].events = POLLIN;
+        for (int i = 0; i < WATCH_MAX; i++) {
+            if (watch_entries[i].ring == NULL)
+                continue;
+            fds[n].fd = watch_entries[i].pidfd;
+            fds[n].events = POLLIN;
+            index[n] = i;
+            generation[n] = watch_entries[i].generation;
+            n++;
+        }
+        pthread_mutex_unlock(&watch_lock);
+        if (poll(fds, (nfds_t)n, -1) <= 0)
+            continue;
+        if (fds[0].revents != 0) {
+            uint64_t count;
+            ssize_t got = read(fds[0].fd, &count, sizeof count);
+            (void)got;
+        }
+        pthread_mutex_lock(&watch_lock);
+        for (int k = 1; k < n; k++) {
+            struct watch_entry *e = &watch_entries[index[k]];
+            /* an entry freed meanwhile may have lost its fd number to another */
+            if ((fds[k].revents & POLLIN) != 0 && e->ring != NULL && e->generation == generation[k]) {
+                struct ipcb_ring *r = e->ring;
+                int side = e->side;
+                watch_free(index[k]);
+                watch_died(r, side);
+            }
+        }
+        pthread_mutex_unlock(&watch_lock);
+    }
+    return NULL;
+}
+
+/* Under watch_lock: starts the thread if it does not run; 0 if it cannot. */
+static int watch_start(void)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    sigset_t all, old;
+    int ok;
+
+    if (watch_wake >= 0)
+        return 1;
+    if (!watch_atfork)
+        watch_atfork = pthread_atfork(NULL, NULL, watch_forked) == 0;
+    if (!watch_atfork || (watch_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        return 0;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the program's signals are not for the watcher */
+    ok = pthread_attr_init(&attr) == 0;
+    ok = ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0
+         && pthread_create(&thread, &attr, watcher, NULL) == 0;
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!ok) {
+        close(watch_wake);
+        watch_wake = -1;
+    }
+    return ok;
+}
+
+/* Under watch_lock: drops the entries of r's side (both sides if side < 0). */
+static int unwatch(struct ipcb_ring *r, int side)
+{
+    int dropped = 0;
+
+    for (int i = 0; i < WATCH_MAX; i++) {
+        if (watch_entries[i].ring == r && (side < 0 || watch_entries[i].side == side)) {
+            watch_free(i);
+            dropped = 1;
+        }
+    }
+    return dropped;
+}
+
+static void unwatch_all(struct ipcb_ring *r)
+{
+    if (r->watched_count[0] <= 0 && r->watched_count[1] <= 0)
+        return;
+    pthread_mutex_lock(&watch_lock);
+    if (r->watch_epoch[0] == watch_epoch || r->watch_epoch[1] == watch_epoch) {
+        if (unwatch(r, -1) && watch_wake >= 0)
+            watch_poke();
+    }
+    pthread_mutex_unlock(&watch_lock);
+}
+
+/*
+ * Makes the watcher watch exactly the `n` pids of `pids` for r's side; cheap
+ * when they are those followed already. A pid gone already counts as a death
+ * at once. Returns 1 if they are watched, 0 if the waiter must look itself.
+ */
+static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
+{
+    int same = r->watched_count[side] == n && r->watch_epoch[side] == watch_epoch;
+
+    for (int i = 0; same && i < n; i++) {
+        int found = 0;
+        for (int j = 0; j < n && !found; j++)
+            found = r->watched[side][j] == pids[i];
+        same = found;
+    }
+    if (same)
+        return r->watch_ok[side];
+
+    pthread_mutex_lock(&watch_lock);
+    int ok = 1;
+    if (r->watch_epoch[side] == watch_epoch)
+        unwatch(r, side);
+    for (int i = 0; i < n && ok; i++) {
+        int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pids[i], 0);
+        int slot = -1;
+
+        if (pidfd < 0) {
+            if (errno == ESRCH)
+                watch_died(r, side);
+            else
+                ok = 0;
+            continue;
+        }
+        for (int k = 0; k < WATCH_MAX && slot < 0; k++)
+            if (watch_entries[k].ring == NULL)
+                slot = k;
+        if (slot < 0 || !watch_start()) {
+            close(pidfd);
+            ok = 0;
+            continue;
+        }
+        watch_entries[slot].ring = r;
+        watch_entries[slot].side = side;
+        watch_entries[slot].pid = pids[i];
+        watch_entries[slot].pidfd = pidfd;
+    }
+    if (!ok)
+        unwatch(r, side);
+    if (watch_wake >= 0)
+        watch_poke();
+    pthread_mutex_unlock(&watch_lock);
+    memcpy(r->watched[side], pids, sizeof(int32_t) * (size_t)n);
+    r->watched_count[side] = n;
+    r->watch_epoch[side] = watch_epoch;
+    r->watch_ok[side] = ok;
+    return ok;
+}
+
 /* ------------------------------------------------------- create, open, close */
 
 static void init_handle(struct ipcb_ring *r, void *base, size_t mapped)
@@ -195,6 +431,14 @@ static void init_handle(struct ipcb_ring *r, void *base, size_t mapped)
     r->next_write = r->next_read = r->cached_consumer = r->cached_producer = 0;
     r->claim_at = r->claim_end = r->read_end = 0;
     r->liveness_due = 0;
+    r->self = 0;
+    for (int side = 0; side < 2; side++) {
+        r->watched_count[side] = -1;
+        r->watch_epoch[side] = 0;
+        r->watch_ok[side] = 0;
+        atomic_init(&r->deaths[side], 0);
+        r->deaths_seen[side] = 0;
+    }
 }
 
 int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
@@ -308,6 +552,7 @@ void ipcb_ring_close(struct ipcb_ring *r)
 
     if (h == NULL)
         return;
+    unwatch_all(r); /* before the unmap: the watcher writes to the futex words */
     /* A multi-producer claim never committed blocks the consumer: the pid
      * stays registered so that it reports this producer dead once it ends. */
     if (r->producer_slot >= 0 && (r->claim_end == 0 || (r->flags & IPCB_RING_MULTI_PRODUCER) == 0))
@@ -367,6 +612,8 @@ static int register_producer(struct ipcb_ring *r)
     else {
         r->next_write = p;
         r->cached_consumer = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
+        r->self = me;
+        wake(&h->data_futex, &h->data_waiters); /* a sleeping consumer starts watching us */
         return 0;
     }
     release_pid_word(&h->producer_pids[r->producer_slot], me);
@@ -389,6 +636,8 @@ static int register_consumer(struct ipcb_ring *r)
     r->consumer_registered = 1;
     r->next_read = c;
     r->cached_producer = c;
+    r->self = (int32_t)getpid();
+    wake(&h->space_futex, &h->space_waiters); /* sleeping producers start watching us */
     return 0;
 }
 
@@ -439,10 +688,30 @@ static int32_t dead_peer(const struct ipcb_ring *r, enum side side)
     return 0;
 }
 
+/* The registered pids of the side `side` waits for, but ours; returns how many. */
+static int peers_of(const struct ipcb_ring *r, enum side side, int32_t *pids)
+{
+    int n = 0;
+
+    if (side == PRODUCER) {
+        int32_t pid = atomic_load(&r->header->consumer_pid);
+        if (pid != 0 && pid != r->self)
+            pids[n++] = pid;
+        return n;
+    }
+    for (int i = 0; i < IPCB_RING_MAX_PRODUCERS; i++) {
+        int32_t pid = atomic_load(&r->header->producer_pids[i]);
+        if (pid != 0 && pid != r->self)
+            pids[n++] = pid;
+    }
+    return n;
+}
+
 /*
  * Waits until ready(r, side, len): 0; or -1 (EAGAIN for NOWAIT, ETIMEDOUT),
  * or IPCB_RING_PEER_DIED. BLOCK follows the event-count protocol of the
- * header on data_* (consumer) or space_* (producer).
+ * header on data_* (consumer) or space_* (producer), sleeping without a
+ * timeout while the peer watcher watches the peers.
  */
 static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait, int64_t timeout_ns)
 {
@@ -450,25 +719,42 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
     _Atomic uint32_t *word = side == CONSUMER ? &h->data_futex : &h->space_futex;
     _Atomic uint32_t *waiters = side == CONSUMER ? &h->data_waiters : &h->space_waiters;
     const char *what = side == CONSUMER ? "a record" : "space";
-    int64_t deadline = -1;
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : -1;
 
     if (wait != IPCB_RING_NOWAIT && wait != IPCB_RING_SPIN && wait != IPCB_RING_BLOCK)
         return fail(r, EINVAL, "unknown wait strategy %d", wait);
     for (unsigned round = 0;; round++) {
-        int64_t now;
-        int32_t dead;
+        int64_t now = 0;
+        int32_t dead, pids[IPCB_RING_MAX_PRODUCERS];
+        int watched = 0;
+        uint32_t deaths = 0;
 
         if (ready(r, side, len))
             return 0;
-        if ((wait == IPCB_RING_SPIN && round % SPIN_ROUNDS != 0)
-            || (wait == IPCB_RING_BLOCK && round != 0 && round <= block_spin_rounds())) {
+        if (wait == IPCB_RING_SPIN && round % SPIN_ROUNDS != 0) {
             cpu_relax();
             continue;
         }
-        now = now_ns();
-        if (deadline < 0)
-            deadline = timeout_ns < 0 ? INT64_MAX : now + timeout_ns;
-        if (now >= r->liveness_due) {
+        if (wait == IPCB_RING_BLOCK && timeout_ns != 0 && round <= block_spin_rounds()) {
+            if (round < block_spin_rounds())
+                cpu_relax();
+            else
+                sched_yield();
+            continue;
+        }
+        if (wait == IPCB_RING_BLOCK) {
+            deaths = atomic_load(&r->deaths[side]);
+            watched = follow(r, side, pids, peers_of(r, side, pids));
+        }
+        if (!watched || deadline != INT64_MAX) {
+            now = now_ns();
+            if (deadline < 0)
+                deadline = now + timeout_ns;
+        }
+        /* Without the watcher, look at the pids every IPCB_RING_LIVENESS_NS;
+         * with it, when it counted a death. */
+        if (watched ? deaths != r->deaths_seen[side] : now >= r->liveness_due) {
+            r->deaths_seen[side] = deaths;
             r->liveness_due = now + IPCB_RING_LIVENESS_NS;
             if ((dead = dead_peer(r, side)) != 0) {
                 fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
@@ -477,7 +763,7 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
         }
         if (wait == IPCB_RING_NOWAIT)
             return fail(r, EAGAIN, "no %s now", side == CONSUMER ? "record" : "space");
-        if (now >= deadline)
+        if (deadline != INT64_MAX && now >= deadline)
             return fail(r, ETIMEDOUT, "timed out waiting for %s", what);
         if (wait == IPCB_RING_SPIN) {
             if (round != 0)
@@ -487,10 +773,13 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
 
         uint32_t seq = atomic_load(word);
         atomic_fetch_add(waiters, 1);
-        if (!ready(r, side, len)) {
-            int64_t ns = deadline - now < IPCB_RING_LIVENESS_NS ? deadline - now : IPCB_RING_LIVENESS_NS;
+        if (!ready(r, side, len) && atomic_load(&r->deaths[side]) == deaths) {
+            int64_t ns = watched ? deadline - now : IPCB_RING_LIVENESS_NS;
+            if (deadline - now < ns)
+                ns = deadline - now;
             struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-            futex(word, FUTEX_WAIT, seq, &ts); /* woken, EAGAIN, EINTR, ETIMEDOUT: look again */
+            /* woken, EAGAIN, EINTR, ETIMEDOUT: look again */
+            futex(word, FUTEX_WAIT, seq, watched && deadline == INT64_MAX ? NULL : &ts);
         }
         atomic_fetch_sub(waiters, 1);
     }

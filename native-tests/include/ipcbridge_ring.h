@@ -82,7 +82,7 @@
 #include <sys/types.h>
 
 #define IPCB_RING_MAGIC 0x474e495242435049ULL /* "IPCBRING" in little-endian bytes */
-#define IPCB_RING_VERSION 1u
+#define IPCB_RING_VERSION 2u
 #define IPCB_RING_MULTI_PRODUCER 1u           /* flags bit */
 #define IPCB_RING_MAX_PRODUCERS 8
 #define IPCB_RING_HEADER_SIZE 384
@@ -185,6 +185,14 @@ struct ipcb_ring {
     uint64_t claim_at, claim_end;          /* pending claim (claim_end 0 = none) */
     uint64_t read_end;                     /* end of the record read (0 = none) */
     int64_t liveness_due;                  /* CLOCK_MONOTONIC ns of the next pid check */
+    int32_t self;                          /* our pid, cached at registration */
+    /* The peer watcher (see "Liveness" above), per side (0 producer, 1 consumer): */
+    int32_t watched[2][IPCB_RING_MAX_PRODUCERS]; /* the pids followed */
+    int watched_count[2];                  /*   how many; -1 = none followed yet */
+    unsigned watch_epoch[2];               /*   watcher epoch they were followed in */
+    int watch_ok[2];                       /*   0: pidfds unavailable, waits are timed */
+    _Atomic uint32_t deaths[2];            /*   watched processes that ended (the watcher counts) */
+    uint32_t deaths_seen[2];               /*   the count the waiter last checked the pids at */
     char error[192];                       /* message of the last failure */
 };
 

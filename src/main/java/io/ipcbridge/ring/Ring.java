@@ -112,9 +112,12 @@ public final class Ring implements AutoCloseable {
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
     /**
-     * Busy turns of {@link WaitStrategy#BLOCK} before it sleeps, when it has a CPU of its own to spin
+     * Busy turns of {@link WaitStrategy#BLOCK} before it yields, when it has a CPU of its own to spin
      * on: a stream of messages then flows without a futex wake-up per message (which would keep the
-     * consumer starved and asleep); on one CPU it sleeps at once. The C side does the same.
+     * consumer starved and asleep); on one CPU it yields at once. Then it yields the CPU once before
+     * it sleeps: a peer that shares the CPU answers meanwhile, and as this side never slept, the peer
+     * needs no FUTEX_WAKE and this side no FUTEX_WAIT (on one CPU a round trip then costs two
+     * sched_yield calls instead of two wake-ups and two waits). The C side does the same.
      */
     private static final int BLOCK_SPINS = Runtime.getRuntime().availableProcessors() > 1 ? 64 : 0;
     /** Busy turns of {@link WaitStrategy#SPIN_THEN_YIELD} before it yields. */
@@ -132,6 +135,11 @@ public final class Ring implements AutoCloseable {
     private final int maxMessage;
     private final boolean multi;
     private final Waits waits = new Waits();
+    /** The consumer's watch on the producers, and the producers' on the consumer. */
+    private final PeerWatch dataWatch;
+    private final PeerWatch spaceWatch;
+    private final int[] producerPids = new int[MAX_PRODUCERS];
+    private final int[] consumerPids = new int[1];
     private volatile WaitStrategy strategy = WaitStrategy.BLOCK;
 
     // producer side
@@ -154,6 +162,8 @@ public final class Ring implements AutoCloseable {
         this.mask = capacity - 1;
         this.maxMessage = maxMessage;
         this.multi = multi;
+        this.dataWatch = new PeerWatch(map, DATA_FUTEX_AT, address, name);
+        this.spaceWatch = new PeerWatch(map, SPACE_FUTEX_AT, address, name);
     }
 
     /**
@@ -456,6 +466,7 @@ public final class Ring implements AutoCloseable {
             if ((pid == 0 || (pid != PID && !Syscalls.processRuns(pid))) && INTS.compareAndSet(map, at, pid, PID)) {
                 producerSlot = i;
                 consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+                wake(DATA_FUTEX_AT, DATA_WAITERS_AT); // a sleeping consumer starts watching this pid
                 return;
             }
         }
@@ -577,6 +588,7 @@ public final class Ring implements AutoCloseable {
         consumerRegistered = true;
         head = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
         producerSeen = head;
+        wake(SPACE_FUTEX_AT, SPACE_WAITERS_AT); // sleeping producers start watching this pid
     }
 
     /** Whether a committed record (or padding) waits at the head. */
@@ -690,6 +702,10 @@ public final class Ring implements AutoCloseable {
                 return true;
             }
             if (how == WaitStrategy.BLOCK && spins >= BLOCK_SPINS) {
+                if (spins == BLOCK_SPINS) {
+                    Thread.yield();
+                    continue;
+                }
                 return sleep(ready, futex, waitersAt, deadline, consumer);
             }
             if (how == WaitStrategy.SPIN_THEN_YIELD && spins >= SPINS) {
@@ -717,10 +733,21 @@ public final class Ring implements AutoCloseable {
         }
     }
 
+    /**
+     * The futex half of {@link WaitStrategy#BLOCK}: sleeps without a timeout (or until the deadline)
+     * while the side's {@link PeerWatch} watches the peers, which wakes it if one dies.
+     */
     private boolean sleep(BooleanSupplier ready, int futex, int waitersAt, long deadline, boolean consumer)
             throws IOException, InterruptedException {
+        PeerWatch watch = consumer ? dataWatch : spaceWatch;
+        int[] peers = consumer ? producerPids : consumerPids;
         try {
             for (;;) {
+                int deaths = watch.deaths();
+                if (watch.follow(peers, peers(consumer, peers)) || !watch.available()) {
+                    checkPeer(consumer);
+                }
+                long cap = watch.available() ? Long.MAX_VALUE : CHECK_NANOS;
                 Optional<Boolean> woken = waits.await(Deadline.NEVER, () -> {
                     int seq = (int) INTS.getVolatile(map, futex);
                     INTS.getAndAdd(map, waitersAt, 1);
@@ -728,9 +755,12 @@ public final class Ring implements AutoCloseable {
                         if (ready.getAsBoolean()) {
                             return true;
                         }
-                        long left = deadline == Deadline.NEVER ? CHECK_NANOS
-                                : Math.min(CHECK_NANOS, Math.max(0, deadline - System.nanoTime()));
-                        int r = Syscalls.futexWait(address + futex, seq, left, name);
+                        if (watch.deaths() != deaths) {
+                            return false;
+                        }
+                        long left = deadline == Deadline.NEVER ? cap : Math.max(0, deadline - System.nanoTime());
+                        int r = Syscalls.futexWait(address + futex, seq, left == Long.MAX_VALUE ? -1 : Math.min(left, cap),
+                                name);
                         return r == Syscalls.INTERRUPTED ? null : ready.getAsBoolean();
                     } finally {
                         INTS.getAndAdd(map, waitersAt, -1);
@@ -742,11 +772,23 @@ public final class Ring implements AutoCloseable {
                 if (deadline != Deadline.NEVER && Deadline.passed(deadline)) {
                     return ready.getAsBoolean();
                 }
-                checkPeer(consumer);
             }
         } finally {
             Reference.reachabilityFence(map);
         }
+    }
+
+    /** Puts the registered pids of the other side, but this process's, in {@code into}; returns how many. */
+    private int peers(boolean consumer, int[] into) {
+        int n = 0;
+        int slots = consumer ? (multi ? MAX_PRODUCERS : 1) : 1;
+        for (int i = 0; i < slots; i++) {
+            int pid = (int) INTS.getVolatile(map, consumer ? PRODUCER_PIDS_AT + 4 * i : CONSUMER_PID_AT);
+            if (pid != 0 && pid != PID) {
+                into[n++] = pid;
+            }
+        }
+        return n;
     }
 
     /** Throws {@link PeerDiedException} if the side this one waits for died. */
@@ -797,6 +839,8 @@ public final class Ring implements AutoCloseable {
         if (!waits.close()) {
             return;
         }
+        dataWatch.close();
+        spaceWatch.close();
         if (producerSlot >= 0) {
             INTS.compareAndSet(map, PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
         }

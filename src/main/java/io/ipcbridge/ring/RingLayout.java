@@ -9,7 +9,7 @@ package io.ipcbridge.ring;
 final class RingLayout {
     /** "IPCBRING" in little-endian bytes. */
     static final long MAGIC = 0x474e495242435049L;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     /** The flags bit of a multi-producer ring. */
     static final int MULTI_PRODUCER = 1;
     static final int MAX_PRODUCERS = 8;

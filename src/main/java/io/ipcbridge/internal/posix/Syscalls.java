@@ -148,6 +148,25 @@ public final class Syscalls {
         throw Errors.exception("poll", object, errno);
     }
 
+    /**
+     * poll(2) on {@code count} descriptors packed as int pairs in {@code entries}: the fd, then the
+     * events; on return each pair's second int holds events | revents &lt;&lt; 16.
+     *
+     * @param timeoutMillis -1 waits for ever
+     * @return how many descriptors are ready (0 when the timeout passed), or {@link #INTERRUPTED}
+     */
+    public static int poll(int[] entries, int count, int timeoutMillis, String object) throws IOException {
+        int n = NativeCalls.poll(entries, count, timeoutMillis);
+        if (n >= 0) {
+            return n;
+        }
+        int errno = jnaErrno();
+        if (errno == Errors.EINTR) {
+            return INTERRUPTED;
+        }
+        throw Errors.exception("poll", object, errno);
+    }
+
     /** close(2); Linux releases the number whatever close reports, so failures are not retried. */
     public static void close(int fd) {
         NativeCalls.LIBC.close(fd);
