@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.cli.RingRecords;
 import io.ipcbridge.ring.PeerDiedException;
 import io.ipcbridge.ring.Ring;
+import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.PeerState;
 import io.ipcbridge.testing.Peers;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,6 +33,8 @@ class RingInteropTest {
     private static final int RECORDS = 10_000_000;
     private static final int MAX = 1024;
     private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final int FUTEX = 202;
+    private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
     @TempDir
     Path dir;
@@ -193,6 +198,76 @@ class RingInteropTest {
                 assertEquals(p.pid(), e.pid());
                 assertTrue(elapsed < TimeUnit.SECONDS.toNanos(1), "reported in " + elapsed / 1_000_000 + " ms");
                 assertTrue(e.getMessage().contains("producer"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aProducerKilledWhileTheJavaConsumerSleepsWithoutATimeoutIsReportedWithinASecond() throws Exception {
+        // FAULT-01 for the ring, the death landing in an untimed futex sleep: the pidfd watcher wakes it,
+        // whether the producer registered before the consumer slept or while it slept
+        for (boolean multi : new boolean[] {false, true}) {
+            for (boolean producerFirst : new boolean[] {true, false}) {
+                String n = name();
+                try (Ring ring = Ring.create(n, 1 << 16, MAX, multi, 0600)) {
+                    Process p = producerFirst ? stalled(n, 0, 100) : null;
+                    Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), FUTEX);
+                    if (p == null) {
+                        p = stalled(n, 0, 100);
+                    }
+                    long start = System.nanoTime();
+                    p.destroyForcibly();
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> waiter.result().get(5, TimeUnit.SECONDS));
+                    long elapsed = System.nanoTime() - start;
+                    assertTrue(e.getCause() instanceof PeerDiedException, e.getCause().toString());
+                    assertEquals(p.pid(), ((PeerDiedException) e.getCause()).pid());
+                    assertTrue(elapsed < SECOND, "reported in " + elapsed / 1_000_000 + " ms (multi " + multi
+                            + ", producer first " + producerFirst + ")");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aConsumerKilledWhileAJavaProducerSleepsForRoomIsReportedWithinASecond() throws Exception {
+        // FAULT-01 for the ring, the reader killed: ring_peer pong takes records from `in` into `out`
+        // until `out` is full, then holds one; a 1 KiB ring takes two records of 500 bytes
+        String in = name();
+        String out = name();
+        try (Ring ring = Ring.create(in, 1024, 500, false, 0600); Ring full = Ring.create(out, 1024, 500, false, 0600)) {
+            Process pong = start("pong", in, out, "100");
+            for (int i = 0; i < 5; i++) { // two in `out`, one held by pong, two in `in`
+                assertTrue(ring.offer(ByteBuffer.allocate(500), WAIT), "room for record " + i);
+            }
+            Blocked.Call<Boolean> waiter = Blocked.start(() -> ring.offer(ByteBuffer.allocate(500), null), FUTEX);
+            long start = System.nanoTime();
+            pong.destroyForcibly();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.result().get(5, TimeUnit.SECONDS));
+            long elapsed = System.nanoTime() - start;
+            assertTrue(e.getCause() instanceof PeerDiedException, e.getCause().toString());
+            assertEquals(pong.pid(), ((PeerDiedException) e.getCause()).pid());
+            assertTrue(e.getCause().getMessage().contains("consumer"), e.getCause().getMessage());
+            assertTrue(elapsed < SECOND, "reported in " + elapsed / 1_000_000 + " ms");
+        }
+    }
+
+    @Test
+    void aCConsumerSleepingWithoutATimeoutReportsAKilledProducerWithinASecond() throws Exception {
+        // the C side's watcher thread: ring_peer consume waits for ever (exit 3: a producer died)
+        for (boolean multi : new boolean[] {false, true}) {
+            String n = name();
+            try (Ring ring = Ring.create(n, 1 << 16, MAX, multi, 0600)) {
+                Process producer = stalled(n, 0, 100);
+                Process consumer = start("consume", n, "1", "1");
+                assertTrue(PeerState.awaitInSyscall(consumer.pid(), FUTEX), () -> "consumer asleep: " + stderr(consumer));
+                long start = System.nanoTime();
+                producer.destroyForcibly();
+                assertTrue(consumer.waitFor(5, TimeUnit.SECONDS), "the consumer ends");
+                long elapsed = System.nanoTime() - start;
+                assertEquals(3, consumer.exitValue(), () -> "ring_peer consume: " + stderr(consumer));
+                assertTrue(stderr(consumer).contains("producer died"), () -> stderr(consumer));
+                assertTrue(elapsed < SECOND, "reported in " + elapsed / 1_000_000 + " ms (multi " + multi + ")");
             }
         }
     }

@@ -3,6 +3,7 @@ package io.ipcbridge.ring;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +13,10 @@ import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
@@ -373,5 +377,38 @@ class RingTest {
         }
         Ring.unlink(n);
         Fds.assertNoneAdded(before);
+    }
+
+    @Test
+    void theWatcherOfPeersStopsAndLeavesNoDescriptorBehindWhenTheLastWatchingRingCloses() throws Exception {
+        // FAULT-05 for the ring's peer watcher: one thread and one pidfd per watched pid, while watched
+        String n = name();
+        try (Ring ring = Ring.create(n, 4096)) {
+            Process producer = new ProcessBuilder(Peers.path("ring_peer"), "stall", n, "0", "100")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(producer.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                assertEquals("stalled", out.readLine(), "ring_peer stall registered as the producer");
+                Map<Integer, String> before = Fds.snapshot();
+                try (Ring consumer = Ring.open(n)) {
+                    for (int i = 0; i < 100; i++) {
+                        assertNull(consumer.poll(Duration.ofMillis(1)), "nothing is ever published");
+                    }
+                    assertTrue(PeerWatch.running(), "a consumer waiting for a live producer has it watched");
+                    Thread watcher = PeerWatch.thread();
+                    assertNotNull(watcher);
+                    assertEquals(1, Thread.getAllStackTraces().keySet().stream()
+                            .filter(t -> t.getName().equals(watcher.getName())).count(), "one watcher thread");
+                }
+                Thread watcher = PeerWatch.thread();
+                if (watcher != null) {
+                    watcher.join(TimeUnit.SECONDS.toMillis(5));
+                }
+                assertFalse(PeerWatch.running(), "nothing is watched once the ring is closed");
+                Fds.assertNoneAdded(before);
+            } finally {
+                producer.destroyForcibly().waitFor();
+            }
+        }
     }
 }
