@@ -2,8 +2,9 @@
  * ipcbridge_ring.c -- the C API of the ipcbridge shared-memory message ring;
  * the layout, the protocol and the API are documented in ipcbridge_ring.h.
  *
- * Needs C11 <stdatomic.h> and Linux (futex); links with -lrt on old glibc
- * (shm_open). Compiles on its own: cc -std=c11 -c ipcbridge_ring.c
+ * Needs C11 <stdatomic.h> and Linux (futex, pidfd); links with -pthread (the
+ * peer watcher) and, on old glibc, -lrt (shm_open). Compiles on its own:
+ * cc -std=c11 -c ipcbridge_ring.c
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -35,14 +36,14 @@
  * round trip on one CPU ~10 times slower, and were no faster on two). */
 #define SPIN_ROUNDS 64u
 
-/* A blocking waiter first spins this many rounds when it has a CPU of its
- * own to spin on (more than one CPU allowed): a stream of records then flows
- * without a futex wake-up per record, which would keep the consumer starved
- * and asleep. Then (at once on one CPU) it yields the CPU once before it
- * sleeps: a peer sharing the CPU answers meanwhile and, as this side never
- * registered as a waiter, needs no FUTEX_WAKE, nor this side a FUTEX_WAIT
- * (measured on one CPU: a round trip of two sched_yield calls, 2.8 us,
- * against 4.2 us for two wake-ups and two waits, as sem_post/sem_wait do). */
+/* A blocking waiter first yields the CPU once: a peer sharing the CPU
+ * answers meanwhile and, as this side never registered as a waiter, needs
+ * no FUTEX_WAKE, nor this side a FUTEX_WAIT (measured on one CPU: a round
+ * trip of two sched_yield calls, 2.8 us, against 4.2 us for two wake-ups
+ * and two waits, as sem_post/sem_wait do). Then it spins this many rounds
+ * when it may have a CPU of its own to spin on (more than one CPU allowed):
+ * a stream of records then flows without a futex wake-up per record, which
+ * would keep the consumer starved and asleep. Then it sleeps. */
 #define BLOCK_SPIN_ROUNDS 64u
 
 static unsigned block_spin_rounds(void)
@@ -736,10 +737,10 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
             continue;
         }
         if (wait == IPCB_RING_BLOCK && timeout_ns != 0 && round <= block_spin_rounds()) {
-            if (round < block_spin_rounds())
-                cpu_relax();
-            else
+            if (round == 0)
                 sched_yield();
+            else
+                cpu_relax();
             continue;
         }
         if (wait == IPCB_RING_BLOCK) {

@@ -49,29 +49,41 @@
  * writing never publishes (single) or commits (multi) it.
  *
  * Wake-ups (the blocking wait strategy), an event count on a futex word:
- *   waiter:  seq = load(X_futex); fetch_add(X_waiters, 1) (seq_cst);
- *            if the condition now holds: fetch_sub(X_waiters, 1), go on;
- *            else futex(&X_futex, FUTEX_WAIT, seq, timeout) (not private:
- *            the word is shared between processes); fetch_sub(X_waiters, 1)
- *            and check again.
+ *   waiter:  (optionally spin, then sched_yield once: a peer sharing the
+ *            CPU answers meanwhile without any futex call, as the waiter is
+ *            not registered) seq = load(X_futex); fetch_add(X_waiters, 1)
+ *            (seq_cst); if the condition now holds: fetch_sub(X_waiters, 1),
+ *            go on; else futex(&X_futex, FUTEX_WAIT, seq, NULL) (not
+ *            private: the word is shared between processes; no timeout, see
+ *            Liveness); fetch_sub(X_waiters, 1) and check again.
  *   waker:   after publishing (the store that makes the condition true), a
  *            seq_cst fence, then if load(X_waiters) != 0:
  *            fetch_add(X_futex, 1); futex(&X_futex, FUTEX_WAKE, INT_MAX).
  *   X = data: the consumer waits for records, producers wake it after
  *   publishing / committing. X = space: producers wait for space, the
  *   consumer wakes them after releasing space. Spinning waiters skip all
- *   of this; wakers always do the check (one fence and one load).
+ *   of this; wakers always do the check (one fence and one load). Anyone
+ *   may wake X this way at any time (a waiter only ever looks again):
+ *   registering does, and so does a peer watcher (below).
  *
  * Liveness: a producer stores its pid in a free producer_pids slot (compare-
  * and-set from 0; a slot whose pid is dead may be taken over; a single-
- * producer ring uses slot 0) before its first record and clears it when it
- * closes; the consumer does the same with
- * consumer_pid. A consumer that finds nothing to read (or an uncommitted
- * record) checks the registered producer pids with kill(pid, 0) at least
- * every 100 ms of waiting: a pid that is gone (ESRCH, or a zombie not yet
- * reaped: /proc/PID/stat state Z or X) means a producer died,
- * and the consumer reports it instead of waiting forever. pids can be reused
- * by the kernel; the check is a liveness hint, documented as such.
+ * producer ring uses slot 0) before its first record, then wakes data as a
+ * waker does (a sleeping consumer then watches it too), and clears the slot
+ * when it closes; the consumer does the same with consumer_pid, waking
+ * space. A pid that is gone (ESRCH, or a zombie not yet reaped: /proc/PID/
+ * stat state Z or X) means that side died; a consumer finding nothing to
+ * read (or an uncommitted record), or a producer finding no space, reports
+ * it instead of waiting forever. A sleeper learns of a death without a
+ * timed wait: a watcher in its process (a thread polling a pidfd per
+ * watched pid) wakes X as a waker does when a watched process ends, and the
+ * sleeper then checks the pids. Without pidfds, sleepers wait with a 100 ms
+ * timeout and check the pids each time. pids can be reused by the kernel;
+ * the check is a liveness hint, documented as such.
+ *
+ * Versions: 1 slept with a 100 ms timeout and did not wake at registration;
+ * a version 2 sleeper could miss a version 1 peer's death, so the version
+ * differs though the layout is the same.
  */
 #ifndef IPCBRIDGE_RING_H
 #define IPCBRIDGE_RING_H
@@ -142,7 +154,7 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
 /* ------------------------------------------------------------------ C API
  *
  * Implemented in ipcbridge_ring.c: compile it with the program, e.g.
- *     cc -std=c11 -O2 prog.c ipcbridge_ring.c -lrt
+ *     cc -std=c11 -O2 -pthread prog.c ipcbridge_ring.c -lrt
  * Linux only (futex). One struct ipcb_ring per process and role; it is not
  * thread-safe (use one handle per thread; several multi-producer handles in
  * one process are fine).
@@ -150,13 +162,22 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
  * Every call returns 0 on success, -1 on failure with errno set and a
  * message in ipcb_ring_error(r), or IPCB_RING_PEER_DIED (errno EOWNERDEAD):
  * while waiting, poll/read found a registered producer pid gone, or
- * offer/claim found the registered consumer pid gone (at most 100 ms after
- * waiting began, then every 100 ms; a zombie counts as alive until reaped).
+ * offer/claim found the registered consumer pid gone (IPCB_RING_BLOCK: as
+ * soon as the watcher sees the process end; SPIN and NOWAIT, and BLOCK
+ * without pidfds: at most 100 ms after waiting began, then every 100 ms).
  *
  * Waiting: `wait` is IPCB_RING_NOWAIT (fail with EAGAIN at once),
  * IPCB_RING_SPIN (busy-wait, yielding the CPU now and then) or
  * IPCB_RING_BLOCK (the futex protocol above); `timeout_ns` < 0 waits for
  * ever, otherwise the wait fails with ETIMEDOUT after that long.
+ *
+ * The peer watcher: the first IPCB_RING_BLOCK wait with a peer to watch
+ * starts one detached thread in the process (all signals blocked in it),
+ * which lives until the process ends, and an eventfd; each watched pid
+ * holds a pidfd while its handle waits for it (at most 64 in a process;
+ * beyond that, and where pidfd_open or the thread is not available, waits
+ * fall back to the 100 ms timeout). ipcb_ring_close drops a handle's
+ * watches. A child of fork starts its own watcher. Link with -pthread.
  *
  * Registration: the first offer/claim registers the caller's pid as a
  * producer (EBUSY: all slots live, or a single-producer ring with another
@@ -184,7 +205,7 @@ struct ipcb_ring {
     uint64_t cached_producer;              /* last producer_position seen by the consumer */
     uint64_t claim_at, claim_end;          /* pending claim (claim_end 0 = none) */
     uint64_t read_end;                     /* end of the record read (0 = none) */
-    int64_t liveness_due;                  /* CLOCK_MONOTONIC ns of the next pid check */
+    int64_t liveness_due;                  /* CLOCK_MONOTONIC ns of the next pid check (no watcher) */
     int32_t self;                          /* our pid, cached at registration */
     /* The peer watcher (see "Liveness" above), per side (0 producer, 1 consumer): */
     int32_t watched[2][IPCB_RING_MAX_PRODUCERS]; /* the pids followed */

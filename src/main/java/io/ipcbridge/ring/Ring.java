@@ -54,10 +54,11 @@ import java.util.function.BooleanSupplier;
  *
  * <p>A handle may produce and consume; each side is meant for one thread at a time (open more
  * handles for more producer threads of a multi-producer ring). Producing registers this process's pid
- * in the header; a consumer that waits in vain checks that pid at least every 100 ms and throws
- * {@link PeerDiedException} when the producer died (checking pids is a hint: the kernel may reuse
- * one). A record is delivered only when complete, so a producer killed while writing leaves nothing
- * torn behind.
+ * in the header, consuming registers it as the consumer; a side that waits in vain throws
+ * {@link PeerDiedException} when the other side died: at once when it sleeps ({@link WaitStrategy#BLOCK},
+ * whose peers one daemon thread watches through pidfds while a ring waits for them), within 100 ms
+ * when it spins (checking pids is a hint: the kernel may reuse one). A record is delivered only when
+ * complete, so a producer killed while writing leaves nothing torn behind.
  *
  * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with
  * {@link InterruptedException}) and on {@link #close()} (with
@@ -77,8 +78,9 @@ public final class Ring implements AutoCloseable {
         /** Busy-waits briefly, then yields the CPU between looks. */
         SPIN_THEN_YIELD,
         /**
-         * Sleeps on a futex word in the header until the other side wakes it, after a few busy turns
-         * when another CPU is free: a waiting side costs no CPU.
+         * Sleeps on a futex word in the header, without a timeout, until the other side wakes it, after
+         * a few busy turns when another CPU is free and one yield of the CPU: a waiting side costs no
+         * CPU.
          */
         BLOCK
     }
@@ -112,12 +114,13 @@ public final class Ring implements AutoCloseable {
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
     /**
-     * Busy turns of {@link WaitStrategy#BLOCK} before it yields, when it has a CPU of its own to spin
-     * on: a stream of messages then flows without a futex wake-up per message (which would keep the
-     * consumer starved and asleep); on one CPU it yields at once. Then it yields the CPU once before
-     * it sleeps: a peer that shares the CPU answers meanwhile, and as this side never slept, the peer
-     * needs no FUTEX_WAKE and this side no FUTEX_WAIT (on one CPU a round trip then costs two
-     * sched_yield calls instead of two wake-ups and two waits). The C side does the same.
+     * Busy turns of {@link WaitStrategy#BLOCK} before it sleeps, when it may have a CPU of its own to
+     * spin on: a stream of messages then flows without a futex wake-up per message (which would keep
+     * the consumer starved and asleep); on one CPU it does not spin. Before them it yields the CPU
+     * once: a peer that shares the CPU answers meanwhile, and as this side never slept, the peer needs
+     * no FUTEX_WAKE and this side no FUTEX_WAIT (a round trip on one CPU then costs two sched_yield
+     * calls instead of two wake-ups and two waits); spinning first would only delay that peer. The C
+     * side does the same.
      */
     private static final int BLOCK_SPINS = Runtime.getRuntime().availableProcessors() > 1 ? 64 : 0;
     /** Busy turns of {@link WaitStrategy#SPIN_THEN_YIELD} before it yields. */
@@ -701,12 +704,14 @@ public final class Ring implements AutoCloseable {
             if (ready.getAsBoolean()) {
                 return true;
             }
-            if (how == WaitStrategy.BLOCK && spins >= BLOCK_SPINS) {
-                if (spins == BLOCK_SPINS) {
+            if (how == WaitStrategy.BLOCK) {
+                if (spins == 0) {
                     Thread.yield();
                     continue;
                 }
-                return sleep(ready, futex, waitersAt, deadline, consumer);
+                if (spins > BLOCK_SPINS) {
+                    return sleep(ready, futex, waitersAt, deadline, consumer);
+                }
             }
             if (how == WaitStrategy.SPIN_THEN_YIELD && spins >= SPINS) {
                 Thread.yield();
