@@ -23,16 +23,18 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
  * A POSIX message queue (mq_overview(7)), either end of a queue a C program also uses.
  *
- * <p>Messages are delivered highest priority first, in send order within a priority. The receive
- * buffer is always sized from the queue's own message size, so a receive never fails with
- * EMSGSIZE; a message longer than that size is refused with {@link MessageTooLargeException}
- * before any call, and nothing is sent.
+ * <p>Messages are delivered highest priority first, in send order within a priority. A receive
+ * never fails with EMSGSIZE: {@link #receive()} sizes its buffer from the queue's own message size,
+ * and {@link #receive(ByteBuffer)}, which receives into a buffer of the caller's without
+ * allocating, checks that the buffer has that much room before any call. A message longer than
+ * that size is refused with {@link MessageTooLargeException} before any call, and nothing is sent.
  *
  * <p>Blocking calls answer {@link #close()} and {@link Thread#interrupt()} like the JDK's channels
  * (see {@link Descriptor}); timed calls take a relative {@link Duration}, honoured in monotonic time
@@ -390,39 +392,100 @@ public final class MessageQueue implements Channel, HasDescriptor {
         return receive(Duration.ZERO);
     }
 
-    private Optional<Message> receive(long deadline) throws IOException {
-        if (access == Access.WRITE) {
-            throw new NonReadableChannelException();
+    /**
+     * Receives the oldest message of the highest priority into {@code dst} at its position, blocking
+     * while the queue is empty; {@code dst}'s position advances by the message's length. With a
+     * direct buffer the kernel writes straight into it, and nothing is allocated.
+     *
+     * @param dst a buffer with at least {@link #messageSize()} bytes remaining, however short the
+     *     message: the kernel refuses a smaller one (EMSGSIZE), so it is checked before any call
+     * @return the message's priority
+     * @throws IllegalArgumentException if {@code dst} has less room or is read-only; nothing is received
+     * @throws NonReadableChannelException if the queue was opened for writing only
+     * @throws IllegalBlockingModeException in non-blocking mode (use {@link #receive(ByteBuffer, Duration)})
+     */
+    public int receive(ByteBuffer dst) throws IOException {
+        checkRoom(dst);
+        requireBlocking();
+        int priority = receive(dst, Deadline.NEVER);
+        if (priority < 0) {
+            throw new AsynchronousCloseException();
         }
-        ByteBuffer buf = buffer(messageSize);
-        int[] priority = new int[1];
-        int length = mqd.blocking(fd -> {
-            buf.clear().limit(messageSize);
-            int r = Syscalls.mqReceive(fd, buf, priority, slice(deadline), name);
-            if (r >= 0) {
-                return r;
-            }
-            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : null;
-        });
-        if (length < 0) {
-            return Optional.empty();
-        }
-        byte[] data = new byte[length];
-        buf.flip().get(data);
-        return Optional.of(new Message(data, priority[0]));
+        return priority;
     }
 
     /**
-     * The absolute CLOCK_REALTIME timeout of one mq_timed* call towards the monotonic
-     * {@code deadline} (null: none): at most {@link #SLICE_NANOS} ahead, so that a step of the wall
-     * clock moves the end of a wait by at most that (X-08); the caller retries until the monotonic
-     * deadline has passed.
+     * mq_timedreceive(3) into {@code dst}, as {@link #receive(ByteBuffer)}, waiting at most
+     * {@code timeout}; zero returns at once.
+     *
+     * @return the message's priority, or empty if none came in time (or the queue is in non-blocking
+     *     mode and empty); {@code dst} is unchanged then
      */
-    private static long[] slice(long deadline) {
-        if (deadline == Deadline.NEVER) {
-            return null;
+    public OptionalInt receive(ByteBuffer dst, Duration timeout) throws IOException {
+        checkRoom(dst);
+        int priority = receive(dst, Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+        return priority < 0 ? OptionalInt.empty() : OptionalInt.of(priority);
+    }
+
+    private void checkRoom(ByteBuffer dst) {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
         }
-        return Syscalls.realtimeAfter(Math.min(SLICE_NANOS, deadline - System.nanoTime()));
+        if (dst.remaining() < messageSize) {
+            throw new IllegalArgumentException("a receive buffer needs room for the queue's message size, "
+                    + messageSize + " bytes; " + dst.remaining() + " remain");
+        }
+    }
+
+    private Optional<Message> receive(long deadline) throws IOException {
+        ByteBuffer buf = buffer(messageSize);
+        int priority = receiveDirect(buf, deadline);
+        if (priority < 0) {
+            return Optional.empty();
+        }
+        byte[] data = new byte[buf.position()];
+        buf.flip().get(data);
+        return Optional.of(new Message(data, priority));
+    }
+
+    /** Receives into {@code dst}, which has room for a message; the priority, or -1 if none came in time. */
+    private int receive(ByteBuffer dst, long deadline) throws IOException {
+        if (dst.isDirect()) {
+            return receiveDirect(dst, deadline);
+        }
+        ByteBuffer buf = buffer(messageSize);
+        int priority = receiveDirect(buf, deadline);
+        if (priority >= 0) {
+            dst.put(buf.flip());
+        }
+        return priority;
+    }
+
+    /** mq_timedreceive(3) into direct {@code dst}, in slices until {@code deadline}; the priority, or -1. */
+    private int receiveDirect(ByteBuffer dst, long deadline) throws IOException {
+        if (access == Access.WRITE) {
+            throw new NonReadableChannelException();
+        }
+        return mqd.blocking(fd -> {
+            int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
+            if (r >= 0) {
+                return Syscalls.mqPriority();
+            }
+            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : null;
+        });
+    }
+
+    /**
+     * The wall-clock timeout of one mq_timed* call towards the monotonic {@code deadline}: at most
+     * {@link #SLICE_NANOS}, so that a step of the wall clock moves the end of a wait by at most that
+     * (X-08); the caller retries until the monotonic deadline has passed. {@link Syscalls#BLOCK}
+     * (no clock is read) when there is no deadline.
+     */
+    private static long slice(long deadline) {
+        if (deadline == Deadline.NEVER) {
+            return Syscalls.BLOCK;
+        }
+        return Math.max(0, Math.min(SLICE_NANOS, deadline - System.nanoTime()));
     }
 
     /** A per-thread direct buffer of at least {@code size} bytes, cleared and limited to it. */

@@ -124,6 +124,59 @@ class MessageQueueInteropTest {
     }
 
     @Test
+    void javaReceivesACPeersMessagesIntoItsOwnBuffersWithTheirPriorities() throws Exception {
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {
+            run("send-prio", name);
+            ByteBuffer direct = ByteBuffer.allocateDirect(q.messageSize());
+            List<String> got = new ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                int priority = q.receive(direct.clear());
+                got.add(priority + " " + StandardCharsets.US_ASCII.decode(direct.flip()));
+            }
+            assertEquals(List.of("31 p31-5", "5 p5-1", "5 p5-3", "3 p3-2", "3 p3-6", "1 p1-0", "1 p1-7", "0 p0-4",
+                    "0 p0-8"), got);
+            byte[] max = new byte[q.messageSize()];
+            for (int i = 0; i < max.length; i++) {
+                max[i] = (byte) (i * 7);
+            }
+            ByteBuffer heap = ByteBuffer.allocate(q.messageSize());
+            for (byte[] payload : new byte[][] {{0, (byte) 0xff, '\n', 0}, {}, max}) {
+                run("send-raw", name, "4", HexFormat.of().formatHex(payload));
+                assertEquals(4, q.receive(direct.clear()));
+                assertEquals(ByteBuffer.wrap(payload), direct.flip(), "the bytes as the peer sent them");
+                run("send-raw", name, "6", HexFormat.of().formatHex(payload));
+                assertEquals(java.util.OptionalInt.of(6), q.receive(heap.clear(), Duration.ofSeconds(30)));
+                assertEquals(ByteBuffer.wrap(payload), heap.flip(), "the bytes as the peer sent them");
+            }
+        }
+    }
+
+    @Test
+    void aMillionSequenceNumberedMessagesFromCArriveOnceInOrderInOneReusedBuffer() throws Exception {
+        // the receive that allocates nothing, with the C producer blocking on a full queue all along
+        int count = 1_000_000;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name);
+                    ChildProcess producer = Command.of(peer, "send", name, Integer.toString(count)).start()) {
+                ByteBuffer b = ByteBuffer.allocateDirect(q.messageSize()).order(ByteOrder.LITTLE_ENDIAN);
+                for (long seq = 0; seq < count; seq++) {
+                    assertEquals(0, q.receive(b.clear()));
+                    b.flip();
+                    assertEquals(seq, b.getLong(0), "no gap, no duplicate");
+                    assertEquals(8 + seq % 64, b.remaining());
+                    for (int i = 8; i < b.remaining(); i++) {
+                        if (b.get(i) != (byte) seq) {
+                            throw new AssertionError("message " + seq + " corrupted at byte " + i);
+                        }
+                    }
+                }
+                assertTrue(producer.waitFor().success());
+                assertEquals(0, q.attributes().currentMessages(), "nothing more");
+            }
+        });
+    }
+
+    @Test
     void aMillionSequenceNumberedMessagesFromJavaToCArriveOnceInOrder() throws Exception {
         int count = 1_000_000;
         assertTimeoutPreemptively(LIMIT, () -> {

@@ -30,6 +30,19 @@ class MessageQueueDeadlineTest {
     }
 
     @Test
+    void aTimedReceiveIntoABufferLongerThanOneSliceWaitsItsWholeDuration() throws Exception {
+        String name = Names.unique("deadline");
+        try (MessageQueue q = MessageQueue.createExclusively(name, 1, 16, MessageQueue.DEFAULT_MODE)) {
+            long start = System.nanoTime();
+            assertTrue(q.receive(ByteBuffer.allocateDirect(16), Duration.ofMillis(250)).isEmpty());
+            long waited = System.nanoTime() - start;
+            assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(250), "waited " + waited / 1_000_000 + " ms");
+        } finally {
+            MessageQueue.unlink(name);
+        }
+    }
+
+    @Test
     void aTimedSendOnAFullQueueLongerThanOneSliceWaitsItsWholeDuration() throws Exception {
         String name = Names.unique("deadline");
         try (MessageQueue q = MessageQueue.createExclusively(name, 1, 16, MessageQueue.DEFAULT_MODE)) {

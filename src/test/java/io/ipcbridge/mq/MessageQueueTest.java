@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -165,6 +166,67 @@ class MessageQueueTest {
     }
 
     @Test
+    void aReceiveIntoABufferReturnsThePriorityAndAdvancesThePosition() throws Exception {
+        // MQ-09, MQ-10, MQ-12: into a direct buffer (straight from the kernel) and a heap one (copied)
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 4, 64, 0600)) {
+            q.send(bytes("low"), 1);
+            q.send(bytes("top"), MessageQueue.PRIO_MAX - 1);
+            q.send(new byte[0], 7);
+            ByteBuffer direct = ByteBuffer.allocateDirect(100);
+            direct.position(10);
+            assertEquals(MessageQueue.PRIO_MAX - 1, q.receive(direct));
+            assertEquals(13, direct.position(), "the message is put at the position, which advances");
+            assertEquals("top", StandardCharsets.UTF_8.decode(direct.flip().position(10)).toString());
+            ByteBuffer heap = ByteBuffer.allocate(100);
+            assertEquals(OptionalInt.of(7), q.receive(heap, Duration.ZERO));
+            assertEquals(0, heap.position(), "an empty message advances nothing");
+            assertEquals(OptionalInt.of(1), q.receive(heap, Duration.ofSeconds(5)));
+            assertEquals("low", new String(heap.array(), 0, heap.position(), StandardCharsets.UTF_8));
+            assertEquals(OptionalInt.empty(), q.receive(heap, Duration.ZERO));
+            assertEquals(OptionalInt.empty(), q.receive(direct.clear(), Duration.ofMillis(20)));
+            assertEquals(3, heap.position(), "a receive that found nothing leaves the buffer alone");
+            assertEquals(0, direct.position(), "a receive that found nothing leaves the buffer alone");
+            assertThrows(IllegalArgumentException.class, () -> q.receive(heap, Duration.ofMillis(-1)));
+        }
+    }
+
+    @Test
+    void aReceiveBufferWithLessRoomThanTheMessageSizeIsRefusedBeforeTheCall() throws Exception {
+        // MQ-08: the kernel would fail it with EMSGSIZE even for a 1-byte message; nothing is taken
+        try (MessageQueue q = MessageQueue.createExclusively(name(), 4, 64, 0600)) {
+            q.send(new byte[] {42}, 3);
+            ByteBuffer small = ByteBuffer.allocateDirect(64).position(1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.receive(small));
+            assertTrue(e.getMessage().contains("64 bytes; 63 remain"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> q.receive(ByteBuffer.allocate(63), Duration.ZERO));
+            assertThrows(IllegalArgumentException.class,
+                    () -> q.receive(ByteBuffer.allocateDirect(64).asReadOnlyBuffer()));
+            assertEquals(1, q.attributes().currentMessages(), "the message is still queued");
+            assertEquals(3, q.receive(small.clear()));
+            assertEquals(42, small.get(0));
+        }
+    }
+
+    @Test
+    void aReceiveIntoABufferFollowsTheAccessAndBlockingModes() throws Exception {
+        // MQ-18, MQ-19
+        String n = name();
+        MessageQueue.createExclusively(n, 1, 16, 0600).close();
+        ByteBuffer dst = ByteBuffer.allocateDirect(16);
+        try (MessageQueue reader = MessageQueue.open(n, MessageQueue.Access.READ);
+                MessageQueue writer = MessageQueue.open(n, MessageQueue.Access.WRITE)) {
+            assertThrows(NonReadableChannelException.class, () -> writer.receive(dst));
+            reader.setNonBlocking(true);
+            assertThrows(IllegalBlockingModeException.class, () -> reader.receive(dst));
+            assertEquals(OptionalInt.empty(), reader.receive(dst, Duration.ZERO));
+            writer.send(bytes("x"), 2);
+            assertEquals(OptionalInt.of(2), reader.receive(dst, Duration.ZERO));
+            reader.close();
+            assertThrows(ClosedChannelException.class, () -> reader.receive(dst.clear(), Duration.ZERO));
+        }
+    }
+
+    @Test
     void aFullQueueRefusesWithoutQueueingAndAnEmptyOneReturnsEmpty() throws Exception {
         // MQ-11, MQ-12, MQ-13, MQ-14
         try (MessageQueue q = MessageQueue.createExclusively(name(), 2, 16, 0600)) {
@@ -271,6 +333,28 @@ class MessageQueueTest {
             e = assertThrows(ExecutionException.class, () -> r2.result().get(5, TimeUnit.SECONDS));
             assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
             assertFalse(q2.isOpen());
+        });
+    }
+
+    @Test
+    void closeAndInterruptEndABlockedReceiveIntoABuffer() throws Exception {
+        //
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String n = name();
+            MessageQueue q = MessageQueue.createExclusively(n);
+            ByteBuffer dst = ByteBuffer.allocateDirect(q.messageSize());
+            Blocked.Call<Integer> r = Blocked.start(() -> q.receive(dst), 243);
+            q.close();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> r.result().get(5, TimeUnit.SECONDS));
+            assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+
+            MessageQueue q2 = MessageQueue.open(n, MessageQueue.Access.READ);
+            Blocked.Call<OptionalInt> r2 = Blocked.start(() -> q2.receive(dst, Duration.ofHours(1)), 243);
+            r2.thread().interrupt();
+            e = assertThrows(ExecutionException.class, () -> r2.result().get(5, TimeUnit.SECONDS));
+            assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+            assertFalse(q2.isOpen());
+            assertEquals(0, dst.position(), "nothing was received");
         });
     }
 

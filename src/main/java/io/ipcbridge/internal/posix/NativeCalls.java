@@ -120,12 +120,6 @@ final class NativeCalls {
     /** mq_open(3); {@code attr} is a struct mq_attr as 8 longs, or null for the system defaults. */
     static native int mq_open(String name, int oflag, int mode, long[] attr);
 
-    /** mq_timedsend(3) of {@code length} bytes at native address {@code message}; null timeout blocks. */
-    static native int mq_timedsend(int mqd, long message, long length, int priority, long[] absTimeout);
-
-    /** mq_timedreceive(3) into native address {@code buffer}; {@code priority[0]} receives the priority. */
-    static native long mq_timedreceive(int mqd, long buffer, long length, int[] priority, long[] absTimeout);
-
     /** mq_getattr(3) into a struct mq_attr as 8 longs. */
     static native int mq_getattr(int mqd, long[] attr);
 
@@ -232,5 +226,15 @@ final class NativeCalls {
         /** pthread_kill(3): sends a signal to one thread of this process; returns an errno. */
         @jnr.ffi.annotations.IgnoreError
         int pthread_kill(long thread, int sig);
+
+        /** mq_timedsend(3) of {@code length} bytes at native address {@code message}; 0 timeout blocks. */
+        int mq_timedsend(int mqd, long message, long length, int priority, long absTimeout);
+
+        /** mq_timedreceive(3) into native address {@code buffer}; the priority goes to the uint at {@code priority}. */
+        long mq_timedreceive(int mqd, long buffer, long length, long priority, long absTimeout);
+
+        /** clock_gettime(2) into the struct timespec at native address {@code timespec}; cannot fail here. */
+        @jnr.ffi.annotations.IgnoreError
+        int clock_gettime(int clock, long timespec);
     }
 }

@@ -533,23 +533,35 @@ public final class Syscalls {
 
     private static final ThreadLocal<LastBuffers> LAST_BUFFERS = ThreadLocal.withInitial(LastBuffers::new);
 
+    /** A timeout for {@link #mqSend} and {@link #mqReceive}: none, the call blocks. */
+    public static final long BLOCK = -1;
+    /** Per thread: the struct timespec of the mq_timed* calls (at 0) and the received priority (at 16). */
+    private static final ThreadLocal<MqScratch> MQ_SCRATCH = ThreadLocal.withInitial(MqScratch::new);
+    private static final int MQ_PRIORITY = 16;
+
+    private static final class MqScratch {
+        final ByteBuffer buffer = ByteBuffer.allocateDirect(24).order(java.nio.ByteOrder.nativeOrder());
+        final long address = Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer));
+    }
+
     /**
-     * An absolute CLOCK_REALTIME timespec {@code nanos} from now, for the mq_timed* calls: never
-     * negative and never with tv_nsec at or past 10^9, both of which Linux refuses with EINVAL.
+     * The address of this thread's absolute CLOCK_REALTIME timespec {@code nanos} (at least 0) from
+     * now, for the mq_timed* calls: never with tv_nsec at or past 10^9, which Linux refuses with
+     * EINVAL. Or 0 (NULL: no timeout) when {@code nanos} is {@link #BLOCK}: no clock is read then.
      */
-    public static long[] realtimeAfter(long nanos) {
-        long[] ts = new long[2];
-        NativeCalls.clock_gettime(CLOCK_REALTIME, ts);
-        long add = Math.max(0, nanos);
-        long sec = ts[0] + add / 1_000_000_000L;
-        long nsec = ts[1] + add % 1_000_000_000L;
+    private static long realtimeAfter(MqScratch scratch, long nanos) {
+        if (nanos < 0) {
+            return 0;
+        }
+        NativeCalls.THREADS.clock_gettime(CLOCK_REALTIME, scratch.address);
+        long sec = scratch.buffer.getLong(0) + nanos / 1_000_000_000L;
+        long nsec = scratch.buffer.getLong(8) + nanos % 1_000_000_000L;
         if (nsec >= 1_000_000_000L) {
             sec++;
             nsec -= 1_000_000_000L;
         }
-        ts[0] = sec;
-        ts[1] = nsec;
-        return ts;
+        scratch.buffer.putLong(0, sec).putLong(8, nsec);
+        return scratch.address;
     }
 
     /**
@@ -575,32 +587,43 @@ public final class Syscalls {
     /**
      * mq_timedsend(3) of {@code message} (direct) from its position to its limit, advancing it.
      *
-     * @param absTimeout from {@link #realtimeAfter}, or null to block
+     * @param timeoutNanos how long the kernel may wait for room, in wall-clock time, or {@link #BLOCK}
      * @return 0, {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED} (also for EBADF: a close is under way)
      */
-    public static int mqSend(int mqd, ByteBuffer message, int priority, long[] absTimeout, String name)
+    public static int mqSend(int mqd, ByteBuffer message, int priority, long timeoutNanos, String name)
             throws IOException {
-        int r = NativeCalls.mq_timedsend(mqd, address(message), message.remaining(), priority, absTimeout);
-        if (r == 0) {
+        MqScratch scratch = MQ_SCRATCH.get();
+        long timeout = realtimeAfter(scratch, timeoutNanos);
+        if (NativeCalls.THREADS.mq_timedsend(mqd, address(message), message.remaining(), priority,
+                timeout) == 0) {
             message.position(message.limit());
             return 0;
         }
-        return mqFailure("mq_timedsend", name, jnaErrno());
+        return mqFailure("mq_timedsend", name, NativeCalls.errno());
     }
 
     /**
-     * mq_timedreceive(3) into {@code buffer} (direct, with room for the queue's message size).
+     * mq_timedreceive(3) into {@code buffer} (direct, with room for the queue's message size),
+     * advancing it; the message's priority is then {@link #mqPriority()}.
      *
+     * @param timeoutNanos how long the kernel may wait for a message, in wall-clock time, or {@link #BLOCK}
      * @return the message length, or {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED}
      */
-    public static int mqReceive(int mqd, ByteBuffer buffer, int[] priority, long[] absTimeout, String name)
-            throws IOException {
-        long n = NativeCalls.mq_timedreceive(mqd, address(buffer), buffer.remaining(), priority, absTimeout);
+    public static int mqReceive(int mqd, ByteBuffer buffer, long timeoutNanos, String name) throws IOException {
+        MqScratch scratch = MQ_SCRATCH.get();
+        long timeout = realtimeAfter(scratch, timeoutNanos);
+        long n = NativeCalls.THREADS.mq_timedreceive(mqd, address(buffer), buffer.remaining(),
+                scratch.address + MQ_PRIORITY, timeout);
         if (n >= 0) {
             buffer.position(buffer.position() + (int) n);
             return (int) n;
         }
-        return mqFailure("mq_timedreceive", name, jnaErrno());
+        return mqFailure("mq_timedreceive", name, NativeCalls.errno());
+    }
+
+    /** The priority of the message this thread last received with {@link #mqReceive}. */
+    public static int mqPriority() {
+        return MQ_SCRATCH.get().buffer.getInt(MQ_PRIORITY);
     }
 
     private static int mqFailure(String call, String name, int errno) throws IOException {
