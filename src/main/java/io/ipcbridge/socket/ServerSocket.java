@@ -154,7 +154,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
             if (raw < 0) {
                 return Optional.empty();
             }
-            Socket s = Socket.adopt(raw, type, object);
+            Socket s = Socket.adopt(raw, address.domain(), type, object);
             int[] uids = allowedUids;
             if (uids == null || Arrays.stream(uids).anyMatch(u -> u == uidOf(s))) {
                 return Optional.of(s);

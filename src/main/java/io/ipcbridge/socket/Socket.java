@@ -75,13 +75,16 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     private final Descriptor fd;
     private final Type type;
+    /** AF_UNIX: the only family whose messages can carry descriptors. */
+    private final boolean unix;
     private final String name;
     private volatile String ownedPath;
     private volatile Duration readTimeout;
 
-    Socket(Descriptor fd, Type type) {
+    Socket(Descriptor fd, Type type, int domain) {
         this.fd = fd;
         this.type = type;
+        this.unix = domain == Address.AF_UNIX;
         this.name = fd.name();
     }
 
@@ -93,9 +96,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /** Wraps a raw socket descriptor, closing it if that fails. */
-    static Socket adopt(int raw, Type type, String name) throws IOException {
+    static Socket adopt(int raw, int domain, Type type, String name) throws IOException {
         try {
-            return new Socket(Descriptor.adopt(raw, name), type);
+            return new Socket(Descriptor.adopt(raw, name), type, domain);
         } catch (RuntimeException | IOException e) {
             Syscalls.close(raw);
             throw e;
@@ -120,8 +123,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
         Objects.requireNonNull(type, "type");
         checkType(address, type);
         String object = address.toString();
-        Socket s = adopt(SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object), type,
-                object);
+        Socket s = adopt(SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object),
+                address.domain(), type, object);
         try {
             long deadline = Deadline.of(timeout);
             if (address.domain() == Address.AF_UNIX) {
@@ -185,13 +188,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int[] sv = SocketCalls.socketpair(type.value);
         Socket first;
         try {
-            first = adopt(sv[0], type, "socketpair");
+            first = adopt(sv[0], Address.AF_UNIX, type, "socketpair");
         } catch (IOException | RuntimeException e) {
             Syscalls.close(sv[1]);
             throw e;
         }
         try {
-            return new Pair(first, adopt(sv[1], type, "socketpair"));
+            return new Pair(first, adopt(sv[1], Address.AF_UNIX, type, "socketpair"));
         } catch (IOException | RuntimeException e) {
             first.close();
             throw e;
@@ -207,7 +210,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
     public static Socket bind(Address address) throws IOException {
         String object = address == null ? "autobind" : address.toString();
         int domain = address == null ? Address.AF_UNIX : address.domain();
-        Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), Type.DATAGRAM, object);
+        Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), domain, Type.DATAGRAM, object);
         try {
             s.fd.withFd(f -> {
                 SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
@@ -417,8 +420,14 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return type == Type.STREAM && r.length == 0 ? -1 : r.length;
     }
 
-    /** {@link #receive} without room for descriptors: nothing allocated but the sender's address, when asked. */
+    /**
+     * {@link #receive} without room for descriptors: nothing allocated but the sender's address, when
+     * asked. An IP stream, which cannot carry descriptors, is read with read(2), as the JDK does.
+     */
     private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from) throws IOException {
+        if (!unix && type == Type.STREAM) {
+            return receiveIpStream(dst, into);
+        }
         int room = into.remaining();
         int[] out = new int[2];
         byte[] sender = from == null ? null : new byte[SocketCalls.SOCKADDR_SIZE];
@@ -447,6 +456,25 @@ public final class Socket implements ByteChannel, HasDescriptor {
             from[0] = Address.fromSockaddr(sender, out[1]);
         }
         return type == Type.STREAM && n == 0 ? -1 : n;
+    }
+
+    /** read(2) of an IP stream socket into {@code into}, then into {@code dst} if that is another buffer. */
+    private int receiveIpStream(ByteBuffer dst, ByteBuffer into) throws IOException {
+        int n = fd.blocking(f -> {
+            int r = SocketCalls.read(f, into, name);
+            if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
+                awaitBlocked(f, Syscalls.POLLIN);
+                return null;
+            }
+            return r == Syscalls.INTERRUPTED ? null : r;
+        });
+        if (n == Syscalls.AGAIN) {
+            return 0;
+        }
+        if (into != dst) {
+            dst.put(into.flip());
+        }
+        return n == 0 ? -1 : n;
     }
 
     /**

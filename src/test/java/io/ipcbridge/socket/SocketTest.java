@@ -249,6 +249,42 @@ class SocketTest {
     }
 
     @Test
+    @DisplayName("X-02, X-06: a TCP stream, read with read(2), ends a blocked read on interrupt and on close, and reads EOF")
+    void aTcpReadIsARead2ThatInterruptCloseAndEndOfStreamEnd() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                    Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM, Duration.ofSeconds(5));
+                    Socket accepted = server.accept()) {
+                Blocked.Call<Integer> read = Blocked.start(() -> client.read(ByteBuffer.allocateDirect(4)),
+                        Blocked.READ);
+                read.thread().interrupt();
+                ExecutionException e = assertThrows(ExecutionException.class, () -> read.result().get(5, TimeUnit.SECONDS));
+                assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+                assertFalse(client.isOpen(), "an interrupt closes the socket, as the JDK's channels do");
+            }
+            try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                    Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM, Duration.ofSeconds(5));
+                    Socket accepted = server.accept()) {
+                Blocked.Call<Integer> read2 = Blocked.start(() -> accepted.read(ByteBuffer.allocateDirect(4)),
+                        Blocked.READ);
+                accepted.close();
+                ExecutionException e = assertThrows(ExecutionException.class, () -> read2.result().get(5, TimeUnit.SECONDS));
+                assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+            }
+            try (ServerSocket server = ServerSocket.listen(Address.inet("::1", 0), Socket.Type.STREAM);
+                    Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM, Duration.ofSeconds(5));
+                    Socket accepted = server.accept()) {
+                client.write(text("abc"));
+                client.close();
+                ByteBuffer heap = ByteBuffer.allocate(8);
+                assertEquals(3, accepted.read(heap), "a heap buffer is read through a direct one");
+                assertEquals("abc", new String(heap.array(), 0, 3, StandardCharsets.US_ASCII));
+                assertEquals(-1, accepted.read(heap));
+            }
+        });
+    }
+
+    @Test
     @DisplayName("X-06: with the open file made non-blocking elsewhere, an interrupt still ends a read with ClosedByInterruptException")
     void anInterruptEndsAReadWaitingInPollOnAFileMadeNonBlockingElsewhere() throws Exception {
         for (Socket.Type type : Socket.Type.values()) {
