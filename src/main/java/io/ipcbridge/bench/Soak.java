@@ -1,11 +1,16 @@
 package io.ipcbridge.bench;
 
 import io.ipcbridge.cli.BoundedBuffer;
+import io.ipcbridge.cli.RingRecords;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.ring.PeerDiedException;
+import io.ipcbridge.ring.Ring;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,8 +25,8 @@ import java.util.stream.Stream;
 
 /**
  * The soak of RELIABILITY.md LOAD-10 (run by {@code scripts/soak}): rounds of a mixed workload
- * over every mechanism against the C peers, each checked for loss, with a peer SIGKILLed
- * mid-transfer every round; every interval it prints this process's descriptors, mappings, RSS and
+ * over every mechanism against the C peers, each checked for loss, with two peers SIGKILLed
+ * mid-transfer every round (a pipe writer and a ring producer); every interval it prints this process's descriptors, mappings, RSS and
  * its entries in /dev/shm and /dev/mqueue, and at the end it fails if any of them drifted after the
  * warm-up (descriptors and entries: not at all; mappings and RSS: by more than 5%, first third of
  * the samples against the last).
@@ -34,6 +39,8 @@ public final class Soak {
     private static final int MESSAGES = 2000;
     private static final int RECORDS = 20_000;
     private static final int PINGS = 2000;
+    private static final int RING_RECORDS = 20_000;
+    private static final int RING_MAX = 4096;
     /** What names of this process's objects contain (other processes' entries come and go). */
     private static final String OURS = "ipcb-bench-" + ProcessHandle.current().pid() + "-";
 
@@ -149,7 +156,7 @@ public final class Soak {
         out.println(last.line((System.nanoTime() - start) / 60e9, rounds));
         steady.add(last);
         String drift = drift(steady);
-        out.println(drift == null ? "soak: " + rounds + " rounds, " + rounds + " peers killed, nothing lost, no drift"
+        out.println(drift == null ? "soak: " + rounds + " rounds, " + 2 * rounds + " peers killed, nothing lost, no drift"
                 : "soak: DRIFT after warm-up: " + drift);
         return drift == null ? 0 : 1;
     }
@@ -185,13 +192,14 @@ public final class Soak {
         return d.length() == 0 ? null : d.toString().trim();
     }
 
-    /** One round: every mechanism once, each transfer checked, one peer killed mid-transfer. */
-    private static void round(String nativeDir, Path fifoDir, long round) throws Exception {
+    /** One round: every mechanism once, each transfer checked, two peers killed mid-transfer. */
+    static void round(String nativeDir, Path fifoDir, long round) throws Exception {
         BenchSupport.Peer pipePeer = new BenchSupport.Peer(Path.of(nativeDir, "pipe_peer").toString());
         BenchSupport.Peer fifoPeer = new BenchSupport.Peer(Path.of(nativeDir, "fifo_peer").toString());
         BenchSupport.Peer mqPeer = new BenchSupport.Peer(Path.of(nativeDir, "mq_peer").toString());
         BenchSupport.Peer shmPeer = new BenchSupport.Peer(Path.of(nativeDir, "shm_peer").toString());
         BenchSupport.Peer sockPeer = new BenchSupport.Peer(Path.of(nativeDir, "sock_peer").toString());
+        BenchSupport.Peer ringPeer = new BenchSupport.Peer(Path.of(nativeDir, "ring_peer").toString());
         ByteBuffer chunk = BenchSupport.pattern(round + 1, 1 << 16);
         long crc = BenchSupport.crcOfRepeated(chunk, PIPE_BYTES);
 
@@ -269,6 +277,71 @@ public final class Soak {
             }
             pair.first().shutdownOutput();
             sockPeer.expectSuccess(echo, "echo-fd");
+        }
+
+        // an AF_UNIX stream to a C sink, checked by count and CRC
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open();
+                ChildProcess sink = sockPeer.command("sink-fd", 3).fd(3, pair.second()).stdout(out.sink()).start()) {
+            pair.second().close();
+            out.sink().close();
+            BenchSupport.sendAll(chunk, PIPE_BYTES, b -> {
+                while (b.hasRemaining()) {
+                    pair.first().write(b);
+                }
+            });
+            pair.first().shutdownOutput();
+            BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
+            sockPeer.expectSuccess(sink, "sink-fd");
+        }
+
+        // TCP over loopback: a C client's messages echoed by an accepted socket, checked by the client
+        try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                ChildProcess client = sockPeer.discarding("echo-client", "tcp:" + server.localAddress(), "stream", PINGS)
+                        .start();
+                Socket accepted = server.accept(WAIT).orElseThrow(() -> new IOException("no TCP client"))) {
+            ByteBuffer b = ByteBuffer.allocateDirect(4096);
+            for (int n; (n = accepted.read(b.clear())) >= 0;) {
+                b.flip();
+                while (b.hasRemaining()) {
+                    accepted.write(b);
+                }
+            }
+            accepted.shutdownOutput(); // the client reads to its end of file
+            sockPeer.expectSuccess(client, "echo-client");
+        }
+
+        // the shared-memory ring, futex waits: a C producer's records of random sizes, each checked;
+        // then a C producer SIGKILLed mid-stream: every record before its death whole and in order,
+        // then PeerDiedException (the pidfd watcher's thread and descriptors come and go each time)
+        String r = BenchSupport.uniqueName("soak-r");
+        BenchSupport.track(r, () -> Ring.unlink(r));
+        try {
+            ByteBuffer record = ByteBuffer.allocateDirect(RING_MAX);
+            for (long count : new long[] {RING_RECORDS, Long.MAX_VALUE}) {
+                boolean kill = count == Long.MAX_VALUE;
+                try (Ring ring = Ring.create(r, 1 << 16, RING_MAX, false, 0600);
+                        ChildProcess producer = ringPeer.discarding("produce", r, count, round, "--wait", "block")
+                                .start()) {
+                    long seq = 0;
+                    try {
+                        for (; seq < count; seq++) {
+                            BenchSupport.check(ring.poll(record.clear(), WAIT) >= 0, "ring: no record " + seq);
+                            String wrong = RingRecords.check(record.flip(), 0, round, seq, 0, RING_MAX);
+                            BenchSupport.check(wrong == null, "ring record " + seq + ": " + wrong);
+                            if (kill && seq == RING_RECORDS / 10) {
+                                producer.kill();
+                            }
+                        }
+                        ringPeer.expectSuccess(producer, "produce");
+                    } catch (PeerDiedException e) {
+                        BenchSupport.check(kill && e.pid() == producer.pid(), "ring: " + e.getMessage());
+                    }
+                    BenchSupport.check(!kill || seq > RING_RECORDS / 10, "ring: the killed producer was not seen");
+                }
+                Ring.unlink(r);
+            }
+        } finally {
+            BenchSupport.remove(r);
         }
 
         // a C writer SIGKILLed mid-transfer: the reader reaches end of file, with a pattern prefix
