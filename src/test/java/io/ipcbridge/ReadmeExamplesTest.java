@@ -91,8 +91,13 @@ class ReadmeExamplesTest {
             q.send("urgent".getBytes(UTF_8), 9);
             Message first = q.receive();                                   // "urgent", priority 9
             Optional<Message> next = q.receive(Duration.ofMillis(100));    // "low"
+            ByteBuffer buf = ByteBuffer.allocateDirect(q.messageSize());   // a loop's buffer: nothing allocated per message
+            q.send("bulk".getBytes(UTF_8), 0);
+            int priority = q.receive(buf);                                 // 0; buf holds "bulk"
             assertEquals("urgent", first.text());
             assertEquals("low", next.orElseThrow().text());
+            assertEquals(0, priority);
+            assertEquals("bulk", UTF_8.decode(buf.flip()).toString());
         } finally {
             MessageQueue.unlink(name);
         }
