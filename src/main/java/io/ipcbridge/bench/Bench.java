@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,9 +27,8 @@ import java.util.concurrent.FutureTask;
  * it waits share one CPU: this thread is pinned to the first CPU it may use while it starts the
  * other side (a thread or a child, which inherit the pin) and runs its own. On a VM a wake-up on an
  * idle CPU crosses the hypervisor and costs tens of microseconds, for C as for Java, which would
- * hide the cost of the calls themselves and make a full run last three times longer. Sides that are
- * both busy (throughput runs, spinning mechanisms) get one CPU each, the passive side the second
- * and the active side the first, so that a repeat does not depend on where the scheduler put them.
+ * hide the cost of the calls themselves and make a full run last three times longer. Spinning
+ * mechanisms and throughput runs, whose two sides are both busy, are placed by the scheduler.
  */
 public final class Bench {
     /** The message of the latency workload, in bytes. */
@@ -50,9 +48,8 @@ public final class Bench {
      * @param repeat repeats of every run (the pairs interleaved in each)
      * @param nativeDir where bench_peer is
      * @param python the python3 to run for the Python pairs
-     * @param spread let the scheduler place both sides of every run, instead of keeping the two sides
-     *     of a latency run of a mechanism that sleeps while it waits on one CPU and giving the others
-     *     one CPU each
+     * @param spread let the scheduler place both sides of every latency run, instead of keeping the two
+     *     sides of a mechanism that sleeps while it waits on one CPU
      */
     public record Options(List<String> mechanisms, long bytes, int pings, int warmup, int repeat, Path nativeDir,
             String python, boolean spread) {
@@ -161,34 +158,15 @@ public final class Bench {
      * {@code cap} bytes (a warm-up's).
      */
     private double[] run(Job job, long cap, int timed, int untimed) throws IOException, InterruptedException {
-        if (options.spread()) {
-            return runPlaced(job, cap, timed, untimed, Placement.NONE);
+        if (options.spread() || job.workload() != Workload.LATENCY || job.mechanism().spins()) {
+            return runPlaced(job, cap, timed, untimed);
         }
-        if (job.workload() == Workload.LATENCY && !job.mechanism().spins()) {
-            return onOneCpu(() -> runPlaced(job, cap, timed, untimed, Placement.NONE));
-        }
-        if (job.pair() == Pair.PYTHON_PYTHON) {
-            return runPlaced(job, cap, timed, untimed, Placement.NONE); // one child runs both sides
-        }
-        return onTwoCpus(active -> runPlaced(job, cap, timed, untimed, active));
+        return onOneCpu(() -> runPlaced(job, cap, timed, untimed));
     }
 
     /** Work that may fail or be interrupted. */
     interface Task<T> {
         T call() throws IOException, InterruptedException;
-    }
-
-    /** Work in two sides: the passive one starts first, then {@code active} places this thread for the active one. */
-    interface SplitTask<T> {
-        T call(Placement active) throws IOException, InterruptedException;
-    }
-
-    /** Moves this thread (and what it starts from then on) to the CPU of the side it runs next. */
-    interface Placement {
-        /** Leaves this thread where it is. */
-        Placement NONE = () -> { };
-
-        void place() throws IOException;
     }
 
     /**
@@ -200,30 +178,6 @@ public final class Bench {
         Syscalls.setCpuAffinity(firstCpu(mask));
         try {
             return task.call();
-        } finally {
-            Syscalls.setCpuAffinity(mask);
-        }
-    }
-
-    /**
-     * Runs {@code task} with this thread pinned to the second CPU it may use, so that the passive
-     * side it starts inherits that one, and on the first once the task calls its placement, before
-     * it starts or runs the active side; then gives the thread its CPUs back. With one CPU allowed,
-     * both sides share it.
-     */
-    static <T> T onTwoCpus(SplitTask<T> task) throws IOException, InterruptedException {
-        long[] mask = Syscalls.cpuAffinity();
-        long[] first = firstCpu(mask);
-        long[] rest = mask.clone();
-        for (int i = 0; i < rest.length; i++) {
-            rest[i] &= ~first[i];
-        }
-        if (Arrays.equals(rest, new long[rest.length])) {
-            return task.call(Placement.NONE);
-        }
-        Syscalls.setCpuAffinity(firstCpu(rest));
-        try {
-            return task.call(() -> Syscalls.setCpuAffinity(first));
         } finally {
             Syscalls.setCpuAffinity(mask);
         }
@@ -241,9 +195,8 @@ public final class Bench {
         return one;
     }
 
-    /** {@link #run(Job, long, int, int)} where this thread now runs; {@code activeSide} once the passive side has started. */
-    private double[] runPlaced(Job job, long cap, int timed, int untimed, Placement activeSide)
-            throws IOException, InterruptedException {
+    /** {@link #run(Job, long, int, int)} where this thread now runs. */
+    private double[] runPlaced(Job job, long cap, int timed, int untimed) throws IOException, InterruptedException {
         Mechanism m = job.mechanism();
         long bytes = Math.min(m.bytes(options.bytes()), cap);
         boolean latency = job.workload() == Workload.LATENCY;
@@ -266,7 +219,7 @@ public final class Bench {
                 }
             }
             try (Link link = m.open(job.workload(), job.pair())) {
-                return run(job, link, latency, passiveArgs, activeArgs, bytes, pings, warmup, activeSide);
+                return run(job, link, latency, passiveArgs, activeArgs, bytes, pings, warmup);
             }
         } catch (IOException | RuntimeException e) {
             throw new IOException(job.label() + ": " + (e.getMessage() != null ? e.getMessage()
@@ -275,13 +228,12 @@ public final class Bench {
     }
 
     private double[] run(Job job, Link link, boolean latency, List<String> passiveArgs, List<String> activeArgs,
-            long bytes, int pings, int warmup, Placement activeSide) throws IOException, InterruptedException {
+            long bytes, int pings, int warmup) throws IOException, InterruptedException {
         Pair pair = job.pair();
         int chunk = job.mechanism().chunk();
         if (pair.passive() == Pair.Side.C || pair.passive() == Pair.Side.PYTHON) {
             try (Child passive = pair.passive() == Pair.Side.C ? peerChild(link, Link.Role.PASSIVE, passiveArgs)
                     : pythonChild(link, passiveArgs)) {
-                activeSide.place();
                 if (pair.active() == Pair.Side.C) {
                     try (Child active = peerChild(link, Link.Role.ACTIVE, activeArgs)) {
                         String a = active.output();
@@ -319,7 +271,6 @@ public final class Bench {
         Thread thread = new Thread(worker, "bench-" + job.mechanism().id());
         thread.setDaemon(true); // never keeps the JVM alive after a failure on this side
         thread.start();
-        activeSide.place();
         double[] result = null;
         try (End end = link.end(Link.Role.ACTIVE)) {
             if (latency) {

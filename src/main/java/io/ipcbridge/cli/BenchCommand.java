@@ -31,10 +31,8 @@ import picocli.CommandLine.Spec;
             "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (about 5 minutes"
                 + " on 2 CPUs). --quick: 16 MiB, 2,000 after 500, 1 repeat (under a minute).",
             "Placement: the two sides of a latency run share one CPU, except for the spinning mechanisms (shm-spin, "
-                + "ring-spin); those and the two sides of a throughput run get one CPU each; --spread lets the "
-                + "scheduler place all. On a VM a wake-up on an idle CPU costs tens of microseconds, which would hide "
-                + "the cost of the calls, and where the scheduler puts two busy sides changes a throughput "
-                + "several-fold.",
+                + "ring-spin), which get the CPUs the scheduler gives; --spread lets the scheduler place all. On a VM "
+                + "a wake-up on an idle CPU costs tens of microseconds, which would hide the cost of the calls.",
             "Mechanisms: pipe fifo unix-stream unix-seqpacket unix-dgram tcp mq shm-sem shm-spin ring ring-spin "
                 + "ring-64b conn conn-64b (all by default). ring: the shared-memory message ring with futex waits (64 KiB "
                 + "records); ring-spin: its spinning waits (latency only); ring-64b: 64-byte records (throughput "
@@ -76,9 +74,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "Untimed round trips before them instead of the mode's.")
     Long warmup;
 
-    @Option(names = "--spread", description = "Let the scheduler place the two sides of every run (by default "
-            + "those of a latency run of a mechanism that sleeps while it waits share one CPU, and the others get "
-            + "one CPU each).")
+    @Option(names = "--spread", description = "Let the scheduler place the two sides of every latency run (by "
+            + "default those of a mechanism that sleeps while it waits share one CPU).")
     boolean spread;
 
     @Option(names = "--python", paramLabel = "PATH", defaultValue = "python3",

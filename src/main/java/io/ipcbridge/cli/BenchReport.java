@@ -54,8 +54,7 @@ final class BenchReport {
                 + " (64 KiB sends, 8 KiB messages for mq); median of %d repeat(s), pairs interleaved%n",
                 Bench.PING_SIZE, o.pings(), o.warmup(), o.bytes(), o.repeat());
         out.printf(Locale.ROOT, "# placement: %s%n", o.spread() ? "by the scheduler (--spread)"
-                : "the two sides of a latency run on one CPU, but for spinning mechanisms; those and throughput on one CPU"
-                        + " each");
+                : "the two sides of a latency run on one CPU, but for spinning mechanisms; throughput by the scheduler");
         table(out, results, Workload.LATENCY, "Latency: median round trip, us (ratio to c-c; lower is better)",
                 Result::value);
         table(out, results, Workload.LATENCY, "Latency: p99 round trip, us (ratio to c-c p99)", Result::p99);

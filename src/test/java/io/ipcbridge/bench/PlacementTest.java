@@ -15,15 +15,13 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
  * The bench keeps the two sides of a latency run on one CPU by pinning the thread that starts them:
- * what it starts inherits the pin, and the thread gets its CPUs back afterwards. Two busy sides get
- * one CPU each.
+ * what it starts inherits the pin, and the thread gets its CPUs back afterwards.
  */
 class PlacementTest {
     @Test
@@ -46,27 +44,6 @@ class PlacementTest {
         });
         assertEquals(first, thread.get(), "a thread started meanwhile");
         assertEquals("Cpus_allowed_list:\t" + first, child, "a process spawned meanwhile");
-        assertArrayEquals(before, Syscalls.cpuAffinity(), "the thread's CPUs, back");
-    }
-
-    @Test
-    void withTwoCpusThePassiveSideGetsTheSecondTheActiveSideTheFirstAndTheThreadItsCpusBack() throws Exception {
-        long[] before = Syscalls.cpuAffinity();
-        String all = allowed(Path.of("/proc/thread-self/status"));
-        int first = firstCpu(before);
-        long[] rest = before.clone();
-        rest[first / 64] &= ~(1L << (first % 64));
-        AtomicReference<String> passive = new AtomicReference<>();
-        String active = Bench.onTwoCpus(placement -> {
-            Thread t = new Thread(() -> passive.set(allowed(Path.of("/proc/thread-self/status"))));
-            t.start();
-            t.join();
-            placement.place();
-            return allowed(Path.of("/proc/thread-self/status"));
-        });
-        boolean twoCpus = Arrays.stream(rest).anyMatch(w -> w != 0);
-        assertEquals(twoCpus ? Integer.toString(firstCpu(rest)) : all, passive.get(), "the passive side");
-        assertEquals(twoCpus ? Integer.toString(first) : all, active, "the active side");
         assertArrayEquals(before, Syscalls.cpuAffinity(), "the thread's CPUs, back");
     }
 
