@@ -25,16 +25,17 @@ import org.openjdk.jmh.annotations.Warmup;
  * The cost of the calls of an AF_UNIX stream round trip without the wake-ups (run by
  * {@code scripts/bench-jmh}, never by {@code mvn verify}): one thread writes 8 bytes into one end of
  * a connected pair and reads them from the other, so both calls find what they need at once.
- * ipcbridge's {@link Socket} (sendto(2), recvmsg(2) with room for descriptors' reports) against the
- * JDK's {@link SocketChannel} on a {@link UnixDomainSocketAddress} (write(2), read(2)): the
- * difference is what ipcbridge adds to a round trip of {@code ipcbridge bench unix-stream}, twice.
+ * ipcbridge's {@link Socket} (write(2), then recvmsg(2), which learns of descriptors a peer pushed:
+ * RELIABILITY.md FD-05), the same socket's {@link io.ipcbridge.Descriptor} (write(2), read(2)), and
+ * the JDK's {@link SocketChannel} on a {@link UnixDomainSocketAddress} (write(2), read(2)). The
+ * first two differ by what recvmsg costs over read; the last two by the binding and the wrapper.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 8, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED") // one JVM to the next moves the figures most
 public class StreamSocketBench {
     private final ByteBuffer out = ByteBuffer.allocateDirect(8);
     private final ByteBuffer in = ByteBuffer.allocateDirect(8);
@@ -71,6 +72,13 @@ public class StreamSocketBench {
     public int writeReadIpcbridge() throws IOException {
         pair.first().write(out.clear());
         return pair.second().read(in.clear());
+    }
+
+    /** 8 bytes through the descriptors of ipcbridge's pair: Descriptor.write, then Descriptor.read (read(2)). */
+    @Benchmark
+    public int writeReadDescriptor() throws IOException {
+        pair.first().descriptor().write(out.clear());
+        return pair.second().descriptor().read(in.clear());
     }
 
     /** 8 bytes through the JDK's pair: SocketChannel.write, then SocketChannel.read. */
