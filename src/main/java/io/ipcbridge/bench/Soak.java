@@ -284,11 +284,7 @@ public final class Soak {
                 ChildProcess sink = sockPeer.command("sink-fd", 3).fd(3, pair.second()).stdout(out.sink()).start()) {
             pair.second().close();
             out.sink().close();
-            BenchSupport.sendAll(chunk, PIPE_BYTES, b -> {
-                while (b.hasRemaining()) {
-                    pair.first().write(b);
-                }
-            });
+            BenchSupport.sendAll(chunk, PIPE_BYTES, b -> pair.first().write(b)); // a blocking write writes all
             pair.first().shutdownOutput();
             BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
             sockPeer.expectSuccess(sink, "sink-fd");
@@ -300,11 +296,8 @@ public final class Soak {
                         .start();
                 Socket accepted = server.accept(WAIT).orElseThrow(() -> new IOException("no TCP client"))) {
             ByteBuffer b = ByteBuffer.allocateDirect(4096);
-            for (int n; (n = accepted.read(b.clear())) >= 0;) {
-                b.flip();
-                while (b.hasRemaining()) {
-                    accepted.write(b);
-                }
+            while (accepted.read(b.clear()) >= 0) {
+                accepted.write(b.flip()); // a blocking write writes all
             }
             accepted.shutdownOutput(); // the client reads to its end of file
             sockPeer.expectSuccess(client, "echo-client");

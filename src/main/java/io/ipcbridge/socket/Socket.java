@@ -257,6 +257,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
             return 0;
         }
         awaitReadTimeout();
+        if (!unix && type == Type.STREAM) {
+            return fd.read(dst); // an IP stream cannot carry descriptors: read(2), as the JDK does
+        }
         int n = receive(dst, 0, null, null);
         return n == 0 && type == Type.SEQPACKET ? -1 : n;
     }
@@ -420,14 +423,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return type == Type.STREAM && r.length == 0 ? -1 : r.length;
     }
 
-    /**
-     * {@link #receive} without room for descriptors: nothing allocated but the sender's address, when
-     * asked. An IP stream, which cannot carry descriptors, is read with read(2), as the JDK does.
-     */
+    /** {@link #receive} without room for descriptors: nothing allocated but the sender's address, when asked. */
     private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from) throws IOException {
-        if (!unix && type == Type.STREAM) {
-            return receiveIpStream(dst, into);
-        }
         int room = into.remaining();
         int[] out = new int[2];
         byte[] sender = from == null ? null : new byte[SocketCalls.SOCKADDR_SIZE];
@@ -456,25 +453,6 @@ public final class Socket implements ByteChannel, HasDescriptor {
             from[0] = Address.fromSockaddr(sender, out[1]);
         }
         return type == Type.STREAM && n == 0 ? -1 : n;
-    }
-
-    /** read(2) of an IP stream socket into {@code into}, then into {@code dst} if that is another buffer. */
-    private int receiveIpStream(ByteBuffer dst, ByteBuffer into) throws IOException {
-        int n = fd.blocking(f -> {
-            int r = SocketCalls.read(f, into, name);
-            if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
-                awaitBlocked(f, Syscalls.POLLIN);
-                return null;
-            }
-            return r == Syscalls.INTERRUPTED ? null : r;
-        });
-        if (n == Syscalls.AGAIN) {
-            return 0;
-        }
-        if (into != dst) {
-            dst.put(into.flip());
-        }
-        return n == 0 ? -1 : n;
     }
 
     /**

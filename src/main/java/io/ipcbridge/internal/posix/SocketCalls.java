@@ -332,21 +332,6 @@ public final class SocketCalls {
     }
 
     /**
-     * read(2) of a socket into {@code data} (direct), advancing it: for sockets that cannot carry
-     * descriptors.
-     *
-     * @return bytes read (0 at end of stream), {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
-     */
-    public static int read(int fd, ByteBuffer data, String object) throws IOException {
-        long n = NativeCalls.THREADS.read(fd, Syscalls.address(data), data.remaining());
-        if (n < 0) {
-            return failure("read", object, NativeCalls.errno());
-        }
-        data.position(data.position() + (int) n);
-        return (int) n;
-    }
-
-    /**
      * sendto(2) of {@code data} (direct), to {@code sockaddr} if not null, without descriptors;
      * never raises SIGPIPE.
      *
