@@ -39,6 +39,9 @@ import java.util.Objects;
  * {@link #write(ByteBuffer)} writes the whole buffer, looping when the kernel takes part of it.
  */
 public final class Descriptor extends AbstractInterruptibleChannel implements ByteChannel, HasDescriptor {
+    /** What a {@link BufferCall} returns when it should be made again (after EINTR, EBADF, or a wait for readiness). */
+    public static final int RETRY = Integer.MIN_VALUE;
+
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int TEMP_CAPACITY = 64 * 1024;
     private static final ThreadLocal<ByteBuffer> TEMP =
@@ -61,6 +64,8 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
     private int users;
     private boolean closing;
     private volatile boolean nonBlocking;
+    private final BufferCall readCall = this::readOnce;
+    private final BufferCall writeCall = this::writeOnce;
 
     private Descriptor(int fd, String name, boolean nonBlocking) {
         this.fd = fd;
@@ -166,17 +171,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             }
             return n;
         }
-        return blocking(n -> {
-            int r = Syscalls.read(n, dst, name);
-            if (r == Syscalls.AGAIN) {
-                if (nonBlocking) {
-                    return 0;
-                }
-                awaitBlocked(Syscalls.POLLIN);
-                return null;
-            }
-            return r == Syscalls.INTERRUPTED ? null : r;
-        });
+        return blocking(dst, readCall);
     }
 
     /**
@@ -207,19 +202,8 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             return 0;
         }
         int start = src.position();
-        return blocking(n -> {
-            int r = Syscalls.write(n, src, name);
-            if (r >= 0) {
-                return nonBlocking || !src.hasRemaining() ? src.position() - start : null;
-            }
-            if (r == Syscalls.AGAIN) {
-                if (nonBlocking) {
-                    return src.position() - start;
-                }
-                awaitBlocked(Syscalls.POLLOUT);
-            }
-            return null;
-        });
+        blocking(src, writeCall);
+        return src.position() - start;
     }
 
     /**
@@ -264,18 +248,34 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
      * @throws java.nio.channels.ClosedByInterruptException if the thread was interrupted
      */
     public <T> T blocking(FdCall<T> call) throws IOException {
+        Object[] result = new Object[1];
+        blocking(null, (n, unused) -> {
+            result[0] = call.apply(n);
+            return result[0] == null ? RETRY : 0;
+        });
+        @SuppressWarnings("unchecked")
+        T t = (T) result[0];
+        return t;
+    }
+
+    /**
+     * {@link #blocking(FdCall)} for a call that moves the bytes of {@code buffer}, returning an
+     * {@code int} ({@link #RETRY} to be made again): with a {@code call} kept in a field, a read or
+     * write allocates nothing, as with the JDK's channels.
+     */
+    public int blocking(ByteBuffer buffer, BufferCall call) throws IOException {
         long self = enter();
         try {
             boolean completed = false;
             begin();
             try {
                 for (;;) {
-                    T result = call.apply(fd);
+                    int result = call.apply(fd, buffer);
                     if (!isOpen()) {
                         // closed meanwhile: the result may come from the dead socket (an end of file)
-                        return null; // end() throws
+                        return 0; // end() throws
                     }
-                    if (result != null) {
+                    if (result != RETRY) {
                         completed = true;
                         return result;
                     }
@@ -286,6 +286,40 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         } finally {
             leave(self);
         }
+    }
+
+    /** A call made by {@link #blocking(ByteBuffer, BufferCall)}. */
+    @FunctionalInterface
+    public interface BufferCall {
+        /** Makes the call once with the open descriptor number {@code fd}: its result, or {@link #RETRY}. */
+        int apply(int fd, ByteBuffer buffer) throws IOException;
+    }
+
+    private int readOnce(int n, ByteBuffer dst) throws IOException {
+        int r = Syscalls.read(n, dst, name);
+        if (r == Syscalls.AGAIN) {
+            if (nonBlocking) {
+                return 0;
+            }
+            awaitBlocked(Syscalls.POLLIN);
+            return RETRY;
+        }
+        return r == Syscalls.INTERRUPTED ? RETRY : r;
+    }
+
+    /** Writes until {@code src} is empty (blocking) or the kernel takes no more (non-blocking); 0 when done. */
+    private int writeOnce(int n, ByteBuffer src) throws IOException {
+        int r = Syscalls.write(n, src, name);
+        if (r >= 0) {
+            return nonBlocking || !src.hasRemaining() ? 0 : RETRY;
+        }
+        if (r == Syscalls.AGAIN) {
+            if (nonBlocking) {
+                return 0;
+            }
+            awaitBlocked(Syscalls.POLLOUT);
+        }
+        return RETRY;
     }
 
     /** Inside a call: waits for readiness of a descriptor whose open file is non-blocking elsewhere. */

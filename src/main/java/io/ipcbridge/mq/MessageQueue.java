@@ -94,6 +94,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private final Descriptor mqd;
     private final int messageSize;
     private volatile boolean nonBlocking;
+    private final Descriptor.BufferCall receiveCall = (fd, b) -> receiveOnce(fd, b, Deadline.NEVER);
 
     private MessageQueue(String name, Access access, Descriptor mqd, int messageSize) {
         this.name = name;
@@ -354,13 +355,13 @@ public final class MessageQueue implements Channel, HasDescriptor {
             direct.put(message.duplicate()).flip();
         }
         ByteBuffer out = direct;
-        boolean sent = mqd.blocking(fd -> {
-            int r = Syscalls.mqSend(fd, out, priority, slice(deadline), name);
+        boolean sent = mqd.blocking(out, (fd, b) -> {
+            int r = Syscalls.mqSend(fd, b, priority, slice(deadline), name);
             if (r == 0) {
-                return true;
+                return 1;
             }
-            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? false : null;
-        });
+            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? 0 : Descriptor.RETRY;
+        }) == 1;
         if (sent && direct != message) {
             message.position(message.limit());
         }
@@ -466,13 +467,15 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
         }
-        return mqd.blocking(fd -> {
-            int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
-            if (r >= 0) {
-                return Syscalls.mqPriority();
-            }
-            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : null;
-        });
+        return mqd.blocking(dst, deadline == Deadline.NEVER ? receiveCall : (fd, b) -> receiveOnce(fd, b, deadline));
+    }
+
+    private int receiveOnce(int fd, ByteBuffer dst, long deadline) throws IOException {
+        int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
+        if (r >= 0) {
+            return Syscalls.mqPriority();
+        }
+        return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : Descriptor.RETRY;
     }
 
     /**

@@ -70,6 +70,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     private static final SocketCalls.Received NOTHING = new SocketCalls.Received();
     private static final int TEMP_CAPACITY = 65536;
+    private static final int[] NO_FDS = {};
     private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
 
@@ -80,6 +81,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final String name;
     private volatile String ownedPath;
     private volatile Duration readTimeout;
+    private final Descriptor.BufferCall sendCall = (f, out) -> sendOnce(f, out, null, NO_FDS);
+    private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false);
+    private final Descriptor.BufferCall receiveFromCall = (f, into) -> receiveOnce(f, into, true);
 
     Socket(Descriptor fd, Type type, int domain) {
         this.fd = fd;
@@ -275,12 +279,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (type == Type.STREAM) {
             return fd.write(src);
         }
-        return send(src, null, new int[0]);
+        return send(src, null, NO_FDS);
     }
 
     /** Sends {@code message} as one datagram to {@code to} (an unconnected datagram socket). */
     public int sendTo(ByteBuffer message, Address to) throws IOException {
-        return send(message, Objects.requireNonNull(to, "to").sockaddr(), new int[0]);
+        return send(message, Objects.requireNonNull(to, "to").sockaddr(), NO_FDS);
     }
 
     /**
@@ -315,7 +319,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (index == descriptors.size()) {
             send(data, null, fds); // a stream may take part of the data: the rest goes plain
             while (data.hasRemaining()) {
-                send(data, null, new int[0]);
+                send(data, null, NO_FDS);
             }
             return;
         }
@@ -351,19 +355,20 @@ public final class Socket implements ByteChannel, HasDescriptor {
             direct = ByteBuffer.allocateDirect(message.remaining());
             direct.put(message.duplicate()).flip();
         }
-        ByteBuffer out = direct;
-        int n = fd.blocking(f -> {
-            int r = fds.length == 0 ? SocketCalls.sendPlain(f, out, to, name) : SocketCalls.sendmsg(f, out, to, fds, 0, name);
-            if (r == Syscalls.AGAIN) {
-                awaitBlocked(f, Syscalls.POLLOUT);
-                return null;
-            }
-            return r == Syscalls.INTERRUPTED ? null : r;
-        });
+        int n = fd.blocking(direct, to == null && fds.length == 0 ? sendCall : (f, out) -> sendOnce(f, out, to, fds));
         if (direct != message) {
             message.position(message.position() + n);
         }
         return n;
+    }
+
+    private int sendOnce(int f, ByteBuffer out, byte[] to, int[] fds) throws IOException {
+        int r = fds.length == 0 ? SocketCalls.sendPlain(f, out, to, name) : SocketCalls.sendmsg(f, out, to, fds, 0, name);
+        if (r == Syscalls.AGAIN) {
+            awaitBlocked(f, Syscalls.POLLOUT);
+            return Descriptor.RETRY;
+        }
+        return r == Syscalls.INTERRUPTED ? Descriptor.RETRY : r;
     }
 
     /**
@@ -426,33 +431,36 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /** {@link #receive} without room for descriptors: nothing allocated but the sender's address, when asked. */
     private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from) throws IOException {
         int room = into.remaining();
-        int[] out = new int[2];
-        byte[] sender = from == null ? null : new byte[SocketCalls.SOCKADDR_SIZE];
-        int n = fd.blocking(f -> {
-            int r = SocketCalls.recvPlain(f, into, type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, out, sender, name);
-            if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
-                awaitBlocked(f, Syscalls.POLLIN);
-                return null;
-            }
-            return r == Syscalls.INTERRUPTED ? null : r;
-        });
+        int n = fd.blocking(into, from == null ? receiveCall : receiveFromCall);
         if (n == Syscalls.AGAIN) {
             return 0; // non-blocking (set through the descriptor), and nothing there
         }
+        int flags = SocketCalls.receivedFlags();
         int kept = Math.min(n, room);
         if (into != dst) {
             dst.put(into.flip());
         }
-        if ((out[0] & SocketCalls.MSG_CTRUNC) != 0) {
+        if ((flags & SocketCalls.MSG_CTRUNC) != 0) {
             throw new AncillaryDataTruncatedException(name, kept, 0);
         }
-        if ((out[0] & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room)) {
+        if ((flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room)) {
             throw new MessageTruncatedException(name, n, room);
         }
         if (from != null) {
-            from[0] = Address.fromSockaddr(sender, out[1]);
+            byte[] sender = SocketCalls.receivedSender();
+            from[0] = Address.fromSockaddr(sender, sender.length);
         }
         return type == Type.STREAM && n == 0 ? -1 : n;
+    }
+
+    /** One recvmsg(2) of {@link #receivePlain}, made by the descriptor's blocking loop. */
+    private int receiveOnce(int f, ByteBuffer into, boolean sender) throws IOException {
+        int r = SocketCalls.recvPlain(f, into, type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, sender, name);
+        if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
+            awaitBlocked(f, Syscalls.POLLIN);
+            return Descriptor.RETRY;
+        }
+        return r == Syscalls.INTERRUPTED ? Descriptor.RETRY : r;
     }
 
     /**

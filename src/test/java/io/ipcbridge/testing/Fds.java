@@ -27,7 +27,9 @@ public final class Fds {
             entries.forEach(p -> {
                 try {
                     String target = Files.readSymbolicLink(p).toString();
-                    if (!target.equals(listing)) { // the listing's own descriptor, whatever its number
+                    // not the listing's own descriptor, whatever its number, nor the cgroup files the
+                    // JVM itself reads now and then (memory.stat, when it looks at the memory available)
+                    if (!target.equals(listing) && !target.startsWith("/sys/fs/cgroup/")) {
                         fds.put(Integer.parseInt(p.getFileName().toString()), target);
                     }
                 } catch (IOException closedMeanwhile) {

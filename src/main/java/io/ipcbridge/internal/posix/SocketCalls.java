@@ -304,31 +304,40 @@ public final class SocketCalls {
     /**
      * recvmsg(2) into {@code data} (direct) with no room for descriptors: a read that, unlike
      * read(2) or recvfrom(2), learns that the peer sent descriptors (the kernel drops them and sets
-     * MSG_CTRUNC). {@code out[0]} receives msg_flags; with {@code name} not null, the sender's
-     * sockaddr goes there and its length to {@code out[1]}.
+     * MSG_CTRUNC). Nothing is allocated: the thread's last call leaves msg_flags for
+     * {@link #receivedFlags()} and, when {@code sender} is asked for, the sender's sockaddr for
+     * {@link #receivedSender()}.
      *
      * @param flags MSG_TRUNC to learn the real length of a longer datagram or seqpacket message
      * @return what recvmsg returned (0 at end of stream or for an empty message; with MSG_TRUNC
      *     possibly more than {@code data} took; {@code data} advances by what it took),
      *     {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
      */
-    public static int recvPlain(int fd, ByteBuffer data, int flags, int[] out, byte[] name, String object)
+    public static int recvPlain(int fd, ByteBuffer data, int flags, boolean sender, String object)
             throws IOException {
         PlainHeader h = PLAIN.get();
         ByteBuffer m = h.header;
         m.putLong(IOVEC, Syscalls.address(data)).putLong(IOVEC + 8, data.remaining()).putInt(MSGHDR + 48, 0)
-                .putLong(MSGHDR, name == null ? 0 : h.address + NAME).putInt(MSGHDR + 8, name == null ? 0 : SOCKADDR_SIZE);
+                .putLong(MSGHDR, sender ? h.address + NAME : 0).putInt(MSGHDR + 8, sender ? SOCKADDR_SIZE : 0);
         long n = NativeCalls.THREADS.recvmsg(fd, h.address, flags | MSG_CMSG_CLOEXEC);
         if (n < 0) {
             return failure("recvmsg", object, NativeCalls.errno());
         }
-        out[0] = m.getInt(MSGHDR + 48);
-        if (name != null) {
-            out[1] = Math.min(SOCKADDR_SIZE, m.getInt(MSGHDR + 8));
-            m.get(NAME, name, 0, out[1]);
-        }
         data.position(data.position() + (int) Math.min(n, data.remaining()));
         return (int) n;
+    }
+
+    /** The msg_flags of this thread's last {@link #recvPlain}: MSG_TRUNC, MSG_CTRUNC. */
+    public static int receivedFlags() {
+        return PLAIN.get().header.getInt(MSGHDR + 48);
+    }
+
+    /** The sender's sockaddr from this thread's last {@link #recvPlain} that asked for it. */
+    public static byte[] receivedSender() {
+        ByteBuffer m = PLAIN.get().header;
+        byte[] sockaddr = new byte[Math.min(SOCKADDR_SIZE, m.getInt(MSGHDR + 8))];
+        m.get(NAME, sockaddr);
+        return sockaddr;
     }
 
     /**
