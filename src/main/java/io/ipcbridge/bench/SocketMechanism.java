@@ -46,8 +46,6 @@ abstract class SocketMechanism extends Mechanism {
                     WITH_JDK);
         }
 
-
-
         @Override
         Socket.Pair connected() throws IOException {
             return Socket.pair(Socket.Type.STREAM);
