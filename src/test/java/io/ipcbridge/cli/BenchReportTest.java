@@ -1,0 +1,67 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.ipcbridge.bench.Pair;
+import io.ipcbridge.bench.Result;
+import io.ipcbridge.bench.Workload;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The target lines of {@code ipcbridge bench}: the verdict on the medians, the ratio repeat by repeat. */
+class BenchReportTest {
+    /** A latency result whose repeats had these median round trips (ns). */
+    private static Result latency(Pair pair, double... medians) {
+        return new Result("unix-stream", Workload.LATENCY, pair,
+                Arrays.stream(medians).mapToObj(m -> new double[] {m, 2 * m, m}).toList());
+    }
+
+    @Test
+    void aSteadyRatioHasANarrowInterval() {
+        Result java = latency(Pair.JAVA_C, 11_000, 9_900, 12_100);
+        Result jdk = latency(Pair.JDK_C, 10_000, 9_000, 11_000);
+        assertArrayEquals(new double[] {1.1, 1.1, 1.1}, BenchReport.paired(java, jdk), 1e-9);
+        assertEquals("target: unix-stream    latency    java-c <= jdk-c:           NOT MET"
+                + " (1.10x; repeat by repeat 1.10x, 95% CI 1.10-1.10)", BenchReport.target(java, jdk, 1.0));
+    }
+
+    @Test
+    void theIntervalIsStudentsTOnTheLogarithms() {
+        double up = Math.exp(0.1);
+        Result java = latency(Pair.JAVA_C, 1000 * up, 1000 / up, 1000 * up, 1000 / up);
+        Result cc = latency(Pair.C_C, 1000, 1000, 1000, 1000);
+        // mean of the logs 0, standard deviation sqrt(4 * 0.01 / 3), t(0.975, 3 df) = 3.182
+        double half = 3.182 * Math.sqrt(0.04 / 3) / 2;
+        assertArrayEquals(new double[] {1.0, Math.exp(-half), Math.exp(half)}, BenchReport.paired(java, cc), 1e-9);
+        String line = BenchReport.target(java, cc, 1.10); // the median of the repeats is 1005 ns
+        assertEquals("target: unix-stream    latency    java-c <= 1.10x c-c:       MET     (1.01x; repeat by repeat"
+                + " 1.00x, 95% CI 0.83-1.20, spans the target)", line);
+    }
+
+    @Test
+    void fewOrUnmatchedRepeatsGiveTheMediansOnly() {
+        Result java = latency(Pair.JAVA_C, 900, 950);
+        Result jdk = latency(Pair.JDK_C, 1000, 1000);
+        assertNull(BenchReport.paired(java, jdk));
+        assertEquals("target: unix-stream    latency    java-c <= jdk-c:           MET     (0.93x)",
+                BenchReport.target(java, jdk, 1.0));
+        assertNull(BenchReport.paired(latency(Pair.JAVA_C, 1, 2, 3), latency(Pair.JDK_C, 1, 2, 3, 4)));
+    }
+
+    @Test
+    void throughputMustReachTheFactorAndOtherMechanismsAreNamed() {
+        List<double[]> samples = List.of(new double[] {2e9}, new double[] {2e9}, new double[] {2e9});
+        Result conn = new Result("conn-64b", Workload.THROUGHPUT, Pair.JAVA_JAVA, samples);
+        Result python = new Result("conn-64b", Workload.THROUGHPUT, Pair.PYTHON_PYTHON,
+                List.of(new double[] {1e9}, new double[] {1e9}, new double[] {1e9}));
+        assertEquals("target: conn-64b       throughput java-java >= 2.00x python-python: MET     (2.00x;"
+                + " repeat by repeat 2.00x, 95% CI 2.00-2.00, spans the target)", BenchReport.target(conn, python, 2.0));
+        Result shmSem = new Result("shm-sem", Workload.LATENCY, Pair.JAVA_C, List.of(new double[] {4000, 0, 0}));
+        Result ring = new Result("ring", Workload.LATENCY, Pair.JAVA_C, List.of(new double[] {3000, 0, 0}));
+        assertEquals("target: ring           latency    java-c <= 1.00x shm-sem java-c: MET     (0.75x)",
+                BenchReport.target(ring, shmSem, 1.0));
+    }
+}
