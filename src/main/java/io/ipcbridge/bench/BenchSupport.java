@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,10 +24,33 @@ import java.util.zip.CRC32;
 /**
  * What {@link Soak} uses around its transfers: the C peers it spawns and checks, the sinks' count
  * and CRC lines, the pattern the C peers send, and the names it creates, removed when done or by a
- * shutdown hook if it is interrupted.
+ * shutdown hook if it is interrupted; and the option parsing of the programs that scripts run.
  */
 final class BenchSupport {
     private BenchSupport() {
+    }
+
+    /**
+     * The {@code --name value} options of a program run by a script, each of {@code names}; on
+     * anything else, prints "{@code program}: the problem" and {@code usage} to stderr and exits 2.
+     */
+    static Map<String, String> options(String[] args, String program, String usage, String... names) {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i < args.length; i += 2) {
+            String problem = !List.of(names).contains(args[i]) ? "unknown option " + args[i]
+                    : i + 1 == args.length ? "missing value for " + args[i] : null;
+            if (problem != null) {
+                usageError(program, problem, usage);
+            }
+            options.put(args[i], args[i + 1]);
+        }
+        return options;
+    }
+
+    /** Prints "{@code program}: {@code problem}" and {@code usage} to stderr and exits 2. */
+    static void usageError(String program, String problem, String usage) {
+        System.err.println(program + ": " + problem + "\nusage: " + usage);
+        System.exit(2);
     }
 
     /**

@@ -44,6 +44,49 @@ public record Result(String mechanism, Workload workload, Pair pair, List<double
         return c[c.length - 1] / (workload == Workload.LATENCY ? 1e3 : 1e6);
     }
 
+    /**
+     * This result's headline figure over {@code other}'s, repeat by repeat ({@link Bench} runs every
+     * pair once in each repeat): see {@link #pairedRatio}; null unless both have the same number of
+     * repeats.
+     */
+    public double[] ratioTo(Result other) {
+        if (other.samples.size() != samples.size()) {
+            return null;
+        }
+        return pairedRatio(samples.stream().mapToDouble(s -> s[0]).toArray(),
+                other.samples.stream().mapToDouble(s -> s[0]).toArray());
+    }
+
+    /** Two-sided 97.5% quantiles of Student's t for 1 to 30 degrees of freedom. */
+    private static final double[] T975 = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
+        2.056, 2.052, 2.048, 2.045, 2.042};
+
+    /**
+     * The ratios {@code a[i] / b[i]} of measurements made side by side: {geometric mean, low, high}
+     * of its 95% confidence interval (Student's t on the logarithms), or null for fewer than three.
+     */
+    public static double[] pairedRatio(double[] a, double[] b) {
+        int n = a.length;
+        if (n < 3 || b.length != n) {
+            return null;
+        }
+        double[] logs = new double[n];
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            logs[i] = Math.log(a[i] / b[i]);
+            mean += logs[i] / n;
+        }
+        double squares = 0;
+        for (double l : logs) {
+            squares += (l - mean) * (l - mean);
+        }
+        int df = n - 1;
+        double t = df <= T975.length ? T975[df - 1] : 1.96 + 2.5 / df;
+        double half = t * Math.sqrt(squares / df / n);
+        return new double[] {Math.exp(mean), Math.exp(mean - half), Math.exp(mean + half)};
+    }
+
     /** The unit of {@link #value()}: {@code us} or {@code MB/s}. */
     public String unit() {
         return workload == Workload.LATENCY ? "us" : "MB/s";

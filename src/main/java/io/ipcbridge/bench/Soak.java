@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -34,6 +35,7 @@ import java.util.stream.Stream;
  * <p>usage: {@code Soak [--minutes N] [--interval SECONDS] [--native-dir DIR]}
  */
 public final class Soak {
+    private static final String USAGE = "scripts/soak [--minutes N] [--interval SECONDS] [--native-dir DIR]";
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final int PIPE_BYTES = 4 << 20;
     private static final int MESSAGES = 2000;
@@ -95,29 +97,13 @@ public final class Soak {
     }
 
     public static void main(String[] args) throws Exception {
-        double minutes = 30;
-        long interval = 10;
-        String nativeDir = System.getProperty("ipcbridge.native.dir", "target/native-tests");
-        for (int i = 0; i < args.length; i += 2) {
-            String value = i + 1 < args.length ? args[i + 1] : null;
-            if (value == null) {
-                usage("missing value for " + args[i]);
-            }
-            switch (args[i]) {
-                case "--minutes" -> minutes = Double.parseDouble(value);
-                case "--interval" -> interval = Long.parseLong(value);
-                case "--native-dir" -> nativeDir = value;
-                default -> usage("unknown option " + args[i]);
-            }
-        }
+        Map<String, String> o = BenchSupport.options(args, "soak", USAGE, "--minutes", "--interval", "--native-dir");
+        double minutes = Double.parseDouble(o.getOrDefault("--minutes", "30"));
+        long interval = Long.parseLong(o.getOrDefault("--interval", "10"));
+        String nativeDir = o.getOrDefault("--native-dir",
+                System.getProperty("ipcbridge.native.dir", "target/native-tests"));
         BenchSupport.cleanUpOnExit("soak");
         System.exit(run(nativeDir, minutes, interval, System.out));
-    }
-
-    private static void usage(String problem) {
-        System.err.println("soak: " + problem + "\nusage: scripts/soak [--minutes N] [--interval SECONDS]"
-                + " [--native-dir DIR]");
-        System.exit(2);
     }
 
     private static int run(String nativeDir, double minutes, long interval, PrintStream out) throws Exception {

@@ -147,7 +147,7 @@ final class BenchReport {
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "target: %-14s %-10s %-26s %-7s (%.2fx",
                 r.mechanism(), r.workload().id(), goal, (latency ? ratio <= factor : ratio >= factor) ? "MET" : "NOT MET",
                 ratio));
-        double[] paired = paired(r, other);
+        double[] paired = r.ratioTo(other);
         if (paired != null) {
             line.append(String.format(Locale.ROOT, "; repeat by repeat %.2fx, 95%% CI %.2f-%.2f", paired[0], paired[1],
                     paired[2]));
@@ -156,37 +156,6 @@ final class BenchReport {
             }
         }
         return line.append(')').toString();
-    }
-
-    /** Two-sided 97.5% quantiles of Student's t for 1 to 30 degrees of freedom. */
-    private static final double[] T975 = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
-        2.056, 2.052, 2.048, 2.045, 2.042};
-
-    /**
-     * The ratio of {@code r} to {@code other} repeat by repeat: {geometric mean, low, high} of its
-     * 95% confidence interval (Student's t on the logarithms), or null unless both have the same
-     * number of repeats, at least three.
-     */
-    static double[] paired(Result r, Result other) {
-        int n = r.samples().size();
-        if (n < 3 || other.samples().size() != n) {
-            return null;
-        }
-        double[] logs = new double[n];
-        double mean = 0;
-        for (int i = 0; i < n; i++) {
-            logs[i] = Math.log(r.samples().get(i)[0] / other.samples().get(i)[0]);
-            mean += logs[i] / n;
-        }
-        double squares = 0;
-        for (double l : logs) {
-            squares += (l - mean) * (l - mean);
-        }
-        int df = n - 1;
-        double t = df <= T975.length ? T975[df - 1] : 1.96 + 2.5 / df;
-        double half = t * Math.sqrt(squares / df / n);
-        return new double[] {Math.exp(mean), Math.exp(mean - half), Math.exp(mean + half)};
     }
 
     private interface Value {

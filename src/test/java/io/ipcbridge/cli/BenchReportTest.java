@@ -23,7 +23,7 @@ class BenchReportTest {
     void aSteadyRatioHasANarrowInterval() {
         Result java = latency(Pair.JAVA_C, 11_000, 9_900, 12_100);
         Result jdk = latency(Pair.JDK_C, 10_000, 9_000, 11_000);
-        assertArrayEquals(new double[] {1.1, 1.1, 1.1}, BenchReport.paired(java, jdk), 1e-9);
+        assertArrayEquals(new double[] {1.1, 1.1, 1.1}, java.ratioTo(jdk), 1e-9);
         assertEquals("target: unix-stream    latency    java-c <= jdk-c:           NOT MET"
                 + " (1.10x; repeat by repeat 1.10x, 95% CI 1.10-1.10)", BenchReport.target(java, jdk, 1.0));
     }
@@ -35,7 +35,7 @@ class BenchReportTest {
         Result cc = latency(Pair.C_C, 1000, 1000, 1000, 1000);
         // mean of the logs 0, standard deviation sqrt(4 * 0.01 / 3), t(0.975, 3 df) = 3.182
         double half = 3.182 * Math.sqrt(0.04 / 3) / 2;
-        assertArrayEquals(new double[] {1.0, Math.exp(-half), Math.exp(half)}, BenchReport.paired(java, cc), 1e-9);
+        assertArrayEquals(new double[] {1.0, Math.exp(-half), Math.exp(half)}, java.ratioTo(cc), 1e-9);
         String line = BenchReport.target(java, cc, 1.10); // the median of the repeats is 1005 ns
         assertEquals("target: unix-stream    latency    java-c <= 1.10x c-c:       MET     (1.01x; repeat by repeat"
                 + " 1.00x, 95% CI 0.83-1.20, spans the target)", line);
@@ -45,10 +45,10 @@ class BenchReportTest {
     void fewOrUnmatchedRepeatsGiveTheMediansOnly() {
         Result java = latency(Pair.JAVA_C, 900, 950);
         Result jdk = latency(Pair.JDK_C, 1000, 1000);
-        assertNull(BenchReport.paired(java, jdk));
+        assertNull(java.ratioTo(jdk));
         assertEquals("target: unix-stream    latency    java-c <= jdk-c:           MET     (0.93x)",
                 BenchReport.target(java, jdk, 1.0));
-        assertNull(BenchReport.paired(latency(Pair.JAVA_C, 1, 2, 3), latency(Pair.JDK_C, 1, 2, 3, 4)));
+        assertNull(latency(Pair.JAVA_C, 1, 2, 3).ratioTo(latency(Pair.JDK_C, 1, 2, 3, 4)));
     }
 
     @Test
