@@ -46,13 +46,9 @@ public record Result(String mechanism, Workload workload, Pair pair, List<double
 
     /**
      * This result's headline figure over {@code other}'s, repeat by repeat ({@link Bench} runs every
-     * pair once in each repeat): see {@link #pairedRatio}; null unless both have the same number of
-     * repeats.
+     * pair once in each repeat): see {@link #pairedRatio}.
      */
     public double[] ratioTo(Result other) {
-        if (other.samples.size() != samples.size()) {
-            return null;
-        }
         return pairedRatio(samples.stream().mapToDouble(s -> s[0]).toArray(),
                 other.samples.stream().mapToDouble(s -> s[0]).toArray());
     }
@@ -64,7 +60,8 @@ public record Result(String mechanism, Workload workload, Pair pair, List<double
 
     /**
      * The ratios {@code a[i] / b[i]} of measurements made side by side: {geometric mean, low, high}
-     * of its 95% confidence interval (Student's t on the logarithms), or null for fewer than three.
+     * of its 95% confidence interval (Student's t on the logarithms), or null unless both arrays have
+     * the same length, at least three.
      */
     public static double[] pairedRatio(double[] a, double[] b) {
         int n = a.length;
