@@ -3,7 +3,7 @@
  *
  * SHM is a shared memory object name with its leading slash ("/ipcb-x").
  * The peer never creates, resizes or unlinks a segment (the Java side does),
- * except truncate / truncate-after (which resize on purpose).  Segments are
+ * except truncate (which resizes on purpose).  Segments are
  * opened with shm_open, sized with fstat and mapped MAP_SHARED.  The
  * bounded buffer ("BB") layout and protocol are defined in
  * include/ipcb_bounded.h.
@@ -41,9 +41,6 @@
  *   shm_peer truncate SHM
  *       ftruncate(fd, 0).  Exit 0.
  *
- *   shm_peer truncate-after SHM MILLIS
- *       Open SHM, sleep MILLIS ms, then ftruncate(fd, 0).  Exit 0.
- *
  * Environment or syscall errors exit 2; shm_open / sem_open failing with
  * ENOSYS exits 4.  Usage errors exit 2 with a usage line on stderr.
  */
@@ -68,8 +65,7 @@ static const char usage_text[] =
     "       shm_peer spin-pong SHM OFFSET ROUNDS\n"
     "       shm_peer write SHM OFFSET HEX\n"
     "       shm_peer read SHM OFFSET LENGTH\n"
-    "       shm_peer truncate SHM\n"
-    "       shm_peer truncate-after SHM MILLIS\n";
+    "       shm_peer truncate SHM\n";
 
 _Noreturn static void usage(void)
 {
@@ -424,18 +420,13 @@ static int mode_read(const char *name, uint64_t offset, uint64_t length)
     return PEER_PASS;
 }
 
-/* truncate-after SHM MILLIS; truncate SHM is MILLIS = 0. */
-static int mode_truncate_after(const char *name, uint64_t millis)
+/* truncate SHM: resizes it to 0 under the Java side's mapping. */
+static int mode_truncate(const char *name)
 {
-    struct timespec ts;
     shm_seg s;
     int r;
 
     seg_open(&s, name, O_RDWR, 0);
-    ts.tv_sec = (time_t)(millis / 1000);
-    ts.tv_nsec = (long)(millis % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0)
-        CHECK(errno == EINTR);
     while ((r = ftruncate(s.fd, 0)) != 0 && errno == EINTR)
         ;
     if (r != 0)
@@ -465,8 +456,6 @@ int main(int argc, char **argv)
     if (strcmp(mode, "read") == 0 && argc == 5)
         return mode_read(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "truncate") == 0 && argc == 3)
-        return mode_truncate_after(argv[2], 0);
-    if (strcmp(mode, "truncate-after") == 0 && argc == 4)
-        return mode_truncate_after(argv[2], parse_u64(argv[3]));
+        return mode_truncate(argv[2]);
     usage();
 }

@@ -1,11 +1,13 @@
 package io.ipcbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -32,11 +34,17 @@ class MisuseFuzzTest {
                 "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"), "-cp", System.getProperty("java.class.path"),
                 "io.ipcbridge.testing.MisuseFuzz", Integer.toString(ITERATIONS)).directory(dir.toFile())
                 .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int rc = p.waitFor();
-        assertEquals(List.of(), crashLogs(dir), "no JVM crash");
-        assertEquals(0, rc, out);
-        assertTrue(out.startsWith("ok "), out);
+        try {
+            // about 3 s here; a hang (a misuse that blocks for ever) fails instead of holding the build
+            String out = assertTimeoutPreemptively(Duration.ofMinutes(5),
+                    () -> new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            int rc = p.waitFor();
+            assertEquals(List.of(), crashLogs(dir), "no JVM crash");
+            assertEquals(0, rc, out);
+            assertTrue(out.startsWith("ok "), out);
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     @Test

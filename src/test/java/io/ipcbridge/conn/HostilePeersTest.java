@@ -58,7 +58,7 @@ class HostilePeersTest {
     @Test
     @DisplayName("LOAD-08, LOAD-09, SEC-08: hostile peers neither starve legitimate ones nor allocate what they announce")
     void hostilePeersDoNotStarveLegitimateOnesNorGrowMemory() throws Exception {
-        run(1, 1, Duration.ofMillis(50)); // a warm-up: what the JVM and the bindings open once
+        run(1, 1, IDLE); // a warm-up: what the JVM and the bindings open once
         var before = Fds.snapshot();
         long heapBefore = heapPeakReset();
         run(EACH, LEGITIMATE, IDLE);

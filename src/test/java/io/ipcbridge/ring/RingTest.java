@@ -17,6 +17,8 @@ import io.ipcbridge.testing.Peers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
@@ -39,7 +41,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 class RingTest {
-    private static final int FUTEX = 202;
     private final List<String> names = new ArrayList<>();
 
     private String name() {
@@ -280,8 +281,9 @@ class RingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Ring.WaitStrategy.class)
-    void anInterruptEndsAWaitingPoll(Ring.WaitStrategy strategy) throws Exception {
+    @EnumSource(value = Ring.WaitStrategy.class, names = {"SPIN", "SPIN_THEN_YIELD"})
+    void anInterruptEndsASpinningPoll(Ring.WaitStrategy strategy) throws Exception {
+        // BLOCK: anInterruptEndsAPollAsleepOnTheFutex
         try (Ring ring = Ring.create(name(), 4096).waitStrategy(strategy)) {
             CompletableFuture<byte[]> result = new CompletableFuture<>();
             Thread t = new Thread(() -> {
@@ -292,17 +294,31 @@ class RingTest {
                 }
             });
             t.start();
+            awaitSpinning(t, result);
             t.interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(5, TimeUnit.SECONDS));
             assertEquals(InterruptedException.class, e.getCause().getClass());
+            assertTrue(e.getCause().getMessage().contains("while waiting"), e.getCause().getMessage());
             assertTrue(ring.isOpen());
+        }
+    }
+
+    /**
+     * Returns once {@code t} has used 50 ms of CPU: far more than reaching the wait takes, so it is
+     * spinning in it (the thread's own CPU clock, not a sleep).
+     */
+    private static void awaitSpinning(Thread t, CompletableFuture<?> result) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        while (threads.getThreadCpuTime(t.getId()) < 50_000_000L) {
+            assertFalse(result.isDone(), "the poll returned before it waited");
+            Thread.yield();
         }
     }
 
     @Test
     void anInterruptEndsAPollAsleepOnTheFutex() throws Exception {
         try (Ring ring = Ring.create(name(), 4096)) {
-            Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), FUTEX);
+            Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), Blocked.FUTEX);
             waiter.thread().interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.result().get(5, TimeUnit.SECONDS));
             assertEquals(InterruptedException.class, e.getCause().getClass());
@@ -314,7 +330,7 @@ class RingTest {
     @Test
     void closeEndsAPollAsleepOnTheFutexAndLaterUseIsRefused() throws Exception {
         Ring ring = Ring.create(name(), 4096);
-        Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), FUTEX);
+        Blocked.Call<byte[]> waiter = Blocked.start(() -> ring.poll((Duration) null), Blocked.FUTEX);
         ring.close();
         ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.result().get(5, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof AsynchronousCloseException, e.getCause().toString());
@@ -328,7 +344,7 @@ class RingTest {
     void aBlockedPollIsWokenByAProducerInAnotherHandle() throws Exception {
         String n = name();
         try (Ring consumer = Ring.create(n, 4096); Ring producer = Ring.open(n)) {
-            Blocked.Call<byte[]> waiter = Blocked.start(() -> consumer.poll((Duration) null), FUTEX);
+            Blocked.Call<byte[]> waiter = Blocked.start(() -> consumer.poll((Duration) null), Blocked.FUTEX);
             assertTrue(producer.offer(bytes("wake up")));
             assertEquals("wake up", text(waiter.result().get(5, TimeUnit.SECONDS)));
         }
@@ -340,7 +356,7 @@ class RingTest {
         try (Ring producer = Ring.create(n, 1024, 500, false, 0600); Ring consumer = Ring.open(n)) {
             assertTrue(producer.offer(ByteBuffer.allocate(500)));
             assertTrue(producer.offer(ByteBuffer.allocate(500)));
-            Blocked.Call<Boolean> waiter = Blocked.start(() -> producer.offer(ByteBuffer.allocate(500), null), FUTEX);
+            Blocked.Call<Boolean> waiter = Blocked.start(() -> producer.offer(ByteBuffer.allocate(500), null), Blocked.FUTEX);
             assertEquals(500, consumer.poll(Duration.ZERO).length);
             assertTrue(waiter.result().get(5, TimeUnit.SECONDS));
         }

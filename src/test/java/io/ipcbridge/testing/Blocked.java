@@ -12,12 +12,15 @@ import java.util.concurrent.CountDownLatch;
 /**
  * Starts a call on a thread and waits until that thread sleeps inside the expected system call,
  * read from /proc/self/task/TID/syscall: synchronisation on the kernel's own state, never a sleep.
+ * A futex(2) sleep counts only on a word in shared memory (a /dev/shm or memfd mapping): the JVM
+ * parks threads in futex on its own words too, e.g. at a safepoint on the way to the call.
  */
 public final class Blocked {
     public static final int READ = 0;
     public static final int WRITE = 1;
     public static final int POLL = 7;
     public static final int OPENAT = 257;
+    public static final int FUTEX = 202;
 
     private Blocked() {
     }
@@ -61,10 +64,11 @@ public final class Blocked {
             try {
                 String state = Files.readString(task.resolve("stat"));
                 char s = state.charAt(state.lastIndexOf(')') + 2);
-                String nr = Files.readString(task.resolve("syscall")).split(" ", 2)[0].trim();
+                String[] call = Files.readString(task.resolve("syscall")).trim().split(" ");
                 if (s == 'S') {
                     for (int expected : syscalls) {
-                        if (nr.equals(Integer.toString(expected))) {
+                        if (call[0].equals(Integer.toString(expected))
+                                && (expected != FUTEX || inSharedMemory(Long.parseUnsignedLong(call[1].substring(2), 16)))) {
                             return;
                         }
                     }
@@ -76,5 +80,21 @@ public final class Blocked {
             }
             Thread.onSpinWait();
         }
+    }
+
+    /** Whether {@code address} lies in a mapping of a /dev/shm file or a memfd. */
+    private static boolean inSharedMemory(long address) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+            int path = line.indexOf('/');
+            if (path > 0 && (line.startsWith("/dev/shm/", path) || line.startsWith("/memfd:", path))) {
+                int dash = line.indexOf('-');
+                long start = Long.parseUnsignedLong(line, 0, dash, 16);
+                long end = Long.parseUnsignedLong(line, dash + 1, line.indexOf(' '), 16);
+                if (address >= start && address < end) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 }

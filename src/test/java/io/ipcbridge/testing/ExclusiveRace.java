@@ -7,6 +7,7 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -66,16 +67,23 @@ public final class ExclusiveRace {
                     o.write('\n');
                     o.flush();
                 }
-                Callable<Boolean> mine = () -> java.create(name);
-                int winners = mine.call() ? 1 : 0;
-                javaWins += winners;
-                for (BufferedReader a : answers) {
-                    String answer = a.readLine();
-                    assertTrue("won".equals(answer) || "lost".equals(answer), "racer answered: " + answer);
-                    winners += answer.equals("won") ? 1 : 0;
+                try {
+                    Callable<Boolean> mine = () -> java.create(name);
+                    int winners = mine.call() ? 1 : 0;
+                    javaWins += winners;
+                    for (BufferedReader a : answers) {
+                        String answer = a.readLine();
+                        assertTrue("won".equals(answer) || "lost".equals(answer), "racer answered: " + answer);
+                        winners += answer.equals("won") ? 1 : 0;
+                    }
+                    assertEquals(1, winners, name + " was created by exactly one racer");
+                } finally {
+                    try {
+                        unlink.unlink(name);
+                    } catch (IOException none) {
+                        // no racer created it: the assertion above says so
+                    }
                 }
-                unlink.unlink(name);
-                assertEquals(1, winners, name + " was created by exactly one racer");
             }
             for (ChildProcess c : children) {
                 assertTrue(c.waitFor().success(), "racer ended well");
