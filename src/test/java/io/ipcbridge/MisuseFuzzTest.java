@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,15 +29,21 @@ class MisuseFuzzTest {
         }
     }
 
-    @Test
-    void aThousandRoundsOfEveryMisuseEndInTheirExceptionsAndNeverCrashTheJvm(@TempDir Path dir) throws Exception {
+    /**
+     * One run in each JIT mode: a fault in shared memory is turned into an exception by
+     * different code in the interpreter, C1 and C2, so each must be seen to survive it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"-XX:+TieredCompilation", "-Xint", "-XX:TieredStopAtLevel=1"}) // the default (C2), interpreted, C1
+    void aThousandRoundsOfEveryMisuseEndInTheirExceptionsAndNeverCrashTheJvm(String mode, @TempDir Path dir)
+            throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+        Process p = new ProcessBuilder(java, mode, "--enable-native-access=ALL-UNNAMED",
                 "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"), "-cp", System.getProperty("java.class.path"),
                 "io.ipcbridge.testing.MisuseFuzz", Integer.toString(ITERATIONS)).directory(dir.toFile())
                 .redirectErrorStream(true).start();
         try {
-            // about 3 s here; a hang (a misuse that blocks for ever) fails instead of holding the build
+            // 3-7 s each here; a hang (a misuse that blocks for ever) fails instead of holding the build
             String out = assertTimeoutPreemptively(Duration.ofMinutes(5),
                     () -> new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             int rc = p.waitFor();

@@ -35,7 +35,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * the waiter count in the high 32), {@code int private} = 128 (LLL_SHARED, glibc's mark of a
  * process-shared semaphore, whose futex calls then omit FUTEX_PRIVATE_FLAG), {@code int pad}. Creation follows glibc too: the semaphore is written
  * to a temporary file that is then linked into place, so no one ever sees it half-made. Whoever can
- * write the file can still break every user of it: keep the mode 0600.
+ * write the file can still break every user of it: keep the mode 0600. A semaphore whose file or
+ * segment shrinks under the mapping makes the next operation raise {@link InternalError} instead
+ * of a SIGBUS in glibc (each first reads the {@code sem_t} through a guarded JDK access; a shrink
+ * in the instant between that read and glibc's is not covered).
  *
  * <p>A mapping is never unmapped while this object is reachable, and {@link #close()} does not
  * unmap: a closed semaphore throws {@link ClosedChannelException}, and a thread blocked in
@@ -60,13 +63,16 @@ public final class Semaphore implements AutoCloseable {
 
     private final String name;
     private final ByteBuffer mapping;
+    /** Where the sem_t starts in {@link #mapping}. */
+    private final int offset;
     private final long address;
     private final Waits waits = new Waits();
 
-    private Semaphore(String name, ByteBuffer mapping, long address) {
+    private Semaphore(String name, ByteBuffer mapping, int offset) {
         this.name = name;
         this.mapping = mapping;
-        this.address = address;
+        this.offset = offset;
+        this.address = Syscalls.address(mapping) + offset;
     }
 
     /** Creates named semaphore {@code name} with {@code value}, mode 0600; fails if it exists. */
@@ -183,7 +189,7 @@ public final class Semaphore implements AutoCloseable {
         ByteBuffer buffer = inSegment(segment, offset);
         String n = segment.name() + "+" + offset;
         Syscalls.semInit(Syscalls.address(buffer) + offset, value, n);
-        return new Semaphore(n, buffer, Syscalls.address(buffer) + offset);
+        return new Semaphore(n, buffer, offset);
     }
 
     /** Uses the semaphore another process initialised at {@code offset} of {@code segment}, after checking it. */
@@ -191,7 +197,7 @@ public final class Semaphore implements AutoCloseable {
         ByteBuffer buffer = inSegment(segment, offset);
         String n = segment.name() + "+" + offset;
         checkLayout(n, buffer.duplicate().position(offset).slice().order(ByteOrder.nativeOrder()));
-        return new Semaphore(n, buffer, Syscalls.address(buffer) + offset);
+        return new Semaphore(n, buffer, offset);
     }
 
     private static ByteBuffer inSegment(SharedMemory segment, int offset) {
@@ -212,7 +218,7 @@ public final class Semaphore implements AutoCloseable {
             map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
         }
         checkLayout(name, map);
-        return new Semaphore(name, map, Syscalls.address(map));
+        return new Semaphore(name, map, 0);
     }
 
     /** The layout check against glibc's struct new_sem; see the class comment. */
@@ -245,6 +251,7 @@ public final class Semaphore implements AutoCloseable {
     public boolean tryAcquire() throws IOException {
         checkOpen();
         try {
+            Syscalls.touch(mapping, offset);
             return Syscalls.semWait(address, 0, name) == 0;
         } finally {
             Reference.reachabilityFence(mapping);
@@ -274,6 +281,7 @@ public final class Semaphore implements AutoCloseable {
         try {
             Optional<Boolean> taken = waits.await(Deadline.NEVER, () -> {
                 long left = deadline == Deadline.NEVER ? -1 : Math.max(0, deadline - System.nanoTime());
+                Syscalls.touch(mapping, offset);
                 int r = Syscalls.semWait(address, left, name);
                 if (r == 0) {
                     return true;
@@ -304,6 +312,7 @@ public final class Semaphore implements AutoCloseable {
         }
         checkOpen();
         try {
+            Syscalls.touch(mapping, offset);
             if (count == 1) {
                 if (!Syscalls.semPost(address, name)) {
                     throw new SemaphoreOverflowException(name, "the value is at SEM_VALUE_MAX (" + VALUE_MAX
@@ -330,6 +339,7 @@ public final class Semaphore implements AutoCloseable {
     public int value() throws IOException {
         checkOpen();
         try {
+            Syscalls.touch(mapping, offset);
             return Syscalls.semValue(address, name);
         } finally {
             Reference.reachabilityFence(mapping);

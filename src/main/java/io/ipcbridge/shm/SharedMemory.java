@@ -316,6 +316,24 @@ public final class SharedMemory implements Channel, HasDescriptor {
         return map;
     }
 
+    /**
+     * The mapping for an atomic read-modify-write of the aligned value at {@code offset}, after a
+     * volatile read of it. The JDK turns the SIGBUS of an access to an object that shrank under the
+     * mapping into {@link InternalError} (SHM-11), but a compare-and-set or get-and-add that faults
+     * first can end the JVM; after the read, the error comes first ({@code MisuseFuzzTest} checks
+     * interpreted, C1 and C2 code). A peer that shrinks the object in the instant between the two
+     * is not covered; against untrusted peers, use a sealed {@link #memfd}.
+     */
+    private ByteBuffer forUpdate(int offset, int size) {
+        ByteBuffer b = view();
+        if (size == 4) {
+            INTS.getVolatile(b, aligned(offset, 4));
+        } else {
+            LONGS.getVolatile(b, aligned(offset, 8));
+        }
+        return b;
+    }
+
     private static int aligned(int offset, int size) {
         if ((offset & (size - 1)) != 0) {
             throw new IllegalArgumentException("offset " + offset + " is not aligned to " + size + " bytes");
@@ -355,12 +373,12 @@ public final class SharedMemory implements Channel, HasDescriptor {
 
     /** atomic_compare_exchange_strong on the aligned int at {@code offset}. */
     public boolean compareAndSetInt(int offset, int expected, int value) {
-        return INTS.compareAndSet(view(), aligned(offset, 4), expected, value);
+        return INTS.compareAndSet(forUpdate(offset, 4), offset, expected, value);
     }
 
     /** atomic_fetch_add on the aligned int at {@code offset}; returns the previous value. */
     public int getAndAddInt(int offset, int delta) {
-        return (int) INTS.getAndAdd(view(), aligned(offset, 4), delta);
+        return (int) INTS.getAndAdd(forUpdate(offset, 4), offset, delta);
     }
 
     /** A plain read of the long at {@code offset}. */
@@ -395,12 +413,12 @@ public final class SharedMemory implements Channel, HasDescriptor {
 
     /** atomic_compare_exchange_strong on the aligned long at {@code offset}. */
     public boolean compareAndSetLong(int offset, long expected, long value) {
-        return LONGS.compareAndSet(view(), aligned(offset, 8), expected, value);
+        return LONGS.compareAndSet(forUpdate(offset, 8), offset, expected, value);
     }
 
     /** atomic_fetch_add on the aligned long at {@code offset}; returns the previous value. */
     public long getAndAddLong(int offset, long delta) {
-        return (long) LONGS.getAndAdd(view(), aligned(offset, 8), delta);
+        return (long) LONGS.getAndAdd(forUpdate(offset, 8), offset, delta);
     }
 
     @Override

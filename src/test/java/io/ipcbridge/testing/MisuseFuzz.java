@@ -10,8 +10,10 @@ import io.ipcbridge.socket.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,6 +70,7 @@ public final class MisuseFuzz {
                 plantedSemaphores(sem, i);
             }
             truncatedWhileRead(shm, iterations);
+            truncatedUnderAtomics(shm, sem, iterations);
         } finally {
             for (Misuse cleanup : new Misuse[] {() -> MessageQueue.unlink(mq), () -> SharedMemory.unlink(shm),
                 () -> Semaphore.unlink(sem)}) {
@@ -226,6 +229,38 @@ public final class MisuseFuzz {
                 if (!(raised.get() instanceof InternalError)) {
                     WRONG.add("truncated segment read: " + raised.get());
                 }
+            }
+        }
+    }
+
+    /**
+     * SHM-11 for what does not go through a guarded JDK access: compare-and-set and get-and-add on
+     * a segment, and glibc's sem_post/sem_wait/sem_getvalue on a semaphore in a segment and on a
+     * named one, after the object shrank under the mapping. Each must raise InternalError (a
+     * crash would end this JVM); enough rounds for the interpreter, C1 and C2 to run them.
+     */
+    private static void truncatedUnderAtomics(String shm, String sem, int iterations) throws Exception {
+        for (int i = 0; i < iterations; i++) {
+            try (SharedMemory s = SharedMemory.createExclusively(shm, 1 << 16); SharedMemory peer = SharedMemory.open(shm)) {
+                Semaphore inSegment = Semaphore.initialize(s, 8192, 1);
+                Semaphore named = Semaphore.createExclusively(sem, 1);
+                peer.resize(1);
+                try (FileChannel f = FileChannel.open(Path.of("/dev/shm/sem." + sem.substring(1)),
+                        StandardOpenOption.WRITE)) {
+                    f.truncate(0);
+                }
+                Semaphore.unlink(sem);
+                SharedMemory.unlink(shm);
+                int k = i;
+                List<Misuse> misuses = List.of(() -> s.compareAndSetInt(8192 + 4 * (k % 64), 0, 1),
+                        () -> s.getAndAddInt(16384, 1), () -> s.compareAndSetLong(24576, 0, 1),
+                        () -> s.getAndAddLong(32768 + 8 * (k % 64), 1), inSegment::release, inSegment::tryAcquire,
+                        inSegment::value, named::release, named::tryAcquire, named::value);
+                for (Misuse m : misuses) {
+                    expect("atomic access to a truncated object", m, InternalError.class);
+                }
+                inSegment.close();
+                named.close();
             }
         }
     }
