@@ -1,6 +1,7 @@
 package io.ipcbridge.internal.posix;
 
 import java.io.IOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.spi.AbstractInterruptibleChannel;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -14,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * is sent the wake-up signal (see {@link NativeThread}) every 10 ms until it has left the call, so a
  * signal that lands just before the thread enters the call is not lost. {@link #cancel()} ends it
  * the same way from another thread (for a close), with
- * {@link java.nio.channels.AsynchronousCloseException}.
+ * {@link java.nio.channels.AsynchronousCloseException}. A call that succeeds as the interrupt or
+ * the cancel comes keeps its result: the interrupt status stays set for the caller's next wait.
  */
 public final class SignalledWait extends AbstractInterruptibleChannel {
     private static final long RESEND_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -65,13 +67,14 @@ public final class SignalledWait extends AbstractInterruptibleChannel {
             deadlineWake = TIMER.scheduleAtFixedRate(this::wake, delay, RESEND_NANOS, TimeUnit.NANOSECONDS);
         }
         boolean completed = false;
+        T result = null;
         begin();
         try {
             for (;;) {
                 if (!isOpen()) {
                     return Optional.empty(); // cancelled before the call: end() throws
                 }
-                T result = attempt.run();
+                result = attempt.run();
                 if (result != null) {
                     completed = true;
                     return Optional.of(result);
@@ -86,7 +89,15 @@ public final class SignalledWait extends AbstractInterruptibleChannel {
             }
         } finally {
             finish();
-            end(completed);
+            try {
+                end(completed);
+            } catch (ClosedByInterruptException e) {
+                if (result == null) {
+                    throw e;
+                }
+                // the call succeeded as the interrupt came (a unit taken, a descriptor opened): its
+                // result is returned, not lost, and the thread keeps its interrupt status
+            }
         }
     }
 
