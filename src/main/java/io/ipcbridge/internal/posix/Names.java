@@ -1,6 +1,7 @@
 package io.ipcbridge.internal.posix;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 
 /**
  * The name rules of POSIX IPC objects, checked before any call (RELIABILITY.md §2.2): a leading
@@ -19,8 +20,10 @@ public final class Names {
      * The canonical form of {@code name}: with its leading slash.
      *
      * @throws IllegalArgumentException if the name breaks the rules
+     * @throws NullPointerException if {@code name} is null
      */
     public static String check(String name, int maxBytes) {
+        Objects.requireNonNull(name, "name");
         String full = name.startsWith("/") ? name : "/" + name;
         String body = full.substring(1);
         if (body.isEmpty()) {
