@@ -11,19 +11,23 @@ import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.IpcError;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.Channel;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.IllegalBlockingModeException;
 import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -95,6 +99,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private final int messageSize;
     private volatile boolean nonBlocking;
     private final Descriptor.BufferCall receiveCall = (fd, b) -> receiveOnce(fd, b, Deadline.NEVER);
+    /** The descriptors of the running {@link #onMessage} listeners, closed by {@link #close()}. */
+    private final Set<Descriptor> listeners = new HashSet<>();
 
     private MessageQueue(String name, Access access, Descriptor mqd, int messageSize) {
         this.name = name;
@@ -548,15 +554,27 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /**
-     * Calls {@code callback} on a daemon thread whenever messages are waiting, until the returned
-     * listener or this queue is closed. Built on poll(2) of a duplicate of the queue descriptor, not
-     * on mq_notify: no signal and no native thread is involved, and other receivers are not
-     * disturbed. The callback is called again for as long as messages stay in the queue, so it
-     * should receive them.
+     * Calls {@code callback} on a daemon thread whenever messages are waiting. Built on poll(2) of a
+     * duplicate of the queue descriptor, not on mq_notify: no signal and no native thread is
+     * involved, and other receivers are not disturbed. The callback is called again for as long as
+     * messages stay in the queue, so it should receive them.
+     *
+     * <p>The listener ends when the returned listener or this queue is closed, or when the callback
+     * throws (the exception then goes to the thread's uncaught-exception handler): its descriptor is
+     * closed, and its thread returns once a callback in progress has returned.
+     *
+     * @throws ClosedChannelException if the queue is closed
      */
     public AutoCloseable onMessage(Consumer<MessageQueue> callback) throws IOException {
         Objects.requireNonNull(callback, "callback");
         Descriptor watch = Descriptor.adopt(mqd.withFd(fd -> Syscalls.dup(fd, name)), name + " (listener)");
+        synchronized (listeners) {
+            if (!isOpen()) { // closed meanwhile, after close() took the listeners it had to close
+                watch.close();
+                throw new ClosedChannelException();
+            }
+            listeners.add(watch);
+        }
         Thread thread = new Thread(() -> {
             try {
                 while (watch.awaitReadable(null) && isOpen()) {
@@ -564,11 +582,30 @@ public final class MessageQueue implements Channel, HasDescriptor {
                 }
             } catch (IOException ended) {
                 // the listener or the queue was closed
+            } finally {
+                forget(watch);
             }
         }, "ipcbridge-mq-listener " + name);
         thread.setDaemon(true);
-        thread.start();
+        try {
+            thread.start();
+        } catch (RuntimeException | Error e) {
+            forget(watch);
+            throw e;
+        }
         return watch::close;
+    }
+
+    /** Closes the descriptor of a listener that has ended. */
+    private void forget(Descriptor watch) {
+        synchronized (listeners) {
+            listeners.remove(watch);
+        }
+        try {
+            watch.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -628,10 +665,37 @@ public final class MessageQueue implements Channel, HasDescriptor {
         return mqd.isOpen();
     }
 
-    /** Closes the descriptor (mq_close); the queue itself stays until {@link #unlink}. */
+    /**
+     * Closes the descriptor (mq_close) and ends the {@link #onMessage} listeners, closing theirs; the
+     * queue itself stays until {@link #unlink}.
+     */
     @Override
     public void close() throws IOException {
-        mqd.close();
+        IOException failure = null;
+        try {
+            mqd.close();
+        } catch (IOException e) {
+            failure = e;
+        }
+        List<Descriptor> watches;
+        synchronized (listeners) {
+            watches = List.copyOf(listeners);
+            listeners.clear();
+        }
+        for (Descriptor watch : watches) {
+            try {
+                watch.close(); // ends the listener's poll with AsynchronousCloseException
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     @Override

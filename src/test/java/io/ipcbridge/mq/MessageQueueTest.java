@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -436,6 +437,69 @@ class MessageQueueTest {
                 assertTrue(q.isOpen(), "closing the listener leaves the queue open");
             }
         });
+    }
+
+    /** The listener thread of queue {@code name}, started by {@link MessageQueue#onMessage}. */
+    private static Thread listenerThread(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("ipcbridge-mq-listener " + name)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void closingTheQueueEndsItsListenerAndClosesTheListenersDescriptor() throws Exception {
+        // FAULT-05: a listener left running holds a duplicate of the queue descriptor (keeping an
+        // unlinked queue alive) and a thread, for every queue closed without closing its listener
+        assertTimeoutPreemptively(LIMIT, () -> {
+            var before = Fds.snapshot();
+            for (int i = 0; i < 20; i++) {
+                MessageQueue q = MessageQueue.createExclusively(name(), 1, 16, 0600);
+                q.onMessage(queue -> { });
+                Thread listener = listenerThread(q.name());
+                MessageQueue.unlink(q.name());
+                q.close();
+                listener.join(LIMIT.toMillis() / 2);
+                assertFalse(listener.isAlive(), "closing the queue ends its listener thread");
+            }
+            Fds.assertNoneAdded(before);
+        });
+    }
+
+    @Test
+    void aCallbackThatThrowsEndsItsListenerAndClosesItsDescriptor() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name())) {
+                var before = Fds.snapshot();
+                CompletableFuture<Throwable> uncaught = new CompletableFuture<>();
+                Thread.UncaughtExceptionHandler saved = Thread.getDefaultUncaughtExceptionHandler();
+                Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.complete(e));
+                try {
+                    q.onMessage(queue -> {
+                        throw new IllegalStateException("callback failed");
+                    });
+                    Thread listener = listenerThread(q.name());
+                    q.send(bytes("unread"), 0);
+                    listener.join(LIMIT.toMillis() / 2);
+                    assertFalse(listener.isAlive(), "a callback that throws ends the listener");
+                    assertEquals("callback failed", uncaught.get().getMessage(),
+                            "the exception goes to the uncaught-exception handler, not into silence");
+                } finally {
+                    Thread.setDefaultUncaughtExceptionHandler(saved);
+                }
+                Fds.assertNoneAdded(before);
+                assertEquals(1, q.attributes().currentMessages(), "the message stays in the queue");
+                assertTrue(q.isOpen(), "the queue stays open");
+            }
+        });
+    }
+
+    @Test
+    void aNullNameIsRefusedWithAMessageNamingIt() {
+        NullPointerException e = assertThrows(NullPointerException.class,
+                () -> MessageQueue.open(null, MessageQueue.Access.READ));
+        assertEquals("name", e.getMessage());
+        assertEquals("name", assertThrows(NullPointerException.class, () -> MessageQueue.unlink(null)).getMessage());
+        assertEquals("name", assertThrows(NullPointerException.class,
+                () -> MessageQueue.createExclusively(null)).getMessage());
     }
 
     @Test
