@@ -124,6 +124,8 @@ public final class Command {
      * @throws java.nio.file.NoSuchFileException if the program is not found (ENOENT)
      * @throws java.nio.file.AccessDeniedException if it is not executable (EACCES)
      * @throws ClosedChannelException if a placed descriptor is closed
+     * @throws IllegalArgumentException if a target fd is not below the soft RLIMIT_NOFILE (or so
+     *     close to it that the spawn has no room to stage the placed descriptors), before the spawn
      */
     public ChildProcess start() throws IOException {
         return start(fds);
@@ -148,6 +150,7 @@ public final class Command {
             sources[i++] = e.getValue().fd();
             held.add(e.getValue());
         }
+        checkLimit(targets, sources);
         List<String> env = null;
         if (environment != null) {
             env = new ArrayList<>(environment.size());
@@ -157,6 +160,32 @@ public final class Command {
         }
         int pid = spawnHolding(held, 0, targets, sources, env);
         return ChildProcess.adopt(pid, argv.get(0));
+    }
+
+    /**
+     * Refuses, before the spawn, a placement posix_spawn would refuse with EBADF: a number at or above
+     * the soft RLIMIT_NOFILE. The spawn stages each placed descriptor above every number involved
+     * (see {@link Syscalls#spawn}), so those staging numbers must stay below the limit too.
+     */
+    private static void checkLimit(int[] targets, int[] sources) throws IOException {
+        if (targets.length == 0) {
+            return;
+        }
+        long limit = Syscalls.openFilesLimit();
+        int maxTarget = targets[targets.length - 1]; // in order, from the TreeMap
+        if (maxTarget >= limit) {
+            throw new IllegalArgumentException("fd " + maxTarget + " is not below RLIMIT_NOFILE, the soft limit on"
+                    + " open descriptors (" + limit + "), so no process can have it");
+        }
+        long high = 2;
+        for (int i = 0; i < targets.length; i++) {
+            high = Math.max(high, Math.max(targets[i], sources[i]));
+        }
+        if (high + targets.length >= limit) {
+            throw new IllegalArgumentException("fd " + maxTarget + " is too close to RLIMIT_NOFILE, the soft limit on"
+                    + " open descriptors (" + limit + "): placing " + targets.length + " descriptor(s) stages them on"
+                    + " fds " + (high + 1) + " to " + (high + targets.length) + ", which must be below it too");
+        }
     }
 
     /** Spawns while holding every placed descriptor open, so none can be closed and reused meanwhile. */

@@ -207,4 +207,52 @@ class ChildProcessTest {
         }
         Fds.assertNoneAdded(before);
     }
+
+    /** The soft RLIMIT_NOFILE of this process, from /proc/self/limits. */
+    private static int openFilesLimit() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+            if (line.startsWith("Max open files")) {
+                return Integer.parseInt(line.split("\\s+")[3]);
+            }
+        }
+        throw new IllegalStateException("no open-files line in /proc/self/limits");
+    }
+
+    @Test
+    void aTargetAtOrAboveTheDescriptorLimitIsRefusedBeforeTheSpawnNamingTheLimit() throws Exception {
+        int limit = openFilesLimit();
+        try (Pipe p = Pipe.open()) {
+            var before = Fds.snapshot();
+            for (int target : new int[] {limit, limit + 1, Integer.MAX_VALUE}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> Command.of("true").fd(target, p.source()).start());
+                assertTrue(e.getMessage().contains("fd " + target) && e.getMessage().contains("RLIMIT_NOFILE")
+                        && e.getMessage().contains(Integer.toString(limit)), e.getMessage());
+            }
+            // the spawn stages each placed descriptor above the highest number involved, and closes
+            // everything above the highest target: the top numbers below the limit are refused as clearly
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Command.of("true").fd(limit - 1, p.source()).start());
+            assertTrue(e.getMessage().contains("fd " + (limit - 1)) && e.getMessage().contains("RLIMIT_NOFILE"),
+                    e.getMessage());
+            Fds.assertNoneAdded(before);
+            String listing = output(Command.of(Peers.path("fd_list")).fd(limit - 3, p.source()));
+            assertEquals(List.of("0", "1", "2", Integer.toString(limit - 3)), fds(listing), listing);
+        }
+    }
+
+    @Test
+    void aTimedWaitSaturatesHugeTimeoutsAndRefusesNegativeAndNullOnesBeforeWaiting() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe hold = Pipe.open(); ChildProcess c = Command.of("cat").stdin(hold.source()).start()) {
+                IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                        () -> c.waitFor(Duration.ofSeconds(-1)));
+                assertTrue(negative.getMessage().contains("negative"), negative.getMessage());
+                assertEquals("timeout", assertThrows(NullPointerException.class, () -> c.waitFor(null)).getMessage());
+                assertEquals(Optional.empty(), c.exitStatus(), "refused before any wait, the child still runs");
+                hold.sink().close();
+                assertTrue(c.waitFor(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)).orElseThrow().success());
+            }
+        });
+    }
 }

@@ -117,6 +117,9 @@ final class NativeCalls {
     /** clock_gettime(2) into {tv_sec, tv_nsec}. */
     static native int clock_gettime(int clock, long[] timespec);
 
+    /** getrlimit(2) into {rlim_cur, rlim_max}. */
+    static native int getrlimit(int resource, long[] rlimit);
+
     /** mq_open(3); {@code attr} is a struct mq_attr as 8 longs, or null for the system defaults. */
     static native int mq_open(String name, int oflag, int mode, long[] attr);
 

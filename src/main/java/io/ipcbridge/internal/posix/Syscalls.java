@@ -58,6 +58,8 @@ public final class Syscalls {
     private static final int F_SETPIPE_SZ = 1031;
     private static final int F_GETPIPE_SZ = 1032;
     private static final int WNOHANG = 1;
+    private static final int RLIMIT_NOFILE = 7;
+    private static final long RLIM_INFINITY = -1;
     private static final long SYS_PIDFD_SEND_SIGNAL = 424;
     private static final long SYS_PIDFD_OPEN = 434;
     private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -336,6 +338,15 @@ public final class Syscalls {
     }
 
     // ---- processes -----------------------------------------------------------------------------
+
+    /** getrlimit(RLIMIT_NOFILE): the soft limit, one above the highest descriptor number a process may have. */
+    public static long openFilesLimit() throws IOException {
+        long[] rlimit = new long[2];
+        if (NativeCalls.getrlimit(RLIMIT_NOFILE, rlimit) != 0) {
+            throw Errors.exception("getrlimit", "RLIMIT_NOFILE", jnaErrno());
+        }
+        return rlimit[0] == RLIM_INFINITY ? Long.MAX_VALUE : rlimit[0];
+    }
 
     /**
      * posix_spawnp(3) of {@code argv} with {@code sources[i]} placed on fd {@code targets[i]} in the
