@@ -47,16 +47,22 @@ public final class ChildProcess implements AutoCloseable {
 
     /** Waits for the child to end and reaps it. */
     public ExitStatus waitFor() throws IOException, InterruptedException {
-        return waitFor(null).orElseThrow();
+        return waitUntil(Deadline.NEVER).orElseThrow();
     }
 
     /**
-     * Waits at most {@code timeout} for the child to end.
+     * Waits at most {@code timeout} for the child to end; zero checks without waiting, and a timeout
+     * too long to count in nanoseconds waits without limit.
      *
      * @return the exit status, or empty if the child is still running when the timeout passes
+     * @throws IllegalArgumentException if {@code timeout} is negative, before any wait
      */
     public Optional<ExitStatus> waitFor(Duration timeout) throws IOException, InterruptedException {
-        long deadline = Deadline.of(timeout);
+        return waitUntil(Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    /** Waits until {@code deadline} ({@link Deadline}) for the child to end. */
+    Optional<ExitStatus> waitUntil(long deadline) throws IOException, InterruptedException {
         synchronized (this) {
             if (status != null) {
                 return Optional.of(status);

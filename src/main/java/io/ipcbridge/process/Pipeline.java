@@ -2,6 +2,7 @@ package io.ipcbridge.process;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeEnd;
@@ -64,23 +65,39 @@ public final class Pipeline {
 
     /**
      * Starts every stage. The last stage's stdout is {@link Run#output()}; every stage's stderr is
-     * the JVM's.
+     * the JVM's. If a stage fails to start, the stages already started are ended as
+     * {@link Run#close()} ends them, and every descriptor the start opened is closed.
      */
     public Run start() throws IOException {
         Run run = new Run(stages.size());
+        Descriptor in = null; // the next stage's stdin, until that stage takes it over
+        PipeSource pending = null; // the read end of the newest pipe, until it is wired on
         try {
-            Descriptor in = input != null ? input.descriptor() : devNull();
+            in = input != null ? input.descriptor() : devNull();
             for (int i = 0; i < stages.size(); i++) {
                 Pipe next = Pipe.open();
-                run.startStage(stages.get(i), in, next.sink());
-                in = next.source().descriptor();
+                pending = next.source();
+                Descriptor stdin = in;
+                in = null;
+                run.startStage(stages.get(i), stdin, next.sink());
                 if (i == stages.size() - 1) {
-                    run.output = next.source();
+                    run.output = pending;
+                } else {
+                    in = pending.descriptor();
                 }
+                pending = null;
             }
             return run;
         } catch (IOException | RuntimeException e) {
-            run.close();
+            for (AutoCloseable c : new AutoCloseable[] {in, pending, run}) {
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             throw e;
         }
     }
@@ -90,9 +107,14 @@ public final class Pipeline {
         return Descriptor.adopt(fd, "/dev/null");
     }
 
-    /** A running pipeline. Closing it closes the output and kills and reaps any stage still running. */
+    /**
+     * A running pipeline. Closing it closes the output, kills and reaps any command still running,
+     * and closes the pipe ends of any Java stage still running (which ends it at its next read or
+     * write), then waits for it.
+     */
     public static final class Run implements AutoCloseable {
         private final List<Object> running;
+        private final List<PipeEnd> javaEnds = new ArrayList<>();
         private PipeSource output;
 
         private Run(int size) {
@@ -111,6 +133,8 @@ public final class Pipeline {
             } else {
                 Stage.Body body = ((Stage.Java) stage).body();
                 PipeSource source = PipeSource.of(in);
+                javaEnds.add(source);
+                javaEnds.add(out);
                 running.add(CompletableFuture.supplyAsync(() -> runJava(body, source, out),
                         task -> {
                             Thread t = new Thread(task, "ipcbridge-pipeline-stage-" + running.size());
@@ -157,22 +181,24 @@ public final class Pipeline {
         }
 
         /**
-         * Waits at most {@code timeout} for every stage.
+         * Waits at most {@code timeout} for every stage; zero checks without waiting, and a timeout
+         * too long to count in nanoseconds waits without limit.
          *
          * @return each stage's status, or empty if one still runs when the timeout passes
+         * @throws IllegalArgumentException if {@code timeout} is negative, before any wait
          */
         public Optional<List<ExitStatus>> waitFor(Duration timeout) throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
+            long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
             List<ExitStatus> statuses = new ArrayList<>(running.size());
             for (Object stage : running) {
-                Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
                 Optional<ExitStatus> status;
                 if (stage instanceof ChildProcess child) {
-                    status = child.waitFor(left);
+                    status = child.waitUntil(deadline);
                 } else {
+                    CompletableFuture<?> future = (CompletableFuture<?>) stage;
                     try {
-                        status = Optional.of((ExitStatus) ((CompletableFuture<?>) stage)
-                                .get(left.toNanos(), TimeUnit.NANOSECONDS));
+                        status = Optional.of((ExitStatus) (deadline == Deadline.NEVER ? future.get()
+                                : future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)));
                     } catch (TimeoutException e) {
                         status = Optional.empty();
                     } catch (ExecutionException e) {
@@ -206,6 +232,13 @@ public final class Pipeline {
             IOException failure = null;
             if (output != null) {
                 output.close();
+            }
+            for (PipeEnd end : javaEnds) {
+                try {
+                    end.close();
+                } catch (IOException e) {
+                    failure = failure == null ? e : failure;
+                }
             }
             for (Object stage : running) {
                 try {

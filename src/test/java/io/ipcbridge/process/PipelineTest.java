@@ -1,20 +1,26 @@
 package io.ipcbridge.process;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.testing.Fds;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -170,6 +176,62 @@ class PipelineTest {
                 assertEquals("10", read(run).trim());
                 assertEquals(List.of(ExitStatus.exited(0), ExitStatus.exited(0)),
                         run.waitFor(Duration.ofSeconds(20)).orElseThrow());
+            }
+        });
+    }
+
+    private static Set<Long> children() {
+        return ProcessHandle.current().children().map(ProcessHandle::pid).collect(Collectors.toSet());
+    }
+
+    @Test
+    void aFailedStartClosesEveryDescriptorItOpenedAndEndsTheStagesItStarted() throws Exception {
+        // FAULT-06: a start that fails part-way leaves no descriptor, no child and no thread behind
+        assertTimeoutPreemptively(LIMIT, () -> {
+            var before = Fds.snapshot();
+            Set<Long> childrenBefore = children();
+            for (int i = 0; i < 20; i++) {
+                assertThrows(NoSuchFileException.class, () -> Pipeline.of(Stage.command("/nonexistent")).start());
+            }
+            Fds.assertNoneAdded(before);
+            // the stages started before the one that failed: a command is killed and reaped, and a
+            // Java stage blocked reading an input whose writer is still open ends
+            try (Pipe in = Pipe.open()) {
+                var open = Fds.snapshot();
+                assertThrows(NoSuchFileException.class, () -> Pipeline.of(
+                        Stage.command("sleep", "1000"),
+                        Stage.command("/nonexistent")).start());
+                assertThrows(NoSuchFileException.class, () -> Pipeline.of(
+                        Stage.java((stdin, stdout) -> {
+                            stdin.transferTo(stdout);
+                            return 0;
+                        }),
+                        Stage.command("/nonexistent")).input(in.source()).start());
+                Fds.assertNoneAdded(open);
+                assertTrue(childrenBefore.containsAll(children()), "no child left running or unreaped");
+            }
+        });
+    }
+
+    @Test
+    void aTimedWaitSaturatesHugeTimeoutsAndRefusesNegativeAndNullOnesBeforeWaiting() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Pipe in = Pipe.open();
+            try (Pipeline.Run run = Pipeline.of(Stage.command("cat"), Stage.java((stdin, stdout) -> {
+                stdin.transferTo(stdout);
+                return 0;
+            })).input(in.source()).start()) {
+                IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                        () -> run.waitFor(Duration.ofSeconds(-1)));
+                assertTrue(negative.getMessage().contains("negative"), negative.getMessage());
+                NullPointerException none = assertThrows(NullPointerException.class, () -> run.waitFor(null));
+                assertEquals("timeout", none.getMessage());
+                in.sink().close();
+                assertEquals("", read(run));
+                assertEquals(Optional.of(List.of(ExitStatus.exited(0), ExitStatus.exited(0))),
+                        run.waitFor(Duration.ofSeconds(Long.MAX_VALUE)), "a huge timeout is no limit at all");
+                assertEquals(Optional.of(List.of(ExitStatus.exited(0), ExitStatus.exited(0))),
+                        run.waitFor(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)));
             }
         });
     }
