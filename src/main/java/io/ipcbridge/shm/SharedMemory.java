@@ -16,9 +16,11 @@ import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.Channel;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Objects;
 
 /**
  * A POSIX shared memory object (shm_overview(7)) or a memfd segment, mapped into the JVM so that
@@ -43,6 +45,8 @@ import java.nio.file.StandardOpenOption;
 public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */
     public static final int DEFAULT_MODE = 0600;
+    /** The longest memfd label memfd_create(2) takes: NAME_MAX less the "memfd:" prefix. */
+    public static final int MEMFD_LABEL_MAX = 249;
     private static final String DEV_SHM = "/dev/shm";
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
@@ -165,8 +169,17 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * memfd_create(2): an anonymous segment of {@code size} bytes, to hand to a child on a chosen fd
      * or over a socket. With {@code sealSize}, F_SEAL_SHRINK and F_SEAL_GROW are applied: no one
      * holding it can resize it, so no peer can make an access fault.
+     *
+     * @param label the name shown in /proc/PID/fd and maps ("memfd:LABEL"), at most
+     *     {@value #MEMFD_LABEL_MAX} bytes of UTF-8 and no NUL; it need not be unique
+     * @throws IllegalArgumentException if the label or the size is not allowed, before any call
      */
     public static SharedMemory memfd(String label, long size, boolean sealSize) throws IOException {
+        Objects.requireNonNull(label, "label");
+        if (label.indexOf('\0') >= 0 || label.getBytes(StandardCharsets.UTF_8).length > MEMFD_LABEL_MAX) {
+            throw new IllegalArgumentException("a memfd label is at most " + MEMFD_LABEL_MAX
+                    + " bytes of UTF-8 without NUL: " + label.length() + " characters given");
+        }
         checkSize(size);
         int raw = Syscalls.memfdCreate(label);
         String n = "memfd:" + label;

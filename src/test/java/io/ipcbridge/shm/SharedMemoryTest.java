@@ -188,6 +188,18 @@ class SharedMemoryTest {
     }
 
     @Test
+    void aMemfdLabelIsCheckedBeforeTheCall() throws Exception {
+        assertEquals("label", assertThrows(NullPointerException.class, () -> SharedMemory.memfd(null, 4096, true))
+                .getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.memfd("a\0b", 4096, true));
+        assertThrows(IllegalArgumentException.class,
+                () -> SharedMemory.memfd("é".repeat(SharedMemory.MEMFD_LABEL_MAX / 2 + 1), 4096, true));
+        try (SharedMemory m = SharedMemory.memfd("x".repeat(SharedMemory.MEMFD_LABEL_MAX), 4096, true)) {
+            assertEquals(4096, m.size(), "the longest label memfd_create takes");
+        }
+    }
+
+    @Test
     void theDescriptorIsCloseOnExecAndAMemfdCanBeHandedToAChild() throws Exception {
         // SHM-17, X-10
         try (SharedMemory m = SharedMemory.memfd("child", 4096, true); Pipe out = Pipe.open();
