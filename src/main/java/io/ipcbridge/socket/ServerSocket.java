@@ -100,7 +100,12 @@ public final class ServerSocket implements Channel, HasDescriptor {
         }
     }
 
-    /** A socket file is stale when it is a socket and connecting to it is refused. */
+    /**
+     * A socket file is stale when it is a socket and connecting to it is refused (ECONNREFUSED: no
+     * socket is bound to it). Any other answer means someone lives there: EPROTOTYPE is a live
+     * socket of another type (a seqpacket server, a bound datagram socket), a timeout a server
+     * whose backlog is full.
+     */
     private static boolean isStale(Address address, String path) throws IOException {
         FileInfo info = Syscalls.lstat(path);
         if ((info.mode() & 0170000) != 0140000) {
@@ -112,7 +117,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
         } catch (ConnectionRefusedException e) {
             return true;
         } catch (IOException e) {
-            return e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("EPROTOTYPE");
+            return false;
         }
     }
 

@@ -27,6 +27,18 @@ import java.util.Objects;
  * received ones are close-on-exec) and tell the peer's credentials ({@link #peerCredentials()}).
  * Every blocking call answers {@link #close()} and {@link Thread#interrupt()} as the JDK's channels
  * do (see {@link Descriptor}), and writes never raise SIGPIPE.
+ *
+ * <p><b>Non-blocking mode</b> (set through {@link #descriptor()}): a read or receive returns 0 when
+ * nothing is there; a stream write writes what fits; a message ({@link #write}, {@link #sendTo},
+ * {@link #sendDescriptors} on a datagram or seqpacket socket) goes whole or not at all, and 0 means
+ * it did not fit now and nothing was sent, as with {@link java.nio.channels.DatagramChannel#send}.
+ *
+ * <p><b>Empty seqpacket messages.</b> recvmsg(2) returns 0 both for an empty seqpacket message and
+ * at end of stream, so sending an empty seqpacket message is refused. On receipt, a 0-byte result
+ * is end of stream (-1) only when poll(2) says the peer has shut down writing or closed
+ * (POLLRDHUP, POLLHUP), which the kernel marks before it ever returns 0 for that reason; otherwise
+ * it is an empty message from another program, read as 0. An empty message still queued when its
+ * sender shuts down cannot be told from the end, and reads as end of stream.
  */
 public final class Socket implements ByteChannel, HasDescriptor {
     /** The socket types. */
@@ -111,33 +123,40 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     /** connect(2) to {@code address}, waiting as long as the connect takes. */
     public static Socket connect(Address address, Type type) throws IOException {
-        return connect(address, type, null);
+        return connect(address, type, null, Deadline.NEVER);
     }
 
     /**
      * connect(2) to {@code address}; a timeout bounds the wait (AF_UNIX: a blocking connect bounded
      * by SO_SNDTIMEO, which waits while the server's backlog is full; IP: a non-blocking connect and
-     * a poll). Zero tries once without waiting.
+     * a poll). Zero tries once without waiting; a timeout too long to count in nanoseconds from now
+     * is no bound.
      *
+     * @throws IllegalArgumentException if {@code timeout} is negative (before any call)
      * @throws java.nio.file.NoSuchFileException for an AF_UNIX path that does not exist (ENOENT)
      * @throws java.net.ConnectException when nobody listens (ECONNREFUSED)
      * @throws SocketTimeoutException when the timeout passes first
      */
     public static Socket connect(Address address, Type type, Duration timeout) throws IOException {
+        return connect(address, type, timeout, Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    /** {@link #connect(Address, Type, Duration)} until {@code deadline} (a {@link Deadline}). */
+    private static Socket connect(Address address, Type type, Duration timeout, long deadline) throws IOException {
+        Objects.requireNonNull(address, "address");
         Objects.requireNonNull(type, "type");
         checkType(address, type);
         String object = address.toString();
         Socket s = adopt(SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object),
                 address.domain(), type, object);
         try {
-            long deadline = Deadline.of(timeout);
             if (address.domain() == Address.AF_UNIX) {
-                s.connectUnix(address, timeout);
+                s.connectUnix(address, timeout, deadline);
                 return s;
             }
             int r = s.fd.withFd(f -> SocketCalls.connect(f, address.sockaddr(), object));
             if (r == SocketCalls.IN_PROGRESS) {
-                if (!s.fd.awaitWritable(timeout == null ? null : Duration.ofNanos(Math.max(0,
+                if (!s.fd.awaitWritable(deadline == Deadline.NEVER ? null : Duration.ofNanos(Math.max(0,
                         deadline - System.nanoTime())))) {
                     throw new SocketTimeoutException("connect(" + object + "): timed out after " + timeout);
                 }
@@ -157,11 +176,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /**
      * A blocking AF_UNIX connect: there a non-blocking one fails with EAGAIN when the server's
      * backlog is full, leaving nothing to poll for; the blocking one waits for room, bounded by
-     * SO_SNDTIMEO (set for the call only), and close or interrupt end it.
+     * SO_SNDTIMEO (set for the call only, none for {@link Deadline#NEVER}), and close or interrupt
+     * end it.
      */
-    private void connectUnix(Address address, Duration timeout) throws IOException {
+    private void connectUnix(Address address, Duration timeout, long deadline) throws IOException {
         boolean once = timeout != null && timeout.isZero(); // stays non-blocking: one try
-        long micros = timeout == null || once ? 0 : Math.max(1, (timeout.toNanos() + 999) / 1000);
+        long micros = deadline == Deadline.NEVER || once ? 0 : remainingMicros(deadline);
         if (!once) {
             fd.setNonBlocking(false);
             fd.withFd(f -> {
@@ -185,6 +205,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 return null;
             });
         }
+    }
+
+    /** What is left until {@code deadline}, in microseconds rounded up, at least 1 (0 is no bound). */
+    private static long remainingMicros(long deadline) {
+        long nanos = Math.max(0, deadline - System.nanoTime());
+        return Math.max(1, nanos / 1000 + (nanos % 1000 == 0 ? 0 : 1));
     }
 
     /** socketpair(2): two connected AF_UNIX sockets, e.g. one to hand to a child on a chosen fd. */
@@ -245,7 +271,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /**
      * Reads bytes (a stream) or one message (datagram, seqpacket).
      *
-     * @return bytes read, -1 at end of stream
+     * @return bytes read (0 for an empty message, or in non-blocking mode when nothing is there),
+     *     -1 at end of stream
      * @throws SocketTimeoutException if a read timeout is set and passes first
      * @throws MessageTruncatedException if a message was longer than {@code dst} has room for
      * @throws AncillaryDataTruncatedException if the peer sent descriptors with the data: the
@@ -264,13 +291,15 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (!unix && type == Type.STREAM) {
             return fd.read(dst); // an IP stream cannot carry descriptors: read(2), as the JDK does
         }
-        int n = receive(dst, 0, null, null);
-        return n == 0 && type == Type.SEQPACKET ? -1 : n;
+        return receive(dst, 0, null, null);
     }
 
     /**
      * Writes all of {@code src} (a stream), or sends it as one message.
      *
+     * @return the bytes written; in non-blocking mode what fits of a stream, and for a message all
+     *     of it or 0 (it did not fit now, nothing was sent)
+     * @throws IllegalArgumentException for an empty seqpacket message (see the class comment)
      * @throws io.ipcbridge.PeerClosedException if the peer has closed (EPIPE)
      * @throws io.ipcbridge.ErrnoException EMSGSIZE for a datagram larger than the socket takes
      */
@@ -282,7 +311,11 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return send(src, null, NO_FDS);
     }
 
-    /** Sends {@code message} as one datagram to {@code to} (an unconnected datagram socket). */
+    /**
+     * Sends {@code message} as one datagram to {@code to} (an unconnected datagram socket).
+     *
+     * @return the bytes sent: all of them, or 0 in non-blocking mode when it did not fit now
+     */
     public int sendTo(ByteBuffer message, Address to) throws IOException {
         return send(message, Objects.requireNonNull(to, "to").sockaddr(), NO_FDS);
     }
@@ -303,23 +336,29 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * sendmsg(2) of {@code data} (at least one byte) with {@code descriptors} as SCM_RIGHTS: the
      * peer receives its own descriptors for the same open files (pipe ends, FIFOs, shared memory or
      * memfd segments, queues, sockets, files).
+     *
+     * @return the bytes sent: all of {@code data}, or in non-blocking mode what fit; 0 means
+     *     nothing fit now and no descriptor was sent either
      */
-    public void sendDescriptors(ByteBuffer data, List<Descriptor> descriptors) throws IOException {
+    public int sendDescriptors(ByteBuffer data, List<Descriptor> descriptors) throws IOException {
         if (!data.hasRemaining()) {
             throw new IllegalArgumentException("descriptors travel with at least one byte of data");
         }
         if (descriptors.isEmpty() || descriptors.size() > SocketCalls.MAX_FDS) {
             throw new IllegalArgumentException("1 to " + SocketCalls.MAX_FDS + " descriptors: " + descriptors.size());
         }
+        int start = data.position();
         sendHolding(data, descriptors, 0, new int[descriptors.size()]);
+        return data.position() - start;
     }
 
     /** Sends while holding every descriptor open, so none is closed and reused meanwhile. */
     private void sendHolding(ByteBuffer data, List<Descriptor> descriptors, int index, int[] fds) throws IOException {
         if (index == descriptors.size()) {
-            send(data, null, fds); // a stream may take part of the data: the rest goes plain
-            while (data.hasRemaining()) {
-                send(data, null, NO_FDS);
+            // a stream may take part of the data: the rest goes plain (non-blocking: what fits)
+            int n = send(data, null, fds);
+            while (n > 0 && data.hasRemaining()) {
+                n = send(data, null, NO_FDS);
             }
             return;
         }
@@ -350,6 +389,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     private int send(ByteBuffer message, byte[] to, int[] fds) throws IOException {
+        if (type == Type.SEQPACKET && !message.hasRemaining()) {
+            throw new IllegalArgumentException("an empty seqpacket message would read as end of stream: "
+                    + "recvmsg(2) returns 0 for both");
+        }
         ByteBuffer direct = message;
         if (!message.isDirect()) {
             direct = ByteBuffer.allocateDirect(message.remaining());
@@ -365,6 +408,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private int sendOnce(int f, ByteBuffer out, byte[] to, int[] fds) throws IOException {
         int r = fds.length == 0 ? SocketCalls.sendPlain(f, out, to, name) : SocketCalls.sendmsg(f, out, to, fds, 0, name);
         if (r == Syscalls.AGAIN) {
+            if (fd.isNonBlocking()) {
+                return 0; // a message that does not fit now: nothing sent
+            }
             awaitBlocked(f, Syscalls.POLLOUT);
             return Descriptor.RETRY;
         }
@@ -435,6 +481,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (n == Syscalls.AGAIN) {
             return 0; // non-blocking (set through the descriptor), and nothing there
         }
+        if (n == Syscalls.EOF) {
+            return -1; // seqpacket: the peer has shut down
+        }
         int flags = SocketCalls.receivedFlags();
         int kept = Math.min(n, room);
         if (into != dst) {
@@ -460,7 +509,23 @@ public final class Socket implements ByteChannel, HasDescriptor {
             awaitBlocked(f, Syscalls.POLLIN);
             return Descriptor.RETRY;
         }
+        if (r == 0 && type == Type.SEQPACKET && peerShutDown(f)) {
+            return Syscalls.EOF;
+        }
         return r == Syscalls.INTERRUPTED ? Descriptor.RETRY : r;
+    }
+
+    /**
+     * After a 0-byte seqpacket recvmsg: whether it was end of stream. The kernel sets the shutdown
+     * that poll(2) reports as POLLRDHUP (POLLHUP once closed) before recvmsg returns 0 for it, and
+     * never clears it; without it, the 0 bytes were an empty message.
+     */
+    private boolean peerShutDown(int f) throws IOException {
+        int revents;
+        do {
+            revents = Syscalls.poll(f, Syscalls.POLLIN | Syscalls.POLLRDHUP, 0, name);
+        } while (revents == Syscalls.INTERRUPTED);
+        return (revents & (Syscalls.POLLRDHUP | Syscalls.POLLHUP)) != 0;
     }
 
     /**
@@ -505,9 +570,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return fd.withFd(f -> SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, name));
     }
 
-    /** Sets SO_RCVBUF (the kernel doubles it for its bookkeeping). */
+    /**
+     * Sets SO_RCVBUF (the kernel doubles it for its bookkeeping).
+     *
+     * @throws IllegalArgumentException if {@code bytes} is not positive (before the call)
+     */
     public void setReceiveBufferSize(int bytes) throws IOException {
-        setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, bytes);
+        setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, bufferSize(bytes));
     }
 
     /** SO_SNDBUF. */
@@ -515,9 +584,21 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return fd.withFd(f -> SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, name));
     }
 
-    /** Sets SO_SNDBUF. */
+    /**
+     * Sets SO_SNDBUF.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is not positive (before the call)
+     */
     public void setSendBufferSize(int bytes) throws IOException {
-        setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, bytes);
+        setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, bufferSize(bytes));
+    }
+
+    /** The kernel reads a negative size as a huge unsigned one, and takes its maximum. */
+    private static int bufferSize(int bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("buffer size must be positive: " + bytes);
+        }
+        return bytes;
     }
 
     /** Sets TCP_NODELAY (TCP only). */

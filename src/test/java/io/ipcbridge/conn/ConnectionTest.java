@@ -377,4 +377,36 @@ class ConnectionTest {
         });
         Fds.assertNoneAdded(before);
     }
+
+    @Test
+    void aConnectTimeoutTooLongToCountIsNoBound() throws Exception {
+        // a Duration beyond what nanoseconds count saturates to "no limit", never overflows
+        Address a = Address.unix(dir.resolve("forever.sock"));
+        byte[] key = "key".getBytes(StandardCharsets.US_ASCII);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Listener listener = Listener.listen(a, key)) {
+                for (Duration forever : new Duration[] {Duration.ofSeconds(Long.MAX_VALUE), Duration.ofNanos(Long.MAX_VALUE)}) {
+                    CompletableFuture<Connection> accepted = CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return listener.accept();
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    try (Connection c = Connection.connect(a, key, forever); Connection in = accepted.get()) {
+                        c.send("through " + forever);
+                        assertEquals("through " + forever, in.recv());
+                    }
+                }
+            }
+            try (ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("plain.sock")), Socket.Type.STREAM);
+                    Connection c = Connection.connect(server.localAddress(), null, Duration.ofSeconds(Long.MAX_VALUE));
+                    Socket in = server.accept()) {
+                c.send("no key");
+                assertEquals("no key", Connection.over(in).recv());
+            }
+        });
+        NullPointerException e = assertThrows(NullPointerException.class, () -> Connection.connect(a, key, null));
+        assertEquals("timeout", e.getMessage());
+    }
 }

@@ -12,6 +12,7 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.shm.SharedMemory;
@@ -19,10 +20,12 @@ import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.BindException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.Channel;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,6 +41,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -505,5 +509,198 @@ class SocketFaultTest {
             assertTrue(Files.isSymbolicLink(link), "the link is not removed");
             assertTrue(Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS), "nor its target");
         }
+    }
+
+    @ParameterizedTest(name = "live {0}, new {1}")
+    @CsvSource({"SEQPACKET, SEQPACKET", "SEQPACKET, STREAM", "DATAGRAM, STREAM", "DATAGRAM, SEQPACKET"})
+    @DisplayName("UDS-02: replacing a stale socket file never takes over a live socket of another type (EPROTOTYPE)")
+    void replacingAStaleFileNeverTakesOverALiveSocketOfAnotherType(String live, String wanted) throws Exception {
+        Path path = dir.resolve("live.sock");
+        Address a = Address.unix(path);
+        Socket.Type type = Socket.Type.valueOf(wanted);
+        try (Channel owner = live.equals("DATAGRAM") ? Socket.bind(a) : ServerSocket.listen(a, Socket.Type.SEQPACKET)) {
+            BindException e = assertThrows(BindException.class, () -> ServerSocket.listen(a, type, 0600, true),
+                    "a STREAM probe answered EPROTOTYPE: someone lives there");
+            assertEquals("EADDRINUSE", ((IpcError) e).errnoName());
+            if (owner instanceof ServerSocket server) {
+                try (Socket client = Socket.connect(a, Socket.Type.SEQPACKET); Socket in = server.accept()) {
+                    client.write(text("still mine"));
+                    assertEquals(10, in.read(ByteBuffer.allocate(16)), "the live server still answers on its file");
+                }
+            } else {
+                try (Socket sender = Socket.bind(null)) {
+                    sender.sendTo(text("still mine"), a);
+                    assertEquals(10, ((Socket) owner).read(ByteBuffer.allocate(16)), "the live socket still receives");
+                }
+            }
+        }
+        // a stale file of another type is still replaced: connecting to it is ECONNREFUSED
+        Process py = new ProcessBuilder("python3", "-c", "import socket, sys; socket.socket(socket.AF_UNIX, "
+                + "socket.SOCK_" + (live.equals("DATAGRAM") ? "DGRAM" : live) + ").bind(sys.argv[1])",
+                path.toString()).inheritIO().start();
+        assertEquals(0, py.waitFor());
+        try (ServerSocket replaced = ServerSocket.listen(a, type, 0600, true)) {
+            assertTrue(replaced.isOpen(), "a stale " + live + " file is replaced");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"DATAGRAM", "SEQPACKET"})
+    @DisplayName("UDS-10: a non-blocking message that does not fit returns 0 and sends nothing, never blocks")
+    void aNonBlockingMessageThatDoesNotFitReturnsZeroAndSendsNothing(String type) throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(Socket.Type.valueOf(type)); Pipe pipe = Pipe.open()) {
+                p.first().descriptor().setNonBlocking(true);
+                ByteBuffer m = ByteBuffer.allocateDirect(1024);
+                int sent = 0;
+                while (p.first().write(m.clear()) == 1024) {
+                    sent++;
+                    assertTrue(sent < 100_000, "the socket buffer is bounded");
+                }
+                assertEquals(1024, m.remaining(), "the refused message was not taken, even in part");
+                ByteBuffer heap = ByteBuffer.allocate(1024);
+                assertEquals(0, p.first().write(heap));
+                assertEquals(0, heap.position());
+                assertEquals(0, p.first().sendDescriptors(text("fd"), List.of(pipe.sink().descriptor())),
+                        "no room: neither the data nor the descriptor went");
+                p.first().descriptor().setNonBlocking(false);
+                for (int i = 0; i < sent; i++) {
+                    assertEquals(1024, p.second().read(ByteBuffer.allocateDirect(2048)), "only whole messages");
+                }
+                assertNothingQueued(p.second());
+                assertEquals(1024, p.first().write(m.clear()), "room again");
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-10: a non-blocking sendTo a full receiver returns 0; a stream's sendDescriptors with no room too")
+    void aNonBlockingSendToAndStreamSendDescriptorsWithNoRoomReturnZero() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Address to = Address.unix(dir.resolve("full.sock"));
+            try (Socket receiver = Socket.bind(to); Socket sender = Socket.bind(null)) {
+                sender.descriptor().setNonBlocking(true);
+                int sent = 0;
+                while (sender.sendTo(text("m" + sent), to) > 0) {
+                    sent++;
+                    assertTrue(sent < 100_000, "the receiver's queue is bounded");
+                }
+                for (int i = 0; i < sent; i++) {
+                    ByteBuffer b = ByteBuffer.allocate(16);
+                    receiver.read(b);
+                    assertEquals("m" + i, text(b), "in order, the refused one not among them");
+                }
+                assertNothingQueued(receiver);
+            }
+            try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+                p.first().descriptor().setNonBlocking(true);
+                while (p.first().write(ByteBuffer.allocateDirect(65536)) > 0) {
+                    assertTrue(p.first().isOpen());
+                }
+                ByteBuffer data = text("fd");
+                assertEquals(0, p.first().sendDescriptors(data, List.of(pipe.sink().descriptor())));
+                assertEquals(2, data.remaining(), "nothing was taken");
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("LOAD-02, X-08: a connect timeout too long to count in nanoseconds is no bound; a negative or null one is refused before any call")
+    void aConnectTimeoutTooLongToCountWaitsWithoutBound() throws Exception {
+        Address a = Address.unix(dir.resolve("forever.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            List<Socket> clients = new java.util.ArrayList<>();
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                try {
+                    for (;;) { // until the backlog is full
+                        clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
+                        assertTrue(clients.size() < 10_000, "the backlog is bounded");
+                    }
+                } catch (SocketTimeoutException full) {
+                    assertTrue(clients.size() > 1, "some connects fit: " + clients.size());
+                }
+                for (Duration forever : List.of(Duration.ofSeconds(Long.MAX_VALUE), Duration.ofNanos(Long.MAX_VALUE),
+                        java.time.temporal.ChronoUnit.FOREVER.getDuration())) {
+                    Blocked.Call<Socket> waiting = Blocked.start(() -> Socket.connect(a, Socket.Type.STREAM, forever),
+                            42 /* connect */);
+                    assertFalse(waiting.result().isDone(), forever + " waits in connect for room");
+                    server.accept().close(); // room for one
+                    clients.add(waiting.result().get(5, TimeUnit.SECONDS));
+                }
+                // the other Duration-taking calls saturate alike
+                clients.add(server.accept(Duration.ofSeconds(Long.MAX_VALUE)).orElseThrow());
+                try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+                    p.first().write(text("x"));
+                    p.second().setReadTimeout(Duration.ofSeconds(Long.MAX_VALUE));
+                    assertEquals(1, p.second().read(ByteBuffer.allocate(1)));
+                }
+            } finally {
+                for (Socket c : clients) {
+                    c.close();
+                }
+            }
+        });
+        var before = Fds.snapshot();
+        assertThrows(IllegalArgumentException.class, () -> Socket.connect(a, Socket.Type.STREAM, Duration.ofNanos(-1)));
+        NullPointerException none = assertThrows(NullPointerException.class,
+                () -> Socket.connect(a, Socket.Type.STREAM, null));
+        assertEquals("timeout", none.getMessage());
+        Fds.assertNoneAdded(before);
+    }
+
+    @Test
+    @DisplayName("FAULT-07: a non-positive socket buffer size is refused before the call and changes nothing")
+    void aNonPositiveBufferSizeIsRefused() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
+            int receive = p.first().receiveBufferSize();
+            int send = p.first().sendBufferSize();
+            for (int bad : new int[] {-5, 0, Integer.MIN_VALUE}) {
+                assertThrows(IllegalArgumentException.class, () -> p.first().setReceiveBufferSize(bad));
+                assertThrows(IllegalArgumentException.class, () -> p.first().setSendBufferSize(bad));
+            }
+            assertEquals(receive, p.first().receiveBufferSize(), "SO_RCVBUF unchanged");
+            assertEquals(send, p.first().sendBufferSize(), "SO_SNDBUF unchanged");
+            p.first().setReceiveBufferSize(65536);
+            assertEquals(2 * 65536, p.first().receiveBufferSize(), "a positive size still applies (doubled)");
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-11: an empty seqpacket message is refused on send: the receiver would take it for the end")
+    void anEmptySeqpacketMessageIsRefusedOnSend() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.SEQPACKET)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> p.first().write(ByteBuffer.allocateDirect(0)));
+            assertTrue(e.getMessage().contains("end of stream"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> p.first().write(ByteBuffer.allocate(0)));
+            assertNothingQueued(p.second());
+            p.first().write(text("x"));
+            assertEquals(1, p.second().read(ByteBuffer.allocate(4)), "the stream goes on");
+        }
+    }
+
+    @Test
+    @DisplayName("UDS-11: an empty seqpacket message from another program reads as 0; -1 only once the peer has shut down")
+    void anEmptySeqpacketMessageFromAnotherProgramIsNotTheEnd() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(Socket.Type.SEQPACKET)) {
+                // another program's empty message: sendto(2) of 0 bytes on the raw descriptor
+                assertEquals(0, (int) p.first().descriptor().withFd(
+                        f -> SocketCalls.sendPlain(f, ByteBuffer.allocateDirect(0), null, "peer")));
+                p.first().write(text("x"));
+                ByteBuffer b = ByteBuffer.allocate(4);
+                assertEquals(0, p.second().read(b), "an empty message, the peer still connected");
+                assertEquals(1, p.second().read(b), "then the message after it");
+                p.second().descriptor().setNonBlocking(true);
+                assertEquals(0, p.second().read(b.clear()), "non-blocking, nothing there: 0, not the end");
+                p.second().descriptor().setNonBlocking(false);
+                p.first().descriptor().withFd(f -> SocketCalls.sendPlain(f, ByteBuffer.allocateDirect(0), null, "peer"));
+                p.first().shutdownOutput();
+                assertEquals(-1, p.second().read(b), "documented: an empty message queued at the shutdown is the end");
+                assertEquals(-1, p.second().read(b), "and the end repeats");
+                p.second().write(text("back"));
+                assertEquals(4, p.first().read(b.clear()), "the other direction still works");
+            }
+        });
     }
 }

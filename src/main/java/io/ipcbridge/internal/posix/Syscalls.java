@@ -46,6 +46,8 @@ public final class Syscalls {
     public static final int POLLERR = 0x8;
     public static final int POLLHUP = 0x10;
     public static final int POLLNVAL = 0x20;
+    /** The peer has shut down writing, or closed (Linux; asked for in {@code events}). */
+    public static final int POLLRDHUP = 0x2000;
     public static final int SIGKILL = 9;
     public static final int SIGTERM = 15;
 
