@@ -54,6 +54,13 @@
  *       first LEN / 2 payload bytes and neither publish nor commit it; print
  *       "stalled" (flushed) and pause for ever (the caller kills it).
  *
+ *   ring_peer abandon NAME LEN COUNT SEED
+ *       Claim a record of LEN bytes, fill it with 0xff and close the ring
+ *       with the claim pending (giving it up: see "Abandoned claims" in the
+ *       header); then open the ring again and offer test records seq 0 ..
+ *       COUNT-1 of producer 0 (default MIN/MAX). Exit 0; the consumer gone:
+ *       exit 3.
+ *
  *   ring_peer source NAME BYTES RECSIZE [--wait W]
  *       Offer BYTES bytes as records of RECSIZE bytes (the last one shorter
  *       if need be) copied from one buffer pre-filled with pattern(1) (see
@@ -105,6 +112,7 @@ static const char usage_text[] =
     "       ring_peer consume NAME COUNT SEED [--producers K] [--min N] [--max N] [--wait spin|block]"
     " [--timeout-ms N]\n"
     "       ring_peer stall NAME COMPLETE LEN\n"
+    "       ring_peer abandon NAME LEN COUNT SEED\n"
     "       ring_peer source NAME BYTES RECSIZE [--wait spin|block]\n"
     "       ring_peer sink NAME BYTES [--wait spin|block]\n"
     "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n"
@@ -265,6 +273,7 @@ static int mode_offsets(void)
     CONSTANT(IPCB_RING_MAX_CAPACITY, "%u", unsigned);
     CONSTANT(IPCB_RING_MESSAGE, "%d", int);
     CONSTANT(IPCB_RING_PADDING, "%d", int);
+    CONSTANT(IPCB_RING_ABANDONED, "%d", int);
 #undef FIELD
 #undef CONSTANT
     CHECK(fflush(stdout) == 0);
@@ -421,6 +430,28 @@ static int mode_stall(const char *name, uint64_t complete, uint64_t len)
     CHECK(fflush(stdout) == 0);
     for (;;)
         pause();
+}
+
+static int mode_abandon(const char *name, uint64_t len, uint64_t count, uint64_t seed)
+{
+    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    struct ipcb_ring r;
+    record_format f;
+    void *payload;
+    int rc;
+
+    ring_open_peer(&r, name);
+    if (len > r.max_message)
+        peer_die(PEER_BROKEN, "LEN %llu: above max_message %u", (unsigned long long)len, r.max_message);
+    if ((rc = ipcb_ring_claim(&r, (uint32_t)len, &payload, IPCB_RING_BLOCK, -1)) != 0)
+        ring_failed(&r, rc, "claim", 0);
+    memset(payload, 0xff, (size_t)len);
+    ipcb_ring_close(&r);
+    ring_open_peer(&r, name);
+    f = record_format_of(&r, seed, &o);
+    produce_records(&r, &f, 0, count, IPCB_RING_BLOCK);
+    ipcb_ring_close(&r);
+    return PEER_PASS;
 }
 
 /* Offers `bytes` bytes as records of recsize bytes from buf. */
@@ -714,6 +745,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "stall") == 0 && argc == 5)
         return mode_stall(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
+    if (strcmp(mode, "abandon") == 0 && argc == 6)
+        return mode_abandon(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), parse_u64(argv[5]));
     if (strcmp(mode, "source") == 0 && argc >= 5) {
         options o = parse_options(argc, argv, 5, "--wait");
         return mode_source(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);

@@ -554,9 +554,14 @@ void ipcb_ring_close(struct ipcb_ring *r)
     if (h == NULL)
         return;
     unwatch_all(r); /* before the unmap: the watcher writes to the futex words */
-    /* A multi-producer claim never committed blocks the consumer: the pid
-     * stays registered so that it reports this producer dead once it ends. */
-    if (r->producer_slot >= 0 && (r->claim_end == 0 || (r->flags & IPCB_RING_MULTI_PRODUCER) == 0))
+    /* A multi-producer claim never committed would stop the consumer there for
+     * good: give it up (its length was stored at the claim). */
+    if (r->claim_end != 0 && (r->flags & IPCB_RING_MULTI_PRODUCER) != 0) {
+        atomic_store_explicit(&record_at(r, r->claim_at)->type, IPCB_RING_ABANDONED, memory_order_release);
+        wake(&h->data_futex, &h->data_waiters);
+    }
+    r->claim_end = 0;
+    if (r->producer_slot >= 0)
         release_pid_word(&h->producer_pids[r->producer_slot], me);
     if (r->consumer_registered)
         release_pid_word(&h->consumer_pid, me);
@@ -918,10 +923,14 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
             release_to(r, rec, r->next_read + room);
             continue;
         }
-        if (type != IPCB_RING_MESSAGE || length < 0 || (uint32_t)length > r->max_message
-            || IPCB_RING_RECORD_SIZE(length) > room)
+        if ((type != IPCB_RING_MESSAGE && type != IPCB_RING_ABANDONED) || length < 0
+            || (uint32_t)length > r->max_message || IPCB_RING_RECORD_SIZE(length) > room)
             return fail(r, EPROTO, "corrupt record at position %llu: type %d, length %d",
                         (unsigned long long)r->next_read, (int)type, (int)length);
+        if (type == IPCB_RING_ABANDONED) { /* a claim its producer gave up */
+            release_to(r, rec, r->next_read + IPCB_RING_RECORD_SIZE(length));
+            continue;
+        }
         *payload = (uint8_t *)rec + IPCB_RING_RECORD_HEADER;
         *len = (uint32_t)length;
         r->read_end = r->next_read + IPCB_RING_RECORD_SIZE(length);

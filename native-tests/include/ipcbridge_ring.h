@@ -48,6 +48,17 @@
  * A record is thus delivered only once complete: a producer killed while
  * writing never publishes (single) or commits (multi) it.
  *
+ * Abandoned claims. A producer that closes its handle with a claim not yet
+ * committed gives it up. In a single-producer ring nothing was published, so
+ * nothing is left behind. In a multi-producer ring every later record waits
+ * behind the claimed one, so the producer commits it as type
+ * IPCB_RING_ABANDONED, with the length it claimed (so it occupies
+ * IPCB_RING_RECORD_SIZE(length) bytes, like a message); the consumer checks
+ * it as it checks a message, delivers nothing, and zeroes and releases it as
+ * any record. Its payload may hold anything the producer wrote before giving
+ * up. (A consumer older than this type reports it as a corrupt record rather
+ * than misreading it; the layout is unchanged, so the version stays 2.)
+ *
  * Wake-ups (the blocking wait strategy), an event count on a futex word:
  *   waiter:  (optionally spin, then sched_yield once: a peer sharing the
  *            CPU answers meanwhile without any futex call, as the waiter is
@@ -104,6 +115,7 @@
 #define IPCB_RING_MAX_CAPACITY (1u << 30)
 #define IPCB_RING_MESSAGE 1                   /* record types; 0 = not committed */
 #define IPCB_RING_PADDING 2
+#define IPCB_RING_ABANDONED 3                 /* a claim given up at close: skipped */
 
 /* Bytes a record with `length` payload bytes occupies. */
 #define IPCB_RING_RECORD_SIZE(length) \
@@ -145,7 +157,7 @@ struct ipcb_ring_header {
 
 struct ipcb_ring_record {
     int32_t length;                        /* 0 payload bytes (padding: bytes after this header) */
-    _Atomic int32_t type;                  /* 4 IPCB_RING_MESSAGE, IPCB_RING_PADDING, 0 = not committed */
+    _Atomic int32_t type;                  /* 4 IPCB_RING_MESSAGE, _PADDING, _ABANDONED, 0 = not committed */
 };
 
 _Static_assert(sizeof(struct ipcb_ring_header) == IPCB_RING_HEADER_SIZE, "ring header size");
@@ -230,8 +242,9 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
  * a bad name. */
 int ipcb_ring_open(struct ipcb_ring *r, const char *name);
 /* Clears this process's registrations and unmaps. A pending claim is never
- * published; in a multi-producer ring it stops the consumer there for good,
- * so the pid stays registered and the consumer reports it dead later. */
+ * published; in a multi-producer ring it is committed as IPCB_RING_ABANDONED
+ * (see "Abandoned claims"), so that the records of other producers still
+ * reach the consumer. */
 void ipcb_ring_close(struct ipcb_ring *r);
 /* Message of the last failure of r (or of create/open). */
 const char *ipcb_ring_error(const struct ipcb_ring *r);

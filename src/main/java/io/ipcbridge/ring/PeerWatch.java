@@ -186,8 +186,18 @@ final class PeerWatch implements AutoCloseable {
     private void died(int pid) throws IOException {
         dead.add(pid);
         deaths++;
-        INTS.getAndAdd(map, futexAt, 1);
-        Syscalls.futexWake(address + futexAt, ring);
+        wakeWaiters();
+    }
+
+    /**
+     * Adds one to the futex word and wakes it, unless a peer truncated the object: the add would then
+     * kill the JVM (see {@link Ring}), and no waiter can be woken through the word anyway.
+     */
+    private void wakeWaiters() throws IOException {
+        if (Ring.mapped(map)) {
+            INTS.getAndAdd(map, futexAt, 1);
+            Syscalls.futexWake(address + futexAt, ring);
+        }
     }
 
     /** Stops watching; the first call does it. */
@@ -280,17 +290,17 @@ final class PeerWatch implements AutoCloseable {
                         }
                     }
                 }
-            } catch (IOException | RuntimeException e) {
-                // Not expected (poll and FUTEX_WAKE on live words do not fail): let the waiters look
-                // at the pids themselves rather than leave them asleep.
+            } catch (IOException | RuntimeException | InternalError e) {
+                // Not expected (poll and FUTEX_WAKE on live words do not fail; InternalError: a read of a
+                // ring a peer truncated): let the waiters look at the pids themselves rather than leave
+                // them asleep.
                 synchronized (LOCK) {
                     for (Entry entry : ENTRIES) {
                         entry.watch.available = false;
                         Syscalls.close(entry.pidfd);
-                        INTS.getAndAdd(entry.watch.map, entry.watch.futexAt, 1);
                         try {
-                            Syscalls.futexWake(entry.watch.address + entry.watch.futexAt, entry.watch.ring);
-                        } catch (IOException ignored) {
+                            entry.watch.wakeWaiters();
+                        } catch (IOException | RuntimeException | InternalError ignored) {
                             // nothing more to try
                         }
                     }

@@ -1,5 +1,6 @@
 package io.ipcbridge.ring;
 
+import static io.ipcbridge.ring.RingLayout.ABANDONED;
 import static io.ipcbridge.ring.RingLayout.CAPACITY_AT;
 import static io.ipcbridge.ring.RingLayout.CONSUMER_PID_AT;
 import static io.ipcbridge.ring.RingLayout.CONSUMER_POSITION_AT;
@@ -35,6 +36,7 @@ import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.FileAlreadyExistsException;
 import java.time.Duration;
@@ -65,7 +67,21 @@ import java.util.function.BooleanSupplier;
  * {@link java.nio.channels.AsynchronousCloseException}). Everything read from shared memory is
  * untrusted and checked: a corrupt record raises {@link RingFormatException}, never an access outside
  * the mapping. After {@link #close()} the mapping lives on until no message view handed out is
- * reachable.
+ * reachable. Closing a handle with a claim not yet committed gives the claim up: in a multi-producer
+ * ring it is committed as an abandoned record, which consumers (Java and C) skip, so that the
+ * records of other producers still come through.
+ *
+ * <p>A peer that truncates the object makes accesses to the mapping fault. The JDK turns the SIGBUS
+ * of a read or a write into an {@link InternalError}, raised at once or a little later, but the JVM
+ * dies of one in a compare-and-set or get-and-add that the interpreter or C1 runs. A read of the same
+ * word just before does not save it: the read's error is raised only at a later transition into the
+ * JVM, after the update. So before each such update this class reads the header's magic (the words it
+ * updates are all in the header's page) and compares it with the constant: a faulting read yields
+ * garbage, and the call throws {@link InternalError} itself instead of reaching the update. A peer
+ * that truncates the object between that read and the update, a window of nanoseconds, can still
+ * crash the JVM. Only a sealed memfd ({@link SharedMemory#memfd}) is safe from that, and a ring cannot
+ * live in one yet: share a ring only with peers trusted not to truncate it (its mode, 0600 by
+ * default, says who may).
  */
 public final class Ring implements AutoCloseable {
     /** The mode rings are created with unless another is given. */
@@ -85,7 +101,12 @@ public final class Ring implements AutoCloseable {
         BLOCK
     }
 
-    /** Receives one message: the bytes between its position and limit, valid only during the call. */
+    /**
+     * Receives one message: the bytes between its position and limit, valid only during the call. The
+     * message is consumed once handed over: if the handler throws, it is gone all the same (so that a
+     * message that always fails cannot stop the ring) and the exception propagates, the messages after
+     * it staying for the next poll.
+     */
     @FunctionalInterface
     public interface Handler {
         /** Handles one message. */
@@ -113,6 +134,17 @@ public final class Ring implements AutoCloseable {
 
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    /** {@link #claimAt}: handed over atomically between the claiming thread and {@link #close()}. */
+    private static final VarHandle CLAIM_AT;
+
+    static {
+        try {
+            CLAIM_AT = MethodHandles.lookup().findVarHandle(Ring.class, "claimAt", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     /**
      * Busy turns of {@link WaitStrategy#BLOCK} before it sleeps, when it may have a CPU of its own to
      * spin on: a stream of messages then flows without a futex wake-up per message (which would keep
@@ -148,7 +180,9 @@ public final class Ring implements AutoCloseable {
     // producer side
     private int producerSlot = -1;
     private long consumerSeen;
-    private long claimAt = -1;
+    /** The position of the record {@link #claim} handed out and not yet committed, or -1. */
+    private volatile long claimAt = -1;
+    /** Its length; written before {@link #claimAt}, read after it. */
     private int claimLength;
     // consumer side
     private boolean consumerRegistered;
@@ -368,31 +402,54 @@ public final class Ring implements AutoCloseable {
      */
     public boolean offer(ByteBuffer message, Duration timeout) throws IOException, InterruptedException {
         int length = message.remaining();
-        int payload = reserve(length, timeout);
-        if (payload < 0) {
+        long record = reserve(length, timeout);
+        if (record < 0) {
             return false;
         }
-        map.put(payload, message, message.position(), length);
+        try {
+            map.put(payloadAt(record), message, message.position(), length);
+        } catch (RuntimeException | Error e) {
+            try {
+                abandon(record, length); // a multi-producer ring would otherwise stop at it for good
+            } catch (IOException | RuntimeException | Error also) {
+                e.addSuppressed(also);
+            }
+            throw e;
+        }
         message.position(message.limit());
-        commit();
+        publish(record, length);
         return true;
     }
 
     /**
      * Claims room for a message of {@code length} bytes, waiting up to {@code timeout} (null: no
-     * limit): the buffer
-     * returned (position 0, limit {@code length}) is the record's payload in shared memory, written in
-     * place and published by {@link #commit()}. One claim at a time per handle.
+     * limit): the buffer returned (position 0, limit {@code length}) is the record's payload in shared
+     * memory, written in place and published by {@link #commit()}. One claim at a time per handle;
+     * {@link #close()} gives it up (the buffer must not be written after that).
      *
      * @return the payload buffer, or null if there was no room in time
+     * @throws java.nio.channels.AsynchronousCloseException if the handle was closed meanwhile (the
+     *     claim is given up)
      */
     public ByteBuffer claim(int length, Duration timeout) throws IOException, InterruptedException {
-        int payload = reserve(length, timeout);
-        return payload < 0 ? null : map.slice(payload, length).order(ByteOrder.nativeOrder());
+        long record = reserve(length, timeout);
+        if (record < 0) {
+            return null;
+        }
+        claimLength = length;
+        claimAt = record;
+        if (!isOpen()) { // close() may have looked before claimAt was set: one of us gives it up
+            abandonClaim();
+            throw new AsynchronousCloseException();
+        }
+        return map.slice(payloadAt(record), length).order(ByteOrder.nativeOrder());
     }
 
-    /** Claims room for {@code length} bytes; returns the payload's index in the mapping, or -1. */
-    private int reserve(int length, Duration timeout) throws IOException, InterruptedException {
+    /**
+     * Claims room for {@code length} bytes, writing the padding before it if any; returns the record's
+     * position, or -1 if there was no room in time.
+     */
+    private long reserve(int length, Duration timeout) throws IOException, InterruptedException {
         checkOpen();
         if (length < 0 || length > maxMessage) {
             throw new IllegalArgumentException("a message of " + length + " bytes is longer than ring " + name
@@ -420,42 +477,75 @@ public final class Ring implements AutoCloseable {
                     continue;
                 }
             }
-            if (multi && !LONGS.compareAndSet(map, PRODUCER_POSITION_AT, pos, end)) {
-                continue;
+            if (multi) {
+                checkMapped();
+                if (!LONGS.compareAndSet(map, PRODUCER_POSITION_AT, pos, end)) {
+                    continue;
+                }
             }
             if (padding > 0) {
                 int at = HEADER_SIZE + offset;
                 INTS.set(map, at + LENGTH_AT, tail - RECORD_HEADER);
                 INTS.setRelease(map, at + TYPE_AT, PADDING);
-                offset = 0;
             }
-            claimAt = pos;
-            claimLength = length;
-            return HEADER_SIZE + offset + RECORD_HEADER;
+            return pos + padding;
         }
     }
 
-    /** Publishes the claimed message. */
+    private int payloadAt(long record) {
+        return HEADER_SIZE + (int) (record & mask) + RECORD_HEADER;
+    }
+
+    /**
+     * Publishes the claimed message.
+     *
+     * @throws ClosedChannelException if the handle is closed (the claim was given up)
+     * @throws IllegalStateException if nothing is claimed
+     */
     public void commit() throws IOException {
-        if (claimAt < 0) {
+        long record = (long) CLAIM_AT.getAndSet(this, -1L);
+        if (record < 0) {
+            checkOpen();
             throw new IllegalStateException("ring " + name + ": nothing claimed");
         }
-        long pos = claimAt;
-        claimAt = -1;
-        long record = RingLayout.recordSize(claimLength);
-        int offset = (int) (pos & mask);
-        long end = pos + record;
-        if (record > capacity - offset) {
-            end += capacity - offset;
-            offset = 0;
+        if (!isOpen()) { // closed while the claim was written, after close() looked
+            abandon(record, claimLength);
+            throw new ClosedChannelException();
         }
-        int at = HEADER_SIZE + offset;
-        INTS.set(map, at + LENGTH_AT, claimLength);
+        publish(record, claimLength);
+    }
+
+    /** Commits the record at {@code record} as a message of {@code length} bytes. */
+    private void publish(long record, int length) throws IOException {
+        int at = HEADER_SIZE + (int) (record & mask);
+        INTS.set(map, at + LENGTH_AT, length);
         INTS.setRelease(map, at + TYPE_AT, MESSAGE);
         if (!multi) {
-            LONGS.setRelease(map, PRODUCER_POSITION_AT, end);
+            LONGS.setRelease(map, PRODUCER_POSITION_AT, record + RingLayout.recordSize(length));
         }
         wake(DATA_FUTEX_AT, DATA_WAITERS_AT);
+    }
+
+    /** Gives up the claim {@link #claimAt} holds, if this thread takes it first. */
+    private void abandonClaim() throws IOException {
+        long record = (long) CLAIM_AT.getAndSet(this, -1L);
+        if (record >= 0) {
+            abandon(record, claimLength);
+        }
+    }
+
+    /**
+     * Gives up a claimed record: a single-producer ring never published it; a multi-producer ring
+     * commits it as {@link RingLayout#ABANDONED}, which the consumer skips (and zeroes, as it does every
+     * record), so that later records reach it.
+     */
+    private void abandon(long record, int length) throws IOException {
+        if (multi) {
+            int at = HEADER_SIZE + (int) (record & mask);
+            INTS.set(map, at + LENGTH_AT, length);
+            INTS.setRelease(map, at + TYPE_AT, ABANDONED);
+            wake(DATA_FUTEX_AT, DATA_WAITERS_AT);
+        }
     }
 
     private void registerProducer() throws IOException {
@@ -466,7 +556,7 @@ public final class Ring implements AutoCloseable {
         for (int i = 0; i < slots; i++) {
             int at = PRODUCER_PIDS_AT + 4 * i;
             int pid = (int) INTS.getVolatile(map, at);
-            if ((pid == 0 || (pid != PID && !Syscalls.processRuns(pid))) && INTS.compareAndSet(map, at, pid, PID)) {
+            if ((pid == 0 || (pid != PID && !Syscalls.processRuns(pid))) && compareAndSetInt(at, pid, PID)) {
                 producerSlot = i;
                 consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
                 wake(DATA_FUTEX_AT, DATA_WAITERS_AT); // a sleeping consumer starts watching this pid
@@ -480,11 +570,14 @@ public final class Ring implements AutoCloseable {
     // ---- consuming --------------------------------------------------------------------------------
 
     /**
-     * Hands every message there is now to {@code handler}, without waiting.
+     * Hands every message there is now to {@code handler}, without waiting; a message handed over is
+     * consumed even if the handler throws (see {@link Handler}).
      *
      * @return how many messages were handled
+     * @throws NullPointerException if {@code handler} is null (nothing is taken)
      */
     public int poll(Handler handler) throws IOException {
+        Objects.requireNonNull(handler, "handler");
         checkOpen();
         registerConsumer();
         int n = 0;
@@ -503,13 +596,16 @@ public final class Ring implements AutoCloseable {
 
     /**
      * Waits up to {@code timeout} (null: no limit) for a message, then hands every message there is
-     * to {@code handler}.
+     * to {@code handler}; a message handed over is consumed even if the handler throws (see
+     * {@link Handler}).
      *
      * @return how many were handled; 0 if none came in time
+     * @throws NullPointerException if {@code handler} is null (nothing is taken)
      * @throws PeerDiedException if the producer died with nothing left to read
      * @throws InterruptedException if the thread is interrupted while waiting
      */
     public int poll(Handler handler, Duration timeout) throws IOException, InterruptedException {
+        Objects.requireNonNull(handler, "handler");
         long deadline = Deadline.of(timeout);
         for (;;) {
             int n = poll(handler);
@@ -539,11 +635,15 @@ public final class Ring implements AutoCloseable {
      * (null: no limit); nothing is allocated.
      *
      * @return the message's length, or -1 if none came in time
-     * @throws IllegalArgumentException if {@code dst} has room for less than {@link #maxMessage()}
+     * @throws IllegalArgumentException if {@code dst} is read-only or has room for less than
+     *     {@link #maxMessage()} (nothing is taken)
      * @throws PeerDiedException if the producer died with nothing left to read
      * @throws InterruptedException if the thread is interrupted while waiting
      */
     public int poll(ByteBuffer dst, Duration timeout) throws IOException, InterruptedException {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
+        }
         if (dst.remaining() < maxMessage) {
             throw new IllegalArgumentException("a buffer of " + dst.remaining() + " bytes cannot take every message of"
                     + " ring " + name + " (up to " + maxMessage + " bytes)");
@@ -584,7 +684,7 @@ public final class Ring implements AutoCloseable {
         if (pid != 0 && (pid == PID || Syscalls.processRuns(pid))) {
             throw new IOException("ring " + name + " already has a consumer (pid " + pid + ")");
         }
-        if (!INTS.compareAndSet(map, CONSUMER_PID_AT, pid, PID)) {
+        if (!compareAndSetInt(CONSUMER_PID_AT, pid, PID)) {
             throw new IOException("ring " + name + " already has a consumer (pid "
                     + (int) INTS.getVolatile(map, CONSUMER_PID_AT) + ")");
         }
@@ -602,7 +702,7 @@ public final class Ring implements AutoCloseable {
         return (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT) != head;
     }
 
-    /** Delivers the record at the head, skipping padding; false if there is none. */
+    /** Delivers the record at the head, skipping padding and abandoned records; false if there is none. */
     private boolean next(Handler handler) throws IOException {
         for (;;) {
             int offset = (int) (head & mask);
@@ -639,9 +739,17 @@ public final class Ring implements AutoCloseable {
                 head += tail;
                 continue;
             }
-            if (type != MESSAGE || length < 0 || length > maxMessage || RingLayout.recordSize(length) > tail) {
+            if ((type != MESSAGE && type != ABANDONED) || length < 0 || length > maxMessage
+                    || RingLayout.recordSize(length) > tail) {
                 throw new RingFormatException(name, "corrupt record at offset " + offset + " (type " + type
                         + ", length " + length + ")");
+            }
+            if (type == ABANDONED) {
+                if (multi) {
+                    clear(at, (int) RingLayout.recordSize(length)); // its producer may have written some of it
+                }
+                head += RingLayout.recordSize(length);
+                continue;
             }
             int payload = at + RECORD_HEADER;
             view.limit(payload + length).position(payload);
@@ -677,9 +785,48 @@ public final class Ring implements AutoCloseable {
     private void wake(int futex, int waitersAt) throws IOException {
         VarHandle.fullFence();
         if ((int) INTS.getVolatile(map, waitersAt) != 0) {
-            INTS.getAndAdd(map, futex, 1);
+            getAndAddInt(futex, 1);
             Syscalls.futexWake(address + futex, name);
         }
+    }
+
+    // ---- updates of mapped words ------------------------------------------------------------------
+
+    /** Whether the header's magic reads back: false once a peer truncated the object (see the class comment). */
+    static boolean mapped(ByteBuffer map) {
+        return (long) LONGS.getVolatile(map, MAGIC_AT) == MAGIC;
+    }
+
+    /**
+     * Throws {@link InternalError} unless the header's magic reads back, before a compare-and-set or
+     * get-and-add, whose fault on a truncated object the JVM does not survive (see the class comment).
+     */
+    private void checkMapped() throws IOException {
+        if (mapped(map)) {
+            return;
+        }
+        long size;
+        try {
+            size = segment.info().size();
+        } catch (IOException e) {
+            size = -1;
+        }
+        if (size >= HEADER_SIZE + (long) capacity) {
+            throw new RingFormatException(name, "its header's magic no longer reads back (overwritten, or the object"
+                    + " was truncated and grown again)");
+        }
+        throw new InternalError("ring " + name + ": its shared memory object was truncated under the mapping"
+                + (size < 0 ? "" : " (to " + size + " bytes)"));
+    }
+
+    private boolean compareAndSetInt(int at, int expected, int value) throws IOException {
+        checkMapped();
+        return INTS.compareAndSet(map, at, expected, value);
+    }
+
+    private void getAndAddInt(int at, int delta) throws IOException {
+        checkMapped();
+        INTS.getAndAdd(map, at, delta);
     }
 
     /**
@@ -755,7 +902,7 @@ public final class Ring implements AutoCloseable {
                 long cap = watch.available() ? Long.MAX_VALUE : CHECK_NANOS;
                 Optional<Boolean> woken = waits.await(Deadline.NEVER, () -> {
                     int seq = (int) INTS.getVolatile(map, futex);
-                    INTS.getAndAdd(map, waitersAt, 1);
+                    getAndAddInt(waitersAt, 1);
                     try {
                         if (ready.getAsBoolean()) {
                             return true;
@@ -768,7 +915,7 @@ public final class Ring implements AutoCloseable {
                                 name);
                         return r == Syscalls.INTERRUPTED ? null : ready.getAsBoolean();
                     } finally {
-                        INTS.getAndAdd(map, waitersAt, -1);
+                        getAndAddInt(waitersAt, -1);
                     }
                 }, "ring " + name);
                 if (woken.orElse(false)) {
@@ -836,23 +983,28 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
-     * Deregisters this handle's pids, ends the waits of other threads on it and closes the segment's
-     * descriptor; the first call does it, later ones do nothing.
+     * Gives up a claim not committed (see the class comment), deregisters this handle's pids, ends the
+     * waits of other threads on it and closes the segment's descriptor; the first call does it, later
+     * ones do nothing.
      */
     @Override
     public void close() throws IOException {
         if (!waits.close()) {
             return;
         }
-        dataWatch.close();
-        spaceWatch.close();
-        if (producerSlot >= 0) {
-            INTS.compareAndSet(map, PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
+        try {
+            dataWatch.close();
+            spaceWatch.close();
+            abandonClaim();
+            if (producerSlot >= 0) {
+                compareAndSetInt(PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
+            }
+            if (consumerRegistered) {
+                compareAndSetInt(CONSUMER_PID_AT, PID, 0);
+            }
+        } finally {
+            segment.close();
         }
-        if (consumerRegistered) {
-            INTS.compareAndSet(map, CONSUMER_PID_AT, PID, 0);
-        }
-        segment.close();
     }
 
     @Override

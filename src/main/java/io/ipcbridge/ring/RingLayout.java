@@ -21,6 +21,8 @@ final class RingLayout {
     /** Record types; 0 means claimed but not committed. */
     static final int MESSAGE = 1;
     static final int PADDING = 2;
+    /** A claim its producer gave up (closed before committing): skipped like padding, sized like a message. */
+    static final int ABANDONED = 3;
 
     /** The fields of struct ipcb_ring_header and struct ipcb_ring_record, in declaration order. */
     enum Field {

@@ -175,6 +175,40 @@ class RingInteropTest {
         }
     }
 
+    @Test
+    void aClaimAJavaProducerGaveUpAtCloseIsSkippedByTheCConsumer() throws Exception {
+        // NL-09 (0 missing) with a producer closed mid-claim: the C consumer skips the abandoned record
+        int count = 1000;
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+            Process consumer = start("consume", n, Integer.toString(count), "40", "--timeout-ms", "30000");
+            try (Ring first = Ring.open(n)) {
+                ByteBuffer claim = first.claim(MAX, Duration.ZERO);
+                while (claim.hasRemaining()) {
+                    claim.put((byte) 0xff);
+                }
+            }
+            ByteBuffer b = ByteBuffer.allocateDirect(MAX);
+            for (long seq = 0; seq < count; seq++) { // a few laps of the 4 KiB ring
+                assertTrue(ring.offer(RingRecords.fill(b, 0, 40, seq, 0, MAX), WAIT), "room for record " + seq);
+            }
+            assertEquals("ok " + count, finish(consumer));
+        }
+    }
+
+    @Test
+    void aClaimACProducerGaveUpAtCloseIsSkippedByTheJavaConsumer() throws Exception {
+        // the same from ipcbridge_ring.c's ipcb_ring_close: ring_peer abandon claims, closes, produces
+        int count = 1000;
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+            Process producer = start("abandon", n, Integer.toString(MAX), Integer.toString(count), "41");
+            consume(ring, count, 41, 0);
+            finish(producer);
+            assertNull(ring.poll(Duration.ZERO), "nothing more: the abandoned claim is never delivered");
+        }
+    }
+
     /** Starts {@code ring_peer stall} and waits for its "stalled" line. */
     private Process stalled(String ring, int complete, int length) throws IOException {
         Process p = start("stall", ring, Integer.toString(complete), Integer.toString(length));

@@ -45,5 +45,6 @@ class RingLayoutTest {
         assertEquals(Integer.toString(RingLayout.MAX_PRODUCERS), c.get("IPCB_RING_MAX_PRODUCERS"));
         assertEquals(Integer.toString(RingLayout.MESSAGE), c.get("IPCB_RING_MESSAGE"));
         assertEquals(Integer.toString(RingLayout.PADDING), c.get("IPCB_RING_PADDING"));
+        assertEquals(Integer.toString(RingLayout.ABANDONED), c.get("IPCB_RING_ABANDONED"));
     }
 }

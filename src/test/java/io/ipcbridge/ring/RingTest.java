@@ -39,6 +39,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RingTest {
     private final List<String> names = new ArrayList<>();
@@ -243,6 +244,88 @@ class RingTest {
             ring.commit();
             assertEquals("abcde", text(ring.poll(Duration.ZERO)));
             assertThrows(IllegalStateException.class, ring::commit);
+        }
+    }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {true, false})
+    void aProducerClosedWithAClaimGivesItUpAndTheRecordsOfOthersStillArrive(boolean multi) throws Exception {
+        // NL-09 (0 missing) with a producer gone mid-claim; X-04 for the commit after close
+        String n = name();
+        try (Ring consumer = Ring.create(n, 1024, 100, multi, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            Ring first = Ring.open(n);
+            first.claim(100, Duration.ZERO).put(new byte[100]).putLong(0, -1L).putLong(92, -1L);
+            first.close();
+            try (Ring second = Ring.open(n)) {
+                for (int i = 0; i < 100; i++) { // about three laps of the ring
+                    assertTrue(second.offer(bytes("after " + i)), "room for record " + i);
+                    byte[] got = consumer.poll(Duration.ofSeconds(5));
+                    assertNotNull(got, "record " + i + " arrived, not stopped behind the abandoned claim");
+                    assertEquals("after " + i, text(got));
+                }
+            }
+            assertNull(consumer.poll(Duration.ZERO), "nothing else: the abandoned claim is never delivered");
+            assertThrows(ClosedChannelException.class, first::commit, "a commit after close");
+            first.close();
+            if (multi) {
+                byte[] data = new byte[1024];
+                raw.buffer().get(384, data);
+                assertArrayEquals(new byte[1024], data, "every record, the abandoned one too, zeroed once read");
+            }
+        }
+    }
+
+    @Test
+    void aCommitAfterCloseIsRefusedWithOrWithoutAClaim() throws Exception {
+        //
+        try (Ring consumer = Ring.create(name(), 4096, 100, true, 0600)) {
+            Ring ring = Ring.open(consumer.name());
+            ring.close();
+            assertThrows(ClosedChannelException.class, ring::commit);
+            assertThrows(ClosedChannelException.class, () -> ring.claim(8, Duration.ZERO));
+        }
+    }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {true, false})
+    void aPollRefusesAReadOnlyBufferOrANullHandlerBeforeTakingAnything(boolean multi) throws Exception {
+        // FAULT-07 (null and short buffers), MQ-08's "the message stays"
+        try (Ring ring = Ring.create(name(), 4096, 16, multi, 0600)) {
+            assertTrue(ring.offer(bytes("kept")));
+            ByteBuffer readOnly = ByteBuffer.allocate(16).asReadOnlyBuffer();
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> ring.poll(readOnly, Duration.ZERO))
+                    .getMessage().contains("read-only"));
+            assertThrows(IllegalArgumentException.class, () -> ring.poll(ByteBuffer.allocate(15), Duration.ZERO));
+            assertThrows(NullPointerException.class, () -> ring.poll((ByteBuffer) null, Duration.ZERO));
+            assertThrows(NullPointerException.class, () -> ring.poll((Ring.Handler) null));
+            assertThrows(NullPointerException.class, () -> ring.poll((Ring.Handler) null, Duration.ZERO));
+            assertEquals("kept", text(ring.poll(Duration.ZERO)), "the message is still there");
+        }
+    }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {true, false})
+    void aMessageHandedToAHandlerThatThrowsIsConsumedAndTheOnesAfterItStay(boolean multi) throws Exception {
+        try (Ring ring = Ring.create(name(), 4096, 16, multi, 0600)) {
+            for (String m : List.of("one", "two", "three", "four")) {
+                assertTrue(ring.offer(bytes(m)));
+            }
+            List<String> seen = new ArrayList<>();
+            Ring.Handler refuseTwo = m -> {
+                String s = StandardCharsets.UTF_8.decode(m).toString();
+                seen.add(s);
+                if (s.equals("two")) {
+                    throw new IOException("refused " + s);
+                }
+            };
+            assertEquals("refused two", assertThrows(IOException.class, () -> ring.poll(refuseTwo)).getMessage());
+            assertEquals(List.of("one", "two"), seen);
+            Ring.Handler failing = m -> {
+                throw new IllegalStateException("handler failed");
+            };
+            assertThrows(IllegalStateException.class, () -> ring.poll(failing, Duration.ZERO));
+            assertEquals("four", text(ring.poll(Duration.ZERO)), "the message after the failing ones stays");
+            assertNull(ring.poll(Duration.ZERO), "the messages handed over are consumed");
         }
     }
 

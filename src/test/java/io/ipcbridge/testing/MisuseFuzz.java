@@ -4,6 +4,7 @@ import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.mq.MessageTooLargeException;
 import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Socket;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -62,6 +64,7 @@ public final class MisuseFuzz {
         String mq = Names.unique("fuzzq");
         String shm = Names.unique("fuzzm");
         String sem = Names.unique("fuzzs");
+        String ring = Names.unique("fuzzr");
         try {
             for (int i = 0; i < iterations; i++) {
                 afterClose(random, mq, shm, sem);
@@ -71,9 +74,10 @@ public final class MisuseFuzz {
             }
             truncatedWhileRead(shm, iterations);
             truncatedUnderAtomics(shm, sem, iterations);
+            truncatedRing(ring, iterations);
         } finally {
             for (Misuse cleanup : new Misuse[] {() -> MessageQueue.unlink(mq), () -> SharedMemory.unlink(shm),
-                () -> Semaphore.unlink(sem)}) {
+                () -> Semaphore.unlink(sem), () -> Ring.unlink(ring)}) {
                 try {
                     cleanup.run();
                 } catch (Exception gone) {
@@ -244,6 +248,15 @@ public final class MisuseFuzz {
             try (SharedMemory s = SharedMemory.createExclusively(shm, 1 << 16); SharedMemory peer = SharedMemory.open(shm)) {
                 Semaphore inSegment = Semaphore.initialize(s, 8192, 1);
                 Semaphore named = Semaphore.createExclusively(sem, 1);
+                for (int k = 0; k < 40; k++) { // first in use, so that the code runs warm into the fault
+                    s.compareAndSetInt(16384, k, k + 1);
+                    s.getAndAddLong(24576, 1);
+                    inSegment.release();
+                    inSegment.tryAcquire();
+                    named.release();
+                    named.tryAcquire();
+                    named.value();
+                }
                 peer.resize(1);
                 try (FileChannel f = FileChannel.open(Path.of("/dev/shm/sem." + sem.substring(1)),
                         StandardOpenOption.WRITE)) {
@@ -261,6 +274,54 @@ public final class MisuseFuzz {
                 }
                 inSegment.close();
                 named.close();
+            }
+        }
+    }
+
+    /**
+     * FAULT-04 (SHM-11) for the ring: a peer truncates a ring's object to 0 bytes under its handles,
+     * whose next calls would make compare-and-set and get-and-add on words of the vanished header (a
+     * fault the JVM survives in plain reads, not in those run by the interpreter or C1). Each call must
+     * raise InternalError, at once or a little later, and the JVM live on. Rounds of use before the
+     * truncation take the ring's code through the interpreter, C1 and C2 over the iterations.
+     */
+    private static void truncatedRing(String name, int iterations) throws Exception {
+        for (int i = 0; i < iterations; i++) {
+            boolean multi = i % 4 != 3;
+            try (Ring consumer = Ring.create(name, 4096, 64, multi, 0600); Ring producer = Ring.open(name);
+                    FileChannel peer = FileChannel.open(Path.of("/dev/shm" + name), StandardOpenOption.WRITE)) {
+                Ring.unlink(name);
+                ByteBuffer message = ByteBuffer.allocateDirect(64);
+                for (int k = 0; k < 40; k++) {
+                    producer.offer(message.clear());
+                    producer.claim(8, Duration.ZERO);
+                    producer.commit();
+                    consumer.poll(m -> { }, Duration.ZERO);
+                }
+                peer.truncate(0);
+                Misuse[] misuses = {() -> producer.offer(message.clear()), () -> producer.claim(8, Duration.ZERO),
+                    () -> consumer.poll(Duration.ZERO), producer::close, consumer::close};
+                for (int m = 0; m < misuses.length; m++) {
+                    Misuse misuse = misuses[m];
+                    AtomicReference<Throwable> raised = new AtomicReference<>();
+                    Thread t = new Thread(() -> {
+                        try {
+                            misuse.run();
+                        } catch (Exception e) {
+                            raised.set(e);
+                            return;
+                        }
+                        raised.set(new AssertionError("no fault after truncation"));
+                    });
+                    t.setUncaughtExceptionHandler((thread, e) -> raised.set(e));
+                    t.start();
+                    t.join();
+                    count++;
+                    if (!(raised.get() instanceof InternalError)) {
+                        WRONG.add("truncated " + (multi ? "multi-producer " : "") + "ring, call " + m + ": "
+                                + raised.get());
+                    }
+                }
             }
         }
     }
