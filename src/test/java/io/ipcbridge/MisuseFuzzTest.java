@@ -43,7 +43,7 @@ class MisuseFuzzTest {
                 "io.ipcbridge.testing.MisuseFuzz", Integer.toString(ITERATIONS)).directory(dir.toFile())
                 .redirectErrorStream(true).start();
         try {
-            // 3-7 s each here; a hang (a misuse that blocks for ever) fails instead of holding the build
+            // 10-20 s each here; a hang (a misuse that blocks for ever) fails instead of holding the build
             String out = assertTimeoutPreemptively(Duration.ofMinutes(5),
                     () -> new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             int rc = p.waitFor();

@@ -9,6 +9,8 @@ import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -37,8 +39,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * to a temporary file that is then linked into place, so no one ever sees it half-made. Whoever can
  * write the file can still break every user of it: keep the mode 0600. A semaphore whose file or
  * segment shrinks under the mapping makes the next operation raise {@link InternalError} instead
- * of a SIGBUS in glibc (each first reads the {@code sem_t} through a guarded JDK access; a shrink
- * in the instant between that read and glibc's is not covered).
+ * of a SIGBUS in glibc (each first checks the {@code sem_t} through the JDK's guarded access; a
+ * shrink in the instant between that check and glibc's access is not covered).
  *
  * <p>A mapping is never unmapped while this object is reachable, and {@link #close()} does not
  * unmap: a closed semaphore throws {@link ClosedChannelException}, and a thread blocked in
@@ -60,6 +62,7 @@ public final class Semaphore implements AutoCloseable {
     private static final String PREFIX = "/dev/shm/sem.";
     /** glibc's struct new_sem.private of a process-shared semaphore. */
     private static final int LLL_SHARED = 128;
+    private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
 
     private final String name;
     private final ByteBuffer mapping;
@@ -251,7 +254,7 @@ public final class Semaphore implements AutoCloseable {
     public boolean tryAcquire() throws IOException {
         checkOpen();
         try {
-            Syscalls.touch(mapping, offset);
+            checkMapped();
             return Syscalls.semWait(address, 0, name) == 0;
         } finally {
             Reference.reachabilityFence(mapping);
@@ -281,7 +284,7 @@ public final class Semaphore implements AutoCloseable {
         try {
             Optional<Boolean> taken = waits.await(Deadline.NEVER, () -> {
                 long left = deadline == Deadline.NEVER ? -1 : Math.max(0, deadline - System.nanoTime());
-                Syscalls.touch(mapping, offset);
+                checkMapped();
                 int r = Syscalls.semWait(address, left, name);
                 if (r == 0) {
                     return true;
@@ -312,7 +315,7 @@ public final class Semaphore implements AutoCloseable {
         }
         checkOpen();
         try {
-            Syscalls.touch(mapping, offset);
+            checkMapped();
             if (count == 1) {
                 if (!Syscalls.semPost(address, name)) {
                     throw new SemaphoreOverflowException(name, "the value is at SEM_VALUE_MAX (" + VALUE_MAX
@@ -339,10 +342,25 @@ public final class Semaphore implements AutoCloseable {
     public int value() throws IOException {
         checkOpen();
         try {
-            Syscalls.touch(mapping, offset);
+            checkMapped();
             return Syscalls.semValue(address, name);
         } finally {
             Reference.reachabilityFence(mapping);
+        }
+    }
+
+    /**
+     * Reads the {@code sem_t}'s {@code private} field (LLL_SHARED) through the mapping before glibc
+     * works on it. On an object that shrank under the mapping glibc would die of SIGBUS and take the
+     * JVM with it; the JDK's read survives the fault but returns garbage (its own InternalError comes
+     * later), so any value but LLL_SHARED stops the operation here (SHM-11).
+     */
+    private void checkMapped() {
+        int p = (int) INTS.getVolatile(mapping, offset + 8);
+        if (p != LLL_SHARED) {
+            throw new InternalError("semaphore " + name + ": its sem_t no longer reads as a process-shared semaphore"
+                    + " (private " + p + "): the object shrank under the mapping or was overwritten; glibc is not"
+                    + " called on it");
         }
     }
 

@@ -18,9 +18,12 @@ import java.nio.channels.Channel;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A POSIX shared memory object (shm_overview(7)) or a memfd segment, mapped into the JVM so that
@@ -66,12 +69,15 @@ public final class SharedMemory implements Channel, HasDescriptor {
     private final Descriptor fd;
     private final MappedByteBuffer map;
     private final boolean readOnly;
+    /** The object's size as this JVM last set or read it, shared by its handles (see {@link Extents}). */
+    private final AtomicLong extent;
 
-    private SharedMemory(String name, Descriptor fd, MappedByteBuffer map, boolean readOnly) {
+    private SharedMemory(String name, Descriptor fd, MappedByteBuffer map, boolean readOnly, AtomicLong extent) {
         this.name = name;
         this.fd = fd;
         this.map = map;
         this.readOnly = readOnly;
+        this.extent = extent;
     }
 
     /** Creates object {@code name} of {@code size} bytes, mode 0600; fails if it exists. */
@@ -264,7 +270,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
                     info.size());
         }
         map.order(ByteOrder.nativeOrder());
-        return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly);
+        AtomicLong extent = Extents.of(Files.readAttributes(self, BasicFileAttributes.class).fileKey(), info.size());
+        return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly, extent);
     }
 
     /** The object's name ("/name"), or "memfd:label". */
@@ -296,7 +303,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
 
     /**
      * ftruncate(2) and posix_fallocate(3) of the object to {@code newSize}. This mapping keeps its
-     * size; open the object again to map the new one.
+     * size; open the object again to map the new one. After a shrink, this JVM's handles refuse
+     * atomic updates past the new end (a plain access there raises {@link InternalError}).
      *
      * @throws java.nio.channels.NonWritableChannelException if opened read-only (ftruncate would fail
      *     with EINVAL); nothing is called
@@ -307,8 +315,10 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw new java.nio.channels.NonWritableChannelException();
         }
         fd.withFd(f -> {
+            extent.set(Math.min(extent.get(), newSize)); // before: no update may reach past the new end
             Syscalls.ftruncate(f, newSize, name);
             reserve(f, newSize, name, "/dev/shm");
+            extent.set(newSize);
             return null;
         });
     }
@@ -330,19 +340,22 @@ public final class SharedMemory implements Channel, HasDescriptor {
     }
 
     /**
-     * The mapping for an atomic read-modify-write of the aligned value at {@code offset}, after a
-     * volatile read of it. The JDK turns the SIGBUS of an access to an object that shrank under the
-     * mapping into {@link InternalError} (SHM-11), but a compare-and-set or get-and-add that faults
-     * first can end the JVM; after the read, the error comes first ({@code MisuseFuzzTest} checks
-     * interpreted, C1 and C2 code). A peer that shrinks the object in the instant between the two
-     * is not covered; against untrusted peers, use a sealed {@link #memfd}.
+     * The mapping for an atomic read-modify-write of the aligned value at {@code offset}. The JDK
+     * turns the SIGBUS of a plain or volatile access to an object that shrank under the mapping into
+     * {@link InternalError} (SHM-11), but a compare-and-set or get-and-add then kills the JVM; so an
+     * update past the object's end as sized in this JVM (any handle's {@link #resize}) is refused.
+     * A process that shrinks the object behind this JVM's back is not seen: against untrusted
+     * peers, use a sealed {@link #memfd}.
+     *
+     * @throws IllegalStateException if the value lies past the object's end
      */
     private ByteBuffer forUpdate(int offset, int size) {
         ByteBuffer b = view();
-        if (size == 4) {
-            INTS.getVolatile(b, aligned(offset, 4));
-        } else {
-            LONGS.getVolatile(b, aligned(offset, 8));
+        aligned(offset, size);
+        long end = extent.get();
+        if (offset + (long) size > end) {
+            throw new IllegalStateException(name + ": offset " + offset + " lies past the object's " + end
+                    + " bytes; it was resized under this mapping");
         }
         return b;
     }

@@ -188,6 +188,23 @@ class SharedMemoryTest {
     }
 
     @Test
+    void anAtomicUpdatePastTheEndOfAShrunkObjectIsRefusedNotACrash() throws Exception {
+        // SHM-11, FAULT-07: the JDK does not guard compare-and-set against SIGBUS; this JVM knows the
+        // size any of its handles set, whichever handle updates
+        String n = name();
+        try (SharedMemory a = SharedMemory.createExclusively(n, 65536); SharedMemory b = SharedMemory.open(n)) {
+            assertTrue(a.compareAndSetInt(8192, 0, 1));
+            b.resize(4096);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> a.compareAndSetInt(8192, 1, 2));
+            assertTrue(e.getMessage().contains("past the object's 4096 bytes"), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> b.getAndAddLong(4096, 1));
+            assertEquals(0, a.getAndAddInt(4092, 5), "below the new end it works");
+            a.resize(65536);
+            assertTrue(b.compareAndSetInt(8192, 0, 7), "grown again: the page is back, zeroed");
+        }
+    }
+
+    @Test
     void aMemfdLabelIsCheckedBeforeTheCall() throws Exception {
         assertEquals("label", assertThrows(NullPointerException.class, () -> SharedMemory.memfd(null, 4096, true))
                 .getMessage());

@@ -238,17 +238,18 @@ public final class MisuseFuzz {
     }
 
     /**
-     * SHM-11 for what does not go through a guarded JDK access: compare-and-set and get-and-add on
-     * a segment, and glibc's sem_post/sem_wait/sem_getvalue on a semaphore in a segment and on a
-     * named one, after the object shrank under the mapping. Each must raise InternalError (a
-     * crash would end this JVM); enough rounds for the interpreter, C1 and C2 to run them.
+     * SHM-11 for what the JDK does not guard: compare-and-set and get-and-add on a segment another
+     * handle shrank (refused: IllegalStateException), and glibc's sem_post/sem_trywait/sem_getvalue
+     * on a semaphore in a shrunk segment and on a named one whose file a peer truncated
+     * (InternalError). Each round first uses them, so the code runs warm into the fault, and each
+     * misuse runs on a thread of its own, which also takes the JDK's later InternalError.
      */
     private static void truncatedUnderAtomics(String shm, String sem, int iterations) throws Exception {
         for (int i = 0; i < iterations; i++) {
             try (SharedMemory s = SharedMemory.createExclusively(shm, 1 << 16); SharedMemory peer = SharedMemory.open(shm)) {
                 Semaphore inSegment = Semaphore.initialize(s, 8192, 1);
                 Semaphore named = Semaphore.createExclusively(sem, 1);
-                for (int k = 0; k < 40; k++) { // first in use, so that the code runs warm into the fault
+                for (int k = 0; k < 40; k++) {
                     s.compareAndSetInt(16384, k, k + 1);
                     s.getAndAddLong(24576, 1);
                     inSegment.release();
@@ -265,16 +266,39 @@ public final class MisuseFuzz {
                 Semaphore.unlink(sem);
                 SharedMemory.unlink(shm);
                 int k = i;
-                List<Misuse> misuses = List.of(() -> s.compareAndSetInt(8192 + 4 * (k % 64), 0, 1),
-                        () -> s.getAndAddInt(16384, 1), () -> s.compareAndSetLong(24576, 0, 1),
-                        () -> s.getAndAddLong(32768 + 8 * (k % 64), 1), inSegment::release, inSegment::tryAcquire,
-                        inSegment::value, named::release, named::tryAcquire, named::value);
-                for (Misuse m : misuses) {
-                    expect("atomic access to a truncated object", m, InternalError.class);
+                Misuse[] updates = {() -> s.compareAndSetInt(8192 + 4 * (k % 64), 0, 1), () -> s.getAndAddInt(16384, 1),
+                    () -> s.compareAndSetLong(24576, 0, 1), () -> s.getAndAddLong(32768 + 8 * (k % 64), 1)};
+                for (Misuse m : updates) {
+                    onItsOwnThread("atomic update of a shrunk segment", m, IllegalStateException.class);
+                }
+                Misuse[] semaphores = {inSegment::release, inSegment::tryAcquire, inSegment::value, named::release,
+                    named::tryAcquire, named::value};
+                for (Misuse m : semaphores) {
+                    onItsOwnThread("semaphore of a shrunk object", m, InternalError.class);
                 }
                 inSegment.close();
                 named.close();
             }
+        }
+    }
+
+    /** {@link #expect} on a new thread, whose death takes whatever the JDK raises later. */
+    private static void onItsOwnThread(String what, Misuse misuse, Class<? extends Throwable> allowed)
+            throws InterruptedException {
+        AtomicReference<Throwable> raised = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                misuse.run();
+            } catch (Throwable e) {
+                raised.compareAndSet(null, e);
+            }
+        });
+        t.setUncaughtExceptionHandler((thread, e) -> raised.compareAndSet(null, e));
+        t.start();
+        t.join();
+        count++;
+        if (!allowed.isInstance(raised.get())) {
+            WRONG.add(what + ": " + raised.get());
         }
     }
 

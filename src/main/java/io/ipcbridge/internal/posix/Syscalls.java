@@ -511,22 +511,6 @@ public final class Syscalls {
     private static final int EBUSY = 16;
     private static final int MQ_ATTR_LONGS = 8;
     private static final int SIGEV_NONE = 1;
-    private static final java.lang.invoke.VarHandle GUARD =
-            java.lang.invoke.MethodHandles.byteBufferViewVarHandle(int[].class, java.nio.ByteOrder.nativeOrder());
-
-    /**
-     * Reads the int at {@code offset} of mapped {@code buffer}, then adds 0 to it atomically, before
-     * a native call (glibc's sem_post, say) works on it. If the object shrank under the mapping
-     * (RELIABILITY.md SHM-11), the JVM turns the SIGBUS into an {@link InternalError} here, where the
-     * same fault inside the native call would end the JVM. The read alone is not enough: its error
-     * may be raised only after the native call has run (observed on JDK 17); with the atomic add
-     * it is raised before, in interpreted, C1 and C2 code on JDK 17 and 25 ({@code MisuseFuzzTest}
-     * checks all six). A shrink in the instant between this and the native call is not covered.
-     */
-    public static void touch(ByteBuffer buffer, int offset) {
-        GUARD.getVolatile(buffer, offset);
-        GUARD.getAndAdd(buffer, offset, 0);
-    }
 
     /**
      * The native address of a direct buffer's position. The base addresses of the last two buffers
