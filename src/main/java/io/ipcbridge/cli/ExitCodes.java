@@ -69,9 +69,18 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
     public int handleParseException(ParameterException ex, String[] args) {
         CommandLine cmd = ex.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println(PREFIX + oneLine(ex.getMessage()));
-        UnmatchedArgumentException.printSuggestions(ex, err);
-        err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+        // One line (CLI.md). For an unknown option or command, picocli's "did you mean" suggestions
+        // and the help hint are folded into it; a bad value's message says enough on its own.
+        StringBuilder line = new StringBuilder(PREFIX).append(oneLine(ex.getMessage()));
+        if (ex instanceof UnmatchedArgumentException unmatched) {
+            line.append(" (");
+            if (!unmatched.getSuggestions().isEmpty()) {
+                line.append("did you mean ").append(String.join(" or ", unmatched.getSuggestions().stream()
+                        .map(s -> "'" + s + "'").toList())).append("? ");
+            }
+            line.append("see '").append(cmd.getCommandSpec().qualifiedName()).append(" --help')");
+        }
+        err.println(line);
         if (debug()) {
             ex.printStackTrace(err);
         }

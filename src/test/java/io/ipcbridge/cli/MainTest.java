@@ -66,6 +66,19 @@ class MainTest {
         Cli.Result r = Cli.run(args.isEmpty() ? new String[0] : args.split(" "));
         assertEquals(2, r.status(), r::toString);
         assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+        assertEquals(1, r.err().lines().count(), () -> "a usage error is exactly one line: " + r);
         assertEquals("", r.out(), "nothing on stdout for a usage error");
+    }
+
+    @Test
+    void anUnknownOptionIsOneLineWithTheHelpHint() {
+        Cli.Result r = Cli.run("mq", "send", "--bogus", "/fixcli-x");
+        assertEquals(2, r.status(), r::toString);
+        assertEquals("ipcbridge: Unknown option: '--bogus' (see 'ipcbridge mq send --help')" + System.lineSeparator(),
+                r.err());
+        Cli.Result suggested = Cli.run("mq", "recieve", "/fixcli-x");
+        assertEquals(2, suggested.status(), suggested::toString);
+        assertEquals(1, suggested.err().lines().count(), () -> "suggestions fold into the one line: " + suggested);
+        assertTrue(suggested.err().contains("did you mean 'receive'"), suggested::toString);
     }
 }
