@@ -45,6 +45,11 @@ final class CommandFailure extends Exception {
         return new CommandFailure(ExitCodes.STDOUT_CLOSED, null);
     }
 
+    /** This failure with {@code detail} appended to its message; a quiet one stays as it is. */
+    CommandFailure withDetail(String detail) {
+        return quiet() ? this : new CommandFailure(exitCode, getMessage() + detail);
+    }
+
     /** The exit status. */
     int exitCode() {
         return exitCode;

@@ -157,10 +157,14 @@ final class ConnCommand {
                     throw CommandFailure.refused(endpoint.text() + ": the peer closed after " + received + " of "
                             + count + " message" + (count == 1 ? "" : "s"));
                 }
-                if (raw) {
-                    RawIo.writeToStdout(m);
-                } else {
-                    RawIo.writeToStdout(m, NEWLINE);
+                try {
+                    if (raw) {
+                        RawIo.writeToStdout(m);
+                    } else {
+                        RawIo.writeToStdout(m, NEWLINE);
+                    }
+                } catch (CommandFailure f) {
+                    throw f.withDetail(": 1 message received and not written");
                 }
             }
         }

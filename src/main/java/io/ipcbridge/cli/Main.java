@@ -57,6 +57,21 @@ public final class Main {
      * @param args the command-line arguments
      */
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        Stdout.install();
+        CommandLine cmd = commandLine();
+        int status = cmd.execute(args);
+        // What picocli printed itself (--version, --help) or a command printed through getOut()
+        // (info, ls, sem value) must not be lost silently: a failed write of it ends the run too.
+        cmd.getOut().flush();
+        System.out.flush();
+        if (status == ExitCodes.OK && Stdout.error() != null) {
+            CommandFailure failure = Stdout.failure();
+            if (!failure.quiet()) {
+                cmd.getErr().println("ipcbridge: " + failure.getMessage());
+                cmd.getErr().flush();
+            }
+            status = failure.exitCode();
+        }
+        System.exit(status);
     }
 }

@@ -165,7 +165,12 @@ final class Messaging {
                                     + Durations.format(limit) + got);
                 }
             }
-            sink.write(m.get());
+            try {
+                sink.write(m.get());
+            } catch (CommandFailure f) {
+                // Taken off the queue, so gone from it: do not lose it silently (a closed stdout stays quiet).
+                throw f.withDetail(": 1 message received and not written");
+            }
             received++;
         }
     }

@@ -11,7 +11,8 @@ import java.nio.channels.WritableByteChannel;
 /**
  * Raw data between the process's stdin/stdout ({@link System#in}, {@link System#out}) and a channel,
  * a buffer or messages: bytes as they are, binary-safe, flushed chunk by chunk (or message by
- * message), so that a closed stdout is noticed at once (exit 141, nothing printed).
+ * message), so that a closed stdout is noticed at once (exit 141, nothing printed) and another
+ * write error too (exit 1, {@link Stdout#failure()}).
  */
 final class RawIo {
     private static final int CHUNK = 64 * 1024;
@@ -23,8 +24,8 @@ final class RawIo {
      * Copies {@code source} to stdout until end of file.
      *
      * @return the number of bytes copied
-     * @throws CommandFailure {@link CommandFailure#stdoutClosed()} when stdout fails (its reader has
-     *     gone, as with {@code | head -c 10}); the caller then stops reading {@code source}
+     * @throws CommandFailure {@link Stdout#failure()} when stdout fails (e.g. its reader has gone, as
+     *     with {@code | head -c 10}); the caller then stops reading {@code source}
      */
     static long copyToStdout(ReadableByteChannel source) throws IOException, CommandFailure {
         PrintStream out = System.out;
@@ -38,14 +39,14 @@ final class RawIo {
                 break;
             }
             out.write(chunk, 0, n);
-            if (out.checkError()) { // flushes; PrintStream keeps the IOException (EPIPE) to itself
-                throw CommandFailure.stdoutClosed();
+            if (out.checkError()) { // flushes; the PrintStream keeps the IOException, Stdout knows its errno
+                throw Stdout.failure();
             }
             total += n;
         }
         out.flush();
         if (out.checkError()) {
-            throw CommandFailure.stdoutClosed();
+            throw Stdout.failure();
         }
         return total;
     }
@@ -81,16 +82,10 @@ final class RawIo {
      * Writes {@code parts} to stdout, one after the other, and flushes them (so that a command that
      * takes data from a peer stops as soon as its reader has gone, CLI-04).
      *
-     * @throws CommandFailure {@link CommandFailure#stdoutClosed()} when stdout fails
+     * @throws CommandFailure {@link Stdout#failure()} when stdout fails
      */
     static void writeToStdout(byte[]... parts) throws CommandFailure {
-        PrintStream out = System.out;
-        for (byte[] part : parts) {
-            out.write(part, 0, part.length);
-        }
-        if (out.checkError()) {
-            throw CommandFailure.stdoutClosed();
-        }
+        Stdout.write(parts);
     }
 
     /** Writes the remaining bytes of {@code data} to stdout, chunk by chunk, as {@link #writeToStdout} does. */
@@ -101,11 +96,11 @@ final class RawIo {
             data.get(chunk, 0, n);
             System.out.write(chunk, 0, n);
             if (System.out.checkError()) {
-                throw CommandFailure.stdoutClosed();
+                throw Stdout.failure();
             }
         }
         if (System.out.checkError()) {
-            throw CommandFailure.stdoutClosed();
+            throw Stdout.failure();
         }
     }
 
