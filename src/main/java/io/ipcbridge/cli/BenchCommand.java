@@ -105,9 +105,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         Bench.Options mode = quick ? Bench.Options.quick(run, peers.get()) : Bench.Options.full(run, peers.get());
         Bench.Options options = new Bench.Options(run, bytes != null ? bytes : mode.bytes(),
-                pings != null ? Math.toIntExact(pings) : mode.pings(),
-                warmup != null ? Math.toIntExact(warmup) : mode.warmup(),
-                repeat != null ? Math.toIntExact(repeat) : mode.repeat(), peers.get(), python, spread);
+                pings != null ? upToIntMax("--pings", pings) : mode.pings(),
+                warmup != null ? upToIntMax("--warmup", warmup) : mode.warmup(),
+                repeat != null ? upToIntMax("--repeat", repeat) : mode.repeat(), peers.get(), python, spread);
         List<Result> results = Bench.run(options, err);
         BenchReport.tables(results, options, out);
         if (json != null) {
@@ -120,5 +120,14 @@ final class BenchCommand implements Callable<Integer> {
             BenchChart.write(results, plot);
         }
         return ExitCodes.OK;
+    }
+
+    /** {@code value} as an int; past the bench's int counters it is refused (exit 1, CLI.md: a limit, not a usage error). */
+    private static int upToIntMax(String option, long value) throws CommandFailure {
+        if (value > Integer.MAX_VALUE) {
+            throw CommandFailure.refused(option + " " + value + " is more than the bench counts (at most "
+                    + Integer.MAX_VALUE + ")");
+        }
+        return (int) value;
     }
 }

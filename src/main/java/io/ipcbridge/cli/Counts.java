@@ -1,13 +1,14 @@
 package io.ipcbridge.cli;
 
+import java.math.BigInteger;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /**
  * Decimal integer options: counts, priorities, semaphore values. What is not a decimal integer of
  * the right sign is a usage error (exit 2); a number that parses but passes a system limit (a
- * priority from MQ_PRIO_MAX on, a value past SEM_VALUE_MAX) is left to the command, which refuses it
- * with exit 1 (CLI.md).
+ * priority from MQ_PRIO_MAX on, a value past SEM_VALUE_MAX), however many digits it has, is left to
+ * the command, which refuses it with exit 1 (CLI.md): past {@link Long#MAX_VALUE} it saturates there.
  */
 final class Counts {
     private Counts() {
@@ -36,10 +37,10 @@ final class Counts {
             throw new TypeConversionException("'" + text + "' is not a " + (min > 0 ? "positive" : "non-negative")
                     + " decimal integer");
         }
-        if (s.length() > 18) {
-            throw new TypeConversionException("'" + text + "' is too large a number");
-        }
-        long n = Long.parseLong(s);
+        // A well-formed number of any size saturates at Long.MAX_VALUE: past every limit, which the
+        // command then refuses with exit 1 and a sentence naming it (CLI.md), as for a smaller one.
+        BigInteger big = new BigInteger(s);
+        long n = big.bitLength() < Long.SIZE ? big.longValue() : Long.MAX_VALUE;
         if (n < min) {
             throw new TypeConversionException("'" + text + "' is below " + min);
         }

@@ -103,6 +103,9 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
         err = spec.commandLine().getErr();
+        if (size == Long.MAX_VALUE) { // where Sizes saturates: past what a byte count here can hold
+            throw CommandFailure.refused("--size: the demo streams at most " + (Long.MAX_VALUE - 1) + " bytes");
+        }
         Optional<Path> peers = NativePeers.locate(err);
         warmUp();
         Path work = Files.createTempDirectory("ipcbridge-demo-"); // 0700: the FIFO is private to us

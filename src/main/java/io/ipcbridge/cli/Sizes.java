@@ -1,5 +1,6 @@
 package io.ipcbridge.cli;
 
+import java.math.BigInteger;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -9,7 +10,8 @@ import picocli.CommandLine.TypeConversionException;
 /**
  * The size syntax of every size option, in binary multiples: {@code 4096}, {@code 4k} or
  * {@code 4KiB}, {@code 64KiB}, {@code 1m} or {@code 1MiB}, {@code 1g} or {@code 1GiB} (case does not
- * matter). A malformed or overflowing size is a usage error (exit 2).
+ * matter). A malformed size is a usage error (exit 2); one too large for any limit saturates at
+ * {@link Long#MAX_VALUE}, for the command to refuse with exit 1.
  */
 final class Sizes implements ITypeConverter<Long> {
     private static final Pattern SIZE = Pattern.compile("(\\d+)(k|kib|m|mib|g|gib|t|tib)?");
@@ -44,14 +46,9 @@ final class Sizes implements ITypeConverter<Long> {
             case 'g' -> 30;
             default -> 40; // t
         };
-        try {
-            long n = Long.parseLong(m.group(1));
-            if (n > (Long.MAX_VALUE >> shift)) {
-                throw new NumberFormatException();
-            }
-            return n << shift;
-        } catch (NumberFormatException tooLarge) {
-            throw new TypeConversionException("'" + text + "' is too large a size");
-        }
+        // A well-formed size of any magnitude saturates at Long.MAX_VALUE, past every limit: the
+        // command refuses it with exit 1 and a sentence naming the limit, as it does 3GiB (CLI.md).
+        BigInteger n = new BigInteger(m.group(1)).shiftLeft(shift);
+        return n.bitLength() < Long.SIZE ? n.longValue() : Long.MAX_VALUE;
     }
 }

@@ -81,4 +81,20 @@ class MainTest {
         assertEquals(1, suggested.err().lines().count(), () -> "suggestions fold into the one line: " + suggested);
         assertTrue(suggested.err().contains("did you mean 'receive'"), suggested::toString);
     }
+
+    @ParameterizedTest(name = "ipcbridge {0}")
+    @ValueSource(strings = {"mq send /fixcli-nolimit --priority 99999999999999999999 x",
+        "mq send /fixcli-nolimit --priority 4294967296 x", "sem create /fixcli-nolimit --value 99999999999999999999",
+        "mq create /fixcli-nolimit --max-messages 99999999999999999999",
+        "shm create /fixcli-nolimit --size 99999999999999999999", "shm create /fixcli-nolimit --size 16777216t",
+        "shm create /fixcli-nolimit --size 3GiB", "ring create /fixcli-nolimit --capacity 99999999999999999999",
+        "demo --size 99999999999999999999", "bench --repeat 99999999999999999999"})
+    void aWellFormedNumberPastALimitIsExitOneWhateverItsDigitCount(String args) {
+        // CLI.md: exceeding a system or object limit is 1; only what does not parse is 2. Nothing is created.
+        Cli.Result r = Cli.run(args.split(" "));
+        assertEquals(1, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+        assertEquals(1, r.err().lines().count(), r::toString);
+        assertEquals("", r.out());
+    }
 }
