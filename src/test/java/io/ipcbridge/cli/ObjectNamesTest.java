@@ -1,7 +1,6 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.mq.MessageQueue;
@@ -17,8 +16,8 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * The NAME converters (CLI.md "Names", RELIABILITY.md §2.2, MQ-04, SEM-04, SHM-16) refuse exactly
- * what the library refuses with IllegalArgumentException, so that an invalid name is a usage error
- * (exit 2) and never reaches the library as exit 1.
+ * what CLI.md makes a usage error (another slash, an empty name, more than 255 bytes; exit 2), all of
+ * which the library refuses too; the library's further rules are its own, exit 1.
  */
 class ObjectNamesTest {
     static Stream<String> names() {
@@ -56,8 +55,13 @@ class ObjectNamesTest {
         } catch (TypeConversionException refused) {
             cliRefuses = true;
         }
-        assertEquals(libraryRefuses, cliRefuses, () -> converter.getClass().getSimpleName() + " and the library on \""
-                + name + "\"");
+        String body = name.startsWith("/") ? name.substring(1) : name;
+        boolean usageError = body.isEmpty() || body.contains("/") || body.contains("\0")
+                || body.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255;
+        assertEquals(usageError, cliRefuses, () -> converter.getClass().getSimpleName() + " on \"" + name
+                + "\": only what CLI.md names is a usage error");
+        assertTrue(!cliRefuses || libraryRefuses, () -> "the library refuses what " + converter.getClass()
+                .getSimpleName() + " refuses: \"" + name + "\"");
     }
 
     @FunctionalInterface
@@ -78,6 +82,24 @@ class ObjectNamesTest {
             assertEquals(2, r.status(), r::toString);
             assertTrue(r.err().contains("'' is not a valid name: it is empty"), r::toString);
         }
-        assertThrows(TypeConversionException.class, () -> new ObjectNames.Segment().convert("/sem.x"));
+    }
+
+    @Test
+    void namesTheLibraryRefusesAreExitOneWithOneSentence() {
+        // CLI.md: exit 2 only for another slash, an empty name or more than 255 bytes; the rest is the
+        // library's to refuse (exit 1), and nothing is created.
+        String[][] cases = {{"mq", "create", "/fixcli sp"}, {"mq", "create", "/fixcli-\u00e9"},
+            {"shm", "create", "/sem.fixcli-x", "--size", "4096"}, {"sem", "create", "/" + "f".repeat(252)},
+            {"sem", "create", "/" + "f".repeat(255)}, {"mq", "create", "/.."}};
+        for (String[] args : cases) {
+            Cli.Result r = Cli.run(args);
+            assertEquals(1, r.status(), r::toString);
+            assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
+            assertEquals(1, r.err().lines().count(), r::toString);
+        }
+        Cli.Result tooLong = Cli.run("mq", "create", "/" + "f".repeat(256));
+        assertEquals(2, tooLong.status(), tooLong::toString);
+        Cli.Result slash = Cli.run("shm", "create", "/fixcli/x", "--size", "4096");
+        assertEquals(2, slash.status(), slash::toString);
     }
 }

@@ -295,7 +295,7 @@ class RingCommandTest {
 
     @ParameterizedTest(name = "ipcbridge {0}")
     @ValueSource(strings = {"ring create r", "ring create r --capacity 4kb", "ring create r --capacity 0",
-        "ring create r --capacity -1", "ring create a/b --capacity 4k", "ring create /sem.x --capacity 4k",
+        "ring create r --capacity -1", "ring create a/b --capacity 4k",
         "ring create r --capacity 4k --max-message x", "ring create r --capacity 4k --mode 0800",
         "ring send r --lines x", "ring send r --timeout 1s --nonblock x", "ring send r --priority 1 x",
         "ring receive r --count 0", "ring receive r --count 2 --all", "ring receive r --raw --count 2",
