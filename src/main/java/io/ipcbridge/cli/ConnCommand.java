@@ -8,7 +8,6 @@ import io.ipcbridge.socket.Address;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
-import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -173,7 +172,7 @@ final class ConnCommand {
     /** {@code conn send ADDRESS [--authkey-file F] [MESSAGE...]}. */
     @Command(name = "send", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = {"Connects to a multiprocessing.connection Listener (or ipcbridge conn listen) at ADDRESS "
-                    + "and sends each MESSAGE as one message (their bytes in the locale's encoding); with none, all "
+                    + "and sends each MESSAGE as one message (the argument's bytes as given); with none, all "
                     + "of stdin is one message (at most 64 MiB, what an ipcbridge receiver takes; more is refused, "
                     + "exit 1, and nothing is sent). Then closes the connection.",
                 "A key the listener does not share is exit status 1: \"ipcbridge: ADDRESS: authentication failed: "
@@ -195,10 +194,7 @@ final class ConnCommand {
                 }
                 all.add(data);
             } else {
-                Charset argv = argumentCharset();
-                for (String m : messages) {
-                    all.add(m.getBytes(argv));
-                }
+                all.addAll(Argv.bytesOf(messages)); // the arguments' bytes as given
             }
             Address a = endpoint.resolve();
             try (Connection c = Connection.connect(a, key)) {
@@ -272,15 +268,6 @@ final class ConnCommand {
                 throw named(e);
             }
             return ExitCodes.OK;
-        }
-    }
-
-    /** The charset the JVM decoded the arguments with, to get their bytes back. */
-    private static Charset argumentCharset() {
-        try {
-            return Charset.forName(System.getProperty("sun.jnu.encoding", Charset.defaultCharset().name()));
-        } catch (IllegalArgumentException unknown) {
-            return StandardCharsets.UTF_8;
         }
     }
 }

@@ -57,6 +57,7 @@ public final class Main {
      * @param args the command-line arguments
      */
     public static void main(String[] args) {
+        Argv.capture(args);
         Stdout.install();
         CommandLine cmd = commandLine();
         int status = cmd.execute(args);

@@ -3,8 +3,6 @@ package io.ipcbridge.cli;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +50,7 @@ final class Messaging {
     }
 
     /**
-     * Sends each of {@code messages} (their bytes in the charset the arguments came in); with none,
+     * Sends each of {@code messages} (the bytes of the arguments as given, {@link Argv}); with none,
      * all of stdin as one message, or with {@code lines} each line of stdin without its "\n". Every
      * argument, or stdin, is checked against {@code max} before anything is sent (exit 1); lines are
      * sent as they come. A message without room within {@code limit} (null: no limit) ends it with
@@ -81,10 +79,8 @@ final class Messaging {
             }
             sender.send(all, 1);
         } else {
-            Charset argv = argumentCharset();
             List<byte[]> all = new ArrayList<>();
-            for (String m : messages) {
-                byte[] bytes = m.getBytes(argv);
+            for (byte[] bytes : Argv.bytesOf(messages)) {
                 if (bytes.length > max) {
                     throw CommandFailure.refused(prefix + "MESSAGE " + (all.size() + 1) + " has " + bytes.length
                             + " bytes, more than " + limitText + "; nothing was sent");
@@ -94,15 +90,6 @@ final class Messaging {
             for (byte[] m : all) {
                 sender.send(m, all.size());
             }
-        }
-    }
-
-    /** The charset the JVM decoded the arguments with, to get their bytes back. */
-    private static Charset argumentCharset() {
-        try {
-            return Charset.forName(System.getProperty("sun.jnu.encoding", Charset.defaultCharset().name()));
-        } catch (IllegalArgumentException unknown) {
-            return StandardCharsets.UTF_8;
         }
     }
 

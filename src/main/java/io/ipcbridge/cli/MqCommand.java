@@ -85,7 +85,7 @@ final class MqCommand {
         String name;
 
         @Parameters(index = "1..*", paramLabel = "MESSAGE", arity = "0..*",
-                description = "Messages, one per argument (their bytes in the locale's encoding).")
+                description = "Messages, one per argument (its bytes as given).")
         List<String> messages = new ArrayList<>();
 
         @Option(names = "--priority", paramLabel = "P", converter = Counts.NonNegative.class, defaultValue = "0",

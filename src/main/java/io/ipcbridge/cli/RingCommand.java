@@ -112,7 +112,7 @@ final class RingCommand {
         String name;
 
         @Parameters(index = "1..*", paramLabel = "MESSAGE", arity = "0..*",
-                description = "Messages, one per argument (their bytes in the locale's encoding).")
+                description = "Messages, one per argument (its bytes as given).")
         List<String> messages = new ArrayList<>();
 
         @ArgGroup(exclusive = true, multiplicity = "0..1")

@@ -1,0 +1,84 @@
+package io.ipcbridge.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The raw bytes of the program's arguments, so that a MESSAGE argument is sent byte for byte
+ * (CLI.md: "binary-safe everywhere"). The JVM decodes argv with the locale's charset before
+ * {@code main} sees it: bytes that are not valid there (0xff, or any non-ASCII byte with LANG unset)
+ * become U+FFFD or '?', and encoding the String again cannot give them back. Linux keeps the
+ * original bytes in /proc/self/cmdline, NUL-separated, the arguments of {@code main} last.
+ */
+final class Argv {
+    /** main's arguments as the JVM gave them, and the bytes each came from; empty until {@link #capture}. */
+    private static volatile String[] decoded = new String[0];
+    private static volatile byte[][] raw = new byte[0][];
+
+    private Argv() {
+    }
+
+    /** Reads the bytes of {@code args} from /proc/self/cmdline; without it, UTF-8 stands in. */
+    static void capture(String[] args) {
+        List<byte[]> entries = new ArrayList<>();
+        try {
+            byte[] cmdline = Files.readAllBytes(Path.of("/proc/self/cmdline"));
+            int start = 0;
+            for (int i = 0; i < cmdline.length; i++) {
+                if (cmdline[i] == 0) { // every entry ends with a NUL, an empty one included
+                    entries.add(Arrays.copyOfRange(cmdline, start, i));
+                    start = i + 1;
+                }
+            }
+        } catch (IOException | RuntimeException unreadable) {
+            return;
+        }
+        if (entries.size() < args.length) {
+            return;
+        }
+        byte[][] bytes = entries.subList(entries.size() - args.length, entries.size()).toArray(new byte[0][]);
+        // A sanity check that these are main's arguments: those that are plain ASCII must match.
+        for (int i = 0; i < args.length; i++) {
+            String ascii = new String(bytes[i], StandardCharsets.ISO_8859_1);
+            if (ascii.chars().allMatch(c -> c < 0x80) && !ascii.equals(args[i])) {
+                return;
+            }
+        }
+        decoded = args.clone();
+        raw = bytes;
+    }
+
+    /**
+     * The bytes of each of {@code values}, picocli's values of a trailing positional parameter
+     * (MESSAGE...), which come from main's arguments in argv order. They are matched from the end:
+     * the last value to the last equal argument, the one before it to an earlier one, and so on
+     * (an option given after them, or "--", is skipped over as not equal). A value with no argument
+     * to match (not captured: run in a test JVM) is encoded in UTF-8.
+     */
+    static List<byte[]> bytesOf(List<String> values) {
+        String[] args = decoded;
+        byte[][] bytes = raw;
+        byte[][] out = new byte[values.size()][];
+        int next = args.length - 1;
+        for (int v = values.size() - 1; v >= 0; v--) {
+            String value = values.get(v);
+            int i = next;
+            while (i >= 0 && !args[i].equals(value)) {
+                i--;
+            }
+            if (i < 0) { // not found: from here on, nothing can be matched reliably
+                next = -1;
+                out[v] = value.getBytes(StandardCharsets.UTF_8);
+            } else {
+                out[v] = bytes[i].clone();
+                next = i - 1;
+            }
+        }
+        return Arrays.asList(out);
+    }
+}
