@@ -14,7 +14,7 @@ final class CommandFailure extends Exception {
         this.exitCode = exitCode;
     }
 
-    /** Exit 3: {@code message} says what did not happen in time, e.g. "open(/f): timed out after 2s ...". */
+    /** Exit 3: {@code message} says what did not happen in time, e.g. "the peer did not start within 10s". */
     static CommandFailure timedOut(String message) {
         return new CommandFailure(ExitCodes.TIMED_OUT, message);
     }

@@ -2,6 +2,7 @@ package io.ipcbridge.cli;
 
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.SyscallFailure;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.channels.ClosedByInterruptException;
@@ -102,13 +103,32 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
                     : e instanceof FileAlreadyExistsException ? "File exists"
                     : e instanceof AccessDeniedException ? "Permission denied"
                     : e.getClass().getSimpleName();
-            message = fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "") + ": " + reason;
+            // Mostly from opening a file (--authkey-file, bench's output files): open(FILE): ENAME (text).
+            String file = fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "");
+            message = errnoForm("open", file, reason);
         } else if (e instanceof IOException || e instanceof IllegalArgumentException) {
             message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         } else {
             message = "internal error: " + e; // a bug: say what it was, still on one line
         }
         return oneLine(message);
+    }
+
+    /**
+     * {@code call(object): ENAME (text)} for a JDK exception that gives only strerror's {@code text}
+     * (e.g. "Is a directory" from a read of stdin): the errno whose text it is, found in the
+     * library's table; {@code call(object): text} when none matches (a translated text, say).
+     */
+    static String errnoForm(String call, String object, String text) {
+        if (text != null) {
+            for (int errno = 1; errno < 256; errno++) {
+                String m = new SyscallFailure(call, object, errno).message(null);
+                if (m.endsWith(" (" + text + ")") && !m.contains("): errno ")) {
+                    return m;
+                }
+            }
+        }
+        return call + "(" + object + "): " + text;
     }
 
     private static String oneLine(String s) {

@@ -118,9 +118,9 @@ final class FifoCommand {
 
     private static CommandFailure timedOut(Path path, Duration limit, String peer) {
         if (limit.isZero()) {
-            return CommandFailure.timedOut("open(" + path + "): would block: no " + peer + " has it open (--timeout 0)");
+            return CommandFailure.wouldBlock("open", path.toString(), "no " + peer + " has it open (--timeout 0)");
         }
-        return CommandFailure.timedOut("open(" + path + "): timed out after " + Durations.format(limit)
-                + " waiting for a " + peer);
+        // The errno form of sem, mq and ring's timed waits (CLI-02).
+        return CommandFailure.timedOut("open", path.toString(), "no " + peer + " came within " + Durations.format(limit));
     }
 }

@@ -65,7 +65,7 @@ final class RawIo {
             try {
                 n = in.read(chunk);
             } catch (IOException e) {
-                throw new IOException("read(stdin): " + e.getMessage(), e);
+                throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
             }
             if (n < 0) {
                 return total;
@@ -113,7 +113,7 @@ final class RawIo {
         try {
             return System.in.readNBytes(max);
         } catch (IOException e) {
-            throw new IOException("read(stdin): " + e.getMessage(), e);
+            throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
         }
     }
 
@@ -122,7 +122,7 @@ final class RawIo {
         try {
             return System.in.read() >= 0;
         } catch (IOException e) {
-            throw new IOException("read(stdin): " + e.getMessage(), e);
+            throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
         }
     }
 
@@ -148,7 +148,7 @@ final class RawIo {
                 }
             }
         } catch (IOException e) {
-            throw new IOException("read(stdin): " + e.getMessage(), e);
+            throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
         }
     }
 }

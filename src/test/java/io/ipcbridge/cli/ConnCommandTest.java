@@ -68,7 +68,7 @@ class ConnCommandTest {
         Path missing = dir.resolve("missing");
         Cli.Result m = Cli.run("conn", "listen", "unix:" + dir.resolve("s"), "--authkey-file", missing.toString());
         assertEquals(1, m.status(), m::toString);
-        assertEquals("ipcbridge: " + missing + ": No such file or directory" + NL, m.err());
+        assertEquals("ipcbridge: open(" + missing + "): ENOENT (No such file or directory)" + NL, m.err());
         assertTrue(Files.notExists(dir.resolve("s")), "nothing was listening");
     }
 

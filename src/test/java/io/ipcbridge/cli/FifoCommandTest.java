@@ -111,7 +111,7 @@ class FifoCommandTest {
         Fifo.create(fifo);
         Cli.Result r = assertTimeoutPreemptively(BOUND, () -> Cli.run("fifo", "read", fifo.toString(), "--timeout", "200ms"));
         assertEquals(3, r.status(), r::toString);
-        assertEquals("ipcbridge: open(" + fifo + "): timed out after 200ms waiting for a writer"
+        assertEquals("ipcbridge: open(" + fifo + "): ETIMEDOUT (Connection timed out): no writer came within 200ms"
                 + System.lineSeparator(), r.err());
         assertEquals("", r.out());
     }
@@ -123,7 +123,7 @@ class FifoCommandTest {
         Fifo.create(fifo);
         Cli.Result r = assertTimeoutPreemptively(BOUND, () -> Cli.run("fifo", "write", fifo.toString(), "--timeout", "PT0.2S"));
         assertEquals(3, r.status(), r::toString);
-        assertEquals("ipcbridge: open(" + fifo + "): timed out after 200ms waiting for a reader"
+        assertEquals("ipcbridge: open(" + fifo + "): ETIMEDOUT (Connection timed out): no reader came within 200ms"
                 + System.lineSeparator(), r.err());
     }
 
@@ -134,7 +134,8 @@ class FifoCommandTest {
         Fifo.create(fifo);
         Cli.Result r = assertTimeoutPreemptively(BOUND, () -> Cli.run("fifo", "write", fifo.toString(), "--timeout", "0"));
         assertEquals(3, r.status(), r::toString);
-        assertTrue(r.err().startsWith("ipcbridge: open(" + fifo + "): would block"), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: open(" + fifo + "): EAGAIN (Resource temporarily unavailable): "
+                + "no reader has it open"), r::toString);
     }
 
     @Test
