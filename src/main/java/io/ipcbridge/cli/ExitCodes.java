@@ -108,6 +108,9 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
             message = errnoForm("open", file, reason);
         } else if (e instanceof IOException || e instanceof IllegalArgumentException) {
             message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        } else if (e instanceof OutOfMemoryError) {
+            message = "out of memory (" + e.getMessage() + "): the Java heap is too small for this input "
+                    + "(raise -Xmx through IPCBRIDGE_JAVA_OPTS)";
         } else {
             message = "internal error: " + e; // a bug: say what it was, still on one line
         }

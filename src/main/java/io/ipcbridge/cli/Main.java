@@ -46,6 +46,17 @@ public final class Main {
         cmd.setExitCodeExceptionMapper(exitCodes);
         cmd.setExecutionExceptionHandler(exitCodes);
         cmd.setParameterExceptionHandler(exitCodes);
+        // picocli lets an Error (OutOfMemoryError, StackOverflowError...) out of execute() with a stack
+        // trace; make it an exception for the handler, so that it too ends as one line and exit 1.
+        CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
+        cmd.setExecutionStrategy(parseResult -> {
+            try {
+                return runLast.execute(parseResult);
+            } catch (Error e) {
+                throw new CommandLine.ExecutionException(parseResult.commandSpec().commandLine(), ExitCodes.describe(e),
+                        CommandFailure.refused(ExitCodes.describe(e)));
+            }
+        });
         // picocli hides generate-completion by default; CLI.md names it, so list it.
         cmd.getSubcommands().get("generate-completion").getCommandSpec().usageMessage().hidden(false);
         return cmd;
@@ -57,10 +68,19 @@ public final class Main {
      * @param args the command-line arguments
      */
     public static void main(String[] args) {
-        Argv.capture(args);
-        Stdout.install();
-        CommandLine cmd = commandLine();
-        int status = cmd.execute(args);
+        int status;
+        CommandLine cmd;
+        try {
+            Argv.capture(args);
+            Stdout.install();
+            cmd = commandLine();
+            status = cmd.execute(args);
+        } catch (Throwable t) { // a last resort: whatever escaped is still one line, exit 1 (CLI.md)
+            System.err.println("ipcbridge: " + ExitCodes.describe(t));
+            System.err.flush();
+            System.exit(ExitCodes.FAILED);
+            return;
+        }
         // What picocli printed itself (--version, --help) or a command printed through getOut()
         // (info, ls, sem value) must not be lost silently: a failed write of it ends the run too.
         cmd.getOut().flush();

@@ -75,4 +75,30 @@ class ErrorLineTest {
         assertEquals("ipcbridge: open(" + fifo + "): EAGAIN (Resource temporarily unavailable): no writer has it "
                 + "open (--timeout 0)" + System.lineSeparator(), r.err());
     }
+
+    @Test
+    void anOutOfMemoryErrorIsOneLineAndExitOne() {
+        // picocli lets Errors past its handler; they too end as one line, no stack trace.
+        assertTimeoutPreemptively(BOUND, () -> {
+            Path big = dir.resolve("big");
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+                f.setLength(30_000_000); // more than a 16 MiB heap can take in as one message
+            }
+            Path err = dir.resolve("cli.err");
+            List<String> argv = new ArrayList<>(Cli.command(err, "conn", "send", "unix:" + dir.resolve("none"))
+                    .command());
+            argv.add(1, "-Xmx16m");
+            Process p = new ProcessBuilder(argv).redirectError(err.toFile()).redirectInput(big.toFile()).start();
+            try {
+                p.getInputStream().readAllBytes();
+                assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the CLI ends");
+                String text = MqStdioTest.read(err);
+                assertEquals(1, p.exitValue(), text);
+                assertTrue(text.startsWith("ipcbridge: out of memory"), text);
+                assertEquals(1, text.lines().count(), text);
+            } finally {
+                Cli.destroy(p);
+            }
+        });
+    }
 }
