@@ -56,6 +56,11 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
     @Override
     public int handleExecutionException(Exception ex, CommandLine commandLine, ParseResult parseResult) {
         PrintWriter err = commandLine.getErr();
+        if (SockCommand.OnExit.stopping()) {
+            // A shutdown hook closed the socket under accept or read (SIGINT/SIGTERM): the JVM exits
+            // with 128 + the signal, as --help says; no line for the close it caused.
+            return FAILED;
+        }
         if (!(ex instanceof CommandFailure failure && failure.quiet())) {
             err.println(PREFIX + describe(ex));
         }

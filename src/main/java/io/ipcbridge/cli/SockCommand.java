@@ -472,10 +472,13 @@ final class SockCommand {
 
     /** What to undo when the JVM is stopped (SIGINT, SIGTERM) in the middle: a shutdown hook until cancelled. */
     static final class OnExit {
+        /** Set by a hook before it undoes anything: the JVM is being stopped (by a signal). */
+        private static volatile boolean stopping;
         private final Thread hook;
 
         OnExit(Undo undo) {
             hook = new Thread(() -> {
+                stopping = true; // before the close, so the command that fails on it ends quietly
                 try {
                     undo.run();
                 } catch (IOException | RuntimeException e) {
@@ -487,6 +490,14 @@ final class SockCommand {
             } catch (IllegalStateException shuttingDown) {
                 // too late for a hook: the normal path cleans up
             }
+        }
+
+        /**
+         * Whether a hook has started: the JVM is stopping (SIGINT, SIGTERM) and exits 128 + the
+         * signal; what fails because the hook closed it under the command is no error to report.
+         */
+        static boolean stopping() {
+            return stopping;
         }
 
         void cancel() {

@@ -196,10 +196,14 @@ public final class ServerSocket implements Channel, HasDescriptor {
     /** Stops listening and removes the socket file this server created. */
     @Override
     public void close() throws IOException {
-        fd.close();
-        // also when an interrupted accept has closed the descriptor already: the file is still ours
-        if (ownedPath != null && pathRemoved.compareAndSet(false, true)) {
-            unlinkQuietly(ownedPath);
+        try {
+            fd.close();
+        } finally {
+            // also when an interrupted accept has closed the descriptor already, or the close failed:
+            // the file is still ours
+            if (ownedPath != null && pathRemoved.compareAndSet(false, true)) {
+                unlinkQuietly(ownedPath);
+            }
         }
     }
 

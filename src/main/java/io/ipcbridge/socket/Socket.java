@@ -652,10 +652,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (!fd.isOpen()) {
             return;
         }
-        fd.close();
-        String path = ownedPath;
-        if (path != null) {
-            ServerSocket.unlinkQuietly(path);
+        try {
+            fd.close();
+        } finally {
+            String path = ownedPath; // removed even when the close failed: the file is still ours
+            if (path != null) {
+                ServerSocket.unlinkQuietly(path);
+            }
         }
     }
 
