@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 
 /**
  * The process's stdout, written with write(2) on fd 1 through the library's {@link Descriptor}, so
@@ -54,7 +55,9 @@ final class Stdout extends OutputStream {
         try {
             ByteBuffer buffer = ByteBuffer.wrap(b, off, len);
             while (buffer.hasRemaining()) {
-                fd1.write(buffer);
+                if (fd1.write(buffer) == 0) { // an O_NONBLOCK stdout inherited from the parent: wait, do not spin
+                    fd1.awaitWritable(Duration.ofSeconds(1));
+                }
             }
         } catch (IOException e) {
             error = e;
