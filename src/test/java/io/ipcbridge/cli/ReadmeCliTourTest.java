@@ -40,7 +40,7 @@ class ReadmeCliTourTest {
             example.append(readme.get(i).replace("/tmp/", dir + "/")).append('\n');
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String script = "set -e\nipcbridge() { \"$JAVA\" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp \"$CP\" "
+        String script = "set -e\nipcbridge() { \"$JAVA\" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp \"$CP\" "
                 + Main.class.getName() + " \"$@\"; }\n" + example.toString().replace("scripts/ipcbridge", "ipcbridge");
         assertTimeoutPreemptively(BOUND, () -> {
             for (int round = 0; round < 3; round++) {
