@@ -315,10 +315,15 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw new java.nio.channels.NonWritableChannelException();
         }
         fd.withFd(f -> {
-            extent.set(Math.min(extent.get(), newSize)); // before: no update may reach past the new end
-            Syscalls.ftruncate(f, newSize, name);
-            reserve(f, newSize, name, "/dev/shm");
-            extent.set(newSize);
+            extent.set(Math.min(extent.get(), newSize)); // first: no update may reach past the new end
+            try {
+                Syscalls.ftruncate(f, newSize, name);
+                reserve(f, newSize, name, "/dev/shm");
+                extent.set(newSize);
+            } catch (IOException | RuntimeException e) {
+                extent.set(Syscalls.fstat(f, name).size()); // whatever the object's size is now
+                throw e;
+            }
             return null;
         });
     }

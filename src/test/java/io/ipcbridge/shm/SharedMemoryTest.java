@@ -184,6 +184,7 @@ class SharedMemoryTest {
             IOException e = assertThrows(IOException.class, () -> m.resize(4096));
             assertEquals("EPERM", ((IpcError) e).errnoName());
             assertEquals(8192, m.info().size());
+            assertTrue(m.compareAndSetInt(8000, 0, 1), "a refused shrink leaves the whole object usable");
         }
     }
 
