@@ -33,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 class InterruptRaceTest {
     private static final int ROUNDS = 100;
     private static final Duration LIMIT = Duration.ofMinutes(2);
-    private static final int MQ_TIMEDRECEIVE = 243;
     private final Created sems = new Created("irace", Semaphore::unlink);
     private final Created queues = new Created("irace", MessageQueue::unlink);
 
@@ -77,7 +76,7 @@ class InterruptRaceTest {
                 for (int round = 0; round < ROUNDS; round++) {
                     byte[] sent = {(byte) round};
                     try (MessageQueue receiver = MessageQueue.open(n, MessageQueue.Access.READ)) {
-                        Blocked.Call<Message> waiter = Blocked.start(receiver::receive, MQ_TIMEDRECEIVE);
+                        Blocked.Call<Message> waiter = Blocked.start(receiver::receive, Blocked.MQ_TIMEDRECEIVE);
                         sender.send(sent, 0);
                         waiter.thread().interrupt();
                         try {

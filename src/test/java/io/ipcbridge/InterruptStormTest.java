@@ -42,8 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InterruptStormTest {
     private static final Duration LIMIT = Duration.ofMinutes(2);
-    private static final int MQ_TIMEDSEND = 242;
-    private static final int MQ_TIMEDRECEIVE = 243;
     private static final int RECVFROM = 45;
     private static final int RECVMSG = 47;
     private static final int ACCEPT4 = 288;
@@ -80,7 +78,7 @@ class InterruptStormTest {
             }
             case "mq receive": {
                 MessageQueue q = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
-                return new Setup(q::receive, q, q, MQ_TIMEDRECEIVE);
+                return new Setup(q::receive, q, q, Blocked.MQ_TIMEDRECEIVE);
             }
             case "mq send": {
                 MessageQueue q = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
@@ -88,7 +86,7 @@ class InterruptStormTest {
                 return new Setup(() -> {
                     q.send(new byte[1], 0);
                     return null;
-                }, q, q, MQ_TIMEDSEND);
+                }, q, q, Blocked.MQ_TIMEDSEND);
             }
             case "sem acquire": {
                 Semaphore s = Semaphore.createExclusively(sems.name(), 0);

@@ -65,7 +65,7 @@ final class RawIo {
             try {
                 n = in.read(chunk);
             } catch (IOException e) {
-                throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
+                throw stdinFailure(e);
             }
             if (n < 0) {
                 return total;
@@ -85,7 +85,13 @@ final class RawIo {
      * @throws CommandFailure {@link Stdout#failure()} when stdout fails
      */
     static void writeToStdout(byte[]... parts) throws CommandFailure {
-        Stdout.write(parts);
+        PrintStream out = System.out;
+        for (byte[] part : parts) {
+            out.write(part, 0, part.length);
+        }
+        if (out.checkError()) { // flushes
+            throw Stdout.failure();
+        }
     }
 
     /** Writes the remaining bytes of {@code data} to stdout, chunk by chunk, as {@link #writeToStdout} does. */
@@ -113,7 +119,7 @@ final class RawIo {
         try {
             return System.in.readNBytes(max);
         } catch (IOException e) {
-            throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
+            throw stdinFailure(e);
         }
     }
 
@@ -122,7 +128,7 @@ final class RawIo {
         try {
             return System.in.read() >= 0;
         } catch (IOException e) {
-            throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
+            throw stdinFailure(e);
         }
     }
 
@@ -148,7 +154,12 @@ final class RawIo {
                 }
             }
         } catch (IOException e) {
-            throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
+            throw stdinFailure(e);
         }
+    }
+
+    /** A failed read of stdin, as {@code read(stdin): ENAME (text)}. */
+    static IOException stdinFailure(IOException e) {
+        return new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
     }
 }

@@ -443,7 +443,7 @@ final class SockCommand {
             try {
                 return in.read(chunk);
             } catch (IOException e) {
-                throw new IOException(ExitCodes.errnoForm("read", "stdin", e.getMessage()), e);
+                throw RawIo.stdinFailure(e);
             }
         }
     }

@@ -72,21 +72,6 @@ final class Stdout extends OutputStream {
     }
 
     /**
-     * Writes {@code parts} to stdout and flushes them.
-     *
-     * @throws CommandFailure {@link #failure()} when the write fails
-     */
-    static void write(byte[]... parts) throws CommandFailure {
-        PrintStream out = System.out;
-        for (byte[] part : parts) {
-            out.write(part, 0, part.length);
-        }
-        if (out.checkError()) { // flushes
-            throw failure();
-        }
-    }
-
-    /**
      * What a failed write on stdout ends the command with: exit 141 quietly when its reader has gone
      * (or when the errno is not known), else exit 1 with {@code write(stdout): ENAME (text)}.
      */

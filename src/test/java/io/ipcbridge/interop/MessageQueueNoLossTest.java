@@ -8,6 +8,7 @@ import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
+import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.PeerState;
 import io.ipcbridge.testing.Peers;
@@ -35,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
 class MessageQueueNoLossTest {
     private static final Duration LIMIT = Duration.ofMinutes(2);
     /** mq_timedreceive on x86-64 (glibc's mq_receive uses it too). */
-    private static final int MQ_TIMEDRECEIVE = 243;
     private final Created created = new Created("mqnl", MessageQueue::unlink);
 
     @TempDir
@@ -202,7 +202,7 @@ class MessageQueueNoLossTest {
                     while (!Files.exists(file) || Files.size(file) < expected) {
                         Thread.onSpinWait();
                     }
-                    assertTrue(PeerState.awaitInSyscall(consumer.pid(), MQ_TIMEDRECEIVE), "blocked in receive");
+                    assertTrue(PeerState.awaitInSyscall(consumer.pid(), Blocked.MQ_TIMEDRECEIVE), "blocked in receive");
                     assertEquals(0, q.attributes().currentMessages());
                     consumer = killAndRestart(consumer, n, file);
                 }

@@ -33,7 +33,6 @@ import org.junit.jupiter.api.condition.EnabledIf;
 class MessageQueueReliabilityTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
     /** mq_timedreceive on x86-64, for {@link Blocked}. */
-    private static final int MQ_TIMEDRECEIVE = 243;
     private final Created created = new Created("mqrel", MessageQueue::unlink);
 
     @AfterEach
@@ -111,7 +110,7 @@ class MessageQueueReliabilityTest {
         try (MessageQueue q = MessageQueue.createExclusively(n, 4, 64, 0600);
                 MessageQueue sender = MessageQueue.open(n, MessageQueue.Access.WRITE)) {
             MessageQueue.Notification registration = q.requestNotification();
-            Blocked.Call<Message> receiver = Blocked.start(q::receive, MQ_TIMEDRECEIVE);
+            Blocked.Call<Message> receiver = Blocked.start(q::receive, Blocked.MQ_TIMEDRECEIVE);
             sender.send(new byte[] {7}, 1);
             Message m = assertTimeoutPreemptively(LIMIT, () -> receiver.result().get());
             assertArrayEquals(new byte[] {7}, m.data());
