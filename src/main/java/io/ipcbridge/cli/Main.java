@@ -1,5 +1,6 @@
 package io.ipcbridge.cli;
 
+import java.util.concurrent.locks.LockSupport;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -92,6 +93,13 @@ public final class Main {
                 cmd.getErr().flush();
             }
             status = failure.exitCode();
+        }
+        if (SockCommand.OnExit.stopping()) {
+            // A signal is stopping the JVM, which will exit with 128 + the signal once its hooks have
+            // run; an exit from here could come first and end it with this status instead.
+            for (;;) {
+                LockSupport.park();
+            }
         }
         System.exit(status);
     }
