@@ -140,6 +140,21 @@ class ReadmeExamplesTest {
     }
 
     @Test
+    void namesThatSurviveACrashAndTheirCleanup() throws Exception {
+        // README: "Names that survive a crash, and their cleanup"
+        String prefix = Names.unique("myapp");
+        List<Reaper.Removed> leftovers = Reaper.reap(prefix);         // at start: what killed runs left behind
+        String name = Reaper.name(prefix, "cache");                      // "/myapp.PID.START.PIDNS.cache"
+        try (SharedMemory cache = SharedMemory.createExclusively(name, 1 << 16)) {
+            cache.setLongRelease(0, 1);
+            assertEquals(List.of(), leftovers);
+            assertEquals(List.of(), Reaper.reap(prefix), "this process runs: its names stay");
+        } finally {
+            SharedMemory.unlink(name);                                    // a clean exit still unlinks
+        }
+    }
+
+    @Test
     void passingADescriptorAndReadingThePeer() throws Exception {
         // README: "Passing a descriptor over an AF_UNIX socket"
         try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {

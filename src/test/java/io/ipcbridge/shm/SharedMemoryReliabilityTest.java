@@ -142,8 +142,8 @@ class SharedMemoryReliabilityTest {
 
     @Test
     void aKilledCreatorLeavesItsNameForAnExplicitUnlink() throws Exception {
-        // SHM-15 (part): kernel persistence; a creator SIGKILLed after creating leaves the name. There
-        // is no reaper in ipcbridge: names carry the caller's prefix and must be unlinked explicitly
+        // SHM-15 (part): kernel persistence; a creator SIGKILLed after creating leaves the name until an
+        // explicit unlink, or until io.ipcbridge.Reaper removes it (interop.ReaperTest)
         String prefix = Names.unique("shmcrash");
         String n = prefix + "-0";
         created.add(n);

@@ -1,0 +1,210 @@
+package io.ipcbridge;
+
+import io.ipcbridge.internal.posix.Names;
+import io.ipcbridge.internal.posix.Syscalls;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Stream;
+
+/**
+ * Names that record the process that made them, and the reaper that removes the objects of
+ * creators that died without unlinking them (RELIABILITY.md SHM-15, SEC-14).
+ *
+ * <p>POSIX names outlive their creator: a process killed before its {@code unlink} leaves its
+ * shared memory, semaphores, rings and queues in /dev/shm and /dev/mqueue until the next boot, and
+ * a crash loop fills them. A name from {@link #name(String, String)} carries its creator:
+ * {@code /PREFIX.PID.START.PIDNS.LABEL}, with the pid, the process's start time in clock ticks
+ * since boot (field 22 of {@code /proc/PID/stat}, which tells a reused pid apart) and the inode of
+ * its pid namespace ({@code /proc/PID/ns/pid}). C, Python or a shell can build the same name.
+ * {@link #reap(String)} then removes every object of the prefix whose creator is gone: no
+ * {@code /proc/PID}, another start time, or a zombie. Like CPython's resource tracker, it removes
+ * names only: a process that still has the object open keeps using it.
+ *
+ * <p>The reaper judges only what it can see. An object of another user, or whose creator is in
+ * another pid namespace (another container sharing /dev/shm), or whose creator's {@code /proc}
+ * entry it may not read, is left alone. Queues are reaped where the mqueue filesystem is mounted
+ * at /dev/mqueue (listing them needs it).
+ */
+public final class Reaper {
+    private static final Path DEV_SHM = Path.of("/dev/shm");
+    private static final Path DEV_MQUEUE = Path.of("/dev/mqueue");
+    private static final String SEM_FILE = "sem.";
+
+    /** This process, as its names record it; read once. */
+    private static volatile Owner self;
+
+    /**
+     * One object {@link #reap(String)} removed.
+     *
+     * @param type "shm" (a segment or a ring), "sem" or "mq", as {@code ipcbridge ls} names them
+     * @param name the object's name, with its leading slash
+     * @param pid the creator that is gone
+     */
+    public record Removed(String type, String name, int pid) {
+    }
+
+    private record Owner(long pid, long start, long pidNamespace) {
+    }
+
+    private Reaper() {
+    }
+
+    /**
+     * A name for an object this process creates: {@code /PREFIX.PID.START.PIDNS.LABEL}.
+     *
+     * @param prefix the application's prefix, with or without its leading slash
+     * @param label what tells this process's objects apart
+     * @throws IllegalArgumentException if the prefix or the label break the name rules (letters,
+     *     digits, '.', '_' and '-'), or the name is longer than NAME_MAX
+     * @throws IOException if /proc does not tell this process's start time or pid namespace
+     */
+    public static String name(String prefix, String label) throws IOException {
+        String p = checkPrefix(prefix);
+        Objects.requireNonNull(label, "label");
+        Names.check(label, Names.NAME_MAX);
+        if (label.startsWith("/")) {
+            throw new IllegalArgumentException("invalid label \"" + label + "\": it follows the prefix, no slash");
+        }
+        Owner me = self();
+        return Names.check(p + "." + me.pid + "." + me.start + "." + me.pidNamespace + "." + label, Names.NAME_MAX);
+    }
+
+    /**
+     * Removes the shared memory segments, rings, semaphores and message queues of {@code prefix}
+     * whose creator is gone, and says which.
+     *
+     * @param prefix the prefix given to {@link #name(String, String)}
+     * @throws IllegalArgumentException if the prefix breaks the name rules
+     * @throws IOException if a directory cannot be listed or an unlink fails for a reason other
+     *     than the object being gone already (another reaper)
+     */
+    public static List<Removed> reap(String prefix) throws IOException {
+        String p = checkPrefix(prefix).substring(1) + ".";
+        Owner me = self();
+        int euid = Syscalls.geteuid();
+        List<Removed> removed = new ArrayList<>();
+        for (Path file : files(DEV_SHM)) {
+            String f = file.getFileName().toString();
+            boolean sem = f.startsWith(SEM_FILE);
+            String name = "/" + (sem ? f.substring(SEM_FILE.length()) : f);
+            reap(sem ? "sem" : "shm", name, file, p, me, euid, removed);
+        }
+        if (Files.isDirectory(DEV_MQUEUE) && "mqueue".equals(Files.getFileStore(DEV_MQUEUE).type())) {
+            for (Path file : files(DEV_MQUEUE)) {
+                reap("mq", "/" + file.getFileName(), file, p, me, euid, removed);
+            }
+        }
+        return removed;
+    }
+
+    /** Unlinks the object if its creator is gone; one already gone (another reaper) is skipped. */
+    private static void reap(String type, String name, Path file, String prefix, Owner me, int euid,
+            List<Removed> removed) throws IOException {
+        Owner owner = deadOwner(name, prefix, me, file, euid);
+        if (owner == null) {
+            return;
+        }
+        try {
+            switch (type) {
+                case "mq" -> Syscalls.mqUnlink(name);
+                case "sem" -> Syscalls.unlink(file.toString(), "sem_unlink", name);
+                default -> Syscalls.unlink(file.toString(), "shm_unlink", name);
+            }
+            removed.add(new Removed(type, name, (int) owner.pid));
+        } catch (NoSuchFileException e) {
+            // another reaper came first
+        }
+    }
+
+    private static String checkPrefix(String prefix) {
+        return Names.check(Objects.requireNonNull(prefix, "prefix"), Names.NAME_MAX);
+    }
+
+    /** The owner recorded in {@code name} when it is one of the prefix's, of this user, and gone. */
+    private static Owner deadOwner(String name, String prefix, Owner me, Path file, int euid) throws IOException {
+        if (!name.startsWith(prefix, 1)) {
+            return null;
+        }
+        String[] parts = name.substring(1 + prefix.length()).split("\\.", 4);
+        if (parts.length < 4 || parts[3].isEmpty()) {
+            return null;
+        }
+        Owner owner;
+        try {
+            owner = new Owner(Long.parseLong(parts[0]), Long.parseLong(parts[1]), Long.parseLong(parts[2]));
+        } catch (NumberFormatException e) {
+            return null; // not a name of this form
+        }
+        if (owner.pidNamespace != me.pidNamespace || owner.pid <= 0) {
+            return null; // a creator in another pid namespace: its pid means nothing here
+        }
+        try {
+            if (((Number) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS)).intValue() != euid) {
+                return null;
+            }
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        return alive(owner) ? null : owner;
+    }
+
+    /** Whether the process the owner names still runs: same pid, same start time, not a zombie. */
+    private static boolean alive(Owner owner) throws IOException {
+        String[] stat;
+        try {
+            stat = stat(Path.of("/proc", Long.toString(owner.pid), "stat"));
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (AccessDeniedException e) {
+            return true; // /proc hides it (hidepid): cannot judge, so leave the object alone
+        }
+        if (stat == null) {
+            return false; // exited while being read
+        }
+        boolean zombie = stat[0].equals("Z") || stat[0].equals("X");
+        return !zombie && Long.parseLong(stat[19]) == owner.start;
+    }
+
+    /** The fields of a /proc/PID/stat after the command name, from the state (field 3) on. */
+    private static String[] stat(Path path) throws IOException {
+        String text = new String(Files.readAllBytes(path), StandardCharsets.US_ASCII);
+        int end = text.lastIndexOf(')');
+        if (end < 0) {
+            return null;
+        }
+        String[] fields = text.substring(end + 1).trim().split(" ");
+        return fields.length > 19 ? fields : null;
+    }
+
+    private static Owner self() throws IOException {
+        Owner me = self;
+        if (me == null) {
+            String[] stat = stat(Path.of("/proc/self/stat"));
+            if (stat == null) {
+                throw new IOException("/proc/self/stat: no start time in it");
+            }
+            long ns = ((Number) Files.getAttribute(Path.of("/proc/self/ns/pid"), "unix:ino")).longValue();
+            me = new Owner(ProcessHandle.current().pid(), Long.parseLong(stat[19]), ns);
+            self = me;
+        }
+        return me;
+    }
+
+    /** The regular files of {@code dir}, none when it does not exist. */
+    private static List<Path> files(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList();
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package io.ipcbridge.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.ipcbridge.Reaper;
+import io.ipcbridge.Reaper.Removed;
+import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
+import io.ipcbridge.ring.Ring;
+import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Peers;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The reaper (RELIABILITY.md SHM-15, SEC-14) against real creators: a C peer SIGKILLed after
+ * creating a segment, a semaphore and a queue, one that still runs, one that is a zombie, a shell,
+ * Python, and uid 65534.
+ */
+class ReaperTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    /** One prefix per test (without its slash); everything under it is removed afterwards. */
+    private final String prefix = Names.unique("reap").substring(1);
+
+    @AfterEach
+    void removeLeftovers() throws IOException {
+        for (Path dir : List.of(Path.of("/dev/shm"), Path.of("/dev/mqueue"))) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path p : files.toList()) {
+                    String f = p.getFileName().toString();
+                    if (f.startsWith(prefix) || f.startsWith("sem." + prefix)) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /** owned_peer MODE running, after it said "ready"; closing {@code stdin} lets it end. */
+    private record Creator(ChildProcess process, Pipe stdin, BufferedReader answers, List<String> names)
+            implements AutoCloseable {
+        static Creator start(String mode, String prefix) throws IOException {
+            Pipe in = Pipe.open();
+            Pipe out = Pipe.open();
+            ChildProcess p;
+            try {
+                p = Command.of(Peers.path("owned_peer"), mode, "/" + prefix).stdin(in.source()).stdout(out.sink())
+                        .start();
+            } catch (IOException | RuntimeException e) {
+                in.close();
+                out.close();
+                throw e;
+            }
+            in.source().close();
+            out.sink().close();
+            Creator c = new Creator(p, in, new BufferedReader(new InputStreamReader(out.source().inputStream())),
+                    new ArrayList<>());
+            try {
+                for (String line = c.answers.readLine(); !"ready".equals(line); line = c.answers.readLine()) {
+                    assertTrue(line != null, "owned_peer ended before \"ready\"");
+                    c.names.add(line);
+                }
+                assertEquals(3, c.names.size(), "a segment, a semaphore and a queue: " + c.names);
+                return c;
+            } catch (IOException | RuntimeException | Error e) {
+                c.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (process; stdin) {
+                answers.close();
+            }
+        }
+    }
+
+    /** PID, START and PIDNS of this process as {@link Reaper#name} writes them; the pid checked. */
+    private String[] owner() throws IOException {
+        String[] parts = Reaper.name(prefix, "x").substring(prefix.length() + 2).split("\\.");
+        assertEquals(Long.toString(ProcessHandle.current().pid()), parts[0], "PREFIX.PID.START.PIDNS.LABEL");
+        return new String[] {parts[0], parts[1], parts[2]};
+    }
+
+    private static Set<Removed> expected(List<String> names, int pid) {
+        return Set.of(new Removed("shm", names.get(0), pid), new Removed("sem", names.get(1), pid),
+                new Removed("mq", names.get(2), pid));
+    }
+
+    /** Each of {@code expected} removed, once, and nothing else. */
+    private static void assertRemoved(Set<Removed> expected, List<Removed> removed) {
+        assertEquals(expected, Set.copyOf(removed));
+        assertEquals(expected.size(), removed.size(), () -> "each once: " + removed);
+    }
+
+    private static boolean exists(String type, String name) {
+        String body = name.substring(1);
+        return Files.exists(switch (type) {
+            case "sem" -> Path.of("/dev/shm/sem." + body);
+            case "mq" -> Path.of("/dev/mqueue/" + body);
+            default -> Path.of("/dev/shm/" + body);
+        });
+    }
+
+    @Test
+    void theObjectsOfAKilledCCreatorAreReapedAndNoOthers() {
+        // SHM-15: the creator SIGKILLed, its names persist; the reaper removes them, once
+        assertTimeoutPreemptively(LIMIT, () -> {
+            List<String> names;
+            int pid;
+            try (Creator creator = Creator.start("create", prefix)) {
+                names = creator.names();
+                pid = creator.process().pid();
+                creator.process().kill();
+                assertEquals(9, creator.process().waitFor().signal());
+            }
+            assertTrue(exists("shm", names.get(0)) && exists("sem", names.get(1)) && exists("mq", names.get(2)),
+                    "the names outlive their killed creator");
+            assertRemoved(expected(names, pid), Reaper.reap(prefix));
+            assertFalse(exists("shm", names.get(0)) || exists("sem", names.get(1)) || exists("mq", names.get(2)),
+                    "all three removed");
+            assertEquals(List.of(), Reaper.reap("/" + prefix), "nothing left to reap");
+        });
+    }
+
+    @Test
+    void aRunningCreatorKeepsItsObjectsUntilItHasGone() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Creator creator = Creator.start("create", prefix)) {
+                List<String> names = creator.names();
+                assertEquals(List.of(), Reaper.reap(prefix), "the creator runs");
+                assertTrue(exists("shm", names.get(0)) && exists("sem", names.get(1)) && exists("mq", names.get(2)));
+                creator.stdin().sink().close();
+                assertEquals(0, creator.process().waitFor().code(), "the creator ends on its own, without unlinking");
+                // ended, and reaped by its parent (this JVM): gone
+                assertRemoved(expected(names, creator.process().pid()), Reaper.reap(prefix));
+            }
+        });
+    }
+
+    @Test
+    void aZombieCreatorIsGone() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Creator parent = Creator.start("zombie", prefix)) {
+                String zombie = parent.answers().readLine();
+                assertTrue(zombie != null && zombie.startsWith("zombie "), "the child has exited: " + zombie);
+                int pid = Integer.parseInt(zombie.substring("zombie ".length()));
+                assertTrue(Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z "),
+                        "its parent has not reaped it: /proc still has it, as a zombie");
+                assertRemoved(expected(parent.names(), pid), Reaper.reap(prefix));
+                parent.stdin().sink().close();
+                assertEquals(0, parent.process().waitFor().code());
+            }
+        });
+    }
+
+    @Test
+    void thisProcessesObjectsAreKeptAndAReusedPidIsNotTheirCreator() throws Exception {
+        String mine = Reaper.name(prefix, "mine");
+        String[] parts = owner();
+        assertEquals("/" + prefix + "." + String.join(".", parts) + ".mine", mine);
+        // the same pid, started at another time: the process that made it is gone, the pid reused
+        String reused = "/" + prefix + "." + parts[0] + "." + (Long.parseLong(parts[1]) + 1) + "." + parts[2] + ".old";
+        // the same, in another pid namespace: that pid is not this process there, so it cannot be judged
+        String elsewhere = "/" + prefix + "." + parts[0] + "." + (Long.parseLong(parts[1]) + 1) + "."
+                + (Long.parseLong(parts[2]) + 1) + ".ns";
+        String notOwned = "/" + prefix + ".plain";
+        String otherPrefix = "/" + prefix + "x." + parts[0] + "." + (Long.parseLong(parts[1]) + 1) + "." + parts[2]
+                + ".other";
+        try (SharedMemory a = SharedMemory.createExclusively(mine, 4096);
+                Ring r = Ring.create(Reaper.name(prefix, "ring"), 4096);
+                Semaphore b = Semaphore.createExclusively(Reaper.name(prefix, "sem"), 0);
+                MessageQueue c = MessageQueue.createExclusively(Reaper.name(prefix, "mq"));
+                SharedMemory d = SharedMemory.createExclusively(reused, 4096);
+                SharedMemory e = SharedMemory.createExclusively(elsewhere, 4096);
+                SharedMemory f = SharedMemory.createExclusively(notOwned, 4096);
+                SharedMemory g = SharedMemory.createExclusively(otherPrefix, 4096)) {
+            assertEquals(List.of(new Removed("shm", reused, (int) ProcessHandle.current().pid())),
+                    Reaper.reap(prefix));
+            for (String kept : List.of(mine, r.name(), elsewhere, notOwned, otherPrefix)) {
+                assertTrue(exists("shm", kept), kept + " kept");
+            }
+            assertTrue(exists("sem", Reaper.name(prefix, "sem")) && exists("mq", c.name()));
+            d.setInt(0, 7);
+            assertEquals(7, d.getInt(0), "a reaped name's mapping stays usable: only the name went");
+        }
+    }
+
+    @Test
+    void aShellCreatorAndAPythonCreatorNameTheirObjectsTheSameWay() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            // the shell ends after creating; Python kills itself (its resource tracker told to forget)
+            String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(cut -d' ' -f22 /proc/$$/stat); "
+                    + "n=\"" + prefix + ".$$.$start.$ns.sh\"; : > \"/dev/shm/$n\"; echo \"/$n\"";
+            String python = String.join("\n",
+                    "import os, signal, sys",
+                    "from multiprocessing import resource_tracker, shared_memory",
+                    "start = open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]",
+                    "ns = os.stat('/proc/self/ns/pid').st_ino",
+                    "name = '%s.%d.%s.%d.py' % (sys.argv[1], os.getpid(), start, ns)",
+                    "shm = shared_memory.SharedMemory(name=name, create=True, size=4096)",
+                    "resource_tracker.unregister(shm._name, 'shared_memory')",
+                    "print(shm._name, os.getpid(), flush=True)",
+                    "os.kill(os.getpid(), signal.SIGKILL)");
+            Process sh = new ProcessBuilder("sh", "-c", shell).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String shName = new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            assertEquals(0, sh.waitFor());
+            Process py = new ProcessBuilder("python3", "-c", python, prefix)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String[] pyOut = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split(" ");
+            assertEquals(128 + 9, py.waitFor(), "python3 killed itself");
+            assertTrue(exists("shm", shName) && exists("shm", pyOut[0]), "both names outlive their creators");
+            assertRemoved(Set.of(new Removed("shm", pyOut[0], Integer.parseInt(pyOut[1])),
+                    new Removed("shm", shName, (int) sh.pid())), Reaper.reap(prefix));
+        });
+    }
+
+    @Test
+    void anotherUsersObjectIsLeftAlone() throws Exception {
+        // SEC-14: the reaper removes this user's objects only (uid 65534 played through setpriv(1))
+        assumeTrue(new File("/usr/bin/setpriv").canExecute(), "no setpriv(1)");
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: cannot act as another user");
+        String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(cut -d' ' -f22 /proc/$$/stat); "
+                + "n=\"" + prefix + ".$$.$start.$ns.nobody\"; : > \"/dev/shm/$n\"; echo \"/$n\"";
+        Process sh = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                shell).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String name = new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, sh.waitFor());
+        assertEquals(65534, Files.getAttribute(Path.of("/dev/shm" + name), "unix:uid"));
+        assertEquals(List.of(), Reaper.reap(prefix), "another user's object, its creator gone all the same");
+        assertTrue(exists("shm", name));
+    }
+
+    @Test
+    void reapingLeavesNoDescriptorOpen() throws Exception {
+        // SHM-15, SEC-14: a reaper run at every start of a crash-looping service must not leak
+        String[] me = owner();
+        String dead = "/" + prefix + "." + me[0] + "." + (Long.parseLong(me[1]) + 1) + "." + me[2] + ".dead";
+        Reaper.reap(prefix);
+        var before = Fds.snapshot();
+        for (int i = 0; i < 1_000; i++) {
+            try (SharedMemory s = SharedMemory.createExclusively(dead, 4096)) {
+                assertRemoved(Set.of(new Removed("shm", dead, (int) ProcessHandle.current().pid())), Reaper.reap(prefix));
+            }
+        }
+        Fds.assertNoneAdded(before);
+    }
+
+    @Test
+    void badPrefixesAndLabelsAreRefusedBeforeAnyCall() {
+        assertThrows(NullPointerException.class, () -> Reaper.name(null, "x"));
+        assertThrows(NullPointerException.class, () -> Reaper.name("app", null));
+        assertThrows(NullPointerException.class, () -> Reaper.reap(null));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name("a/b", "x"));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name("app", ""));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name("app", "/x"));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name("app", "a b"));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name("app", "x".repeat(250)));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.reap(""));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.reap("/"));
+    }
+}
