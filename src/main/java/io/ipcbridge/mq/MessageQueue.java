@@ -65,6 +65,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
     public static final int DEFAULT_MODE = 0600;
     private static final Path MQUEUE_FS = Path.of("/dev/mqueue");
     private static final ThreadLocal<ByteBuffer[]> BUFFER = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
+    /** The priority of this thread's untimed send, for {@link #sendCall}. */
+    private static final ThreadLocal<int[]> SEND_PRIORITY = ThreadLocal.withInitial(() -> new int[1]);
 
     /** How a queue is opened. */
     public enum Access {
@@ -99,6 +101,11 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private final int messageSize;
     private volatile boolean nonBlocking;
     private final Descriptor.BufferCall receiveCall = (fd, b) -> receiveOnce(fd, b, Deadline.NEVER);
+    /**
+     * The untimed send, which reads its priority from {@link #SEND_PRIORITY}: a call that captured it
+     * would be allocated at every send.
+     */
+    private final Descriptor.BufferCall sendCall = (fd, b) -> sendOnce(fd, b, SEND_PRIORITY.get()[0], Deadline.NEVER);
     /** The descriptors of the running {@link #onMessage} listeners, closed by {@link #close()}. */
     private final Set<Descriptor> listeners = new HashSet<>();
 
@@ -360,18 +367,27 @@ public final class MessageQueue implements Channel, HasDescriptor {
             direct = buffer(length);
             direct.put(message.duplicate()).flip();
         }
-        ByteBuffer out = direct;
-        boolean sent = mqd.blocking(out, (fd, b) -> {
-            int r = Syscalls.mqSend(fd, b, priority, slice(deadline), name);
-            if (r == 0) {
-                return 1;
-            }
-            return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? 0 : Descriptor.RETRY;
-        }) == 1;
+        Descriptor.BufferCall call;
+        if (deadline == Deadline.NEVER) {
+            SEND_PRIORITY.get()[0] = priority;
+            call = sendCall;
+        } else {
+            call = (fd, b) -> sendOnce(fd, b, priority, deadline);
+        }
+        boolean sent = mqd.blocking(direct, call) == 1;
         if (sent && direct != message) {
             message.position(message.limit());
         }
         return sent;
+    }
+
+    /** mq_timedsend(3) of direct {@code message}: 1 when sent, 0 when full or timed out, or RETRY. */
+    private int sendOnce(int fd, ByteBuffer message, int priority, long deadline) throws IOException {
+        int r = Syscalls.mqSend(fd, message, priority, slice(deadline), name);
+        if (r == 0) {
+            return 1;
+        }
+        return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? 0 : Descriptor.RETRY;
     }
 
     /**
