@@ -3,7 +3,8 @@
 # of native-tests/ (mq_peer, sem_peer, shm_peer, sock_peer, pipe_peer): message queues, semaphores,
 # shared memory, message rings (whose records shm_peer reads and writes by the layout of
 # native-tests/include/ipcbridge_ring.h) and sockets, both ways. RELIABILITY.md cases: CLI-01,
-# CLI-02, CLI-03, CLI-05, MQ-10, MQ-12, SEM-06, SEM-09, SHM-09, UDS-01, UDS-03.
+# CLI-02, CLI-03, CLI-05, MQ-10, MQ-12, SEM-06, SEM-09, SHM-09, SHM-15, UDS-01, UDS-03. Last, `reap`
+# against a segment a shell left behind.
 #
 # Inputs (environment):
 #   CP          class path holding io.ipcbridge.cli.Main and its dependencies (the JUnit test passes
@@ -45,6 +46,7 @@ cleanup() {
     ipcb mq rm "$q" 2>/dev/null || true
     ipcb sem rm "$s" 2>/dev/null || true
     ipcb shm rm "$m" 2>/dev/null || true
+    rm -f "/dev/shm$prefix-r".*
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -228,6 +230,19 @@ check "ls lists the queue, the semaphore, the segment and the ring (as a ring on
     "$(printf 'shm\t%s\nsem\t%s\nmq\t%s\nring\t%s' "$m" "$s" "$q" "$g")" -- ls_mine
 ls_rings() { ipcb ls --type ring | grep -F "$prefix" | cut -f1-3; }
 check "ls --type ring: the ring and its capacity" 0 "$(printf 'ring\t%s\t1024' "$g")" -- ls_rings
+
+# --- reap ----------------------------------------------------------------------------------------
+# A segment named after a shell that then ended (the README's form), and one named after this script,
+# which runs: reap removes the first only (SHM-15).
+r="$prefix-r"
+left="$(sh -c 'n="$1.$$.$(cut -d" " -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).left"
+    : > "/dev/shm$n"; echo "$n $$"' sh "$r")"
+mine="$r.$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).mine"
+: > "/dev/shm$mine"
+check "reap removes what a dead creator left: TYPE NAME PID" 0 "$(printf 'shm\t%s\t%s' "${left% *}" "${left#* }")" -- \
+    ipcb reap "$r"
+check "  ... and keeps this script's segment, whose creator runs" 0 "" -- test -e "/dev/shm$mine"
+check "reap again: nothing left to remove" 0 "" -- ipcb reap "$r"
 
 echo "$passed passed, $failed failed"
 [[ "$failed" -eq 0 ]]

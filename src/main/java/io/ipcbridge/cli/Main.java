@@ -18,8 +18,8 @@ import picocli.CommandLine.HelpCommand;
         description = "POSIX IPC from the shell, through ipcbridge's own system calls.",
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {FifoCommand.class, ShmCommand.class, SemCommand.class, MqCommand.class, SockCommand.class,
-                ConnCommand.class, RingCommand.class, LsCommand.class, DemoCommand.class, BenchCommand.class, HelpCommand.class,
-                AutoComplete.GenerateCompletion.class},
+                ConnCommand.class, RingCommand.class, LsCommand.class, ReapCommand.class, DemoCommand.class,
+                BenchCommand.class, HelpCommand.class, AutoComplete.GenerateCompletion.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:success",

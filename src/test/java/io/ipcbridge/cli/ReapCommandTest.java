@@ -1,0 +1,69 @@
+package io.ipcbridge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.Reaper;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Created;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code ipcbridge reap}: a shell's object left behind is removed and printed, a live one is kept. */
+class ReapCommandTest {
+    private final Created shms = new Created("clireap", SharedMemory::unlink);
+    /** The prefix of this test's names, without the slash. */
+    private final String prefix = shms.name().substring(1);
+
+    @AfterEach
+    void unlinkAll() {
+        shms.unlinkAll();
+    }
+
+    /** A segment named as the README says, made by a shell that then ends; its name. */
+    private String leftByAShell(String label) throws Exception {
+        String script = "n=\"/" + prefix + ".$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid)."
+                + label + "\"; : > \"/dev/shm$n\"; printf '%s %s' \"$n\" $$";
+        Process sh = new ProcessBuilder("sh", "-c", script).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, sh.waitFor());
+        return shms.add(out.split(" ")[0]) + " " + out.split(" ")[1];
+    }
+
+    @Test
+    void removesWhatADeadCreatorLeftAndPrintsIt() throws Exception {
+        String[] left = leftByAShell("sh").split(" ");
+        try (SharedMemory live = SharedMemory.createExclusively(shms.add(Reaper.name(prefix, "live")), 4096)) {
+            Cli.Result r = Cli.run("reap", "/" + prefix);
+            assertEquals(0, r.status(), r.err());
+            assertEquals("shm\t" + left[0] + "\t" + left[1] + "\n", r.out());
+            assertEquals("", r.err());
+            assertFalse(Files.exists(Path.of("/dev/shm" + left[0])), "removed");
+            assertTrue(Files.exists(Path.of("/dev/shm" + live.name())), "this JVM runs: kept");
+            assertEquals("", Cli.run("reap", prefix).out(), "nothing left to remove");
+        }
+    }
+
+    @Test
+    void printsJson() throws Exception {
+        String[] left = leftByAShell("json").split(" ");
+        Cli.Result r = Cli.run("reap", prefix, "--json");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("[{\"type\":\"shm\",\"name\":\"" + left[0] + "\",\"pid\":" + left[1] + "}]\n", r.out());
+        assertEquals("[]\n", Cli.run("reap", prefix, "--json").out());
+    }
+
+    @Test
+    void aPrefixTheRulesRefuseIsAUsageErrorOrARefusal() {
+        // CLI.md: a name with another slash is a usage error (2); one the library refuses is exit 1
+        Cli.Result slash = Cli.run("reap", "/a/b");
+        assertEquals(2, slash.status());
+        Cli.Result space = Cli.run("reap", "/a b");
+        assertEquals(1, space.status());
+        assertTrue(space.err().startsWith("ipcbridge: ") && space.err().lines().count() == 1, space.err());
+    }
+}
