@@ -1,5 +1,6 @@
 package io.ipcbridge.cli;
 
+import io.ipcbridge.Reaper;
 import io.ipcbridge.conn.Connection;
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
@@ -13,6 +14,7 @@ import io.ipcbridge.process.ExitStatus;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
 import io.ipcbridge.ring.Ring;
+import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Socket;
 import java.io.ByteArrayOutputStream;
@@ -134,6 +136,8 @@ final class DemoCommand implements Callable<Integer> {
             Optional<Path> ringPeer = peers.map(d -> d.resolve("ring_peer"));
             row("ring", "Java -> C (ring_peer consume)", ringPeer, p -> ringToC(p, prefix + "-ring1"));
             row("ring", "C -> Java (ring_peer produce)", ringPeer, p -> ringFromC(p, prefix + "-ring2"));
+            row("reap", "C creator ended (owned_peer) -> Java", peers.map(d -> d.resolve("owned_peer")),
+                    p -> reapAfterC(p, prefix + "-owned"));
             row("pipe", "Java -> shell (sha256sum stdin)", Optional.of(Path.of("sha256sum")), p -> sha256());
             row("pipeline", "du | sort -rn | head -10 vs bash -c", Optional.of(Path.of("bash")),
                     p -> pipeline(work.resolve("tree")));
@@ -437,6 +441,40 @@ final class DemoCommand implements Callable<Integer> {
             }
         } finally {
             removeQuietly(() -> MessageQueue.unlink(name));
+        }
+    }
+
+    /**
+     * owned_peer names a segment, a semaphore and a queue after itself (Reaper's form) and ends
+     * without unlinking them; {@link Reaper#reap} then removes exactly those three.
+     */
+    private Outcome reapAfterC(Path peer, String prefix) throws Exception {
+        long start = System.nanoTime();
+        List<String> names = new ArrayList<>();
+        String expected = "a segment, a semaphore and a queue";
+        String removed = "";
+        try {
+            ExitStatus status;
+            try (Pipe in = Pipe.open(); Pipe answers = Pipe.open();
+                 ChildProcess child = Command.of(peer.toString(), "create", prefix)
+                         .stdin(in.source()).stdout(answers.sink()).start()) {
+                in.source().close(); // the child holds its end; closing ours gives it end of file at once
+                in.sink().close();
+                answers.sink().close();
+                readAll(answers.source()).lines().filter(line -> !line.equals("ready")).forEach(names::add);
+                status = awaitExit(child);
+            }
+            if (names.size() == 3) {
+                expected = String.join(" ", names.stream().sorted().toList());
+            }
+            removed = String.join(" ", Reaper.reap(prefix).stream().map(Reaper.Removed::name).sorted().toList());
+            return verdict(System.nanoTime() - start, 0, status, removed, expected);
+        } finally {
+            if (names.size() == 3 && !removed.equals(expected)) { // not reaped: removed here
+                removeQuietly(() -> SharedMemory.unlink(names.get(0)));
+                removeQuietly(() -> Semaphore.unlink(names.get(1)));
+                removeQuietly(() -> MessageQueue.unlink(names.get(2)));
+            }
         }
     }
 

@@ -24,12 +24,14 @@ class DemoCommandTest {
         Peers.path("sock_peer");
         Peers.path("conn_peer");
         Peers.path("ring_peer");
+        Peers.path("owned_peer");
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("demo", "--size", "4MiB"));
         assertEquals(0, r.status(), r::toString);
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.get(0).startsWith("MECHANISM"), r::toString);
         List<String> rows = lines.subList(1, lines.size());
-        assertEquals(16, rows.size(), r::toString);
+        assertEquals(17, rows.size(), r::toString);
+        assertTrue(rows.stream().anyMatch(row -> row.startsWith("reap ")), () -> "the reaper's row: " + rows);
         assertEquals(2, rows.stream().filter(row -> row.startsWith("ring ")).count(), () -> "both ring rows: " + rows);
         for (String row : rows) {
             assertTrue(row.endsWith("  OK"), () -> "exchange OK: " + row + "\n" + r.err());
