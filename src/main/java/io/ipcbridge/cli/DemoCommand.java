@@ -25,6 +25,7 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -446,13 +447,13 @@ final class DemoCommand implements Callable<Integer> {
 
     /**
      * owned_peer names a segment, a semaphore and a queue after itself (Reaper's form) and ends
-     * without unlinking them; {@link Reaper#reap} then removes exactly those three.
+     * without unlinking them; {@link Reaper#reap} then removes exactly those three (the segment and
+     * the semaphore only where the mqueue filesystem is not mounted: queues cannot be listed there).
      */
     private Outcome reapAfterC(Path peer, String prefix) throws Exception {
         long start = System.nanoTime();
         List<String> names = new ArrayList<>();
-        String expected = "a segment, a semaphore and a queue";
-        String removed = "";
+        List<String> removed = new ArrayList<>();
         try {
             ExitStatus status;
             try (Pipe in = Pipe.open(); Pipe answers = Pipe.open();
@@ -464,17 +465,29 @@ final class DemoCommand implements Callable<Integer> {
                 readAll(answers.source()).lines().filter(line -> !line.equals("ready")).forEach(names::add);
                 status = awaitExit(child);
             }
-            if (names.size() == 3) {
-                expected = String.join(" ", names.stream().sorted().toList());
-            }
-            removed = String.join(" ", Reaper.reap(prefix).stream().map(Reaper.Removed::name).sorted().toList());
-            return verdict(System.nanoTime() - start, 0, status, removed, expected);
+            Reaper.reap(prefix).forEach(r -> removed.add(r.name()));
+            String expected = names.size() != 3 ? "a segment, a semaphore and a queue"
+                    : String.join(" ", names.subList(0, queuesListed() ? 3 : 2).stream().sorted().toList());
+            return verdict(System.nanoTime() - start, 0, status, String.join(" ", removed.stream().sorted().toList()),
+                    expected);
         } finally {
-            if (names.size() == 3 && !removed.equals(expected)) { // not reaped: removed here
-                removeQuietly(() -> SharedMemory.unlink(names.get(0)));
-                removeQuietly(() -> Semaphore.unlink(names.get(1)));
-                removeQuietly(() -> MessageQueue.unlink(names.get(2)));
+            List<Removal> unlinks = List.of(() -> SharedMemory.unlink(names.get(0)),
+                    () -> Semaphore.unlink(names.get(1)), () -> MessageQueue.unlink(names.get(2)));
+            for (int i = 0; i < names.size() && i < 3; i++) {
+                if (!removed.contains(names.get(i))) {
+                    removeQuietly(unlinks.get(i));
+                }
             }
+        }
+    }
+
+    /** Whether queues can be listed: the mqueue filesystem is mounted at /dev/mqueue. */
+    private static boolean queuesListed() throws IOException {
+        try {
+            MessageQueue.list();
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
         }
     }
 

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,6 +45,14 @@ class ReaperTest {
 
     /** One prefix per test (without its slash); everything under it is removed afterwards. */
     private final String prefix = Names.unique("reap").substring(1);
+
+    @BeforeAll
+    static void queuesAreListed() throws IOException {
+        Path mqueue = Path.of("/dev/mqueue");
+        assumeTrue(Files.isDirectory(mqueue) && Files.getFileStore(mqueue).type().equals("mqueue"),
+                "the mqueue filesystem is not mounted, so queues cannot be listed or reaped "
+                        + "(.ci/run mounts it: mount -t mqueue none /dev/mqueue)");
+    }
 
     @AfterEach
     void removeLeftovers() throws IOException {
