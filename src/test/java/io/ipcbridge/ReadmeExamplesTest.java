@@ -68,7 +68,7 @@ class ReadmeExamplesTest {
             String last = new String(run.output().inputStream().readAllBytes(), UTF_8);  // "91\n98\n"
             List<ExitStatus> pipestatus = run.waitFor();                               // [exit 0, exit 0, exit 0]
             assertEquals("91\n98\n", last);
-            assertEquals(3, pipestatus.size());
+            assertEquals("[exit 0, exit 0, exit 0]", pipestatus.toString());
         }
     }
 
@@ -86,7 +86,7 @@ class ReadmeExamplesTest {
     void aMessageQueue() throws Exception {
         // README: "A message queue"
         String name = Names.unique("orders");
-        try (MessageQueue q = MessageQueue.createExclusively(name)) {    // 10 x 8192, mode 0600
+        try (MessageQueue q = MessageQueue.createExclusively(name)) {    // the kernel's default size, mode 0600
             q.send("low".getBytes(UTF_8), 1);
             q.send("urgent".getBytes(UTF_8), 9);
             Message first = q.receive();                                   // "urgent", priority 9
@@ -95,6 +95,7 @@ class ReadmeExamplesTest {
             q.send("bulk".getBytes(UTF_8), 0);
             int priority = q.receive(buf);                                 // 0; buf holds "bulk"
             assertEquals("urgent", first.text());
+            assertEquals(9, first.priority());
             assertEquals("low", next.orElseThrow().text());
             assertEquals(0, priority);
             assertEquals("bulk", UTF_8.decode(buf.flip()).toString());

@@ -53,10 +53,10 @@ import picocli.CommandLine.Spec;
  * was OK, else 1.
  */
 @CommandLine.Command(name = "demo", mixinStandardHelpOptions = true, version = Main.VERSION,
-        description = {"The tour: pipes, FIFOs, AF_UNIX stream and seqpacket sockets, a message queue, "
-                + "shared memory with semaphores and the shared-memory message ring between Java and the C peers of native-tests/, a pipe into "
-                + "sha256sum, and the pipeline "
-                + "du -sk DIR/* | sort -rn | head -10 compared with bash running it; every exchange is "
+        description = {"The tour: pipes, FIFOs, AF_UNIX stream and seqpacket sockets, a message connection, a "
+                + "message queue, shared memory with semaphores and the shared-memory message ring between Java "
+                + "and the C peers of native-tests/, the reaper after a C creator, a pipe into sha256sum, and the "
+                + "pipeline du -sk DIR/* | sort -rn | head -10 compared with bash running it; every exchange is "
                 + "verified.",
             "Socket rows use socketpair(2), one end on the C peer's fd 3; the seqpacket row sends 64 KiB "
                 + "messages that the peer echoes, each compared with what was sent.",
@@ -70,6 +70,9 @@ import picocli.CommandLine.Spec;
             "Ring rows go through the shared-memory message ring of native-tests/include/ipcbridge_ring.h "
                 + "(1 MiB, records of random sizes up to 64 KiB, each checked byte for byte and in order by "
                 + "the receiver, ring_peer or Java).",
+            "The reap row: owned_peer names a segment, a semaphore and a queue after itself "
+                + "(PREFIX.PID.START.PIDNS.LABEL) and ends without unlinking them; Reaper.reap must remove "
+                + "exactly those (the queue only where /dev/mqueue is mounted, else the demo unlinks it).",
             "The C peers are looked up in -Dipcbridge.native.dir, $IPCBRIDGE_NATIVE_DIR, "
                 + "target/native-tests next to the jar, then native-tests/build; they are built "
                 + "with make when the sources are at hand, else those rows are skipped."})

@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
                 + "sem or mq. Nothing to remove: no output, exit 0.",
             "--json: one array of objects with the keys type, name, pid.",
             "A shell names its objects the same way: "
-                + "\"/PREFIX.$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).LABEL\"."})
+                + "\"/PREFIX.$$$$.$(cut -d' ' -f22 /proc/$$$$/stat).$(stat -Lc %%i /proc/$$$$/ns/pid).LABEL\"."})
 final class ReapCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

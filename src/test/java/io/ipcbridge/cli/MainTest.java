@@ -21,7 +21,7 @@ class MainTest {
     void helpListsTheCommandsAndTheExitStatuses() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.status(), r::toString);
-        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "conn", "ring", "ls", "demo", "help",
+        for (String expected : new String[] {"fifo", "shm", "sem", "mq", "sock", "conn", "ring", "ls", "reap", "demo", "help",
             "generate-completion", "Exit status:"}) {
             assertTrue(r.out().contains(expected), () -> "help names " + expected + ": " + r.out());
         }
@@ -40,7 +40,7 @@ class MainTest {
         "sock help listen", "sock listen --help", "sock connect -h",
         "conn --help", "help conn", "conn send --help", "conn receive -h", "conn help listen",
         "ring --help", "help ring", "ring help create", "ring create -h", "ring send --help", "ring receive -h",
-        "ring info --help", "ring rm -h"})
+        "ring info --help", "ring rm -h", "reap --help", "help reap", "bench --help"})
     void everyCommandHasHelpOnStdout(String args) {
         Cli.Result r = Cli.run(args.split(" "));
         assertEquals(0, r.status(), r::toString);

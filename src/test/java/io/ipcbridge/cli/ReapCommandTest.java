@@ -58,6 +58,16 @@ class ReapCommandTest {
     }
 
     @Test
+    void theHelpShowsTheShellRecipeAsWritten() {
+        // picocli formats descriptions: "%i" and "$$" must come out as written, not as a warning or "$"
+        Cli.Result r = Cli.run("reap", "--help");
+        assertEquals(0, r.status(), r::toString);
+        String help = String.join(" ", r.out().split("\\s+"));
+        assertTrue(help.contains("\"/PREFIX.$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).LABEL\""),
+                help);
+    }
+
+    @Test
     void aPrefixTheRulesRefuseIsAUsageErrorOrARefusal() {
         // CLI.md: a name with another slash is a usage error (2); one the library refuses is exit 1
         Cli.Result slash = Cli.run("reap", "/a/b");
