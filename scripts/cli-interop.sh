@@ -235,9 +235,9 @@ check "ls --type ring: the ring and its capacity" 0 "$(printf 'ring\t%s\t1024' "
 # A segment named after a shell that then ended (the README's form), and one named after this script,
 # which runs: reap removes the first only (SHM-15).
 r="$prefix-r"
-left="$(sh -c 'n="$1.$$.$(cut -d" " -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).left"
+left="$(sh -c 'n="$1.$$.$(sed -n "\$s/.*) //p" /proc/$$/stat | cut -d" " -f20).$(stat -Lc %i /proc/$$/ns/pid).left"
     : > "/dev/shm$n"; echo "$n $$"' sh "$r")"
-mine="$r.$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).mine"
+mine="$r.$$.$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20).$(stat -Lc %i /proc/$$/ns/pid).mine"
 : > "/dev/shm$mine"
 check "reap removes what a dead creator left: TYPE NAME PID" 0 "$(printf 'shm\t%s\t%s' "${left% *}" "${left#* }")" -- \
     ipcb reap "$r"

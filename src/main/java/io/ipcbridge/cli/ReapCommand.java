@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
                 + "sem or mq. Nothing to remove: no output, exit 0.",
             "--json: one array of objects with the keys type, name, pid.",
             "A shell names its objects the same way: "
-                + "\"/PREFIX.$$$$.$(cut -d' ' -f22 /proc/$$$$/stat).$(stat -Lc %%i /proc/$$$$/ns/pid).LABEL\"."})
+                + "\"/PREFIX.$$$$.$(sed -n '$s/.*) //p' /proc/$$$$/stat | cut -d' ' -f20).$(stat -Lc %%i /proc/$$$$/ns/pid)"
+                + ".LABEL\" (START is the 20th field after the command name, which may hold spaces)."})
 final class ReapCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -24,9 +24,16 @@ class ReapCommandTest {
         shms.unlinkAll();
     }
 
+    /**
+     * The README's shell form of the owner part, {@code $$.START.PIDNS}: START is the 20th field after
+     * the command name's closing parenthesis, which may hold spaces (a script called "my job.sh").
+     */
+    static final String SHELL_OWNER =
+            "$$.$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20).$(stat -Lc %i /proc/$$/ns/pid)";
+
     /** A segment named as the README says, made by a shell that then ends; its name. */
     private String leftByAShell(String label) throws Exception {
-        String script = "n=\"/" + prefix + ".$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid)."
+        String script = "n=\"/" + prefix + "." + SHELL_OWNER + "."
                 + label + "\"; : > \"/dev/shm$n\"; printf '%s %s' \"$n\" $$";
         Process sh = new ProcessBuilder("sh", "-c", script).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -49,6 +56,26 @@ class ReapCommandTest {
     }
 
     @Test
+    void aRunningShellWhoseCommandNameHasASpaceKeepsItsSegment() throws Exception {
+        // comm is the script's file name ("my job.sh"): a START cut from field 22 of the whole line
+        // is field 21, and the live creator's segment was reaped
+        String script = "printf 'my job.sh' > /proc/$$/comm; n=\"/" + prefix + "." + SHELL_OWNER
+                + ".live\"; : > \"/dev/shm$n\"; echo \"$n\"; cat > /dev/null";
+        Process sh = new ProcessBuilder("sh", "-c", script).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            String name = shms.add(new java.io.BufferedReader(new java.io.InputStreamReader(sh.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine());
+            Cli.Result r = Cli.run("reap", prefix);
+            assertEquals(0, r.status(), r.err());
+            assertEquals("", r.out(), "the shell runs");
+            assertTrue(Files.exists(Path.of("/dev/shm" + name)), "kept");
+        } finally {
+            sh.getOutputStream().close();
+            assertEquals(0, sh.waitFor());
+        }
+    }
+
+    @Test
     void printsJson() throws Exception {
         String[] left = leftByAShell("json").split(" ");
         Cli.Result r = Cli.run("reap", prefix, "--json");
@@ -63,7 +90,7 @@ class ReapCommandTest {
         Cli.Result r = Cli.run("reap", "--help");
         assertEquals(0, r.status(), r::toString);
         String help = String.join(" ", r.out().split("\\s+"));
-        assertTrue(help.contains("\"/PREFIX.$$.$(cut -d' ' -f22 /proc/$$/stat).$(stat -Lc %i /proc/$$/ns/pid).LABEL\""),
+        assertTrue(help.contains("\"/PREFIX.$$.$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20).$(stat -Lc %i /proc/$$/ns/pid).LABEL\""),
                 help);
     }
 

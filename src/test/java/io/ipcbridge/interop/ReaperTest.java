@@ -226,7 +226,7 @@ class ReaperTest {
     void aShellCreatorAndAPythonCreatorNameTheirObjectsTheSameWay() {
         assertTimeoutPreemptively(LIMIT, () -> {
             // the shell ends after creating; Python kills itself (its resource tracker told to forget)
-            String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(cut -d' ' -f22 /proc/$$/stat); "
+            String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
                     + "n=\"" + prefix + ".$$.$start.$ns.sh\"; : > \"/dev/shm/$n\"; echo \"/$n\"";
             String python = String.join("\n",
                     "import os, signal, sys",
@@ -256,7 +256,7 @@ class ReaperTest {
         // SEC-14: the reaper removes this user's objects only (uid 65534 played through setpriv(1))
         assumeTrue(new File("/usr/bin/setpriv").canExecute(), "no setpriv(1)");
         assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: cannot act as another user");
-        String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(cut -d' ' -f22 /proc/$$/stat); "
+        String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
                 + "n=\"" + prefix + ".$$.$start.$ns.nobody\"; : > \"/dev/shm/$n\"; echo \"/$n\"";
         Process sh = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
                 shell).redirectError(ProcessBuilder.Redirect.INHERIT).start();
