@@ -16,11 +16,16 @@
  *       unlinking; the parent waits until the child has exited without
  *       reaping it (waitid WNOWAIT), prints "zombie PID", waits for stdin to
  *       close, then reaps the child and exits 0.
+ *   owned_peer leader-exit PREFIX
+ *       step 1 and 2 of create, then the main thread ends (pthread_exit)
+ *       while a second thread waits for stdin to close and exits 0: the
+ *       process runs on, its /proc/PID/stat saying "Z" (the leader's state).
  *   Pass (exit 0).  A failed call: exit 2 with the call and strerror.
  */
 #include "peer.h"
 
 #include <mqueue.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -85,10 +90,24 @@ static void await_stdin_closed(void)
     }
 }
 
+static void *exit_when_stdin_closes(void *unused)
+{
+    (void)unused;
+    await_stdin_closed();
+    exit(PEER_PASS);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "create") != 0 && strcmp(argv[1], "zombie") != 0))
-        peer_die(PEER_BROKEN, "usage: owned_peer create|zombie PREFIX");
+    if (argc != 3 || (strcmp(argv[1], "create") != 0 && strcmp(argv[1], "zombie") != 0
+                      && strcmp(argv[1], "leader-exit") != 0))
+        peer_die(PEER_BROKEN, "usage: owned_peer create|zombie|leader-exit PREFIX");
+    if (strcmp(argv[1], "leader-exit") == 0) {
+        pthread_t other;
+        create(argv[2]);
+        CHECK(pthread_create(&other, NULL, exit_when_stdin_closes, NULL) == 0);
+        pthread_exit(NULL);
+    }
     if (strcmp(argv[1], "create") == 0) {
         create(argv[2]);
         await_stdin_closed();

@@ -25,7 +25,8 @@ import java.util.stream.Stream;
  * since boot (field 22 of {@code /proc/PID/stat}, which tells a reused pid apart) and the inode of
  * its pid namespace ({@code /proc/PID/ns/pid}). C, Python or a shell can build the same name.
  * {@link #reap(String)} then removes every object of the prefix whose creator is gone: no
- * {@code /proc/PID}, another start time, or a zombie. Like CPython's resource tracker, it removes
+ * {@code /proc/PID}, another start time, or a zombie (every thread ended: a process whose main
+ * thread called pthread_exit shows "Z" while its other threads run, and is not gone). Like CPython's resource tracker, it removes
  * names only: a process that still has the object open keeps using it.
  *
  * <p>The reaper judges only what it can see. An object of another user, or whose creator is in
@@ -169,8 +170,39 @@ public final class Reaper {
         if (stat == null) {
             return false; // exited while being read
         }
-        boolean zombie = stat[0].equals("Z") || stat[0].equals("X");
-        return !zombie && Long.parseLong(stat[19]) == owner.start;
+        if (Long.parseLong(stat[19]) != owner.start) {
+            return false; // the pid was reused
+        }
+        return !ended(stat) || anyThreadRuns(owner.pid);
+    }
+
+    private static boolean ended(String[] stat) {
+        return stat[0].equals("Z") || stat[0].equals("X");
+    }
+
+    /**
+     * Whether a thread of process {@code pid} still runs. Its stat shows the leader's state, "Z" as
+     * soon as the main thread has ended (pthread_exit) while the others run on; a zombie process has
+     * no thread left that has not ended.
+     */
+    private static boolean anyThreadRuns(long pid) throws IOException {
+        List<Path> tasks;
+        try (Stream<Path> entries = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            tasks = entries.toList();
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        for (Path task : tasks) {
+            try {
+                String[] stat = stat(task.resolve("stat"));
+                if (stat != null && !ended(stat)) {
+                    return true;
+                }
+            } catch (NoSuchFileException e) {
+                // that thread has ended
+            }
+        }
+        return false;
     }
 
     /** The fields of a /proc/PID/stat after the command name, from the state (field 3) on. */

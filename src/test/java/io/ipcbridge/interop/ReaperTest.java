@@ -191,6 +191,25 @@ class ReaperTest {
     }
 
     @Test
+    void aCreatorWhoseMainThreadEndedStillRuns() {
+        // pthread_exit in main: /proc/PID/stat shows the leader's "Z" while the other thread runs
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Creator creator = Creator.start("leader-exit", prefix)) {
+                List<String> names = creator.names();
+                Path stat = Path.of("/proc/" + creator.process().pid() + "/stat");
+                while (!Files.readString(stat).contains(") Z ")) {
+                    Thread.onSpinWait(); // the main thread is ending
+                }
+                assertEquals(List.of(), Reaper.reap(prefix), "a thread of the creator runs");
+                assertTrue(exists("shm", names.get(0)) && exists("sem", names.get(1)) && exists("mq", names.get(2)));
+                creator.stdin().sink().close();
+                assertEquals(0, creator.process().waitFor().code(), "the creator ends on its own, without unlinking");
+                assertRemoved(expected(names, creator.process().pid()), Reaper.reap(prefix));
+            }
+        });
+    }
+
+    @Test
     void thisProcessesObjectsAreKeptAndAReusedPidIsNotTheirCreator() throws Exception {
         String mine = Reaper.name(prefix, "mine");
         String[] parts = owner();
