@@ -3,8 +3,8 @@ package io.ipcbridge;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -26,13 +26,14 @@ import java.util.stream.Stream;
  * its pid namespace ({@code /proc/PID/ns/pid}). C, Python or a shell can build the same name.
  * {@link #reap(String)} then removes every object of the prefix whose creator is gone: no
  * {@code /proc/PID}, another start time, or a zombie (every thread ended: a process whose main
- * thread called pthread_exit shows "Z" while its other threads run, and is not gone). Like CPython's resource tracker, it removes
- * names only: a process that still has the object open keeps using it.
+ * thread called pthread_exit shows "Z" while its other threads run, and is not gone). Like
+ * CPython's resource tracker, it removes names only: a process that still has the object open
+ * keeps using it.
  *
  * <p>The reaper judges only what it can see. An object of another user, or whose creator is in
  * another pid namespace (another container sharing /dev/shm), or whose creator's {@code /proc}
- * entry it may not read, is left alone. Queues are reaped where the mqueue filesystem is mounted
- * at /dev/mqueue (listing them needs it).
+ * entry it may not read (hidepid) while kill(2) finds the process, is left alone. Queues are
+ * reaped where the mqueue filesystem is mounted at /dev/mqueue (listing them needs it).
  */
 public final class Reaper {
     private static final Path DEV_SHM = Path.of("/dev/shm");
@@ -162,18 +163,24 @@ public final class Reaper {
         String[] stat;
         try {
             stat = stat(Path.of("/proc", Long.toString(owner.pid), "stat"));
-        } catch (NoSuchFileException e) {
-            return false;
-        } catch (AccessDeniedException e) {
-            return true; // /proc hides it (hidepid): cannot judge, so leave the object alone
+        } catch (IOException e) {
+            // ENOENT: gone, or hidden (hidepid=invisible hides a process of another user, and a
+            // non-dumpable one of this user); EACCES or EPERM (hidepid=noaccess); ESRCH: it ended
+            // while read. kill(2) tells which: a process it finds cannot be judged, so it is left alone.
+            return exists(owner.pid);
         }
         if (stat == null) {
-            return false; // exited while being read
+            return exists(owner.pid);
         }
         if (Long.parseLong(stat[19]) != owner.start) {
             return false; // the pid was reused
         }
         return !ended(stat) || anyThreadRuns(owner.pid);
+    }
+
+    /** Whether a process {@code pid} exists, seen by kill(2), which /proc's hidepid does not hide. */
+    private static boolean exists(long pid) {
+        return pid <= Integer.MAX_VALUE && Syscalls.processExists((int) pid);
     }
 
     private static boolean ended(String[] stat) {
@@ -191,6 +198,8 @@ public final class Reaper {
             tasks = entries.toList();
         } catch (NoSuchFileException e) {
             return false;
+        } catch (IOException | UncheckedIOException e) {
+            return exists(pid); // cannot tell: left alone while it exists
         }
         for (Path task : tasks) {
             try {
@@ -200,6 +209,8 @@ public final class Reaper {
                 }
             } catch (NoSuchFileException e) {
                 // that thread has ended
+            } catch (IOException e) {
+                return true; // cannot tell: left alone this time
             }
         }
         return false;

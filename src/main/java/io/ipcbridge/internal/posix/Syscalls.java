@@ -890,6 +890,14 @@ public final class Syscalls {
     }
 
     /**
+     * kill(2) with signal 0: whether process {@code pid} exists, a zombie or one /proc hides
+     * (hidepid) included; false only for ESRCH.
+     */
+    public static boolean processExists(int pid) {
+        return NativeCalls.LIBC.kill(pid, 0) == 0 || jnrErrno() != ESRCH;
+    }
+
+    /**
      * Whether process {@code pid} still runs: kill(2) with signal 0 finds it, and it is not a zombie
      * (a killed child that its parent has not reaped yet is gone for every purpose but its pid).
      */
