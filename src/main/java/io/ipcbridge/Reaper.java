@@ -66,7 +66,8 @@ public final class Reaper {
      * @param label what tells this process's objects apart
      * @throws IllegalArgumentException if the prefix or the label break the name rules (letters,
      *     digits, '.', '_' and '-'), or the name is longer than NAME_MAX
-     * @throws IOException if /proc does not tell this process's start time or pid namespace
+     * @throws IOException if /proc does not tell this process's start time or pid namespace, or is
+     *     another pid namespace's
      */
     public static String name(String prefix, String label) throws IOException {
         String p = checkPrefix(prefix);
@@ -85,8 +86,8 @@ public final class Reaper {
      *
      * @param prefix the prefix given to {@link #name(String, String)}
      * @throws IllegalArgumentException if the prefix breaks the name rules
-     * @throws IOException if a directory cannot be listed or an unlink fails for a reason other
-     *     than the object being gone already (another reaper)
+     * @throws IOException if a directory cannot be listed, /proc is another pid namespace's, or an
+     *     unlink fails for a reason other than the object being gone already (another reaper)
      */
     public static List<Removed> reap(String prefix) throws IOException {
         String p = checkPrefix(prefix).substring(1) + ".";
@@ -230,12 +231,20 @@ public final class Reaper {
     private static Owner self() throws IOException {
         Owner me = self;
         if (me == null) {
+            // /proc of another pid namespace (unshare --pid --fork without --mount-proc) shows other
+            // processes under this namespace's pids: /proc/1 would be the host's init, not this JVM
+            long pid = ProcessHandle.current().pid();
+            String proc = Files.readSymbolicLink(Path.of("/proc/self")).toString();
+            if (!proc.equals(Long.toString(pid))) {
+                throw new IOException("/proc is not this pid namespace's (/proc/self is " + proc + ", getpid() "
+                        + pid + "): it cannot tell which creators run");
+            }
             String[] stat = stat(Path.of("/proc/self/stat"));
             if (stat == null) {
                 throw new IOException("/proc/self/stat: no start time in it");
             }
             long ns = ((Number) Files.getAttribute(Path.of("/proc/self/ns/pid"), "unix:ino")).longValue();
-            me = new Owner(ProcessHandle.current().pid(), Long.parseLong(stat[19]), ns);
+            me = new Owner(pid, Long.parseLong(stat[19]), ns);
             self = me;
         }
         return me;

@@ -286,6 +286,51 @@ class ReaperTest {
         assertTrue(exists("shm", name));
     }
 
+    /** In a child JVM: names a segment after itself and reaps its prefix; prints what happened. */
+    public static final class NameAndReap {
+        public static void main(String[] args) throws Exception {
+            String name;
+            try {
+                name = Reaper.name(args[0], "mine");
+            } catch (IOException e) {
+                System.out.println("refused: " + e.getMessage());
+                return;
+            }
+            try (SharedMemory s = SharedMemory.createExclusively(name, 4096)) {
+                try {
+                    System.out.println("reaped " + Reaper.reap(args[0]));
+                } catch (IOException e) {
+                    System.out.println("refused: " + e.getMessage());
+                }
+                System.out.println(exists("shm", name) ? "kept" : "removed");
+            } finally {
+                try {
+                    SharedMemory.unlink(name);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // reaped
+                }
+            }
+        }
+    }
+
+    @Test
+    void aJvmInAPidNamespaceWithAnotherNamespacesProcNeverReapsItsOwnObjects() {
+        // unshare --pid --fork without --mount-proc: getpid() is 1, /proc/1 is the host's init
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: no new pid namespace");
+        assumeTrue(new File("/usr/bin/unshare").canExecute(), "no unshare(1)");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Process p = new ProcessBuilder("unshare", "--pid", "--fork",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), NameAndReap.class.getName(), prefix)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), out);
+            assertFalse(out.contains("removed"), "the JVM's own segment was reaped: " + out);
+            assertTrue(out.startsWith("refused: "), "cannot judge creators by a /proc of another pid namespace: "
+                    + out);
+        });
+    }
+
     @Test
     void reapingLeavesNoDescriptorOpen() throws Exception {
         // SHM-15, SEC-14: a reaper run at every start of a crash-looping service must not leak
