@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  *
  * <p>The reaper judges only what it can see. An object of another user, or whose creator is in
  * another pid namespace (another container sharing /dev/shm), or whose creator's {@code /proc}
- * entry it may not read (hidepid) while kill(2) finds the process, is left alone. Queues are
+ * entry it may not read (hidepid) while kill(2) finds the process, or in another time namespace
+ * (whose start times /proc shifts) when the start time differs, is left alone. Queues are
  * reaped where the mqueue filesystem is mounted at /dev/mqueue (listing them needs it).
  */
 public final class Reaper {
@@ -93,25 +94,26 @@ public final class Reaper {
         String p = checkPrefix(prefix).substring(1) + ".";
         Owner me = self();
         int euid = Syscalls.geteuid();
+        long timeNs = timeNamespace(Path.of("/proc/self"));
         List<Removed> removed = new ArrayList<>();
         for (Path file : files(DEV_SHM)) {
             String f = file.getFileName().toString();
             boolean sem = f.startsWith(SEM_FILE);
             String name = "/" + (sem ? f.substring(SEM_FILE.length()) : f);
-            reap(sem ? "sem" : "shm", name, file, p, me, euid, removed);
+            reap(sem ? "sem" : "shm", name, file, p, me, euid, timeNs, removed);
         }
         if (Files.isDirectory(DEV_MQUEUE) && "mqueue".equals(Files.getFileStore(DEV_MQUEUE).type())) {
             for (Path file : files(DEV_MQUEUE)) {
-                reap("mq", "/" + file.getFileName(), file, p, me, euid, removed);
+                reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed);
             }
         }
         return removed;
     }
 
     /** Unlinks the object if its creator is gone; one already gone (another reaper) is skipped. */
-    private static void reap(String type, String name, Path file, String prefix, Owner me, int euid,
+    private static void reap(String type, String name, Path file, String prefix, Owner me, int euid, long timeNs,
             List<Removed> removed) throws IOException {
-        Owner owner = deadOwner(name, prefix, me, file, euid);
+        Owner owner = deadOwner(name, prefix, me, file, euid, timeNs);
         if (owner == null) {
             return;
         }
@@ -132,7 +134,8 @@ public final class Reaper {
     }
 
     /** The owner recorded in {@code name} when it is one of the prefix's, of this user, and gone. */
-    private static Owner deadOwner(String name, String prefix, Owner me, Path file, int euid) throws IOException {
+    private static Owner deadOwner(String name, String prefix, Owner me, Path file, int euid, long timeNs)
+            throws IOException {
         if (!name.startsWith(prefix, 1)) {
             return null;
         }
@@ -156,11 +159,11 @@ public final class Reaper {
         } catch (NoSuchFileException e) {
             return null;
         }
-        return alive(owner) ? null : owner;
+        return alive(owner, timeNs) ? null : owner;
     }
 
     /** Whether the process the owner names still runs: same pid, same start time, not a zombie. */
-    private static boolean alive(Owner owner) throws IOException {
+    private static boolean alive(Owner owner, long timeNs) throws IOException {
         String[] stat;
         try {
             stat = stat(Path.of("/proc", Long.toString(owner.pid), "stat"));
@@ -174,9 +177,21 @@ public final class Reaper {
             return exists(owner.pid);
         }
         if (Long.parseLong(stat[19]) != owner.start) {
-            return false; // the pid was reused
+            // the pid was reused, unless the process is in another time namespace: /proc shifts a start
+            // time by the reader's boot time offset, so its creator recorded another one (cannot judge)
+            long its = timeNamespace(Path.of("/proc", Long.toString(owner.pid)));
+            return its != timeNs && its != 0;
         }
         return !ended(stat) || anyThreadRuns(owner.pid);
+    }
+
+    /** The inode of the time namespace of {@code /proc/PID}; 0 if unknown (no time namespaces, no access). */
+    private static long timeNamespace(Path proc) {
+        try {
+            return ((Number) Files.getAttribute(proc.resolve("ns/time"), "unix:ino")).longValue();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** Whether a process {@code pid} exists, seen by kill(2), which /proc's hidepid does not hide. */

@@ -245,7 +245,8 @@ class ReaperTest {
     void aShellCreatorAndAPythonCreatorNameTheirObjectsTheSameWay() {
         assertTimeoutPreemptively(LIMIT, () -> {
             // the shell ends after creating; Python kills itself (its resource tracker told to forget)
-            String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
+            String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); "
+                    + "start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
                     + "n=\"" + prefix + ".$$.$start.$ns.sh\"; : > \"/dev/shm/$n\"; echo \"/$n\"";
             String python = String.join("\n",
                     "import os, signal, sys",
@@ -275,7 +276,8 @@ class ReaperTest {
         // SEC-14: the reaper removes this user's objects only (uid 65534 played through setpriv(1))
         assumeTrue(new File("/usr/bin/setpriv").canExecute(), "no setpriv(1)");
         assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: cannot act as another user");
-        String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
+        String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); "
+                + "start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
                 + "n=\"" + prefix + ".$$.$start.$ns.nobody\"; : > \"/dev/shm/$n\"; echo \"/$n\"";
         Process sh = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
                 shell).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -328,6 +330,30 @@ class ReaperTest {
             assertFalse(out.contains("removed"), "the JVM's own segment was reaped: " + out);
             assertTrue(out.startsWith("refused: "), "cannot judge creators by a /proc of another pid namespace: "
                     + out);
+        });
+    }
+
+    @Test
+    void aCreatorInAnotherTimeNamespaceKeepsItsObjects() {
+        // /proc/PID/stat's start time is shifted by the reader's boot time offset: a creator in a time
+        // namespace (unshare --time, CRIU) records another START than the reaper reads for it
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: no new time namespace");
+        assumeTrue(Files.exists(Path.of("/proc/self/ns/time")), "no time namespaces");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String shell = "ns=$(stat -Lc %i /proc/$$/ns/pid); "
+                    + "start=$(sed -n '$s/.*) //p' /proc/$$/stat | cut -d' ' -f20); "
+                    + "n=\"" + prefix + ".$$.$start.$ns.t\"; : > \"/dev/shm/$n\"; echo \"/$n\"; cat > /dev/null";
+            Process sh = new ProcessBuilder("unshare", "--time", "--boottime", "100000", "sh", "-c", shell)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                String name = new BufferedReader(new InputStreamReader(sh.getInputStream(), StandardCharsets.UTF_8))
+                        .readLine();
+                assertTrue(name != null && exists("shm", name), "the shell made " + name);
+                assertEquals(List.of(), Reaper.reap(prefix), "the creator runs, in another time namespace");
+            } finally {
+                sh.getOutputStream().close();
+                assertEquals(0, sh.waitFor());
+            }
         });
     }
 
