@@ -40,6 +40,8 @@ public final class Reaper {
     private static final Path DEV_SHM = Path.of("/dev/shm");
     private static final Path DEV_MQUEUE = Path.of("/dev/mqueue");
     private static final String SEM_FILE = "sem.";
+    /** The longest name body every mechanism takes: a semaphore's, NAME_MAX less the "sem." glibc adds. */
+    private static final int LONGEST = Names.NAME_MAX - SEM_FILE.length();
 
     /** This process, as its names record it; read once. */
     private static volatile Owner self;
@@ -66,7 +68,8 @@ public final class Reaper {
      * @param prefix the application's prefix, with or without its leading slash
      * @param label what tells this process's objects apart
      * @throws IllegalArgumentException if the prefix or the label break the name rules (letters,
-     *     digits, '.', '_' and '-'), or the name is longer than NAME_MAX
+     *     digits, '.', '_' and '-'), or the name is longer than 251 bytes (a semaphore's limit, so
+     *     that every mechanism takes it)
      * @throws IOException if /proc does not tell this process's start time or pid namespace, or is
      *     another pid namespace's
      */
@@ -78,7 +81,7 @@ public final class Reaper {
             throw new IllegalArgumentException("invalid label \"" + label + "\": it follows the prefix, no slash");
         }
         Owner me = self();
-        return Names.check(p + "." + me.pid + "." + me.start + "." + me.pidNamespace + "." + label, Names.NAME_MAX);
+        return Names.check(p + "." + me.pid + "." + me.start + "." + me.pidNamespace + "." + label, LONGEST);
     }
 
     /**

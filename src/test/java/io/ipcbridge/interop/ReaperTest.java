@@ -373,6 +373,22 @@ class ReaperTest {
     }
 
     @Test
+    void everyNameItGivesIsOneASemaphoreTakes() throws Exception {
+        // sem_open's names are 251 bytes at most ("sem." + name in /dev/shm), 4 less than NAME_MAX
+        int owner = String.join(".", owner()).length();
+        String longest = "x".repeat(Semaphore.NAME_MAX - prefix.length() - owner - 2);
+        String name = Reaper.name(prefix, longest);
+        assertEquals(Semaphore.NAME_MAX, name.length() - 1);
+        try (Semaphore s = Semaphore.createExclusively(name, 0)) {
+            assertEquals(0, s.value());
+        } finally {
+            Semaphore.unlink(name);
+        }
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name(prefix, longest + "y"),
+                "252 bytes: a name a semaphore refuses");
+    }
+
+    @Test
     void badPrefixesAndLabelsAreRefusedBeforeAnyCall() {
         assertThrows(NullPointerException.class, () -> Reaper.name(null, "x"));
         assertThrows(NullPointerException.class, () -> Reaper.name("app", null));
