@@ -68,7 +68,8 @@ public final class Reaper {
      * @param prefix the application's prefix, with or without its leading slash
      * @param label what tells this process's objects apart
      * @throws IllegalArgumentException if the prefix or the label break the name rules (letters,
-     *     digits, '.', '_' and '-'), or the name is longer than 251 bytes (a semaphore's limit, so
+     *     digits, '.', '_' and '-'), a part of the prefix between dots is digits only (it would read
+     *     as another prefix's pid), or the name is longer than 251 bytes (a semaphore's limit, so
      *     that every mechanism takes it)
      * @throws IOException if /proc does not tell this process's start time or pid namespace, or is
      *     another pid namespace's
@@ -89,7 +90,8 @@ public final class Reaper {
      * whose creator is gone, and says which.
      *
      * @param prefix the prefix given to {@link #name(String, String)}
-     * @throws IllegalArgumentException if the prefix breaks the name rules
+     * @throws IllegalArgumentException if the prefix breaks the name rules or a part of it between
+     *     dots is digits only
      * @throws IOException if a directory cannot be listed, /proc is another pid namespace's, or an
      *     unlink fails for a reason other than the object being gone already (another reaper)
      */
@@ -133,7 +135,25 @@ public final class Reaper {
     }
 
     private static String checkPrefix(String prefix) {
-        return Names.check(Objects.requireNonNull(prefix, "prefix"), Names.NAME_MAX);
+        String p = Names.check(Objects.requireNonNull(prefix, "prefix"), Names.NAME_MAX);
+        for (String part : p.substring(1).split("\\.", -1)) {
+            if (!part.isEmpty() && part.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                // "app.1" would read the names of "app" made by pid 1, and "app" those of "app.1"
+                throw new IllegalArgumentException("invalid prefix \"" + prefix + "\": a part of digits only (\""
+                        + part + "\") would read as the pid of another prefix's names");
+            }
+        }
+        return p;
+    }
+
+    /** The decimal number {@code text} as {@link #name} writes it (digits, no leading zero), or -1. */
+    private static long number(String text, long max) {
+        if (text.isEmpty() || text.length() > 19 || text.length() > 1 && text.charAt(0) == '0'
+                || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return -1;
+        }
+        long n = Long.parseLong(text);
+        return n <= max ? n : -1;
     }
 
     /** The owner recorded in {@code name} when it is one of the prefix's, of this user, and gone. */
@@ -146,11 +166,10 @@ public final class Reaper {
         if (parts.length < 4 || parts[3].isEmpty()) {
             return null;
         }
-        Owner owner;
-        try {
-            owner = new Owner(Long.parseLong(parts[0]), Long.parseLong(parts[1]), Long.parseLong(parts[2]));
-        } catch (NumberFormatException e) {
-            return null; // not a name of this form
+        Owner owner = new Owner(number(parts[0], Integer.MAX_VALUE), number(parts[1], Long.MAX_VALUE),
+                number(parts[2], Long.MAX_VALUE));
+        if (owner.pid < 0 || owner.start < 0 || owner.pidNamespace < 0) {
+            return null; // not a name of this form: a pid_t, a start time and an inode, as name() writes them
         }
         if (owner.pidNamespace != me.pidNamespace || owner.pid <= 0) {
             return null; // a creator in another pid namespace: its pid means nothing here

@@ -389,6 +389,38 @@ class ReaperTest {
     }
 
     @Test
+    void aPrefixThatExtendsAnotherWithANumberCannotReapItsNames() throws Exception {
+        // "/P.PID.START.PIDNS.LABEL" read with the prefix "P.PID" is PID'=START, START'=PIDNS,
+        // PIDNS'=the label's first part: a label that starts with the pid namespace's inode makes
+        // this running JVM's segment look like one of a gone creator
+        String[] me = owner();
+        String name = Reaper.name(prefix, me[2] + ".x");
+        try (SharedMemory s = SharedMemory.createExclusively(name, 4096)) {
+            List<Removed> removed;
+            try {
+                removed = Reaper.reap(prefix + "." + me[0]);
+            } catch (IllegalArgumentException e) {
+                removed = List.of(); // such a prefix is refused
+            }
+            assertEquals(List.of(), removed, "this JVM runs");
+            assertTrue(exists("shm", name));
+        }
+    }
+
+    @Test
+    void onlyNumbersWrittenAsNameWritesThemAreRead() throws Exception {
+        // a pid past pid_t (2^32 + this pid) was read as a long, reaped and reported as this pid
+        String[] me = owner();
+        long wrapped = (1L << 32) + Long.parseLong(me[0]);
+        String odd = "/" + prefix + "." + wrapped + "." + me[1] + "." + me[2] + ".wrapped";
+        String zeros = "/" + prefix + ".00" + me[0] + "." + (Long.parseLong(me[1]) + 1) + "." + me[2] + ".zeros";
+        try (SharedMemory a = SharedMemory.createExclusively(odd, 4096);
+                SharedMemory b = SharedMemory.createExclusively(zeros, 4096)) {
+            assertEquals(List.of(), Reaper.reap(prefix), "not names Reaper.name makes");
+        }
+    }
+
+    @Test
     void badPrefixesAndLabelsAreRefusedBeforeAnyCall() {
         assertThrows(NullPointerException.class, () -> Reaper.name(null, "x"));
         assertThrows(NullPointerException.class, () -> Reaper.name("app", null));
@@ -400,5 +432,7 @@ class ReaperTest {
         assertThrows(IllegalArgumentException.class, () -> Reaper.name("app", "x".repeat(250)));
         assertThrows(IllegalArgumentException.class, () -> Reaper.reap(""));
         assertThrows(IllegalArgumentException.class, () -> Reaper.reap("/"));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.name("app.1", "x"));
+        assertThrows(IllegalArgumentException.class, () -> Reaper.reap("7.app"));
     }
 }
