@@ -146,6 +146,19 @@ public final class Reaper {
         return p;
     }
 
+    /**
+     * Whether {@code name} keeps the name rules, as every name {@link #name} gives does: one with a
+     * newline or a tab is not one of them, and would break the lines {@code ipcbridge reap} prints.
+     */
+    private static boolean validName(String name) {
+        try {
+            Names.check(name, Names.NAME_MAX);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** The decimal number {@code text} as {@link #name} writes it (digits, no leading zero), or -1. */
     private static long number(String text, long max) {
         if (text.isEmpty() || text.length() > 19 || text.length() > 1 && text.charAt(0) == '0'
@@ -159,7 +172,7 @@ public final class Reaper {
     /** The owner recorded in {@code name} when it is one of the prefix's, of this user, and gone. */
     private static Owner deadOwner(String name, String prefix, Owner me, Path file, int euid, long timeNs)
             throws IOException {
-        if (!name.startsWith(prefix, 1)) {
+        if (!name.startsWith(prefix, 1) || !validName(name)) {
             return null;
         }
         String[] parts = name.substring(1 + prefix.length()).split("\\.", 4);

@@ -76,6 +76,22 @@ class ReapCommandTest {
     }
 
     @Test
+    void aNameOutsideTheRulesIsNotReadAsOneAndCannotForgeALine() throws Exception {
+        // a tab and a newline in the label: its line would have read as two, the second one forged
+        String[] left = leftByAShell("sh").split(" ");
+        Path odd = Path.of("/dev/shm" + left[0].replace(".sh", ".a\nmq\tforged\t1"));
+        Files.move(Path.of("/dev/shm" + left[0]), odd);
+        try {
+            Cli.Result r = Cli.run("reap", prefix);
+            assertEquals(0, r.status(), r.err());
+            assertEquals("", r.out(), "not a name Reaper.name gives");
+            assertTrue(Files.exists(odd));
+        } finally {
+            Files.deleteIfExists(odd);
+        }
+    }
+
+    @Test
     void printsJson() throws Exception {
         String[] left = leftByAShell("json").split(" ");
         Cli.Result r = Cli.run("reap", prefix, "--json");
