@@ -56,6 +56,28 @@ public final class Reaper {
     public record Removed(String type, String name, int pid) {
     }
 
+    /**
+     * Thrown by {@link #reap(String)} when some objects of gone creators could not be removed: the
+     * reap went on with the others, which {@link #removed()} lists. The first failure (naming its
+     * call, object and errno) is the cause and leads the message; the others are suppressed.
+     */
+    public static final class IncompleteReapException extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final transient List<Removed> removed;
+
+        IncompleteReapException(List<Removed> removed, List<IOException> failures) {
+            super(failures.get(0).getMessage() + " (" + failures.size() + (failures.size() == 1 ? " object" : " objects")
+                    + " not removed, " + removed.size() + " removed)", failures.get(0));
+            this.removed = List.copyOf(removed);
+            failures.stream().skip(1).forEach(this::addSuppressed);
+        }
+
+        /** The objects that were removed all the same. */
+        public List<Removed> removed() {
+            return removed;
+        }
+    }
+
     private record Owner(long pid, long start, long pidNamespace) {
     }
 
@@ -92,8 +114,10 @@ public final class Reaper {
      * @param prefix the prefix given to {@link #name(String, String)}
      * @throws IllegalArgumentException if the prefix breaks the name rules or a part of it between
      *     dots is digits only
-     * @throws IOException if a directory cannot be listed, /proc is another pid namespace's, or an
-     *     unlink fails for a reason other than the object being gone already (another reaper)
+     * @throws IncompleteReapException if an object could not be judged or removed (an unlink that
+     *     fails for a reason other than the object being gone already, as after another reaper):
+     *     the reap went on with the others, and the exception lists what it removed
+     * @throws IOException if a directory cannot be listed, or /proc is another pid namespace's
      */
     public static List<Removed> reap(String prefix) throws IOException {
         String p = checkPrefix(prefix).substring(1) + ".";
@@ -101,28 +125,35 @@ public final class Reaper {
         int euid = Syscalls.geteuid();
         long timeNs = timeNamespace(Path.of("/proc/self"));
         List<Removed> removed = new ArrayList<>();
+        List<IOException> failures = new ArrayList<>();
         for (Path file : files(DEV_SHM)) {
             String f = file.getFileName().toString();
             boolean sem = f.startsWith(SEM_FILE);
             String name = "/" + (sem ? f.substring(SEM_FILE.length()) : f);
-            reap(sem ? "sem" : "shm", name, file, p, me, euid, timeNs, removed);
+            reap(sem ? "sem" : "shm", name, file, p, me, euid, timeNs, removed, failures);
         }
         if (Files.isDirectory(DEV_MQUEUE) && "mqueue".equals(Files.getFileStore(DEV_MQUEUE).type())) {
             for (Path file : files(DEV_MQUEUE)) {
-                reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed);
+                reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed, failures);
             }
+        }
+        if (!failures.isEmpty()) {
+            throw new IncompleteReapException(removed, failures);
         }
         return removed;
     }
 
-    /** Unlinks the object if its creator is gone; one already gone (another reaper) is skipped. */
+    /**
+     * Unlinks the object if its creator is gone; one already gone (another reaper) is skipped, and a
+     * failure is kept for the end, so that one object that cannot be removed stops no other.
+     */
     private static void reap(String type, String name, Path file, String prefix, Owner me, int euid, long timeNs,
-            List<Removed> removed) throws IOException {
-        Owner owner = deadOwner(name, prefix, me, file, euid, timeNs);
-        if (owner == null) {
-            return;
-        }
+            List<Removed> removed, List<IOException> failures) {
         try {
+            Owner owner = deadOwner(name, prefix, me, file, euid, timeNs);
+            if (owner == null) {
+                return;
+            }
             switch (type) {
                 case "mq" -> Syscalls.mqUnlink(name);
                 case "sem" -> Syscalls.unlink(file.toString(), "sem_unlink", name);
@@ -131,6 +162,8 @@ public final class Reaper {
             removed.add(new Removed(type, name, (int) owner.pid));
         } catch (NoSuchFileException e) {
             // another reaper came first
+        } catch (IOException e) {
+            failures.add(e);
         }
     }
 

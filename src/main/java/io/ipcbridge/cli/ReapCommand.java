@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
             "An object of another user, of a creator in another pid namespace, or of one /proc hides, is left "
                 + "alone. A process that has a removed object open keeps it: the name goes, not the object.",
             "One line per object removed, tab-separated: TYPE NAME PID, TYPE being shm (a segment or a ring), "
-                + "sem or mq. Nothing to remove: no output, exit 0.",
+                + "sem or mq. Nothing to remove: no output, exit 0. An object that cannot be removed stops no "
+                + "other: the others are removed and printed, then one error line, exit 1.",
             "--json: one array of objects with the keys type, name, pid.",
             "A shell names its objects the same way: "
                 + "\"/PREFIX.$$$$.$(sed -n '$s/.*) //p' /proc/$$$$/stat | cut -d' ' -f20).$(stat -Lc %%i /proc/$$$$/ns/pid)"
@@ -42,7 +43,16 @@ final class ReapCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Reaper.Removed> removed = Reaper.reap(prefix);
+        try {
+            print(Reaper.reap(prefix));
+        } catch (Reaper.IncompleteReapException e) {
+            print(e.removed()); // what was removed all the same, then the error line
+            throw e;
+        }
+        return ExitCodes.OK;
+    }
+
+    private void print(List<Reaper.Removed> removed) {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.array(removed.stream().map(r -> {
@@ -58,6 +68,5 @@ final class ReapCommand implements Callable<Integer> {
             }
         }
         out.flush();
-        return ExitCodes.OK;
     }
 }

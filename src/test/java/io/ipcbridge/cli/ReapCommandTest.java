@@ -3,6 +3,7 @@ package io.ipcbridge.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.Reaper;
 import io.ipcbridge.shm.SharedMemory;
@@ -52,6 +53,26 @@ class ReapCommandTest {
             assertFalse(Files.exists(Path.of("/dev/shm" + left[0])), "removed");
             assertTrue(Files.exists(Path.of("/dev/shm" + live.name())), "this JVM runs: kept");
             assertEquals("", Cli.run("reap", prefix).out(), "nothing left to remove");
+        }
+    }
+
+    @Test
+    void anObjectThatCannotBeRemovedIsOneErrorLineAfterTheOthersArePrinted() throws Exception {
+        // two segments left by shells, one made immutable (chattr +i): the other is still removed
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: chattr +i needs CAP_LINUX_IMMUTABLE");
+        String[] gone = leftByAShell("gone").split(" ");
+        String[] stuck = leftByAShell("stuck").split(" ");
+        Path file = Path.of("/dev/shm" + stuck[0]);
+        assumeTrue(new ProcessBuilder("chattr", "+i", file.toString()).inheritIO().start().waitFor() == 0,
+                "chattr +i is refused here");
+        try {
+            Cli.Result r = Cli.run("reap", prefix);
+            assertEquals(1, r.status(), r::toString);
+            assertEquals("shm\t" + gone[0] + "\t" + gone[1] + "\n", r.out(), "what was removed, all the same");
+            assertEquals("ipcbridge: shm_unlink(" + stuck[0] + "): EPERM (Operation not permitted) (1 object not "
+                    + "removed, 1 removed)\n", r.err());
+        } finally {
+            new ProcessBuilder("chattr", "-i", file.toString()).inheritIO().start().waitFor();
         }
     }
 

@@ -358,6 +358,33 @@ class ReaperTest {
     }
 
     @Test
+    void anObjectThatCannotBeRemovedStopsNoOther() throws Exception {
+        // SEC-14: a crash loop must not be stuck behind one object; the middle of three is made
+        // immutable (chattr +i, which tmpfs has), so its unlink fails with EPERM
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: chattr +i needs CAP_LINUX_IMMUTABLE");
+        String[] me = owner();
+        String dead = "/" + prefix + "." + me[0] + "." + (Long.parseLong(me[1]) + 1) + "." + me[2] + ".";
+        for (String label : List.of("a", "b", "c")) {
+            Files.createFile(Path.of("/dev/shm" + dead + label));
+        }
+        Path stuck = Path.of("/dev/shm" + dead + "b");
+        Process chattr = new ProcessBuilder("chattr", "+i", stuck.toString()).inheritIO().start();
+        assumeTrue(chattr.waitFor() == 0, "chattr +i is refused here");
+        try {
+            Reaper.IncompleteReapException e = assertThrows(Reaper.IncompleteReapException.class,
+                    () -> Reaper.reap(prefix));
+            int pid = Integer.parseInt(me[0]);
+            assertRemoved(Set.of(new Removed("shm", dead + "a", pid), new Removed("shm", dead + "c", pid)), e.removed());
+            assertTrue(e.getMessage().startsWith("shm_unlink(" + dead + "b): EPERM (Operation not permitted)"),
+                    e.getMessage());
+            assertTrue(Files.exists(stuck) && !Files.exists(Path.of("/dev/shm" + dead + "a"))
+                    && !Files.exists(Path.of("/dev/shm" + dead + "c")), "only the immutable one is left");
+        } finally {
+            new ProcessBuilder("chattr", "-i", stuck.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    @Test
     void reapingLeavesNoDescriptorOpen() throws Exception {
         // SHM-15, SEC-14: a reaper run at every start of a crash-looping service must not leak
         String[] me = owner();
