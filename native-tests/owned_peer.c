@@ -121,6 +121,8 @@ int main(int argc, char **argv)
     }
     siginfo_t info;
     CHECK(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT) == 0);
+    if (info.si_code != CLD_EXITED || info.si_status != 0)
+        peer_die(PEER_BROKEN, "the creating child failed (si_code %d, status %d)", info.si_code, info.si_status);
     printf("zombie %ld\n", (long)child);
     CHECK(fflush(stdout) == 0);
     await_stdin_closed();
