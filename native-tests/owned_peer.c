@@ -1,8 +1,7 @@
 /*
  * owned_peer.c -- C creator for the reaper tests of ipcbridge (RELIABILITY.md
  * SHM-15, SEC-14): objects named after their creator, as io.ipcbridge.Reaper
- * names them, /PREFIX.PID.START.PIDNS.LABEL (START: field 22 of
- * /proc/PID/stat; PIDNS: the inode of /proc/PID/ns/pid).
+ * names them, /PREFIX.PID.START.PIDNS.LABEL, through include/ipcb_owner.h.
  *
  *   owned_peer create PREFIX
  *       1. create, named after this process, a shared memory segment
@@ -20,60 +19,39 @@
  *       step 1 and 2 of create, then the main thread ends (pthread_exit)
  *       while a second thread waits for stdin to close and exits 0: the
  *       process runs on, its /proc/PID/stat saying "Z" (the leader's state).
+ *   owned_peer name PREFIX LABEL
+ *       print what ipcb_owner_name gives: the name, or "refused EINVAL" /
+ *       "refused ENAMETOOLONG".
  *   Pass (exit 0).  A failed call: exit 2 with the call and strerror.
  */
 #include "peer.h"
+#include "ipcb_owner.h"
 
 #include <mqueue.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-
-/* The owner part of a name, "PID.START.PIDNS", of the calling process. */
-static void owner(char *out, size_t size)
-{
-    char line[1024];
-    struct stat ns;
-    unsigned long long start = 0;
-    FILE *f = fopen("/proc/self/stat", "r");
-    CHECK(f != NULL);
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    CHECK(fclose(f) == 0);
-    line[n] = '\0';
-    char *p = strrchr(line, ')');
-    CHECK(p != NULL);
-    /* the spaces before fields 3 .. 22: the start time follows the last */
-    for (int field = 3; field <= 22; field++) {
-        p = strchr(p + 1, ' ');
-        CHECK(p != NULL);
-    }
-    CHECK(sscanf(p + 1, "%llu", &start) == 1);
-    CHECK(stat("/proc/self/ns/pid", &ns) == 0);
-    CHECK(snprintf(out, size, "%ld.%llu.%llu", (long)getpid(), start, (unsigned long long)ns.st_ino) < (int)size);
-}
 
 static void create(const char *prefix)
 {
-    char me[96], name[300];
+    char name[IPCB_OWNER_NAME_MAX + 2];
     struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 8};
 
-    owner(me, sizeof me);
-    CHECK(snprintf(name, sizeof name, "%s.%s.shm", prefix, me) < (int)sizeof name);
+    CHECK(ipcb_owner_name(name, sizeof name, prefix, "shm") == 0);
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     CHECK(fd >= 0);
     CHECK(ftruncate(fd, 4096) == 0);
     CHECK(close(fd) == 0);
     puts(name);
 
-    CHECK(snprintf(name, sizeof name, "%s.%s.sem", prefix, me) < (int)sizeof name);
+    CHECK(ipcb_owner_name(name, sizeof name, prefix, "sem") == 0);
     sem_t *sem = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
     CHECK(sem != SEM_FAILED);
     CHECK(sem_close(sem) == 0);
     puts(name);
 
-    CHECK(snprintf(name, sizeof name, "%s.%s.mq", prefix, me) < (int)sizeof name);
+    CHECK(ipcb_owner_name(name, sizeof name, prefix, "mq") == 0);
     mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
     CHECK(q != (mqd_t)-1);
     CHECK(mq_close(q) == 0);
@@ -99,9 +77,19 @@ static void *exit_when_stdin_closes(void *unused)
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "name") == 0) {
+        char name[IPCB_OWNER_NAME_MAX + 2];
+        if (ipcb_owner_name(name, sizeof name, argv[2], argv[3]) == 0)
+            puts(name);
+        else if (errno == EINVAL || errno == ENAMETOOLONG)
+            printf("refused %s\n", errno == EINVAL ? "EINVAL" : "ENAMETOOLONG");
+        else
+            peer_die(PEER_BROKEN, "ipcb_owner_name: %s", strerror(errno));
+        return PEER_PASS;
+    }
     if (argc != 3 || (strcmp(argv[1], "create") != 0 && strcmp(argv[1], "zombie") != 0
                       && strcmp(argv[1], "leader-exit") != 0))
-        peer_die(PEER_BROKEN, "usage: owned_peer create|zombie|leader-exit PREFIX");
+        peer_die(PEER_BROKEN, "usage: owned_peer create|zombie|leader-exit PREFIX, or name PREFIX LABEL");
     if (strcmp(argv[1], "leader-exit") == 0) {
         pthread_t other;
         create(argv[2]);

@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * a crash loop fills them. A name from {@link #name(String, String)} carries its creator:
  * {@code /PREFIX.PID.START.PIDNS.LABEL}, with the pid, the process's start time in clock ticks
  * since boot (field 22 of {@code /proc/PID/stat}, which tells a reused pid apart) and the inode of
- * its pid namespace ({@code /proc/PID/ns/pid}). C, Python or a shell can build the same name.
+ * its pid namespace ({@code /proc/PID/ns/pid}). C programs build the same name with
+ * {@code ipcb_owner_name()} of {@code native-tests/include/ipcb_owner.h}; Python or a shell can too.
  * {@link #reap(String)} then removes every object of the prefix whose creator is gone: no
  * {@code /proc/PID}, another start time, or a zombie (every thread ended: a process whose main
  * thread called pthread_exit shows "Z" while its other threads run, and is not gone). Like

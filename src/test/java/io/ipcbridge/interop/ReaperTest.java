@@ -30,10 +30,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The reaper (RELIABILITY.md SHM-15, SEC-14) against real creators: a C peer SIGKILLed after
@@ -445,6 +448,33 @@ class ReaperTest {
                 SharedMemory b = SharedMemory.createExclusively(zeros, 4096)) {
             assertEquals(List.of(), Reaper.reap(prefix), "not names Reaper.name makes");
         }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"/app,x", "app,a.b", "app.x-1,1.2", "app.1,x", "7.app,x",
+        "app,a b", "app,", "a/b,x", "app,LONG"})
+    void cAndJavaGiveTheSameNamesAndRefuseTheSame(String prefix, String label) throws Exception {
+        // native-tests/include/ipcb_owner.h against Reaper.name: the same form, the same refusals
+        String l = label == null ? "" : label.equals("LONG") ? "x".repeat(240) : label;
+        String java;
+        try {
+            java = Reaper.name(prefix, l);
+        } catch (IllegalArgumentException e) {
+            java = "refused";
+        }
+        Process c = new ProcessBuilder(Peers.path("owned_peer"), "name", prefix, l)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String fromC = new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertEquals(0, c.waitFor());
+        if (java.equals("refused")) {
+            assertTrue(fromC.startsWith("refused "), "C refuses it too: " + fromC);
+            return;
+        }
+        String[] me = owner();
+        String body = prefix.replaceFirst("^/", "");
+        assertEquals("/" + body + "." + String.join(".", me) + "." + l, java);
+        assertTrue(fromC.matches("/" + Pattern.quote(body) + "\\." + c.pid() + "\\.[1-9][0-9]*\\." + me[2] + "\\."
+                + Pattern.quote(l)), "C's name has the same form, with its own pid and start time: " + fromC);
     }
 
     @Test
