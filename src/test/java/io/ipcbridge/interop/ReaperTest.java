@@ -365,6 +365,7 @@ class ReaperTest {
         // SEC-14: a crash loop must not be stuck behind one object; the middle of three is made
         // immutable (chattr +i, which tmpfs has), so its unlink fails with EPERM
         assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: chattr +i needs CAP_LINUX_IMMUTABLE");
+        assumeTrue(new java.io.File("/usr/bin/chattr").canExecute(), "no chattr(1) (e2fsprogs)");
         String[] me = owner();
         String dead = "/" + prefix + "." + me[0] + "." + (Long.parseLong(me[1]) + 1) + "." + me[2] + ".";
         for (String label : List.of("a", "b", "c")) {
