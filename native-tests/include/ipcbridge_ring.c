@@ -902,6 +902,7 @@ static void release_to(struct ipcb_ring *r, struct ipcb_ring_record *rec, uint64
 
 int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int wait, int64_t timeout_ns)
 {
+    int single = (r->flags & IPCB_RING_MULTI_PRODUCER) == 0;
     int rc;
 
     if (r->read_end != 0)
@@ -910,23 +911,36 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
         return -1;
     for (;;) {
         struct ipcb_ring_record *rec;
-        uint64_t room;
+        uint64_t room, published;
         int32_t type, length;
 
         if (!data_ready(r) && (rc = wait_for(r, CONSUMER, 0, wait, timeout_ns)) != 0)
             return rc;
+        /* Single producer: producer_position is untrusted too. It is never
+         * more than a capacity ahead, and a record never reaches past it (the
+         * producer publishes whole records, padding included): otherwise a
+         * consumer would run past the producer, e.g. around a ring of padding
+         * records for ever. */
+        published = single ? r->cached_producer - r->next_read : UINT64_MAX;
+        if (published > (single ? r->capacity : UINT64_MAX))
+            return fail(r, EPROTO, "producer_position %llu is not within capacity %llu of consumer position %llu",
+                        (unsigned long long)r->cached_producer, (unsigned long long)r->capacity,
+                        (unsigned long long)r->next_read);
         rec = record_at(r, r->next_read);
         room = tail_room(r, r->next_read);
         type = atomic_load_explicit(&rec->type, memory_order_acquire);
         length = rec->length;
-        if (type == IPCB_RING_PADDING && (uint64_t)length + IPCB_RING_RECORD_HEADER == room) {
+        if (type == IPCB_RING_PADDING && (uint64_t)length + IPCB_RING_RECORD_HEADER == room && room <= published) {
             release_to(r, rec, r->next_read + room);
             continue;
         }
         if ((type != IPCB_RING_MESSAGE && type != IPCB_RING_ABANDONED) || length < 0
-            || (uint32_t)length > r->max_message || IPCB_RING_RECORD_SIZE(length) > room)
-            return fail(r, EPROTO, "corrupt record at position %llu: type %d, length %d",
-                        (unsigned long long)r->next_read, (int)type, (int)length);
+            || (uint32_t)length > r->max_message || IPCB_RING_RECORD_SIZE(length) > room
+            || IPCB_RING_RECORD_SIZE(length) > published)
+            return fail(r, EPROTO, "corrupt record at position %llu: type %d, length %d%s",
+                        (unsigned long long)r->next_read, (int)type, (int)length,
+                        single && length >= 0 && IPCB_RING_RECORD_SIZE(length) > published
+                            ? ", beyond producer_position" : "");
         if (type == IPCB_RING_ABANDONED) { /* a claim its producer gave up */
             release_to(r, rec, r->next_read + IPCB_RING_RECORD_SIZE(length));
             continue;
