@@ -417,16 +417,15 @@ static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
 
 /* ------------------------------------------------------- create, open, close */
 
-static void init_handle(struct ipcb_ring *r, void *base, size_t mapped)
+/* geometry: the checked capacity, max_message and flags (not the shared header) */
+static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const struct ipcb_ring_header *geometry)
 {
-    struct ipcb_ring_header *h = base;
-
-    r->header = h;
+    r->header = base;
     r->data = (uint8_t *)base + IPCB_RING_HEADER_SIZE;
     r->mapped = mapped;
-    r->capacity = h->capacity;
-    r->max_message = h->max_message;
-    r->flags = h->flags;
+    r->capacity = geometry->capacity;
+    r->max_message = geometry->max_message;
+    r->flags = geometry->flags;
     r->producer_slot = -1;
     r->consumer_registered = 0;
     r->next_write = r->next_read = r->cached_consumer = r->cached_producer = 0;
@@ -446,7 +445,7 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
                      uint32_t max_message, uint32_t flags, mode_t mode)
 {
     uint64_t size = IPCB_RING_SEGMENT_SIZE(capacity);
-    struct ipcb_ring_header *h;
+    struct ipcb_ring_header *h, geometry;
     void *base;
     int fd, err;
 
@@ -479,7 +478,10 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
     h->max_message = max_message;
     h->header_size = IPCB_RING_HEADER_SIZE;
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, IPCB_RING_MAGIC, memory_order_release);
-    init_handle(r, base, (size_t)size);
+    geometry.capacity = capacity;
+    geometry.max_message = max_message;
+    geometry.flags = flags;
+    init_handle(r, base, (size_t)size, &geometry);
     return 0;
 
 undo:
@@ -489,30 +491,39 @@ undo:
     return -1;
 }
 
-/* Is the header in a mapping of `size` bytes that of a ring we can use? */
-static int check_header(struct ipcb_ring *r, const char *name, struct ipcb_ring_header *h, uint64_t size)
+/* Is the header in a mapping of `size` bytes that of a ring we can use? Each
+ * field is read once, into *copy, which the handle is then made from: a peer
+ * changing the header meanwhile cannot slip a capacity past the checks. */
+static int check_header(struct ipcb_ring *r, const char *name, struct ipcb_ring_header *h, uint64_t size,
+                        struct ipcb_ring_header *copy)
 {
+    volatile struct ipcb_ring_header *v = h;
     uint64_t magic = atomic_load_explicit((_Atomic uint64_t *)&h->magic, memory_order_acquire);
+    uint32_t version = v->version, header_size = v->header_size;
 
+    copy->capacity = v->capacity;
+    copy->max_message = v->max_message;
+    copy->flags = v->flags;
     if (magic != IPCB_RING_MAGIC)
         return fail(r, EPROTO, "ring %s: magic 0x%016llx, expected 0x%016llx (not a ring, or not initialised yet)",
                     name, (unsigned long long)magic, (unsigned long long)IPCB_RING_MAGIC);
-    if (h->version != IPCB_RING_VERSION)
-        return fail(r, EPROTO, "ring %s: version %u, expected %u", name, h->version, IPCB_RING_VERSION);
-    if (h->header_size != IPCB_RING_HEADER_SIZE)
-        return fail(r, EPROTO, "ring %s: header_size %u, expected %d", name, h->header_size,
+    if (version != IPCB_RING_VERSION)
+        return fail(r, EPROTO, "ring %s: version %u, expected %u", name, version, IPCB_RING_VERSION);
+    if (header_size != IPCB_RING_HEADER_SIZE)
+        return fail(r, EPROTO, "ring %s: header_size %u, expected %d", name, header_size,
                     IPCB_RING_HEADER_SIZE);
-    if (check_geometry(r, name, h->capacity, h->max_message, h->flags, EPROTO) != 0)
+    if (check_geometry(r, name, copy->capacity, copy->max_message, copy->flags, EPROTO) != 0)
         return -1;
-    if (size < IPCB_RING_SEGMENT_SIZE(h->capacity))
+    if (size < IPCB_RING_SEGMENT_SIZE(copy->capacity))
         return fail(r, EPROTO, "ring %s: %llu bytes, smaller than the %llu of capacity %llu", name,
-                    (unsigned long long)size, (unsigned long long)IPCB_RING_SEGMENT_SIZE(h->capacity),
-                    (unsigned long long)h->capacity);
+                    (unsigned long long)size, (unsigned long long)IPCB_RING_SEGMENT_SIZE(copy->capacity),
+                    (unsigned long long)copy->capacity);
     return 0;
 }
 
 int ipcb_ring_open(struct ipcb_ring *r, const char *name)
 {
+    struct ipcb_ring_header geometry;
     struct stat st;
     void *base;
     int fd, err;
@@ -537,12 +548,12 @@ int ipcb_ring_open(struct ipcb_ring *r, const char *name)
     close(fd);
     if (base == MAP_FAILED)
         return fail(r, err, "mmap(%s, %lld): %s", name, (long long)st.st_size, strerror(err));
-    if (check_header(r, name, base, (uint64_t)st.st_size) != 0) {
+    if (check_header(r, name, base, (uint64_t)st.st_size, &geometry) != 0) {
         munmap(base, (size_t)st.st_size);
         errno = EPROTO;
         return -1;
     }
-    init_handle(r, base, (size_t)st.st_size);
+    init_handle(r, base, (size_t)st.st_size, &geometry);
     return 0;
 }
 
