@@ -765,8 +765,8 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
         }
         if (!watched || deadline != INT64_MAX) {
             now = now_ns();
-            if (deadline < 0)
-                deadline = now + timeout_ns;
+            if (deadline < 0) /* a timeout past INT64_MAX ns from now is for ever */
+                deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
         }
         /* Without the watcher, look at the pids every IPCB_RING_LIVENESS_NS;
          * with it, when it counted a death. */
