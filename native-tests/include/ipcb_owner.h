@@ -44,8 +44,8 @@
 static inline int ipcb_owner__valid(const char *s, size_t n, int digits_only_parts)
 {
     size_t part = 0, digits = 0;
-    if (n == 0)
-        return 0;
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return 0; /* "." and ".." are not names (Names.check) */
     for (size_t i = 0; i <= n; i++) {
         if (i == n || s[i] == '.') {
             if (!digits_only_parts && part > 0 && digits == part)

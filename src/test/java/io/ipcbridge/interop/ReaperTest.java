@@ -453,7 +453,7 @@ class ReaperTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"/app,x", "app,a.b", "app.x-1,1.2", "app.1,x", "7.app,x",
-        "app,a b", "app,", "a/b,x", "app,LONG"})
+        "app,a b", "app,", "a/b,x", "app,LONG", ".,x", "/..,x", "app,.", "app,..", "app,a..b"})
     void cAndJavaGiveTheSameNamesAndRefuseTheSame(String prefix, String label) throws Exception {
         // native-tests/include/ipcb_owner.h against Reaper.name: the same form, the same refusals
         String l = label == null ? "" : label.equals("LONG") ? "x".repeat(240) : label;
