@@ -313,4 +313,37 @@ class RingInteropTest {
         }
         return bytes;
     }
+
+    @Test
+    void theCRingTreatsAHostilePeersGarbageAsAnErrorNeverALoopOrACrash() throws Exception {
+        // SEC-13 for the C side: positions, record lengths and header fields a peer wrote are checked
+        // (native-tests/ring_hostile.c runs each case in a child of its own, under alarm())
+        Process p = new ProcessBuilder(Peers.path("ring_hostile"), "cases").redirectError(dir.resolve("err").toFile())
+                .start();
+        peers.add(p);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "ring_hostile ends");
+        assertEquals(0, p.exitValue(), out);
+        for (String c : List.of("padding-loop", "past-producer", "open-toctou", "bad-records", "bad-header",
+                "misaligned")) {
+            assertTrue(out.lines().anyMatch(l -> l.equals(c + " PASS")), () -> c + ": " + out);
+        }
+    }
+
+    @Test
+    void aCReadWithTheLongestTimeoutWaitsForTheRecord() throws Exception {
+        // a timeout of INT64_MAX ns is for ever: it used to overflow into an immediate ETIMEDOUT
+        String n = name();
+        try (Ring ring = Ring.create(n, 1024)) {
+            Process p = new ProcessBuilder(Peers.path("ring_hostile"), "wait-forever", n)
+                    .redirectError(dir.resolve("err").toFile()).start();
+            peers.add(p);
+            assertTrue(PeerState.awaitInSyscall(p.pid(), FUTEX), "the C reader sleeps in futex, waiting");
+            assertTrue(ring.offer(ByteBuffer.wrap("hello".getBytes(StandardCharsets.UTF_8))));
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "ring_hostile ends");
+            assertEquals("read 5", out);
+            assertEquals(0, p.exitValue());
+        }
+    }
 }

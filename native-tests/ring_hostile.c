@@ -1,0 +1,274 @@
+/*
+ * ring_hostile.c -- C peer for the hostile-peer tests of the C ring,
+ * include/ipcbridge_ring.c (RELIABILITY.md RING-08's rule for C: every
+ * position, length and header field read from shared memory is checked;
+ * a peer's garbage is EPROTO, never a loop, a crash or an access outside
+ * the mapping).
+ *
+ *   ring_hostile cases
+ *       Runs each case in a child of its own under alarm(): a hang ends as
+ *       SIGALRM, a fault as its signal. Prints "CASE PASS" or "CASE FAIL
+ *       (why)" per case, one a line. The cases, each on a private ring:
+ *         padding-loop       single producer: producer_position 2^62 ahead,
+ *                            a padding record over the whole data area
+ *                            (read must fail with EPROTO, at once)
+ *         past-producer      a record reaching past producer_position
+ *         open-toctou        a thread flips the header's capacity while
+ *                            20,000 opens run: no handle may use a capacity
+ *                            other than the one it checked
+ *         bad-records        negative, huge, misfitting lengths, unknown
+ *                            types, both ring kinds: EPROTO each
+ *         bad-header         garbage header fields: open fails with EPROTO
+ *         misaligned         misaligned positions: read and offer EPROTO
+ *       Exit 0 when every case passed, 1 otherwise.
+ *   ring_hostile wait-forever NAME
+ *       Opens the ring NAME and reads one record with IPCB_RING_BLOCK and a
+ *       timeout of INT64_MAX ns (for ever: it must not overflow into an
+ *       immediate ETIMEDOUT); prints the record's length and exits 0, or
+ *       prints the error and exits 1.
+ */
+#include "ipcbridge_ring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char name[64];
+
+static void mk(struct ipcb_ring *r, uint64_t cap, uint32_t flags)
+{
+    snprintf(name, sizeof name, "/ipcb-hostile-%d", (int)getpid());
+    shm_unlink(name);
+    if (ipcb_ring_create(r, name, cap, IPCB_RING_MAX_MESSAGE_LIMIT(cap), flags, 0600) != 0) {
+        fprintf(stderr, "create: %s\n", ipcb_ring_error(r));
+        exit(3);
+    }
+}
+
+/* A: single-producer ring, producer_position far ahead, a full-length padding at 0. */
+static int case_padding_loop(void)
+{
+    struct ipcb_ring r;
+    const void *p;
+    uint32_t len;
+    mk(&r, 1024, 0);
+    struct ipcb_ring_record *rec = (struct ipcb_ring_record *)r.data;
+    rec->length = 1024 - 8;
+    atomic_store(&rec->type, IPCB_RING_PADDING);
+    atomic_store(&r.header->producer_position, UINT64_C(1) << 62);
+    int rc = ipcb_ring_read(&r, &p, &len, IPCB_RING_NOWAIT, 0);
+    printf("A read rc=%d errno=%d (%s): %s\n", rc, errno, strerror(errno), ipcb_ring_error(&r));
+    ipcb_ring_close(&r);
+    shm_unlink(name);
+    return rc == -1 && errno == EPROTO ? 0 : 1;
+}
+
+/* A2: single-producer, producer_position = 8 (inside the first record), a message record of 64 bytes at 0;
+ * then the consumer runs past the producer. */
+static int case_record_past_producer(void)
+{
+    struct ipcb_ring r;
+    const void *p;
+    uint32_t len;
+    mk(&r, 1024, 0);
+    struct ipcb_ring_record *rec = (struct ipcb_ring_record *)r.data;
+    rec->length = 56;
+    atomic_store(&rec->type, IPCB_RING_MESSAGE);
+    atomic_store(&r.header->producer_position, 8);
+    int rc = ipcb_ring_read(&r, &p, &len, IPCB_RING_NOWAIT, 0);
+    printf("A2 read rc=%d errno=%d: %s\n", rc, rc ? errno : 0, rc ? ipcb_ring_error(&r) : "");
+    ipcb_ring_close(&r);
+    shm_unlink(name);
+    return rc == -1 && errno == EPROTO ? 0 : 1;
+}
+
+/* B: a peer flips capacity while we open. */
+static volatile int stop;
+static struct ipcb_ring_header *hh;
+static void *flipper(void *arg)
+{
+    (void)arg;
+    while (!stop) {
+        *(volatile uint64_t *)&hh->capacity = UINT64_C(1) << 30;
+        *(volatile uint64_t *)&hh->capacity = 1024;
+    }
+    return NULL;
+}
+static int case_open_toctou(void)
+{
+    struct ipcb_ring r, o;
+    pthread_t t;
+    int bad = 0, ok = 0;
+    mk(&r, 1024, 0);
+    hh = r.header;
+    pthread_create(&t, NULL, flipper, NULL);
+    for (int i = 0; i < 20000; i++) {
+        if (ipcb_ring_open(&o, name) == 0) {
+            ok++;
+            if (o.capacity != 1024 || o.mapped < IPCB_RING_SEGMENT_SIZE(o.capacity))
+                bad++;
+            ipcb_ring_close(&o);
+        }
+    }
+    stop = 1;
+    pthread_join(t, NULL);
+    printf("B opens ok=%d with capacity beyond the mapping=%d\n", ok, bad);
+    ipcb_ring_close(&r);
+    shm_unlink(name);
+    return bad == 0 ? 0 : 1;
+}
+
+/* D: hostile records in a multi-producer ring: negative length, huge length, padding of wrong length,
+ * unknown type, and a record that would reach past the end. All must fail with EPROTO. */
+static int case_bad_records(void)
+{
+    int fails = 0;
+    struct { int32_t type, length; uint64_t at; } cases[] = {
+        { IPCB_RING_MESSAGE, -1, 0 }, { IPCB_RING_MESSAGE, INT32_MIN, 0 }, { IPCB_RING_MESSAGE, INT32_MAX, 0 },
+        { IPCB_RING_MESSAGE, 505, 0 }, { IPCB_RING_MESSAGE, 32, 1000 }, { IPCB_RING_PADDING, 8, 0 },
+        { IPCB_RING_PADDING, -8, 1016 }, { IPCB_RING_PADDING, INT32_MAX, 1016 }, { 7, 0, 0 }, { -1, 0, 0 },
+        { IPCB_RING_ABANDONED, 2000, 0 }, { IPCB_RING_ABANDONED, -5, 0 },
+    };
+    for (unsigned multi = 0; multi < 2; multi++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct ipcb_ring r;
+            const void *p;
+            uint32_t len;
+            mk(&r, 1024, multi);
+            atomic_store(&r.header->consumer_position, cases[i].at);
+            atomic_store(&r.header->producer_position, cases[i].at + 512);
+            struct ipcb_ring_record *rec = (struct ipcb_ring_record *)(r.data + (cases[i].at & 1023));
+            rec->length = cases[i].length;
+            atomic_store(&rec->type, cases[i].type);
+            int rc = ipcb_ring_read(&r, &p, &len, IPCB_RING_NOWAIT, 0);
+            if (!(rc == -1 && errno == EPROTO)) {
+                printf("D multi=%u case %zu: rc=%d errno=%d len=%u\n", multi, i, rc, errno, rc == 0 ? len : 0);
+                fails++;
+            }
+            ipcb_ring_close(&r);
+            shm_unlink(name);
+        }
+    }
+    printf("D bad records: %d unexpected\n", fails);
+    return fails != 0;
+}
+
+/* E: header garbage at open. */
+static int case_bad_header(void)
+{
+    int fails = 0;
+    for (int k = 0; k < 7; k++) {
+        struct ipcb_ring r, o;
+        mk(&r, 4096, 0);
+        struct ipcb_ring_header *h = r.header;
+        switch (k) {
+        case 0: h->capacity = 8192; break;
+        case 1: h->capacity = 0; break;
+        case 2: h->capacity = 3000; break;
+        case 3: h->max_message = 4096; break;
+        case 4: h->capacity = UINT64_C(1) << 63; break;
+        case 5: h->header_size = 0; break;
+        case 6: h->flags = 0x80000001u; break;
+        }
+        if (ipcb_ring_open(&o, name) == 0 || errno != EPROTO) {
+            printf("E case %d opened / errno %d\n", k, errno);
+            fails++;
+        }
+        ipcb_ring_close(&r);
+        shm_unlink(name);
+    }
+    printf("E bad headers: %d unexpected\n", fails);
+    return fails != 0;
+}
+
+/* F: misaligned positions. */
+static int case_misaligned(void)
+{
+    int fails = 0;
+    for (unsigned multi = 0; multi < 2; multi++) {
+        struct ipcb_ring r;
+        const void *p;
+        uint32_t len;
+        mk(&r, 1024, multi);
+        atomic_store(&r.header->consumer_position, 3);
+        if (ipcb_ring_read(&r, &p, &len, IPCB_RING_NOWAIT, 0) != -1 || errno != EPROTO)
+            fails++;
+        atomic_store(&r.header->producer_position, 5);
+        if (ipcb_ring_offer(&r, "x", 1, IPCB_RING_NOWAIT, 0) != -1 || errno != EPROTO)
+            fails++, printf("F multi=%u offer errno %d %s\n", multi, errno, ipcb_ring_error(&r));
+        ipcb_ring_close(&r);
+        shm_unlink(name);
+    }
+    printf("F misaligned: %d unexpected\n", fails);
+    return fails != 0;
+}
+
+static int run(const char *what, int (*fn)(void), unsigned secs)
+{
+    pid_t c = fork();
+    if (c < 0) {
+        perror("fork");
+        exit(2);
+    }
+    if (c == 0) {
+        alarm(secs);
+        _exit(fn());
+    }
+    int st;
+    if (waitpid(c, &st, 0) != c) {
+        perror("waitpid");
+        exit(2);
+    }
+    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (ok)
+        printf("%s PASS\n", what);
+    else if (WIFSIGNALED(st))
+        printf("%s FAIL (signal %d%s)\n", what, WTERMSIG(st), WTERMSIG(st) == SIGALRM ? ": hung" : "");
+    else
+        printf("%s FAIL (exit %d)\n", what, WEXITSTATUS(st));
+    return !ok;
+}
+
+static int wait_forever(const char *ring_name)
+{
+    struct ipcb_ring r;
+    const void *p;
+    uint32_t len;
+    if (ipcb_ring_open(&r, ring_name) != 0) {
+        printf("open: %s\n", ipcb_ring_error(&r));
+        return 2;
+    }
+    int rc = ipcb_ring_read(&r, &p, &len, IPCB_RING_BLOCK, INT64_MAX);
+    if (rc != 0)
+        printf("read: %s\n", ipcb_ring_error(&r));
+    else
+        printf("read %u\n", len);
+    ipcb_ring_close(&r);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 3 && strcmp(argv[1], "wait-forever") == 0)
+        return wait_forever(argv[2]);
+    if (argc != 2 || strcmp(argv[1], "cases") != 0) {
+        fprintf(stderr, "usage: ring_hostile cases | wait-forever NAME\n");
+        return 2;
+    }
+    int failed = 0;
+    failed += run("padding-loop", case_padding_loop, 10);
+    failed += run("past-producer", case_record_past_producer, 10);
+    failed += run("open-toctou", case_open_toctou, 60);
+    failed += run("bad-records", case_bad_records, 10);
+    failed += run("bad-header", case_bad_header, 10);
+    failed += run("misaligned", case_misaligned, 10);
+    return failed != 0;
+}
