@@ -733,6 +733,7 @@ public final class Ring implements AutoCloseable {
                     throw new RingFormatException(name, "padding of " + length + " bytes at offset " + offset
                             + " does not reach the end of the ring");
                 }
+                checkPublished(offset, tail);
                 if (multi) {
                     LONGS.set(map, at, 0L);
                 }
@@ -744,6 +745,7 @@ public final class Ring implements AutoCloseable {
                 throw new RingFormatException(name, "corrupt record at offset " + offset + " (type " + type
                         + ", length " + length + ")");
             }
+            checkPublished(offset, RingLayout.recordSize(length));
             if (type == ABANDONED) {
                 if (multi) {
                     clear(at, (int) RingLayout.recordSize(length)); // its producer may have written some of it
@@ -764,6 +766,17 @@ public final class Ring implements AutoCloseable {
                 head += size;
             }
             return true;
+        }
+    }
+
+    /**
+     * A single producer's record, padding included, must end within what it published: read further,
+     * the consumer would take the previous lap's records for new ones (SEC-13).
+     */
+    private void checkPublished(int offset, long size) throws RingFormatException {
+        if (!multi && head + size - producerSeen > 0) {
+            throw new RingFormatException(name, "record at offset " + offset + " (" + size + " bytes) reaches past "
+                    + "the producer position " + producerSeen);
         }
     }
 

@@ -163,6 +163,23 @@ class RingTest {
         }
     }
 
+    @Test
+    void aRecordReachingPastTheProducerPositionIsAnErrorNotAStaleMessage() throws Exception {
+        // SEC-13: a single-producer consumer reads no further than the producer published; a padding
+        // record that jumped past it replayed the previous lap's records as new ones
+        String n = name();
+        try (Ring ring = Ring.create(n, 4096); SharedMemory raw = SharedMemory.open(n)) {
+            assertTrue(ring.offer(bytes("x")));
+            assertEquals("x", new String(ring.poll(Duration.ZERO), StandardCharsets.UTF_8));
+            // a peer publishes 8 bytes at position 16, and writes there a padding record to the end of the ring
+            raw.setInt(384 + 16, 4096 - 16 - 8);
+            raw.setInt(384 + 16 + 4, 2);
+            raw.setLongRelease(64, 16 + 8);
+            RingFormatException e = assertThrows(RingFormatException.class, () -> ring.poll(Duration.ZERO));
+            assertTrue(e.getMessage().contains("past the producer position"), e.getMessage());
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Ring.WaitStrategy.class)
     void recordsOfRandomSizesCrossBetweenTwoThreadsInOrderAndIntact(Ring.WaitStrategy strategy)
