@@ -34,7 +34,9 @@ public final class ChildProcess implements AutoCloseable {
         try {
             fd = Syscalls.pidfdOpen(pid);
         } catch (IOException e) {
-            Syscalls.reap(pid); // cannot happen short of EMFILE; do not leave a zombie
+            // EMFILE, ENFILE, ENOMEM: without a pidfd nothing could wait for, signal or close the
+            // child, so end it now rather than leave it running (and a zombie once it ends)
+            Syscalls.killAndReap(pid);
             throw e;
         }
         return new ChildProcess(pid, program, Descriptor.adopt(fd, "pidfd " + pid + " (" + program + ")"));

@@ -504,6 +504,19 @@ public final class Syscalls {
         }
     }
 
+    /**
+     * kill(2) with SIGKILL, then a blocking waitpid(2): ends and reaps a child of this process that
+     * nothing else holds yet (no pidfd). Its pid cannot have been reused, as it is not reaped; this
+     * is for error paths, so it reports nothing.
+     */
+    public static void killAndReap(int pid) {
+        NativeCalls.LIBC.kill(pid, SIGKILL);
+        int[] status = new int[1];
+        while (NativeCalls.LIBC.waitpid(pid, status, 0) < 0 && jnrErrno() == Errors.EINTR) {
+            // a signal came: wait again
+        }
+    }
+
     // ---- message queues ------------------------------------------------------------------------
 
     private static final int CLOCK_REALTIME = 0;

@@ -1,0 +1,74 @@
+package io.ipcbridge.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcResourceLimitException;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Limits;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import org.junit.jupiter.api.Test;
+
+/** Spawns that fail after or around posix_spawn: what is left behind, and what the error names. */
+class SpawnFailureTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
+
+    private static Set<Long> children() {
+        return ProcessHandle.current().children().map(ProcessHandle::pid).collect(Collectors.toSet());
+    }
+
+    @Test
+    void aChildWhosePidfdCannotBeOpenedIsKilledAndReapedNotLeftRunning() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            // load what the failing path uses while descriptors are still free
+            try (ChildProcess warm = Command.of("true").start()) {
+                warm.waitFor();
+            }
+            try {
+                Command.of("no-such-program-ipcbridge").start().close();
+            } catch (IOException expected) {
+                // Errors and the exception classes are loaded now
+            }
+            Class.forName(IpcResourceLimitException.class.getName());
+            Set<Long> before = children();
+            var fdsBefore = Fds.snapshot();
+            int highest = Collections.max(fdsBefore.keySet());
+            List<Integer> fillers = new ArrayList<>();
+            IOException failure = null;
+            try {
+                try (Limits limits = Limits.lower(Limits.NOFILE, highest + 1)) {
+                    for (int fd; (fd = POSIX.open("/dev/null", 0x80000, 0)) >= 0;) {
+                        fillers.add(fd); // every free number below the limit taken: pidfd_open gets EMFILE
+                    }
+                    try (ChildProcess c = Command.of("sleep", "1000").start()) {
+                        c.kill();
+                    } catch (IOException e) {
+                        failure = e;
+                    }
+                } finally {
+                    fillers.forEach(POSIX::close);
+                }
+                assertTrue(failure instanceof IpcResourceLimitException, "pidfd_open fails with EMFILE: " + failure);
+                assertEquals("pidfd_open", ((IpcError) failure).call(), failure.getMessage());
+                Set<Long> left = children();
+                left.removeAll(before);
+                assertEquals(Set.of(), left, "the spawned child is killed and reaped, not left running");
+                Fds.assertNoneAdded(fdsBefore);
+            } finally {
+                ProcessHandle.current().children().filter(p -> !before.contains(p.pid()))
+                        .forEach(ProcessHandle::destroyForcibly);
+            }
+        });
+    }
+}
