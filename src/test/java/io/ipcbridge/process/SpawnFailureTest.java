@@ -1,6 +1,7 @@
 package io.ipcbridge.process;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,9 @@ import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Limits;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,11 +22,15 @@ import java.util.stream.Collectors;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Spawns that fail after or around posix_spawn: what is left behind, and what the error names. */
 class SpawnFailureTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
     private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
+
+    @TempDir
+    Path dir;
 
     private static Set<Long> children() {
         return ProcessHandle.current().children().map(ProcessHandle::pid).collect(Collectors.toSet());
@@ -70,5 +78,22 @@ class SpawnFailureTest {
                         .forEach(ProcessHandle::destroyForcibly);
             }
         });
+    }
+
+    @Test
+    void aWorkingDirectoryThatCannotBeEnteredIsNamedNotTheProgram() throws Exception {
+        Path missing = dir.resolve("missing");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                () -> Command.of("true").directory(missing).start());
+        assertTrue(e.getMessage().contains(missing.toString()), "the error names the directory: " + e.getMessage());
+        assertEquals(missing.toString(), e.getFile(), e.getMessage());
+        Path file = Files.writeString(dir.resolve("file"), "");
+        IOException notDir = assertThrows(IOException.class, () -> Command.of("true").directory(file).start());
+        assertTrue(notDir.getMessage().contains(file.toString()) && notDir.getMessage().contains("ENOTDIR"),
+                "the error names the directory: " + notDir.getMessage());
+        // a missing program run in a good directory is still named as the program
+        NoSuchFileException program = assertThrows(NoSuchFileException.class,
+                () -> Command.of("no-such-program-ipcbridge").directory(dir).start());
+        assertEquals("posix_spawnp(no-such-program-ipcbridge): ENOENT (No such file or directory)", program.getMessage());
     }
 }

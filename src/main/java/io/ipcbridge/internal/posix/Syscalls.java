@@ -359,7 +359,8 @@ public final class Syscalls {
      * then onto its target, so placing fd 4 on 3 and fd 3 on 4 works.
      *
      * @param env "NAME=value" entries, or null to inherit the JVM's environment
-     * @param directory the child's working directory, or null
+     * @param directory the child's working directory, or null; if the child cannot enter it, the
+     *     exception names chdir and the directory
      * @return the child's pid
      */
     public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
@@ -416,6 +417,10 @@ public final class Syscalls {
                 StringArray envp = env == null ? null : new StringArray(env.toArray(new String[0]));
                 int rc = NativeCalls.posix_spawnp(pid, program, actions, attr, args,
                         envp != null ? envp : NativeCalls.environ());
+                if (rc != 0 && directory != null && !enterable(directory)) {
+                    // the child's chdir failed before any exec: name the directory, not the program
+                    throw Errors.exception("chdir", directory, rc);
+                }
                 check("posix_spawnp", program, rc);
                 return pid[0];
             } finally {
@@ -424,6 +429,12 @@ public final class Syscalls {
         } finally {
             NativeCalls.posix_spawn_file_actions_destroy(actions);
         }
+    }
+
+    /** Whether {@code directory} is a directory this process may enter (what chdir(2) needs). */
+    private static boolean enterable(String directory) {
+        Path dir = Path.of(directory);
+        return Files.isDirectory(dir) && Files.isExecutable(dir);
     }
 
     private static boolean contains(int[] values, int value) {
