@@ -193,9 +193,16 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             do {
                 int length = Math.min(src.remaining(), TEMP_CAPACITY);
                 temp.clear().put(src.slice().limit(length)).flip();
-                int n = write(temp);
-                src.position(src.position() + n);
-                total += n;
+                int n;
+                try {
+                    write(temp);
+                } finally {
+                    // also when the write throws (EPIPE, a close, an interrupt) after part of the
+                    // temporary went out: src's position tells the caller how much did
+                    n = temp.position();
+                    src.position(src.position() + n);
+                    total += n;
+                }
                 if (n < length) {
                     break;
                 }

@@ -74,6 +74,33 @@ class PipeTest {
         });
     }
 
+    @ParameterizedTest(name = "direct={0}, readerCloses={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"true,true", "false,true", "true,false", "false,false"})
+    void aBlockingWriteCutShortLeavesThePositionAtWhatWentOut(boolean direct, boolean readerCloses) throws Exception {
+        // a write cut short (EPIPE, or a close from another thread) throws, and its buffer's
+        // position must tell how much went out, heap buffers (copied through a temporary) included
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe pipe = Pipe.open()) {
+                int capacity = pipe.sink().setCapacity(4096);
+                ByteBuffer src = direct ? ByteBuffer.allocateDirect(10_000) : ByteBuffer.allocate(10_000);
+                Blocked.Call<Integer> call = Blocked.start(() -> pipe.sink().write(src), Blocked.WRITE);
+                if (readerCloses) {
+                    ByteBuffer inPipe = ByteBuffer.allocateDirect(capacity);
+                    pipe.source().setNonBlocking(true);
+                    assertEquals(capacity, pipe.source().read(inPipe), "the pipe is full");
+                    pipe.source().close();
+                } else {
+                    pipe.sink().close();
+                }
+                java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> call.result().get(5, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof java.io.IOException, e.getCause().toString());
+                assertTrue(src.position() >= capacity && src.position() < src.limit(),
+                        "the position counts the bytes that went out: " + src.position() + ", " + e.getCause());
+            }
+        });
+    }
+
     @Test
     void endOfFileIsReportedAgainOnEveryRead() throws Exception {
         // PIPE-02
