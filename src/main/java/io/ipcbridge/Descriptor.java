@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
@@ -128,6 +129,16 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         long self = enter();
         try {
             return call.apply(fd);
+        } catch (IOException | RuntimeException e) {
+            if (isOpen()) {
+                throw e;
+            }
+            // a close from another thread made the number refer to the dead socket meanwhile (the
+            // number is not reused), and a call such as fcntl(F_GETPIPE_SZ) then fails there with
+            // EBADF, which is no bug of the caller's: report the close, as a blocking call does
+            AsynchronousCloseException closed = new AsynchronousCloseException();
+            closed.initCause(e);
+            throw closed;
         } finally {
             leave(self);
         }

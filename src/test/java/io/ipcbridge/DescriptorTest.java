@@ -130,6 +130,29 @@ class DescriptorTest {
     }
 
     @Test
+    void aShortCallRacingACloseEndsWithAsynchronousCloseExceptionNotAnInternalError() throws Exception {
+        // capacity() (fcntl(F_GETPIPE_SZ) through withFd) while another thread closes; the
+        // close points the number at the dead socket, where F_GETPIPE_SZ fails with EBADF, which
+        // came out as IllegalStateException("internal: ...")
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe pipe = Pipe.open()) {
+                Descriptor d = pipe.source().descriptor();
+                assertThrows(AsynchronousCloseException.class, () -> d.withFd(n -> {
+                    CompletableFuture.runAsync(() -> {
+                        try {
+                            d.close();
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }).join();
+                    return io.ipcbridge.internal.posix.Syscalls.pipeSize(n, d.name());
+                }));
+                assertFalse(d.isOpen());
+            }
+        });
+    }
+
+    @Test
     void adoptRefusesANumberThatIsNotOpen() {
         assertThrows(IllegalArgumentException.class, () -> Descriptor.adopt(100_000, "nothing"));
         assertThrows(IllegalArgumentException.class, () -> Descriptor.adopt(-1, "nothing"));
