@@ -12,6 +12,9 @@ import java.time.Duration;
  * read end cannot be expressed. Closing an end closes its descriptor once; it never unlinks a FIFO.
  */
 public abstract sealed class PipeEnd implements Channel, HasDescriptor permits PipeSource, PipeSink {
+    /** A wait without end, for the streams. */
+    static final Duration FOREVER = java.time.temporal.ChronoUnit.FOREVER.getDuration();
+
     final Descriptor descriptor;
 
     PipeEnd(Descriptor descriptor) {

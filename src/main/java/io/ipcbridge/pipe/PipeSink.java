@@ -41,8 +41,33 @@ public final class PipeSink extends PipeEnd implements WritableByteChannel {
         return descriptor.awaitWritable(timeout);
     }
 
-    /** A blocking stream over this end; closing the stream closes the end. */
+    /**
+     * A blocking stream over this end, also when the end is in non-blocking mode (a write then
+     * waits for room, where the JDK's stream would throw RuntimeException("no bytes written"));
+     * closing the stream closes the end.
+     */
     public OutputStream outputStream() {
-        return Channels.newOutputStream(this);
+        return Channels.newOutputStream(new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                int start = src.position();
+                while (src.hasRemaining()) {
+                    if (PipeSink.this.write(src) == 0) {
+                        await(PipeEnd.FOREVER);
+                    }
+                }
+                return src.position() - start;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return PipeSink.this.isOpen();
+            }
+
+            @Override
+            public void close() throws IOException {
+                PipeSink.this.close();
+            }
+        });
     }
 }

@@ -36,8 +36,33 @@ public final class PipeSource extends PipeEnd implements ReadableByteChannel {
         return descriptor.awaitReadable(timeout);
     }
 
-    /** A blocking stream over this end; closing the stream closes the end. */
+    /**
+     * A blocking stream over this end, also when the end is in non-blocking mode (a read then
+     * waits for data, where the JDK's stream would take the 0 of an empty pipe for end of file);
+     * closing the stream closes the end.
+     */
     public InputStream inputStream() {
-        return Channels.newInputStream(this);
+        return Channels.newInputStream(new ReadableByteChannel() {
+            @Override
+            public int read(ByteBuffer dst) throws IOException {
+                for (;;) {
+                    int n = PipeSource.this.read(dst);
+                    if (n != 0 || !dst.hasRemaining()) {
+                        return n;
+                    }
+                    await(PipeEnd.FOREVER);
+                }
+            }
+
+            @Override
+            public boolean isOpen() {
+                return PipeSource.this.isOpen();
+            }
+
+            @Override
+            public void close() throws IOException {
+                PipeSource.this.close();
+            }
+        });
     }
 }

@@ -294,6 +294,41 @@ class PipeTest {
     }
 
     @Test
+    void streamsStayBlockingWhenTheEndIsNonBlocking() throws Exception {
+        // "a blocking stream over this end": with O_NONBLOCK set, InputStream.read() on an empty
+        // pipe returned -1, an end of file while the writer was still there, and OutputStream.write
+        // on a full pipe threw RuntimeException("no bytes written")
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe pipe = Pipe.open()) {
+                pipe.source().setNonBlocking(true);
+                pipe.sink().setNonBlocking(true);
+                InputStream in = pipe.source().inputStream();
+                Blocked.Call<Integer> read = Blocked.start(in::read, Blocked.POLL, Blocked.READ);
+                assertTrue(!read.result().isDone(), "the stream waits for data: " + read.result());
+                pipe.sink().write(ByteBuffer.wrap(new byte[] {7}));
+                assertEquals(7, read.result().get(5, TimeUnit.SECONDS));
+
+                int capacity = pipe.sink().capacity();
+                assertEquals(capacity, pipe.sink().write(ByteBuffer.allocateDirect(capacity)), "fills the pipe");
+                OutputStream out = pipe.sink().outputStream();
+                Blocked.Call<Boolean> write = Blocked.start(() -> {
+                    out.write(new byte[] {1, 2, 3});
+                    return true;
+                }, Blocked.POLL, Blocked.WRITE);
+                assertTrue(!write.result().isDone(), "the stream waits for room: " + write.result());
+                byte[] drained = new byte[capacity];
+                assertEquals(capacity, in.readNBytes(drained, 0, capacity));
+                assertTrue(write.result().get(5, TimeUnit.SECONDS));
+                assertEquals(1, in.read());
+                pipe.sink().close();
+                assertEquals(2, in.read());
+                assertEquals(3, in.read());
+                assertEquals(-1, in.read(), "end of file once the writer has gone");
+            }
+        });
+    }
+
+    @Test
     void streamsCarryBytesBothWays() throws Exception {
         try (Pipe pipe = Pipe.open()) {
             try (OutputStream out = pipe.sink().outputStream()) {
