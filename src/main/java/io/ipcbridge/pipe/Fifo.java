@@ -17,7 +17,7 @@ import java.util.Optional;
  *
  * <p>Opening never follows a symbolic link and never writes into something that is not a FIFO: the
  * path is first opened with {@code O_PATH|O_NOFOLLOW} (which opens nothing), checked with fstat(2)
- * (a FIFO, owned by this user or root), and only then opened for reading or writing through
+ * (a FIFO with one link, owned by this user or root), and only then opened for reading or writing through
  * {@code /proc/self/fd}, so the object checked is the object opened. Anything else gets an
  * {@link IpcSecurityException} and nothing is read or written.
  *
@@ -181,6 +181,12 @@ public final class Fifo {
             if (!info.isFifo()) {
                 String what = info.isSymbolicLink() ? "a symbolic link (not followed)" : "a " + info.typeName();
                 throw new IpcSecurityException(path, "is " + what + ", not a FIFO; refused");
+            }
+            if (info.nlink() != 1) {
+                // FIFO-07, SEC-03: a second name for a FIFO is how another user's (or root's) FIFO,
+                // e.g. /run/initctl, gets planted at our path where hard links are not protected
+                throw new IpcSecurityException(path,
+                        "is a FIFO with " + info.nlink() + " hard links, not 1; refused");
             }
             int me = Syscalls.geteuid();
             if (info.uid() != me && info.uid() != 0) {

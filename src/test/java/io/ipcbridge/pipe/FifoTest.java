@@ -100,6 +100,21 @@ class FifoTest {
     }
 
     @Test
+    void aFifoWithASecondHardLinkIsRefused() throws Exception {
+        // FIFO-07, SEC-03: fstat must show st_nlink = 1; a hard link is how a FIFO of someone else
+        // (root's /run/initctl, say) is planted at our path where fs.protected_hardlinks is 0
+        Path fifo = dir.resolve("real");
+        Fifo.create(fifo);
+        Path link = Files.createLink(dir.resolve("hardlink"), fifo);
+        IpcSecurityException e = assertThrows(IpcSecurityException.class, () -> Fifo.openReadWrite(link));
+        assertTrue(e.getMessage().contains("2 hard links"), e.getMessage());
+        assertThrows(IpcSecurityException.class, () -> Fifo.openWriter(fifo, Duration.ZERO), "either name");
+        assertThrows(IpcSecurityException.class, () -> Fifo.createIfAbsent(fifo, Fifo.DEFAULT_MODE));
+        Files.delete(link);
+        Fifo.openReadWrite(fifo).close();
+    }
+
+    @Test
     void openingAMissingPathFailsWithNoSuchFile() {
         Path p = dir.resolve("none");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Fifo.openReader(p, Duration.ZERO));
