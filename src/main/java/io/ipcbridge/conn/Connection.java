@@ -206,6 +206,10 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     /**
      * Receives one message.
      *
+     * <p>A receive that fails inside a message (e.g. a read timeout set on the socket passes
+     * after its header) closes the connection, whose place in the stream is lost; one that fails
+     * before a whole header has come leaves it open and in step.
+     *
      * @throws EOFException at a clean end (the peer closed between messages), or when the peer
      *     closed inside a message (the message says so)
      * @throws ProtocolException if the announced length is larger than this end accepts
@@ -217,7 +221,26 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     /** {@link #recvBytes()}, waiting for the peer until {@code deadline} (a {@link Deadline}). */
     byte[] recvBytes(long deadline) throws IOException {
         synchronized (recvLock) {
-            return readMessage(readHeader(deadline), deadline);
+            long length = readHeader(deadline);
+            try {
+                return readMessage(length, deadline);
+            } catch (Throwable t) {
+                abandon(t);
+                throw t;
+            }
+        }
+    }
+
+    /**
+     * Closes the connection after a receive failed inside a message (a read timeout set on the
+     * socket, an error, no memory): its header and part of its payload are taken, so the next
+     * receive would read the rest of the payload as frames.
+     */
+    private void abandon(Throwable cause) {
+        try {
+            close();
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
         }
     }
 
@@ -252,16 +275,21 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         }
         synchronized (recvLock) {
             long length = readHeader(Deadline.NEVER);
-            if (length > dst.remaining()) {
-                readPayload(null, 0, null, length, length, Deadline.NEVER);
-                throw new java.nio.BufferOverflowException();
-            }
+            boolean fits = length <= dst.remaining();
             int limit = dst.limit();
-            dst.limit(dst.position() + (int) length);
             try {
-                readPayload(null, 0, dst, length, length, Deadline.NEVER);
+                if (fits) {
+                    dst.limit(dst.position() + (int) length);
+                }
+                readPayload(null, 0, fits ? dst : null, length, length, Deadline.NEVER);
+            } catch (Throwable t) {
+                abandon(t);
+                throw t;
             } finally {
                 dst.limit(limit);
+            }
+            if (!fits) {
+                throw new java.nio.BufferOverflowException();
             }
             return (int) length;
         }

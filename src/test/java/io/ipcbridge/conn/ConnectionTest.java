@@ -140,6 +140,40 @@ class ConnectionTest {
         }
     }
 
+    @ParameterizedTest(name = "into a buffer={0}")
+    @ValueSource(booleans = {false, true})
+    void aReceiveThatFailsInsideAMessageNeverHandsOutThePayloadsRestAsAMessage(boolean into) throws Exception {
+        // the socket's read timeout passes after the header and 4 of 10 payload bytes; the other 6
+        // bytes happen to read as a frame of "hi", which the peer never sent as a message
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+                raw.first().setReadTimeout(Duration.ofMillis(50));
+                Connection c = Connection.over(raw.first());
+                ByteBuffer dst = ByteBuffer.allocate(64);
+                raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("0000")));
+                assertThrows(SocketTimeoutException.class, () -> receive(c, into, dst), "inside the header");
+                raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("000a61626364")));
+                assertThrows(SocketTimeoutException.class, () -> receive(c, into, dst), "inside the payload");
+                try {
+                    raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("000000026869")));
+                } catch (io.ipcbridge.PeerClosedException expected) {
+                    // the receiving end is already closed
+                }
+                assertThrows(ClosedChannelException.class, () -> receive(c, into, dst),
+                        "the place in the stream is lost: the connection is closed, not read out of step");
+                assertFalse(c.isOpen());
+            }
+        });
+    }
+
+    private static String receive(Connection c, boolean into, ByteBuffer dst) throws Exception {
+        if (!into) {
+            return new String(c.recvBytes(), StandardCharsets.UTF_8);
+        }
+        int n = c.recvBytesInto(dst.clear());
+        return new String(dst.array(), 0, n, StandardCharsets.UTF_8);
+    }
+
     @Test
     void aReadOnlyBufferIsRefusedBeforeAnythingIsReceived() throws Exception {
         try (Connection.Pair p = Connection.pipe(true)) {
