@@ -14,6 +14,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A message connection, the Java counterpart of Python's
@@ -57,7 +58,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     private final Descriptor readSide;
     private final Descriptor writeSide;
     private final Object sendLock = new Object();
-    private final Object recvLock = new Object();
+    /** Held by a receive; {@link #poll} only tries it, so a receive under way cannot stretch its timeout. */
+    private final ReentrantLock recvLock = new ReentrantLock();
     /** Header and small payload, written at once; the header alone in front of a large payload. */
     private final ByteBuffer small;
     /** Bytes read and not yet received, between position and limit (guarded by recvLock). */
@@ -220,7 +222,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
 
     /** {@link #recvBytes()}, waiting for the peer until {@code deadline} (a {@link Deadline}). */
     byte[] recvBytes(long deadline) throws IOException {
-        synchronized (recvLock) {
+        recvLock.lock();
+        try {
             long length = readHeader(deadline);
             try {
                 return readMessage(length, deadline);
@@ -228,6 +231,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
                 abandon(t);
                 throw t;
             }
+        } finally {
+            recvLock.unlock();
         }
     }
 
@@ -273,7 +278,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         if (dst.isReadOnly()) {
             throw new java.nio.ReadOnlyBufferException();
         }
-        synchronized (recvLock) {
+        recvLock.lock();
+        try {
             long length = readHeader(Deadline.NEVER);
             boolean fits = length <= dst.remaining();
             int limit = dst.limit();
@@ -292,6 +298,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
                 throw new java.nio.BufferOverflowException();
             }
             return (int) length;
+        } finally {
+            recvLock.unlock();
         }
     }
 
@@ -303,14 +311,19 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     /**
      * Whether a message (or the end) is there to receive, waiting at most {@code timeout}; zero
      * checks without waiting. A message already read ahead counts, though the descriptor has
-     * nothing more to read.
+     * nothing more to read. While another thread is inside a receive, what is read ahead is its
+     * message, and only the descriptor is asked.
      */
     public boolean poll(Duration timeout) throws IOException {
         Objects.requireNonNull(timeout, "timeout");
         checkReadable();
-        synchronized (recvLock) {
-            if (frameBuffered()) {
-                return true;
+        if (recvLock.tryLock()) {
+            try {
+                if (frameBuffered()) {
+                    return true;
+                }
+            } finally {
+                recvLock.unlock();
             }
         }
         return readSide.awaitReadable(timeout);

@@ -357,6 +357,30 @@ class ConnectionTest {
     }
 
     @Test
+    void pollKeepsItsTimeoutWhileAnotherThreadIsInsideAReceive() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+                Connection c = Connection.over(raw.first());
+                CompletableFuture<byte[]> receiving = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return c.recvBytes();
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("0000000201")));
+                while (raw.first().descriptor().awaitReadable(Duration.ZERO)) {
+                    Thread.onSpinWait(); // until the receiver has taken the header and one byte in
+                }
+                assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertFalse(c.poll(Duration.ofMillis(20))),
+                        "poll waits at most its timeout, though another thread is receiving");
+                raw.second().write(ByteBuffer.wrap(new byte[] {2}));
+                assertArrayEquals(new byte[] {1, 2}, receiving.get());
+            }
+        });
+    }
+
+    @Test
     void theDescriptorIsHandedOverOnlyWithNothingReadAhead() throws Exception {
         try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
             Connection c = Connection.over(raw.first());
