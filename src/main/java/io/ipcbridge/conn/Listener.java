@@ -5,8 +5,11 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.internal.posix.Deadline;
 import java.io.IOException;
+import java.nio.channels.AsynchronousCloseException;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * As {@code multiprocessing.connection.Listener}: accepts connections on an AF_UNIX path, an
@@ -20,6 +23,9 @@ public final class Listener implements AutoCloseable {
     private final ServerSocket server;
     private final byte[] authkey;
     private volatile Duration handshakeTimeout = Connection.DEFAULT_HANDSHAKE_TIMEOUT;
+    /** Connections inside their handshake, which {@link #close()} closes so that accept() ends. */
+    private final Set<Connection> handshaking = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     private Listener(ServerSocket server, byte[] authkey) {
         this.server = server;
@@ -58,12 +64,21 @@ public final class Listener implements AutoCloseable {
         Connection c = Connection.over(server.accept());
         try {
             if (authkey != null) {
+                handshaking.add(c);
+                if (closed) { // close() came before the add, and did not see c
+                    throw new AsynchronousCloseException();
+                }
                 long deadline = Deadline.of(handshakeTimeout);
                 Handshake.deliver(c, authkey, deadline);
                 Handshake.answer(c, authkey, deadline);
+                handshaking.remove(c);
+                if (closed) { // close() came as the handshake ended: nothing is handed out after it
+                    throw new AsynchronousCloseException();
+                }
             }
             return c;
         } catch (IOException | RuntimeException e) {
+            handshaking.remove(c);
             c.close();
             throw e;
         }
@@ -74,9 +89,19 @@ public final class Listener implements AutoCloseable {
         return server.localAddress();
     }
 
-    /** Stops listening (and removes a socket file it created). */
+    /**
+     * Stops listening (and removes a socket file it created); an {@link #accept()} inside a
+     * handshake ends with {@link AsynchronousCloseException}, its client closed.
+     */
     @Override
     public void close() throws IOException {
-        server.close();
+        closed = true;
+        try {
+            server.close();
+        } finally {
+            for (Connection c : handshaking) {
+                c.close();
+            }
+        }
     }
 }

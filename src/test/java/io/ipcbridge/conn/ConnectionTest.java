@@ -415,6 +415,33 @@ class ConnectionTest {
     }
 
     @Test
+    void closingTheListenerEndsAnAcceptInsideTheHandshake() throws Exception {
+        // UDS-12 for the listener: its accept() includes the handshake, which a close must end too
+        Address a = Address.unix(dir.resolve("close-in-handshake.sock"));
+        var before = Fds.snapshot();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Listener listener = Listener.listen(a, "key".getBytes(StandardCharsets.US_ASCII));
+                    Connection silent = Connection.over(Socket.connect(a, Socket.Type.STREAM))) {
+                listener.setHandshakeTimeout(Duration.ofDays(1));
+                CompletableFuture<Object> accepting = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return listener.accept();
+                    } catch (Exception e) {
+                        return e;
+                    }
+                });
+                assertTrue(silent.recv().startsWith("#CHALLENGE#"), "accept() is inside the handshake");
+                listener.close();
+                Object outcome = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> accepting.get(),
+                        "close() ends the accept() that waits for the client's answer");
+                assertTrue(outcome instanceof java.nio.channels.AsynchronousCloseException, String.valueOf(outcome));
+                assertThrows(EOFException.class, silent::recvBytes, "the half-authenticated client was closed");
+            }
+        });
+        Fds.assertNoneAdded(before);
+    }
+
+    @Test
     void aListenerThatNeverChallengesCannotHoldConnectForEver() throws Exception {
         // SEC-08 / LOAD-08, from the client's side: the connection is queued, never accepted
         Address a = Address.unix(dir.resolve("silent-listener.sock"));
