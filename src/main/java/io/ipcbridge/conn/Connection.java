@@ -368,6 +368,11 @@ public final class Connection implements AutoCloseable, HasDescriptor {
             length = buffered.getLong(buffered.position() + 4);
             header = 12;
         }
+        if (header == 4 && length < 0) {
+            close();
+            throw new ProtocolException(name, "a frame length of " + length + " announced (CPython sends no negative"
+                    + " length but -1, in front of an 8-byte length)");
+        }
         if (length < 0 || length > maxMessage || length > Integer.MAX_VALUE - 8) {
             close();
             throw new ProtocolException(name, "a frame of " + Long.toUnsignedString(length)

@@ -113,6 +113,22 @@ class ConnectionTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({
+        "fffffffe, a frame length of -2 announced",
+        "80000000, a frame length of -2147483648 announced",
+        "ffffffff8000000000000000, a frame of 9223372036854775808 bytes announced",
+    })
+    void aNegativeLengthIsNamedAsSuchAndClosesTheConnection(String hex, String says) throws Exception {
+        try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+            Connection c = Connection.over(raw.first());
+            raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex(hex)));
+            ProtocolException e = assertThrows(ProtocolException.class, c::recvBytes);
+            assertTrue(e.getMessage().contains(says), e.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
         "0000000a616263, inside a message: expected 10 bytes, got 3",
         "0000, inside a message header: expected 4 bytes, got 2",
         "ffffffff000000, inside a message header: expected 12 bytes, got 7",
