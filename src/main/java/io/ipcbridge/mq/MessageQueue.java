@@ -387,6 +387,10 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (r == 0) {
             return 1;
         }
+        if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
+            // setNonBlocking(true) came after requireBlocking(): the untimed send cannot report "full"
+            throw new IllegalBlockingModeException();
+        }
         return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? 0 : Descriptor.RETRY;
     }
 
@@ -496,6 +500,10 @@ public final class MessageQueue implements Channel, HasDescriptor {
         int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
         if (r >= 0) {
             return Syscalls.mqPriority();
+        }
+        if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
+            // setNonBlocking(true) came after requireBlocking(): the untimed receive cannot report "empty"
+            throw new IllegalBlockingModeException();
         }
         return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : Descriptor.RETRY;
     }

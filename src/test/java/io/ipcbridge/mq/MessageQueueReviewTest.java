@@ -1,0 +1,74 @@
+package io.ipcbridge.mq;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.internal.posix.NativeThread;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Created;
+import java.nio.channels.IllegalBlockingModeException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Review findings: blocking-mode toggles and empty messages racing close and interrupt. */
+class MessageQueueReviewTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+    private final Created created = new Created("mqrev", MessageQueue::unlink);
+
+    @AfterEach
+    void unlinkAll() {
+        created.unlinkAll();
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aBlockedSendIsNotReportedSentWhenNonBlockingModeIsSetUnderIt() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(created.name(), 1, 16, 0600)) {
+                q.send(bytes("first"), 0);
+                AtomicLong thread = new AtomicLong();
+                Blocked.Call<Boolean> sender = Blocked.start(() -> {
+                    thread.set(NativeThread.current());
+                    q.send(bytes("second"), 0);
+                    return true; // the caller believes "second" is queued
+                }, Blocked.MQ_TIMEDSEND);
+                q.setNonBlocking(true);
+                NativeThread.signal(thread.get()); // EINTR: the send is made again, now non-blocking
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> sender.result().get(10, TimeUnit.SECONDS), "send() returned but sent nothing");
+                assertEquals(IllegalBlockingModeException.class, e.getCause().getClass());
+                assertEquals(1, q.attributes().currentMessages());
+            }
+        });
+    }
+
+    @Test
+    void aBlockedReceiveIsNotReportedClosedWhenNonBlockingModeIsSetUnderIt() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(created.name(), 1, 16, 0600)) {
+                AtomicLong thread = new AtomicLong();
+                Blocked.Call<Message> receiver = Blocked.start(() -> {
+                    thread.set(NativeThread.current());
+                    return q.receive();
+                }, Blocked.MQ_TIMEDRECEIVE);
+                q.setNonBlocking(true);
+                NativeThread.signal(thread.get());
+                ExecutionException e = assertThrows(ExecutionException.class,
+                        () -> receiver.result().get(10, TimeUnit.SECONDS));
+                assertEquals(IllegalBlockingModeException.class, e.getCause().getClass(),
+                        "the queue is open: " + e.getCause());
+                assertTrue(q.isOpen());
+            }
+        });
+    }
+}
