@@ -67,6 +67,12 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private static final ThreadLocal<ByteBuffer[]> BUFFER = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
     /** The priority of this thread's untimed send, for {@link #sendCall}. */
     private static final ThreadLocal<int[]> SEND_PRIORITY = ThreadLocal.withInitial(() -> new int[1]);
+    /**
+     * Per thread: the result of the last mq_timed* call of {@link #sendOnce} or {@link #receiveOnce}
+     * that took effect (1 sent, or the received priority), or -1: an empty message moves no bytes, so
+     * {@link Descriptor#blocking} cannot tell that it was taken when a close or interrupt comes.
+     */
+    private static final ThreadLocal<int[]> DONE = ThreadLocal.withInitial(() -> new int[1]);
 
     /** How a queue is opened. */
     public enum Access {
@@ -374,7 +380,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
         } else {
             call = (fd, b) -> sendOnce(fd, b, priority, deadline);
         }
-        boolean sent = mqd.blocking(direct, call) == 1;
+        boolean sent = blocking(direct, call) == 1;
         if (sent && direct != message) {
             message.position(message.limit());
         }
@@ -385,7 +391,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private int sendOnce(int fd, ByteBuffer message, int priority, long deadline) throws IOException {
         int r = Syscalls.mqSend(fd, message, priority, slice(deadline), name);
         if (r == 0) {
-            return 1;
+            return DONE.get()[0] = 1;
         }
         if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
             // setNonBlocking(true) came after requireBlocking(): the untimed send cannot report "full"
@@ -493,13 +499,31 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
         }
-        return mqd.blocking(dst, deadline == Deadline.NEVER ? receiveCall : (fd, b) -> receiveOnce(fd, b, deadline));
+        return blocking(dst, deadline == Deadline.NEVER ? receiveCall : (fd, b) -> receiveOnce(fd, b, deadline));
+    }
+
+    /**
+     * {@link Descriptor#blocking(ByteBuffer, Descriptor.BufferCall)}, but a send or receive that took
+     * effect as a close or an interrupt came returns its result, even for an empty message (the
+     * descriptor is closed then, and an interrupted thread keeps its status): nothing is lost.
+     */
+    private int blocking(ByteBuffer buffer, Descriptor.BufferCall call) throws IOException {
+        int[] done = DONE.get();
+        done[0] = -1;
+        try {
+            return mqd.blocking(buffer, call);
+        } catch (AsynchronousCloseException e) { // ClosedByInterruptException too
+            if (done[0] >= 0) {
+                return done[0];
+            }
+            throw e;
+        }
     }
 
     private int receiveOnce(int fd, ByteBuffer dst, long deadline) throws IOException {
         int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
         if (r >= 0) {
-            return Syscalls.mqPriority();
+            return DONE.get()[0] = Syscalls.mqPriority();
         }
         if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
             // setNonBlocking(true) came after requireBlocking(): the untimed receive cannot report "empty"

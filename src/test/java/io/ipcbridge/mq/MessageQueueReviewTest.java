@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.IllegalBlockingModeException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -68,6 +69,37 @@ class MessageQueueReviewTest {
                 assertEquals(IllegalBlockingModeException.class, e.getCause().getClass(),
                         "the queue is open: " + e.getCause());
                 assertTrue(q.isOpen());
+            }
+        });
+    }
+
+    @Test
+    void anEmptyMessageTakenAsTheReceiverIsClosedOrInterruptedIsNotLost() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String n = created.name();
+            try (MessageQueue w = MessageQueue.createExclusively(n, 1, 16, 0600)) {
+                for (int i = 0; i < 200; i++) {
+                    MessageQueue r = MessageQueue.open(n, MessageQueue.Access.READ);
+                    Blocked.Call<Message> receiver = Blocked.start(r::receive, Blocked.MQ_TIMEDRECEIVE);
+                    w.send(new byte[0], 7);
+                    if (i % 2 == 0) {
+                        receiver.thread().interrupt();
+                    } else {
+                        r.close();
+                    }
+                    try {
+                        Message m = receiver.result().get(10, TimeUnit.SECONDS);
+                        assertEquals(0, m.data().length);
+                        assertEquals(7, m.priority());
+                    } catch (ExecutionException e) {
+                        assertTrue(e.getCause() instanceof AsynchronousCloseException, e.getCause().toString());
+                        assertEquals(1, w.attributes().currentMessages(), "iteration " + i + ": the empty message "
+                                + "was taken off the queue and " + e.getCause().getClass().getSimpleName()
+                                + " thrown: lost");
+                        w.receive();
+                    }
+                    r.close();
+                }
             }
         });
     }
