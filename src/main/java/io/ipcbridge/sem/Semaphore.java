@@ -191,8 +191,14 @@ public final class Semaphore implements AutoCloseable {
         }
         ByteBuffer buffer = inSegment(segment, offset);
         String n = segment.name() + "+" + offset;
-        Syscalls.semInit(Syscalls.address(buffer) + offset, value, n);
-        return new Semaphore(n, buffer, offset);
+        // not sem_init on the mapping: on a segment shrunk under it glibc's write is a SIGBUS that
+        // kills the JVM. The same 32 bytes (glibc's own sem_init, into native memory of ours) go in
+        // through the JDK's guarded access, and are read back before glibc is ever called on them.
+        byte[] image = Syscalls.semImage(value);
+        buffer.duplicate().position(offset).put(image);
+        Semaphore s = new Semaphore(n, buffer, offset);
+        s.checkMapped();
+        return s;
     }
 
     /** Uses the semaphore another process initialised at {@code offset} of {@code segment}, after checking it. */
