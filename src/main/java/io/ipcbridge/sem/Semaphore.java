@@ -104,15 +104,20 @@ public final class Semaphore implements AutoCloseable {
             int fd;
             try {
                 fd = Syscalls.open("sem_open", temp, Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL
-                        | Syscalls.O_NOFOLLOW, mode, n);
+                        | Syscalls.O_NOFOLLOW, 0600, n);
             } catch (java.nio.file.FileAlreadyExistsException clash) {
                 continue;
             }
             try {
-                Syscalls.fchmod(fd, mode, n);
+                // mapped while the file is still 0600: map() reopens it through /proc/self/fd, which
+                // checks the mode again, and a mode without owner write (0400, 0444) would refuse
+                // the creator; and mapped before the link, so a failure leaves no name behind
+                Syscalls.fchmod(fd, 0600, n);
                 Syscalls.pwriteFully(fd, image, 0, n);
+                Semaphore created = map(n, fd);
+                Syscalls.fchmod(fd, mode, n);
                 Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
-                return map(n, fd);
+                return created;
             } finally {
                 Syscalls.close(fd);
                 Syscalls.unlink(temp);

@@ -7,7 +7,8 @@ import java.io.IOException;
 
 /**
  * A program for tests that must run as another user: {@code OpenAs KIND open|unlink NAME} opens or
- * unlinks a shm, sem or mq object and prints the outcome on stdout.
+ * unlinks a shm, sem or mq object and prints the outcome on stdout; {@code OpenAs sem create0400 NAME}
+ * creates a semaphore of value 1 with mode 0400 and takes its unit.
  */
 public final class OpenAs {
     private OpenAs() {
@@ -27,7 +28,14 @@ public final class OpenAs {
                     }
                     break;
                 case "sem":
-                    if (unlink) {
+                    if (args[1].equals("create0400")) {
+                        try (Semaphore s = Semaphore.createExclusively(name, 1, 0400)) {
+                            if (!s.tryAcquire()) {
+                                System.out.println("the unit is not there");
+                                return;
+                            }
+                        }
+                    } else if (unlink) {
                         Semaphore.unlink(name);
                     } else {
                         Semaphore.open(name).close();
