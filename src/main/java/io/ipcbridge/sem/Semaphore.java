@@ -109,15 +109,15 @@ public final class Semaphore implements AutoCloseable {
                 continue;
             }
             try {
-                // mapped while the file is still 0600: map() reopens it through /proc/self/fd, which
-                // checks the mode again, and a mode without owner write (0400, 0444) would refuse
-                // the creator; and mapped before the link, so a failure leaves no name behind
                 Syscalls.fchmod(fd, 0600, n);
                 Syscalls.pwriteFully(fd, image, 0, n);
-                Semaphore created = map(n, fd);
-                Syscalls.fchmod(fd, mode, n);
-                Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
-                return created;
+                // the channel is opened (through /proc/self/fd, which checks the mode) while the file
+                // is still 0600: a mode without owner write (0400, 0444) would refuse the creator
+                try (FileChannel channel = channel(fd)) {
+                    Syscalls.fchmod(fd, mode, n);
+                    Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
+                    return map(n, channel);
+                }
             } finally {
                 Syscalls.close(fd);
                 Syscalls.unlink(temp);
@@ -226,11 +226,18 @@ public final class Semaphore implements AutoCloseable {
     }
 
     private static Semaphore map(String name, int fd) throws IOException {
-        ByteBuffer map;
-        try (FileChannel channel = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
-            map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
+        try (FileChannel channel = channel(fd)) {
+            return map(name, channel);
         }
+    }
+
+    /** A channel on open descriptor {@code fd}, opened anew through /proc/self/fd (the mode is checked). */
+    private static FileChannel channel(int fd) throws IOException {
+        return FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    private static Semaphore map(String name, FileChannel channel) throws IOException {
+        ByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
         checkLayout(name, map);
         return new Semaphore(name, map, 0);
     }

@@ -2,7 +2,7 @@ package io.ipcbridge.sem;
 
 import io.ipcbridge.shm.SharedMemory;
 
-/** Child JVM for {@link SemaphoreReviewTest}: Semaphore.initialize on a segment shrunk under its mapping. */
+/** Child JVM for {@link SemaphoreShrunkSegmentTest}: Semaphore.initialize on a segment shrunk under its mapping. */
 public final class ShrunkSegmentInit {
     private ShrunkSegmentInit() {
     }

@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Review findings: blocking-mode toggles and empty messages racing close and interrupt. */
-class MessageQueueReviewTest {
+/** Queue edges: the blocking mode toggled under a blocked call, and empty messages racing close and interrupt. */
+class MessageQueueBlockingEdgeTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
     private final Created created = new Created("mqrev", MessageQueue::unlink);
 

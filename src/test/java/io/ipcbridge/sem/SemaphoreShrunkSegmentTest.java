@@ -11,7 +11,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** Review findings on semaphores. */
-class SemaphoreReviewTest {
+class SemaphoreShrunkSegmentTest {
     @Test
     void initializeOnASegmentShrunkUnderItsMappingIsRefusedInsteadOfKillingTheJvm() throws Exception {
         String n = Names.unique("semshrink");
