@@ -205,6 +205,9 @@ public final class SharedMemory implements Channel, HasDescriptor {
     /**
      * Maps a segment received as a descriptor (e.g. a memfd from a parent on fd 3), taking
      * ownership of it.
+     *
+     * @throws java.nio.file.AccessDeniedException if the descriptor's access mode does not allow
+     *     the mapping (read-write needs O_RDWR, read-only needs read access), as mmap(2) says EACCES
      */
     public static SharedMemory map(Descriptor descriptor, boolean readOnly) throws IOException {
         int dupped = descriptor.withFd(f -> Syscalls.dup(f, descriptor.name()));
@@ -261,6 +264,13 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         if (info.size() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(name + ": " + info.size() + " bytes is larger than one mapping can be");
+        }
+        // the mapping is made by reopening /proc/self/fd/N, which checks the file's mode, not the
+        // descriptor's: without this check a read-only descriptor (say, one a peer sent) would map
+        // read-write, where mmap(2) of that descriptor says EACCES
+        int access = Syscalls.accessMode(raw, name);
+        if (access == Syscalls.O_WRONLY || !readOnly && access != Syscalls.O_RDWR) {
+            throw Errors.exception("mmap", name, Errors.EACCES);
         }
         MappedByteBuffer map;
         Path self = Path.of("/proc/self/fd/" + raw);

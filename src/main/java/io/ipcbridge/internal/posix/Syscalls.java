@@ -218,6 +218,11 @@ public final class Syscalls {
         }
     }
 
+    /** fcntl(F_GETFL) masked with O_ACCMODE: {@link #O_RDONLY}, {@link #O_WRONLY} or {@link #O_RDWR}. */
+    public static int accessMode(int fd, String object) throws IOException {
+        return fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & 3;
+    }
+
     /** fcntl(F_GETFL) tested for O_NONBLOCK. */
     public static boolean isNonBlocking(int fd, String object) throws IOException {
         return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_NONBLOCK) != 0;
