@@ -232,6 +232,11 @@ public final class SharedMemory implements Channel, HasDescriptor {
 
     /** posix_fallocate(3), with ENOSPC explained. */
     private static void reserve(int fd, long size, String name, String where) throws IOException {
+        reserve(fd, size, name, where, "nothing was created");
+    }
+
+    /** posix_fallocate(3), with ENOSPC explained and {@code outcome} told. */
+    private static void reserve(int fd, long size, String name, String where, String outcome) throws IOException {
         try {
             Syscalls.fallocate(fd, size, name);
         } catch (IpcResourceLimitException e) {
@@ -239,7 +244,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
                 throw e;
             }
             throw new IpcResourceLimitException("posix_fallocate", name, e.errno(), where + " has no room for "
-                    + size + " bytes; nothing was created");
+                    + size + " bytes; " + outcome);
         }
     }
 
@@ -316,6 +321,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * size; open the object again to map the new one. After a shrink, this JVM's handles refuse
      * atomic updates past the new end (a plain access there raises {@link InternalError}).
      *
+     * @throws io.ipcbridge.IpcResourceLimitException if there is no room for {@code newSize} bytes
+     *     (ENOSPC); the object keeps its old size
      * @throws java.nio.channels.NonWritableChannelException if opened read-only (ftruncate would fail
      *     with EINVAL); nothing is called
      */
@@ -327,8 +334,21 @@ public final class SharedMemory implements Channel, HasDescriptor {
         fd.withFd(f -> {
             extent.set(Math.min(extent.get(), newSize)); // first: no update may reach past the new end
             try {
+                long oldSize = Syscalls.fstat(f, name).size();
                 Syscalls.ftruncate(f, newSize, name);
-                reserve(f, newSize, name, "/dev/shm");
+                try {
+                    reserve(f, newSize, name, "/dev/shm", "the object keeps its " + oldSize + " bytes");
+                } catch (IOException | RuntimeException e) {
+                    // a grown but unreserved tail would be a SIGBUS at the first write: shrink back
+                    if (newSize > oldSize) {
+                        try {
+                            Syscalls.ftruncate(f, oldSize, name);
+                        } catch (IOException again) {
+                            e.addSuppressed(again);
+                        }
+                    }
+                    throw e;
+                }
                 extent.set(newSize);
             } catch (IOException | RuntimeException e) {
                 extent.set(Syscalls.fstat(f, name).size()); // whatever the object's size is now

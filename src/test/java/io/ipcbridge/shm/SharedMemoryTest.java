@@ -280,4 +280,21 @@ class SharedMemoryTest {
         assertEquals("IpcResourceLimitException: posix_fallocate(/big): ENOSPC (No space left on device): "
                 + "/dev/shm has no room for 4194304 bytes; nothing was created\nexit 1\n", out);
     }
+
+    @Test
+    void aResizeThatFindsDevShmFullLeavesTheObjectAsItWas() throws Exception {
+        // SHM-12 for resize: ftruncate grows the object sparsely, then posix_fallocate finds no room.
+        // The object must keep its old size, not stay grown over pages that were never reserved (a
+        // write there is a SIGBUS: in a C peer, or in this JVM through a compare-and-set)
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String script = "mount -t tmpfs -o size=1m tmpfs /dev/shm || exit 77\n"
+                + "\"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.ipcbridge.testing.ResizeSegment /grow 65536 4194304";
+        Process p = new ProcessBuilder("unshare", "--mount", "sh", "-c", script, java,
+                System.getProperty("java.class.path")).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        org.junit.jupiter.api.Assumptions.assumeTrue(rc != 77 && !out.contains("unshare failed"), "no mount namespace here (needs CAP_SYS_ADMIN): " + out);
+        assertTrue(out.startsWith("IpcResourceLimitException: posix_fallocate(/grow): ENOSPC"), out);
+        assertTrue(out.endsWith("size 65536\n"), "the failed resize left the object at its old size: " + out);
+    }
 }
