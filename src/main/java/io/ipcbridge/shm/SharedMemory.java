@@ -125,10 +125,21 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * existing object keeps its own size.
      */
     public static SharedMemory createOrOpen(String name, long size, int mode) throws IOException {
-        try {
-            return createExclusively(name, size, mode);
-        } catch (FileAlreadyExistsException e) {
-            SharedMemory shm = open(name, false);
+        for (int attempt = 1;; attempt++) {
+            SharedMemory shm;
+            try {
+                return createExclusively(name, size, mode);
+            } catch (FileAlreadyExistsException e) {
+                try {
+                    shm = open(name, false);
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // removed between our EEXIST and our open: the name is free again, create it
+                    if (attempt < CREATE_OR_OPEN_ATTEMPTS) {
+                        continue;
+                    }
+                    throw gone;
+                }
+            }
             int owner = shm.info().uid();
             if (owner != Syscalls.geteuid()) {
                 shm.close();
@@ -137,6 +148,9 @@ public final class SharedMemory implements Channel, HasDescriptor {
             return shm;
         }
     }
+
+    /** How often createOrOpen tries again when the object vanishes between its create and its open. */
+    private static final int CREATE_OR_OPEN_ATTEMPTS = 100;
 
     /** Opens existing object {@code name} read-write. */
     public static SharedMemory open(String name) throws IOException {
