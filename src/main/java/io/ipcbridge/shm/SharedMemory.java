@@ -164,6 +164,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * @throws java.nio.file.NoSuchFileException if there is no such object (ENOENT)
      * @throws java.nio.file.AccessDeniedException if its mode refuses this user (EACCES)
      * @throws IpcSecurityException if the name is a symbolic link or not a regular file
+     * @throws IpcResourceLimitException if the object is larger than 2^31 - 1 bytes (EFBIG)
      */
     public static SharedMemory open(String name, boolean readOnly) throws IOException {
         String n = checkName(name);
@@ -282,7 +283,9 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw new IpcSecurityException(name, "is a " + info.typeName() + ", not a shared memory object; refused");
         }
         if (info.size() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(name + ": " + info.size() + " bytes is larger than one mapping can be");
+            // the object's size, not the caller's input: a checked failure naming the object
+            throw new IpcResourceLimitException("mmap", name, Errors.EFBIG, info.size()
+                    + " bytes is larger than one mapping can be (" + Integer.MAX_VALUE + " bytes); nothing was mapped");
         }
         // the mapping is made by reopening /proc/self/fd/N, which checks the file's mode, not the
         // descriptor's: without this check a read-only descriptor (say, one a peer sent) would map

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.IpcError;
+import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
@@ -14,6 +15,7 @@ import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.nio.charset.StandardCharsets;
@@ -296,5 +298,21 @@ class SharedMemoryTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(rc != 77 && !out.contains("unshare failed"), "no mount namespace here (needs CAP_SYS_ADMIN): " + out);
         assertTrue(out.startsWith("IpcResourceLimitException: posix_fallocate(/grow): ENOSPC"), out);
         assertTrue(out.endsWith("size 65536\n"), "the failed resize left the object at its old size: " + out);
+    }
+
+    @Test
+    void anObjectLargerThanOneMappingIsACheckedFailureNamingItAndLeaksNothing() throws Exception {
+        // a peer may size an object past 2 GiB (sparse, so this costs no memory): that is the object's
+        // property, not bad input, so open fails with an IOException naming it, and closes its fd
+        String n = name();
+        try (SharedMemory s = SharedMemory.createExclusively(n, 4096)) {
+            try (RandomAccessFile f = new RandomAccessFile("/dev/shm" + n, "rw")) {
+                f.setLength(3L << 30);
+            }
+            var fds = io.ipcbridge.testing.Fds.snapshot();
+            IpcResourceLimitException e = assertThrows(IpcResourceLimitException.class, () -> SharedMemory.open(n));
+            assertTrue(e.getMessage().startsWith("mmap(" + n + "): EFBIG"), e.getMessage());
+            io.ipcbridge.testing.Fds.assertNoneAdded(fds);
+        }
     }
 }

@@ -30,6 +30,7 @@ public final class Errors {
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
     public static final int ENFILE = 23;
+    public static final int EFBIG = 27;
     public static final int EMFILE = 24;
     public static final int ENOSPC = 28;
     public static final int EPIPE = 32;
