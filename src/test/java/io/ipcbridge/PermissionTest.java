@@ -91,6 +91,13 @@ class PermissionTest {
     }
 
     @Test
+    void aNonRootCreatorCanMapAndWriteASegmentItCreatesReadOnlyForEveryone() throws Exception {
+        // SEC-01: the mode is applied exactly, and the creator maps through the O_RDWR descriptor it
+        // created with, whatever the mode says about later opens (as shm_open + mmap in C do)
+        assertEquals("ok", asNobody("shm", "create-0400", Names.unique("perm")));
+    }
+
+    @Test
     void anotherUserIsRefusedRootsSemaphore() throws Exception {
         String n = Names.unique("perm");
         try (Semaphore s = Semaphore.createExclusively(n, 2)) {
@@ -122,7 +129,7 @@ class PermissionTest {
         // glibc's sem_open maps the descriptor it created; a re-open of that file would be refused
         String n = Names.unique("perm");
         try {
-            assertEquals("ok", asNobody("sem", "create0400", n));
+            assertEquals("ok", asNobody("sem", "create-0400", n));
         } finally {
             try {
                 Semaphore.unlink(n);

@@ -102,14 +102,27 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         String path = DEV_SHM + n;
         int raw = Syscalls.open("shm_open", path,
-                Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, mode, n);
+                Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, DEFAULT_MODE, n);
+        SharedMemory shm = null;
         try {
-            Syscalls.fchmod(raw, mode, n);
+            // owner read-write until mapped: map() reopens /proc/self/fd/N, which checks the mode, so a
+            // creator asking for 0400 (or under umask 0277) could not map what it just created
+            Syscalls.fchmod(raw, DEFAULT_MODE, n);
             Syscalls.ftruncate(raw, size, n);
             reserve(raw, size, n, "/dev/shm");
-            return map(n, raw, false);
+            shm = map(n, raw, false);
+            Syscalls.fchmod(raw, mode, n);
+            return shm;
         } catch (IOException | RuntimeException e) {
-            Syscalls.close(raw);
+            if (shm == null) {
+                Syscalls.close(raw);
+            } else {
+                try {
+                    shm.close();
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
+            }
             try {
                 Syscalls.unlink(path);
             } catch (IOException ignored) {

@@ -7,8 +7,9 @@ import java.io.IOException;
 
 /**
  * A program for tests that must run as another user: {@code OpenAs KIND open|unlink NAME} opens or
- * unlinks a shm, sem or mq object and prints the outcome on stdout; {@code OpenAs sem create0400 NAME}
- * creates a semaphore of value 1 with mode 0400 and takes its unit.
+ * unlinks a shm, sem or mq object and prints the outcome on stdout; {@code OpenAs sem create-0400 NAME}
+ * creates a semaphore of value 1 with mode 0400 and takes its unit; {@code OpenAs shm create-0400
+ * NAME} creates a segment of mode 0400, writes it and unlinks it.
  */
 public final class OpenAs {
     private OpenAs() {
@@ -21,14 +22,20 @@ public final class OpenAs {
         try {
             switch (kind) {
                 case "shm":
-                    if (unlink) {
+                    if (args[1].equals("create-0400")) {
+                        // created read-only for everyone, written by its creator through its O_RDWR fd
+                        try (SharedMemory shm = SharedMemory.createExclusively(name, 4096, 0400)) {
+                            SharedMemory.unlink(name);
+                            shm.setInt(0, 42);
+                        }
+                    } else if (unlink) {
                         SharedMemory.unlink(name);
                     } else {
                         SharedMemory.open(name).close();
                     }
                     break;
                 case "sem":
-                    if (args[1].equals("create0400")) {
+                    if (args[1].equals("create-0400")) {
                         try (Semaphore s = Semaphore.createExclusively(name, 1, 0400)) {
                             if (!s.tryAcquire()) {
                                 System.out.println("the unit is not there");
