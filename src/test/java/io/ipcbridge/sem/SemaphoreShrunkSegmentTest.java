@@ -1,6 +1,7 @@
 package io.ipcbridge.sem;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,11 +11,23 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** Review findings on semaphores. */
+/** A semaphore initialised in a segment shrunk under its mapping: refused, the JVM alive. */
 class SemaphoreShrunkSegmentTest {
     @Test
     void initializeOnASegmentShrunkUnderItsMappingIsRefusedInsteadOfKillingTheJvm() throws Exception {
         String n = Names.unique("semshrink");
+        try {
+            run(n);
+        } finally {
+            try {
+                io.ipcbridge.shm.SharedMemory.unlink(n); // left by a child that died
+            } catch (java.nio.file.NoSuchFileException unlinkedByTheChild) {
+                // as it should be
+            }
+        }
+    }
+
+    private static void run(String n) throws Exception {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:ErrorFile=/dev/null",
@@ -25,5 +38,6 @@ class SemaphoreShrunkSegmentTest {
             assertEquals(0, status, "the JVM died (SIGBUS in glibc's sem_init): " + out);
             assertTrue(out.contains("refused"), "child said: " + out);
         });
+        assertFalse(java.nio.file.Files.exists(Path.of("/dev/shm" + n)), "the child unlinked its segment");
     }
 }
