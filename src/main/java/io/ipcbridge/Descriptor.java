@@ -287,6 +287,16 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
      * write allocates nothing, as with the JDK's channels.
      */
     public int blocking(ByteBuffer buffer, BufferCall call) throws IOException {
+        return blocking(buffer, call, false);
+    }
+
+    /**
+     * {@link #blocking(ByteBuffer, BufferCall)}; with {@code resultIsEffect}, a result of 0 or more
+     * says the call took effect even when it moved no bytes (an empty message sent or received: a
+     * call whose every failure on the dead socket is an exception, as mq_timedsend's EBADF), and a
+     * negative one that it did not.
+     */
+    public int blocking(ByteBuffer buffer, BufferCall call, boolean resultIsEffect) throws IOException {
         long self = enter();
         try {
             int start = buffer == null ? 0 : buffer.position();
@@ -296,9 +306,11 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             try {
                 for (;;) {
                     int result = call.apply(fd, buffer);
-                    // a call that ended having moved bytes (the dead socket moves none) counts even if
-                    // a close or an interrupt came meanwhile: a message taken off a queue is not lost
-                    moved = result != RETRY && buffer != null && buffer.position() != start;
+                    // a call that ended having moved bytes (the dead socket moves none), or said it took
+                    // effect, counts even if a close or an interrupt came meanwhile: a message taken off
+                    // a queue is not lost
+                    moved = result != RETRY && (resultIsEffect ? result >= 0
+                            : buffer != null && buffer.position() != start);
                     if (!isOpen() && !moved) {
                         return 0; // the result may come from the dead socket (an end of file): end() throws
                     }

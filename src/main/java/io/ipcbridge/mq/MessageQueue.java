@@ -67,12 +67,6 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private static final ThreadLocal<ByteBuffer[]> BUFFER = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
     /** The priority of this thread's untimed send, for {@link #sendCall}. */
     private static final ThreadLocal<int[]> SEND_PRIORITY = ThreadLocal.withInitial(() -> new int[1]);
-    /**
-     * Per thread: the result of the last mq_timed* call of {@link #sendOnce} or {@link #receiveOnce}
-     * that took effect (1 sent, or the received priority), or -1: an empty message moves no bytes, so
-     * {@link Descriptor#blocking} cannot tell that it was taken when a close or interrupt comes.
-     */
-    private static final ThreadLocal<int[]> DONE = ThreadLocal.withInitial(() -> new int[1]);
 
     /** How a queue is opened. */
     public enum Access {
@@ -380,24 +374,26 @@ public final class MessageQueue implements Channel, HasDescriptor {
         } else {
             call = (fd, b) -> sendOnce(fd, b, priority, deadline);
         }
-        boolean sent = blocking(direct, call) == 1;
+        // a result >= 0 is an effect: a send that went through as a close or an interrupt came is
+        // reported, even for an empty message, which moves no bytes
+        boolean sent = mqd.blocking(direct, call, true) == 1;
         if (sent && direct != message) {
             message.position(message.limit());
         }
         return sent;
     }
 
-    /** mq_timedsend(3) of direct {@code message}: 1 when sent, 0 when full or timed out, or RETRY. */
+    /** mq_timedsend(3) of direct {@code message}: 1 when sent, -1 when full or timed out, or RETRY. */
     private int sendOnce(int fd, ByteBuffer message, int priority, long deadline) throws IOException {
         int r = Syscalls.mqSend(fd, message, priority, slice(deadline), name);
         if (r == 0) {
-            return DONE.get()[0] = 1;
+            return 1;
         }
         if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
             // setNonBlocking(true) came after requireBlocking(): the untimed send cannot report "full"
             throw new IllegalBlockingModeException();
         }
-        return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? 0 : Descriptor.RETRY;
+        return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : Descriptor.RETRY;
     }
 
     /**
@@ -499,31 +495,15 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
         }
-        return blocking(dst, deadline == Deadline.NEVER ? receiveCall : (fd, b) -> receiveOnce(fd, b, deadline));
-    }
-
-    /**
-     * {@link Descriptor#blocking(ByteBuffer, Descriptor.BufferCall)}, but a send or receive that took
-     * effect as a close or an interrupt came returns its result, even for an empty message (the
-     * descriptor is closed then, and an interrupted thread keeps its status): nothing is lost.
-     */
-    private int blocking(ByteBuffer buffer, Descriptor.BufferCall call) throws IOException {
-        int[] done = DONE.get();
-        done[0] = -1;
-        try {
-            return mqd.blocking(buffer, call);
-        } catch (AsynchronousCloseException e) { // ClosedByInterruptException too
-            if (done[0] >= 0) {
-                return done[0];
-            }
-            throw e;
-        }
+        // a priority >= 0 is an effect: a message taken as a close or an interrupt came is returned, not lost
+        return mqd.blocking(dst, deadline == Deadline.NEVER ? receiveCall : (fd, b) -> receiveOnce(fd, b, deadline),
+                true);
     }
 
     private int receiveOnce(int fd, ByteBuffer dst, long deadline) throws IOException {
         int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
         if (r >= 0) {
-            return DONE.get()[0] = Syscalls.mqPriority();
+            return Syscalls.mqPriority();
         }
         if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
             // setNonBlocking(true) came after requireBlocking(): the untimed receive cannot report "empty"
