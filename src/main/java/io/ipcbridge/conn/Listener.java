@@ -80,6 +80,12 @@ public final class Listener implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             handshaking.remove(c);
             c.close();
+            if (closed && e instanceof IOException && !(e instanceof AsynchronousCloseException)) {
+                // close() shut c before the handshake's next call began (ClosedChannelException there)
+                AsynchronousCloseException ended = new AsynchronousCloseException();
+                ended.initCause(e);
+                throw ended;
+            }
             throw e;
         }
     }
