@@ -433,30 +433,44 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (maxFds == 0) {
             return receivePlain(dst, direct, from);
         }
-        ByteBuffer into = direct;
         int room = direct.remaining();
         int[] again = new int[1];
-        SocketCalls.Received r = fd.blocking(f -> {
-            SocketCalls.Received got = SocketCalls.recvmsg(f, into, maxFds,
-                    type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, again, name);
-            if (got == null && again[0] == Syscalls.AGAIN) {
-                if (fd.isNonBlocking()) {
-                    return NOTHING;
+        int flags = type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC;
+        SocketCalls.Received[] got = new SocketCalls.Received[1];
+        try {
+            // a buffer call: one that completed as a close or an interrupt came (bytes moved) returns
+            // its result, as a read does; one that did not throws, and what it received is closed
+            fd.blocking(direct, (f, into) -> {
+                SocketCalls.Received g = SocketCalls.recvmsg(f, into, maxFds, flags, again, name);
+                if (g != null) {
+                    got[0] = g;
+                    return 0;
                 }
-                awaitBlocked(f, Syscalls.POLLIN);
+                if (again[0] == Syscalls.AGAIN) {
+                    if (fd.isNonBlocking()) {
+                        got[0] = NOTHING;
+                        return 0;
+                    }
+                    awaitBlocked(f, Syscalls.POLLIN);
+                }
+                return Descriptor.RETRY;
+            });
+        } catch (IOException | RuntimeException | Error e) {
+            if (got[0] != null) {
+                for (int raw : got[0].fds) {
+                    Syscalls.close(raw);
+                }
             }
-            return got;
-        });
+            throw e;
+        }
+        SocketCalls.Received r = got[0];
         if (r == NOTHING) {
             return 0; // non-blocking (set through the descriptor), and nothing there
         }
         int kept = Math.min(r.length, room);
+        List<Descriptor> adopted = adoptAll(r.fds);
         if (direct != dst) {
             dst.put(direct.flip());
-        }
-        List<Descriptor> adopted = new ArrayList<>(r.fds.length);
-        for (int raw : r.fds) {
-            adopted.add(Descriptor.adopt(raw, "received from " + name));
         }
         if ((r.flags & SocketCalls.MSG_CTRUNC) != 0 || adopted.size() > maxFds) {
             // the control buffer is rounded up to 8 bytes, so one more than asked may fit: refused too
@@ -472,6 +486,30 @@ public final class Socket implements ByteChannel, HasDescriptor {
             throw new MessageTruncatedException(name, r.length, room);
         }
         return type == Type.STREAM && r.length == 0 ? -1 : r.length;
+    }
+
+    /** Takes ownership of received descriptors; if that fails, none of them is left open. */
+    private List<Descriptor> adoptAll(int[] raw) throws IOException {
+        List<Descriptor> adopted = new ArrayList<>(raw.length);
+        int i = 0;
+        try {
+            for (; i < raw.length; i++) {
+                adopted.add(Descriptor.adopt(raw[i], "received from " + name));
+            }
+            return adopted;
+        } catch (IOException | RuntimeException | Error e) {
+            for (int j = i; j < raw.length; j++) {
+                Syscalls.close(raw[j]);
+            }
+            for (Descriptor d : adopted) {
+                try {
+                    d.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
     }
 
     /** {@link #receive} without room for descriptors: nothing allocated but the sender's address, when asked. */

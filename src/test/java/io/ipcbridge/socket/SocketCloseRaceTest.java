@@ -1,0 +1,91 @@
+package io.ipcbridge.socket;
+
+import static io.ipcbridge.socket.SocketTest.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * X-02 with FD-06's "no leak": a call that completed in the kernel just as {@code close()} came. A
+ * thread blocked in the call is suspended ({@link Thread#suspend} stops it on its way back from
+ * native code), the call is made to complete in the kernel, the thread is seen to have left the
+ * system call, the socket is closed, and only then is the thread resumed: the order is fixed by
+ * the kernel's own state, not by timing.
+ */
+class SocketCloseRaceTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int RECVMSG = 47;
+    private static final int ACCEPT4 = 288;
+
+    @TempDir
+    Path dir;
+
+    /** Waits until thread {@code tid}, suspended, sleeps outside system call {@code syscall}. */
+    static void awaitLeft(int tid, int syscall) {
+        Path task = Path.of("/proc/self/task/" + tid);
+        for (;;) {
+            try {
+                String stat = Files.readString(task.resolve("stat"));
+                char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                String call = Files.readString(task.resolve("syscall")).trim().split(" ")[0];
+                if (state == 'S' && !call.equals(Integer.toString(syscall))) {
+                    return;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    @SuppressWarnings("removal") // Thread.suspend: the one way to hold a thread between its system call and what follows
+    @DisplayName("X-02, FD-06: descriptors received as close() comes are returned with their data, never leaked")
+    void descriptorsReceivedAsACloseComesAreNotLeaked() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe pipe = Pipe.open()) {
+                var before = Fds.snapshot();
+                ByteBuffer data = ByteBuffer.allocateDirect(8);
+                Blocked.Call<List<Descriptor>> call = Blocked.start(() -> p.second().receiveDescriptors(data, 2),
+                        RECVMSG);
+                call.thread().suspend();
+                try {
+                    p.first().sendDescriptors(text("fd"), List.of(pipe.sink().descriptor()));
+                    awaitLeft(call.tid(), RECVMSG); // recvmsg has returned with the descriptor
+                    p.second().close();
+                } finally {
+                    call.thread().resume();
+                }
+                List<Descriptor> got;
+                try {
+                    got = call.result().get();
+                } catch (ExecutionException e) {
+                    assertInstanceOf(AsynchronousCloseException.class, e.getCause());
+                    got = List.of();
+                }
+                assertEquals(1, got.size(), "the receive completed: its descriptor and data are returned");
+                assertEquals("fd", text(data));
+                got.get(0).close();
+                Fds.assertNoneAdded(before);
+            }
+        });
+    }
+}
