@@ -88,4 +88,34 @@ class SocketCloseRaceTest {
             }
         });
     }
+
+    @Test
+    @SuppressWarnings("removal")
+    @DisplayName("X-02, UDS-12: a connection accepted as close() comes is closed with the accept's exception, never leaked")
+    void aConnectionAcceptedAsACloseComesIsNotLeaked() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Address a = Address.unix(dir.resolve("race.sock"));
+            ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM);
+            try {
+                server.descriptor().setNonBlocking(false); // so that the thread sleeps in accept4 itself
+                var before = Fds.snapshot();
+                Blocked.Call<Socket> call = Blocked.start(server::accept, ACCEPT4);
+                call.thread().suspend();
+                Socket client;
+                try {
+                    client = Socket.connect(a, Socket.Type.STREAM);
+                    awaitLeft(call.tid(), ACCEPT4); // accept4 has returned the new connection
+                    server.close();
+                } finally {
+                    call.thread().resume();
+                }
+                ExecutionException e = assertThrows(ExecutionException.class, () -> call.result().get());
+                assertInstanceOf(AsynchronousCloseException.class, e.getCause());
+                client.close();
+                Fds.assertNoneAdded(before);
+            } finally {
+                server.close();
+            }
+        });
+    }
 }
