@@ -280,9 +280,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
      */
     @Override
     public int read(ByteBuffer dst) throws IOException {
-        if (dst.isReadOnly()) {
-            throw new IllegalArgumentException("read-only buffer");
-        }
+        checkWritable(dst);
         if (!dst.hasRemaining()) {
             fd.fd(); // closed: ClosedChannelException
             return 0;
@@ -326,6 +324,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @return the sender's address, or null for an unnamed AF_UNIX sender
      */
     public Address receiveFrom(ByteBuffer dst) throws IOException {
+        checkWritable(dst);
         awaitReadTimeout();
         Address[] from = new Address[1];
         receive(dst, 0, null, from);
@@ -382,10 +381,21 @@ public final class Socket implements ByteChannel, HasDescriptor {
             throw new IllegalArgumentException("room for 1 to " + SocketCalls.MAX_FDS + " descriptors: "
                     + maxDescriptors);
         }
+        checkWritable(data);
         awaitReadTimeout();
         List<Descriptor> received = new ArrayList<>();
         receive(data, maxDescriptors, received, null);
         return received;
+    }
+
+    /**
+     * Refuses a read-only buffer before any call: the kernel would write into a direct one, and a
+     * heap one would fail only after the message, and any descriptors with it, had been taken.
+     */
+    private static void checkWritable(ByteBuffer dst) {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
+        }
     }
 
     private int send(ByteBuffer message, byte[] to, int[] fds) throws IOException {
