@@ -92,6 +92,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final boolean unix;
     private final String name;
     private volatile String ownedPath;
+    private final java.util.concurrent.atomic.AtomicBoolean pathRemoved = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Duration readTimeout;
     private final Descriptor.BufferCall sendCall = (f, out) -> sendOnce(f, out, null, NO_FDS);
     private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false);
@@ -697,14 +698,14 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /** Closes the socket, and removes the socket file of a datagram socket bound to a path. */
     @Override
     public void close() throws IOException {
-        if (!fd.isOpen()) {
-            return;
-        }
         try {
-            fd.close();
+            fd.close(); // once: a later call does nothing
         } finally {
-            String path = ownedPath; // removed even when the close failed: the file is still ours
-            if (path != null) {
+            // removed even when the close failed, or when an interrupt (or a close of the descriptor
+            // itself) closed it before: the file is still ours; and once, so that two concurrent
+            // closes never remove a file another socket bound at the path meanwhile
+            String path = ownedPath;
+            if (path != null && pathRemoved.compareAndSet(false, true)) {
                 ServerSocket.unlinkQuietly(path);
             }
         }

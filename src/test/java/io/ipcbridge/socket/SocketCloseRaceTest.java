@@ -2,6 +2,7 @@ package io.ipcbridge.socket;
 
 import static io.ipcbridge.socket.SocketTest.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -15,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -117,5 +119,33 @@ class SocketCloseRaceTest {
                 server.close();
             }
         });
+    }
+
+    @Test
+    @DisplayName("X-06, SEC-14: a bound datagram socket whose receive was interrupted still removes its file on close()")
+    void anInterruptedBoundSocketRemovesItsFileOnClose() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path path = dir.resolve("dgram.sock");
+            Socket s = Socket.bind(Address.unix(path));
+            try {
+                Blocked.Call<Address> call = Blocked.start(() -> s.receiveFrom(ByteBuffer.allocate(8)), RECVMSG);
+                call.thread().interrupt(); // closes the descriptor, as the JDK's channels do
+                ExecutionException e = assertThrows(ExecutionException.class, () -> call.result().get());
+                assertInstanceOf(java.nio.channels.ClosedByInterruptException.class, e.getCause());
+            } finally {
+                s.close();
+            }
+            assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the socket file is removed");
+        });
+    }
+
+    @Test
+    @DisplayName("SEC-14: a bound datagram socket whose descriptor was closed directly still removes its file on close()")
+    void aBoundSocketClosedThroughItsDescriptorRemovesItsFileOnClose() throws Exception {
+        Path path = dir.resolve("dgram2.sock");
+        Socket s = Socket.bind(Address.unix(path));
+        s.descriptor().close();
+        s.close();
+        assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the socket file is removed");
     }
 }
