@@ -192,7 +192,12 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         }
     }
 
-    /** Decodes a sockaddr the kernel returned (accept, recvfrom, getsockname); null for an unnamed one. */
+    /**
+     * Decodes a sockaddr the kernel returned (accept, recvfrom, getsockname); null for an unnamed
+     * one, and for an AF_UNIX address that {@link Unix} and {@link Abstract} refuse to build but
+     * Linux lets another program bind (the empty abstract name, a path of 108 bytes with no NUL): a
+     * message from such a sender is still delivered, never lost to an exception.
+     */
     static Address fromSockaddr(byte[] sa, int length) {
         if (length < 2) {
             return null;
@@ -202,14 +207,18 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
             if (length == 2) {
                 return null;
             }
-            if (sa[2] == 0) {
-                return new Abstract(new String(sa, 3, length - 3, StandardCharsets.UTF_8));
+            try {
+                if (sa[2] == 0) {
+                    return new Abstract(new String(sa, 3, length - 3, StandardCharsets.UTF_8));
+                }
+                int end = 2;
+                while (end < length && sa[end] != 0) {
+                    end++;
+                }
+                return new Unix(Path.of(new String(sa, 2, end - 2, StandardCharsets.UTF_8)));
+            } catch (IllegalArgumentException unnameable) {
+                return null;
             }
-            int end = 2;
-            while (end < length && sa[end] != 0) {
-                end++;
-            }
-            return new Unix(Path.of(new String(sa, 2, end - 2, StandardCharsets.UTF_8)));
         }
         int port = (sa[2] & 0xff) << 8 | (sa[3] & 0xff);
         try {
