@@ -1,5 +1,6 @@
 package io.ipcbridge.socket;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
@@ -117,6 +118,11 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
                 sa.putInt(0); // flowinfo
             }
             sa.put(ip);
+            if (address instanceof Inet6Address v6) {
+                // sin6_scope_id, in host order: the interface of a link-local address, without which
+                // the kernel refuses it (EINVAL)
+                sa.order(ByteOrder.nativeOrder()).putInt(v6.getScopeId());
+            }
             return sa.array();
         }
 
@@ -223,7 +229,11 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         int port = (sa[2] & 0xff) << 8 | (sa[3] & 0xff);
         try {
             byte[] ip = family == AF_INET ? Arrays.copyOfRange(sa, 4, 8) : Arrays.copyOfRange(sa, 8, 24);
-            return new Inet(InetAddress.getByAddress(ip), port);
+            int scope = family == AF_INET6 && length >= 28
+                    ? ByteBuffer.wrap(sa, 24, 4).order(ByteOrder.nativeOrder()).getInt() : 0;
+            // a scope id (a link-local peer's interface) is kept, or a reply to it would be refused
+            return new Inet(scope == 0 ? InetAddress.getByAddress(ip) : Inet6Address.getByAddress(null, ip, scope),
+                    port);
         } catch (UnknownHostException e) {
             throw new IllegalStateException("bad address from the kernel", e);
         }

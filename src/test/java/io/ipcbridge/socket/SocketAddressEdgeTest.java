@@ -3,12 +3,17 @@ package io.ipcbridge.socket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.net.Inet6Address;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HexFormat;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -56,6 +61,37 @@ class SocketAddressEdgeTest {
                 Address from = s.receiveFrom(b);
                 assertEquals("odd sender", StandardCharsets.UTF_8.decode(b.flip()).toString());
                 assertNull(from, "no Address names it");
+            }
+        });
+    }
+
+    /** A link-local IPv6 address of this host with its interface index as scope id, or null if none. */
+    static Inet6Address linkLocal() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/net/if_inet6"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f[0].startsWith("fe80") && f.length >= 6) {
+                byte[] ip = HexFormat.of().parseHex(f[0]);
+                return Inet6Address.getByAddress(null, ip, Integer.parseInt(f[1], 16));
+            }
+        }
+        return null;
+    }
+
+    @Test
+    @DisplayName("UDS-14 (IPv6): a link-local address keeps its scope id both ways: bind, sendTo, receiveFrom, localAddress")
+    void aLinkLocalAddressKeepsItsScopeId() throws Exception {
+        Inet6Address ll = linkLocal();
+        assumeTrue(ll != null, "no link-local IPv6 address on this host");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket s = Socket.bind(new Address.Inet(ll, 0))) {
+                Address.Inet local = (Address.Inet) s.localAddress();
+                assertEquals(ll.getScopeId(), ((Inet6Address) local.address()).getScopeId(), "getsockname's scope id");
+                assertEquals(5, s.sendTo(ByteBuffer.wrap("scope".getBytes(StandardCharsets.UTF_8)), local));
+                ByteBuffer b = ByteBuffer.allocate(8);
+                Address.Inet from = (Address.Inet) s.receiveFrom(b);
+                assertEquals("scope", StandardCharsets.UTF_8.decode(b.flip()).toString());
+                assertEquals(local, from, "the sender");
+                assertEquals(ll.getScopeId(), ((Inet6Address) from.address()).getScopeId(), "the sender's scope id");
             }
         });
     }
