@@ -192,7 +192,18 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
         int r = fd.blocking(f -> {
             int c = SocketCalls.connect(f, address.sockaddr(), name);
-            return c == Syscalls.INTERRUPTED ? null : c;
+            if (c != Syscalls.INTERRUPTED) {
+                return c;
+            }
+            if (micros != 0 && fd.isOpen()) {
+                // a signal ended the wait: the retry gets what is left until the same deadline, not
+                // the whole timeout again (an EINTR storm would otherwise keep it waiting for ever)
+                if (Deadline.passed(deadline)) {
+                    return SocketCalls.IN_PROGRESS;
+                }
+                SocketCalls.setSendTimeout(f, remainingMicros(deadline), name);
+            }
+            return null;
         });
         if (r == SocketCalls.IN_PROGRESS) {
             throw new SocketTimeoutException("connect(" + name + "): timed out after " + timeout

@@ -1,0 +1,98 @@
+package io.ipcbridge.socket;
+
+import static io.ipcbridge.socket.SocketTest.text;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ipcbridge.internal.posix.NativeThread;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** an EINTR storm against timed socket calls: each retry keeps the same absolute deadline. */
+class SocketEintrTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int CONNECT = 42;
+
+    @TempDir
+    Path dir;
+
+    /** Whether thread {@code tid} sleeps in system call {@code syscall} now. */
+    static boolean sleepsIn(int tid, int syscall) {
+        Path task = Path.of("/proc/self/task/" + tid);
+        try {
+            String stat = Files.readString(task.resolve("stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state == 'S' && Files.readString(task.resolve("syscall")).startsWith(syscall + " ");
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    @DisplayName("X-05, X-08: a timed AF_UNIX connect to a full backlog ends at its deadline under an EINTR storm")
+    void aTimedConnectEndsAtItsDeadlineUnderAnEintrStorm() throws Exception {
+        Address a = Address.unix(dir.resolve("full.sock"));
+        List<Socket> clients = new ArrayList<>();
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+            try {
+                for (;;) { // until the backlog is full: then a bounded connect times out
+                    clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
+                    assertTrue(clients.size() < 10_000, "the backlog is bounded");
+                }
+            } catch (SocketTimeoutException full) {
+                // full
+            }
+            AtomicLong handle = new AtomicLong();
+            AtomicInteger tid = new AtomicInteger();
+            CompletableFuture<Socket> result = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                handle.set(NativeThread.current());
+                tid.set(io.ipcbridge.testing.Blocked.currentTid());
+                try {
+                    result.complete(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(200)));
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            }, "timed-connect");
+            t.start();
+            assertTimeoutPreemptively(LIMIT, () -> {
+                int signals = 0;
+                while (!result.isDone()) {
+                    // each time the connect sleeps, a signal without SA_RESTART makes it return EINTR
+                    if (tid.get() != 0 && sleepsIn(tid.get(), CONNECT)) {
+                        NativeThread.signal(handle.get());
+                        signals++;
+                    }
+                    Thread.onSpinWait();
+                }
+                ExecutionException e = assertThrows(ExecutionException.class, result::get);
+                assertInstanceOf(SocketTimeoutException.class, e.getCause(), "after " + signals + " signals");
+            }, "the connect kept waiting past its deadline: each EINTR started the whole timeout again");
+            t.join();
+            for (Socket c : clients) {
+                c.write(text("x")); // all still connected
+            }
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+        }
+    }
+}
