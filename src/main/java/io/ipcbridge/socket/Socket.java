@@ -388,6 +388,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @return the descriptors received (none at end of stream, or with plain data)
      * @throws AncillaryDataTruncatedException if more descriptors came than {@code maxDescriptors}:
      *     those that arrived are closed, the data is kept
+     * @throws MessageTruncatedException if a datagram or seqpacket message was longer than
+     *     {@code data} has room for: the descriptors it carried are closed
      */
     public List<Descriptor> receiveDescriptors(ByteBuffer data, int maxDescriptors) throws IOException {
         if (maxDescriptors < 1 || maxDescriptors > SocketCalls.MAX_FDS) {
@@ -502,11 +504,16 @@ public final class Socket implements ByteChannel, HasDescriptor {
             }
             throw new AncillaryDataTruncatedException(name, kept, maxFds);
         }
+        if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
+            // the exception is all the caller gets: the message's descriptors go with its lost rest,
+            // closed now rather than left to the garbage collector
+            for (Descriptor d : adopted) {
+                d.close();
+            }
+            throw new MessageTruncatedException(name, r.length, room);
+        }
         if (fds != null) {
             fds.addAll(adopted);
-        }
-        if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
-            throw new MessageTruncatedException(name, r.length, room);
         }
         return type == Type.STREAM && r.length == 0 ? -1 : r.length;
     }

@@ -52,4 +52,19 @@ class SocketBufferEdgeTest {
             assertEquals("dgram", text(b), "the datagram is still there");
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"SEQPACKET", "DATAGRAM"})
+    @DisplayName("UDS-09, FD-06: a message with descriptors cut to a small buffer is reported, its descriptors closed at once")
+    void aTruncatedMessageLeavesNoDescriptorOpen(String type) throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.valueOf(type)); Pipe pipe = Pipe.open()) {
+            var before = Fds.snapshot();
+            p.first().sendDescriptors(text("longer than two"), List.of(pipe.sink().descriptor(), pipe.source().descriptor()));
+            ByteBuffer small = ByteBuffer.allocate(2);
+            MessageTruncatedException e = assertThrows(MessageTruncatedException.class,
+                    () -> p.second().receiveDescriptors(small, 4));
+            assertEquals(15, e.length());
+            Fds.assertNoneAdded(before);
+        }
+    }
 }
