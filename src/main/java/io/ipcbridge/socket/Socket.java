@@ -463,23 +463,24 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int flags = type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC;
         SocketCalls.Received[] got = new SocketCalls.Received[1];
         try {
-            // a buffer call: one that completed as a close or an interrupt came (bytes moved) returns
-            // its result, as a read does; one that did not throws, and what it received is closed
+            // a receive that completed as a close or an interrupt came (bytes or descriptors taken:
+            // 0, an effect; the dead socket gives neither: -1) returns its result, as a read does; one
+            // that did not throws, and what it received is closed
             fd.blocking(direct, (f, into) -> {
                 SocketCalls.Received g = SocketCalls.recvmsg(f, into, maxFds, flags, again, name);
                 if (g != null) {
                     got[0] = g;
-                    return 0;
+                    return g.length > 0 || g.fds.length > 0 ? 0 : -1;
                 }
                 if (again[0] == Syscalls.AGAIN) {
                     if (fd.isNonBlocking()) {
                         got[0] = NOTHING;
-                        return 0;
+                        return -1;
                     }
                     awaitBlocked(f, Syscalls.POLLIN);
                 }
                 return Descriptor.RETRY;
-            });
+            }, true);
         } catch (IOException | RuntimeException | Error e) {
             if (got[0] != null) {
                 for (int raw : got[0].fds) {

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,6 +63,7 @@ class SocketEintrTest {
             AtomicLong handle = new AtomicLong();
             AtomicInteger tid = new AtomicInteger();
             CompletableFuture<Socket> result = new CompletableFuture<>();
+            CountDownLatch signalled = new CountDownLatch(1);
             Thread t = new Thread(() -> {
                 handle.set(NativeThread.current());
                 tid.set(io.ipcbridge.testing.Blocked.currentTid());
@@ -70,21 +72,32 @@ class SocketEintrTest {
                 } catch (Throwable e) {
                     result.completeExceptionally(e);
                 }
+                // the thread lives on until the signalling is over: a signal sent as its connect
+                // ended must not go to an exited thread's handle
+                try {
+                    signalled.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }, "timed-connect");
             t.start();
-            assertTimeoutPreemptively(LIMIT, () -> {
-                int signals = 0;
-                while (!result.isDone()) {
-                    // each time the connect sleeps, a signal without SA_RESTART makes it return EINTR
-                    if (tid.get() != 0 && sleepsIn(tid.get(), CONNECT)) {
-                        NativeThread.signal(handle.get());
-                        signals++;
+            try {
+                assertTimeoutPreemptively(LIMIT, () -> {
+                    int signals = 0;
+                    while (!result.isDone()) {
+                        // each time the connect sleeps, a signal without SA_RESTART makes it return EINTR
+                        if (tid.get() != 0 && sleepsIn(tid.get(), CONNECT)) {
+                            NativeThread.signal(handle.get());
+                            signals++;
+                        }
+                        Thread.onSpinWait();
                     }
-                    Thread.onSpinWait();
-                }
-                ExecutionException e = assertThrows(ExecutionException.class, result::get);
-                assertInstanceOf(SocketTimeoutException.class, e.getCause(), "after " + signals + " signals");
-            }, "the connect kept waiting past its deadline: each EINTR started the whole timeout again");
+                    ExecutionException e = assertThrows(ExecutionException.class, result::get);
+                    assertInstanceOf(SocketTimeoutException.class, e.getCause(), "after " + signals + " signals");
+                }, "the connect kept waiting past its deadline: each EINTR started the whole timeout again");
+            } finally {
+                signalled.countDown();
+            }
             t.join();
             for (Socket c : clients) {
                 c.write(text("x")); // all still connected
