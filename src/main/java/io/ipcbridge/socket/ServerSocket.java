@@ -32,7 +32,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
     private final Address address;
     private final Socket.Type type;
     private final String ownedPath;
-    private final java.util.concurrent.atomic.AtomicBoolean pathRemoved = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Held while the socket file is removed, so that no close() returns before the removal is done. */
+    private final Object removal = new Object();
+    private boolean pathRemoved; // guarded by removal
     private volatile int[] allowedUids;
 
     private ServerSocket(Descriptor fd, Address address, Socket.Type type, String ownedPath) {
@@ -216,9 +218,16 @@ public final class ServerSocket implements Channel, HasDescriptor {
             fd.close();
         } finally {
             // also when an interrupted accept has closed the descriptor already, or the close failed:
-            // the file is still ours
-            if (ownedPath != null && pathRemoved.compareAndSet(false, true)) {
-                unlinkQuietly(ownedPath);
+            // the file is still ours. A close racing another one (a shutdown hook's and the main
+            // thread's) waits for the removal the other began: it returned before the unlink, and a
+            // JVM that halted then left the file behind
+            if (ownedPath != null) {
+                synchronized (removal) {
+                    if (!pathRemoved) {
+                        pathRemoved = true;
+                        unlinkQuietly(ownedPath);
+                    }
+                }
             }
         }
     }

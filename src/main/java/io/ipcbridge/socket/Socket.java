@@ -92,7 +92,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final boolean unix;
     private final String name;
     private volatile String ownedPath;
-    private final java.util.concurrent.atomic.AtomicBoolean pathRemoved = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Held while the socket file is removed, so that no close() returns before the removal is done. */
+    private final Object removal = new Object();
     private volatile Duration readTimeout;
     private final Descriptor.BufferCall sendCall = (f, out) -> sendOnce(f, out, null, NO_FDS);
     private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false);
@@ -719,14 +720,18 @@ public final class Socket implements ByteChannel, HasDescriptor {
     @Override
     public void close() throws IOException {
         try {
-            fd.close(); // once: a later call does nothing
+            fd.close(); // a no-op once closed
         } finally {
             // removed even when the close failed, or when an interrupt (or a close of the descriptor
-            // itself) closed it before: the file is still ours; and once, so that two concurrent
-            // closes never remove a file another socket bound at the path meanwhile
-            String path = ownedPath;
-            if (path != null && pathRemoved.compareAndSet(false, true)) {
-                ServerSocket.unlinkQuietly(path);
+            // itself) closed it before: the file is still ours; once only, so that no close removes a
+            // file another socket bound at the path since, and a close racing another one returns
+            // only once the file is gone
+            synchronized (removal) {
+                String path = ownedPath;
+                if (path != null) {
+                    ownedPath = null;
+                    ServerSocket.unlinkQuietly(path);
+                }
             }
         }
     }

@@ -157,6 +157,36 @@ class SocketFaultTest {
     }
 
     @Test
+    @DisplayName("UDS-12: a close racing another close of the same socket returns only once its socket file is gone")
+    void aCloseRacingAnotherReturnsOnlyOnceTheSocketFileIsGone() throws Exception {
+        // A shutdown hook's close() raced the main thread's (SockStdioTest's SIGTERM case left the file
+        // in about 1 round in 16 under load): the other close had claimed the removal, the hook's returned
+        // before the unlink, and the JVM halted with the file still there. Rounds, as the race is short.
+        Path path = dir.resolve("closed-twice.sock");
+        Address a = Address.unix(path);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (int round = 0; round < 2_000; round++) {
+                boolean server = round % 2 == 0;
+                Channel c = server ? ServerSocket.listen(a, Socket.Type.STREAM) : Socket.bind(a);
+                java.util.concurrent.CompletableFuture<Void> other = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        c.close();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                while (c.isOpen()) {
+                    Thread.onSpinWait(); // until the other close is under way: its descriptor is closed
+                }
+                c.close();
+                assertFalse(Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                        "round " + round + (server ? " (server)" : " (datagram)") + ": close() returned, the file remains");
+                other.get(5, TimeUnit.SECONDS);
+            }
+        });
+    }
+
+    @Test
     @DisplayName("UDS-13: a read timeout with a silent peer throws SocketTimeoutException and the socket stays usable")
     void aReadTimeoutLeavesTheSocketUsable() throws Exception {
         try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
