@@ -1,6 +1,7 @@
 package io.ipcbridge.cli;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.ErrnoException;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.PeerClosedException;
 import java.io.IOException;
@@ -21,6 +22,8 @@ import java.time.Duration;
  * is and any failure counts as a closed stdout, as a {@link PrintStream} cannot tell more.
  */
 final class Stdout extends OutputStream {
+    /** EBADF: fd 1 is not open for writing. */
+    private static final int EBADF = 9;
     private static volatile Stdout installed;
 
     /** fd 1, never closed: held here so that its Cleaner never runs. */
@@ -62,6 +65,12 @@ final class Stdout extends OutputStream {
         } catch (IOException e) {
             error = e;
             throw e;
+        } catch (IllegalStateException ebadf) {
+            // The library's EBADF, which it takes for a bug of its own; here it is the caller's doing:
+            // stdout was closed (`>&-`, so the JVM's first file took fd 1) or opened for reading only
+            // (`1</dev/null`). Exit 1 with the errno line (CLI.md), not an internal error or a trace.
+            error = new ErrnoException("write", "stdout", EBADF, null);
+            throw error;
         }
     }
 
