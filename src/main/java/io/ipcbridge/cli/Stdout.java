@@ -65,10 +65,13 @@ final class Stdout extends OutputStream {
         } catch (IOException e) {
             error = e;
             throw e;
-        } catch (IllegalStateException ebadf) {
+        } catch (IllegalStateException internal) {
             // The library's EBADF, which it takes for a bug of its own; here it is the caller's doing:
             // stdout was closed (`>&-`, so the JVM's first file took fd 1) or opened for reading only
             // (`1</dev/null`). Exit 1 with the errno line (CLI.md), not an internal error or a trace.
+            if (internal.getMessage() == null || !internal.getMessage().contains(": EBADF ")) {
+                throw internal;
+            }
             error = new ErrnoException("write", "stdout", EBADF, null);
             throw error;
         }
