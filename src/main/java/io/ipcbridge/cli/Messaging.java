@@ -3,6 +3,7 @@ package io.ipcbridge.cli;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.ClosedByInterruptException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,32 +134,53 @@ final class Messaging {
         Duration limit = options.limit();
         long start = System.nanoTime();
         long received = 0;
-        while (all || received < count) {
-            Optional<T> m;
-            if (all) {
-                boolean waitForFirst = received == 0 && limit != null && !limit.isZero();
-                m = source.receive(waitForFirst ? WaitOptions.remaining(start, limit) : Duration.ZERO);
+        // CLI-04: once stdout's reader has gone, no further message is taken, even by a receive that
+        // is waiting for one when it goes (the watch interrupts it)
+        try (Stdout.Watch watch = Stdout.watch()) {
+            while (all || received < count) {
+                if (watch.readerGone()) {
+                    throw CommandFailure.stdoutClosed();
+                }
+                Optional<T> m;
+                try {
+                    m = take(labels, all, received == 0, count, received, limit, start, source);
+                } catch (ClosedByInterruptException | InterruptedException e) {
+                    if (watch.readerGone()) {
+                        throw CommandFailure.stdoutClosed();
+                    }
+                    throw e;
+                }
                 if (m.isEmpty()) {
                     break;
                 }
-            } else {
-                m = source.receive(limit == null ? null : WaitOptions.remaining(start, limit));
-                if (m.isEmpty()) {
-                    String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
-                    throw limit.isZero()
-                            ? CommandFailure.wouldBlock(labels.call(), labels.object(), "the " + labels.kind()
-                                    + " is empty" + got)
-                            : CommandFailure.timedOut(labels.timedCall(), labels.object(), "no message within "
-                                    + Durations.format(limit) + got);
+                try {
+                    sink.write(m.get());
+                } catch (CommandFailure f) {
+                    // Taken off the queue, so gone from it: do not lose it silently (a closed stdout stays
+                    // quiet, also when the watch's interrupt ended the write).
+                    throw watch.readerGone() ? CommandFailure.stdoutClosed() : f.withDetail(": 1 message received and not written");
                 }
+                received++;
             }
-            try {
-                sink.write(m.get());
-            } catch (CommandFailure f) {
-                // Taken off the queue, so gone from it: do not lose it silently (a closed stdout stays quiet).
-                throw f.withDetail(": 1 message received and not written");
-            }
-            received++;
         }
+    }
+
+    /** The next message; empty when --all has taken what there is; exit 3 when --count N runs short. */
+    private static <T> Optional<T> take(Labels labels, boolean all, boolean first, long count, long received,
+            Duration limit, long start, Source<T> source) throws IOException, InterruptedException, CommandFailure {
+        if (all) {
+            boolean waitForFirst = first && limit != null && !limit.isZero();
+            return source.receive(waitForFirst ? WaitOptions.remaining(start, limit) : Duration.ZERO);
+        }
+        Optional<T> m = source.receive(limit == null ? null : WaitOptions.remaining(start, limit));
+        if (m.isEmpty()) {
+            String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
+            throw limit.isZero()
+                    ? CommandFailure.wouldBlock(labels.call(), labels.object(), "the " + labels.kind()
+                            + " is empty" + got)
+                    : CommandFailure.timedOut(labels.timedCall(), labels.object(), "no message within "
+                            + Durations.format(limit) + got);
+        }
+        return m;
     }
 }

@@ -4,6 +4,8 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.ErrnoException;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.pipe.Pipe;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -74,6 +76,83 @@ final class Stdout extends OutputStream {
             }
             error = new ErrnoException("write", "stdout", EBADF, null);
             throw error;
+        }
+    }
+
+    /**
+     * Watches fd 1, while open, for its reader going away (POLLERR or POLLHUP: {@code | head} has
+     * exited), and then interrupts the thread that opened it, so that a receive waiting for the next
+     * message ends instead of taking one it could not write (CLI-04). Without {@link #install()} (the
+     * CLI run inside a test JVM, whose fd 1 is not the command's), it watches nothing.
+     */
+    static Watch watch() throws IOException {
+        return installed == null ? new Watch(null) : new Watch(Pipe.open());
+    }
+
+    /** A watch on fd 1's reader; see {@link #watch()}. */
+    static final class Watch implements AutoCloseable {
+        private final Pipe wake;
+        private final Thread watcher;
+        private volatile boolean readerGone;
+
+        private Watch(Pipe wake) throws IOException {
+            this.wake = wake;
+            if (wake == null) {
+                watcher = null;
+                return;
+            }
+            Thread target = Thread.currentThread();
+            int stop = wake.source().descriptor().fd(); // open until the watcher has ended
+            watcher = new Thread(() -> run(target, stop), "ipcbridge-stdout-watch");
+            watcher.setDaemon(true);
+            watcher.start();
+        }
+
+        private void run(Thread target, int stop) {
+            int[] entries = new int[4];
+            try {
+                for (;;) {
+                    entries[0] = 1;
+                    entries[1] = 0; // POLLERR and POLLHUP are reported unasked
+                    entries[2] = stop;
+                    entries[3] = Syscalls.POLLIN;
+                    if (Syscalls.poll(entries, 2, -1, "stdout") == Syscalls.INTERRUPTED) {
+                        continue;
+                    }
+                    int out = entries[1] >>> 16;
+                    if ((out & (Syscalls.POLLERR | Syscalls.POLLHUP)) != 0) {
+                        readerGone = true;
+                        target.interrupt();
+                        return;
+                    }
+                    if (out != 0 || entries[3] >>> 16 != 0) {
+                        return; // fd 1 not open (POLLNVAL), or the watch was closed
+                    }
+                }
+            } catch (IOException e) {
+                // poll failed: nothing is watched, and a write still finds EPIPE
+            }
+        }
+
+        /** Whether stdout's reader has gone (and the opening thread was interrupted). */
+        boolean readerGone() {
+            return readerGone;
+        }
+
+        /** Ends the watch; an interrupt it made stays, with {@link #readerGone()} true. */
+        @Override
+        public void close() throws IOException {
+            if (wake == null) {
+                return;
+            }
+            try {
+                wake.sink().close(); // the watcher's poll sees POLLHUP on the other end
+                watcher.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                wake.close();
+            }
         }
     }
 

@@ -175,8 +175,8 @@ class RingStdioTest {
 
     @Test
     void receiveStopsTakingMessagesOnceStdoutIsClosed() {
-        // CLI-04: after stdout closed it takes no further message (the one it failed to write is lost)
-        // and exits quietly (141); closing the ring on the way out frees the consumer slot.
+        // CLI-04: when stdout closes as it waits for the next message, it ends at once, takes no further
+        // message and exits quietly (141); closing the ring on the way out frees the consumer slot.
         assertTimeoutPreemptively(BOUND, () -> {
             String r = created.name();
             assertEquals(0, Cli.run("ring", "create", r, "--capacity", "1k").status());
@@ -186,14 +186,15 @@ class RingStdioTest {
             try {
                 InputStream stdout = p.getInputStream();
                 assertEquals("m1\nm2\nm3\n", MqStdioTest.readBytes(stdout, 9), "the first three came through");
-                stdout.close(); // like head exiting
+                stdout.close(); // like head exiting, while the receive waits for the fourth message
+                assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "it ends without another message");
                 assertEquals(0, Cli.run("ring", "send", r, "m4", "m5").status());
-                assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "it ends");
                 assertEquals(141, p.exitValue(), () -> MqStdioTest.read(err));
                 assertEquals("", MqStdioTest.read(err), "quietly");
                 List<byte[]> left = drain(r);
-                assertEquals(1, left.size(), "only m5 is left");
-                assertArrayEquals("m5".getBytes(StandardCharsets.UTF_8), left.get(0));
+                assertEquals(2, left.size(), "m4 and m5 are left");
+                assertArrayEquals("m4".getBytes(StandardCharsets.UTF_8), left.get(0));
+                assertArrayEquals("m5".getBytes(StandardCharsets.UTF_8), left.get(1));
             } finally {
                 Cli.destroy(p);
             }
