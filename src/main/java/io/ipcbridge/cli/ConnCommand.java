@@ -138,6 +138,11 @@ final class ConnCommand {
          * waiting at most {@code limit} (null: for ever) for each.
          */
         void receive(Connection c, Duration limit) throws IOException, CommandFailure {
+            // CLI-04: once stdout's reader has gone, no further message is taken, even by a wait under way
+            Stdout.whileReaderStays(() -> receiveAll(c, limit));
+        }
+
+        private void receiveAll(Connection c, Duration limit) throws IOException, CommandFailure {
             for (long received = 0; received < count; received++) {
                 if (limit != null && !c.poll(limit)) {
                     String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";

@@ -59,7 +59,7 @@ final class FifoCommand {
     /** {@code fifo read PATH [--timeout D]}: the FIFO to stdout until end of file. */
     @Command(name = "read", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = {"Opens the FIFO for reading (waiting for a writer) and copies what arrives to "
-                    + "stdout until every writer has closed it.",
+                    + "stdout until every writer has closed it, or until stdout is closed.",
                 "--timeout bounds the wait for a writer; exit status 3 when none came."})
     static final class Read implements Callable<Integer> {
         @Parameters(paramLabel = "PATH", description = "The FIFO.")
@@ -73,7 +73,8 @@ final class FifoCommand {
             Duration limit = timeout.value();
             Optional<PipeSource> opened = limit == null ? Optional.of(Fifo.openReader(path)) : Fifo.openReader(path, limit);
             try (PipeSource source = opened.orElseThrow(() -> timedOut(path, limit, "writer"))) {
-                RawIo.copyToStdout(source);
+                // CLI-04: once stdout's reader has gone, nothing more is taken out of the FIFO
+                Stdout.whileReaderStays(() -> RawIo.copyToStdout(source));
             }
             return ExitCodes.OK;
         }

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.time.Duration;
 
 /**
@@ -87,6 +88,29 @@ final class Stdout extends OutputStream {
      */
     static Watch watch() throws IOException {
         return installed == null ? new Watch(null) : new Watch(Pipe.open());
+    }
+
+    /** What {@link #whileReaderStays} runs. */
+    @FunctionalInterface
+    interface Body {
+        void run() throws IOException, CommandFailure;
+    }
+
+    /**
+     * Runs {@code body} under a {@link #watch()}: a wait that the reader's going ended (or a write
+     * that failed for it) is exit 141, quietly.
+     */
+    static void whileReaderStays(Body body) throws IOException, CommandFailure {
+        try (Watch watch = watch()) {
+            try {
+                body.run();
+            } catch (ClosedByInterruptException | CommandFailure e) {
+                if (watch.readerGone()) {
+                    throw CommandFailure.stdoutClosed();
+                }
+                throw e;
+            }
+        }
     }
 
     /** A watch on fd 1's reader; see {@link #watch()}. */

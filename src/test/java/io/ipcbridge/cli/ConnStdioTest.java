@@ -3,9 +3,12 @@ package io.ipcbridge.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.conn.Connection;
+import io.ipcbridge.socket.Address;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -297,6 +300,30 @@ class ConnStdioTest {
             assertEquals("", MqStdioTest.read(err));
             assertEquals(List.of("done"), rest(pyOut), "Python saw our clean end");
             assertEquals(0, exit(py[0]));
+        });
+    }
+
+    @Test
+    void listenWaitingForAMessageEndsWhenStdoutCloses() {
+        // CLI-04: stdout's reader goes while conn listen waits for the next message: it ends at once,
+        // quietly (141), and closes the connection (the client sees its end) without taking more.
+        run(() -> {
+            Path socket = dir.resolve("cli.sock");
+            Process p = Cli.command(dir.resolve("unused"), "conn", "listen", "unix:" + socket, "--authkey-file",
+                    key("key", "key\n").toString(), "--count", "10")
+                    .redirectError(ProcessBuilder.Redirect.PIPE).start();
+            started.add(p);
+            String first = line(p.getErrorStream());
+            assertTrue(first.startsWith(LISTENING), () -> "the listening line: " + first);
+            try (Connection client = Connection.connect(Address.unix(socket), "key".getBytes(StandardCharsets.US_ASCII))) {
+                client.sendBytes("m1".getBytes(StandardCharsets.US_ASCII));
+                try (InputStream stdout = p.getInputStream()) {
+                    assertEquals("m1\n", new String(stdout.readNBytes(3), StandardCharsets.US_ASCII));
+                }
+                assertEquals(141, exit(p));
+                assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8), "quietly");
+                assertThrows(java.io.EOFException.class, client::recvBytes, "the listener closed the connection");
+            }
         });
     }
 

@@ -2,6 +2,7 @@ package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,6 +111,33 @@ class FifoStdioTest {
                 assertTrue(status == 0 || status == 141, "exit 0 or 141, got " + status + ": " + read(err));
                 assertEquals("", read(err), "nothing on stderr");
                 assertTrue(written.get() >= 10, "the writer was refused once the reader had gone");
+            });
+        } finally {
+            Cli.destroy(reader);
+        }
+    }
+
+    @Test
+    void readWaitingForDataEndsWhenStdoutCloses() throws Exception {
+        // CLI-04: stdout's reader goes while fifo read waits for more (its writer still there): it ends
+        // at once, quietly (141), and takes nothing more: the writer's next write is refused (FIFO-05).
+        // Before, it waited for the next bytes, took them and lost them on EPIPE.
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        Path err = dir.resolve("read.err");
+        Process reader = Cli.command(err, "fifo", "read", fifo.toString(), "--timeout", "30s").start();
+        try {
+            assertTimeoutPreemptively(BOUND, () -> {
+                try (PipeSink sink = Fifo.openWriter(fifo, OPEN_WAIT).orElseThrow()) {
+                    sink.write(ByteBuffer.wrap("0123456789".getBytes(StandardCharsets.US_ASCII)));
+                    try (InputStream stdout = reader.getInputStream()) {
+                        assertEquals("0123456789", new String(stdout.readNBytes(10), StandardCharsets.US_ASCII));
+                    }
+                    assertEquals(141, reader.waitFor(), () -> read(err));
+                    assertEquals("", read(err), "nothing on stderr");
+                    assertThrows(PeerClosedException.class, () -> sink.write(ByteBuffer.wrap(new byte[] {1})),
+                            "the reader has gone without taking more");
+                }
             });
         } finally {
             Cli.destroy(reader);
