@@ -4,6 +4,7 @@ import io.ipcbridge.AddressInUseException;
 import io.ipcbridge.ConnectionRefusedException;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.SocketCalls;
@@ -90,7 +91,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
                     SocketCalls.bind(f, address.sockaddr(), object);
                 }
                 if (path != null) {
-                    Syscalls.chmod(path, mode, object);
+                    chmodBound(path, mode, object);
                 }
                 SocketCalls.listen(f, BACKLOG, object);
                 return null;
@@ -229,6 +230,27 @@ public final class ServerSocket implements Channel, HasDescriptor {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * chmod(2) of the socket file just bound at {@code path}, through an O_PATH|O_NOFOLLOW descriptor
+     * of it: a symbolic link put in its place since the bind (in a directory others may write) is
+     * refused, not followed, so the mode never lands on the link's target (SEC-01).
+     *
+     * @throws IpcSecurityException if {@code path} is no longer a socket
+     */
+    static void chmodBound(String path, int mode, String object) throws IOException {
+        int fd = Syscalls.open(path, Syscalls.O_PATH | Syscalls.O_NOFOLLOW, 0, object);
+        try {
+            FileInfo info = Syscalls.fstat(fd, path);
+            if (!info.isSocket()) {
+                throw new IpcSecurityException(path, "is " + (info.isSymbolicLink() ? "a symbolic link (not followed)"
+                        : "a " + info.typeName()) + ", not the socket just bound there; its mode is left alone");
+            }
+            Syscalls.chmod("/proc/self/fd/" + fd, mode, object);
+        } finally {
+            Syscalls.close(fd);
         }
     }
 

@@ -259,7 +259,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
                 if (address instanceof Address.Unix unix) {
                     s.ownedPath = unix.path().toString();
-                    Syscalls.chmod(s.ownedPath, ServerSocket.DEFAULT_MODE, object);
+                    ServerSocket.chmodBound(s.ownedPath, ServerSocket.DEFAULT_MODE, object);
                 }
                 return null;
             });

@@ -733,4 +733,30 @@ class SocketFaultTest {
             }
         });
     }
+
+    @Test
+    @DisplayName("SEC-01: the mode of a bound socket file is set through the file itself, never through a link put in its place")
+    void theSocketFilesModeIsNeverSetThroughASymbolicLink() throws Exception {
+        // the window between bind and chmod cannot be hit on purpose; what closes it is that the mode
+        // goes through an O_PATH|O_NOFOLLOW descriptor checked to be a socket, shown here on the paths
+        // an attacker's swap would leave
+        Path target = Files.writeString(dir.resolve("private"), "secret");
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path link = Files.createSymbolicLink(dir.resolve("swapped.sock"), target);
+        var before = Fds.snapshot();
+        IpcSecurityException e = assertThrows(IpcSecurityException.class,
+                () -> ServerSocket.chmodBound(link.toString(), 0666, "unix:" + link));
+        assertTrue(e.getMessage().contains("symbolic link"), e.getMessage());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
+                "the link's target keeps its mode");
+        assertThrows(IpcSecurityException.class, () -> ServerSocket.chmodBound(target.toString(), 0666, "unix:" + target));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
+                "a regular file in its place keeps its mode");
+        Fds.assertNoneAdded(before);
+        Path real = dir.resolve("real.sock");
+        try (ServerSocket server = ServerSocket.listen(Address.unix(real), Socket.Type.STREAM, 0660, false)) {
+            assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(real, java.nio.file.LinkOption.NOFOLLOW_LINKS)), "a socket gets the mode asked");
+        }
+    }
 }

@@ -9,6 +9,11 @@ public record FileInfo(int mode, int uid, int gid, long nlink, long size) {
         return (mode & S_IFMT) == 0010000;
     }
 
+    /** S_ISSOCK. */
+    public boolean isSocket() {
+        return (mode & S_IFMT) == 0140000;
+    }
+
     /** S_ISLNK. */
     public boolean isSymbolicLink() {
         return (mode & S_IFMT) == 0120000;
