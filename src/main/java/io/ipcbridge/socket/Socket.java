@@ -81,6 +81,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     private static final SocketCalls.Received NOTHING = new SocketCalls.Received();
+    /** What a timed receive's call returns when the read timeout passed. */
+    private static final int TIMED_OUT = Integer.MIN_VALUE + 1;
     private static final int TEMP_CAPACITY = 65536;
     private static final int[] NO_FDS = {};
     private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
@@ -96,8 +98,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final Object removal = new Object();
     private volatile Duration readTimeout;
     private final Descriptor.BufferCall sendCall = (f, out) -> sendOnce(f, out, null, NO_FDS);
-    private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false);
-    private final Descriptor.BufferCall receiveFromCall = (f, into) -> receiveOnce(f, into, true);
+    private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false, Deadline.NEVER);
+    private final Descriptor.BufferCall receiveFromCall = (f, into) -> receiveOnce(f, into, true, Deadline.NEVER);
 
     Socket(Descriptor fd, Type type, int domain) {
         this.fd = fd;
@@ -298,8 +300,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             fd.fd(); // closed: ClosedChannelException
             return 0;
         }
-        awaitReadTimeout();
-        if (!unix && type == Type.STREAM) {
+        if (!unix && type == Type.STREAM && readTimeout == null) {
             return fd.read(dst); // an IP stream cannot carry descriptors: read(2), as the JDK does
         }
         return receive(dst, 0, null, null);
@@ -339,7 +340,6 @@ public final class Socket implements ByteChannel, HasDescriptor {
      */
     public Address receiveFrom(ByteBuffer dst) throws IOException {
         checkWritable(dst);
-        awaitReadTimeout();
         Address[] from = new Address[1];
         receive(dst, 0, null, from);
         return from[0];
@@ -398,7 +398,6 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     + maxDescriptors);
         }
         checkWritable(data);
-        awaitReadTimeout();
         List<Descriptor> received = new ArrayList<>();
         receive(data, maxDescriptors, received, null);
         return received;
@@ -449,6 +448,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * (MSG_CTRUNC), never dropped as if nothing had come.
      */
     private int receive(ByteBuffer dst, int maxFds, List<Descriptor> fds, Address[] from) throws IOException {
+        Duration timeout = readTimeout;
+        long deadline = timeout == null ? Deadline.NEVER : Deadline.of(timeout);
         ByteBuffer direct = dst;
         if (!dst.isDirect()) {
             // a stream takes what fits in the per-thread buffer; a message needs all the room
@@ -457,12 +458,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     : ByteBuffer.allocateDirect(dst.remaining());
         }
         if (maxFds == 0) {
-            return receivePlain(dst, direct, from);
+            return receivePlain(dst, direct, from, timeout, deadline);
         }
         int room = direct.remaining();
         int[] again = new int[1];
-        int flags = type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC;
+        int flags = (type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC) | (timeout == null ? 0 : SocketCalls.MSG_DONTWAIT);
         SocketCalls.Received[] got = new SocketCalls.Received[1];
+        boolean[] timedOut = new boolean[1];
         try {
             // a receive that completed as a close or an interrupt came (bytes or descriptors taken:
             // 0, an effect; the dead socket gives neither: -1) returns its result, as a read does; one
@@ -478,7 +480,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
                         got[0] = NOTHING;
                         return -1;
                     }
-                    awaitBlocked(f, Syscalls.POLLIN);
+                    if (!awaitReadable(f, deadline)) {
+                        timedOut[0] = true;
+                        return -1;
+                    }
                 }
                 return Descriptor.RETRY;
             }, true);
@@ -489,6 +494,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 }
             }
             throw e;
+        }
+        if (timedOut[0]) {
+            throw timedOut(timeout);
         }
         SocketCalls.Received r = got[0];
         if (r == NOTHING) {
@@ -545,9 +553,15 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /** {@link #receive} without room for descriptors: nothing allocated but the sender's address, when asked. */
-    private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from) throws IOException {
+    private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from, Duration timeout, long deadline)
+            throws IOException {
         int room = into.remaining();
-        int n = fd.blocking(into, from == null ? receiveCall : receiveFromCall);
+        boolean sender = from != null;
+        int n = timeout == null ? fd.blocking(into, sender ? receiveFromCall : receiveCall)
+                : fd.blocking(into, (f, in) -> receiveOnce(f, in, sender, deadline));
+        if (n == TIMED_OUT) {
+            throw timedOut(timeout);
+        }
         if (n == Syscalls.AGAIN) {
             return 0; // non-blocking (set through the descriptor), and nothing there
         }
@@ -572,12 +586,17 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return type == Type.STREAM && n == 0 ? -1 : n;
     }
 
-    /** One recvmsg(2) of {@link #receivePlain}, made by the descriptor's blocking loop. */
-    private int receiveOnce(int f, ByteBuffer into, boolean sender) throws IOException {
-        int r = SocketCalls.recvPlain(f, into, type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC, sender, name);
+    /**
+     * One recvmsg(2) of {@link #receivePlain}, made by the descriptor's blocking loop; with a read
+     * timeout ({@code deadline} not {@link Deadline#NEVER}) it never blocks in the call, so that a
+     * message another reader took after the wait cannot hold it past the deadline.
+     */
+    private int receiveOnce(int f, ByteBuffer into, boolean sender, long deadline) throws IOException {
+        int flags = (type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC)
+                | (deadline == Deadline.NEVER ? 0 : SocketCalls.MSG_DONTWAIT);
+        int r = SocketCalls.recvPlain(f, into, flags, sender, name);
         if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
-            awaitBlocked(f, Syscalls.POLLIN);
-            return Descriptor.RETRY;
+            return awaitReadable(f, deadline) ? Descriptor.RETRY : TIMED_OUT;
         }
         if (r == 0 && type == Type.SEQPACKET && peerShutDown(f)) {
             return Syscalls.EOF;
@@ -684,8 +703,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /**
-     * A bound on every later read and receive, as {@link java.net.Socket#setSoTimeout}: a poll with
-     * the timeout first, then the read. Null removes it.
+     * A bound on every later blocking read and receive, as {@link java.net.Socket#setSoTimeout}:
+     * they wait with poll(2) and receive without blocking, so a message another thread takes first
+     * cannot hold them past it ({@link SocketTimeoutException}). Null removes it.
      */
     public void setReadTimeout(Duration timeout) {
         if (timeout != null && timeout.isNegative()) {
@@ -694,11 +714,21 @@ public final class Socket implements ByteChannel, HasDescriptor {
         readTimeout = timeout;
     }
 
-    private void awaitReadTimeout() throws IOException {
-        Duration timeout = readTimeout;
-        if (timeout != null && !fd.awaitReadable(timeout)) {
-            throw new SocketTimeoutException("read(" + name + "): timed out after " + timeout);
+    /**
+     * Inside a receive: waits until {@code f} is readable or {@code deadline} passes (false); a
+     * signal's EINTR waits again for what is left.
+     */
+    private boolean awaitReadable(int f, long deadline) throws IOException {
+        if (deadline == Deadline.NEVER) {
+            awaitBlocked(f, Syscalls.POLLIN);
+            return true;
         }
+        int revents = Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), name);
+        return revents != 0 || !Deadline.passed(deadline);
+    }
+
+    private SocketTimeoutException timedOut(Duration timeout) {
+        return new SocketTimeoutException("read(" + name + "): timed out after " + timeout);
     }
 
     /** A blocking stream over the socket; closing it closes the socket. */

@@ -41,6 +41,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -758,5 +759,36 @@ class SocketFaultTest {
             assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(real, java.nio.file.LinkOption.NOFOLLOW_LINKS)), "a socket gets the mode asked");
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Socket.Type.class, names = {"DATAGRAM", "SEQPACKET"})
+    @DisplayName("X-08: two readers with a read timeout and one message: one gets it, the other times out, never blocks on")
+    void aTimedReaderWhoseMessageAnotherTookStillTimesOut(Socket.Type type) throws Exception {
+        // both readers sleep in poll when the one message comes; both wake, and the one that finds it
+        // gone must not block in recvmsg past its timeout (it did: the receive after the poll blocked)
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            for (int round = 0; round < 20; round++) {
+                try (Socket.Pair p = Socket.pair(type)) {
+                    p.second().setReadTimeout(Duration.ofMillis(200));
+                    Blocked.Call<Integer> a = Blocked.start(() -> p.second().read(ByteBuffer.allocate(8)), Blocked.POLL);
+                    Blocked.Call<Integer> b = Blocked.start(() -> p.second().read(ByteBuffer.allocate(8)), Blocked.POLL);
+                    p.first().write(text("one"));
+                    int got = 0;
+                    int timedOut = 0;
+                    for (Blocked.Call<Integer> c : List.of(a, b)) {
+                        try {
+                            assertEquals(3, c.result().get());
+                            got++;
+                        } catch (ExecutionException e) {
+                            assertTrue(e.getCause() instanceof SocketTimeoutException, String.valueOf(e.getCause()));
+                            timedOut++;
+                        }
+                    }
+                    assertEquals(1, got, "one reader got the message");
+                    assertEquals(1, timedOut, "the other timed out");
+                }
+            }
+        });
     }
 }
