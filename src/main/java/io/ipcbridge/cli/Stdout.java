@@ -169,13 +169,22 @@ final class Stdout extends OutputStream {
             if (wake == null) {
                 return;
             }
+            boolean interrupted = false;
             try {
-                wake.sink().close(); // the watcher's poll sees POLLHUP on the other end
-                watcher.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                wake.sink().close(); // the watcher's poll sees POLLHUP on the other end, and returns
+                for (;;) {
+                    try {
+                        watcher.join(); // before the source closes: the watcher polls its number
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
             } finally {
                 wake.close();
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
