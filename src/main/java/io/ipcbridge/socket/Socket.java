@@ -556,9 +556,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private int receivePlain(ByteBuffer dst, ByteBuffer into, Address[] from, Duration timeout, long deadline)
             throws IOException {
         int room = into.remaining();
-        boolean sender = from != null;
-        int n = timeout == null ? fd.blocking(into, sender ? receiveFromCall : receiveCall)
-                : fd.blocking(into, (f, in) -> receiveOnce(f, in, sender, deadline));
+        boolean withSender = from != null;
+        int n = timeout == null ? fd.blocking(into, withSender ? receiveFromCall : receiveCall)
+                : fd.blocking(into, (f, in) -> receiveOnce(f, in, withSender, deadline));
         if (n == TIMED_OUT) {
             throw timedOut(timeout);
         }
