@@ -159,6 +159,11 @@ public final class Ring implements AutoCloseable {
     private static final int SPINS = 200;
     private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final int PID = (int) ProcessHandle.current().pid();
+    /**
+     * No position: positions are unsigned 64-bit byte counts, all of them multiples of 8, so a record
+     * at or beyond 2^63 is negative as a long; -1, never a multiple of 8, marks "none".
+     */
+    private static final long NONE = -1;
 
     private final String name;
     private final SharedMemory segment;
@@ -180,8 +185,8 @@ public final class Ring implements AutoCloseable {
     // producer side
     private int producerSlot = -1;
     private long consumerSeen;
-    /** The position of the record {@link #claim} handed out and not yet committed, or -1. */
-    private volatile long claimAt = -1;
+    /** The position of the record {@link #claim} handed out and not yet committed, or {@link #NONE}. */
+    private volatile long claimAt = NONE;
     /** Its length; written before {@link #claimAt}, read after it. */
     private int claimLength;
     // consumer side
@@ -403,7 +408,7 @@ public final class Ring implements AutoCloseable {
     public boolean offer(ByteBuffer message, Duration timeout) throws IOException, InterruptedException {
         int length = message.remaining();
         long record = reserve(length, timeout);
-        if (record < 0) {
+        if (record == NONE) {
             return false;
         }
         try {
@@ -433,7 +438,7 @@ public final class Ring implements AutoCloseable {
      */
     public ByteBuffer claim(int length, Duration timeout) throws IOException, InterruptedException {
         long record = reserve(length, timeout);
-        if (record < 0) {
+        if (record == NONE) {
             return null;
         }
         claimLength = length;
@@ -447,7 +452,7 @@ public final class Ring implements AutoCloseable {
 
     /**
      * Claims room for {@code length} bytes, writing the padding before it if any; returns the record's
-     * position, or -1 if there was no room in time.
+     * position, or {@link #NONE} if there was no room in time.
      */
     private long reserve(int length, Duration timeout) throws IOException, InterruptedException {
         checkOpen();
@@ -455,7 +460,7 @@ public final class Ring implements AutoCloseable {
             throw new IllegalArgumentException("a message of " + length + " bytes is longer than ring " + name
                     + "'s maximum of " + maxMessage + " bytes");
         }
-        if (claimAt >= 0) {
+        if (claimAt != NONE) {
             throw new IllegalStateException("ring " + name + ": the previous claim is not committed");
         }
         registerProducer();
@@ -472,7 +477,7 @@ public final class Ring implements AutoCloseable {
                 if (end - consumerSeen > capacity) {
                     if (!await(() -> end - (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT) <= capacity,
                             SPACE_FUTEX_AT, SPACE_WAITERS_AT, deadline, false)) {
-                        return -1;
+                        return NONE;
                     }
                     continue;
                 }
@@ -503,8 +508,8 @@ public final class Ring implements AutoCloseable {
      * @throws IllegalStateException if nothing is claimed
      */
     public void commit() throws IOException {
-        long record = (long) CLAIM_AT.getAndSet(this, -1L);
-        if (record < 0) {
+        long record = (long) CLAIM_AT.getAndSet(this, NONE);
+        if (record == NONE) {
             checkOpen();
             throw new IllegalStateException("ring " + name + ": nothing claimed");
         }
@@ -528,8 +533,8 @@ public final class Ring implements AutoCloseable {
 
     /** Gives up the claim {@link #claimAt} holds, if this thread takes it first. */
     private void abandonClaim() throws IOException {
-        long record = (long) CLAIM_AT.getAndSet(this, -1L);
-        if (record >= 0) {
+        long record = (long) CLAIM_AT.getAndSet(this, NONE);
+        if (record != NONE) {
             abandon(record, claimLength);
         }
     }
@@ -719,7 +724,7 @@ public final class Ring implements AutoCloseable {
                     if (head == producerSeen) {
                         return false;
                     }
-                    if (producerSeen - head > capacity || producerSeen < head) {
+                    if (Long.compareUnsigned(producerSeen - head, capacity) > 0) { // unsigned: behind is far ahead
                         throw new RingFormatException(name, "producer position " + producerSeen
                                 + " is not within a capacity of consumer position " + head);
                     }
