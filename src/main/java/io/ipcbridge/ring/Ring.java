@@ -468,6 +468,7 @@ public final class Ring implements AutoCloseable {
         long deadline = Deadline.of(timeout);
         for (;;) {
             long pos = multi ? (long) LONGS.getVolatile(map, PRODUCER_POSITION_AT) : (long) LONGS.get(map, PRODUCER_POSITION_AT);
+            checkAligned("producer", pos);
             int offset = (int) (pos & mask);
             int tail = capacity - offset;
             long padding = record > tail ? tail : 0;
@@ -693,10 +694,29 @@ public final class Ring implements AutoCloseable {
             throw new IOException("ring " + name + " already has a consumer (pid "
                     + (int) INTS.getVolatile(map, CONSUMER_PID_AT) + ")");
         }
+        long position = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+        try {
+            checkAligned("consumer", position);
+        } catch (RingFormatException e) {
+            compareAndSetInt(CONSUMER_PID_AT, PID, 0);
+            throw e;
+        }
         consumerRegistered = true;
-        head = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+        head = position;
         producerSeen = head;
         wake(SPACE_FUTEX_AT, SPACE_WAITERS_AT); // sleeping producers start watching this pid
+    }
+
+    /**
+     * Refuses a position read from the header that is not a multiple of 8 (SEC-13): records are 8-byte
+     * aligned, and one at such a position would be read or written misaligned or across the end of the
+     * mapping. The C side refuses it too (EPROTO).
+     */
+    private void checkAligned(String which, long position) throws RingFormatException {
+        if ((position & (RingLayout.ALIGNMENT - 1)) != 0) {
+            throw new RingFormatException(name, which + " position " + Long.toUnsignedString(position)
+                    + " is not a multiple of 8");
+        }
     }
 
     /** Whether a committed record (or padding) waits at the head. */

@@ -1,5 +1,6 @@
 package io.ipcbridge.ring;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -67,6 +68,34 @@ class RingReviewTest {
             }
             assertTrue(consumer.info().producerPosition() < 0, "the positions did cross 2^63");
             assertEquals(0, consumer.info().used());
+        }
+    }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {false, true})
+    void aPositionNotAMultipleOf8IsAFormatErrorNotAnAccessOutsideTheRing(boolean multi) throws Exception {
+        // SEC-13 / SHM-21: a hostile peer writes positions that are not 8-byte aligned; the C side refuses
+        // them (EPROTO, "not 8-byte aligned"), Java read or wrote a record header across the end of the
+        // mapping (IndexOutOfBoundsException) or misaligned (IllegalStateException)
+        String n = name();
+        try (Ring creator = Ring.create(n, 4096, 100, multi, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            raw.setLongRelease(128, 4096 - 4); // consumer position: 4 bytes before the end of the data area
+            raw.setLongRelease(64, 4096 + 4);
+            try (Ring consumer = Ring.open(n)) {
+                RingFormatException e = assertThrows(RingFormatException.class, () -> consumer.poll(Duration.ZERO));
+                assertTrue(e.getMessage().contains("not a multiple of 8"), e.getMessage());
+            }
+            raw.setLongRelease(128, 4096 - 4);
+            raw.setLongRelease(64, 4096 - 4); // an empty ring, at a misaligned position
+            try (Ring producer = Ring.open(n)) {
+                RingFormatException e = assertThrows(RingFormatException.class, () -> producer.offer(bytes("x")));
+                assertTrue(e.getMessage().contains("not a multiple of 8"), e.getMessage());
+                assertThrows(RingFormatException.class, () -> producer.claim(1, Duration.ZERO));
+                assertEquals(4096 - 4, raw.getLongVolatile(64), "nothing claimed");
+            }
+            byte[] data = new byte[4096];
+            raw.buffer().get(384, data);
+            assertArrayEquals(new byte[4096], data, "nothing written in the data area");
         }
     }
 }
