@@ -587,15 +587,8 @@ public final class Ring implements AutoCloseable {
         checkOpen();
         registerConsumer();
         int n = 0;
-        long start = head;
-        try {
-            while (next(handler)) {
-                n++;
-            }
-        } finally {
-            if (head != start) {
-                release();
-            }
+        while (next(handler)) {
+            n++;
         }
         return n;
     }
@@ -664,16 +657,7 @@ public final class Ring implements AutoCloseable {
         registerConsumer();
         long deadline = Deadline.of(timeout);
         for (;;) {
-            long start = head;
-            boolean taken;
-            try {
-                taken = next(handler);
-            } finally {
-                if (head != start) {
-                    release();
-                }
-            }
-            if (taken) {
+            if (next(handler)) {
                 return true;
             }
             if (!await(this::readable, DATA_FUTEX_AT, DATA_WAITERS_AT, deadline, true)) {
@@ -727,8 +711,25 @@ public final class Ring implements AutoCloseable {
         return (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT) != head;
     }
 
-    /** Delivers the record at the head, skipping padding and abandoned records; false if there is none. */
+    /**
+     * Delivers the record at the head, skipping padding and abandoned records; false if there is none.
+     * Releases what it consumed before it returns or throws, record by record rather than once per
+     * poll: a consumer killed in a handler must leave the messages handled before gone (a
+     * multi-producer ring zeroed them already: kept unreleased, they stopped the next consumer for
+     * ever) and the ones after it in place.
+     */
     private boolean next(Handler handler) throws IOException {
+        long start = head;
+        try {
+            return nextRecord(handler);
+        } finally {
+            if (head != start) {
+                release();
+            }
+        }
+    }
+
+    private boolean nextRecord(Handler handler) throws IOException {
         for (;;) {
             int offset = (int) (head & mask);
             int at = HEADER_SIZE + offset;

@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Names;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -96,6 +98,44 @@ class RingReviewTest {
             byte[] data = new byte[4096];
             raw.buffer().get(384, data);
             assertArrayEquals(new byte[4096], data, "nothing written in the data area");
+        }
+    }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {false, true})
+    void aConsumerKilledInItsHandlerLeavesTheMessagesItHandledGoneAndTheRestForTheNext(boolean multi)
+            throws Exception {
+        // NL-02 for the ring ("a consumer that dies mid-read"): a Java consumer is SIGKILLed in the handler
+        // of its third message of one poll. The two it handled must not come again (single producer: they
+        // did, the whole batch being released only at its end) and the ring must not stop (multi producer:
+        // the next consumer found the first handled record zeroed but not released, and waited at it for
+        // ever as at a record not committed yet).
+        String n = name();
+        try (Ring producer = Ring.create(n, 4096, 100, multi, 0600)) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(producer.offer(bytes("m" + i)));
+            }
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                    System.getProperty("java.class.path"), "io.ipcbridge.testing.RingStalledConsumer", n, "3")
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                assertEquals("stalled", out.readLine(), "the consumer is in the handler of m2");
+            } finally {
+                child.destroyForcibly();
+                child.waitFor();
+            }
+            assertEquals(137, child.exitValue());
+            try (Ring consumer = Ring.open(n)) {
+                List<String> got = new ArrayList<>();
+                byte[] m;
+                while ((m = consumer.poll(Duration.ZERO)) != null) {
+                    got.add(new String(m, StandardCharsets.UTF_8));
+                }
+                // m2 was in its handler when the consumer died: delivered again (as NL-02 allows one per kill)
+                assertEquals(List.of("m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"), got);
+            }
         }
     }
 }
