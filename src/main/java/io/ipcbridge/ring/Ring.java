@@ -105,7 +105,8 @@ public final class Ring implements AutoCloseable {
      * Receives one message: the bytes between its position and limit, valid only during the call. The
      * message is consumed once handed over: if the handler throws, it is gone all the same (so that a
      * message that always fails cannot stop the ring) and the exception propagates, the messages after
-     * it staying for the next poll.
+     * it staying for the next poll. A handler may offer to its ring but not poll it (that poll throws
+     * {@link IllegalStateException}: it would be handed the same message again).
      */
     @FunctionalInterface
     public interface Handler {
@@ -193,6 +194,8 @@ public final class Ring implements AutoCloseable {
     private boolean consumerRegistered;
     private long head;
     private long producerSeen;
+    /** Whether a handler runs: the head moves past its message only when it returns. */
+    private boolean handing;
 
     private Ring(String name, SharedMemory segment, ByteBuffer map, int capacity, int maxMessage, boolean multi) {
         this.name = name;
@@ -719,6 +722,9 @@ public final class Ring implements AutoCloseable {
      * ever) and the ones after it in place.
      */
     private boolean next(Handler handler) throws IOException {
+        if (handing) { // the head still is at the message handed over: it would come again
+            throw new IllegalStateException("ring " + name + ": a poll from inside the handler of a poll");
+        }
         long start = head;
         try {
             return nextRecord(handler);
@@ -782,8 +788,10 @@ public final class Ring implements AutoCloseable {
             int payload = at + RECORD_HEADER;
             view.limit(payload + length).position(payload);
             try {
+                handing = true;
                 handler.onMessage(view);
             } finally {
+                handing = false;
                 view.clear();
                 long size = RingLayout.recordSize(length);
                 if (multi) {

@@ -138,4 +138,29 @@ class RingReviewTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {false, true})
+    void aPollFromInsideItsOwnHandlerIsRefusedNotHandedTheSameMessageAgain(boolean multi) throws Exception {
+        // FAULT-07 (misuse): a handler that polls its own ring was given the message it was handling a
+        // second time (the head moves on only once the handler returns): a duplicate
+        try (Ring ring = Ring.create(name(), 4096, 16, multi, 0600)) {
+            assertTrue(ring.offer(bytes("one")));
+            assertTrue(ring.offer(bytes("two")));
+            List<String> seen = new ArrayList<>();
+            Ring.Handler nested = m -> {
+                seen.add(StandardCharsets.UTF_8.decode(m).toString());
+                try {
+                    byte[] again = ring.poll(Duration.ZERO);
+                    seen.add(again == null ? null : new String(again, StandardCharsets.UTF_8));
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            };
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> ring.poll(nested));
+            assertTrue(e.getMessage().contains("handler"), e.getMessage());
+            assertEquals(List.of("one"), seen, "the message once, nothing else");
+            assertEquals("two", new String(ring.poll(Duration.ZERO), StandardCharsets.UTF_8), "the next one stays");
+        }
+    }
 }
