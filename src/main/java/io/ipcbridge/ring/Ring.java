@@ -39,11 +39,17 @@ import java.nio.ByteOrder;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -165,6 +171,13 @@ public final class Ring implements AutoCloseable {
      * at or beyond 2^63 is negative as a long; -1, never a multiple of 8, marks "none".
      */
     private static final long NONE = -1;
+    /**
+     * The registrations the open handles of this JVM hold, per shared memory object ("dev:ino"):
+     * "consumer" and "producer N" (slot N). A pid word holding this process's pid that no handle here
+     * holds was left by an earlier process with the same pid (pid reuse, e.g. a container's JVM
+     * restarted after a SIGKILL): stale, so taken over. Guarded by itself.
+     */
+    private static final Map<String, Set<String>> HELD = new HashMap<>();
 
     private final String name;
     private final SharedMemory segment;
@@ -196,6 +209,8 @@ public final class Ring implements AutoCloseable {
     private long producerSeen;
     /** Whether a handler runs: the head moves past its message only when it returns. */
     private boolean handing;
+    /** The object's "dev:ino", the key of {@link #HELD}; null until needed. */
+    private String identity;
 
     private Ring(String name, SharedMemory segment, ByteBuffer map, int capacity, int maxMessage, boolean multi) {
         this.name = name;
@@ -562,18 +577,58 @@ public final class Ring implements AutoCloseable {
             return;
         }
         int slots = multi ? MAX_PRODUCERS : 1;
-        for (int i = 0; i < slots; i++) {
-            int at = PRODUCER_PIDS_AT + 4 * i;
-            int pid = (int) INTS.getVolatile(map, at);
-            if ((pid == 0 || (pid != PID && !Syscalls.processRuns(pid))) && compareAndSetInt(at, pid, PID)) {
-                producerSlot = i;
-                consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
-                wake(DATA_FUTEX_AT, DATA_WAITERS_AT); // a sleeping consumer starts watching this pid
-                return;
+        synchronized (HELD) {
+            for (int i = 0; i < slots; i++) {
+                int at = PRODUCER_PIDS_AT + 4 * i;
+                int pid = (int) INTS.getVolatile(map, at);
+                if (free(pid, "producer " + i) && compareAndSetInt(at, pid, PID)) {
+                    producerSlot = i;
+                    hold("producer " + i, true);
+                    consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+                    wake(DATA_FUTEX_AT, DATA_WAITERS_AT); // a sleeping consumer starts watching this pid
+                    return;
+                }
             }
         }
         throw new IOException("ring " + name + " already has " + (multi ? "its " + slots + " producers" : "a producer")
                 + " (pid " + (int) INTS.getVolatile(map, PRODUCER_PIDS_AT) + (multi ? ", ..." : "") + ")");
+    }
+
+    /**
+     * Whether a pid word holding {@code pid} may be taken: nobody's, a process gone, or this process's
+     * pid that no handle here holds as {@code role} (stale: see {@link #HELD}). Under HELD's lock.
+     */
+    private boolean free(int pid, String role) throws IOException {
+        if (pid == 0) {
+            return true;
+        }
+        if (pid == PID) {
+            Set<String> held = HELD.get(identity());
+            return held == null || !held.contains(role);
+        }
+        return !Syscalls.processRuns(pid);
+    }
+
+    /** Under HELD's lock: records (or drops) this handle's registration as {@code role}. */
+    private void hold(String role, boolean held) throws IOException {
+        String key = identity();
+        Set<String> roles = HELD.computeIfAbsent(key, k -> new HashSet<>());
+        if (held) {
+            roles.add(role);
+        } else {
+            roles.remove(role);
+            if (roles.isEmpty()) {
+                HELD.remove(key);
+            }
+        }
+    }
+
+    private String identity() throws IOException {
+        if (identity == null) {
+            Path fd = Path.of("/proc/self/fd/" + segment.descriptor().fd());
+            identity = Files.getAttribute(fd, "unix:dev") + ":" + Files.getAttribute(fd, "unix:ino");
+        }
+        return identity;
     }
 
     // ---- consuming --------------------------------------------------------------------------------
@@ -673,20 +728,24 @@ public final class Ring implements AutoCloseable {
         if (consumerRegistered) {
             return;
         }
-        int pid = (int) INTS.getVolatile(map, CONSUMER_PID_AT);
-        if (pid != 0 && (pid == PID || Syscalls.processRuns(pid))) {
-            throw new IOException("ring " + name + " already has a consumer (pid " + pid + ")");
-        }
-        if (!compareAndSetInt(CONSUMER_PID_AT, pid, PID)) {
-            throw new IOException("ring " + name + " already has a consumer (pid "
-                    + (int) INTS.getVolatile(map, CONSUMER_PID_AT) + ")");
-        }
-        long position = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
-        try {
-            checkAligned("consumer", position);
-        } catch (RingFormatException e) {
-            compareAndSetInt(CONSUMER_PID_AT, PID, 0);
-            throw e;
+        long position;
+        synchronized (HELD) {
+            int pid = (int) INTS.getVolatile(map, CONSUMER_PID_AT);
+            if (!free(pid, "consumer")) {
+                throw new IOException("ring " + name + " already has a consumer (pid " + pid + ")");
+            }
+            if (!compareAndSetInt(CONSUMER_PID_AT, pid, PID)) {
+                throw new IOException("ring " + name + " already has a consumer (pid "
+                        + (int) INTS.getVolatile(map, CONSUMER_PID_AT) + ")");
+            }
+            position = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
+            try {
+                checkAligned("consumer", position);
+            } catch (RingFormatException e) {
+                compareAndSetInt(CONSUMER_PID_AT, PID, 0);
+                throw e;
+            }
+            hold("consumer", true);
         }
         consumerRegistered = true;
         head = position;
@@ -1043,11 +1102,15 @@ public final class Ring implements AutoCloseable {
             dataWatch.close();
             spaceWatch.close();
             abandonClaim();
-            if (producerSlot >= 0) {
-                compareAndSetInt(PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
-            }
-            if (consumerRegistered) {
-                compareAndSetInt(CONSUMER_PID_AT, PID, 0);
+            synchronized (HELD) {
+                if (producerSlot >= 0) {
+                    hold("producer " + producerSlot, false);
+                    compareAndSetInt(PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
+                }
+                if (consumerRegistered) {
+                    hold("consumer", false);
+                    compareAndSetInt(CONSUMER_PID_AT, PID, 0);
+                }
             }
         } finally {
             segment.close();

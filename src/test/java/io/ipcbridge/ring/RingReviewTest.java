@@ -163,4 +163,34 @@ class RingReviewTest {
             assertEquals("two", new String(ring.poll(Duration.ZERO), StandardCharsets.UTF_8), "the next one stays");
         }
     }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {false, true})
+    void aRegistrationLeftByAnEarlierProcessWithThisPidIsTakenOver(boolean multi) throws Exception {
+        // Pid reuse: a consumer and a producer SIGKILLed (so never deregistered) had the pid this JVM has
+        // now, as a container's JVM has the same pid each start. No handle of this JVM holds them, so
+        // they are stale; they were taken for live ones for ever ("already has a consumer (pid <ours>)").
+        // A handle of this JVM that does hold one still keeps others out.
+        int me = (int) ProcessHandle.current().pid();
+        String n = name();
+        try (Ring creator = Ring.create(n, 4096, 100, multi, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            raw.setIntRelease(320, me); // consumer_pid
+            raw.setIntRelease(324, me); // producer_pids[0]
+            try (Ring producer = Ring.open(n); Ring consumer = Ring.open(n)) {
+                assertTrue(producer.offer(bytes("after a restart")));
+                assertEquals("after a restart", new String(consumer.poll(Duration.ZERO), StandardCharsets.UTF_8));
+                assertEquals(me, consumer.info().consumerPid());
+                try (Ring second = Ring.open(n)) {
+                    assertTrue(assertThrows(IOException.class, () -> second.poll(Duration.ZERO)).getMessage()
+                            .contains("already has a consumer"), "a live handle's registration is kept");
+                    if (!multi) {
+                        assertTrue(assertThrows(IOException.class, () -> second.offer(bytes("x"))).getMessage()
+                                .contains("already has a producer"));
+                    }
+                }
+            }
+            assertEquals(0, raw.getIntVolatile(320), "deregistered at close");
+            assertEquals(0, raw.getIntVolatile(324));
+        }
+    }
 }
