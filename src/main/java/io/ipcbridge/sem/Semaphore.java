@@ -16,8 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -113,7 +111,7 @@ public final class Semaphore implements AutoCloseable {
                 Syscalls.pwriteFully(fd, image, 0, n);
                 // the channel is opened (through /proc/self/fd, which checks the mode) while the file
                 // is still 0600: a mode without owner write (0400, 0444) would refuse the creator
-                try (FileChannel channel = channel(fd)) {
+                try (FileChannel channel = channel(fd, n)) {
                     Syscalls.fchmod(fd, mode, n);
                     Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
                     return map(n, channel);
@@ -226,14 +224,14 @@ public final class Semaphore implements AutoCloseable {
     }
 
     private static Semaphore map(String name, int fd) throws IOException {
-        try (FileChannel channel = channel(fd)) {
+        try (FileChannel channel = channel(fd, name)) {
             return map(name, channel);
         }
     }
 
     /** A channel on open descriptor {@code fd}, opened anew through /proc/self/fd (the mode is checked). */
-    private static FileChannel channel(int fd) throws IOException {
-        return FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ, StandardOpenOption.WRITE);
+    private static FileChannel channel(int fd, String name) throws IOException {
+        return Syscalls.reopen(fd, true, name);
     }
 
     private static Semaphore map(String name, FileChannel channel) throws IOException {

@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
@@ -309,8 +308,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         MappedByteBuffer map;
         Path self = Path.of("/proc/self/fd/" + raw);
-        try (FileChannel channel = readOnly ? FileChannel.open(self, StandardOpenOption.READ)
-                : FileChannel.open(self, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (FileChannel channel = Syscalls.reopen(raw, !readOnly, name)) {
             map = channel.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0,
                     info.size());
         }

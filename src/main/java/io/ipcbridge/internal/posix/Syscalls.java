@@ -326,6 +326,40 @@ public final class Syscalls {
         throw Errors.exception(call, object, errno);
     }
 
+    /**
+     * A {@link java.nio.channels.FileChannel} on open descriptor {@code fd}, opened anew through
+     * /proc/self/fd/N (which checks the file's mode), read-write or read-only. The JDK reports a
+     * failure of that open as a bare {@link java.nio.file.FileSystemException} without errno ("/proc/
+     * self/fd/47: Too many open files"), so a failure is made again with open(2) here, which gives the
+     * errno and the exception of {@link Errors} naming {@code object}.
+     */
+    public static java.nio.channels.FileChannel reopen(int fd, boolean write, String object) throws IOException {
+        String self = "/proc/self/fd/" + fd;
+        for (int attempt = 1;; attempt++) {
+            try {
+                return write
+                        ? java.nio.channels.FileChannel.open(Path.of(self), java.nio.file.StandardOpenOption.READ,
+                                java.nio.file.StandardOpenOption.WRITE)
+                        : java.nio.channels.FileChannel.open(Path.of(self), java.nio.file.StandardOpenOption.READ);
+            } catch (java.nio.file.FileSystemException jdk) {
+                int again;
+                try {
+                    again = open(self, write ? O_RDWR : O_RDONLY, 0, object);
+                } catch (IOException | RuntimeException failure) {
+                    failure.addSuppressed(jdk);
+                    throw failure;
+                }
+                if (again >= 0) {
+                    close(again);
+                }
+                if (attempt == 3) {
+                    // the condition passed each time open(2) was tried: no errno to tell
+                    throw jdk;
+                }
+            }
+        }
+    }
+
     /** fstat(2). */
     public static FileInfo fstat(int fd, String object) throws IOException {
         FileStat stat = NativeCalls.POSIX.allocateStat();

@@ -1,0 +1,124 @@
+package io.ipcbridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Limits;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How failures are reported across the API when the environment refuses a call (X-09, LOAD-07):
+ * always an {@link IpcError} whose message reads {@code call(object): ENAME (text)}, and nothing
+ * left behind.
+ */
+class ErrorReportingAuditTest {
+    static {
+        // the classes a failure needs are loaded from target/classes, which takes a descriptor: load
+        // them before the descriptors run out
+        IOException warm = io.ipcbridge.internal.posix.Errors.exception("warm", "up", 24);
+        warm.addSuppressed(io.ipcbridge.internal.posix.Errors.exception("warm", "up", 2));
+        warm.addSuppressed(new IpcSecurityException("warm", "up"));
+        assertTrue(warm instanceof IpcError);
+    }
+
+    @TempDir
+    Path dir;
+
+    interface Call {
+        Object run() throws Exception;
+    }
+
+    /**
+     * Runs {@code call} with RLIMIT_NOFILE reached but for {@code free} descriptors, and returns
+     * what it threw (null if it returned, the result closed).
+     */
+    private Throwable withFreeDescriptors(int free, Call call) throws Exception {
+        List<FileChannel> taken = new ArrayList<>();
+        Map<Integer, String> before = Fds.snapshot();
+        int highest = before.keySet().stream().mapToInt(Integer::intValue).max().orElse(2);
+        Object result = null;
+        Throwable thrown = null;
+        try (Limits lowered = Limits.lower(Limits.NOFILE, highest + 8)) {
+            try {
+                for (;;) {
+                    taken.add(FileChannel.open(dir));
+                }
+            } catch (IOException noneLeft) {
+                // every descriptor below the limit is taken
+            }
+            for (int i = 0; i < free; i++) {
+                taken.remove(taken.size() - 1).close();
+            }
+            try {
+                result = call.run();
+            } catch (Throwable t) {
+                thrown = t;
+            }
+        } finally {
+            for (FileChannel c : taken) {
+                c.close();
+            }
+        }
+        if (result instanceof AutoCloseable c) {
+            c.close();
+        }
+        return thrown;
+    }
+
+    private static void assertEmfile(Throwable thrown, String object) {
+        if (!(thrown instanceof IpcResourceLimitException e)) {
+            throw new AssertionError("expected IpcResourceLimitException, got " + thrown, thrown);
+        }
+        assertEquals("EMFILE", e.errnoName());
+        assertEquals(object, e.object());
+        assertTrue(e.getMessage().matches("^\\w+\\(" + java.util.regex.Pattern.quote(object)
+                + "\\): EMFILE \\(Too many open files\\).*"), e.getMessage());
+    }
+
+    private static String name(String what) {
+        return "/ipcb-audit-" + what + "-" + ProcessHandle.current().pid();
+    }
+
+    @Test
+    void sharedMemoryAndSemaphoresWithOneDescriptorLeftReportEmfileAsAnIpcError() throws Exception {
+        // LOAD-07, X-09, PIPE-10 (RLIMIT_NOFILE): shm_open/sem's open take the last descriptor, and the
+        // mapping's reopen through /proc/self/fd then fails with EMFILE: that must be an
+        // IpcResourceLimitException naming the object, not the JDK's bare FileSystemException
+        // ("/proc/self/fd/47: Too many open files"), and creation leaves no name behind
+        String shm = name("shm");
+        String shm2 = name("shm2");
+        String sem = name("sem");
+        String sem2 = name("sem2");
+        SharedMemory.createExclusively(shm, 4096).close();
+        Semaphore.createExclusively(sem, 0).close();
+        try {
+            assertEmfile(withFreeDescriptors(1, () -> SharedMemory.open(shm)), shm);
+            assertEmfile(withFreeDescriptors(1, () -> SharedMemory.createExclusively(shm2, 4096)), shm2);
+            assertFalse(Files.exists(Path.of("/dev/shm" + shm2), LinkOption.NOFOLLOW_LINKS), "nothing left");
+            assertEmfile(withFreeDescriptors(1, () -> Semaphore.open(sem)), sem);
+            assertEmfile(withFreeDescriptors(1, () -> Semaphore.createExclusively(sem2, 0)), sem2);
+            assertFalse(Files.exists(Path.of("/dev/shm/sem." + sem2.substring(1)), LinkOption.NOFOLLOW_LINKS),
+                    "nothing left");
+            try (SharedMemory again = SharedMemory.open(shm); Semaphore s = Semaphore.open(sem)) {
+                assertEquals(4096, again.size(), "recovered once the limit is raised");
+            }
+        } finally {
+            SharedMemory.unlink(shm);
+            Semaphore.unlink(sem);
+        }
+    }
+}
