@@ -33,6 +33,11 @@ class ErrorReportingAuditTest {
         warm.addSuppressed(io.ipcbridge.internal.posix.Errors.exception("warm", "up", 2));
         warm.addSuppressed(new IpcSecurityException("warm", "up"));
         assertTrue(warm instanceof IpcError);
+        try {
+            io.ipcbridge.pipe.Fifo.delete(Path.of("/nonexistent-ipcb-audit"));
+        } catch (IOException expected) {
+            // loads Fifo and what it uses
+        }
     }
 
     @TempDir
@@ -120,5 +125,21 @@ class ErrorReportingAuditTest {
             SharedMemory.unlink(shm);
             Semaphore.unlink(sem);
         }
+    }
+
+    @Test
+    void aFifoWhoseCheckFailsForWantOfDescriptorsIsNotLeftBehind() throws Exception {
+        // FIFO-10, FAULT-06, LOAD-07: Fifo.create is mkfifo (no descriptor needed), then an
+        // O_PATH|O_NOFOLLOW open to check and chmod what was made; when that open fails (EMFILE) the
+        // call fails, so the FIFO it made must be gone, or a retry after raising the limit gets EEXIST
+        Path fifo = dir.resolve("fifo");
+        assertEmfile(withFreeDescriptors(0, () -> {
+            io.ipcbridge.pipe.Fifo.create(fifo);
+            return null;
+        }), fifo.toString());
+        assertFalse(Files.exists(fifo, LinkOption.NOFOLLOW_LINKS), "nothing left behind");
+        io.ipcbridge.pipe.Fifo.create(fifo);
+        assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class,
+                LinkOption.NOFOLLOW_LINKS).isOther(), "created once the limit is raised");
     }
 }

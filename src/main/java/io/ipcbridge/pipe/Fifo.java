@@ -48,11 +48,36 @@ public final class Fifo {
         String p = path.toString();
         checkMode(mode);
         Syscalls.mkfifo(p, mode);
-        int fd = checkedPathFd(p);
+        int fd;
+        try {
+            fd = checkedPathFd(p);
+        } catch (IOException | RuntimeException e) {
+            removeMade(p, e);
+            throw e;
+        }
         try {
             Syscalls.chmod("/proc/self/fd/" + fd, mode, p);
+        } catch (IOException | RuntimeException e) {
+            removeMade(p, e);
+            throw e;
         } finally {
             Syscalls.close(fd);
+        }
+    }
+
+    /**
+     * Undoes the mkfifo of a create that then failed (say, EMFILE on the check's open): the entry is
+     * removed if it is still a FIFO of this user, so that nothing is left by a failed call; anything
+     * else found there is left alone.
+     */
+    private static void removeMade(String path, Throwable failure) {
+        try {
+            FileInfo info = Syscalls.lstat(path);
+            if (info.isFifo() && info.uid() == Syscalls.geteuid()) {
+                Syscalls.unlink(path);
+            }
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 
