@@ -2,9 +2,10 @@ package io.ipcbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Fds;
@@ -14,6 +15,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -141,5 +143,27 @@ class ErrorReportingAuditTest {
         io.ipcbridge.pipe.Fifo.create(fifo);
         assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class,
                 LinkOption.NOFOLLOW_LINKS).isOther(), "created once the limit is raised");
+    }
+
+    @Test
+    void aLiveRingProducerIsNotReportedDeadWhenDescriptorsRunOut() throws Exception {
+        // FAULT-01, LOAD-07, X-09: a consumer waiting in a ring checks that its producer still runs;
+        // that check reads /proc/PID/stat, which takes a descriptor. At RLIMIT_NOFILE the read fails
+        // (EMFILE) and was taken for "the process is gone": PeerDiedException for a producer alive
+        // all along. The environment's limit must not pass for a peer's death: the wait just times out.
+        String n = name("ring");
+        Process producer = new ProcessBuilder("sleep", "600").start();
+        try (Ring ring = Ring.create(n, 4096)) {
+            assertNull(ring.poll(Duration.ZERO), "empty; this handle is the consumer now");
+            try (SharedMemory header = SharedMemory.open(n)) {
+                header.setInt(324, (int) producer.pid()); // RingLayout PRODUCER_PIDS: a live producer
+            }
+            Throwable thrown = withFreeDescriptors(0, () -> ring.poll(Duration.ofMillis(50)));
+            assertTrue(producer.isAlive());
+            assertNull(thrown, () -> "a timed-out wait, not " + thrown);
+        } finally {
+            producer.destroyForcibly().waitFor();
+            Ring.unlink(n);
+        }
     }
 }

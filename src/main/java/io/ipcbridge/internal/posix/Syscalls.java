@@ -972,8 +972,12 @@ public final class Syscalls {
             String stat = Files.readAllLines(Path.of("/proc", Integer.toString(pid), "stat")).get(0);
             char state = stat.charAt(stat.lastIndexOf(')') + 2);
             return state != 'Z' && state != 'X';
-        } catch (IOException | RuntimeException e) {
+        } catch (java.nio.file.NoSuchFileException | RuntimeException e) {
             return false; // gone between the two looks
+        } catch (IOException e) {
+            // the file could not be read (EMFILE at RLIMIT_NOFILE, ENOMEM...): that says nothing of
+            // the process, which kill(2) has just found, so it is taken to run, not reported dead
+            return true;
         }
     }
 }
