@@ -166,4 +166,29 @@ class ErrorReportingAuditTest {
             Ring.unlink(n);
         }
     }
+
+    @Test
+    void aRingWaitThatCannotStartItsPeerWatcherIsNotAnIllegalStateException() throws Exception {
+        // LOAD-07, X-09: a blocking ring wait opens a pidfd for its peer, then a pipe to start the
+        // watcher thread. With one descriptor left the pidfd takes it and pipe2 fails (EMFILE), which
+        // came out as IllegalStateException("cannot start the ring peer watcher"): an environment
+        // condition as an unchecked exception. The wait must go on (looking at the peer itself), or
+        // fail with the IpcError of pipe2, never with an unchecked exception.
+        String n = name("ring-watch");
+        Process producer = new ProcessBuilder("sleep", "600").start();
+        try (Ring ring = Ring.create(n, 4096)) {
+            assertNull(ring.poll(Duration.ZERO), "empty; this handle is the consumer now");
+            try (SharedMemory header = SharedMemory.open(n)) {
+                header.setInt(324, (int) producer.pid()); // RingLayout PRODUCER_PIDS: a live producer
+            }
+            Class.forName("io.ipcbridge.ring.PeerWatch$Entry"); // loaded while descriptors are there
+            Throwable thrown = withFreeDescriptors(1, () -> ring.poll(Duration.ofMillis(50)));
+            assertTrue(thrown == null || thrown instanceof IpcError, () -> "a timed-out wait or an IpcError, not "
+                    + thrown);
+            assertNull(ring.poll(Duration.ofMillis(50)), "and the ring still waits once descriptors are back");
+        } finally {
+            producer.destroyForcibly().waitFor();
+            Ring.unlink(n);
+        }
+    }
 }

@@ -225,13 +225,27 @@ final class PeerWatch implements AutoCloseable {
             if (ENTRIES.isEmpty()) {
                 return;
             }
+            int[] made = null;
             try {
-                pipe = Syscalls.pipe();
-                Syscalls.setNonBlocking(pipe[0], true, "ring watcher pipe");
-                Syscalls.setNonBlocking(pipe[1], true, "ring watcher pipe");
+                made = Syscalls.pipe();
+                Syscalls.setNonBlocking(made[0], true, "ring watcher pipe");
+                Syscalls.setNonBlocking(made[1], true, "ring watcher pipe");
             } catch (IOException e) {
-                throw new IllegalStateException("cannot start the ring peer watcher", e);
+                // EMFILE and the like: the environment, not a bug. Without a watcher each waiter looks
+                // at its peers itself, as when pidfds are not available.
+                if (made != null) {
+                    Syscalls.close(made[0]);
+                    Syscalls.close(made[1]);
+                }
+                for (Entry entry : ENTRIES) {
+                    entry.watch.available = false;
+                    entry.watch.mine.remove(entry);
+                    Syscalls.close(entry.pidfd);
+                }
+                ENTRIES.clear();
+                return;
             }
+            pipe = made;
             thread = new Thread(PeerWatch::watch, "ipcbridge-ring-watcher");
             thread.setDaemon(true);
             thread.start();
