@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Limits;
@@ -189,6 +192,25 @@ class ErrorReportingAuditTest {
         } finally {
             producer.destroyForcibly().waitFor();
             Ring.unlink(n);
+        }
+    }
+
+    @Test
+    void aListenRefusedAfterItsBindLeavesNoSocketFile() throws Exception {
+        // UDS-02, SEC-01, FAULT-06, LOAD-07: listen is socket, bind (which makes the file), then an
+        // O_PATH open to set the mode, then listen. With one descriptor left the socket takes it and
+        // the open fails (EMFILE): the call fails, so the socket file it bound must be gone, or a
+        // retry after raising the limit gets EADDRINUSE
+        try (ServerSocket warm = ServerSocket.listen(new Address.Unix(dir.resolve("warm.sock")), Socket.Type.STREAM)) {
+            assertTrue(warm.isOpen(), "the classes a listen needs are loaded while descriptors are there");
+        }
+        Path path = dir.resolve("server.sock");
+        Address address = new Address.Unix(path);
+        Throwable thrown = withFreeDescriptors(1, () -> ServerSocket.listen(address, Socket.Type.STREAM));
+        assertEmfile(thrown, address.toString());
+        assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "nothing left behind");
+        try (ServerSocket again = ServerSocket.listen(address, Socket.Type.STREAM)) {
+            assertTrue(again.isOpen(), "listens once the limit is raised");
         }
     }
 }

@@ -75,8 +75,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
             Syscalls.close(raw);
             throw e;
         }
+        String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
+        boolean[] bound = {false};
         try {
-            String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
             d.withFd(f -> {
                 if (address instanceof Address.Inet) {
                     SocketCalls.setInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, object);
@@ -90,6 +91,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
                     Syscalls.unlink(path);
                     SocketCalls.bind(f, address.sockaddr(), object);
                 }
+                bound[0] = true;
                 if (path != null) {
                     chmodBound(path, mode, object);
                 }
@@ -99,6 +101,11 @@ public final class ServerSocket implements Channel, HasDescriptor {
             return new ServerSocket(d, address, type, path);
         } catch (IOException | RuntimeException e) {
             d.close();
+            if (bound[0] && path != null) {
+                // the bind made the file, and the call failed after it (EMFILE on the open that sets
+                // the mode, listen): nothing may be left, or a retry finds the address in use
+                removeBound(path, e);
+            }
             throw e;
         }
     }
@@ -251,6 +258,17 @@ public final class ServerSocket implements Channel, HasDescriptor {
             Syscalls.chmod("/proc/self/fd/" + fd, mode, object);
         } finally {
             Syscalls.close(fd);
+        }
+    }
+
+    /** After a failed listen: removes the socket file it bound, if a socket is still there. */
+    private static void removeBound(String path, Throwable failure) {
+        try {
+            if (Syscalls.lstat(path).isSocket()) {
+                unlinkQuietly(path);
+            }
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 
