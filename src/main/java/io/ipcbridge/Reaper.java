@@ -133,7 +133,13 @@ public final class Reaper {
             String name = "/" + (sem ? f.substring(SEM_FILE.length()) : f);
             reap(sem ? "sem" : "shm", name, file, p, me, euid, timeNs, removed, failures);
         }
-        if (Files.isDirectory(DEV_MQUEUE) && "mqueue".equals(Files.getFileStore(DEV_MQUEUE).type())) {
+        boolean mqueue;
+        try {
+            mqueue = Files.isDirectory(DEV_MQUEUE) && "mqueue".equals(Files.getFileStore(DEV_MQUEUE).type());
+        } catch (IOException e) {
+            throw Syscalls.explainDirectory(DEV_MQUEUE.toString(), e);
+        }
+        if (mqueue) {
             for (Path file : files(DEV_MQUEUE)) {
                 reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed, failures);
             }
@@ -341,6 +347,8 @@ public final class Reaper {
         }
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList();
+        } catch (IOException e) {
+            throw Syscalls.explainDirectory(dir.toString(), e);
         }
     }
 }

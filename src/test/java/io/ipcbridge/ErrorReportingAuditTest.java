@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.socket.Address;
@@ -212,5 +213,17 @@ class ErrorReportingAuditTest {
         try (ServerSocket again = ServerSocket.listen(address, Socket.Type.STREAM)) {
             assertTrue(again.isOpen(), "listens once the limit is raised");
         }
+    }
+
+    @Test
+    void listingsThatCannotOpenTheirDirectoryNameTheCallTheDirectoryAndTheErrno() throws Exception {
+        // X-09, LOAD-07, SHM-15: MessageQueue.list() and Reaper.reap() read /dev/mqueue and /dev/shm
+        // through the JDK. At RLIMIT_NOFILE these said "IOException: Mount point not found" (the
+        // mqueue filesystem is mounted) and "FileSystemException: /dev/shm: Too many open files",
+        // neither an IpcError nor in the form call(object): ENAME (text)
+        assertTrue(MessageQueue.list() != null, "the classes are loaded while descriptors are there");
+        Reaper.reap("ipcb-audit");
+        assertEmfile(withFreeDescriptors(0, MessageQueue::list), "/dev/mqueue");
+        assertEmfile(withFreeDescriptors(0, () -> Reaper.reap("ipcb-audit")), "/dev/shm");
     }
 }

@@ -209,12 +209,20 @@ public final class MessageQueue implements Channel, HasDescriptor {
      *     {@code mount -t mqueue none /dev/mqueue}); queues work without it, only listing needs it
      */
     public static List<String> list() throws IOException {
-        if (!Files.isDirectory(MQUEUE_FS) || !Files.getFileStore(MQUEUE_FS).type().equals("mqueue")) {
+        boolean mounted;
+        try {
+            mounted = Files.isDirectory(MQUEUE_FS) && Files.getFileStore(MQUEUE_FS).type().equals("mqueue");
+        } catch (IOException e) {
+            throw Syscalls.explainDirectory(MQUEUE_FS.toString(), e);
+        }
+        if (!mounted) {
             throw new java.nio.file.NoSuchFileException(MQUEUE_FS.toString(), null,
                     "the mqueue filesystem is not mounted: mount -t mqueue none /dev/mqueue");
         }
         try (Stream<Path> entries = Files.list(MQUEUE_FS)) {
             return entries.map(p -> "/" + p.getFileName()).sorted().toList();
+        } catch (IOException e) {
+            throw Syscalls.explainDirectory(MQUEUE_FS.toString(), e);
         }
     }
 

@@ -360,6 +360,27 @@ public final class Syscalls {
         }
     }
 
+    /**
+     * The exception for a JDK operation on directory {@code dir} that failed with {@code jdk}, which
+     * carries no errno (e.g. "Mount point not found" or "/dev/shm: Too many open files" at
+     * RLIMIT_NOFILE): the directory is opened with open(2), and if that fails too, its exception
+     * (e.g. {@code opendir(/dev/shm): EMFILE (Too many open files)}) is returned, with {@code jdk}
+     * suppressed; else {@code jdk} itself.
+     */
+    public static IOException explainDirectory(String dir, IOException jdk) {
+        final int oDirectory = 0x10000;
+        try {
+            int fd = open("opendir", dir, O_RDONLY | oDirectory, 0, dir);
+            if (fd >= 0) {
+                close(fd);
+            }
+            return jdk;
+        } catch (IOException failure) {
+            failure.addSuppressed(jdk);
+            return failure;
+        }
+    }
+
     /** fstat(2). */
     public static FileInfo fstat(int fd, String object) throws IOException {
         FileStat stat = NativeCalls.POSIX.allocateStat();
