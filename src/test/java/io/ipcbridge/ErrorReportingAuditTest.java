@@ -226,4 +226,31 @@ class ErrorReportingAuditTest {
         assertEmfile(withFreeDescriptors(0, MessageQueue::list), "/dev/mqueue");
         assertEmfile(withFreeDescriptors(0, () -> Reaper.reap("ipcb-audit")), "/dev/shm");
     }
+
+    @Test
+    void aSocketPlantedUnderAShmOrSemaphoreNameIsRefusedNotAnInternalError() throws Exception {
+        // SEC-02, SEC-10, SHM-01, X-09: anyone can bind an AF_UNIX socket in /dev/shm (sticky, world
+        // writable). open(2) of a socket file fails with ENXIO, which Syscalls.open returns as its
+        // NO_PEER sentinel (-4, meant for FIFOs); shm and semaphore opens took it for a descriptor, and
+        // fstat(-4) said EBADF: IllegalStateException("internal: fstat(/x): EBADF"), a library bug
+        // for what another user can do. It must be refused with a checked exception naming the object.
+        String shm = name("planted");
+        String sem = name("planted-sem");
+        try (Socket plantedShm = Socket.bind(new Address.Unix(Path.of("/dev/shm" + shm)));
+                Socket plantedSem = Socket.bind(new Address.Unix(Path.of("/dev/shm/sem." + sem.substring(1))))) {
+            for (Call open : new Call[] {() -> SharedMemory.open(shm), () -> SharedMemory.open(shm, true),
+                () -> Semaphore.open(sem), () -> Ring.open(shm)}) {
+                Throwable thrown = null;
+                try {
+                    open.run();
+                } catch (Throwable t) {
+                    thrown = t;
+                }
+                Throwable t = thrown;
+                assertTrue(t instanceof IOException, () -> "a checked refusal, not " + t);
+                assertTrue(t.getMessage().contains(t instanceof IpcSecurityException ? "socket" : "ENXIO"),
+                        t.getMessage());
+            }
+        }
+    }
 }

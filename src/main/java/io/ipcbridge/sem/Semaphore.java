@@ -101,7 +101,7 @@ public final class Semaphore implements AutoCloseable {
             String temp = PREFIX + "ipcbridge-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
             int fd;
             try {
-                fd = Syscalls.open("sem_open", temp, Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL
+                fd = Syscalls.openFile("sem_open", temp, Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL
                         | Syscalls.O_NOFOLLOW, 0600, n);
             } catch (java.nio.file.FileAlreadyExistsException clash) {
                 continue;
@@ -146,7 +146,7 @@ public final class Semaphore implements AutoCloseable {
         String n = Names.check(name, NAME_MAX);
         int fd;
         try {
-            fd = Syscalls.open("sem_open", PREFIX + n.substring(1), Syscalls.O_RDWR | Syscalls.O_NOFOLLOW, 0, n);
+            fd = Syscalls.openFile("sem_open", PREFIX + n.substring(1), Syscalls.O_RDWR | Syscalls.O_NOFOLLOW, 0, n);
         } catch (IOException e) {
             if (e instanceof IpcError err && err.errnoName().equals("ELOOP")) {
                 throw new IpcSecurityException(n, "/dev/shm/sem." + n.substring(1) + " is a symbolic link; refused");

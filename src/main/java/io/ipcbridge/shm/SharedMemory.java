@@ -100,7 +100,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         String path = DEV_SHM + n;
-        int raw = Syscalls.open("shm_open", path,
+        int raw = Syscalls.openFile("shm_open", path,
                 Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, DEFAULT_MODE, n);
         SharedMemory shm = null;
         try {
@@ -182,7 +182,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         String n = checkName(name);
         int raw;
         try {
-            raw = Syscalls.open("shm_open", DEV_SHM + n,
+            raw = Syscalls.openFile("shm_open", DEV_SHM + n,
                     (readOnly ? Syscalls.O_RDONLY : Syscalls.O_RDWR) | Syscalls.O_NOFOLLOW, 0, n);
         } catch (IOException e) {
             if (e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("ELOOP")) {

@@ -327,6 +327,26 @@ public final class Syscalls {
     }
 
     /**
+     * open(2) of a file that is to be a regular file (a shared memory object, a semaphore's file),
+     * never a FIFO or socket: whatever is found at {@code path} gives a descriptor or an exception,
+     * never a sentinel. ENXIO (a socket, or a device without its driver, planted at the path: anyone
+     * can bind a socket in /dev/shm) is an exception naming {@code call} and {@code object}, and EINTR
+     * is retried.
+     */
+    public static int openFile(String call, String path, int flags, int mode, String object) throws IOException {
+        for (;;) {
+            int fd = open(call, path, flags, mode, object);
+            if (fd >= 0) {
+                return fd;
+            }
+            if (fd == NO_PEER) {
+                throw Errors.exception(call, object, Errors.ENXIO);
+            }
+            // INTERRUPTED: a signal came during the open; make it again
+        }
+    }
+
+    /**
      * A {@link java.nio.channels.FileChannel} on open descriptor {@code fd}, opened anew through
      * /proc/self/fd/N (which checks the file's mode), read-write or read-only. The JDK reports a
      * failure of that open as a bare {@link java.nio.file.FileSystemException} without errno ("/proc/
