@@ -253,4 +253,24 @@ class ErrorReportingAuditTest {
             }
         }
     }
+
+    @Test
+    void aFifoPlantedUnderAShmNameIsRefusedByAReadOnlyOpenInsteadOfBlockingForEver() throws Exception {
+        // SEC-02, SEC-10, FIFO-03: anyone can mkfifo in /dev/shm. A read-only SharedMemory.open did a
+        // blocking open(O_RDONLY) of it, which waits for a writer that never comes: the call hung
+        // instead of refusing what is not a shared memory object (the read-write open, which Linux
+        // does not block on a FIFO, already refused it as IpcSecurityException). 30 s is only a guard.
+        String n = name("planted-fifo");
+        Path fifo = Path.of("/dev/shm" + n);
+        io.ipcbridge.pipe.Fifo.create(fifo);
+        try {
+            IpcSecurityException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    Duration.ofSeconds(30), () -> org.junit.jupiter.api.Assertions.assertThrows(
+                            IpcSecurityException.class, () -> SharedMemory.open(n, true)));
+            assertTrue(e.getMessage().contains("not a shared memory object"), e.getMessage());
+            org.junit.jupiter.api.Assertions.assertThrows(IpcSecurityException.class, () -> SharedMemory.open(n));
+        } finally {
+            Files.delete(fifo);
+        }
+    }
 }

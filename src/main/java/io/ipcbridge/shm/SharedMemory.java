@@ -182,8 +182,10 @@ public final class SharedMemory implements Channel, HasDescriptor {
         String n = checkName(name);
         int raw;
         try {
+            // O_NONBLOCK: a FIFO planted at the name (anyone may mkfifo in /dev/shm) would block a
+            // read-only open for ever, waiting for a writer; it is refused below as not a regular file
             raw = Syscalls.openFile("shm_open", DEV_SHM + n,
-                    (readOnly ? Syscalls.O_RDONLY : Syscalls.O_RDWR) | Syscalls.O_NOFOLLOW, 0, n);
+                    (readOnly ? Syscalls.O_RDONLY : Syscalls.O_RDWR) | Syscalls.O_NOFOLLOW | Syscalls.O_NONBLOCK, 0, n);
         } catch (IOException e) {
             if (e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("ELOOP")) {
                 throw new IpcSecurityException(n, "is a symbolic link in /dev/shm; refused");
@@ -191,6 +193,9 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw e;
         }
         try {
+            if ((Syscalls.fstat(raw, n).mode() & 0170000) == 0100000) {
+                Syscalls.setNonBlocking(raw, false, n); // the descriptor handed out is as shm_open makes it
+            }
             return map(n, raw, readOnly);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
