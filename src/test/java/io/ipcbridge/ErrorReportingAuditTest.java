@@ -289,4 +289,21 @@ class ErrorReportingAuditTest {
             Files.delete(fifo);
         }
     }
+
+    @Test
+    void aQueueRefusedForWantOfDescriptorsNamesTheRealLimits() throws Exception {
+        // LOAD-07, MQ-23: mq_open's EMFILE names RLIMIT_MSGQUEUE's values, read with getrlimit(2); read
+        // from /proc/self/limits, they were "unknown" once the descriptors had run out
+        String q = name("mq");
+        Throwable thrown = withFreeDescriptors(0, () -> MessageQueue.createExclusively(q));
+        try {
+            assertEmfile(thrown, q);
+            assertTrue(thrown.getMessage().contains("RLIMIT_MSGQUEUE (soft/hard "), thrown.getMessage());
+            assertFalse(thrown.getMessage().contains("unknown"), thrown.getMessage());
+        } finally {
+            if (thrown == null) {
+                MessageQueue.unlink(q);
+            }
+        }
+    }
 }

@@ -283,7 +283,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
                     + ")";
         } else if (error.errno() == Errors.EMFILE) {
             limit = "the open-descriptor limit (RLIMIT_NOFILE) or the per-user queue byte limit RLIMIT_MSGQUEUE ("
-                    + rlimitMsgqueue() + ")";
+                    + Syscalls.messageQueueLimit() + ")";
         }
         return limit == null ? e : new IpcResourceLimitException("mq_open", name, error.errno(), limit);
     }
@@ -294,15 +294,6 @@ public final class MessageQueue implements Channel, HasDescriptor {
             return Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/mqueue", file)).get(0).trim());
         } catch (IOException | NumberFormatException e) {
             return -1;
-        }
-    }
-
-    private static String rlimitMsgqueue() {
-        try (Stream<String> lines = Files.lines(Path.of("/proc/self/limits"))) {
-            return lines.filter(l -> l.startsWith("Max msgqueue size")).map(l -> l.replaceAll("\\s+", " ").trim())
-                    .findFirst().map(l -> l.replace("Max msgqueue size ", "soft/hard ")).orElse("unknown");
-        } catch (IOException e) {
-            return "unknown";
         }
     }
 

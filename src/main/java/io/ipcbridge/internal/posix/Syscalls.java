@@ -421,6 +421,23 @@ public final class Syscalls {
 
     // ---- processes -----------------------------------------------------------------------------
 
+    /**
+     * getrlimit(RLIMIT_MSGQUEUE), for messages: "soft/hard S H bytes" ("unlimited" for no limit), as
+     * /proc/self/limits words it but read without a descriptor, which a process out of them lacks.
+     */
+    public static String messageQueueLimit() {
+        final int rlimitMsgqueue = 12;
+        long[] rlimit = new long[2];
+        if (NativeCalls.getrlimit(rlimitMsgqueue, rlimit) != 0) {
+            return "unknown";
+        }
+        return "soft/hard " + limitText(rlimit[0]) + " " + limitText(rlimit[1]) + " bytes";
+    }
+
+    private static String limitText(long limit) {
+        return limit == RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(limit);
+    }
+
     /** getrlimit(RLIMIT_NOFILE): the soft limit, one above the highest descriptor number a process may have. */
     public static long openFilesLimit() throws IOException {
         long[] rlimit = new long[2];
