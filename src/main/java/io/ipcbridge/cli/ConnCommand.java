@@ -137,9 +137,9 @@ final class ConnCommand {
          * Receives {@link #count} messages to stdout, each followed by "\n" (unless {@link #raw}),
          * waiting at most {@code limit} (null: for ever) for each.
          */
-        void receive(Connection c, Duration limit) throws IOException, CommandFailure {
+        void receive(Connection c, Duration limit) throws IOException, InterruptedException, CommandFailure {
             // CLI-04: once stdout's reader has gone, no further message is taken, even by a wait under way
-            Stdout.whileReaderStays(() -> receiveAll(c, limit));
+            Stdout.whileReaderStays(watch -> receiveAll(c, limit));
         }
 
         private void receiveAll(Connection c, Duration limit) throws IOException, CommandFailure {

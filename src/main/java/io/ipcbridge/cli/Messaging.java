@@ -3,7 +3,6 @@ package io.ipcbridge.cli;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.ClosedByInterruptException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,23 +132,14 @@ final class Messaging {
         long count = options.count();
         Duration limit = options.limit();
         long start = System.nanoTime();
-        long received = 0;
         // CLI-04: once stdout's reader has gone, no further message is taken, even by a receive that
-        // is waiting for one when it goes (the watch interrupts it)
-        try (Stdout.Watch watch = Stdout.watch()) {
-            while (all || received < count) {
+        // is waiting for one when it goes (the watch interrupts it), nor by one that would not wait
+        Stdout.whileReaderStays(watch -> {
+            for (long received = 0; all || received < count; received++) {
                 if (watch.readerGone()) {
                     throw CommandFailure.stdoutClosed();
                 }
-                Optional<T> m;
-                try {
-                    m = take(labels, all, received == 0, count, received, limit, start, source);
-                } catch (ClosedByInterruptException | InterruptedException e) {
-                    if (watch.readerGone()) {
-                        throw CommandFailure.stdoutClosed();
-                    }
-                    throw e;
-                }
+                Optional<T> m = take(labels, all, received == 0, count, received, limit, start, source);
                 if (m.isEmpty()) {
                     break;
                 }
@@ -157,12 +147,11 @@ final class Messaging {
                     sink.write(m.get());
                 } catch (CommandFailure f) {
                     // Taken off the queue, so gone from it: do not lose it silently (a closed stdout stays
-                    // quiet, also when the watch's interrupt ended the write).
-                    throw watch.readerGone() ? CommandFailure.stdoutClosed() : f.withDetail(": 1 message received and not written");
+                    // quiet, whileReaderStays makes sure of it when the watch saw the reader go).
+                    throw f.withDetail(": 1 message received and not written");
                 }
-                received++;
             }
-        }
+        });
     }
 
     /** The next message; empty when --all has taken what there is; exit 3 when --count N runs short. */

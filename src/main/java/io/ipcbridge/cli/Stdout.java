@@ -90,21 +90,21 @@ final class Stdout extends OutputStream {
         return installed == null ? new Watch(null) : new Watch(Pipe.open());
     }
 
-    /** What {@link #whileReaderStays} runs. */
+    /** What {@link #whileReaderStays} runs; it may look at the watch between two waits. */
     @FunctionalInterface
     interface Body {
-        void run() throws IOException, CommandFailure;
+        void run(Watch watch) throws IOException, InterruptedException, CommandFailure;
     }
 
     /**
      * Runs {@code body} under a {@link #watch()}: a wait that the reader's going ended (or a write
      * that failed for it) is exit 141, quietly.
      */
-    static void whileReaderStays(Body body) throws IOException, CommandFailure {
+    static void whileReaderStays(Body body) throws IOException, InterruptedException, CommandFailure {
         try (Watch watch = watch()) {
             try {
-                body.run();
-            } catch (ClosedByInterruptException | CommandFailure e) {
+                body.run(watch);
+            } catch (ClosedByInterruptException | InterruptedException | CommandFailure e) {
                 if (watch.readerGone()) {
                     throw CommandFailure.stdoutClosed();
                 }
