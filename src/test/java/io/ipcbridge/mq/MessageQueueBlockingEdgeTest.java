@@ -1,5 +1,6 @@
 package io.ipcbridge.mq;
 
+import static io.ipcbridge.mq.MessageQueueTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -10,7 +11,6 @@ import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.IllegalBlockingModeException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,10 +26,6 @@ class MessageQueueBlockingEdgeTest {
     @AfterEach
     void unlinkAll() {
         created.unlinkAll();
-    }
-
-    private static byte[] bytes(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     @Test

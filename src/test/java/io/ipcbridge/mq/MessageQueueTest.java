@@ -54,7 +54,7 @@ class MessageQueueTest {
         created.unlinkAll();
     }
 
-    private static byte[] bytes(String s) {
+    static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 

@@ -1,5 +1,6 @@
 package io.ipcbridge.ring;
 
+import static io.ipcbridge.ring.RingTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -7,13 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.shm.SharedMemory;
-import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.Created;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,23 +24,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Edge cases of the ring found by review: position counters, hostile headers. */
 class RingReviewTest {
-    private final List<String> names = new ArrayList<>();
+    private final Created created = new Created("ring", Ring::unlink);
 
     private String name() {
-        String n = Names.unique("ring");
-        names.add(n);
-        return n;
+        return created.name();
     }
 
     @AfterEach
-    void unlink() throws IOException {
-        for (String n : names) {
-            Files.deleteIfExists(Path.of("/dev/shm" + n));
-        }
-    }
-
-    private static ByteBuffer bytes(String s) {
-        return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    void unlinkAll() {
+        created.unlinkAll();
     }
 
     @ParameterizedTest(name = "multi-producer {0}")

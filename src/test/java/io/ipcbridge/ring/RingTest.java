@@ -57,7 +57,7 @@ class RingTest {
         }
     }
 
-    private static ByteBuffer bytes(String s) {
+    static ByteBuffer bytes(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
 

@@ -12,8 +12,6 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.file.Files;
@@ -49,18 +47,7 @@ class SocketCloseRaceTest {
 
     /** Waits until thread {@code tid}, suspended, sleeps outside system call {@code syscall}. */
     static void awaitLeft(int tid, int syscall) {
-        Path task = Path.of("/proc/self/task/" + tid);
-        for (;;) {
-            try {
-                String stat = Files.readString(task.resolve("stat"));
-                char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                String call = Files.readString(task.resolve("syscall")).trim().split(" ")[0];
-                if (state == 'S' && !call.equals(Integer.toString(syscall))) {
-                    return;
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+        for (Integer call; (call = Blocked.sleepingIn(tid)) == null || call == syscall; ) {
             Thread.onSpinWait();
         }
     }

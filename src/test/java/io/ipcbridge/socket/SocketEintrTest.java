@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.internal.posix.NativeThread;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.ipcbridge.testing.Blocked;
 import java.net.SocketTimeoutException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,41 +30,20 @@ class SocketEintrTest {
     @TempDir
     Path dir;
 
-    /** Whether thread {@code tid} sleeps in system call {@code syscall} now. */
-    static boolean sleepsIn(int tid, int syscall) {
-        Path task = Path.of("/proc/self/task/" + tid);
-        try {
-            String stat = Files.readString(task.resolve("stat"));
-            char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            return state == 'S' && Files.readString(task.resolve("syscall")).startsWith(syscall + " ");
-        } catch (java.nio.file.NoSuchFileException gone) {
-            return false;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     @Test
     @DisplayName("X-05, X-08: a timed AF_UNIX connect to a full backlog ends at its deadline under an EINTR storm")
     void aTimedConnectEndsAtItsDeadlineUnderAnEintrStorm() throws Exception {
         Address a = Address.unix(dir.resolve("full.sock"));
         List<Socket> clients = new ArrayList<>();
         try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
-            try {
-                for (;;) { // until the backlog is full: then a bounded connect times out
-                    clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
-                    assertTrue(clients.size() < 10_000, "the backlog is bounded");
-                }
-            } catch (SocketTimeoutException full) {
-                // full
-            }
+            SocketFaultTest.fillBacklog(a, clients);
             AtomicLong handle = new AtomicLong();
             AtomicInteger tid = new AtomicInteger();
             CompletableFuture<Socket> result = new CompletableFuture<>();
             CountDownLatch signalled = new CountDownLatch(1);
             Thread t = new Thread(() -> {
                 handle.set(NativeThread.current());
-                tid.set(io.ipcbridge.testing.Blocked.currentTid());
+                tid.set(Blocked.currentTid());
                 try {
                     result.complete(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(200)));
                 } catch (Throwable e) {
@@ -86,7 +63,7 @@ class SocketEintrTest {
                     int signals = 0;
                     while (!result.isDone()) {
                         // each time the connect sleeps, a signal without SA_RESTART makes it return EINTR
-                        if (tid.get() != 0 && sleepsIn(tid.get(), CONNECT)) {
+                        if (tid.get() != 0 && Integer.valueOf(CONNECT).equals(Blocked.sleepingIn(tid.get()))) {
                             NativeThread.signal(handle.get());
                             signals++;
                         }

@@ -493,6 +493,21 @@ class SocketFaultTest {
                 StandardCharsets.US_ASCII).trim());
     }
 
+    /**
+     * Connects to {@code a} into {@code clients} (which the caller closes) until its backlog is full:
+     * then a bounded connect times out.
+     */
+    static void fillBacklog(Address a, List<Socket> clients) throws IOException {
+        try {
+            for (;;) {
+                clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
+                assertTrue(clients.size() < 10_000, "the backlog is bounded");
+            }
+        } catch (SocketTimeoutException full) {
+            // full
+        }
+    }
+
     @Test
     @DisplayName("LOAD-02 (backlog overflow): a connect to a full backlog waits for room, never returns unconnected")
     void aConnectToAFullBacklogWaitsAndNeverReturnsUnconnected() throws Exception {
@@ -500,14 +515,8 @@ class SocketFaultTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             List<Socket> clients = new java.util.ArrayList<>();
             try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
-                try {
-                    for (;;) { // until the backlog is full: then a bounded connect times out
-                        clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
-                        assertTrue(clients.size() < 10_000, "the backlog is bounded");
-                    }
-                } catch (SocketTimeoutException full) {
-                    assertTrue(clients.size() > 1, "some connects fit: " + clients.size());
-                }
+                fillBacklog(a, clients);
+                assertTrue(clients.size() > 1, "some connects fit: " + clients.size());
                 assertThrows(SocketTimeoutException.class, () -> Socket.connect(a, Socket.Type.STREAM, Duration.ZERO));
                 for (Socket c : clients) {
                     c.write(text("x")); // each one returned is connected

@@ -84,6 +84,23 @@ public final class Blocked {
         }
     }
 
+    /**
+     * The system call thread {@code tid} of this process sleeps in now (-1: asleep outside any, as a
+     * suspended thread), or null if it runs or has ended: read from /proc/self/task/TID.
+     */
+    public static Integer sleepingIn(int tid) {
+        Path task = Path.of("/proc/self/task/" + tid);
+        try {
+            String stat = Files.readString(task.resolve("stat"));
+            String call = Files.readString(task.resolve("syscall")).trim().split(" ")[0];
+            return stat.charAt(stat.lastIndexOf(')') + 2) == 'S' && !call.equals("running") ? Integer.valueOf(call) : null;
+        } catch (NoSuchFileException gone) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Whether {@code address} lies in a mapping of a /dev/shm file or a memfd. */
     private static boolean inSharedMemory(long address) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
