@@ -133,13 +133,7 @@ public final class Reaper {
             String name = "/" + (sem ? f.substring(SEM_FILE.length()) : f);
             reap(sem ? "sem" : "shm", name, file, p, me, euid, timeNs, removed, failures);
         }
-        boolean mqueue;
-        try {
-            mqueue = Files.isDirectory(DEV_MQUEUE) && "mqueue".equals(Files.getFileStore(DEV_MQUEUE).type());
-        } catch (IOException e) {
-            throw Syscalls.explainDirectory(DEV_MQUEUE.toString(), e);
-        }
-        if (mqueue) {
+        if (Syscalls.mqueueMounted(DEV_MQUEUE)) {
             for (Path file : files(DEV_MQUEUE)) {
                 reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed, failures);
             }

@@ -209,13 +209,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      *     {@code mount -t mqueue none /dev/mqueue}); queues work without it, only listing needs it
      */
     public static List<String> list() throws IOException {
-        boolean mounted;
-        try {
-            mounted = Files.isDirectory(MQUEUE_FS) && Files.getFileStore(MQUEUE_FS).type().equals("mqueue");
-        } catch (IOException e) {
-            throw Syscalls.explainDirectory(MQUEUE_FS.toString(), e);
-        }
-        if (!mounted) {
+        if (!Syscalls.mqueueMounted(MQUEUE_FS)) {
             throw new java.nio.file.NoSuchFileException(MQUEUE_FS.toString(), null,
                     "the mqueue filesystem is not mounted: mount -t mqueue none /dev/mqueue");
         }

@@ -401,6 +401,18 @@ public final class Syscalls {
         }
     }
 
+    /**
+     * Whether the mqueue filesystem is mounted at {@code dir} (listing queues needs it; queues work
+     * without it); a failure to look is explained as {@link #explainDirectory} does.
+     */
+    public static boolean mqueueMounted(Path dir) throws IOException {
+        try {
+            return Files.isDirectory(dir) && "mqueue".equals(Files.getFileStore(dir).type());
+        } catch (IOException e) {
+            throw explainDirectory(dir.toString(), e);
+        }
+    }
+
     /** fstat(2). */
     public static FileInfo fstat(int fd, String object) throws IOException {
         FileStat stat = NativeCalls.POSIX.allocateStat();
