@@ -152,36 +152,25 @@ public final class ServerSocket implements Channel, HasDescriptor {
     public Optional<Socket> accept(Duration timeout) throws IOException {
         long deadline = Deadline.of(timeout);
         String object = address + " (accepted)";
-        int[] accepted = {-1};
         for (;;) {
-            int raw;
-            try {
-                raw = fd.blocking(f -> {
-                    int r = SocketCalls.accept(f, address.toString());
-                    if (r >= 0) {
-                        accepted[0] = r;
-                        return r;
-                    }
-                    if (r != Syscalls.AGAIN) {
-                        return r == Syscalls.INTERRUPTED ? null : r;
-                    }
-                    if (Deadline.passed(deadline)) {
-                        return -1;
-                    }
-                    // poll here, not fd.awaitReadable: a nested blocking call would turn an interrupt's
-                    // ClosedByInterruptException into an AsynchronousCloseException on the way out
-                    Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), address.toString());
-                    return null;
-                });
-            } catch (IOException | RuntimeException | Error e) {
-                // a connection accepted as a close or an interrupt came: the accept throws, and the
-                // connection it took is closed, not left open with no owner
-                if (accepted[0] >= 0) {
-                    Syscalls.close(accepted[0]);
+            // a connection accept4 took counts as taken (an effect) even if a close or an interrupt came
+            // meanwhile: it is returned, as a read returns its data, never dropped with no owner
+            int raw = fd.blocking(null, (f, unused) -> {
+                int r = SocketCalls.accept(f, address.toString());
+                if (r == Syscalls.INTERRUPTED) {
+                    return Descriptor.RETRY;
                 }
-                throw e;
-            }
-            accepted[0] = -1;
+                if (r != Syscalls.AGAIN) {
+                    return r;
+                }
+                if (Deadline.passed(deadline)) {
+                    return -1;
+                }
+                // poll here, not fd.awaitReadable: a nested blocking call would turn an interrupt's
+                // ClosedByInterruptException into an AsynchronousCloseException on the way out
+                Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), address.toString());
+                return Descriptor.RETRY;
+            }, true);
             if (raw < 0) {
                 return Optional.empty();
             }
