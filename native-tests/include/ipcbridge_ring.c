@@ -173,8 +173,8 @@ static int alive(pid_t pid)
         return errno != ENOENT;
     n = read(fd, stat, sizeof stat - 1);
     close(fd);
-    if (n <= 0)
-        return 1;
+    if (n <= 0) /* ESRCH: reaped after the open; kill(2) then no longer finds it */
+        return kill(pid, 0) == 0 || errno != ESRCH;
     stat[n] = '\0';
     close_paren = strrchr(stat, ')');
     return close_paren == NULL || close_paren[1] == '\0' || (close_paren[2] != 'Z' && close_paren[2] != 'X');

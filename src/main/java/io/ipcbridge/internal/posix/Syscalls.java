@@ -1035,7 +1035,7 @@ public final class Syscalls {
      * (a killed child that its parent has not reaped yet is gone for every purpose but its pid).
      */
     public static boolean processRuns(int pid) {
-        if (NativeCalls.LIBC.kill(pid, 0) != 0 && jnrErrno() == ESRCH) {
+        if (!processExists(pid)) {
             return false;
         }
         try {
@@ -1045,9 +1045,10 @@ public final class Syscalls {
         } catch (java.nio.file.NoSuchFileException | RuntimeException e) {
             return false; // gone between the two looks
         } catch (IOException e) {
-            // the file could not be read (EMFILE at RLIMIT_NOFILE, ENOMEM...): that says nothing of
-            // the process, which kill(2) has just found, so it is taken to run, not reported dead
-            return true;
+            // read(2) fails with ESRCH when the process was reaped after the open, and kill(2) then no
+            // longer finds it. Any other failure (EMFILE at RLIMIT_NOFILE, ENOMEM...) says nothing of
+            // the process, which kill(2) still finds: it is taken to run, not reported dead.
+            return processExists(pid);
         }
     }
 }
