@@ -1,11 +1,11 @@
 package io.ipcbridge.cli;
 
+import io.ipcbridge.testing.PeerState;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Waits until another process sleeps in futex(2) on a word of a given mapped file, e.g. a CLI
@@ -27,18 +27,17 @@ final class FutexWait {
         Path proc = Path.of("/proc", Long.toString(process.pid()));
         String mapped = " " + file;
         while (process.isAlive()) {
-            try {
-                for (String line : Files.readAllLines(proc.resolve("maps"))) {
-                    if (line.endsWith(mapped) || line.endsWith(mapped + " (deleted)")) {
-                        String[] range = line.substring(0, line.indexOf(' ')).split("-");
-                        if (sleepsOnFutexIn(proc, Long.parseUnsignedLong(range[0], 16),
-                                Long.parseUnsignedLong(range[1], 16))) {
-                            return;
-                        }
+            String maps = PeerState.read(proc.resolve("maps"));
+            if (maps == null) {
+                break;
+            }
+            for (String line : maps.split("\n")) {
+                if (line.endsWith(mapped) || line.endsWith(mapped + " (deleted)")) {
+                    String[] range = line.substring(0, line.indexOf(' ')).split("-");
+                    if (sleepsOnFutexIn(proc, Long.parseUnsignedLong(range[0], 16), Long.parseUnsignedLong(range[1], 16))) {
+                        return;
                     }
                 }
-            } catch (NoSuchFileException ended) {
-                break;
             }
             Thread.onSpinWait();
         }
@@ -48,20 +47,21 @@ final class FutexWait {
     private static boolean sleepsOnFutexIn(Path proc, long start, long end) throws IOException {
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(proc.resolve("task"))) {
             for (Path task : tasks) {
-                try {
-                    List<String> syscall = List.of(Files.readString(task.resolve("syscall")).trim().split(" "));
-                    String stat = Files.readString(task.resolve("stat"));
-                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                    if (state == 'S' && syscall.size() > 1 && syscall.get(0).equals(FUTEX)) {
-                        long address = Long.parseUnsignedLong(syscall.get(1).substring(2), 16);
-                        if (address >= start && address < end) {
-                            return true;
-                        }
+                String syscall = PeerState.read(task.resolve("syscall"));
+                String stat = PeerState.read(task.resolve("stat"));
+                if (syscall == null || stat == null) {
+                    continue; // that thread has ended
+                }
+                String[] call = syscall.trim().split(" ");
+                if (stat.charAt(stat.lastIndexOf(')') + 2) == 'S' && call.length > 1 && call[0].equals(FUTEX)) {
+                    long address = Long.parseUnsignedLong(call[1].substring(2), 16);
+                    if (address >= start && address < end) {
+                        return true;
                     }
-                } catch (NoSuchFileException threadEnded) {
-                    // gone meanwhile
                 }
             }
+        } catch (NoSuchFileException ended) {
+            return false; // the process has ended: the caller sees it
         }
         return false;
     }

@@ -15,6 +15,7 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.PeerState;
 import io.ipcbridge.testing.Peers;
 import java.io.EOFException;
 import java.io.IOException;
@@ -22,8 +23,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -46,16 +45,14 @@ class PeerKillTest {
     static void awaitSleepingIn(long pid, int nr) {
         Path proc = Path.of("/proc/" + pid);
         for (;;) {
-            try {
-                String stat = Files.readString(proc.resolve("stat"));
-                char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                if (state == 'Z' || state == 'S' && Files.readString(proc.resolve("syscall")).startsWith(nr + " ")) {
-                    return;
-                }
-            } catch (NoSuchFileException gone) {
+            String stat = PeerState.read(proc.resolve("stat"));
+            String syscall = PeerState.read(proc.resolve("syscall"));
+            if (stat == null || syscall == null) {
                 return;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            }
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            if (state == 'Z' || state == 'S' && syscall.startsWith(nr + " ")) {
+                return;
             }
             Thread.onSpinWait();
         }

@@ -3,7 +3,6 @@ package io.ipcbridge.testing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -63,22 +62,19 @@ public final class Blocked {
     private static void awaitInSyscall(int tid, CompletableFuture<?> result, int... syscalls) {
         Path task = Path.of("/proc/self/task/" + tid);
         while (!result.isDone()) {
-            try {
-                String state = Files.readString(task.resolve("stat"));
-                char s = state.charAt(state.lastIndexOf(')') + 2);
-                String[] call = Files.readString(task.resolve("syscall")).trim().split(" ");
-                if (s == 'S') {
-                    for (int expected : syscalls) {
-                        if (call[0].equals(Integer.toString(expected))
-                                && (expected != FUTEX || inSharedMemory(Long.parseUnsignedLong(call[1].substring(2), 16)))) {
-                            return;
-                        }
+            String state = PeerState.read(task.resolve("stat"));
+            String syscall = PeerState.read(task.resolve("syscall"));
+            if (state == null || syscall == null) {
+                return;
+            }
+            if (state.charAt(state.lastIndexOf(')') + 2) == 'S') {
+                String[] call = syscall.trim().split(" ");
+                for (int expected : syscalls) {
+                    if (call[0].equals(Integer.toString(expected))
+                            && (expected != FUTEX || inSharedMemory(Long.parseUnsignedLong(call[1].substring(2), 16)))) {
+                        return;
                     }
                 }
-            } catch (NoSuchFileException gone) {
-                return;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
             }
             Thread.onSpinWait();
         }
@@ -90,20 +86,18 @@ public final class Blocked {
      */
     public static Integer sleepingIn(int tid) {
         Path task = Path.of("/proc/self/task/" + tid);
-        try {
-            String stat = Files.readString(task.resolve("stat"));
-            String call = Files.readString(task.resolve("syscall")).trim().split(" ")[0];
-            return stat.charAt(stat.lastIndexOf(')') + 2) == 'S' && !call.equals("running") ? Integer.valueOf(call) : null;
-        } catch (NoSuchFileException gone) {
+        String stat = PeerState.read(task.resolve("stat"));
+        String syscall = PeerState.read(task.resolve("syscall"));
+        if (stat == null || syscall == null) {
             return null;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
+        String call = syscall.trim().split(" ")[0];
+        return stat.charAt(stat.lastIndexOf(')') + 2) == 'S' && !call.equals("running") ? Integer.valueOf(call) : null;
     }
 
     /** Whether {@code address} lies in a mapping of a /dev/shm file or a memfd. */
-    private static boolean inSharedMemory(long address) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+    private static boolean inSharedMemory(long address) {
+        for (String line : PeerState.read(Path.of("/proc/self/maps")).split("\n")) {
             int path = line.indexOf('/');
             if (path > 0 && (line.startsWith("/dev/shm/", path) || line.startsWith("/memfd:", path))) {
                 int dash = line.indexOf('-');

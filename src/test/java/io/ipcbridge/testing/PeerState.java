@@ -21,22 +21,37 @@ public final class PeerState {
     public static boolean awaitInSyscall(long pid, int nr) {
         Path task = Path.of("/proc/" + pid + "/task/" + pid);
         for (;;) {
-            try {
-                String stat = Files.readString(task.resolve("stat"));
-                char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                if (state == 'Z' || state == 'X') {
-                    return false;
-                }
-                String call = Files.readString(task.resolve("syscall")).split(" ", 2)[0].trim();
-                if (state == 'S' && call.equals(Integer.toString(nr))) {
-                    return true;
-                }
-            } catch (NoSuchFileException gone) {
+            String stat = read(task.resolve("stat"));
+            String syscall = read(task.resolve("syscall"));
+            if (stat == null || syscall == null) {
                 return false;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            }
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            if (state == 'Z' || state == 'X') {
+                return false;
+            }
+            if (state == 'S' && syscall.split(" ", 2)[0].trim().equals(Integer.toString(nr))) {
+                return true;
             }
             Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * The text of {@code file} in /proc/PID or /proc/PID/task/TID, or null if that process or thread
+     * is gone: the file is missing, or it was reaped between the open and the read (which then fails
+     * with ESRCH, as a plain IOException).
+     */
+    public static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (NoSuchFileException gone) {
+            return null;
+        } catch (IOException e) {
+            if (!Files.exists(file.getParent())) {
+                return null;
+            }
+            throw new UncheckedIOException(e);
         }
     }
 }
