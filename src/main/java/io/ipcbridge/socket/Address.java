@@ -185,13 +185,11 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
                 if (host.startsWith("[") && host.endsWith("]")) {
                     host = host.substring(1, host.length() - 1);
                 }
-                int port;
-                try {
-                    port = Integer.parseInt(rest.substring(last + 1));
-                } catch (NumberFormatException e) {
+                String port = rest.substring(last + 1);
+                if (!port.matches("[0-9]{1,5}")) { // no sign, no spaces: what the CLI's parser takes
                     throw new IllegalArgumentException("bad port in " + spec);
                 }
-                return inet(host, port);
+                return inet(host, Integer.parseInt(port));
             default:
                 throw new IllegalArgumentException("expected unix:PATH, abstract:NAME, tcp:HOST:PORT or udp:HOST:PORT: "
                         + spec);

@@ -182,6 +182,10 @@ class SocketTest {
         }
         assertThrows(IllegalArgumentException.class, () -> Address.unix(dir.resolve("x".repeat(120))));
         assertThrows(IllegalArgumentException.class, () -> Address.parse("tcp:nohostport"));
+        for (String port : new String[] {"+80", "-1", " 80", "", "65536", "123456"}) {
+            assertThrows(IllegalArgumentException.class, () -> Address.parse("tcp:127.0.0.1:" + port), port);
+        }
+        assertEquals(Address.inet("127.0.0.1", 80), Address.parse("tcp:127.0.0.1:80"));
     }
 
     @Test
