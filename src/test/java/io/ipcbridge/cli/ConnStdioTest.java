@@ -60,7 +60,7 @@ class ConnStdioTest {
     /** Listens at argv[1] with the key argv[2]; prints each message received as a hex line until EOF. */
     private static final String LISTENER_PRINTS = ADDRESS + String.join("\n",
             "l = Listener(address(sys.argv[1]), authkey=sys.argv[2].encode())",
-            "print('ready', flush=True)",
+            "print('ready' + (' %d' % l.address[1] if isinstance(l.address, tuple) else ''), flush=True)",
             "try:",
             "    c = l.accept()",
             "except AuthenticationError as e:",
@@ -81,7 +81,7 @@ class ConnStdioTest {
      */
     private static final String LISTENER_SENDS = ADDRESS + String.join("\n",
             "l = Listener(address(sys.argv[1]), authkey=sys.argv[2].encode())",
-            "print('ready', flush=True)",
+            "print('ready' + (' %d' % l.address[1] if isinstance(l.address, tuple) else ''), flush=True)",
             "try:",
             "    c = l.accept()",
             "except AuthenticationError as e:",
@@ -160,13 +160,22 @@ class ConnStdioTest {
         return p;
     }
 
-    /** Starts a Python Listener script and waits for its "ready" line. */
+    /** The port of the last Python Listener on tcp (its "ready PORT" line), -1 for a unix or abstract one. */
+    private int pythonPort = -1;
+
+    /**
+     * Starts a Python Listener script and waits for its "ready" line ("ready PORT" on tcp, where the
+     * Listener binds the port it is given, 0 for one the kernel picks: {@link #pythonPort}).
+     */
     private BufferedReader pythonListener(Process[] holder, String script, String... args) throws IOException {
         holder[0] = python(script, args);
         BufferedReader out = new BufferedReader(new InputStreamReader(holder[0].getInputStream(),
                 StandardCharsets.UTF_8));
         Path err = dir.resolve("python-" + (started.size() - 1) + ".err");
-        assertEquals("ready", out.readLine(), () -> "the Python Listener is listening: " + MqStdioTest.read(err));
+        String ready = out.readLine();
+        assertTrue(ready != null && ready.matches("ready( \\d+)?"),
+                () -> "the Python Listener is listening: " + ready + " " + MqStdioTest.read(err));
+        pythonPort = ready.length() > 5 ? Integer.parseInt(ready.substring(6)) : -1;
         return out;
     }
 
@@ -227,13 +236,17 @@ class ConnStdioTest {
     @ValueSource(strings = {"unix", "abstract", "tcp"})
     void sendFramesEachArgumentAsOneMessageForAPythonListener(String kind) {
         run(() -> {
-            // tcp: a free port, learnt from a listener of ours that is closed again at once
+            // tcp: the Python Listener binds port 0 and says which port it got (a port learnt from a
+            // listener closed again before Python binds it could be taken meanwhile: EADDRINUSE)
             String address = kind.equals("unix") ? "unix:" + dir.resolve("py.sock")
                     : kind.equals("abstract") ? "abstract:ipcb-conntest-" + ProcessHandle.current().pid() + "-"
                             + System.nanoTime()
-                    : "tcp:127.0.0.1:" + freePort();
+                    : "tcp:127.0.0.1:0";
             Process[] py = new Process[1];
             BufferedReader pyOut = pythonListener(py, LISTENER_PRINTS, address, "key");
+            if (kind.equals("tcp")) {
+                address = "tcp:127.0.0.1:" + pythonPort;
+            }
             Path err = dir.resolve("err");
             Process cli = cli(null, dir.resolve("out"), err, "conn", "send", address, "--authkey-file",
                     key("key", "key\n").toString(), "one", "", "three");
@@ -438,12 +451,6 @@ class ConnStdioTest {
             return in.readAllBytes();
         } catch (IOException e) {
             return new byte[0];
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 }
