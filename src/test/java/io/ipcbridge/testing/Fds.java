@@ -55,8 +55,35 @@ public final class Fds {
         }
     }
 
-    /** The descriptors open now that were not open, with the same target, in {@code before}. */
+    /**
+     * The descriptors open now that were not open, with the same target, in {@code before}. The
+     * library's ring peer watcher (a daemon thread) closes its wake-up pipe itself once the last
+     * watching ring has closed, shortly after that close returns: while some are added and the
+     * watcher still runs, it is waited for (at most 10 s) before they are counted.
+     */
     public static Map<Integer, String> addedSince(Map<Integer, String> before) {
+        Map<Integer, String> added = added(before);
+        if (!added.isEmpty()) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.getName().equals(RING_WATCHER)) {
+                    try {
+                        t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return added;
+                    }
+                }
+            }
+            added = added(before);
+        }
+        return added;
+    }
+
+    /** The name of the ring peer watcher's thread (io.ipcbridge.ring.PeerWatch). */
+    private static final String RING_WATCHER = "ipcbridge-ring-watcher";
+
+    private static Map<Integer, String> added(Map<Integer, String> before) {
         Map<Integer, String> added = snapshot();
         added.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())));
         return added;
