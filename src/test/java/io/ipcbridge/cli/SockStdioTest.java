@@ -390,8 +390,13 @@ class SockStdioTest {
                 if (command.equals("sock")) {
                     args.addAll(List.of("--type", type));
                 }
-                Process p = Cli.command(dir.resolve("unused"), args.toArray(String[]::new))
-                        .redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(dir.resolve("out").toFile()).start();
+                ProcessBuilder b = Cli.command(dir.resolve("unused"), args.toArray(String[]::new))
+                        .redirectError(ProcessBuilder.Redirect.PIPE).redirectOutput(dir.resolve("out").toFile());
+                // The signal's default disposition, as an interactive job gets it: a JVM started with it
+                // ignored (under nohup, or as a script's background job) rightly keeps ignoring it, and
+                // this test's JVM would hand that on.
+                b.command().addAll(0, List.of("env", "--default-signal=" + signal));
+                Process p = b.start();
                 started.add(p);
                 String first = line(p.getErrorStream());
                 assertTrue(first.startsWith(LISTENING), () -> "the listening line: " + first);
