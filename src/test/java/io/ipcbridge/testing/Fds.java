@@ -18,6 +18,9 @@ import java.util.stream.Stream;
  * test left to the garbage collector, closed meanwhile, cannot make it fail or pass wrongly.
  */
 public final class Fds {
+    /** The name of the ring peer watcher's thread (io.ipcbridge.ring.PeerWatch). */
+    private static final String RING_WATCHER = "ipcbridge-ring-watcher";
+
     static {
         // What the library and the JDK open once and keep for the life of the JVM (the dead socket a
         // close swaps in, the JDK's own pre-close socket, JNA's closure file) is opened here, before
@@ -79,9 +82,6 @@ public final class Fds {
         }
         return added;
     }
-
-    /** The name of the ring peer watcher's thread (io.ipcbridge.ring.PeerWatch). */
-    private static final String RING_WATCHER = "ipcbridge-ring-watcher";
 
     private static Map<Integer, String> added(Map<Integer, String> before) {
         Map<Integer, String> added = snapshot();
