@@ -116,6 +116,21 @@ class ErrorReportingAuditTest {
                 + "\\): EMFILE \\(Too many open files\\).*"), e.getMessage());
     }
 
+    /** Ring {@code n}, empty, with this handle as its consumer and {@code producer} registered as its producer. */
+    private static Ring consumerWaitingFor(String n, Process producer) throws IOException, InterruptedException {
+        Ring ring = Ring.create(n, 4096);
+        try {
+            assertNull(ring.poll(Duration.ZERO), "empty; this handle is the consumer now");
+            try (SharedMemory header = SharedMemory.open(n)) {
+                header.setInt(324, (int) producer.pid()); // RingLayout PRODUCER_PIDS: a live producer
+            }
+            return ring;
+        } catch (IOException | InterruptedException | RuntimeException | Error e) {
+            ring.close();
+            throw e;
+        }
+    }
+
     private static String name(String what) {
         return "/ipcb-audit-" + what + "-" + ProcessHandle.current().pid();
     }
@@ -173,11 +188,7 @@ class ErrorReportingAuditTest {
         // all along. The environment's limit must not pass for a peer's death: the wait just times out.
         String n = name("ring");
         Process producer = new ProcessBuilder("sleep", "600").start();
-        try (Ring ring = Ring.create(n, 4096)) {
-            assertNull(ring.poll(Duration.ZERO), "empty; this handle is the consumer now");
-            try (SharedMemory header = SharedMemory.open(n)) {
-                header.setInt(324, (int) producer.pid()); // RingLayout PRODUCER_PIDS: a live producer
-            }
+        try (Ring ring = consumerWaitingFor(n, producer)) {
             Throwable thrown = withFreeDescriptors(0, () -> ring.poll(Duration.ofMillis(50)));
             assertTrue(producer.isAlive());
             assertNull(thrown, () -> "a timed-out wait, not " + thrown);
@@ -196,11 +207,7 @@ class ErrorReportingAuditTest {
         // fail with the IpcError of pipe2, never with an unchecked exception.
         String n = name("ring-watch");
         Process producer = new ProcessBuilder("sleep", "600").start();
-        try (Ring ring = Ring.create(n, 4096)) {
-            assertNull(ring.poll(Duration.ZERO), "empty; this handle is the consumer now");
-            try (SharedMemory header = SharedMemory.open(n)) {
-                header.setInt(324, (int) producer.pid()); // RingLayout PRODUCER_PIDS: a live producer
-            }
+        try (Ring ring = consumerWaitingFor(n, producer)) {
             Class.forName("io.ipcbridge.ring.PeerWatch$Entry"); // loaded while descriptors are there
             Throwable thrown = withFreeDescriptors(1, () -> ring.poll(Duration.ofMillis(50)));
             assertTrue(thrown == null || thrown instanceof IpcError, () -> "a timed-out wait or an IpcError, not "
