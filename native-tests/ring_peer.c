@@ -61,6 +61,14 @@
  *       COUNT-1 of producer 0 (default MIN/MAX). Exit 0; the consumer gone:
  *       exit 3.
  *
+ *   ring_peer leaderless NAME COUNT SEED
+ *       Offer test record seq 0 of producer 0 (default MIN/MAX; COUNT >= 1),
+ *       which registers the producer, and end the main thread (pthread_exit),
+ *       leaving /proc showing the process as a zombie with a thread still
+ *       running. That thread prints "leader exited" (flushed) once /proc
+ *       does, reads one line from stdin, then offers records seq 1 ..
+ *       COUNT-1 and closes the ring. Exit 0; consumer gone: exit 3.
+ *
  *   ring_peer source NAME BYTES RECSIZE [--wait W]
  *       Offer BYTES bytes as records of RECSIZE bytes (the last one shorter
  *       if need be) copied from one buffer pre-filled with pattern(1) (see
@@ -96,6 +104,7 @@
 #include "peer.h"
 #include "ipcbridge_ring.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -113,6 +122,7 @@ static const char usage_text[] =
     " [--timeout-ms N]\n"
     "       ring_peer stall NAME COMPLETE LEN\n"
     "       ring_peer abandon NAME LEN COUNT SEED\n"
+    "       ring_peer leaderless NAME COUNT SEED\n"
     "       ring_peer source NAME BYTES RECSIZE [--wait spin|block]\n"
     "       ring_peer sink NAME BYTES [--wait spin|block]\n"
     "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n"
@@ -293,12 +303,13 @@ static int mode_create(const char *name, uint64_t capacity, uint64_t max_message
     return PEER_PASS;
 }
 
-/* Offers test records seq 0 .. count-1 of producer id. */
-static void produce_records(struct ipcb_ring *r, const record_format *f, uint64_t id, uint64_t count, int wait)
+/* Offers test records seq first .. count-1 of producer id. */
+static void produce_records(struct ipcb_ring *r, const record_format *f, uint64_t id, uint64_t first, uint64_t count,
+                            int wait)
 {
     uint8_t *buf = alloc_buffer(f->max);
 
-    for (uint64_t seq = 0; seq < count; seq++) {
+    for (uint64_t seq = first; seq < count; seq++) {
         uint32_t len = record_length(f, id, seq);
         int rc;
 
@@ -318,7 +329,7 @@ static int mode_produce(const char *name, uint64_t count, uint64_t seed, const o
         peer_die(PEER_BROKEN, "--producer %llu: above 255", (unsigned long long)o->producer);
     ring_open_peer(&r, name);
     f = record_format_of(&r, seed, o);
-    produce_records(&r, &f, o->producer, count, o->wait);
+    produce_records(&r, &f, o->producer, 0, count, o->wait);
     ipcb_ring_close(&r);
     return PEER_PASS;
 }
@@ -420,7 +431,7 @@ static int mode_stall(const char *name, uint64_t complete, uint64_t len)
     if (len > r.max_message)
         peer_die(PEER_BROKEN, "LEN %llu: above max_message %u", (unsigned long long)len, r.max_message);
     f = record_format_of(&r, 1, &o);
-    produce_records(&r, &f, 0, complete, IPCB_RING_BLOCK);
+    produce_records(&r, &f, 0, 0, complete, IPCB_RING_BLOCK);
     if ((rc = ipcb_ring_claim(&r, (uint32_t)len, &payload, IPCB_RING_BLOCK, -1)) != 0)
         ring_failed(&r, rc, "offer", complete);
     part = alloc_buffer(len);
@@ -449,9 +460,65 @@ static int mode_abandon(const char *name, uint64_t len, uint64_t count, uint64_t
     ipcb_ring_close(&r);
     ring_open_peer(&r, name);
     f = record_format_of(&r, seed, &o);
-    produce_records(&r, &f, 0, count, IPCB_RING_BLOCK);
+    produce_records(&r, &f, 0, 0, count, IPCB_RING_BLOCK);
     ipcb_ring_close(&r);
     return PEER_PASS;
+}
+
+struct leaderless {
+    struct ipcb_ring ring;
+    uint64_t count, seed;
+};
+
+/* /proc's state letter of this process (its main thread's). */
+static char process_state(void)
+{
+    char stat[512], *close_paren;
+    FILE *f = fopen("/proc/self/stat", "re");
+
+    CHECK(f != NULL);
+    CHECK(fgets(stat, sizeof stat, f) != NULL);
+    fclose(f);
+    CHECK((close_paren = strrchr(stat, ')')) != NULL && close_paren[1] == ' ');
+    return close_paren[2];
+}
+
+static void *leaderless_producer(void *arg)
+{
+    struct leaderless *l = arg;
+    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    struct timespec tick = { 0, 1000000 };
+    record_format f;
+    char line[16];
+
+    while (process_state() != 'Z')
+        nanosleep(&tick, NULL);
+    printf("leader exited\n");
+    CHECK(fflush(stdout) == 0);
+    if (fgets(line, sizeof line, stdin) == NULL)
+        peer_die(PEER_BROKEN, "stdin ended before the go line");
+    f = record_format_of(&l->ring, l->seed, &o);
+    produce_records(&l->ring, &f, 0, 1, l->count, IPCB_RING_BLOCK);
+    ipcb_ring_close(&l->ring);
+    exit(PEER_PASS);
+}
+
+static int mode_leaderless(const char *name, uint64_t count, uint64_t seed)
+{
+    static struct leaderless l;
+    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    record_format f;
+    pthread_t t;
+
+    if (count == 0)
+        peer_die(PEER_BROKEN, "COUNT 0: record 0 registers the producer");
+    ring_open_peer(&l.ring, name);
+    f = record_format_of(&l.ring, seed, &o);
+    produce_records(&l.ring, &f, 0, 0, 1, IPCB_RING_BLOCK);
+    l.count = count;
+    l.seed = seed;
+    CHECK(pthread_create(&t, NULL, leaderless_producer, &l) == 0);
+    pthread_exit(NULL);
 }
 
 /* Offers `bytes` bytes as records of recsize bytes from buf. */
@@ -747,6 +814,8 @@ int main(int argc, char **argv)
         return mode_stall(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "abandon") == 0 && argc == 6)
         return mode_abandon(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), parse_u64(argv[5]));
+    if (strcmp(mode, "leaderless") == 0 && argc == 5)
+        return mode_leaderless(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "source") == 0 && argc >= 5) {
         options o = parse_options(argc, argv, 5, "--wait");
         return mode_source(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/eventfd.h>
@@ -157,10 +158,12 @@ static void wake(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
 }
 
 /* Whether pid still runs: kill(pid, 0) finds it and it is not a zombie (a
- * killed child its parent has not reaped yet is gone but for its pid). */
+ * killed child its parent has not reaped yet is gone but for its pid), or
+ * its zombie is only its main thread's, ended with threads still running
+ * (num_threads, stat's field 20, counts the zombie too). */
 static int alive(pid_t pid)
 {
-    char path[32], stat[512], *close_paren;
+    char path[32], stat[512], *close_paren, *field;
     ssize_t n;
     int fd;
 
@@ -177,7 +180,15 @@ static int alive(pid_t pid)
         return kill(pid, 0) == 0 || errno != ESRCH;
     stat[n] = '\0';
     close_paren = strrchr(stat, ')');
-    return close_paren == NULL || close_paren[1] == '\0' || (close_paren[2] != 'Z' && close_paren[2] != 'X');
+    if (close_paren == NULL || close_paren[1] == '\0' || (close_paren[2] != 'Z' && close_paren[2] != 'X'))
+        return 1;
+    if (close_paren[2] == 'X')
+        return 0;
+    field = close_paren + 2; /* field 3, the state */
+    for (int i = 3; i < 20 && field != NULL; i++)
+        if ((field = strchr(field, ' ')) != NULL)
+            field++;
+    return field != NULL && strtol(field, NULL, 10) > 1;
 }
 
 /* Clears the pid word if it still holds our pid (not after a fork). */

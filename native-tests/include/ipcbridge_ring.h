@@ -83,7 +83,8 @@
  * waker does (a sleeping consumer then watches it too), and clears the slot
  * when it closes; the consumer does the same with consumer_pid, waking
  * space. A pid that is gone (ESRCH, or a zombie not yet reaped: /proc/PID/
- * stat state Z or X) means that side died; a consumer finding nothing to
+ * stat state Z or X, but for a main thread that ended while others run:
+ * num_threads above 1) means that side died; a consumer finding nothing to
  * read (or an uncommitted record), or a producer finding no space, reports
  * it instead of waiting forever. A sleeper learns of a death without a
  * timed wait: a watcher in its process (a thread polling a pidfd per

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.cli.RingRecords;
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.ring.PeerDiedException;
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.testing.Blocked;
@@ -80,9 +81,14 @@ class RingInteropTest {
         }
     }
 
-    /** Consumes {@code count} records of producer {@code id}, checking each; returns the bytes. */
+    /** Consumes {@code count} records of producer 0, checking each; returns the bytes. */
     private static long consume(Ring ring, long count, long seed, int min) throws Exception {
-        long[] next = {0};
+        return consume(ring, 0, count, seed, min);
+    }
+
+    /** Consumes records {@code first} to {@code count - 1} of producer 0, checking each; returns the bytes. */
+    private static long consume(Ring ring, long first, long count, long seed, int min) throws Exception {
+        long[] next = {first};
         long[] bytes = {0};
         while (next[0] < count) {
             int n = ring.poll(m -> {
@@ -206,6 +212,36 @@ class RingInteropTest {
             consume(ring, count, 41, 0);
             finish(producer);
             assertNull(ring.poll(Duration.ZERO), "nothing more: the abandoned claim is never delivered");
+        }
+    }
+
+    @Test
+    void aProducerWhoseMainThreadEndedWhileAnotherThreadProducesIsNotTakenForDead() throws Exception {
+        // A C program may end main() with pthread_exit and go on in its other threads; /proc then shows
+        // the process as a zombie. Neither side's pid check may take that for the producer's death.
+        int count = 1000;
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 12, MAX, false, 0600)) {
+            Process producer = start("leaderless", n, Integer.toString(count), "50");
+            BufferedReader out = new BufferedReader(new InputStreamReader(producer.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("leader exited", out.readLine(), () -> "ring_peer leaderless: " + stderr(producer));
+            assertTrue(Syscalls.processRuns((int) producer.pid()), "a zombie main thread with another running");
+
+            // the C consumer takes record 0, then looks at the producer's pid in each round of its wait
+            Process c = start("consume", n, "2", "50", "--wait", "spin", "--timeout-ms", "200");
+            assertTrue(c.waitFor(60, TimeUnit.SECONDS), "ring_peer consume ends");
+            assertEquals(1, c.exitValue(), () -> "ring_peer consume: " + stderr(c));
+            assertTrue(stderr(c).contains("timed out"), () -> "ring_peer consume: " + stderr(c));
+            // a spinning Java consumer looks at it every 100 ms (a sleeping one only after its pidfd
+            // watcher saw a death, and the pidfd of a process with a thread running sees none)
+            ring.waitStrategy(Ring.WaitStrategy.SPIN_THEN_YIELD);
+            assertNull(ring.poll(Duration.ofSeconds(1)), "no record yet, and no PeerDiedException");
+
+            producer.getOutputStream().write("go\n".getBytes(StandardCharsets.US_ASCII));
+            producer.getOutputStream().flush();
+            consume(ring, 1, count, 50, 0);
+            finish(producer);
+            assertNull(ring.poll(Duration.ZERO), "nothing more");
         }
     }
 

@@ -1032,7 +1032,8 @@ public final class Syscalls {
 
     /**
      * Whether process {@code pid} still runs: kill(2) with signal 0 finds it, and it is not a zombie
-     * (a killed child that its parent has not reaped yet is gone for every purpose but its pid).
+     * (a killed child that its parent has not reaped yet is gone for every purpose but its pid). A
+     * process whose main thread ended while others run shows as a zombie too, and runs.
      */
     public static boolean processRuns(int pid) {
         if (!processExists(pid)) {
@@ -1040,8 +1041,10 @@ public final class Syscalls {
         }
         try {
             String stat = Files.readAllLines(Path.of("/proc", Integer.toString(pid), "stat")).get(0);
-            char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            return state != 'Z' && state != 'X';
+            // fields 3 (the state) to 20 (num_threads, which counts the zombie main thread too)
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 19);
+            char state = fields[0].charAt(0);
+            return state != 'Z' && state != 'X' || state == 'Z' && Integer.parseInt(fields[17]) > 1;
         } catch (java.nio.file.NoSuchFileException | RuntimeException e) {
             return false; // gone between the two looks
         } catch (IOException e) {
