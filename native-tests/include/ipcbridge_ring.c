@@ -426,6 +426,21 @@ static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
     return ok;
 }
 
+/*
+ * After a death the watcher counted, with no registered peer found dead: a
+ * pid followed ended and now belongs to another process (reused), or its
+ * slot was cleared. Drops the side's pidfds, so that the next follow() opens
+ * them on the processes that hold the pids now.
+ */
+static void forget_followed(struct ipcb_ring *r, int side)
+{
+    pthread_mutex_lock(&watch_lock);
+    if (r->watch_epoch[side] == watch_epoch && unwatch(r, side) && watch_wake >= 0)
+        watch_poke();
+    pthread_mutex_unlock(&watch_lock);
+    r->watched_count[side] = -1;
+}
+
 /* ------------------------------------------------------- create, open, close */
 
 /* geometry: the checked capacity, max_message and flags (not the shared header) */
@@ -787,6 +802,10 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
             if ((dead = dead_peer(r, side)) != 0) {
                 fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
                 return IPCB_RING_PEER_DIED;
+            }
+            if (watched) {
+                forget_followed(r, side);
+                continue;
             }
         }
         if (wait == IPCB_RING_NOWAIT)

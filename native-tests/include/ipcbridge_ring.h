@@ -89,9 +89,11 @@
  * it instead of waiting forever. A sleeper learns of a death without a
  * timed wait: a watcher in its process (a thread polling a pidfd per
  * watched pid) wakes X as a waker does when a watched process ends, and the
- * sleeper then checks the pids. Without pidfds, sleepers wait with a 100 ms
- * timeout and check the pids each time. pids can be reused by the kernel;
- * the check is a liveness hint, documented as such.
+ * sleeper then checks the pids; one that runs again by then (the kernel
+ * reused it) is watched anew, in the process that has it now. Without
+ * pidfds, sleepers wait with a 100 ms timeout and check the pids each time.
+ * pids can be reused by the kernel; the check is a liveness hint,
+ * documented as such.
  *
  * Versions: 1 slept with a 100 ms timeout and did not wake at registration;
  * a version 2 sleeper could miss a version 1 peer's death, so the version

@@ -86,14 +86,15 @@ final class PeerWatch implements AutoCloseable {
     /**
      * Watches exactly the first {@code count} pids of {@code pids} (registered peers, not this
      * process): cheap when they are those followed already. A pid that is gone already counts as a
-     * death at once.
+     * death at once. A pid seen to end that runs again (the kernel reused it) is watched anew, in the
+     * process that has it now.
      *
      * @return whether a process once watched here has ended and still holds its slot, i.e. whether
      *     the waiter should check its peers before it sleeps
      */
     boolean follow(int[] pids, int count) throws IOException {
-        if (same(pids, count)) {
-            return deaths != 0 && anyDead(followed);
+        if (same(pids, count) && (deaths == 0 || !anyDead(followed))) {
+            return false;
         }
         int[] wanted = Arrays.copyOf(pids, count);
         Arrays.sort(wanted);
@@ -112,6 +113,7 @@ final class PeerWatch implements AutoCloseable {
                 }
             }
             dead.retainAll(boxed(wanted));
+            dead.removeIf(Syscalls::processRuns);
             for (int pid : wanted) {
                 if (dead.contains(pid) || watching(pid)) {
                     continue;
