@@ -33,9 +33,11 @@
  *       Create the ring (mode 0600; multi: IPCB_RING_MULTI_PRODUCER) and
  *       close it, leaving it for others. Exit 0; create failing exit 2.
  *
- *   ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait W]
- *       Offer records seq 0 .. COUNT-1 of producer ID (default 0). Exit 0;
- *       the consumer's registered pid gone: "consumer died" on stderr, exit 3.
+ *   ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait W] [--pause-after K]
+ *       Offer records seq 0 .. COUNT-1 of producer ID (default 0); with
+ *       --pause-after, print "paused" (flushed) after the first K and read
+ *       one line from stdin before the rest. Exit 0; the consumer's
+ *       registered pid gone: "consumer died" on stderr, exit 3.
  *
  *   ring_peer consume NAME COUNT SEED [--producers K] [--min N] [--max N] [--wait W] [--timeout-ms N]
  *       Poll COUNT records in all from producers 0 .. K-1 (default 1; K > 1
@@ -117,7 +119,8 @@
 static const char usage_text[] =
     "usage: ring_peer offsets\n"
     "       ring_peer create NAME CAPACITY MAX_MESSAGE [multi]\n"
-    "       ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait spin|block]\n"
+    "       ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait spin|block]"
+    " [--pause-after K]\n"
     "       ring_peer consume NAME COUNT SEED [--producers K] [--min N] [--max N] [--wait spin|block]"
     " [--timeout-ms N]\n"
     "       ring_peer stall NAME COMPLETE LEN\n"
@@ -142,13 +145,18 @@ typedef struct {
     int has_max;
     int wait;
     int64_t timeout_ns; /* -1: for ever */
+    uint64_t pause_after;
+    int has_pause;
 } options;
+
+/* Every option at its default. */
+#define DEFAULT_OPTIONS { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1, 0, 0 }
 
 /* Parses argv[i..argc-1] as "--NAME VALUE" pairs; only those in `allowed`
  * (a space-separated list, e.g. "--wait --min") are accepted. */
 static options parse_options(int argc, char **argv, int i, const char *allowed)
 {
-    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    options o = DEFAULT_OPTIONS;
 
     for (; i < argc; i += 2) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -173,6 +181,9 @@ static options parse_options(int argc, char **argv, int i, const char *allowed)
         } else if (strcmp(opt, "--max") == 0) {
             o.max = parse_u64(val);
             o.has_max = 1;
+        } else if (strcmp(opt, "--pause-after") == 0) {
+            o.pause_after = parse_u64(val);
+            o.has_pause = 1;
         } else if (strcmp(opt, "--timeout-ms") == 0) {
             uint64_t ms = parse_u64(val);
             if (ms > INT64_MAX / 1000000)
@@ -303,6 +314,17 @@ static int mode_create(const char *name, uint64_t capacity, uint64_t max_message
     return PEER_PASS;
 }
 
+/* Prints `what` (flushed), then waits for a line on stdin. */
+static void await_go(const char *what)
+{
+    char line[16];
+
+    printf("%s\n", what);
+    CHECK(fflush(stdout) == 0);
+    if (fgets(line, sizeof line, stdin) == NULL)
+        peer_die(PEER_BROKEN, "stdin ended before the go line");
+}
+
 /* Offers test records seq first .. count-1 of producer id. */
 static void produce_records(struct ipcb_ring *r, const record_format *f, uint64_t id, uint64_t first, uint64_t count,
                             int wait)
@@ -329,7 +351,13 @@ static int mode_produce(const char *name, uint64_t count, uint64_t seed, const o
         peer_die(PEER_BROKEN, "--producer %llu: above 255", (unsigned long long)o->producer);
     ring_open_peer(&r, name);
     f = record_format_of(&r, seed, o);
-    produce_records(&r, &f, o->producer, 0, count, o->wait);
+    if (o->has_pause && o->pause_after < count) {
+        produce_records(&r, &f, o->producer, 0, o->pause_after, o->wait);
+        await_go("paused");
+        produce_records(&r, &f, o->producer, o->pause_after, count, o->wait);
+    } else {
+        produce_records(&r, &f, o->producer, 0, count, o->wait);
+    }
     ipcb_ring_close(&r);
     return PEER_PASS;
 }
@@ -420,7 +448,7 @@ static int mode_consume(const char *name, uint64_t count, uint64_t seed, const o
 
 static int mode_stall(const char *name, uint64_t complete, uint64_t len)
 {
-    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    options o = DEFAULT_OPTIONS;
     struct ipcb_ring r;
     record_format f;
     uint8_t *part;
@@ -445,7 +473,7 @@ static int mode_stall(const char *name, uint64_t complete, uint64_t len)
 
 static int mode_abandon(const char *name, uint64_t len, uint64_t count, uint64_t seed)
 {
-    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    options o = DEFAULT_OPTIONS;
     struct ipcb_ring r;
     record_format f;
     void *payload;
@@ -486,17 +514,13 @@ static char process_state(void)
 static void *leaderless_producer(void *arg)
 {
     struct leaderless *l = arg;
-    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    options o = DEFAULT_OPTIONS;
     struct timespec tick = { 0, 1000000 };
     record_format f;
-    char line[16];
 
     while (process_state() != 'Z')
         nanosleep(&tick, NULL);
-    printf("leader exited\n");
-    CHECK(fflush(stdout) == 0);
-    if (fgets(line, sizeof line, stdin) == NULL)
-        peer_die(PEER_BROKEN, "stdin ended before the go line");
+    await_go("leader exited");
     f = record_format_of(&l->ring, l->seed, &o);
     produce_records(&l->ring, &f, 0, 1, l->count, IPCB_RING_BLOCK);
     ipcb_ring_close(&l->ring);
@@ -506,7 +530,7 @@ static void *leaderless_producer(void *arg)
 static int mode_leaderless(const char *name, uint64_t count, uint64_t seed)
 {
     static struct leaderless l;
-    options o = { 0, 1, 0, 0, 0, IPCB_RING_BLOCK, -1 };
+    options o = DEFAULT_OPTIONS;
     record_format f;
     pthread_t t;
 
@@ -803,7 +827,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "create") == 0 && (argc == 5 || (argc == 6 && strcmp(argv[5], "multi") == 0)))
         return mode_create(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), argc == 6);
     if (strcmp(mode, "produce") == 0 && argc >= 5) {
-        options o = parse_options(argc, argv, 5, "--producer --min --max --wait");
+        options o = parse_options(argc, argv, 5, "--producer --min --max --wait --pause-after");
         return mode_produce(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);
     }
     if (strcmp(mode, "consume") == 0 && argc >= 5) {

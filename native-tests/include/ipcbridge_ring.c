@@ -427,18 +427,33 @@ static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
 }
 
 /*
- * After a death the watcher counted, with no registered peer found dead: a
- * pid followed ended and now belongs to another process (reused), or its
- * slot was cleared. Drops the side's pidfds, so that the next follow() opens
- * them on the processes that hold the pids now.
+ * After a death the watcher counted, with no peer found dead that blocks the
+ * waiter: whether a pid followed lost its pidfd to a death and runs again
+ * (the kernel gave it to another process). If so, drops the side's pidfds,
+ * so that the next follow() opens them on the processes that hold the pids
+ * now, and returns 1.
  */
-static void forget_followed(struct ipcb_ring *r, int side)
+static int forget_reused(struct ipcb_ring *r, int side)
 {
+    int reused = 0;
+
     pthread_mutex_lock(&watch_lock);
-    if (r->watch_epoch[side] == watch_epoch && unwatch(r, side) && watch_wake >= 0)
-        watch_poke();
+    if (r->watch_epoch[side] == watch_epoch) {
+        for (int i = 0; i < r->watched_count[side] && !reused; i++) {
+            int32_t pid = r->watched[side][i];
+            int watched = 0;
+
+            for (int k = 0; k < WATCH_MAX && !watched; k++)
+                watched = watch_entries[k].ring == r && watch_entries[k].side == side && watch_entries[k].pid == pid;
+            reused = !watched && alive(pid);
+        }
+        if (reused && unwatch(r, side) && watch_wake >= 0)
+            watch_poke();
+    }
     pthread_mutex_unlock(&watch_lock);
-    r->watched_count[side] = -1;
+    if (reused)
+        r->watched_count[side] = -1;
+    return reused;
 }
 
 /* ------------------------------------------------------- create, open, close */
@@ -716,18 +731,35 @@ static int ready(struct ipcb_ring *r, enum side side, uint32_t len)
     return side == CONSUMER ? data_ready(r) : space_ready(r, len);
 }
 
-/* The pid of a registered peer that is gone, or 0. */
+/*
+ * The pid of a registered peer that is gone and blocks the waiter, or 0. A
+ * dead producer of a multi-producer ring blocks the consumer only at a record
+ * it claimed and never committed, or once no live producer is left; until
+ * then the live ones may still write.
+ */
 static int32_t dead_peer(const struct ipcb_ring *r, enum side side)
 {
+    int multi = (r->flags & IPCB_RING_MULTI_PRODUCER) != 0;
+    int registered = 0, dead = 0;
+    int32_t dead_pid = 0;
+
     if (side == PRODUCER) {
         int32_t pid = atomic_load(&r->header->consumer_pid);
         return alive(pid) ? 0 : pid;
     }
-    for (int i = 0; i < IPCB_RING_MAX_PRODUCERS; i++) {
+    for (int i = 0; i < (multi ? IPCB_RING_MAX_PRODUCERS : 1); i++) {
         int32_t pid = atomic_load(&r->header->producer_pids[i]);
-        if (!alive(pid))
-            return pid;
+        if (pid != 0 && pid != r->self) {
+            registered++;
+            if (!alive(pid)) {
+                dead++;
+                dead_pid = pid;
+            }
+        }
     }
+    if (dead > 0 && (!multi || dead == registered
+                     || atomic_load_explicit(&r->header->producer_position, memory_order_acquire) != r->next_read))
+        return dead_pid;
     return 0;
 }
 
@@ -803,10 +835,8 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
                 fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
                 return IPCB_RING_PEER_DIED;
             }
-            if (watched) {
-                forget_followed(r, side);
+            if (watched && forget_reused(r, side))
                 continue;
-            }
         }
         if (wait == IPCB_RING_NOWAIT)
             return fail(r, EAGAIN, "no %s now", side == CONSUMER ? "record" : "space");

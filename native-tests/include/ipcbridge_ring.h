@@ -86,7 +86,10 @@
  * stat state Z or X, but for a main thread that ended while others run:
  * num_threads above 1) means that side died; a consumer finding nothing to
  * read (or an uncommitted record), or a producer finding no space, reports
- * it instead of waiting forever. A sleeper learns of a death without a
+ * it instead of waiting forever. In a multi-producer ring a dead producer
+ * blocks the consumer only at a record claimed and never committed, or when
+ * no live producer is left: until then the live ones may still write, and
+ * the consumer waits for them. A sleeper learns of a death without a
  * timed wait: a watcher in its process (a thread polling a pidfd per
  * watched pid) wakes X as a waker does when a watched process ends, and the
  * sleeper then checks the pids; one that runs again by then (the kernel

@@ -65,7 +65,9 @@ import java.util.function.BooleanSupplier;
  * in the header, consuming registers it as the consumer; a side that waits in vain throws
  * {@link PeerDiedException} when the other side died: at once when it sleeps ({@link WaitStrategy#BLOCK},
  * whose peers one daemon thread watches through pidfds while a ring waits for them), within 100 ms
- * when it spins (checking pids is a hint: the kernel may reuse one). A record is delivered only when
+ * when it spins (checking pids is a hint: the kernel may reuse one). In a multi-producer ring a dead
+ * producer ends the consumer's wait only at a record it claimed and never committed, or when no live
+ * producer is left; until then the consumer waits for the live ones. A record is delivered only when
  * complete, so a producer killed while writing leaves nothing torn behind.
  *
  * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with

@@ -237,12 +237,89 @@ class RingInteropTest {
             ring.waitStrategy(Ring.WaitStrategy.SPIN_THEN_YIELD);
             assertNull(ring.poll(Duration.ofSeconds(1)), "no record yet, and no PeerDiedException");
 
-            producer.getOutputStream().write("go\n".getBytes(StandardCharsets.US_ASCII));
-            producer.getOutputStream().flush();
+            go(producer);
             consume(ring, 1, count, 50, 0);
             finish(producer);
             assertNull(ring.poll(Duration.ZERO), "nothing more");
         }
+    }
+
+    @Test
+    void aJavaConsumerWaitsForTheLiveProducerOfAMultiProducerRingWhileADeadOneHoldsNoClaim() throws Exception {
+        // a dead producer holding no claim blocks nothing: the consumer waits for the live one, and
+        // reports the dead one once no live producer is left
+        int count = 1000;
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+            Process[] producers = oneDeadProducerOneLive(n, count);
+            Process dead = producers[0];
+            Process live = producers[1];
+            long[] next = new long[2];
+            Ring.Handler check = m -> {
+                int p = RingRecords.producer(m);
+                String wrong = p > 1 ? "producer id " + p : RingRecords.check(m, p, 60 + p, next[p], 8, MAX);
+                if (wrong != null) {
+                    throw new IOException(wrong);
+                }
+                next[p]++;
+            };
+            while (next[0] + next[1] < 2) {
+                assertTrue(ring.poll(check, WAIT) > 0, "record 0 of each producer");
+            }
+            assertNull(ring.poll(Duration.ofSeconds(1)), "nothing yet, and no PeerDiedException: producer 1 lives");
+            go(live);
+            while (next[1] < count) {
+                assertTrue(ring.poll(check, WAIT) > 0, "a record of the live producer within " + WAIT);
+            }
+            finish(live);
+            PeerDiedException e = assertThrows(PeerDiedException.class, () -> ring.poll(Duration.ofSeconds(10)));
+            assertEquals(dead.pid(), e.pid(), "the dead producer, once no live one is left");
+        }
+    }
+
+    @Test
+    void aCConsumerWaitsForTheLiveProducerOfAMultiProducerRingWhileADeadOneHoldsNoClaim() throws Exception {
+        int count = 1000;
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+            Process live = oneDeadProducerOneLive(n, count)[1];
+            Process consumer = start("consume", n, Integer.toString(1 + count), "60", "--producers", "2", "--min", "8");
+            assertTrue(PeerState.awaitInSyscall(consumer.pid(), FUTEX),
+                    () -> "ring_peer consume sleeps after record 0 of each producer: " + stderr(consumer));
+            go(live);
+            assertEquals("ok " + (1 + count), finish(consumer));
+            finish(live);
+            Process last = start("consume", n, "1", "60", "--producers", "2", "--min", "8");
+            assertTrue(last.waitFor(60, TimeUnit.SECONDS), "ring_peer consume ends");
+            assertEquals(3, last.exitValue(), () -> "the dead producer, once no live one is left: " + stderr(last));
+        }
+    }
+
+    /**
+     * Producers 0 and 1 of {@code count} records each in a multi-producer ring, paused after record 0
+     * (see {@link #paused}); producer 0 is then killed: {dead, live}.
+     */
+    private Process[] oneDeadProducerOneLive(String ring, int count) throws Exception {
+        Process dead = paused(ring, 0, count);
+        Process live = paused(ring, 1, count);
+        dead.destroyForcibly();
+        dead.waitFor();
+        return new Process[] {dead, live};
+    }
+
+    /** Starts producer {@code id} of {@code count} records (seed 60, 8 bytes or more) and waits until it paused after one. */
+    private Process paused(String ring, int id, int count) throws IOException {
+        Process p = start("produce", ring, Integer.toString(count), "60", "--producer", Integer.toString(id), "--min", "8",
+                "--pause-after", "1");
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("paused", out.readLine(), () -> "ring_peer produce: " + stderr(p));
+        return p;
+    }
+
+    /** Sends the line a paused peer waits for. */
+    private static void go(Process p) throws IOException {
+        p.getOutputStream().write("go\n".getBytes(StandardCharsets.US_ASCII));
+        p.getOutputStream().flush();
     }
 
     /** Starts {@code ring_peer stall} and waits for its "stalled" line. */
