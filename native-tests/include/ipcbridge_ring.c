@@ -472,6 +472,8 @@ static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const st
     r->next_write = r->next_read = r->cached_consumer = r->cached_producer = 0;
     r->claim_at = r->claim_end = r->read_end = 0;
     r->liveness_due = 0;
+    r->suspect_head = 0;
+    r->suspect_since = 0;
     r->self = 0;
     for (int side = 0; side < 2; side++) {
         r->watched_count[side] = -1;
@@ -732,12 +734,16 @@ static int ready(struct ipcb_ring *r, enum side side, uint32_t len)
 }
 
 /*
- * The pid of a registered peer that is gone and blocks the waiter, or 0. A
- * dead producer of a multi-producer ring blocks the consumer only at a record
- * it claimed and never committed, or once no live producer is left; until
- * then the live ones may still write.
+ * The pid of a registered peer that is gone and blocks the waiter, or 0;
+ * `now` is CLOCK_MONOTONIC ns. A dead producer of a multi-producer ring
+ * blocks the consumer when no live producer is left, or at a record claimed
+ * and never committed. The ring does not say who claimed the record at the
+ * head, and a live producer commits its claim within microseconds: a claim
+ * that stays there for IPCB_RING_CLAIM_GRACE_NS while a producer is dead is
+ * taken to be the dead one's (r->suspect_since marks the wait for it).
+ * Until then the live ones may still write.
  */
-static int32_t dead_peer(const struct ipcb_ring *r, enum side side)
+static int32_t dead_peer(struct ipcb_ring *r, enum side side, int64_t now)
 {
     int multi = (r->flags & IPCB_RING_MULTI_PRODUCER) != 0;
     int registered = 0, dead = 0;
@@ -757,10 +763,18 @@ static int32_t dead_peer(const struct ipcb_ring *r, enum side side)
             }
         }
     }
-    if (dead > 0 && (!multi || dead == registered
-                     || atomic_load_explicit(&r->header->producer_position, memory_order_acquire) != r->next_read))
+    if (dead > 0 && (!multi || dead == registered))
         return dead_pid;
-    return 0;
+    if (dead == 0 || atomic_load_explicit(&r->header->producer_position, memory_order_acquire) == r->next_read) {
+        r->suspect_since = 0;
+        return 0;
+    }
+    if (r->suspect_since == 0 || r->suspect_head != r->next_read) {
+        r->suspect_head = r->next_read;
+        r->suspect_since = now;
+        return 0;
+    }
+    return now - r->suspect_since >= IPCB_RING_CLAIM_GRACE_NS ? dead_pid : 0;
 }
 
 /* The registered pids of the side `side` waits for, but ours; returns how many. */
@@ -801,7 +815,7 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
     for (unsigned round = 0;; round++) {
         int64_t now = 0;
         int32_t dead, pids[IPCB_RING_MAX_PRODUCERS];
-        int watched = 0;
+        int watched = 0, suspect;
         uint32_t deaths = 0;
 
         if (ready(r, side, len))
@@ -821,17 +835,22 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
             deaths = atomic_load(&r->deaths[side]);
             watched = follow(r, side, pids, peers_of(r, side, pids));
         }
-        if (!watched || deadline != INT64_MAX) {
+        /* a claim at the head a dead producer may hold: looked at again every
+         * IPCB_RING_LIVENESS_NS, as without the watcher (see dead_peer) */
+        suspect = side == CONSUMER && r->suspect_since != 0;
+        if (!watched || suspect || deadline != INT64_MAX || deaths != r->deaths_seen[side]) {
             now = now_ns();
             if (deadline < 0) /* a timeout past INT64_MAX ns from now is for ever */
                 deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
         }
         /* Without the watcher, look at the pids every IPCB_RING_LIVENESS_NS;
          * with it, when it counted a death. */
-        if (watched ? deaths != r->deaths_seen[side] : now >= r->liveness_due) {
+        if ((watched && deaths != r->deaths_seen[side]) || ((!watched || suspect) && now >= r->liveness_due)) {
             r->deaths_seen[side] = deaths;
             r->liveness_due = now + IPCB_RING_LIVENESS_NS;
-            if ((dead = dead_peer(r, side)) != 0) {
+            dead = dead_peer(r, side, now);
+            suspect = side == CONSUMER && r->suspect_since != 0;
+            if (dead != 0) {
                 fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
                 return IPCB_RING_PEER_DIED;
             }
@@ -851,12 +870,12 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
         uint32_t seq = atomic_load(word);
         atomic_fetch_add(waiters, 1);
         if (!ready(r, side, len) && atomic_load(&r->deaths[side]) == deaths) {
-            int64_t ns = watched ? deadline - now : IPCB_RING_LIVENESS_NS;
+            int64_t ns = watched && !suspect ? deadline - now : IPCB_RING_LIVENESS_NS;
             if (deadline - now < ns)
                 ns = deadline - now;
             struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
             /* woken, EAGAIN, EINTR, ETIMEDOUT: look again */
-            futex(word, FUTEX_WAIT, seq, watched && deadline == INT64_MAX ? NULL : &ts);
+            futex(word, FUTEX_WAIT, seq, watched && !suspect && deadline == INT64_MAX ? NULL : &ts);
         }
         atomic_fetch_sub(waiters, 1);
     }

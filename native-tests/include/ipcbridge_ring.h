@@ -87,9 +87,12 @@
  * num_threads above 1) means that side died; a consumer finding nothing to
  * read (or an uncommitted record), or a producer finding no space, reports
  * it instead of waiting forever. In a multi-producer ring a dead producer
- * blocks the consumer only at a record claimed and never committed, or when
- * no live producer is left: until then the live ones may still write, and
- * the consumer waits for them. A sleeper learns of a death without a
+ * blocks the consumer only when no live producer is left, or at a record
+ * claimed and never committed: as the header does not say who claimed a
+ * record, a claim that stays at the head for IPCB_RING_CLAIM_GRACE_NS while
+ * a producer is dead is taken to be the dead one's (a live producer commits
+ * within microseconds). Until then the consumer waits for the live ones. A
+ * sleeper learns of a death without a
  * timed wait: a watcher in its process (a thread polling a pidfd per
  * watched pid) wakes X as a waker does when a watched process ends, and the
  * sleeper then checks the pids; one that runs again by then (the kernel
@@ -207,6 +210,7 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
 #define IPCB_RING_BLOCK 2
 #define IPCB_RING_PEER_DIED (-2)               /* return value, see above */
 #define IPCB_RING_LIVENESS_NS 100000000LL     /* peer pid check period */
+#define IPCB_RING_CLAIM_GRACE_NS 1000000000LL /* a claim held at the head this long while a producer is dead is its */
 
 struct ipcb_ring {
     struct ipcb_ring_header *header;       /* start of the mapping */
@@ -224,6 +228,8 @@ struct ipcb_ring {
     uint64_t claim_at, claim_end;          /* pending claim (claim_end 0 = none) */
     uint64_t read_end;                     /* end of the record read (0 = none) */
     int64_t liveness_due;                  /* CLOCK_MONOTONIC ns of the next pid check (no watcher) */
+    uint64_t suspect_head;                 /* consumer: a claim at this head a dead producer may hold, */
+    int64_t suspect_since;                 /*   seen first at this CLOCK_MONOTONIC ns (0 = none) */
     int32_t self;                          /* our pid, cached at registration */
     /* The peer watcher (see "Liveness" above), per side (0 producer, 1 consumer): */
     int32_t watched[2][IPCB_RING_MAX_PRODUCERS]; /* the pids followed */

@@ -66,8 +66,9 @@ import java.util.function.BooleanSupplier;
  * {@link PeerDiedException} when the other side died: at once when it sleeps ({@link WaitStrategy#BLOCK},
  * whose peers one daemon thread watches through pidfds while a ring waits for them), within 100 ms
  * when it spins (checking pids is a hint: the kernel may reuse one). In a multi-producer ring a dead
- * producer ends the consumer's wait only at a record it claimed and never committed, or when no live
- * producer is left; until then the consumer waits for the live ones. A record is delivered only when
+ * producer ends the consumer's wait when no live producer is left, or when a record stays claimed and
+ * uncommitted at the head for a second (the header does not say who claimed it, and a live producer
+ * commits within microseconds); until then the consumer waits for the live ones. A record is delivered only when
  * complete, so a producer killed while writing leaves nothing torn behind.
  *
  * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with
@@ -167,6 +168,12 @@ public final class Ring implements AutoCloseable {
     /** Busy turns of {@link WaitStrategy#SPIN_THEN_YIELD} before it yields. */
     private static final int SPINS = 200;
     private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /**
+     * How long a record may stay claimed and uncommitted at the head of a multi-producer ring, while a
+     * producer is dead and another lives, before the dead one is taken to hold the claim: the header
+     * does not say who claimed a record, and a live producer commits within microseconds.
+     */
+    private static final long CLAIM_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int PID = (int) ProcessHandle.current().pid();
     /**
      * No position: positions are unsigned 64-bit byte counts, all of them multiples of 8, so a record
@@ -209,6 +216,9 @@ public final class Ring implements AutoCloseable {
     private boolean consumerRegistered;
     private long head;
     private long producerSeen;
+    /** A claim at this head a dead producer may hold, or {@link #NONE}; and when it was first seen. */
+    private long suspectHead = NONE;
+    private long suspectSince;
     /** Whether a handler runs: the head moves past its message only when it returns. */
     private boolean handing;
     /** The object's "dev:ino", the key of {@link #HELD}; null until needed. */
@@ -1007,7 +1017,8 @@ public final class Ring implements AutoCloseable {
                 if (watch.follow(peers, peers(consumer, peers)) || !watch.available()) {
                     checkPeer(consumer);
                 }
-                long cap = watch.available() ? Long.MAX_VALUE : CHECK_NANOS;
+                // a claim a dead producer may hold is looked at again every CHECK_NANOS (see checkPeer)
+                long cap = watch.available() && !(consumer && suspectHead != NONE) ? Long.MAX_VALUE : CHECK_NANOS;
                 Optional<Boolean> woken = waits.await(Deadline.NEVER, () -> {
                     int seq = (int) INTS.getVolatile(map, futex);
                     getAndAddInt(waitersAt, 1);
@@ -1060,7 +1071,6 @@ public final class Ring implements AutoCloseable {
             }
             return;
         }
-        boolean stuck = multi && head != (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT);
         int registered = 0;
         int dead = 0;
         int deadPid = 0;
@@ -1074,9 +1084,21 @@ public final class Ring implements AutoCloseable {
                 }
             }
         }
-        // A multi-producer ring is blocked by a dead producer only at a record it claimed and never
-        // committed; otherwise the live producers may still write.
-        if (dead > 0 && (stuck || !multi || dead == registered)) {
+        if (dead > 0 && (!multi || dead == registered)) {
+            throw new PeerDiedException(name, "producer", deadPid);
+        }
+        // A multi-producer ring with a live producer left is blocked by a dead one only at a record it
+        // claimed and never committed. A claim that stays at the head for CLAIM_GRACE_NANOS while a
+        // producer is dead is taken to be the dead one's; until then the live ones may still write.
+        if (dead == 0 || head == (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT)) {
+            suspectHead = NONE;
+            return;
+        }
+        long now = System.nanoTime();
+        if (suspectHead != head) {
+            suspectHead = head;
+            suspectSince = now;
+        } else if (now - suspectSince >= CLAIM_GRACE_NANOS) {
             throw new PeerDiedException(name, "producer", deadPid);
         }
     }
