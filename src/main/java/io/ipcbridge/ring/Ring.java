@@ -1016,6 +1016,8 @@ public final class Ring implements AutoCloseable {
                 int deaths = watch.deaths();
                 if (watch.follow(peers, peers(consumer, peers)) || !watch.available()) {
                     checkPeer(consumer);
+                } else if (consumer) {
+                    suspectHead = NONE; // no producer is dead
                 }
                 // a claim a dead producer may hold is looked at again every CHECK_NANOS (see checkPeer)
                 long cap = watch.available() && !(consumer && suspectHead != NONE) ? Long.MAX_VALUE : CHECK_NANOS;
