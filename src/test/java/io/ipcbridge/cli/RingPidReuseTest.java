@@ -46,6 +46,7 @@ class RingPidReuseTest {
         for (Process p : started) {
             p.destroyForcibly();
             p.waitFor();
+            Peers.closeStreams(p);
         }
         created.unlinkAll();
     }

@@ -52,6 +52,7 @@ class RingInteropTest {
     void cleanUp() throws IOException {
         for (Process p : peers) {
             p.destroyForcibly();
+            Peers.closeStreams(p);
         }
         for (String n : names) {
             Files.deleteIfExists(Path.of("/dev/shm" + n));

@@ -35,7 +35,18 @@ public final class Peers {
             return out;
         } finally {
             p.destroyForcibly();
+            closeStreams(p);
         }
+    }
+
+    /**
+     * Closes the pipes to and from {@code p} now, rather than leaving them to the garbage collector,
+     * whose late closes would disturb tests that count free descriptors.
+     */
+    public static void closeStreams(Process p) throws java.io.IOException {
+        p.getOutputStream().close();
+        p.getInputStream().close();
+        p.getErrorStream().close();
     }
 
     private static String readQuietly(Path p) {
