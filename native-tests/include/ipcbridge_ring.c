@@ -755,9 +755,9 @@ static int32_t dead_peer(struct ipcb_ring *r, enum side side, int64_t now)
     }
     for (int i = 0; i < (multi ? IPCB_RING_MAX_PRODUCERS : 1); i++) {
         int32_t pid = atomic_load(&r->header->producer_pids[i]);
-        if (pid != 0 && pid != r->self) {
-            registered++;
-            if (!alive(pid)) {
+        if (pid != 0) {
+            registered++; /* our own process's producer counts too: it lives */
+            if (pid != r->self && !alive(pid)) {
                 dead++;
                 dead_pid = pid;
             }

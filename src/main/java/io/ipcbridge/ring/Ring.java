@@ -1078,9 +1078,9 @@ public final class Ring implements AutoCloseable {
         int deadPid = 0;
         for (int i = 0; i < (multi ? MAX_PRODUCERS : 1); i++) {
             int pid = (int) INTS.getVolatile(map, PRODUCER_PIDS_AT + 4 * i);
-            if (pid != 0 && pid != PID) {
-                registered++;
-                if (!Syscalls.processRuns(pid)) {
+            if (pid != 0) {
+                registered++; // this process's producer counts too: it lives, and may still write
+                if (pid != PID && !Syscalls.processRuns(pid)) {
                     dead++;
                     deadPid = pid;
                 }

@@ -1,6 +1,7 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -325,6 +326,27 @@ class RingInteropTest {
                 }
                 assertTrue(live.isAlive(), "the live producer still waits");
             }
+        }
+    }
+
+    @Test
+    void aConsumerWaitsForItsOwnProcesssLiveProducerWhileAnotherProducerIsDead() throws Exception {
+        // this process is a live producer of the ring: a dead producer holding no claim leaves one live
+        // producer, so the consumer waits (here until its timeout) rather than report the dead one
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+            Process dead = paused(n, 0, 2);
+            assertTrue(ring.offer(ByteBuffer.wrap(new byte[8])), "this process registers as a producer");
+            dead.destroyForcibly();
+            dead.waitFor();
+            assertNotNull(ring.poll(WAIT), "record 0 of the dead producer");
+            assertNotNull(ring.poll(WAIT), "this process's record");
+            for (Ring.WaitStrategy how : Ring.WaitStrategy.values()) {
+                ring.waitStrategy(how);
+                assertNull(ring.poll(Duration.ofMillis(300)), how + ": no record, and no PeerDiedException");
+            }
+            assertTrue(ring.offer(ByteBuffer.wrap(new byte[8])), "this process still produces");
+            assertNotNull(ring.poll(WAIT), "this process's record");
         }
     }
 
