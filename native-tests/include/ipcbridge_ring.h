@@ -91,15 +91,14 @@
  * claimed and never committed: as the header does not say who claimed a
  * record, a claim that stays at the head for IPCB_RING_CLAIM_GRACE_NS while
  * a producer is dead is taken to be the dead one's (a live producer commits
- * within microseconds). Until then the consumer waits for the live ones. A
- * sleeper learns of a death without a
- * timed wait: a watcher in its process (a thread polling a pidfd per
- * watched pid) wakes X as a waker does when a watched process ends, and the
- * sleeper then checks the pids; one that runs again by then (the kernel
- * reused it) is watched anew, in the process that has it now. Without
- * pidfds, sleepers wait with a 100 ms timeout and check the pids each time.
- * pids can be reused by the kernel; the check is a liveness hint,
- * documented as such.
+ * within microseconds). Until then the consumer waits for the live ones.
+ * A sleeper learns of a death without a timed wait: a watcher in its
+ * process (a thread polling a pidfd per watched pid) wakes X as a waker does
+ * when a watched process ends, and the sleeper then checks the pids; one
+ * that runs again by then (the kernel reused it) is watched anew, in the
+ * process that has it now. Without pidfds, sleepers wait with a 100 ms
+ * timeout and check the pids each time. pids can be reused by the kernel;
+ * the check is a liveness hint, documented as such.
  *
  * Versions: 1 slept with a 100 ms timeout and did not wake at registration;
  * a version 2 sleeper could miss a version 1 peer's death, so the version
@@ -210,7 +209,7 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
 #define IPCB_RING_BLOCK 2
 #define IPCB_RING_PEER_DIED (-2)               /* return value, see above */
 #define IPCB_RING_LIVENESS_NS 100000000LL     /* peer pid check period */
-#define IPCB_RING_CLAIM_GRACE_NS 1000000000LL /* a claim held at the head this long while a producer is dead is its */
+#define IPCB_RING_CLAIM_GRACE_NS 1000000000LL /* a head claim held this long is a dead producer's */
 
 struct ipcb_ring {
     struct ipcb_ring_header *header;       /* start of the mapping */

@@ -68,8 +68,8 @@ import java.util.function.BooleanSupplier;
  * when it spins (checking pids is a hint: the kernel may reuse one). In a multi-producer ring a dead
  * producer ends the consumer's wait when no live producer is left, or when a record stays claimed and
  * uncommitted at the head for a second (the header does not say who claimed it, and a live producer
- * commits within microseconds); until then the consumer waits for the live ones. A record is delivered only when
- * complete, so a producer killed while writing leaves nothing torn behind.
+ * commits within microseconds); until then the consumer waits for the live ones. A record is
+ * delivered only when complete, so a producer killed while writing leaves nothing torn behind.
  *
  * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with
  * {@link InterruptedException}) and on {@link #close()} (with

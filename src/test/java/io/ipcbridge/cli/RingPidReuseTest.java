@@ -110,7 +110,8 @@ class RingPidReuseTest {
     /** {@code ring_peer stall NAME 1 100}: record 0 sent, record 1 claimed and never committed. */
     private Process stalled(String ring) throws IOException {
         Path err = dir.resolve("stall.err");
-        Process p = start(new ProcessBuilder(Peers.path("ring_peer"), "stall", ring, "1", "100").redirectError(err.toFile()));
+        Process p = start(new ProcessBuilder(Peers.path("ring_peer"), "stall", ring, "1", "100")
+                .redirectError(err.toFile()));
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         assertEquals("stalled", out.readLine(), () -> "ring_peer stall: " + read(err));
         return p;

@@ -330,7 +330,7 @@ class RingInteropTest {
     }
 
     @Test
-    void aConsumerWaitsForItsOwnProcesssLiveProducerWhileAnotherProducerIsDead() throws Exception {
+    void aConsumerWaitsForALiveProducerInItsOwnProcessWhileAnotherProducerIsDead() throws Exception {
         // this process is a live producer of the ring: a dead producer holding no claim leaves one live
         // producer, so the consumer waits (here until its timeout) rather than report the dead one
         String n = name();
