@@ -90,8 +90,10 @@
  * blocks the consumer only when no live producer is left, or at a record
  * claimed and never committed: as the header does not say who claimed a
  * record, a claim that stays at the head for IPCB_RING_CLAIM_GRACE_NS while
- * a producer is dead is taken to be the dead one's (a live producer commits
- * within microseconds). Until then the consumer waits for the live ones.
+ * a producer is dead is taken to be the dead one's (an offer commits within
+ * microseconds; a claim a live producer holds open that long, between
+ * ipcb_ring_claim and ipcb_ring_commit, is taken for the dead one's too).
+ * Until then the consumer waits for the live ones.
  * A sleeper learns of a death without a timed wait: a watcher in its
  * process (a thread polling a pidfd per watched pid) wakes X as a waker does
  * when a watched process ends, and the sleeper then checks the pids; one
@@ -269,9 +271,10 @@ int ipcb_ring_poll(struct ipcb_ring *r, void *buf, uint32_t cap, uint32_t *len,
                    int wait, int64_t timeout_ns);
 
 /* Zero copy. claim reserves a record of len bytes and sets *payload to
- * where they go; commit publishes it. read sets *payload / *len to the next
- * record in place; release gives its space back. One claim and one read
- * may be pending per handle (EINVAL otherwise). */
+ * where they go; commit publishes it (promptly in a multi-producer ring: see
+ * IPCB_RING_CLAIM_GRACE_NS under Liveness). read sets *payload / *len to the
+ * next record in place; release gives its space back. One claim and one
+ * read may be pending per handle (EINVAL otherwise). */
 int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload,
                     int wait, int64_t timeout_ns);
 int ipcb_ring_commit(struct ipcb_ring *r);

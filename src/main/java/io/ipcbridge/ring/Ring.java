@@ -67,8 +67,9 @@ import java.util.function.BooleanSupplier;
  * whose peers one daemon thread watches through pidfds while a ring waits for them), within 100 ms
  * when it spins (checking pids is a hint: the kernel may reuse one). In a multi-producer ring a dead
  * producer ends the consumer's wait when no live producer is left, or when a record stays claimed and
- * uncommitted at the head for a second (the header does not say who claimed it, and a live producer
- * commits within microseconds); until then the consumer waits for the live ones. A record is
+ * uncommitted at the head for a second (the header does not say who claimed it, and an offer commits
+ * within microseconds: a claim a live producer holds open that long is taken for the dead one's too);
+ * until then the consumer waits for the live ones. A record is
  * delivered only when complete, so a producer killed while writing leaves nothing torn behind.
  *
  * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with
@@ -171,7 +172,7 @@ public final class Ring implements AutoCloseable {
     /**
      * How long a record may stay claimed and uncommitted at the head of a multi-producer ring, while a
      * producer is dead and another lives, before the dead one is taken to hold the claim: the header
-     * does not say who claimed a record, and a live producer commits within microseconds.
+     * does not say who claimed a record, and an offer commits within microseconds.
      */
     private static final long CLAIM_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int PID = (int) ProcessHandle.current().pid();
@@ -460,7 +461,9 @@ public final class Ring implements AutoCloseable {
      * Claims room for a message of {@code length} bytes, waiting up to {@code timeout} (null: no
      * limit): the buffer returned (position 0, limit {@code length}) is the record's payload in shared
      * memory, written in place and published by {@link #commit()}. One claim at a time per handle;
-     * {@link #close()} gives it up (the buffer must not be written after that).
+     * {@link #close()} gives it up (the buffer must not be written after that). In a multi-producer
+     * ring, commit promptly: a claim held at the head for a second while another producer is dead is
+     * taken for the dead one's (see the class description).
      *
      * @return the payload buffer, or null if there was no room in time
      * @throws java.nio.channels.AsynchronousCloseException if the handle was closed meanwhile (the
