@@ -157,10 +157,16 @@ static void wake(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
     }
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
 /* Whether pid still runs: kill(pid, 0) finds it and it is not a zombie (a
  * killed child its parent has not reaped yet is gone but for its pid), or
- * its zombie is only its main thread's, ended with threads still running
- * (num_threads, stat's field 20, counts the zombie too). */
+ * its zombie is only its main thread's, ended with threads still running.
+ * A pidfd tells: it polls readable once every thread has ended, and needs no
+ * /proc, which may hide another user's processes (hidepid). Without one,
+ * /proc/PID/stat does (num_threads, field 20, counts the zombie too). */
 static int alive(pid_t pid)
 {
     char path[32], stat[512], *close_paren, *field;
@@ -170,6 +176,14 @@ static int alive(pid_t pid)
     if (pid <= 0)
         return 1;
     if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) >= 0) {
+        struct pollfd ended = { fd, POLLIN, 0 };
+        n = poll(&ended, 1, 0);
+        close(fd);
+        return n != 1;
+    }
+    if (errno == ESRCH)
         return 0;
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -210,9 +224,6 @@ static void release_pid_word(_Atomic int32_t *word, int32_t me)
  * at the pids themselves. The thread lives until the process ends; a child
  * of fork starts its own. */
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 #define WATCH_MAX 64
 
 struct watch_entry {

@@ -1033,10 +1033,26 @@ public final class Syscalls {
     /**
      * Whether process {@code pid} still runs: kill(2) with signal 0 finds it, and it is not a zombie
      * (a killed child that its parent has not reaped yet is gone for every purpose but its pid). A
-     * process whose main thread ended while others run shows as a zombie too, and runs.
+     * process whose main thread ended while others run shows as a zombie too, and runs. A pidfd
+     * tells: it polls readable once every thread has ended, and needs no /proc, which may hide
+     * another user's processes (hidepid); without one, /proc/PID/stat does.
      */
     public static boolean processRuns(int pid) {
         if (!processExists(pid)) {
+            return false;
+        }
+        long pidfd = NativeCalls.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0);
+        if (pidfd >= 0) {
+            try {
+                int revents = poll((int) pidfd, POLLIN, 0, "pidfd " + pid); // pidfd_open sets O_CLOEXEC
+                return revents == 0 || revents == INTERRUPTED;
+            } catch (IOException e) {
+                return true; // cannot tell: taken to run, as below
+            } finally {
+                close((int) pidfd);
+            }
+        }
+        if (jnaErrno() == ESRCH) {
             return false;
         }
         try {
