@@ -82,11 +82,12 @@
  * producer ring uses slot 0) before its first record, then wakes data as a
  * waker does (a sleeping consumer then watches it too), and clears the slot
  * when it closes; the consumer does the same with consumer_pid, waking
- * space. A pid that is gone (ESRCH, or a zombie not yet reaped: /proc/PID/
- * stat state Z or X, but for a main thread that ended while others run:
- * num_threads above 1) means that side died; a consumer finding nothing to
- * read (or an uncommitted record), or a producer finding no space, reports
- * it instead of waiting forever. In a multi-producer ring a dead producer
+ * space. A pid that is gone (ESRCH, or a process ended and not reaped yet:
+ * a pidfd of it polls readable; without pidfds, /proc/PID/stat state Z or
+ * X, but for a main thread that ended while others run: num_threads above
+ * 1) means that side died; a consumer finding nothing to read (or an
+ * uncommitted record), or a producer finding no space, reports it instead
+ * of waiting forever. In a multi-producer ring a dead producer
  * blocks the consumer only when no live producer is left, or at a record
  * claimed and never committed: as the header does not say who claimed a
  * record, a claim that stays at the head for IPCB_RING_CLAIM_GRACE_NS while
