@@ -749,8 +749,9 @@ static int ready(struct ipcb_ring *r, enum side side, uint32_t len)
  * `now` is CLOCK_MONOTONIC ns. A dead producer of a multi-producer ring
  * blocks the consumer when no live producer is left, or at a record claimed
  * and never committed. The ring does not say who claimed the record at the
- * head, and an offer commits within microseconds: a claim that stays there for IPCB_RING_CLAIM_GRACE_NS while a producer is dead is
- * taken to be the dead one's (r->suspect_since marks the wait for it).
+ * head, and an offer commits within microseconds: a claim that stays there
+ * for IPCB_RING_CLAIM_GRACE_NS while a producer is dead is taken to be the
+ * dead one's (r->suspect_since marks the wait for it).
  * Until then the live ones may still write.
  */
 static int32_t dead_peer(struct ipcb_ring *r, enum side side, int64_t now)
