@@ -176,6 +176,8 @@ class RingPidReuseTest {
                         return true;
                     }
                 }
+            } catch (java.io.UncheckedIOException closedMeanwhile) {
+                // a descriptor closed while the directory was read (its fdinfo vanished): look again
             }
             Thread.onSpinWait();
         }
