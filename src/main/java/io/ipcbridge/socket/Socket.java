@@ -352,8 +352,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
      *
      * @return the bytes sent: all of {@code data}, or in non-blocking mode what fit; 0 means
      *     nothing fit now and no descriptor was sent either
+     * @throws IllegalArgumentException over TCP or UDP (before any call): the kernel ignores
+     *     SCM_RIGHTS there and would send the data alone
      */
     public int sendDescriptors(ByteBuffer data, List<Descriptor> descriptors) throws IOException {
+        if (!unix) {
+            throw new IllegalArgumentException("descriptors travel over AF_UNIX sockets only, not " + name);
+        }
         if (!data.hasRemaining()) {
             throw new IllegalArgumentException("descriptors travel with at least one byte of data");
         }

@@ -801,4 +801,39 @@ class SocketFaultTest {
             }
         });
     }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"tcp", "udp"})
+    @DisplayName("FD-04, INET-02: descriptors over TCP or UDP are refused before the call, never dropped silently")
+    void descriptorsOverAnIpSocketAreRefusedBeforeTheCall(String scheme) throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            // a Python peer reads with room for descriptors: the kernel ignores SCM_RIGHTS on IP sockets
+            // (sendmsg succeeds, the peer gets the byte and no descriptor)
+            Process py = new ProcessBuilder("python3", "-c", String.join("\n",
+                    "import socket, sys",
+                    "udp = sys.argv[1] == 'udp'",
+                    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)",
+                    "s.bind(('127.0.0.1', 0))",
+                    "if not udp: s.listen(1)",
+                    "print(s.getsockname()[1], flush=True)",
+                    "c = s if udp else s.accept()[0]",
+                    "data, anc, flags, addr = c.recvmsg(16, socket.CMSG_SPACE(16))",
+                    "print(len(data), len(anc), flush=True)"), scheme).start();
+            try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(py.getInputStream(),
+                    StandardCharsets.US_ASCII)); Pipe pipe = Pipe.open()) {
+                Address a = Address.inet("127.0.0.1", Integer.parseInt(out.readLine().trim()));
+                try (Socket s = Socket.connect(a, scheme.equals("udp") ? Socket.Type.DATAGRAM : Socket.Type.STREAM)) {
+                    ByteBuffer one = text("x");
+                    assertThrows(IllegalArgumentException.class,
+                            () -> s.sendDescriptors(one, List.of(pipe.sink().descriptor())),
+                            "an IP socket cannot carry descriptors: refused, not sent without them");
+                    assertEquals(1, one.remaining(), "nothing was sent");
+                    s.write(text("y"));
+                }
+                assertEquals("1 0", out.readLine(), "the peer got only the plain byte sent after");
+            } finally {
+                py.destroyForcibly().waitFor();
+            }
+        });
+    }
 }
