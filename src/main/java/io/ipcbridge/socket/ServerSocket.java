@@ -111,14 +111,14 @@ public final class ServerSocket implements Channel, HasDescriptor {
     }
 
     /**
-     * A socket file is stale when it is a socket and connecting to it is refused (ECONNREFUSED: no
-     * socket is bound to it). Any other answer means someone lives there: EPROTOTYPE is a live
-     * socket of another type (a seqpacket server, a bound datagram socket), a timeout a server
-     * whose backlog is full.
+     * A socket file is stale when it is a socket of our effective uid and connecting to it is
+     * refused (ECONNREFUSED: no socket is bound to it). Any other answer means someone lives there:
+     * EPROTOTYPE is a live socket of another type (a seqpacket server, a bound datagram socket), a
+     * timeout a server whose backlog is full. Another user's file is never ours to remove (UDS-02).
      */
     private static boolean isStale(Address address, String path) throws IOException {
         FileInfo info = Syscalls.lstat(path);
-        if ((info.mode() & 0170000) != 0140000) {
+        if (!info.isSocket() || info.uid() != Syscalls.geteuid()) {
             return false;
         }
         try {

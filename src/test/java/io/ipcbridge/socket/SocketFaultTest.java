@@ -836,4 +836,25 @@ class SocketFaultTest {
             }
         });
     }
+
+    @Test
+    @DisplayName("UDS-02: a stale socket file owned by another user is never removed to replace it")
+    void aStaleSocketFileOfAnotherUserIsNeverReplaced() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(SocketFaultTest.ids("-u") == 0, "needs root to chown");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path path = dir.resolve("others.sock");
+            Process py = new ProcessBuilder("python3", "-c", "import socket, sys; "
+                    + "socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).bind(sys.argv[1])", path.toString())
+                    .inheritIO().start();
+            assertEquals(0, py.waitFor());
+            Files.setAttribute(path, "unix:uid", 65534, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Object inode = Files.getAttribute(path, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            BindException e = assertThrows(BindException.class,
+                    () -> ServerSocket.listen(Address.unix(path), Socket.Type.STREAM, 0600, true),
+                    "connect is refused there, but the file is not ours to remove");
+            assertEquals("EADDRINUSE", ((IpcError) e).errnoName());
+            assertEquals(inode, Files.getAttribute(path, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                    "the other user's file is left in place");
+        });
+    }
 }
