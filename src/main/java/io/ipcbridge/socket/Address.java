@@ -199,8 +199,9 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
     /**
      * Decodes a sockaddr the kernel returned (accept, recvfrom, getsockname); null for an unnamed
      * one, and for an AF_UNIX address that {@link Unix} and {@link Abstract} refuse to build but
-     * Linux lets another program bind (the empty abstract name, a path of 108 bytes with no NUL): a
-     * message from such a sender is still delivered, never lost to an exception.
+     * Linux lets another program bind (the empty abstract name, a path of 108 bytes with no NUL, a
+     * name that is not UTF-8): a message from such a sender is still delivered, never lost to an
+     * exception, and never attributed to the other address a lenient decoding would name.
      */
     static Address fromSockaddr(byte[] sa, int length) {
         if (length < 2) {
@@ -213,13 +214,13 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
             }
             try {
                 if (sa[2] == 0) {
-                    return new Abstract(new String(sa, 3, length - 3, StandardCharsets.UTF_8));
+                    return new Abstract(utf8(sa, 3, length - 3));
                 }
                 int end = 2;
                 while (end < length && sa[end] != 0) {
                     end++;
                 }
-                return new Unix(Path.of(new String(sa, 2, end - 2, StandardCharsets.UTF_8)));
+                return new Unix(Path.of(utf8(sa, 2, end - 2)));
             } catch (IllegalArgumentException unnameable) {
                 return null;
             }
@@ -234,6 +235,18 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
                     port);
         } catch (UnknownHostException e) {
             throw new IllegalStateException("bad address from the kernel", e);
+        }
+    }
+
+    /**
+     * The UTF-8 text of an AF_UNIX name; bytes that are not UTF-8 are refused (IllegalArgumentException),
+     * since replacing them would name another socket, which a reply would then reach.
+     */
+    private static String utf8(byte[] sa, int offset, int length) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(sa, offset, length)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("not UTF-8", e);
         }
     }
 }

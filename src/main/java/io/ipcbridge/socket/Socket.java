@@ -336,7 +336,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * Receives one datagram into {@code dst}.
      *
      * @return the sender's address, or null for an unnamed AF_UNIX sender (or one bound to an
-     *     address {@link Address} cannot name: the empty abstract name, a path of 108 bytes)
+     *     address {@link Address} cannot name: the empty abstract name, a path of 108 bytes, a
+     *     name that is not UTF-8)
      */
     public Address receiveFrom(ByteBuffer dst) throws IOException {
         checkWritable(dst);

@@ -37,19 +37,24 @@ class SocketAddressEdgeTest {
                 + "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
                 + "sa = b'\\x01\\x00' + " + name + "\n"
                 + "if libc.bind(s.fileno(), sa, len(sa)) != 0: sys.exit(os.strerror(ctypes.get_errno()))\n"
-                + "s.sendto(b'odd sender', sys.argv[1])\n", to).inheritIO().start();
+                + "s.sendto(b'odd sender', sys.argv[1])\n"
+                + "if sa[2]: os.unlink(sa[2:].split(b'\\0')[0])\n", to).inheritIO().start();
         assertEquals(0, python.waitFor(), "the python peer sent its datagram");
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"empty abstract name", "108-byte path"})
-    @DisplayName("UDS-03, UDS-14: a datagram from a sender Address cannot name is received whole, its sender null")
+    @ValueSource(strings = {"empty abstract name", "108-byte path", "abstract name not UTF-8", "path not UTF-8"})
+    @DisplayName("UDS-03, UDS-14: a datagram from a sender Address cannot name is received whole, its sender null "
+            + "(never a lenient decoding's other address, which a reply would reach)")
     void aSenderAddressCannotNameStillDeliversItsDatagram(String sender) throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             Path path = dir.resolve("in.sock");
             String bind;
             if (sender.startsWith("empty")) {
                 bind = "b'\\0'";
+            } else if (sender.endsWith("not UTF-8")) { // no UTF-8 sequence starts with 0xff
+                bind = sender.startsWith("abstract") ? "b'\\0ipcb-" + ProcessHandle.current().pid() + "-\\xff\\xfe'"
+                        : "b'" + dir + "/s-\\xff\\xfe'";
             } else {
                 String p = dir.toString() + "/";
                 p += "p".repeat(108 - p.length());
