@@ -12,6 +12,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -737,9 +738,36 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return new SocketTimeoutException("read(" + name + "): timed out after " + timeout);
     }
 
-    /** A blocking stream over the socket; closing it closes the socket. */
+    /**
+     * A blocking stream over the socket, also in non-blocking mode (a read then waits for data,
+     * where the JDK's stream would take the 0 of an empty socket for end of stream; an empty
+     * message gives no bytes and is passed over); closing it closes the socket.
+     */
     public InputStream inputStream() {
-        return Channels.newInputStream(this);
+        return Channels.newInputStream(new ReadableByteChannel() {
+            @Override
+            public int read(ByteBuffer dst) throws IOException {
+                for (;;) {
+                    int n = Socket.this.read(dst);
+                    if (n != 0 || !dst.hasRemaining()) {
+                        return n;
+                    }
+                    if (fd.isNonBlocking()) {
+                        fd.awaitReadable(null);
+                    }
+                }
+            }
+
+            @Override
+            public boolean isOpen() {
+                return Socket.this.isOpen();
+            }
+
+            @Override
+            public void close() throws IOException {
+                Socket.this.close();
+            }
+        });
     }
 
     /** A blocking stream over the socket; closing it closes the socket. */

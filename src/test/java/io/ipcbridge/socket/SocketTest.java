@@ -439,4 +439,20 @@ class SocketTest {
         assertThrows(IllegalArgumentException.class,
                 () -> Socket.connect(Address.parse("tcp:127.0.0.1:1"), Socket.Type.SEQPACKET));
     }
+    @ParameterizedTest
+    @EnumSource(Socket.Type.class)
+    @DisplayName("UDS-04: the input stream of a socket in non-blocking mode waits for data, never reads a false end")
+    void theInputStreamOfANonBlockingSocketWaitsInsteadOfEndingEarly(Socket.Type type) throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(type)) {
+                p.second().descriptor().setNonBlocking(true);
+                var in = p.second().inputStream();
+                Blocked.Call<Integer> read = Blocked.start(in::read, Blocked.POLL, Blocked.READ);
+                assertFalse(read.result().isDone(), "nothing was sent and the peer is open: no end yet, got "
+                        + (read.result().isDone() ? read.result().get() : null));
+                p.first().write(text("z"));
+                assertEquals('z', read.result().get(10, TimeUnit.SECONDS), "the byte sent once the reader waited");
+            }
+        });
+    }
 }
