@@ -11,11 +11,14 @@ import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -37,8 +40,9 @@ import picocli.CommandLine.TypeConversionException;
  *
  * <p>ADDRESS is {@code unix:PATH}, {@code abstract:NAME}, {@code tcp:HOST:PORT} or
  * {@code udp:HOST:PORT} (IPv6 hosts in brackets). What does not parse, a path or abstract name of
- * more than 107 bytes (UDS-03), and a {@code --type} that contradicts the address (tcp is a stream,
- * udp datagrams) are usage errors, exit 2, before any call. A host name that does not resolve is
+ * more than 107 bytes (UDS-03) or not in UTF-8 (read from argv's bytes, whatever the locale), and
+ * a {@code --type} that contradicts the address (tcp is a stream, udp datagrams) are usage errors,
+ * exit 2, before any call. A host name that does not resolve is
  * exit 1. Failed calls are exit 1 with {@code call(ADDRESS): ERRNO (text)}, the address written as
  * it was given (CLI-05).
  */
@@ -151,9 +155,9 @@ final class SockCommand {
             try {
                 switch (scheme) {
                     case "unix":
-                        return new Endpoint(scheme, value, Address.unix(Path.of(rest)));
+                        return new Endpoint(scheme, value, Address.unix(Path.of(asGiven(value))));
                     case "abstract":
-                        return new Endpoint(scheme, value, Address.abstractName(rest));
+                        return new Endpoint(scheme, value, Address.abstractName(asGiven(value)));
                     case "tcp":
                     case "udp":
                         return inet(scheme, value, rest);
@@ -163,6 +167,22 @@ final class SockCommand {
                 }
             } catch (IllegalArgumentException e) { // the library's checks: 1 to 107 bytes (UDS-03), no NUL
                 throw new TypeConversionException(e.getMessage()); // it names the path or name
+            }
+        }
+
+        /**
+         * The PATH or NAME of {@code value} from the bytes of its argument ({@link Argv}), read as
+         * UTF-8, the encoding {@link Address} gives the kernel: the JVM's decoding of argv turns bytes
+         * that are not valid in the locale (0xff; any non-ASCII byte with LANG unset) into U+FFFD or
+         * '?', which would name another socket. Bytes that are not UTF-8 are refused.
+         */
+        private static String asGiven(String value) {
+            byte[] raw = Argv.bytesOf(List.of(value)).get(0);
+            try {
+                String given = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
+                return given.substring(given.indexOf(':') + 1);
+            } catch (CharacterCodingException e) {
+                throw new TypeConversionException("'" + value + "': the path or name is not UTF-8");
             }
         }
 

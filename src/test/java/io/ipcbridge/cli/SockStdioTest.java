@@ -460,4 +460,56 @@ class SockStdioTest {
             assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file was removed");
         });
     }
+    /**
+     * {@code sock listen} with ADDRESS's PATH or NAME ending in {@code bytes} (octal escapes for
+     * printf), put into argv through {@code sh -c}, with LANG and LC_* unset when {@code noLocale}.
+     */
+    private Process listenWithBytes(String prefix, String bytes, boolean noLocale, String... more) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("sh", "-c",
+                "exec \"$@\" \"$0$(printf '" + bytes + "')\"", prefix));
+        argv.addAll(Cli.command(dir.resolve("unused"), "sock", "listen").command());
+        argv.addAll(List.of(more));
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.PIPE);
+        if (noLocale) {
+            pb.environment().keySet().removeIf(k -> k.equals("LANG") || k.startsWith("LC_"));
+        }
+        Process p = pb.start();
+        started.add(p);
+        return p;
+    }
+
+    @Test
+    void listenAtAnAbstractNameInUtf8WithoutALocaleListensAtThoseBytes() {
+        // UDS-14, CLI.md "binary-safe": the JVM decodes argv as ASCII without a locale; the name is not '??'
+        run(() -> {
+            String name = "ipcb-" + ProcessHandle.current().pid() + "-";
+            Process listener = listenWithBytes("abstract:" + name, "\\303\\251", true);
+            String first = line(listener.getErrorStream());
+            assertTrue(first.startsWith(LISTENING), () -> "the listening line: " + first);
+            Process client = new ProcessBuilder("python3", "-c", "import socket, sys\n"
+                    + "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                    + "s.connect(b'\\0' + sys.argv[1].encode() + b'\\xc3\\xa9')\n"
+                    + "s.sendall(b'at the name given')\n", name).inheritIO().start();
+            started.add(client);
+            assertEquals(0, exit(client), "the client found the listener at the bytes given");
+            assertEquals("at the name given", new String(listener.getInputStream().readAllBytes(),
+                    StandardCharsets.UTF_8));
+            assertEquals(0, exit(listener));
+        });
+    }
+
+    @Test
+    void listenAtAPathThatIsNotUtf8IsAUsageErrorNotAnotherPath() {
+        // UDS-03, CLI.md exit 2: 0xff cannot reach the kernel through Address; U+FFFD would be another file
+        run(() -> {
+            Process listener = listenWithBytes("unix:" + dir + "/s-", "\\377", false, "--timeout", "0");
+            String first = line(listener.getErrorStream());
+            assertEquals(2, exit(listener), first);
+            assertTrue(first.startsWith("ipcbridge: ") && first.contains("not UTF-8"), first);
+            try (var files = Files.list(dir)) {
+                assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("s-")).toList(),
+                        "no socket file at another path");
+            }
+        });
+    }
 }
