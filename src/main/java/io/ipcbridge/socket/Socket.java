@@ -12,7 +12,6 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.Channels;
-import java.nio.channels.ReadableByteChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -744,35 +743,53 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * message gives no bytes and is passed over); closing it closes the socket.
      */
     public InputStream inputStream() {
-        return Channels.newInputStream(new ReadableByteChannel() {
-            @Override
-            public int read(ByteBuffer dst) throws IOException {
-                for (;;) {
-                    int n = Socket.this.read(dst);
-                    if (n != 0 || !dst.hasRemaining()) {
-                        return n;
-                    }
-                    if (fd.isNonBlocking()) {
-                        fd.awaitReadable(null);
-                    }
-                }
-            }
-
-            @Override
-            public boolean isOpen() {
-                return Socket.this.isOpen();
-            }
-
-            @Override
-            public void close() throws IOException {
-                Socket.this.close();
-            }
-        });
+        return Channels.newInputStream(new Waiting());
     }
 
-    /** A blocking stream over the socket; closing it closes the socket. */
+    /**
+     * A blocking stream over the socket, also in non-blocking mode (a write then waits for room,
+     * where the JDK's stream would throw RuntimeException("no bytes written")); each write of a
+     * datagram or seqpacket socket is one message. Closing it closes the socket.
+     */
     public OutputStream outputStream() {
-        return Channels.newOutputStream(this);
+        return Channels.newOutputStream(new Waiting());
+    }
+
+    /** The channel under the streams: this socket, read and written as if it were blocking. */
+    private final class Waiting implements ByteChannel {
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            for (;;) {
+                int n = Socket.this.read(dst);
+                if (n != 0 || !dst.hasRemaining()) {
+                    return n;
+                }
+                if (fd.isNonBlocking()) {
+                    fd.awaitReadable(null);
+                }
+            }
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            int start = src.position();
+            while (src.hasRemaining()) {
+                if (Socket.this.write(src) == 0) {
+                    fd.awaitWritable(null);
+                }
+            }
+            return src.position() - start;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return Socket.this.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            Socket.this.close();
+        }
     }
 
     @Override

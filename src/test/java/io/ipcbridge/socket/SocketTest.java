@@ -455,4 +455,34 @@ class SocketTest {
             }
         });
     }
+    @ParameterizedTest
+    @EnumSource(Socket.Type.class)
+    @DisplayName("UDS-10: the output stream of a socket in non-blocking mode waits for room, never fails unchecked")
+    void theOutputStreamOfANonBlockingSocketWaitsForRoom(Socket.Type type) throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int chunk = 4096;
+            int chunks = 1000; // far more than the socket buffer holds (277 datagrams, about 200 KiB)
+            try (Socket.Pair p = Socket.pair(type)) {
+                p.first().descriptor().setNonBlocking(true);
+                CompletableFuture<Long> reader = CompletableFuture.supplyAsync(() -> {
+                    ByteBuffer b = ByteBuffer.allocateDirect(2 * chunk);
+                    long total = 0;
+                    try {
+                        while (total < (long) chunk * chunks) {
+                            total += p.second().read(b.clear());
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    return total;
+                });
+                var out = p.first().outputStream();
+                byte[] data = new byte[chunk];
+                for (int i = 0; i < chunks; i++) {
+                    out.write(data); // one message each on a datagram or seqpacket socket
+                }
+                assertEquals((long) chunk * chunks, reader.get(30, TimeUnit.SECONDS), "every byte arrived once");
+            }
+        });
+    }
 }
