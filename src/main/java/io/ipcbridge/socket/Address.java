@@ -64,11 +64,16 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      * length is {@code offsetof(sun_path) + 1 + strlen(name)}, with no trailing NULs, as C peers and
      * socat use it. Permissions mean nothing for abstract sockets: check peer credentials.
      *
-     * @param name 1 to 107 bytes
+     * @param name 1 to 107 bytes of UTF-8 (a lone surrogate is refused)
      */
     record Abstract(String name) implements Address {
         public Abstract {
-            int length = name.getBytes(StandardCharsets.UTF_8).length;
+            int length;
+            try { // strict: getBytes would turn a lone surrogate into '?', another name
+                length = StandardCharsets.UTF_8.newEncoder().encode(java.nio.CharBuffer.wrap(name)).remaining();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException("an abstract name is text UTF-8 can encode: no lone surrogate", e);
+            }
             if (length == 0 || length > SUN_PATH_MAX) {
                 throw new IllegalArgumentException("an abstract name has 1 to " + SUN_PATH_MAX + " bytes: " + length);
             }

@@ -231,6 +231,26 @@ class SocketFaultTest {
         ServerSocket.listen(plain, Socket.Type.STREAM).close(); // free again, with no unlink
     }
 
+    @Test
+    @DisplayName("UDS-14: an abstract name that UTF-8 cannot encode (a lone surrogate) is refused, never bound as '?'")
+    void anAbstractNameWithALoneSurrogateIsRefusedNotBoundAsAQuestionMark() throws Exception {
+        String base = "ipcb-surrogate-" + ProcessHandle.current().pid() + "-";
+        for (String bad : List.of("\uD800", "\uDC00", "x\uD83D")) {
+            try (ServerSocket ignored = ServerSocket.listen(Address.abstractName(base + bad), Socket.Type.STREAM)) {
+                // a Python client connects to the name with '?' where the surrogate was: it finds this server
+                Process py = new ProcessBuilder("python3", "-c", "import socket, sys; socket.socket(socket.AF_UNIX)"
+                        + ".connect(b'\\0' + sys.argv[1].encode())", base + bad.replaceAll("[\uD800-\uDFFF]", "?"))
+                        .inheritIO().start();
+                assertTimeoutPreemptively(LIMIT, () -> py.waitFor());
+                org.junit.jupiter.api.Assertions.fail("a name with U+"
+                        + Integer.toHexString(bad.charAt(bad.length() - 1)) + " was bound; a client of the name "
+                        + "with '?' there exited " + py.exitValue() + " (0: connected)");
+            } catch (IllegalArgumentException refused) {
+                // before any call
+            }
+        }
+    }
+
     /** The path column of /proc/net/unix, one entry per line (abstract names as '@' + name, NULs as '@'). */
     static String unixTable() throws IOException {
         StringBuilder b = new StringBuilder();
