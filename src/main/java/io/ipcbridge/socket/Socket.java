@@ -632,9 +632,19 @@ public final class Socket implements ByteChannel, HasDescriptor {
         Syscalls.poll(f, events, -1, name);
     }
 
-    /** SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets). */
+    /**
+     * SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets, and socketpairs).
+     *
+     * @throws java.net.SocketException for a socket the kernel keeps no credentials for (TCP, UDP, an
+     *     AF_UNIX datagram socket not made by {@link #pair}): it reports uid and gid -1 for those,
+     *     which a policy must never read as a user
+     */
     public Credentials peerCredentials() throws IOException {
         int[] c = fd.withFd(f -> SocketCalls.peerCredentials(f, name));
+        if (c[1] == -1 && c[2] == -1) { // no peer cred; a real one, even another namespace's, is never -1
+            throw new java.net.SocketException("getsockopt(SO_PEERCRED)(" + name + "): no peer credentials "
+                    + "(the kernel has them for connected AF_UNIX stream and seqpacket sockets and socketpairs)");
+        }
         return new Credentials(c[0], c[1], c[2]);
     }
 

@@ -508,6 +508,23 @@ class SocketFaultTest {
         }
     }
 
+    @Test
+    @DisplayName("FD-12, FD-14: a socket the kernel keeps no peer credentials for (TCP, a bound datagram socket) "
+            + "fails closed, never reports uid -1")
+    void peerCredentialsWithoutAPeerFailInsteadOfReportingUidMinusOne() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                    Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM);
+                    Socket in = server.accept(); Socket bound = Socket.bind(Address.unix(dir.resolve("fd12.dgram")))) {
+                for (Socket s : List.of(client, in, bound)) {
+                    IOException e = assertThrows(IOException.class, s::peerCredentials,
+                            () -> "no credentials to report for " + s);
+                    assertTrue(e.getMessage().startsWith("getsockopt(SO_PEERCRED)("), e.getMessage());
+                }
+            }
+        });
+    }
+
     static int ids(String flag) throws IOException {
         return Integer.parseInt(new String(new ProcessBuilder("id", flag).start().getInputStream().readAllBytes(),
                 StandardCharsets.US_ASCII).trim());
