@@ -13,15 +13,11 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -304,15 +300,13 @@ final class SockCommand {
         }
 
         private void receiveDatagrams(Address a, int m) throws IOException, CommandFailure {
-            // Socket.bind gives a unix: socket file mode 0600 and removes it on close (SEC-01):
-            // only a --mode other than that is applied here.
-            Socket socket = Socket.bind(a);
+            // Socket.bind gives a unix: socket file its mode through a descriptor of the file it bound,
+            // never through the path, where a symbolic link may have been swapped in (SEC-01), and
+            // removes it on close
+            Socket socket = Socket.bind(a, m);
             try {
                 OnExit cleanup = new OnExit(socket::close); // SIGINT/SIGTERM: the socket file goes too
                 try {
-                    if (a instanceof Address.Unix unix && m != ServerSocket.DEFAULT_MODE) {
-                        Files.setPosixFilePermissions(unix.path(), permissions(m));
-                    }
                     announce(a instanceof Address.Inet ? socket.localAddress() : a);
                     socket.setReadTimeout(timeout.value());
                     ByteBuffer datagram = ByteBuffer.allocateDirect(MAX_MESSAGE);
@@ -473,21 +467,6 @@ final class SockCommand {
         while (socket.read(buffer.clear()) >= 0) {
             RawIo.copyToStdout(buffer.flip());
         }
-    }
-
-    /** {@code mode}'s permission bits (0777), for {@link Files#setPosixFilePermissions}. */
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-            PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
-            PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-            PosixFilePermission.OWNER_READ};
-        for (int bit = 0; bit < order.length; bit++) {
-            if ((mode & 1 << bit) != 0) {
-                set.add(order[bit]);
-            }
-        }
-        return set;
     }
 
     /** What to undo when the JVM is stopped (SIGINT, SIGTERM) in the middle: a shutdown hook until cancelled. */

@@ -253,6 +253,20 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * this socket is closed.
      */
     public static Socket bind(Address address) throws IOException {
+        return bind(address, ServerSocket.DEFAULT_MODE);
+    }
+
+    /**
+     * {@link #bind(Address)}, a filesystem socket getting {@code mode}: set through a descriptor of
+     * the file just bound, so a symbolic link swapped in for it meanwhile is refused, never followed.
+     *
+     * @throws IllegalArgumentException if {@code mode} is outside 0777 (before any call)
+     * @throws io.ipcbridge.IpcSecurityException if the path no longer holds the socket just bound
+     */
+    public static Socket bind(Address address, int mode) throws IOException {
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
         String object = address == null ? "autobind" : address.toString();
         int domain = address == null ? Address.AF_UNIX : address.domain();
         Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), domain, Type.DATAGRAM, object);
@@ -261,7 +275,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
                 if (address instanceof Address.Unix unix) {
                     s.ownedPath = unix.path().toString();
-                    ServerSocket.chmodBound(s.ownedPath, ServerSocket.DEFAULT_MODE, object);
+                    ServerSocket.chmodBound(s.ownedPath, mode, object);
                 }
                 return null;
             });

@@ -179,4 +179,43 @@ class SockCommandTest {
         Cli.Result r = Cli.run("sock", "--help");
         assertTrue(r.out().contains("unix:PATH | abstract:NAME | tcp:HOST:PORT | udp:HOST:PORT"), r::toString);
     }
+    @Test
+    void listenDgramModeNeverLandsOnASymbolicLinkSwappedInAfterTheBind() throws Exception {
+        // SEC-01, UDS-16: someone who may write the directory swaps a link in for the socket file just
+        // bound; --mode must go to the socket through its own descriptor or fail, never to the link's target
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> {
+            Path socket = dir.resolve("raced.sock");
+            Path target = dir.resolve("target");
+            Path link = dir.resolve("link");
+            Files.writeString(target, "not yours");
+            for (int round = 0; round < 300; round++) {
+                Files.setPosixFilePermissions(target,
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+                Thread racer = new Thread(() -> {
+                    try {
+                        while (!Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                            if (done.get()) {
+                                return; // the command came and went unseen
+                            }
+                            Thread.onSpinWait(); // the bind makes the file: kernel state, no sleep
+                        }
+                        Files.createSymbolicLink(link, target);
+                        Files.move(link, socket, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                racer.start();
+                Cli.Result r = Cli.run("sock", "listen", "unix:" + socket, "--type", "dgram", "--mode", "0666",
+                        "--timeout", "0");
+                done.set(true);
+                racer.join();
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(target)), "round " + round + ", " + r);
+                Files.deleteIfExists(socket);
+                Files.deleteIfExists(link);
+            }
+        });
+    }
 }
