@@ -5,6 +5,8 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -70,8 +72,8 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         public Abstract {
             int length;
             try { // strict: getBytes would turn a lone surrogate into '?', another name
-                length = StandardCharsets.UTF_8.newEncoder().encode(java.nio.CharBuffer.wrap(name)).remaining();
-            } catch (java.nio.charset.CharacterCodingException e) {
+                length = StandardCharsets.UTF_8.newEncoder().encode(CharBuffer.wrap(name)).remaining();
+            } catch (CharacterCodingException e) {
                 throw new IllegalArgumentException("an abstract name is text UTF-8 can encode: no lone surrogate", e);
             }
             if (length == 0 || length > SUN_PATH_MAX) {
@@ -250,7 +252,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
     private static String utf8(byte[] sa, int offset, int length) {
         try {
             return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(sa, offset, length)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("not UTF-8", e);
         }
     }

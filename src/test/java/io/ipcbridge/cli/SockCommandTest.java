@@ -2,11 +2,19 @@ package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -179,31 +187,32 @@ class SockCommandTest {
         Cli.Result r = Cli.run("sock", "--help");
         assertTrue(r.out().contains("unix:PATH | abstract:NAME | tcp:HOST:PORT | udp:HOST:PORT"), r::toString);
     }
+
     @Test
     void listenDgramModeNeverLandsOnASymbolicLinkSwappedInAfterTheBind() throws Exception {
         // SEC-01, UDS-16: someone who may write the directory swaps a link in for the socket file just
         // bound; --mode must go to the socket through its own descriptor or fail, never to the link's target
-        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> {
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
             Path socket = dir.resolve("raced.sock");
             Path target = dir.resolve("target");
             Path link = dir.resolve("link");
             Files.writeString(target, "not yours");
             for (int round = 0; round < 300; round++) {
                 Files.setPosixFilePermissions(target,
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-                java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+                        PosixFilePermissions.fromString("rw-------"));
+                AtomicBoolean done = new AtomicBoolean();
                 Thread racer = new Thread(() -> {
                     try {
-                        while (!Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        while (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
                             if (done.get()) {
                                 return; // the command came and went unseen
                             }
                             Thread.onSpinWait(); // the bind makes the file: kernel state, no sleep
                         }
                         Files.createSymbolicLink(link, target);
-                        Files.move(link, socket, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                        Files.move(link, socket, StandardCopyOption.ATOMIC_MOVE);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
                     }
                 });
                 racer.start();
@@ -211,7 +220,7 @@ class SockCommandTest {
                         "--timeout", "0");
                 done.set(true);
                 racer.join();
-                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                assertEquals("rw-------", PosixFilePermissions.toString(
                         Files.getPosixFilePermissions(target)), "round " + round + ", " + r);
                 Files.deleteIfExists(socket);
                 Files.deleteIfExists(link);

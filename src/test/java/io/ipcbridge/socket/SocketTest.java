@@ -15,6 +15,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.ConnectException;
 import java.nio.ByteBuffer;
@@ -439,6 +440,7 @@ class SocketTest {
         assertThrows(IllegalArgumentException.class,
                 () -> Socket.connect(Address.parse("tcp:127.0.0.1:1"), Socket.Type.SEQPACKET));
     }
+
     @ParameterizedTest
     @EnumSource(Socket.Type.class)
     @DisplayName("UDS-04: the input stream of a socket in non-blocking mode waits for data, never reads a false end")
@@ -455,6 +457,7 @@ class SocketTest {
             }
         });
     }
+
     @ParameterizedTest
     @EnumSource(Socket.Type.class)
     @DisplayName("UDS-10: the output stream of a socket in non-blocking mode waits for room, never fails unchecked")
@@ -472,7 +475,7 @@ class SocketTest {
                             total += p.second().read(b.clear());
                         }
                     } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                        throw new UncheckedIOException(e);
                     }
                     return total;
                 });
