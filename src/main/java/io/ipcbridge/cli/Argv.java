@@ -1,12 +1,16 @@
 package io.ipcbridge.cli;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * The raw bytes of the program's arguments, so that a MESSAGE argument is sent byte for byte
@@ -80,5 +84,30 @@ final class Argv {
             }
         }
         return Arrays.asList(out);
+    }
+
+    /**
+     * The text of argument {@code value} read from its own bytes ({@link #bytesOf}) as UTF-8, the
+     * encoding the library gives the kernel: for a path or an object name, which the JVM's decoding of
+     * argv would have turned into another (0xff, or any non-ASCII byte with LANG unset, becomes U+FFFD
+     * or '?'). Bytes that are not UTF-8 are a usage error, since no String would name them.
+     *
+     * @throws TypeConversionException if the argument's bytes are not UTF-8
+     */
+    static String asGiven(String value) {
+        byte[] raw = bytesOf(List.of(value)).get(0);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
+        } catch (CharacterCodingException e) {
+            throw new TypeConversionException("'" + value + "': the path or name is not UTF-8");
+        }
+    }
+
+    /** A PATH argument as it was given ({@link #asGiven}), not as the JVM decoded it. */
+    static final class GivenPath implements ITypeConverter<Path> {
+        @Override
+        public Path convert(String value) {
+            return Path.of(asGiven(value));
+        }
     }
 }

@@ -31,7 +31,8 @@ final class FifoCommand {
                 "An existing entry is never replaced or followed: with --exist-ok an existing FIFO is "
                         + "accepted as it is; anything else there (a file, a symbolic link) is an error."})
     static final class Create implements Callable<Integer> {
-        @Parameters(paramLabel = "PATH", description = "Where to create the FIFO.")
+        @Parameters(paramLabel = "PATH", converter = Argv.GivenPath.class,
+                description = "Where to create the FIFO.")
         Path path;
 
         @Mixin
@@ -62,7 +63,7 @@ final class FifoCommand {
                     + "stdout until every writer has closed it, or until stdout is closed.",
                 "--timeout bounds the wait for a writer; exit status 3 when none came."})
     static final class Read implements Callable<Integer> {
-        @Parameters(paramLabel = "PATH", description = "The FIFO.")
+        @Parameters(paramLabel = "PATH", converter = Argv.GivenPath.class, description = "The FIFO.")
         Path path;
 
         @Mixin
@@ -86,7 +87,7 @@ final class FifoCommand {
                     + "an empty stdin still opens it, so the reader sees end of file.",
                 "--timeout bounds the wait for a reader; exit status 3 when none came."})
     static final class Write implements Callable<Integer> {
-        @Parameters(paramLabel = "PATH", description = "The FIFO.")
+        @Parameters(paramLabel = "PATH", converter = Argv.GivenPath.class, description = "The FIFO.")
         Path path;
 
         @Mixin
@@ -107,7 +108,7 @@ final class FifoCommand {
     @Command(name = "rm", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = "Removes the FIFO; refuses (exit 1) anything that is not a FIFO.")
     static final class Remove implements Callable<Integer> {
-        @Parameters(paramLabel = "PATH", description = "The FIFO.")
+        @Parameters(paramLabel = "PATH", converter = Argv.GivenPath.class, description = "The FIFO.")
         Path path;
 
         @Override

@@ -11,11 +11,8 @@ import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -166,20 +163,10 @@ final class SockCommand {
             }
         }
 
-        /**
-         * The PATH or NAME of {@code value} from the bytes of its argument ({@link Argv}), read as
-         * UTF-8, the encoding {@link Address} gives the kernel: the JVM's decoding of argv turns bytes
-         * that are not valid in the locale (0xff; any non-ASCII byte with LANG unset) into U+FFFD or
-         * '?', which would name another socket. Bytes that are not UTF-8 are refused.
-         */
+        /** The PATH or NAME of {@code value} as it was given ({@link Argv#asGiven}). */
         private static String asGiven(String value) {
-            byte[] raw = Argv.bytesOf(List.of(value)).get(0);
-            try {
-                String given = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
-                return given.substring(given.indexOf(':') + 1);
-            } catch (CharacterCodingException e) {
-                throw new TypeConversionException("'" + value + "': the path or name is not UTF-8");
-            }
+            String given = Argv.asGiven(value);
+            return given.substring(given.indexOf(':') + 1);
         }
 
         private static Endpoint inet(String scheme, String value, String rest) {

@@ -10,6 +10,7 @@ import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -17,11 +18,16 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code ipcbridge fifo read|write} as real commands in child JVMs, with raw stdin and stdout:
@@ -164,6 +170,39 @@ class FifoStdioTest {
             });
         } finally {
             Cli.destroy(writer);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"create", "rm", "read --timeout 0", "write --timeout 0"})
+    void aPathThatIsNotUtf8IsAUsageErrorNotAnotherFifo(String command) throws Exception {
+        // CLI.md exit 2, "binary-safe": in a UTF-8 locale the JVM decodes argv's 0xff as U+FFFD, and
+        // the command worked on f-U+FFFD (bytes ef bf bd), another FIFO: rm removed it, create said
+        // EEXIST, read and write opened it. Neither it nor the directory may change.
+        Path other = dir.resolve("f-\uFFFD");
+        Fifo.create(other);
+        Path err = dir.resolve("cli.err");
+        List<String> argv = new ArrayList<>(List.of("sh", "-c", "exec \"$@\" \"$0$(printf '\\377')\"",
+                dir.resolve("f-").toString()));
+        argv.addAll(Cli.command(err, "fifo").command());
+        argv.addAll(List.of(command.split(" ")));
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().put("LC_ALL", "C.UTF-8");
+        Process cli = pb.start();
+        try {
+            assertTimeoutPreemptively(BOUND, () -> {
+                assertEquals(0, cli.getInputStream().readAllBytes().length, "nothing on stdout");
+                assertEquals(2, cli.waitFor(), () -> read(err));
+            });
+            assertTrue(read(err).startsWith("ipcbridge: ") && read(err).contains("not UTF-8"), read(err));
+            try (var entries = Files.list(dir)) {
+                assertEquals(List.of(other), entries.filter(f -> f.getFileName().toString().startsWith("f-"))
+                        .toList(), "the FIFO at the other name is left alone and nothing else is made");
+            }
+            assertTrue(Files.readAttributes(other, BasicFileAttributes.class).isOther(), "still a FIFO");
+        } finally {
+            Cli.destroy(cli);
         }
     }
 
