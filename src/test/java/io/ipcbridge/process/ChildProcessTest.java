@@ -13,6 +13,7 @@ import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
+import io.ipcbridge.testing.SpawnText;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
@@ -49,6 +51,30 @@ class ChildProcessTest {
 
     private static List<String> fds(String listing) {
         return listing.lines().filter(l -> l.matches("\\d+")).toList();
+    }
+
+    @Test
+    void argumentsAndEnvironmentReachTheChildInUtf8WithoutALocale() throws Exception {
+        // The library gives C its Strings in UTF-8, whatever the locale: JNA's default encoding
+        // follows it (ASCII with LANG unset), and an argument or variable "q-é" reached the child as "q-?".
+        Path err = dir.resolve("spawn.err");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                SpawnText.class.getName()).redirectError(err.toFile());
+        pb.environment().keySet().removeIf(k -> k.equals("LANG") || k.startsWith("LC_"));
+        Process jvm = pb.start();
+        try {
+            byte[] out = assertTimeoutPreemptively(LIMIT, () -> {
+                byte[] printed = jvm.getInputStream().readAllBytes();
+                jvm.waitFor();
+                return printed;
+            });
+            assertEquals(0, jvm.exitValue(), Files.readString(err));
+            assertEquals(HexFormat.of().formatHex("q-\u00e9|\u00e9".getBytes(StandardCharsets.UTF_8)),
+                    HexFormat.of().formatHex(out), "the child's $1 and $X, as bytes");
+        } finally {
+            jvm.destroyForcibly();
+        }
     }
 
     @Test

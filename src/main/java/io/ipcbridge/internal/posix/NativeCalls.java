@@ -1,8 +1,12 @@
 package io.ipcbridge.internal.posix;
 
+import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
+import com.sun.jna.StringArray;
+import java.util.List;
+import java.util.Map;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 import jnr.posix.util.DefaultPOSIXHandler;
@@ -30,7 +34,15 @@ final class NativeCalls {
         return jnr.ffi.LastError.getLastError(THREADS_RUNTIME);
     }
 
-    private static final NativeLibrary C = NativeLibrary.getInstance("c");
+    /**
+     * The encoding of every String given to C through JNA (names, paths, a child's arguments and
+     * environment): UTF-8, whatever the locale. JNA's default follows the locale, which with LANG unset
+     * is ASCII, and every other character became '?': another name, another argument.
+     */
+    private static final String ENCODING = "UTF-8";
+
+    private static final NativeLibrary C =
+            NativeLibrary.getInstance("c", Map.of(Library.OPTION_STRING_ENCODING, ENCODING));
 
     static {
         Native.register(NativeCalls.class, C);
@@ -182,6 +194,11 @@ final class NativeCalls {
 
     /** getpeername(2). */
     static native int getpeername(int fd, byte[] addr, int[] length);
+
+    /** {@code strings} as a NULL-terminated {@code char *[]}, each in {@link #ENCODING}. */
+    static StringArray strings(List<String> strings) {
+        return new StringArray(strings.toArray(new String[0]), ENCODING);
+    }
 
     /** The JVM's current environment block, {@code environ}. */
     static Pointer environ() {

@@ -522,8 +522,8 @@ public final class Syscalls {
                 check("posix_spawnattr_setflags", program, NativeCalls.posix_spawnattr_setflags(attr,
                         (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)));
                 int[] pid = new int[1];
-                StringArray args = new StringArray(argv.toArray(new String[0]));
-                StringArray envp = env == null ? null : new StringArray(env.toArray(new String[0]));
+                StringArray args = NativeCalls.strings(argv);
+                StringArray envp = env == null ? null : NativeCalls.strings(env);
                 int rc = NativeCalls.posix_spawnp(pid, program, actions, attr, args,
                         envp != null ? envp : NativeCalls.environ());
                 if (rc != 0 && directory != null && !enterable(directory)) {
