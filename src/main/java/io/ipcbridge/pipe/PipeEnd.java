@@ -2,6 +2,8 @@ package io.ipcbridge.pipe;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.Channel;
@@ -19,6 +21,39 @@ public abstract sealed class PipeEnd implements Channel, HasDescriptor permits P
 
     PipeEnd(Descriptor descriptor) {
         this.descriptor = descriptor;
+    }
+
+    /**
+     * {@code descriptor}, once fstat(2) has shown a pipe or FIFO and fcntl(F_GETFL) an access mode that
+     * allows {@code access} ({@link Syscalls#O_RDONLY} to read, {@link Syscalls#O_WRONLY} to write):
+     * a descriptor from elsewhere (a peer's SCM_RIGHTS, a parent) is untrusted (FD-11, SEC-07). A
+     * directory, socket, file or device, or the wrong end, is refused and closed, since the caller
+     * handed it over.
+     */
+    static Descriptor checked(Descriptor descriptor, int access) throws IOException {
+        String name = descriptor.name();
+        try {
+            descriptor.withFd(fd -> {
+                FileInfo info = Syscalls.fstat(fd, name);
+                if (!info.isFifo()) {
+                    throw new IpcSecurityException(name, "is a " + info.typeName() + ", not a pipe or FIFO; refused");
+                }
+                int mode = Syscalls.accessMode(fd, name);
+                if (mode != access && mode != Syscalls.O_RDWR) {
+                    throw new IpcSecurityException(name, "is not open for "
+                            + (access == Syscalls.O_RDONLY ? "reading" : "writing") + "; refused");
+                }
+                return null;
+            });
+            return descriptor;
+        } catch (IOException | RuntimeException e) {
+            try {
+                descriptor.close();
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     /** The owned descriptor, e.g. to place it on a chosen fd of a child process. */

@@ -1,6 +1,7 @@
 package io.ipcbridge.pipe;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -19,9 +20,15 @@ public final class PipeSink extends PipeEnd implements WritableByteChannel {
         super(descriptor);
     }
 
-    /** Takes ownership of {@code descriptor} as the write end of a pipe or FIFO (e.g. fd 4 from a parent). */
-    public static PipeSink of(Descriptor descriptor) {
-        return new PipeSink(descriptor);
+    /**
+     * Takes ownership of {@code descriptor} as the write end of a pipe or FIFO (e.g. fd 4 from a parent,
+     * or one a peer sent), once fstat(2) and fcntl(2) have shown it is one (FD-11).
+     *
+     * @throws io.ipcbridge.IpcSecurityException if it is anything else (a directory, socket, file,
+     *     device, a read-only end); it is closed then
+     */
+    public static PipeSink of(Descriptor descriptor) throws IOException {
+        return new PipeSink(checked(descriptor, Syscalls.O_WRONLY));
     }
 
     /**

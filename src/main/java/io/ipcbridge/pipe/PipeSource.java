@@ -1,6 +1,7 @@
 package io.ipcbridge.pipe;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -14,9 +15,15 @@ public final class PipeSource extends PipeEnd implements ReadableByteChannel {
         super(descriptor);
     }
 
-    /** Takes ownership of {@code descriptor} as the read end of a pipe or FIFO (e.g. fd 3 from a parent). */
-    public static PipeSource of(Descriptor descriptor) {
-        return new PipeSource(descriptor);
+    /**
+     * Takes ownership of {@code descriptor} as the read end of a pipe or FIFO (e.g. fd 3 from a parent,
+     * or one a peer sent), once fstat(2) and fcntl(2) have shown it is one (FD-11).
+     *
+     * @throws io.ipcbridge.IpcSecurityException if it is anything else (a directory, socket, file,
+     *     device, a write-only end); it is closed then
+     */
+    public static PipeSource of(Descriptor descriptor) throws IOException {
+        return new PipeSource(checked(descriptor, Syscalls.O_RDONLY));
     }
 
     /**

@@ -3,7 +3,6 @@ package io.ipcbridge.process;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.internal.posix.Deadline;
-import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeEnd;
 import io.ipcbridge.pipe.PipeSink;
@@ -57,7 +56,10 @@ public final class Pipeline {
         return new Pipeline(stages);
     }
 
-    /** Feeds the first stage from {@code source}, which the pipeline takes over and closes (by default it reads /dev/null). */
+    /**
+     * Feeds the first stage from {@code source}, which the pipeline takes over and closes (by default
+     * it reads an empty pipe: end of file at once).
+     */
     public Pipeline input(PipeSource source) {
         this.input = Objects.requireNonNull(source, "source");
         return this;
@@ -73,7 +75,7 @@ public final class Pipeline {
         Descriptor in = null; // the next stage's stdin, until that stage takes it over
         PipeSource pending = null; // the read end of the newest pipe, until it is wired on
         try {
-            in = input != null ? input.descriptor() : devNull();
+            in = input != null ? input.descriptor() : emptyInput();
             for (int i = 0; i < stages.size(); i++) {
                 Pipe next = Pipe.open();
                 pending = next.source();
@@ -102,9 +104,19 @@ public final class Pipeline {
         }
     }
 
-    private static Descriptor devNull() throws IOException {
-        int fd = Syscalls.open("/dev/null", Syscalls.O_RDONLY, 0, "/dev/null");
-        return Descriptor.adopt(fd, "/dev/null");
+    /**
+     * The first stage's stdin by default: the read end of a pipe whose write end is closed, which
+     * reads as end of file at once, as /dev/null would (a Java stage reads pipes only, FD-11).
+     */
+    private static Descriptor emptyInput() throws IOException {
+        Pipe empty = Pipe.open();
+        try {
+            empty.sink().close();
+        } catch (IOException | RuntimeException e) {
+            empty.close();
+            throw e;
+        }
+        return empty.source().descriptor();
     }
 
     /**

@@ -1,10 +1,15 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
@@ -15,7 +20,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import io.ipcbridge.testing.Fds;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,28 +58,60 @@ class SocketPythonTest {
         });
     }
 
+    /**
+     * The descriptors a Python peer sends with {@code socket.send_fds} over a socket pair:
+     * {@code setup} (Python, with {@code os}, {@code socket} and {@code sys} imported and
+     * {@code args} in {@code sys.argv[1:]}) leaves them in a list {@code fds}.
+     */
+    private static List<Descriptor> sentByPython(String setup, String... args) throws Exception {
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM)) {
+            List<String> argv = new ArrayList<>(List.of("python3", "-c", "import socket, os, sys\n" + setup
+                    + "socket.send_fds(socket.socket(fileno=3), [b'p'], fds)\n"));
+            argv.addAll(List.of(args));
+            try (ChildProcess child = Command.of(argv).fd(3, pair.second()).start()) {
+                pair.second().close();
+                List<Descriptor> fds = pair.first().receiveDescriptors(ByteBuffer.allocate(4), 8);
+                assertEquals(0, child.waitFor().code());
+                return fds;
+            }
+        }
+    }
+
     @Test
     void javaReceivesADescriptorPythonSentWithSendFds() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
-            try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM)) {
-                Command python = Command.of("python3", "-c", "import socket, os\n"
-                        + "s = socket.socket(fileno=3)\n"
-                        + "r, w = os.pipe()\n"
-                        + "os.write(w, b'written by python')\n"
-                        + "os.close(w)\n"
-                        + "socket.send_fds(s, [b'p'], [r])\n").fd(3, pair.second());
-                try (ChildProcess child = python.start()) {
-                    pair.second().close();
-                    ByteBuffer data = ByteBuffer.allocate(4);
-                    List<Descriptor> fds = pair.first().receiveDescriptors(data, 4);
-                    assertEquals(1, fds.size());
-                    try (PipeSource source = PipeSource.of(fds.get(0))) {
-                        assertEquals("written by python", new String(source.inputStream().readAllBytes(),
-                                StandardCharsets.US_ASCII));
-                    }
-                    assertEquals(0, child.waitFor().code());
-                }
+            List<Descriptor> fds = sentByPython("r, w = os.pipe()\n"
+                    + "os.write(w, b'written by python')\n"
+                    + "os.close(w)\n"
+                    + "fds = [r]\n");
+            assertEquals(1, fds.size());
+            try (PipeSource source = PipeSource.of(fds.get(0))) {
+                assertEquals("written by python", new String(source.inputStream().readAllBytes(),
+                        StandardCharsets.US_ASCII));
             }
+        });
+    }
+
+    @Test
+    @DisplayName("FD-11, SEC-07: a pipe end made of a received descriptor of the wrong kind is refused and closed")
+    void aReceivedDescriptorThatIsNotTheRightPipeEndIsRefused() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            var before = Fds.snapshot();
+            // a directory, a socket, a regular file, a pipe's write end, then its read end
+            List<Descriptor> fds = sentByPython("r, w = os.pipe()\n"
+                    + "fds = [os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY), socket.socket().fileno(),\n"
+                    + "       os.open(sys.argv[1] + '/file', os.O_RDWR | os.O_CREAT), w, r]\n", dir.toString());
+            assertEquals(5, fds.size());
+            for (Descriptor d : fds.subList(0, 4)) {
+                IpcSecurityException e = assertThrows(IpcSecurityException.class, () -> PipeSource.of(d),
+                        "a directory, socket, file or write end is no pipe end to read");
+                assertTrue(e.getMessage().endsWith("; refused"), e.getMessage());
+                assertFalse(d.isOpen(), "the refused descriptor is closed");
+            }
+            Descriptor readEnd = fds.get(4);
+            assertThrows(IpcSecurityException.class, () -> PipeSink.of(readEnd), "a read end is no sink");
+            assertFalse(readEnd.isOpen(), "the refused descriptor is closed");
+            Fds.assertNoneAdded(before);
         });
     }
 
