@@ -720,8 +720,16 @@ public final class Socket implements ByteChannel, HasDescriptor {
         return bytes;
     }
 
-    /** Sets TCP_NODELAY (TCP only). */
+    /**
+     * Sets TCP_NODELAY.
+     *
+     * @throws UnsupportedOperationException on a socket that is not TCP (AF_UNIX, UDP), before any
+     *     call, as the JDK's channels refuse an option they do not support
+     */
     public void setNoDelay(boolean on) throws IOException {
+        if (unix || type != Type.STREAM) {
+            throw new UnsupportedOperationException("'TCP_NODELAY' not supported: " + this + " is not a TCP socket");
+        }
         setOption(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, on ? 1 : 0);
     }
 

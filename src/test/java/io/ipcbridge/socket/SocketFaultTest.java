@@ -894,4 +894,27 @@ class SocketFaultTest {
                     "the other user's file is left in place");
         });
     }
+
+    @Test
+    @DisplayName("TCP_NODELAY on a socket that is not TCP is UnsupportedOperationException before any call, as the "
+            + "JDK's channels (cf. INET-04)")
+    void noDelayOnASocketThatIsNotTcpIsUnsupported() throws Exception {
+        try (Socket.Pair unixStream = Socket.pair(Socket.Type.STREAM);
+                Socket unixDgram = Socket.bind(Address.unix(dir.resolve("nd.dgram")));
+                Socket udp = Socket.bind(Address.inet("127.0.0.1", 0));
+                ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                Socket tcp = Socket.connect(server.localAddress(), Socket.Type.STREAM)) {
+            for (Socket s : List.of(unixStream.first(), unixDgram, udp)) {
+                UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                        () -> s.setNoDelay(true), () -> "TCP_NODELAY means nothing on " + s);
+                assertTrue(e.getMessage().startsWith("'TCP_NODELAY' not supported"), e.getMessage());
+            }
+            for (boolean on : new boolean[] {true, false}) {
+                tcp.setNoDelay(on);
+                int set = tcp.descriptor().withFd(
+                        f -> SocketCalls.getInt(f, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, "tcp"));
+                assertEquals(on, set != 0, "a TCP socket takes it");
+            }
+        }
+    }
 }
