@@ -132,10 +132,17 @@ public final class ServerSocket implements Channel, HasDescriptor {
     }
 
     /**
-     * Makes {@link #accept()} take only peers whose SO_PEERCRED uid is one of {@code uids} (AF_UNIX);
-     * others are closed at once. No argument lifts the restriction.
+     * Makes {@link #accept()} take only peers whose SO_PEERCRED uid is one of {@code uids}; others are
+     * closed at once. No argument lifts the restriction.
+     *
+     * @throws IllegalArgumentException if this is not an AF_UNIX server: the kernel keeps no
+     *     credentials for TCP peers, so every one would be refused
      */
     public void allowUids(int... uids) {
+        if (address.domain() != Address.AF_UNIX) {
+            throw new IllegalArgumentException("allowUids: " + address + " is not AF_UNIX, and SO_PEERCRED tells "
+                    + "the uid of AF_UNIX peers only: no peer could ever be accepted");
+        }
         allowedUids = uids.length == 0 ? null : uids.clone();
     }
 

@@ -917,4 +917,22 @@ class SocketFaultTest {
             }
         }
     }
+
+    @Test
+    @DisplayName("SEC-05: allowUids on a TCP server (no SO_PEERCRED) is refused up front, not a server that refuses "
+            + "every peer")
+    void allowUidsOnATcpServerIsRefusedUpFront() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> server.allowUids(ids("-u")), "TCP peers have no credentials to check");
+                assertTrue(e.getMessage().contains("SO_PEERCRED"), e.getMessage());
+                try (Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM);
+                        Socket in = server.accept(Duration.ZERO).orElseThrow()) {
+                    in.write(text("served"));
+                    assertEquals(6, client.read(ByteBuffer.allocate(8)), "no restriction was set: the peer is served");
+                }
+            }
+        });
+    }
 }
