@@ -136,12 +136,19 @@ public final class ServerSocket implements Channel, HasDescriptor {
      * closed at once. No argument lifts the restriction.
      *
      * @throws IllegalArgumentException if this is not an AF_UNIX server: the kernel keeps no
-     *     credentials for TCP peers, so every one would be refused
+     *     credentials for TCP peers, so every one would be refused; or if a uid is negative: -1 is
+     *     (uid_t) -1, no user, and uids from 2^31 up, which an int shows negative, are left unused
+     *     because so many programs read uids as signed
      */
     public void allowUids(int... uids) {
         if (address.domain() != Address.AF_UNIX) {
             throw new IllegalArgumentException("allowUids: " + address + " is not AF_UNIX, and SO_PEERCRED tells "
                     + "the uid of AF_UNIX peers only: no peer could ever be accepted");
+        }
+        for (int uid : uids) {
+            if (uid < 0) {
+                throw new IllegalArgumentException("allowUids: a uid is 0 or more: " + uid);
+            }
         }
         allowedUids = uids.length == 0 ? null : uids.clone();
     }

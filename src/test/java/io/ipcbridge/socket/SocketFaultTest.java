@@ -935,4 +935,21 @@ class SocketFaultTest {
             }
         });
     }
+
+    @Test
+    @DisplayName("SEC-05, FD-14: a negative uid is refused by allowUids: -1 is no user (what a peer without "
+            + "credentials reads as)")
+    void allowUidsRefusesNegativeUids() throws Exception {
+        try (ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("neg.sock")), Socket.Type.STREAM)) {
+            for (int[] uids : new int[][] {{-1}, {0, -2}, {Integer.MIN_VALUE}}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.allowUids(uids),
+                        () -> "no user has uid " + java.util.Arrays.toString(uids));
+                assertTrue(e.getMessage().contains("uid"), e.getMessage());
+            }
+            server.allowUids(ids("-u"));
+            try (Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM)) {
+                assertTrue(server.accept(Duration.ZERO).isPresent(), "our own uid is allowed");
+            }
+        }
+    }
 }
