@@ -159,7 +159,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
     }
 
     /**
-     * Accepts a connection, waiting at most {@code timeout} (null: for ever).
+     * Accepts a connection, waiting at most {@code timeout} (null: for ever); zero takes a
+     * connection already queued, without waiting. A peer {@link #allowUids} refuses ends the call if
+     * the deadline has passed meanwhile, so a stream of refused peers cannot hold it past it.
      *
      * @return empty if none came in time
      */
@@ -194,6 +196,11 @@ public final class ServerSocket implements Channel, HasDescriptor {
                 return Optional.of(s);
             }
             s.close();
+            if (Deadline.passed(deadline)) {
+                // without this look, refused peers that keep coming (a queue never empty) would keep a
+                // timed accept past its deadline: it is otherwise checked only when accept4 finds none
+                return Optional.empty();
+            }
         }
     }
 

@@ -952,4 +952,37 @@ class SocketFaultTest {
             }
         }
     }
+
+    @Test
+    @DisplayName("SEC-05, UDS-15: a timed accept looks at its deadline after each refused peer, so a flood of "
+            + "refused peers cannot hold it past it")
+    void aTimedAcceptEndsAtItsDeadlineThoughRefusedPeersAreQueued() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Address a = Address.unix(dir.resolve("flood.sock"));
+            List<Socket> refused = new java.util.ArrayList<>();
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                server.allowUids(ids("-u") + 1);
+                for (int i = 0; i < 10; i++) {
+                    refused.add(Socket.connect(a, Socket.Type.STREAM));
+                }
+                assertEquals(java.util.Optional.empty(), server.accept(Duration.ZERO));
+                int taken = 0;
+                for (Socket s : refused) {
+                    s.setReadTimeout(Duration.ZERO);
+                    try {
+                        assertEquals(-1, s.read(ByteBuffer.allocate(1)), "a refused peer is closed");
+                        taken++;
+                    } catch (SocketTimeoutException stillQueued) {
+                        // not accepted yet
+                    }
+                }
+                assertEquals(1, taken, "the deadline (now) had passed once the first was refused: the others, as "
+                        + "a flood's next ones, are left for a later accept");
+            } finally {
+                for (Socket s : refused) {
+                    s.close();
+                }
+            }
+        });
+    }
 }
