@@ -50,6 +50,25 @@ class ErrorsTest {
     }
 
     @Test
+    void socketErrnosMapToTheJdkSocketExceptionTypes() {
+        // as sun.nio.ch.Net's handleSocketError, ENETUNREACH aside (a NoRouteToHostException here)
+        IOException timedOut = Errors.exception("connect", "192.0.2.9:80", Errors.ETIMEDOUT);
+        assertEquals(ConnectTimedOutException.class, timedOut.getClass(), "not ConnectionRefusedException");
+        assertInstanceOf(java.net.ConnectException.class, timedOut);
+        assertEquals("connect(192.0.2.9:80): ETIMEDOUT (Connection timed out)", timedOut.getMessage());
+        assertEquals(ErrnoException.class, Errors.exception("recvmsg", "192.0.2.9:80", Errors.ETIMEDOUT).getClass(),
+                "a read's ETIMEDOUT (keepalive gave up) is no connect failure");
+        for (int errno : new int[] {Errors.EHOSTUNREACH, Errors.ENETUNREACH}) {
+            IOException e = Errors.exception("connect", "192.0.2.9:80", errno);
+            assertInstanceOf(java.net.NoRouteToHostException.class, e);
+            assertEquals(errno, ((IpcError) e).errno());
+        }
+        IOException notMine = Errors.exception("bind", "192.0.2.9:0", Errors.EADDRNOTAVAIL);
+        assertInstanceOf(java.net.BindException.class, notMine);
+        assertEquals("bind(192.0.2.9:0): EADDRNOTAVAIL (Cannot assign requested address)", notMine.getMessage());
+    }
+
+    @Test
     void ebadfOnAnOwnedDescriptorIsABugNotACondition() {
         assertThrows(IllegalStateException.class, () -> Errors.exception("read", "fd 3", Errors.EBADF));
     }

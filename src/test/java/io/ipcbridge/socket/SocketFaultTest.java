@@ -985,4 +985,28 @@ class SocketFaultTest {
             }
         });
     }
+
+    @Test
+    @DisplayName("INET-01: EADDRNOTAVAIL on bind is a BindException and ENETUNREACH on connect a "
+            + "NoRouteToHostException, as the JDK's, in the call(object): ERRNO (text) form")
+    void bindAndConnectFailuresHaveTheJdkSocketExceptionTypes() throws Exception {
+        // TEST-NET-3 (RFC 5737): documentation only, so no interface of this host has it
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                java.net.NetworkInterface.getByInetAddress(java.net.InetAddress.getByName("203.0.113.1")) == null,
+                "203.0.113.1 is not assigned here");
+        Address foreign = Address.inet("203.0.113.1", 0);
+        List<java.util.concurrent.Callable<Channel>> binds = List.of(
+                () -> ServerSocket.listen(foreign, Socket.Type.STREAM), () -> Socket.bind(foreign));
+        for (java.util.concurrent.Callable<Channel> bind : binds) {
+            BindException e = assertThrows(BindException.class, bind::call, "not an address of this host");
+            assertEquals("EADDRNOTAVAIL", ((IpcError) e).errnoName());
+            assertEquals("bind(" + foreign + "): EADDRNOTAVAIL (Cannot assign requested address)", e.getMessage());
+        }
+        // TCP never connects to a broadcast address: the kernel says ENETUNREACH, whatever the routes
+        Address broadcast = Address.inet("255.255.255.255", 9);
+        java.net.NoRouteToHostException e = assertThrows(java.net.NoRouteToHostException.class,
+                () -> Socket.connect(broadcast, Socket.Type.STREAM, LIMIT));
+        assertEquals("ENETUNREACH", ((IpcError) e).errnoName());
+        assertEquals("connect(" + broadcast + "): ENETUNREACH (Network is unreachable)", e.getMessage());
+    }
 }

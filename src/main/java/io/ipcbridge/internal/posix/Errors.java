@@ -1,9 +1,12 @@
 package io.ipcbridge.internal.posix;
 
 import io.ipcbridge.AddressInUseException;
+import io.ipcbridge.AddressNotAvailableException;
+import io.ipcbridge.ConnectTimedOutException;
 import io.ipcbridge.ConnectionRefusedException;
 import io.ipcbridge.ConnectionResetException;
 import io.ipcbridge.ErrnoException;
+import io.ipcbridge.HostUnreachableException;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.NoSuchObjectException;
 import io.ipcbridge.ObjectExistsException;
@@ -35,9 +38,13 @@ public final class Errors {
     public static final int ENOSPC = 28;
     public static final int EPIPE = 32;
     public static final int EADDRINUSE = 98;
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int ENETUNREACH = 101;
     public static final int ECONNRESET = 104;
     public static final int ETOOMANYREFS = 109;
+    public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
+    public static final int EHOSTUNREACH = 113;
     public static final int EINPROGRESS = 115;
 
     private static final int TABLE_SIZE = 256;
@@ -74,7 +81,10 @@ public final class Errors {
 
     /**
      * The exception for {@code call} on {@code object} failing with {@code errno}: the JDK's own types
-     * where they exist, ipcbridge's otherwise.
+     * where they exist, ipcbridge's otherwise. The socket errors get the types the JDK's channels give
+     * them (sun.nio.ch.Net): EADDRINUSE and EADDRNOTAVAIL a BindException, ECONNREFUSED and, from
+     * connect, ETIMEDOUT a ConnectException, EHOSTUNREACH a NoRouteToHostException; ENETUNREACH,
+     * which they leave a plain SocketException, is a NoRouteToHostException too (a SocketException).
      *
      * @throws IllegalStateException for EBADF: ipcbridge never calls on a descriptor it has closed,
      *     so EBADF on one it owns is a bug in ipcbridge, not a condition to handle
@@ -94,6 +104,16 @@ public final class Errors {
                 return new ConnectionRefusedException(call, object, errno);
             case EADDRINUSE:
                 return new AddressInUseException(call, object, errno);
+            case EADDRNOTAVAIL:
+                return new AddressNotAvailableException(call, object, errno);
+            case EHOSTUNREACH:
+            case ENETUNREACH:
+                return new HostUnreachableException(call, object, errno);
+            case ETIMEDOUT:
+                // the kernel's own connect timeout; elsewhere (a TCP read after keepalive gave up) it
+                // is no connect failure, and the JDK's channels too throw a plain IOException
+                return call.equals("connect") ? new ConnectTimedOutException(call, object, errno)
+                        : new ErrnoException(call, object, errno, null);
             case ECONNRESET:
                 return new ConnectionResetException(call, object, errno);
             case EMFILE:

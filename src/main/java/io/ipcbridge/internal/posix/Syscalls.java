@@ -640,7 +640,6 @@ public final class Syscalls {
     // ---- message queues ------------------------------------------------------------------------
 
     private static final int CLOCK_REALTIME = 0;
-    private static final int ETIMEDOUT = 110;
     private static final int EBUSY = 16;
     private static final int MQ_ATTR_LONGS = 8;
     private static final int SIGEV_NONE = 1;
@@ -776,7 +775,7 @@ public final class Syscalls {
         switch (errno) {
             case Errors.EAGAIN:
                 return AGAIN;
-            case ETIMEDOUT:
+            case Errors.ETIMEDOUT:
                 return TIMED_OUT;
             case Errors.EINTR:
             case Errors.EBADF:
@@ -953,7 +952,7 @@ public final class Syscalls {
         switch (errno) {
             case Errors.EAGAIN:
                 return AGAIN;
-            case ETIMEDOUT:
+            case Errors.ETIMEDOUT:
                 return TIMED_OUT;
             case Errors.EINTR:
                 return INTERRUPTED;
@@ -1008,7 +1007,7 @@ public final class Syscalls {
                 return AGAIN;
             case Errors.EINTR:
                 return INTERRUPTED;
-            case ETIMEDOUT:
+            case Errors.ETIMEDOUT:
                 return TIMED_OUT;
             default:
                 throw Errors.exception("futex_wait", object, errno);
