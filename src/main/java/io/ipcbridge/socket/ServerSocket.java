@@ -54,7 +54,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
      * Listens at {@code address}.
      *
      * @param mode the mode of a filesystem socket
-     * @param replaceStale whether a socket file nobody answers on may be removed and replaced
+     * @param replaceStale whether a socket file nobody answers on may be removed and replaced; the
+     *     directory's flock(2), which every listen here holds from bind to listen, keeps it from
+     *     taking another listener's file in that window for a stale one
      * @throws java.net.BindException if the address is in use (EADDRINUSE)
      */
     public static ServerSocket listen(Address address, Socket.Type type, int mode, boolean replaceStale)
@@ -76,6 +78,40 @@ public final class ServerSocket implements Channel, HasDescriptor {
             throw e;
         }
         String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
+        int lock = -1;
+        if (path != null) {
+            try {
+                lock = Syscalls.lockDirectory(directoryOf(path), object);
+            } catch (IOException unopenable) {
+                // missing (bind tells) or unreadable: bound without the lock, as before it existed
+            }
+        }
+        try {
+            return bindAndListen(d, address, type, mode, replaceStale, path, object);
+        } finally {
+            if (lock >= 0) {
+                Syscalls.close(lock);
+            }
+        }
+    }
+
+    /**
+     * The directory of socket file {@code path}, whose flock(2) every listener here holds from its
+     * bind to its listen (and while it removes what it bound, if that fails). In between, connecting
+     * is refused as on a stale file's socket, so another listener replacing a stale file there would
+     * unlink this live one; and two replacing the same stale file would each unlink it and bind, one
+     * of them left listening on a file the other removed. The lock makes each of these one step for
+     * ipcbridge's listeners (and for any program that takes the same lock); a directory this process
+     * cannot read (mode -wx) is not locked.
+     */
+    private static String directoryOf(String path) {
+        java.nio.file.Path parent = java.nio.file.Path.of(path).getParent();
+        return parent == null ? "." : parent.toString();
+    }
+
+    /** bind(2), replacing a stale file if asked, the mode, listen(2); under the directory's lock. */
+    private static ServerSocket bindAndListen(Descriptor d, Address address, Socket.Type type, int mode,
+            boolean replaceStale, String path, String object) throws IOException {
         boolean[] bound = {false};
         try {
             d.withFd(f -> {

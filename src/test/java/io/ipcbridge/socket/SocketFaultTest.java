@@ -13,6 +13,7 @@ import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.internal.posix.SocketCalls;
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.shm.SharedMemory;
@@ -29,6 +30,7 @@ import java.nio.channels.Channel;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -1008,5 +1010,84 @@ class SocketFaultTest {
                 () -> Socket.connect(broadcast, Socket.Type.STREAM, LIMIT));
         assertEquals("ENETUNREACH", ((IpcError) e).errnoName());
         assertEquals("connect(" + broadcast + "): ENETUNREACH (Network is unreachable)", e.getMessage());
+    }
+
+    @Test
+    @DisplayName("UDS-02: replacing a stale socket file waits for a listener between its bind and its listen (the "
+            + "directory's flock), and then leaves its live file alone")
+    void replacingAStaleFileWaitsForAListenerBetweenItsBindAndItsListen() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Address a = Address.unix(dir.resolve("window.sock"));
+            // this test plays a listener inside ServerSocket.listen: the lock, bind, then (below) listen
+            int lock = Syscalls.lockDirectory(dir.toString(), "test");
+            int live = SocketCalls.socket(Address.AF_UNIX, SocketCalls.SOCK_STREAM, "live");
+            try {
+                SocketCalls.bind(live, a.sockaddr(), "live"); // not listening yet: connect is refused, as on a stale file
+                Object inode = Files.getAttribute(dir.resolve("window.sock"), "unix:ino", LinkOption.NOFOLLOW_LINKS);
+                Blocked.Call<ServerSocket> replacer = Blocked.start(
+                        () -> ServerSocket.listen(a, Socket.Type.STREAM, 0600, true), Blocked.FLOCK);
+                SocketCalls.listen(live, 8, "live");
+                Syscalls.close(lock);
+                lock = -1;
+                ExecutionException e = assertThrows(ExecutionException.class, () -> replacer.result().get(),
+                        "the file was live once the replacer could look at it");
+                assertEquals("EADDRINUSE", ((IpcError) e.getCause()).errnoName(), e.getCause().toString());
+                assertEquals(inode, Files.getAttribute(dir.resolve("window.sock"), "unix:ino",
+                        LinkOption.NOFOLLOW_LINKS), "the live listener's file is left in place");
+                try (Socket client = Socket.connect(a, Socket.Type.STREAM, LIMIT)) {
+                    int in = SocketCalls.accept(live, "live");
+                    assertTrue(in >= 0, "the live listener is still reached at its path");
+                    Syscalls.close(in);
+                }
+            } finally {
+                Syscalls.close(live);
+                if (lock >= 0) {
+                    Syscalls.close(lock);
+                }
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-02: of two listeners replacing one stale socket file at once, one listens there and the other "
+            + "gets EADDRINUSE; never both, one of them on a removed file")
+    void twoListenersReplacingOneStaleFileNeverBothListen() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                for (int round = 0; round < 200; round++) {
+                    Address a = Address.unix(dir.resolve("r" + round + ".sock"));
+                    Socket.bind(a).descriptor().close(); // the file stays, nobody bound to it: stale
+                    java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+                    java.util.concurrent.Callable<ServerSocket> replace = () -> {
+                        go.await();
+                        return ServerSocket.listen(a, Socket.Type.STREAM, 0600, true);
+                    };
+                    List<java.util.concurrent.Future<ServerSocket>> both = List.of(pool.submit(replace),
+                            pool.submit(replace));
+                    List<ServerSocket> listening = new java.util.ArrayList<>();
+                    for (java.util.concurrent.Future<ServerSocket> f : both) {
+                        try {
+                            listening.add(f.get());
+                        } catch (ExecutionException e) {
+                            assertEquals("EADDRINUSE", ((IpcError) e.getCause()).errnoName(), e.getCause().toString());
+                        }
+                    }
+                    try {
+                        assertEquals(1, listening.size(), "round " + round + ": exactly one listens at the path");
+                        try (Socket client = Socket.connect(a, Socket.Type.STREAM, LIMIT)) {
+                            assertTrue(listening.get(0).accept(Duration.ZERO).isPresent(), "and is reached there");
+                        }
+                    } finally {
+                        for (ServerSocket s : listening) {
+                            s.descriptor().close(); // not close(): it would remove the file at the path
+                        }
+                        Files.deleteIfExists(dir.resolve("r" + round + ".sock"));
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        });
     }
 }

@@ -18,6 +18,7 @@ public final class Blocked {
     public static final int READ = 0;
     public static final int WRITE = 1;
     public static final int POLL = 7;
+    public static final int FLOCK = 73;
     public static final int OPENAT = 257;
     public static final int FUTEX = 202;
     public static final int MQ_TIMEDSEND = 242;

@@ -38,6 +38,7 @@ public final class Syscalls {
     public static final int O_WRONLY = 1;
     public static final int O_RDWR = 2;
     public static final int O_NONBLOCK = 0x800;
+    public static final int O_DIRECTORY = 0x10000;
     public static final int O_NOFOLLOW = 0x20000;
     public static final int O_CLOEXEC = 0x80000;
     public static final int O_PATH = 0x200000;
@@ -51,6 +52,7 @@ public final class Syscalls {
     public static final int SIGKILL = 9;
     public static final int SIGTERM = 15;
 
+    private static final int LOCK_EX = 2;
     private static final int F_GETFD = 1;
     private static final int F_SETFD = 2;
     private static final int F_GETFL = 3;
@@ -174,6 +176,22 @@ public final class Syscalls {
     /** close(2); Linux releases the number whatever close reports, so failures are not retried. */
     public static void close(int fd) {
         NativeCalls.LIBC.close(fd);
+    }
+
+    /**
+     * Opens directory {@code dir} and takes flock(2) LOCK_EX on it, waiting for whoever holds it (a
+     * signal's EINTR waits again). Closing the returned descriptor releases the lock.
+     */
+    public static int lockDirectory(String dir, String object) throws IOException {
+        int fd = openFile("open", dir, O_RDONLY | O_DIRECTORY, 0, object);
+        while (NativeCalls.LIBC.flock(fd, LOCK_EX) != 0) {
+            int errno = jnrErrno();
+            if (errno != Errors.EINTR) {
+                close(fd);
+                throw Errors.exception("flock", object, errno);
+            }
+        }
+        return fd;
     }
 
     /** dup3(2) with O_CLOEXEC: makes {@code newfd} a copy of {@code oldfd}. */
@@ -388,9 +406,8 @@ public final class Syscalls {
      * suppressed; else {@code jdk} itself.
      */
     public static IOException explainDirectory(String dir, IOException jdk) {
-        final int oDirectory = 0x10000;
         try {
-            int fd = open("opendir", dir, O_RDONLY | oDirectory, 0, dir);
+            int fd = open("opendir", dir, O_RDONLY | O_DIRECTORY, 0, dir);
             if (fd >= 0) {
                 close(fd);
             }
