@@ -7,7 +7,7 @@ public class NoSuchObjectException extends NoSuchFileException implements IpcErr
     private static final long serialVersionUID = 1L;
     private final SyscallFailure failure;
 
-    /** {@code call}  the path or name does not exist:found no {@code object}. */
+    /** {@code call} found no {@code object}: the path or name does not exist. */
     public NoSuchObjectException(String call, String object, int errno) {
         super(object);
         failure = new SyscallFailure(call, object, errno);

@@ -11,6 +11,7 @@ import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.Channel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -105,7 +106,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
      * cannot read (mode -wx) is not locked.
      */
     private static String directoryOf(String path) {
-        java.nio.file.Path parent = java.nio.file.Path.of(path).getParent();
+        Path parent = Path.of(path).getParent();
         return parent == null ? "." : parent.toString();
     }
 
