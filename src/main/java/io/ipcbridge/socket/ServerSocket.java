@@ -1,17 +1,13 @@
 package io.ipcbridge.socket;
 
 import io.ipcbridge.AddressInUseException;
-import io.ipcbridge.ConnectionRefusedException;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
-import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
-import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.Channel;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -33,17 +29,14 @@ public final class ServerSocket implements Channel, HasDescriptor {
     private final Descriptor fd;
     private final Address address;
     private final Socket.Type type;
-    private final String ownedPath;
-    /** Held while the socket file is removed, so that no close() returns before the removal is done. */
-    private final Object removal = new Object();
-    private boolean pathRemoved; // guarded by removal
+    private final SocketFile file; // null but for a filesystem socket
     private volatile int[] allowedUids;
 
-    private ServerSocket(Descriptor fd, Address address, Socket.Type type, String ownedPath) {
+    private ServerSocket(Descriptor fd, Address address, Socket.Type type, SocketFile file) {
         this.fd = fd;
         this.address = address;
         this.type = type;
-        this.ownedPath = ownedPath;
+        this.file = file;
     }
 
     /** Listens at {@code address} with mode 0600, refusing an existing socket file. */
@@ -79,35 +72,12 @@ public final class ServerSocket implements Channel, HasDescriptor {
             throw e;
         }
         String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
-        int lock = -1;
-        if (path != null) {
-            try {
-                lock = Syscalls.lockDirectory(directoryOf(path), object);
-            } catch (IOException unopenable) {
-                // missing (bind tells) or unreadable: bound without the lock, as before it existed
-            }
-        }
+        int lock = path == null ? -1 : SocketFile.lock(path, object);
         try {
             return bindAndListen(d, address, type, mode, replaceStale, path, object);
         } finally {
-            if (lock >= 0) {
-                Syscalls.close(lock);
-            }
+            SocketFile.unlock(lock);
         }
-    }
-
-    /**
-     * The directory of socket file {@code path}, whose flock(2) every listener here holds from its
-     * bind to its listen (and while it removes what it bound, if that fails). In between, connecting
-     * is refused as on a stale file's socket, so another listener replacing a stale file there would
-     * unlink this live one; and two replacing the same stale file would each unlink it and bind, one
-     * of them left listening on a file the other removed. The lock makes each of these one step for
-     * ipcbridge's listeners (and for any program that takes the same lock); a directory this process
-     * cannot read (mode -wx) is not locked.
-     */
-    private static String directoryOf(String path) {
-        Path parent = Path.of(path).getParent();
-        return parent == null ? "." : parent.toString();
     }
 
     /** bind(2), replacing a stale file if asked, the mode, listen(2); under the directory's lock. */
@@ -115,56 +85,31 @@ public final class ServerSocket implements Channel, HasDescriptor {
             boolean replaceStale, String path, String object) throws IOException {
         boolean[] bound = {false};
         try {
-            d.withFd(f -> {
+            SocketFile file = d.withFd(f -> {
                 if (address instanceof Address.Inet) {
                     SocketCalls.setInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, object);
                 }
                 try {
                     SocketCalls.bind(f, address.sockaddr(), object);
                 } catch (AddressInUseException e) {
-                    if (path == null || !replaceStale || !isStale(address, path)) {
+                    if (path == null || !replaceStale || !SocketFile.isStale(address, path)) {
                         throw e;
                     }
                     Syscalls.unlink(path);
                     SocketCalls.bind(f, address.sockaddr(), object);
                 }
                 bound[0] = true;
-                if (path != null) {
-                    chmodBound(path, mode, object);
-                }
+                SocketFile made = path == null ? null : SocketFile.bound(path, mode, object);
                 SocketCalls.listen(f, BACKLOG, object);
-                return null;
+                return made;
             });
-            return new ServerSocket(d, address, type, path);
+            return new ServerSocket(d, address, type, file);
         } catch (IOException | RuntimeException e) {
             d.close();
             if (bound[0] && path != null) {
-                // the bind made the file, and the call failed after it (EMFILE on the open that sets
-                // the mode, listen): nothing may be left, or a retry finds the address in use
-                removeBound(path, e);
+                SocketFile.removeAfterFailure(path, e);
             }
             throw e;
-        }
-    }
-
-    /**
-     * A socket file is stale when it is a socket of our effective uid and connecting to it is
-     * refused (ECONNREFUSED: no socket is bound to it). Any other answer means someone lives there:
-     * EPROTOTYPE is a live socket of another type (a seqpacket server, a bound datagram socket), a
-     * timeout a server whose backlog is full. Another user's file is never ours to remove (UDS-02).
-     */
-    private static boolean isStale(Address address, String path) throws IOException {
-        FileInfo info = Syscalls.lstat(path);
-        if (!info.isSocket() || info.uid() != Syscalls.geteuid()) {
-            return false;
-        }
-        try {
-            Socket.connect(address, Socket.Type.STREAM, Duration.ofSeconds(1)).close();
-            return false;
-        } catch (ConnectionRefusedException e) {
-            return true;
-        } catch (IOException e) {
-            return false;
         }
     }
 
@@ -270,61 +215,11 @@ public final class ServerSocket implements Channel, HasDescriptor {
     @Override
     public void close() throws IOException {
         try {
+            if (file != null) {
+                file.remove(fd::isOpen); // first: while this socket listens, no one may take its file for stale
+            }
+        } finally {
             fd.close();
-        } finally {
-            // also when an interrupted accept has closed the descriptor already, or the close failed:
-            // the file is still ours. A close racing another one (a shutdown hook's and the main
-            // thread's) waits for the removal the other began: it returned before the unlink, and a
-            // JVM that halted then left the file behind
-            if (ownedPath != null) {
-                synchronized (removal) {
-                    if (!pathRemoved) {
-                        pathRemoved = true;
-                        unlinkQuietly(ownedPath);
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * chmod(2) of the socket file just bound at {@code path}, through an O_PATH|O_NOFOLLOW descriptor
-     * of it: a symbolic link put in its place since the bind (in a directory others may write) is
-     * refused, not followed, so the mode never lands on the link's target (SEC-01).
-     *
-     * @throws IpcSecurityException if {@code path} is no longer a socket
-     */
-    static void chmodBound(String path, int mode, String object) throws IOException {
-        int fd = Syscalls.open(path, Syscalls.O_PATH | Syscalls.O_NOFOLLOW, 0, object);
-        try {
-            FileInfo info = Syscalls.fstat(fd, path);
-            if (!info.isSocket()) {
-                throw new IpcSecurityException(path, "is " + (info.isSymbolicLink() ? "a symbolic link (not followed)"
-                        : "a " + info.typeName()) + ", not the socket just bound there; its mode is left alone");
-            }
-            Syscalls.chmod("/proc/self/fd/" + fd, mode, object);
-        } finally {
-            Syscalls.close(fd);
-        }
-    }
-
-    /** After a failed listen: removes the socket file it bound, if a socket is still there. */
-    private static void removeBound(String path, Throwable failure) {
-        try {
-            if (Syscalls.lstat(path).isSocket()) {
-                unlinkQuietly(path);
-            }
-        } catch (IOException | RuntimeException e) {
-            failure.addSuppressed(e);
-        }
-    }
-
-    /** Removes a socket file this process bound, if it is still there. */
-    static void unlinkQuietly(String path) throws IOException {
-        try {
-            Syscalls.unlink(path);
-        } catch (java.nio.file.NoSuchFileException gone) {
-            // removed by someone else
         }
     }
 

@@ -93,9 +93,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /** AF_UNIX: the only family whose messages can carry descriptors. */
     private final boolean unix;
     private final String name;
-    private volatile String ownedPath;
-    /** Held while the socket file is removed, so that no close() returns before the removal is done. */
-    private final Object removal = new Object();
+    private volatile SocketFile file; // a datagram socket's bound socket file
     private volatile Duration readTimeout;
     private final Descriptor.BufferCall sendCall = (f, out) -> sendOnce(f, out, null, NO_FDS);
     private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false, Deadline.NEVER);
@@ -270,18 +268,20 @@ public final class Socket implements ByteChannel, HasDescriptor {
         String object = address == null ? "autobind" : address.toString();
         int domain = address == null ? Address.AF_UNIX : address.domain();
         Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), domain, Type.DATAGRAM, object);
+        String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
+        boolean[] bound = {false};
         try {
-            s.fd.withFd(f -> {
+            s.file = s.fd.withFd(f -> {
                 SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
-                if (address instanceof Address.Unix unix) {
-                    s.ownedPath = unix.path().toString();
-                    ServerSocket.chmodBound(s.ownedPath, mode, object);
-                }
-                return null;
+                bound[0] = true;
+                return path == null ? null : SocketFile.bound(path, mode, object);
             });
             return s;
         } catch (IOException | RuntimeException e) {
             s.close();
+            if (bound[0] && path != null) {
+                SocketFile.removeAfterFailure(path, e);
+            }
             throw e;
         }
     }
@@ -833,19 +833,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
     @Override
     public void close() throws IOException {
         try {
-            fd.close(); // a no-op once closed
-        } finally {
-            // removed even when the close failed, or when an interrupt (or a close of the descriptor
-            // itself) closed it before: the file is still ours; once only, so that no close removes a
-            // file another socket bound at the path since, and a close racing another one returns
-            // only once the file is gone
-            synchronized (removal) {
-                String path = ownedPath;
-                if (path != null) {
-                    ownedPath = null;
-                    ServerSocket.unlinkQuietly(path);
-                }
+            SocketFile bound = file;
+            if (bound != null) {
+                bound.remove(fd::isOpen); // first: while this socket is bound, no one may take its file for stale
             }
+        } finally {
+            fd.close(); // a no-op once closed
         }
     }
 

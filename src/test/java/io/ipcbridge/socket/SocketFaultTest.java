@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.PeerClosedException;
@@ -794,11 +795,11 @@ class SocketFaultTest {
         Path link = Files.createSymbolicLink(dir.resolve("swapped.sock"), target);
         var before = Fds.snapshot();
         IpcSecurityException e = assertThrows(IpcSecurityException.class,
-                () -> ServerSocket.chmodBound(link.toString(), 0666, "unix:" + link));
+                () -> SocketFile.bound(link.toString(), 0666, "unix:" + link));
         assertTrue(e.getMessage().contains("symbolic link"), e.getMessage());
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
                 "the link's target keeps its mode");
-        assertThrows(IpcSecurityException.class, () -> ServerSocket.chmodBound(target.toString(), 0666, "unix:" + target));
+        assertThrows(IpcSecurityException.class, () -> SocketFile.bound(target.toString(), 0666, "unix:" + target));
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
                 "a regular file in its place keeps its mode");
         Fds.assertNoneAdded(before);
@@ -1087,6 +1088,28 @@ class SocketFaultTest {
                 }
             } finally {
                 pool.shutdownNow();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-02: closing a socket whose descriptor had closed before leaves alone the file of the "
+            + "listener that replaced its stale file meanwhile")
+    void aLateCloseNeverRemovesTheFileOfTheListenerThatReplacedIt() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (Socket.Type type : List.of(Socket.Type.STREAM, Socket.Type.DATAGRAM)) {
+                Path path = dir.resolve("late-" + type + ".sock");
+                Address a = Address.unix(path);
+                Channel early = type == Socket.Type.STREAM ? ServerSocket.listen(a, type) : Socket.bind(a);
+                ((HasDescriptor) early).descriptor().close(); // as an interrupt closes it: the file stays, stale
+                try (ServerSocket second = ServerSocket.listen(a, Socket.Type.STREAM, 0600, true)) {
+                    early.close();
+                    assertTrue(Files.exists(path, LinkOption.NOFOLLOW_LINKS), early + ": its close must leave the new file");
+                    try (Socket client = Socket.connect(a, Socket.Type.STREAM, LIMIT)) {
+                        assertTrue(second.accept(Duration.ZERO).isPresent(), "the replacement is reached at " + a);
+                    }
+                }
+                assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the replacement's own close removed it");
             }
         });
     }

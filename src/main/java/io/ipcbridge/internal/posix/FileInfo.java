@@ -1,8 +1,16 @@
 package io.ipcbridge.internal.posix;
 
-/** What fstat(2) tells of an open file: its type and permission bits, owner, links and size. */
-public record FileInfo(int mode, int uid, int gid, long nlink, long size) {
+/**
+ * What fstat(2) tells of an open file: its type and permission bits, owner, links and size, and the
+ * device and inode that tell it from another file at the same path.
+ */
+public record FileInfo(int mode, int uid, int gid, long nlink, long size, long device, long inode) {
     private static final int S_IFMT = 0170000;
+
+    /** Whether {@code other} is the same file: the same device and inode. */
+    public boolean isSameFile(FileInfo other) {
+        return device == other.device && inode == other.inode;
+    }
 
     /** S_ISFIFO. */
     public boolean isFifo() {

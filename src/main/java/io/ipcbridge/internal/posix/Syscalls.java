@@ -440,7 +440,7 @@ public final class Syscalls {
     }
 
     private static FileInfo info(FileStat stat) {
-        return new FileInfo(stat.mode(), stat.uid(), stat.gid(), stat.nlink(), stat.st_size());
+        return new FileInfo(stat.mode(), stat.uid(), stat.gid(), stat.nlink(), stat.st_size(), stat.dev(), stat.ino());
     }
 
     /** geteuid(2). */
