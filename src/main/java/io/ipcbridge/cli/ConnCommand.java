@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -144,16 +145,22 @@ final class ConnCommand {
 
         private void receiveAll(Connection c, Duration limit) throws IOException, CommandFailure {
             for (long received = 0; received < count; received++) {
-                if (limit != null && !c.poll(limit)) {
-                    String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
-                    throw limit.isZero()
-                            ? CommandFailure.wouldBlock("poll", endpoint.text(), "no message was waiting" + got)
-                            : CommandFailure.timedOut("poll", endpoint.text(), "no message within "
-                                    + Durations.format(limit) + got);
-                }
+                String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
                 byte[] m;
                 try {
-                    m = c.recvBytes();
+                    // the limit bounds the whole message: a peer that sends part of one and stalls
+                    // is a timeout too, not a wait for ever
+                    Optional<byte[]> in = limit == null ? Optional.of(c.recvBytes()) : c.recvBytes(limit);
+                    if (in.isEmpty()) {
+                        throw limit.isZero()
+                                ? CommandFailure.wouldBlock("poll", endpoint.text(), "no message was waiting" + got)
+                                : CommandFailure.timedOut("poll", endpoint.text(), "no message within "
+                                        + Durations.format(limit) + got);
+                    }
+                    m = in.get();
+                } catch (SocketTimeoutException e) {
+                    throw CommandFailure.timedOut("read", endpoint.text(), "a message began but did not end within "
+                            + Durations.format(limit) + got);
                 } catch (TruncatedMessageException e) {
                     throw e; // cut inside a message: an error with the library's message
                 } catch (EOFException e) {

@@ -14,6 +14,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -218,6 +219,33 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      */
     public byte[] recvBytes() throws IOException {
         return recvBytes(Deadline.NEVER);
+    }
+
+    /**
+     * Receives one message, waiting at most {@code timeout} for all of it, not only for its start:
+     * a peer that sends part of a message and stalls cannot hold the caller longer. Zero takes a
+     * message already there without waiting.
+     *
+     * @return the message, or empty if no whole header came in time (the connection stays open
+     *     and in step: what came of a header is kept for the next receive)
+     * @throws SocketTimeoutException if the timeout passed inside a message; the connection is
+     *     then closed, as its place in the stream is lost
+     * @throws EOFException as {@link #recvBytes()}
+     * @throws IllegalArgumentException if {@code timeout} is negative, before any wait
+     */
+    public Optional<byte[]> recvBytes(Duration timeout) throws IOException {
+        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+        try {
+            return Optional.of(recvBytes(deadline));
+        } catch (SocketTimeoutException e) {
+            if (isOpen()) {
+                return Optional.empty();
+            }
+            SocketTimeoutException inside = new SocketTimeoutException(name + ": a message began but did not"
+                    + " end within " + timeout + "; the connection is closed (its place in the stream is lost)");
+            inside.initCause(e);
+            throw inside;
+        }
     }
 
     /** {@link #recvBytes()}, waiting for the peer until {@code deadline} (a {@link Deadline}). */

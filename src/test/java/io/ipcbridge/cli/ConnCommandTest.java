@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -83,6 +87,33 @@ class ConnCommandTest {
         }
         assertTrue(Cli.run("conn", "--help").out().contains("unix:PATH | abstract:NAME | tcp:HOST:PORT"));
         assertTrue(Cli.run("conn", "send", "--help").out().contains("less one"));
+    }
+
+    @Test
+    void aMessageThatBeginsAndStallsIsExitThreeAfterTheTimeout() throws Exception {
+        // CLI-02, LOAD-08: --timeout bounds the wait for each whole message; the listener sends a
+        // header announcing 10 bytes and 3 of them, then nothing (receive waited for ever)
+        Path socket = dir.resolve("stall.sock");
+        try (ServerSocket server = ServerSocket.listen(Address.unix(socket), Socket.Type.STREAM)) {
+            CompletableFuture<Socket> peer = CompletableFuture.supplyAsync(() -> {
+                try {
+                    Socket s = server.accept();
+                    s.write(ByteBuffer.wrap(new byte[] {0, 0, 0, 10, 'a', 'b', 'c'}));
+                    return s;
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                Cli.Result result = Cli.run("conn", "receive", "unix:" + socket, "--timeout", "200ms");
+                peer.join().close();
+                return result;
+            });
+            assertEquals(3, r.status(), r::toString);
+            assertEquals("ipcbridge: read(unix:" + socket + "): ETIMEDOUT (Connection timed out): a message began"
+                    + " but did not end within 200ms" + NL, r.err());
+            assertEquals("", r.out());
+        }
     }
 
     @Test

@@ -182,6 +182,30 @@ class ConnectionTest {
         });
     }
 
+    @Test
+    void aTimedReceiveBoundsTheWholeMessageNotOnlyItsStart() throws Exception {
+        // LOAD-08, SEC-08: a peer that sends a header and part of a payload and then stalls cannot
+        // hold a timed receive beyond its timeout (which poll, true once the header is there, did)
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+                Connection c = Connection.over(raw.first());
+                assertTrue(c.recvBytes(Duration.ofMillis(20)).isEmpty(), "nothing sent: no message");
+                raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("000000026869")));
+                assertEquals("hi", new String(c.recvBytes(Duration.ZERO).orElseThrow(), StandardCharsets.UTF_8),
+                        "a whole message already there is taken without waiting");
+                raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("0000")));
+                assertTrue(c.recvBytes(Duration.ofMillis(20)).isEmpty(), "half a header: no message yet");
+                assertTrue(c.isOpen(), "and the connection stays in step");
+                raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("000a616263")));
+                SocketTimeoutException e = assertThrows(SocketTimeoutException.class,
+                        () -> c.recvBytes(Duration.ofMillis(20)), "3 of 10 payload bytes, then nothing");
+                assertTrue(e.getMessage().contains("a message began but did not end within"), e.getMessage());
+                assertFalse(c.isOpen(), "the place in the stream is lost: the connection is closed");
+                assertThrows(IllegalArgumentException.class, () -> c.recvBytes(Duration.ofMillis(-1)));
+            }
+        });
+    }
+
     private static String receive(Connection c, boolean into, ByteBuffer dst) throws Exception {
         if (!into) {
             return new String(c.recvBytes(), StandardCharsets.UTF_8);
