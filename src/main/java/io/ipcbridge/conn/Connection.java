@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
@@ -52,6 +53,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     private static final int FIRST_CHUNK = 65536;
     /** The read-ahead buffer: one read takes in as many frames as the peer has written, up to this. */
     private static final int READ_AHEAD = 16384;
+    /** A wait without limit, for {@link Descriptor#awaitReadable}: too long to count in nanoseconds. */
+    private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
     private final String name;
     private final java.nio.channels.ReadableByteChannel in;
@@ -202,7 +205,10 @@ public final class Connection implements AutoCloseable, HasDescriptor {
 
     private void writeFully(ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
-            out.write(b);
+            if (out.write(b) == 0) {
+                // a non-blocking descriptor (e.g. inherited so) is full: wait for room, not spin
+                writeSide.awaitWritable(FOREVER);
+            }
         }
     }
 
@@ -476,12 +482,22 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         }
     }
 
+    /** One read(2) into {@code dst}, which has room: the bytes read, or -1 at end of file. */
     private int read(ByteBuffer dst, long deadline) throws IOException {
-        if (deadline != Deadline.NEVER
-                && !readSide.awaitReadable(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
-            throw new SocketTimeoutException(name + ": the peer sent nothing within the handshake timeout");
+        for (;;) {
+            if (deadline != Deadline.NEVER
+                    && !readSide.awaitReadable(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                throw new SocketTimeoutException(name + ": the peer sent nothing within the handshake timeout");
+            }
+            int n = in.read(dst);
+            if (n != 0) {
+                return n;
+            }
+            if (deadline == Deadline.NEVER) {
+                // a non-blocking descriptor (e.g. inherited so) had nothing: wait for it, not spin
+                readSide.awaitReadable(FOREVER);
+            }
         }
-        return in.read(dst);
     }
 
     /**

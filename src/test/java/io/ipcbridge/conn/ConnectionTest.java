@@ -8,9 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import java.io.EOFException;
 import java.net.SocketTimeoutException;
@@ -202,6 +204,33 @@ class ConnectionTest {
                 assertTrue(e.getMessage().contains("a message began but did not end within"), e.getMessage());
                 assertFalse(c.isOpen(), "the place in the stream is lost: the connection is closed");
                 assertThrows(IllegalArgumentException.class, () -> c.recvBytes(Duration.ofMillis(-1)));
+            }
+        });
+    }
+
+    @Test
+    void aNonBlockingDescriptorIsWaitedOnNotSpunOn() throws Exception {
+        // a descriptor inherited in non-blocking mode (adopt keeps the mode): its read returns 0
+        // and its write takes nothing when there is nothing or no room, and a receive or a send
+        // that looped on that burnt a CPU for as long as it waited; both now sleep in poll(2)
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
+                in.source().descriptor().setNonBlocking(true);
+                out.sink().descriptor().setNonBlocking(true);
+                Connection receiver = Connection.over(in.source().descriptor(), null);
+                Blocked.Call<byte[]> receive = Blocked.start(receiver::recvBytes, Blocked.POLL);
+                Connection.over(null, in.sink().descriptor()).sendBytes(new byte[100_000]);
+                assertEquals(100_000, receive.result().get().length);
+
+                Connection sender = Connection.over(null, out.sink().descriptor());
+                byte[] big = new byte[300_000]; // more than the pipe holds (64 KiB)
+                Arrays.fill(big, (byte) 7);
+                Blocked.Call<Void> send = Blocked.start(() -> {
+                    sender.sendBytes(big);
+                    return null;
+                }, Blocked.POLL);
+                assertArrayEquals(big, Connection.over(out.source().descriptor(), null).recvBytes());
+                send.result().get();
             }
         });
     }
