@@ -53,6 +53,8 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     private static final int FIRST_CHUNK = 65536;
     /** The read-ahead buffer: one read takes in as many frames as the peer has written, up to this. */
     private static final int READ_AHEAD = 16384;
+    /** The largest array a JVM allocates, and so the largest message received. */
+    private static final long LARGEST_ARRAY = Integer.MAX_VALUE - 8;
     /** A wait without limit, for {@link Descriptor#awaitReadable}: too long to count in nanoseconds. */
     private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
@@ -162,7 +164,12 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         }
     }
 
-    /** The largest message this end accepts; a larger announced frame closes the connection. */
+    /**
+     * The largest message this end accepts; a larger announced frame closes the connection. A
+     * message is received into a Java array, so above {@code Integer.MAX_VALUE - 8} bytes (the
+     * largest a JVM allocates) none is accepted, whatever this says: Python's largest short-form
+     * frame, 0x7FFFFFFF bytes, and its 8-byte-length frames are refused.
+     */
     public void setMaxMessageSize(long bytes) {
         if (bytes < 0) {
             throw new IllegalArgumentException("negative size: " + bytes);
@@ -407,10 +414,12 @@ public final class Connection implements AutoCloseable, HasDescriptor {
             throw new ProtocolException(name, "a frame length of " + length + " announced (CPython sends no negative"
                     + " length but -1, in front of an 8-byte length)");
         }
-        if (length < 0 || length > maxMessage || length > Integer.MAX_VALUE - 8) {
+        long accepted = Math.min(maxMessage, LARGEST_ARRAY);
+        if (length < 0 || length > accepted) {
             close();
             throw new ProtocolException(name, "a frame of " + Long.toUnsignedString(length)
-                    + " bytes announced, more than this end accepts (" + maxMessage + ")");
+                    + " bytes announced, more than this end accepts (" + accepted
+                    + (accepted < maxMessage ? ", the largest Java array" : "") + ")");
         }
         buffered.position(buffered.position() + header);
         return length;

@@ -114,6 +114,23 @@ class ConnectionTest {
     }
 
     @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"7fffffff", "ffffffff0000000100000000"})
+    void aFrameBeyondTheLargestArrayIsRefusedNamingThatLimitNotTheRaisedMaximum(String hex) throws Exception {
+        // SEC-08: Python sends frames of 0x7FFFFFFF bytes (short form) and more (8-byte form); no
+        // raised maximum lets a Java array hold them, and the refusal says which limit it was
+        // (it said "more than this end accepts (9223372036854775807)")
+        try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
+            Connection c = Connection.over(raw.first());
+            c.setMaxMessageSize(Long.MAX_VALUE);
+            raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex(hex)));
+            ProtocolException e = assertThrows(ProtocolException.class, c::recvBytes);
+            assertTrue(e.getMessage().contains("bytes announced, more than this end accepts (2147483639, the largest"
+                    + " Java array)"), e.getMessage());
+            assertFalse(c.isOpen());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
     @CsvSource({
         "fffffffe, a frame length of -2 announced",
         "80000000, a frame length of -2147483648 announced",
