@@ -232,7 +232,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
     /**
      * Waits until a read would not block (data, end of file or an error is there).
      *
-     * @param timeout how long to wait; zero checks without waiting
+     * @param timeout how long to wait (null: for ever); zero checks without waiting
      * @return false if the timeout passed first
      */
     public boolean awaitReadable(Duration timeout) throws IOException {
@@ -242,7 +242,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
     /**
      * Waits until a write would not block (room, or the reading end is gone).
      *
-     * @param timeout how long to wait; zero checks without waiting
+     * @param timeout how long to wait (null: for ever); zero checks without waiting
      * @return false if the timeout passed first
      */
     public boolean awaitWritable(Duration timeout) throws IOException {

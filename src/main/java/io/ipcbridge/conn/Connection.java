@@ -13,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
@@ -55,8 +54,6 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     private static final int READ_AHEAD = 16384;
     /** The largest array a JVM allocates, and so the largest message received. */
     private static final long LARGEST_ARRAY = Integer.MAX_VALUE - 8;
-    /** A wait without limit, for {@link Descriptor#awaitReadable}: too long to count in nanoseconds. */
-    private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
     private final String name;
     private final java.nio.channels.ReadableByteChannel in;
@@ -214,7 +211,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         while (b.hasRemaining()) {
             if (out.write(b) == 0) {
                 // a non-blocking descriptor (e.g. inherited so) is full: wait for room, not spin
-                writeSide.awaitWritable(FOREVER);
+                writeSide.awaitWritable(null);
             }
         }
     }
@@ -504,7 +501,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
             }
             if (deadline == Deadline.NEVER) {
                 // a non-blocking descriptor (e.g. inherited so) had nothing: wait for it, not spin
-                readSide.awaitReadable(FOREVER);
+                readSide.awaitReadable(null);
             }
         }
     }
