@@ -12,6 +12,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.IpcError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.Channel;
@@ -22,8 +23,10 @@ import java.nio.channels.NonWritableChannelException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -636,21 +639,51 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * {@link Notification#close()} gives it up. The registration uses SIGEV_NONE: nothing is
      * delivered into the JVM; {@link Notification#fired()} tells whether the kernel consumed it.
      *
+     * <p>The kernel keeps the registration per process, whichever descriptor took it: a new one
+     * from this process, through any handle, means the previous one was spent, and closing that
+     * previous {@link Notification} then leaves the new one standing.
+     *
      * @throws NotificationBusyException if a registration exists (EBUSY), this process's included
      */
     public Notification requestNotification() throws IOException {
-        int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
-        if (r == Syscalls.BUSY) {
-            throw new NotificationBusyException(name);
+        FileInfo queue = mqd.withFd(fd -> Syscalls.fstat(fd, name));
+        QueueKey key = new QueueKey(queue.device(), queue.inode());
+        synchronized (REGISTRATIONS) {
+            int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
+            if (r == Syscalls.BUSY) {
+                throw new NotificationBusyException(name);
+            }
+            REGISTRATIONS.values().removeIf(ref -> ref.get() == null);
+            Notification n = new Notification(key);
+            // one this replaces had been consumed, or the kernel would have said EBUSY
+            REGISTRATIONS.put(key, new WeakReference<>(n));
+            return n;
         }
-        return new Notification();
     }
+
+    /** A queue, by the device and inode of its mqueue file. */
+    private record QueueKey(long device, long inode) {
+    }
+
+    /**
+     * This process's standing registration per queue, as far as this JVM made it, so that a spent
+     * {@link Notification} never withdraws a newer one (mq_notify(NULL) would). Weak: a forgotten
+     * notification must not keep its queue's descriptor from its Cleaner.
+     */
+    private static final Map<QueueKey, WeakReference<Notification>> REGISTRATIONS = new HashMap<>();
 
     /** This process's mq_notify registration on the queue; see {@link #requestNotification()}. */
     public final class Notification implements AutoCloseable {
-        private boolean done;
+        private final QueueKey key;
 
-        private Notification() {
+        private Notification(QueueKey key) {
+            this.key = key;
+        }
+
+        /** Whether this is still the registration this JVM last took on the queue. */
+        private boolean standing() {
+            WeakReference<Notification> current = REGISTRATIONS.get(key);
+            return current != null && current.get() == this;
         }
 
         /**
@@ -658,26 +691,32 @@ public final class MessageQueue implements Channel, HasDescriptor {
          * means the registration still stands; success means it had fired, and the probe's own
          * registration is withdrawn at once.)
          */
-        public synchronized boolean fired() throws IOException {
-            if (done) {
+        public boolean fired() throws IOException {
+            synchronized (REGISTRATIONS) {
+                if (!standing()) {
+                    return true;
+                }
+                int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
+                if (r == Syscalls.BUSY) {
+                    return false;
+                }
+                mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
+                REGISTRATIONS.remove(key);
                 return true;
             }
-            int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
-            if (r == Syscalls.BUSY) {
-                return false;
-            }
-            mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
-            done = true;
-            return true;
         }
 
-        /** Withdraws the registration if it still stands. */
+        /** Withdraws the registration if it still stands; one that was spent is left alone. */
         @Override
-        public synchronized void close() throws IOException {
-            if (!done && mqd.isOpen()) {
-                mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
+        public void close() throws IOException {
+            synchronized (REGISTRATIONS) {
+                if (standing()) {
+                    REGISTRATIONS.remove(key);
+                    if (mqd.isOpen()) {
+                        mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
+                    }
+                }
             }
-            done = true;
         }
     }
 

@@ -418,6 +418,27 @@ class MessageQueueTest {
     }
 
     @Test
+    void closingARegistrationThatFiredLeavesTheNextOneStanding() throws Exception {
+        // MQ-26: the registration is the process's; once the kernel consumed the first, a second one
+        // may be taken, and closing the spent first must not withdraw it (mq_notify(NULL) would)
+        String n = name();
+        try (MessageQueue q = MessageQueue.createExclusively(n);
+                MessageQueue other = MessageQueue.open(n, MessageQueue.Access.READ)) {
+            MessageQueue.Notification first = q.requestNotification();
+            q.send(bytes("wake"), 0);
+            q.receive();
+            MessageQueue.Notification second = other.requestNotification();
+            first.close();
+            assertThrows(NotificationBusyException.class, q::requestNotification,
+                    "closing the spent registration left the standing one in place");
+            assertFalse(second.fired(), "no message came since the second registration");
+            assertTrue(first.fired(), "the first one had fired");
+            second.close();
+            q.requestNotification().close();
+        }
+    }
+
+    @Test
     void theListenerIsCalledForArrivingMessages() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (MessageQueue q = MessageQueue.createExclusively(name())) {
