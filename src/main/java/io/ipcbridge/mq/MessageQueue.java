@@ -9,6 +9,7 @@ import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.IpcError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -109,7 +110,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * would be allocated at every send.
      */
     private final Descriptor.BufferCall sendCall = (fd, b) -> sendOnce(fd, b, SEND_PRIORITY.get()[0], Deadline.NEVER);
-    /** The descriptors of the running {@link #onMessage} listeners, closed by {@link #close()}. */
+    /** The write ends of the stop pipes of the running {@link #onMessage} listeners, closed by {@link #close()}. */
     private final Set<Descriptor> listeners = new HashSet<>();
 
     private MessageQueue(String name, Access access, Descriptor mqd, int messageSize) {
@@ -578,55 +579,77 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /**
-     * Calls {@code callback} on a daemon thread whenever messages are waiting. Built on poll(2) of a
-     * duplicate of the queue descriptor, not on mq_notify: no signal and no native thread is
-     * involved, and other receivers are not disturbed. The callback is called again for as long as
-     * messages stay in the queue, so it should receive them.
+     * Calls {@code callback} on a daemon thread whenever messages are waiting. Built on poll(2) of
+     * the queue descriptor, not on mq_notify: no signal and no native thread is involved, and other
+     * receivers are not disturbed. The callback is called again for as long as messages stay in the
+     * queue, so it should receive them. The listener holds no descriptor of the queue of its own:
+     * Linux drops this process's {@link #requestNotification} registration whenever any descriptor
+     * of the queue closes, and a listener's end must not.
      *
      * <p>The listener ends when the returned listener or this queue is closed, or when the callback
-     * throws (the exception then goes to the thread's uncaught-exception handler): its descriptor is
-     * closed, and its thread returns once a callback in progress has returned.
+     * throws (the exception then goes to the thread's uncaught-exception handler): its thread
+     * returns once a callback in progress has returned.
      *
      * @throws ClosedChannelException if the queue is closed
      */
     public AutoCloseable onMessage(Consumer<MessageQueue> callback) throws IOException {
         Objects.requireNonNull(callback, "callback");
-        Descriptor watch = Descriptor.adopt(mqd.withFd(fd -> Syscalls.dup(fd, name)), name + " (listener)");
+        Pipe stop = Pipe.open();
+        Descriptor stopper = stop.sink().descriptor();
         synchronized (listeners) {
             if (!isOpen()) { // closed meanwhile, after close() took the listeners it had to close
-                watch.close();
+                stop.close();
                 throw new ClosedChannelException();
             }
-            listeners.add(watch);
+            listeners.add(stopper);
         }
+        int stopFd = stop.source().descriptor().fd(); // closed by the thread, at its end
         Thread thread = new Thread(() -> {
             try {
-                while (watch.awaitReadable(null) && isOpen()) {
+                while (messageOrStop(stopFd) && isOpen()) {
                     callback.accept(this);
                 }
             } catch (IOException ended) {
-                // the listener or the queue was closed
+                // the queue was closed
             } finally {
-                forget(watch);
+                forget(stop);
             }
         }, "ipcbridge-mq-listener " + name);
         thread.setDaemon(true);
         try {
             thread.start();
         } catch (RuntimeException | Error e) {
-            forget(watch);
+            forget(stop);
             throw e;
         }
-        return watch::close;
+        return stopper::close;
     }
 
-    /** Closes the descriptor of a listener that has ended. */
-    private void forget(Descriptor watch) {
+    /**
+     * poll(2) of the queue descriptor and of {@code stop}, the read end of a listener's pipe: true
+     * when a message is waiting, false once the pipe's write end has closed (POLLHUP).
+     */
+    private boolean messageOrStop(int stop) throws IOException {
+        int[] entries = new int[4];
+        return mqd.blocking(n -> {
+            entries[0] = n;
+            entries[1] = Syscalls.POLLIN;
+            entries[2] = stop;
+            entries[3] = Syscalls.POLLIN;
+            if (Syscalls.poll(entries, 2, -1, name) == Syscalls.INTERRUPTED) {
+                return null;
+            }
+            return entries[3] >>> 16 == 0;
+        });
+    }
+
+    /** Closes the pipe of a listener that has ended. */
+    private void forget(Pipe stop) {
         synchronized (listeners) {
-            listeners.remove(watch);
+            listeners.remove(stop.sink().descriptor());
         }
         try {
-            watch.close();
+            stop.close();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -726,8 +749,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /**
-     * Closes the descriptor (mq_close) and ends the {@link #onMessage} listeners, closing theirs; the
-     * queue itself stays until {@link #unlink}.
+     * Closes the descriptor (mq_close) and ends the {@link #onMessage} listeners; the queue itself
+     * stays until {@link #unlink}.
      */
     @Override
     public void close() throws IOException {
@@ -744,7 +767,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
         for (Descriptor watch : watches) {
             try {
-                watch.close(); // ends the listener's poll with AsynchronousCloseException
+                watch.close(); // the listener's poll sees POLLHUP on its pipe
             } catch (IOException e) {
                 if (failure == null) {
                     failure = e;

@@ -439,6 +439,22 @@ class MessageQueueTest {
     }
 
     @Test
+    void aListenerEndingLeavesTheNotificationRegistrationStanding() throws Exception {
+        // MQ-26, MQ-28: Linux drops the process's registration when any descriptor of the queue closes;
+        // the listener's end must not be such a close, or a peer could take the slot meanwhile
+        String n = name();
+        try (MessageQueue q = MessageQueue.createExclusively(n);
+                MessageQueue other = MessageQueue.open(n, MessageQueue.Access.READ)) {
+            try (MessageQueue.Notification registration = q.requestNotification()) {
+                q.onMessage(queue -> { }).close();
+                assertThrows(NotificationBusyException.class, other::requestNotification,
+                        "the registration still stands after the listener ended");
+                assertFalse(registration.fired(), "no message came");
+            }
+        }
+    }
+
+    @Test
     void theListenerIsCalledForArrivingMessages() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (MessageQueue q = MessageQueue.createExclusively(name())) {
@@ -468,8 +484,8 @@ class MessageQueueTest {
 
     @Test
     void closingTheQueueEndsItsListenerAndClosesTheListenersDescriptor() throws Exception {
-        // FAULT-05: a listener left running holds a duplicate of the queue descriptor (keeping an
-        // unlinked queue alive) and a thread, for every queue closed without closing its listener
+        // FAULT-05: a listener left running holds the queue descriptor in its poll (keeping an unlinked
+        // queue alive), its pipe and a thread, for every queue closed without closing its listener
         assertTimeoutPreemptively(LIMIT, () -> {
             var before = Fds.snapshot();
             for (int i = 0; i < 20; i++) {
