@@ -137,16 +137,14 @@ final class ShmCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (SharedMemory shm = SharedMemory.open(name, true)) {
-                SharedMemory.Info info = shm.info();
-                Map<String, Object> fields = new LinkedHashMap<>();
-                fields.put("name", shm.name());
-                fields.put("size", info.size());
-                fields.put("mode", Json.mode(info.mode()));
-                fields.put("uid", info.uid());
-                fields.put("gid", info.gid());
-                json.print(spec.commandLine().getOut(), fields);
-            }
+            SharedMemory.Info info = SharedMemory.info(name);
+            Map<String, Object> fields = new LinkedHashMap<>();
+            fields.put("name", name);
+            fields.put("size", info.size());
+            fields.put("mode", Json.mode(info.mode()));
+            fields.put("uid", info.uid());
+            fields.put("gid", info.gid());
+            json.print(spec.commandLine().getOut(), fields);
             return ExitCodes.OK;
         }
     }

@@ -180,18 +180,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
      */
     public static SharedMemory open(String name, boolean readOnly) throws IOException {
         String n = checkName(name);
-        int raw;
-        try {
-            // O_NONBLOCK: a FIFO planted at the name (anyone may mkfifo in /dev/shm) would block a
-            // read-only open for ever, waiting for a writer; it is refused below as not a regular file
-            raw = Syscalls.openFile("shm_open", DEV_SHM + n,
-                    (readOnly ? Syscalls.O_RDONLY : Syscalls.O_RDWR) | Syscalls.O_NOFOLLOW | Syscalls.O_NONBLOCK, 0, n);
-        } catch (IOException e) {
-            if (e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("ELOOP")) {
-                throw new IpcSecurityException(n, "is a symbolic link in /dev/shm; refused");
-            }
-            throw e;
-        }
+        int raw = openExisting(n, readOnly);
         try {
             if ((Syscalls.fstat(raw, n).mode() & 0170000) == 0100000) {
                 Syscalls.setNonBlocking(raw, false, n); // the descriptor handed out is as shm_open makes it
@@ -199,6 +188,40 @@ public final class SharedMemory implements Channel, HasDescriptor {
             return map(n, raw, readOnly);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
+            throw e;
+        }
+    }
+
+    /**
+     * fstat(2) of existing object {@code name}, opened read-only and not mapped: also for an object
+     * a peer made larger than one mapping can be.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such object (ENOENT)
+     * @throws java.nio.file.AccessDeniedException if its mode refuses this user reading (EACCES)
+     * @throws IpcSecurityException if the name is a symbolic link or not a regular file
+     */
+    public static Info info(String name) throws IOException {
+        String n = checkName(name);
+        int raw = openExisting(n, true);
+        try {
+            FileInfo i = checkRegular(n, Syscalls.fstat(raw, n));
+            return new Info(i.size(), i.permissions(), i.uid(), i.gid());
+        } finally {
+            Syscalls.close(raw);
+        }
+    }
+
+    /** shm_open(3) of an existing object, as glibc opens it, and never blocking. */
+    private static int openExisting(String n, boolean readOnly) throws IOException {
+        try {
+            // O_NONBLOCK: a FIFO planted at the name (anyone may mkfifo in /dev/shm) would block a
+            // read-only open for ever, waiting for a writer; it is refused as not a regular file
+            return Syscalls.openFile("shm_open", DEV_SHM + n,
+                    (readOnly ? Syscalls.O_RDONLY : Syscalls.O_RDWR) | Syscalls.O_NOFOLLOW | Syscalls.O_NONBLOCK, 0, n);
+        } catch (IOException e) {
+            if (e instanceof io.ipcbridge.IpcError err && err.errnoName().equals("ELOOP")) {
+                throw new IpcSecurityException(n, "is a symbolic link in /dev/shm; refused");
+            }
             throw e;
         }
     }
@@ -294,11 +317,16 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
     }
 
-    private static SharedMemory map(String name, int raw, boolean readOnly) throws IOException {
-        FileInfo info = Syscalls.fstat(raw, name);
+    /** {@code info}, if it is of a regular file (anyone may plant another kind of file in /dev/shm). */
+    private static FileInfo checkRegular(String name, FileInfo info) throws IpcSecurityException {
         if ((info.mode() & 0170000) != 0100000) {
             throw new IpcSecurityException(name, "is a " + info.typeName() + ", not a shared memory object; refused");
         }
+        return info;
+    }
+
+    private static SharedMemory map(String name, int raw, boolean readOnly) throws IOException {
+        FileInfo info = checkRegular(name, Syscalls.fstat(raw, name));
         if (info.size() > Integer.MAX_VALUE) {
             // the object's size, not the caller's input: a checked failure naming the object
             throw new IpcResourceLimitException("mmap", name, Errors.EFBIG, info.size()

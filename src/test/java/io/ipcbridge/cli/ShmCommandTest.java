@@ -47,6 +47,20 @@ class ShmCommandTest {
     }
 
     @Test
+    void infoShowsASegmentLargerThanOneMapping() throws IOException {
+        // SHM-06: info is fstat; a peer may size a segment past 2 GiB (sparse: no memory), which this
+        // JVM cannot map but can still describe, as `ls` does
+        String name = created.name();
+        assertEquals(0, Cli.run("shm", "create", name, "--size", "4k").status());
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile("/dev/shm" + name, "rw")) {
+            f.setLength(3L << 30);
+        }
+        Cli.Result info = Cli.run("shm", "info", name, "--json");
+        assertEquals(0, info.status(), info::toString);
+        assertTrue(info.out().contains("\"size\":3221225472,\"mode\":\"0600\""), info::toString);
+    }
+
+    @Test
     void createWithoutExclusiveKeepsAnExistingSegmentAndWithItIsEEXIST() throws IOException {
         // SHM-02: EEXIST; the existing segment keeps its size and bytes.
         String name = created.name();
