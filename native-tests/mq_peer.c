@@ -65,6 +65,12 @@
  *       Pass (exit 0): the stop record came.  A torn record (bad length or
  *       CRC): one line on stderr, exit 1.
  *
+ *   mq_peer notify-hold NAME
+ *       mq_open(NAME, O_RDONLY); take the queue's notification registration
+ *       with mq_notify (SIGEV_NONE), print "registered", then hold it until
+ *       stdin reaches end of file.  Pass (exit 0): registered and held.
+ *       EBUSY (another process holds it): one line on stderr, exit 1.
+ *
  * Environment or syscall errors exit 2; mq_open failing with ENOSYS exits 4.
  * Usage errors exit 2 with a usage line on stderr.
  */
@@ -86,7 +92,8 @@ static const char usage_text[] =
     "       mq_peer sink NAME BYTES\n"
     "       mq_peer source NAME BYTES SEED MSGSIZE\n"
     "       mq_peer records-send NAME PRODUCER COUNT\n"
-    "       mq_peer records-receive NAME OUTFILE\n";
+    "       mq_peer records-receive NAME OUTFILE\n"
+    "       mq_peer notify-hold NAME\n";
 
 _Noreturn static void usage(void)
 {
@@ -399,6 +406,31 @@ static int mode_records_receive(const char *name, const char *outfile)
     return PEER_PASS;
 }
 
+static int mode_notify_hold(const char *name)
+{
+    peer_mq m;
+    struct sigevent ev;
+    char c;
+    ssize_t r;
+
+    mq_open_peer(&m, name, O_RDONLY);
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_NONE;
+    if (mq_notify(m.q, &ev) != 0) {
+        if (errno != EBUSY)
+            op_failed("mq_notify", &m);
+        fprintf(stderr, "mq_notify %s: %s\n", name, strerror(errno));
+        mq_close_peer(&m);
+        return PEER_FAIL;
+    }
+    puts("registered");
+    CHECK(fflush(stdout) == 0);
+    while ((r = read(0, &c, 1)) > 0 || (r < 0 && errno == EINTR))
+        ;
+    mq_close_peer(&m);
+    return PEER_PASS;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -430,5 +462,7 @@ int main(int argc, char **argv)
         return mode_records_send(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "records-receive") == 0 && argc == 4)
         return mode_records_receive(argv[2], argv[3]);
+    if (strcmp(mode, "notify-hold") == 0 && argc == 3)
+        return mode_notify_hold(argv[2]);
     usage();
 }

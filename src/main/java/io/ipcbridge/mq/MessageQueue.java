@@ -710,20 +710,26 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
 
         /**
-         * Whether the kernel has consumed the registration. (It probes by registering again: EBUSY
-         * means the registration still stands; success means it had fired, and the probe's own
-         * registration is withdrawn at once.)
+         * Whether the kernel has consumed the registration. On a queue open for reading, the queue's
+         * status line tells which process holds the registration, if any: another process may have
+         * taken it since ours fired. On a write-only queue it probes by registering again: EBUSY
+         * means a registration stands, which cannot be told from another process's; success means
+         * it had fired, and the probe's own registration is withdrawn at once.
          */
         public boolean fired() throws IOException {
             synchronized (REGISTRATIONS) {
                 if (!standing()) {
                     return true;
                 }
-                int r = mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name));
-                if (r == Syscalls.BUSY) {
+                if (access != Access.WRITE) {
+                    if (mqd.withFd(fd -> Syscalls.mqNotifyPid(fd, name)) == ProcessHandle.current().pid()) {
+                        return false;
+                    }
+                } else if (mqd.withFd(fd -> Syscalls.mqNotify(fd, true, name)) == Syscalls.BUSY) {
                     return false;
+                } else {
+                    mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
                 }
-                mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
                 REGISTRATIONS.remove(key);
                 return true;
             }

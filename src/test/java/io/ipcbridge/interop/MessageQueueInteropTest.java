@@ -1,11 +1,13 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.mq.NotificationBusyException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
@@ -53,6 +55,32 @@ class MessageQueueInteropTest {
             assertTrue(child.waitFor().success(), "mq_peer " + String.join(" ", args) + " succeeded");
             return text;
         }
+    }
+
+    @Test
+    void aRegistrationThatFiredReadsAsFiredWhileACPeerHoldsTheSlot() throws Exception {
+        // MQ-26: once the kernel consumed this process's registration another process may take the
+        // slot; EBUSY is then the peer's, and must not make ours read as still standing
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name, 4, 64, 0600)) {
+                MessageQueue.Notification ours = q.requestNotification();
+                q.send(new byte[] {1}, 0);
+                try (Pipe in = Pipe.open(); Pipe out = Pipe.open();
+                        ChildProcess holder = Command.of(peer, "notify-hold", name).stdin(in.source())
+                                .stdout(out.sink()).start()) {
+                    in.source().close();
+                    out.sink().close();
+                    java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(
+                            out.source().inputStream(), StandardCharsets.US_ASCII));
+                    assertEquals("registered", lines.readLine(), "the peer took the slot ours left");
+                    assertTrue(ours.fired(), "the message consumed our registration");
+                    assertThrows(NotificationBusyException.class, q::requestNotification, "the peer holds it");
+                    in.sink().close();
+                    assertTrue(holder.waitFor().success(), "the peer held the slot until told to go");
+                }
+                ours.close();
+            }
+        });
     }
 
     @Test

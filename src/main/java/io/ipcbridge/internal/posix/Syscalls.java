@@ -842,6 +842,22 @@ public final class Syscalls {
         throw Errors.exception("mq_notify", name, errno);
     }
 
+    /**
+     * The pid of the process that holds the queue's mq_notify registration, 0 when none does: the
+     * NOTIFY_PID of the status line that reading the queue (mq_overview(7), as /dev/mqueue shows
+     * it) gives; pread(2) at 0, so that no file position moves. The descriptor must be open for reading.
+     */
+    public static long mqNotifyPid(int mqd, String name) throws IOException {
+        byte[] line = new byte[128];
+        long n = NativeCalls.LIBC.pread(mqd, line, (long) line.length, 0L);
+        if (n < 0) {
+            throw Errors.exception("pread", name, jnrErrno());
+        }
+        String status = new String(line, 0, (int) n, java.nio.charset.StandardCharsets.US_ASCII);
+        int at = status.indexOf("NOTIFY_PID:");
+        return Long.parseLong(status.substring(at + "NOTIFY_PID:".length()).trim());
+    }
+
     /** mq_unlink(3). */
     public static void mqUnlink(String name) throws IOException {
         if (NativeCalls.mq_unlink(name) != 0) {
