@@ -97,8 +97,29 @@ class RingPidReuseTest {
         assertTrue(awaitPidfd(consumer, pid), "the consumer watches the process that has pid " + pid + " now");
         impostor.destroyForcibly();
         impostor.waitFor();
-        assertTrue(consumer.waitFor(30, TimeUnit.SECONDS), "the consumer reports the producer dead");
+        assertTrue(consumer.waitFor(30, TimeUnit.SECONDS), () -> "the consumer reports the producer dead; "
+                + "its stderr: " + read(dir.resolve("consumer.err")) + "; its threads: " + threads(consumer));
         return consumer.exitValue();
+    }
+
+    /**
+     * Each thread of {@code p}: name, state, syscall (number and arguments) and wait channel, to tell
+     * a waiter never woken from one woken that did not act (seen once, in CI on a loaded machine).
+     */
+    private static String threads(Process p) {
+        StringBuilder out = new StringBuilder();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(p.pid()), "task"))) {
+            for (Path task : tasks) {
+                String stat = PeerState.read(task.resolve("stat"));
+                out.append("\n  ").append(String.valueOf(PeerState.read(task.resolve("comm"))).trim())
+                        .append(' ').append(stat == null ? "gone" : stat.charAt(stat.lastIndexOf(')') + 2))
+                        .append(' ').append(String.valueOf(PeerState.read(task.resolve("syscall"))).trim())
+                        .append(" wchan=").append(PeerState.read(task.resolve("wchan")));
+            }
+        } catch (IOException | RuntimeException e) {
+            out.append(e);
+        }
+        return out.toString();
     }
 
     private Process start(ProcessBuilder pb) throws IOException {
