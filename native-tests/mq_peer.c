@@ -59,9 +59,11 @@
  *
  *   mq_peer records-receive NAME OUTFILE
  *       Receive records until the stop record (producer IPCB_RECORD_STOP);
- *       for each other record append "producer, seq, priority" as three u64
- *       little-endian to OUTFILE (O_APPEND, one write(2) per record, so a
- *       SIGKILL loses at most the record between its receive and write).
+ *       for each other record append "producer, seq, priority, 0" as four
+ *       u64 little-endian to OUTFILE (O_APPEND, one write(2) per record, so a
+ *       SIGKILL loses at most the record between its receive and write; 32
+ *       bytes, which divide the page size, so that no write straddles a page
+ *       boundary, where the kernel ends a write short for a fatal signal).
  *       Pass (exit 0): the stop record came.  A torn record (bad length or
  *       CRC): one line on stderr, exit 1.
  *
@@ -390,7 +392,7 @@ static int mode_records_receive(const char *name, const char *outfile)
     for (;;) {
         unsigned prio;
         uint64_t producer, seq;
-        uint8_t line[24];
+        uint8_t line[32] = {0};
         ssize_t n = recv_msg(&m, &prio);
         if (ipcb_record_check((const uint8_t *)m.buf, (size_t)n, &producer, &seq) != 0)
             peer_die(PEER_FAIL, "records-receive %s: torn record of %zd bytes", name, n);
@@ -398,7 +400,7 @@ static int mode_records_receive(const char *name, const char *outfile)
             break;
         peer_store_le64(line, producer);
         peer_store_le64(line + 8, seq);
-        peer_store_le64(line + 16, prio);
+        peer_store_le64(line + 16, prio); /* line + 24: padding, 0 */
         CHECK(write_full(out, line, sizeof line) == 0);
     }
     CHECK(close(out) == 0);

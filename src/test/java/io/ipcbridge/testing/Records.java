@@ -87,12 +87,13 @@ public final class Records {
             total++;
         }
 
-        /** Adds every (producer, seq, priority) triple a C consumer appended to {@code file}. */
+        /** Adds every (producer, seq, priority, 0) line a C consumer appended to {@code file}. */
         public void addFile(int consumer, Path file) throws IOException {
             ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-            assertEquals(0, b.remaining() % 24, "whole lines");
+            assertEquals(0, b.remaining() % 32, "whole lines");
             while (b.hasRemaining()) {
                 add(consumer, b.getLong(), b.getLong(), (int) b.getLong());
+                assertEquals(0, b.getLong(), "padding");
             }
         }
 
