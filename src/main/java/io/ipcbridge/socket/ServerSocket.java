@@ -48,9 +48,11 @@ public final class ServerSocket implements Channel, HasDescriptor {
      * Listens at {@code address}.
      *
      * @param mode the mode of a filesystem socket
-     * @param replaceStale whether a socket file nobody answers on may be removed and replaced; the
-     *     directory's flock(2), which every listen here holds from bind to listen, keeps it from
-     *     taking another listener's file in that window for a stale one
+     * @param replaceStale whether a socket file of ours nobody answers on may be removed and
+     *     replaced; under the directory's flock(2), which every listen here holds from bind to
+     *     listen, so that no listener's file is taken for stale in that window. Without the lock
+     *     (held elsewhere for 2 s, or an unreadable directory) nothing is
+     *     replaced: EADDRINUSE
      * @throws java.net.BindException if the address is in use (EADDRINUSE)
      */
     public static ServerSocket listen(Address address, Socket.Type type, int mode, boolean replaceStale)
@@ -74,7 +76,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
         String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
         int lock = path == null ? -1 : SocketFile.lock(path, object);
         try {
-            return bindAndListen(d, address, type, mode, replaceStale, path, object);
+            return bindAndListen(d, address, type, mode, replaceStale && lock >= 0, path, object);
         } finally {
             SocketFile.unlock(lock);
         }
@@ -105,10 +107,10 @@ public final class ServerSocket implements Channel, HasDescriptor {
             });
             return new ServerSocket(d, address, type, file);
         } catch (IOException | RuntimeException e) {
-            d.close();
             if (bound[0] && path != null) {
                 SocketFile.removeAfterFailure(path, e);
             }
+            d.close();
             throw e;
         }
     }
@@ -216,7 +218,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
     public void close() throws IOException {
         try {
             if (file != null) {
-                file.remove(fd::isOpen); // first: while this socket listens, no one may take its file for stale
+                file.remove(fd.isOpen()); // first: while this socket listens, no one takes its file for stale
             }
         } finally {
             fd.close();

@@ -8,6 +8,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -278,10 +279,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
             });
             return s;
         } catch (IOException | RuntimeException e) {
-            s.close();
             if (bound[0] && path != null) {
                 SocketFile.removeAfterFailure(path, e);
             }
+            s.close();
             throw e;
         }
     }
@@ -649,14 +650,14 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /**
      * SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets, and socketpairs).
      *
-     * @throws java.net.SocketException for a socket the kernel keeps no credentials for (TCP, UDP, an
+     * @throws SocketException for a socket the kernel keeps no credentials for (TCP, UDP, an
      *     AF_UNIX datagram socket not made by {@link #pair}): it reports uid and gid -1 for those,
      *     which a policy must never read as a user
      */
     public Credentials peerCredentials() throws IOException {
         int[] c = fd.withFd(f -> SocketCalls.peerCredentials(f, name));
         if (c[1] == -1 && c[2] == -1) { // no peer cred; a real one, even another namespace's, is never -1
-            throw new java.net.SocketException("getsockopt(SO_PEERCRED)(" + name + "): no peer credentials "
+            throw new SocketException("getsockopt(SO_PEERCRED)(" + name + "): no peer credentials "
                     + "(the kernel has them for connected AF_UNIX stream and seqpacket sockets and socketpairs)");
         }
         return new Credentials(c[0], c[1], c[2]);
@@ -835,7 +836,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         try {
             SocketFile bound = file;
             if (bound != null) {
-                bound.remove(fd::isOpen); // first: while this socket is bound, no one may take its file for stale
+                bound.remove(fd.isOpen()); // first: while this socket is bound, no one takes its file for stale
             }
         } finally {
             fd.close(); // a no-op once closed

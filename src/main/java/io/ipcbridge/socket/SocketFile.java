@@ -8,20 +8,28 @@ import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 
 /**
  * A socket file this process bound, removed when its socket closes only if the path still holds
- * this socket's file: once the socket's descriptor has closed (an interrupt), the file looks stale,
- * and another listener may have replaced it.
+ * this socket's file. While the socket is open, no one takes its file for stale; once its descriptor
+ * has closed (an interrupt, before close()), the file looks stale, and another listener may have
+ * replaced it.
  *
- * <p>Binding and removing take flock(2) on the file's directory: a listener holds it from its bind
- * to its listen (in between, connecting is refused as on a stale file), and a stale-file replacement
- * and a removal each hold it for their look and their unlink, so none of them interleave. The lock
- * binds ipcbridge's sockets (and any program that takes the same lock); a directory this process
- * cannot open for reading (mode -wx) goes without it.
+ * <p>A listener holds flock(2) on the file's directory from its bind to its listen (in between,
+ * connecting is refused as on a stale file), and so do a stale-file replacement and the removal of
+ * a closed socket's file, for their look and their unlink: none of them interleave. The lock binds
+ * ipcbridge's sockets (and any program that takes the same lock). Since anyone who may read the
+ * directory can take it and keep it, it is waited for {@link #LOCK_WAIT} at most; without it (or in a
+ * directory this process cannot read, mode -wx) no stale file is replaced and no closed socket's
+ * file is removed.
  */
 final class SocketFile {
+    /**
+     * How long to wait for the directory's lock: its holders keep it for microseconds, and at most
+     * for the stale check's connect (one second).
+     */
+    static final Duration LOCK_WAIT = Duration.ofSeconds(2);
+
     private final String path;
     private final FileInfo bound;
     private boolean removed; // guarded by this
@@ -33,12 +41,13 @@ final class SocketFile {
 
     /**
      * The directory lock of socket file {@code path}: a descriptor to close to release it, or -1
-     * when the directory cannot be opened (missing: bind tells; unreadable).
+     * when the directory cannot be opened (missing: bind tells; unreadable) or the lock stayed taken
+     * for {@link #LOCK_WAIT}.
      */
     static int lock(String path, String object) {
         Path parent = Path.of(path).getParent();
         try {
-            return Syscalls.lockDirectory(parent == null ? "." : parent.toString(), object);
+            return Syscalls.lockDirectory(parent == null ? "." : parent.toString(), LOCK_WAIT, object);
         } catch (IOException unopenable) {
             return -1;
         }
@@ -77,7 +86,8 @@ final class SocketFile {
     /**
      * After a bind whose follow-up failed before a {@link SocketFile} was made (EMFILE on the open
      * that sets the mode; listen): removes the socket at {@code path}, if a socket is still there, or
-     * a retry would find the address in use. Failures are added to {@code failure}.
+     * a retry would find the address in use. Called before the socket's descriptor closes, so that
+     * no one has taken the file for stale and replaced it. Failures are added to {@code failure}.
      */
     static void removeAfterFailure(String path, Throwable failure) {
         try {
@@ -90,22 +100,24 @@ final class SocketFile {
     }
 
     /**
-     * Removes the file, once, if the path still holds the one bound and it is this socket's: called
-     * before the socket's descriptor closes, and {@code open} tells whether it still is. An open
-     * socket's file cannot have been taken for stale and replaced; one whose descriptor closed before
-     * (an interrupt) is removed only if it is stale, since the same inode number may be a
-     * replacement's (ext4 hands a freed one out again). A call racing another (a shutdown hook's and
-     * the main thread's) returns once the first is done.
+     * Removes the file, once, if the path still holds the one bound and it is this socket's; called
+     * before the socket's descriptor closes, {@code open} telling whether it was open still. An open
+     * socket's file is its own. One whose descriptor closed before is removed only if it is stale,
+     * under the directory's lock, since the same inode number may be a replacement's (ext4 hands a
+     * freed one out again); without the lock it is left. A call racing another (a shutdown hook's
+     * and the main thread's) returns once the first is done.
      */
-    synchronized void remove(BooleanSupplier open) throws IOException {
+    synchronized void remove(boolean open) throws IOException {
         if (removed) {
             return;
         }
         removed = true;
-        int lock = lock(path, path);
+        int lock = open ? -1 : lock(path, path);
+        if (!open && lock < 0) {
+            return;
+        }
         try {
-            if (Syscalls.lstat(path).isSameFile(bound)
-                    && (open.getAsBoolean() || isStale(Address.unix(Path.of(path)), path))) {
+            if (Syscalls.lstat(path).isSameFile(bound) && (open || isStale(Address.unix(Path.of(path)), path))) {
                 unlinkQuietly(path);
             }
         } catch (NoSuchFileException gone) {

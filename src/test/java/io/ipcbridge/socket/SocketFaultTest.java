@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.AddressInUseException;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcError;
@@ -1020,13 +1021,14 @@ class SocketFaultTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             Address a = Address.unix(dir.resolve("window.sock"));
             // this test plays a listener inside ServerSocket.listen: the lock, bind, then (below) listen
-            int lock = Syscalls.lockDirectory(dir.toString(), "test");
+            int lock = Syscalls.lockDirectory(dir.toString(), Duration.ZERO, "test");
             int live = SocketCalls.socket(Address.AF_UNIX, SocketCalls.SOCK_STREAM, "live");
             try {
                 SocketCalls.bind(live, a.sockaddr(), "live"); // not listening yet: connect is refused, as on a stale file
                 Object inode = Files.getAttribute(dir.resolve("window.sock"), "unix:ino", LinkOption.NOFOLLOW_LINKS);
+                // the replacer tries the lock a millisecond apart, parked (futex) in between
                 Blocked.Call<ServerSocket> replacer = Blocked.start(
-                        () -> ServerSocket.listen(a, Socket.Type.STREAM, 0600, true), Blocked.FLOCK);
+                        () -> ServerSocket.listen(a, Socket.Type.STREAM, 0600, true), Blocked.FUTEX);
                 SocketCalls.listen(live, 8, "live");
                 Syscalls.close(lock);
                 lock = -1;
@@ -1110,6 +1112,31 @@ class SocketFaultTest {
                     }
                 }
                 assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the replacement's own close removed it");
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-02: a directory lock another process keeps holds neither listen nor close for ever: no "
+            + "stale file is replaced without it, and a live socket's close needs none")
+    void aDirectoryLockHeldElsewhereHoldsNeitherListenNorCloseForEver() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path stale = dir.resolve("stale.sock");
+            Socket.bind(Address.unix(stale)).descriptor().close(); // the file stays, nobody bound to it
+            Path live = dir.resolve("live.sock");
+            ServerSocket listening = ServerSocket.listen(Address.unix(live), Socket.Type.STREAM);
+            // as `flock -x DIR` by anyone who may read DIR: another open file description, so it
+            // holds off this process's own takers too
+            int lock = Syscalls.lockDirectory(dir.toString(), Duration.ZERO, "test");
+            assertTrue(lock >= 0, "the test holds the directory's lock");
+            try {
+                AddressInUseException e = assertThrows(AddressInUseException.class,
+                        () -> ServerSocket.listen(Address.unix(stale), Socket.Type.STREAM, 0600, true));
+                assertTrue(Files.exists(stale, LinkOption.NOFOLLOW_LINKS), "not replaced without the lock: " + e);
+                listening.close();
+                assertFalse(Files.exists(live, LinkOption.NOFOLLOW_LINKS), "a live listener's close removes its file");
+            } finally {
+                Syscalls.close(lock);
             }
         });
     }

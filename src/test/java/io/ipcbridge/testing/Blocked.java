@@ -18,7 +18,6 @@ public final class Blocked {
     public static final int READ = 0;
     public static final int WRITE = 1;
     public static final int POLL = 7;
-    public static final int FLOCK = 73;
     public static final int OPENAT = 257;
     public static final int FUTEX = 202;
     public static final int MQ_TIMEDSEND = 242;

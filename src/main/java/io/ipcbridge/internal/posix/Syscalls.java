@@ -6,9 +6,13 @@ import com.sun.jna.StringArray;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import com.sun.jna.Pointer;
 import jnr.posix.FileStat;
 
@@ -53,6 +57,7 @@ public final class Syscalls {
     public static final int SIGTERM = 15;
 
     private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
     private static final int F_GETFD = 1;
     private static final int F_SETFD = 2;
     private static final int F_GETFL = 3;
@@ -179,15 +184,25 @@ public final class Syscalls {
     }
 
     /**
-     * Opens directory {@code dir} and takes flock(2) LOCK_EX on it, waiting for whoever holds it (a
-     * signal's EINTR waits again). Closing the returned descriptor releases the lock.
+     * Opens directory {@code dir} and takes flock(2) LOCK_EX on it, trying again (LOCK_NB, a
+     * millisecond apart) until {@code timeout} has passed: a lock anyone who may read the directory
+     * can take and keep must never hold the caller for ever. Closing the returned descriptor
+     * releases the lock.
+     *
+     * @return the descriptor, or -1 if the lock stayed taken for {@code timeout}
      */
-    public static int lockDirectory(String dir, String object) throws IOException {
+    public static int lockDirectory(String dir, Duration timeout, String object) throws IOException {
         int fd = openFile("open", dir, O_RDONLY | O_DIRECTORY, 0, object);
-        while (NativeCalls.LIBC.flock(fd, LOCK_EX) != 0) {
+        long deadline = Deadline.of(timeout);
+        while (NativeCalls.LIBC.flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int errno = jnrErrno();
-            if (errno != Errors.EINTR) {
+            if (errno == Errors.EAGAIN && !Deadline.passed(deadline)) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+            } else if (errno != Errors.EINTR) {
                 close(fd);
+                if (errno == Errors.EAGAIN) {
+                    return -1;
+                }
                 throw Errors.exception("flock", object, errno);
             }
         }
@@ -853,9 +868,16 @@ public final class Syscalls {
         if (n < 0) {
             throw Errors.exception("pread", name, jnrErrno());
         }
-        String status = new String(line, 0, (int) n, java.nio.charset.StandardCharsets.US_ASCII);
+        String status = new String(line, 0, (int) n, StandardCharsets.US_ASCII);
         int at = status.indexOf("NOTIFY_PID:");
-        return Long.parseLong(status.substring(at + "NOTIFY_PID:".length()).trim());
+        try {
+            if (at >= 0) {
+                return Long.parseLong(status.substring(at + "NOTIFY_PID:".length()).trim());
+            }
+        } catch (NumberFormatException e) {
+            // not the status line mq_overview(7) documents: below
+        }
+        throw new IOException("pread(" + name + "): no NOTIFY_PID in the queue's status line \"" + status.trim() + "\"");
     }
 
     /** mq_unlink(3). */
