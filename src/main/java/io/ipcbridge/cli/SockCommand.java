@@ -33,7 +33,8 @@ import picocli.CommandLine.TypeConversionException;
  *
  * <p>ADDRESS is {@code unix:PATH}, {@code abstract:NAME}, {@code tcp:HOST:PORT} or
  * {@code udp:HOST:PORT} (IPv6 hosts in brackets). What does not parse, a path or abstract name of
- * more than 107 bytes (UDS-03) or not in UTF-8 (read from argv's bytes, whatever the locale), and
+ * more than 107 bytes (UDS-03) or not in UTF-8 (read from argv's bytes: an abstract name whatever
+ * the locale; a non-ASCII path needs a UTF-8 locale, the JVM's encoding of paths), and
  * a {@code --type} that contradicts the address (tcp is a stream, udp datagrams) are usage errors,
  * exit 2, before any call. A host name that does not resolve is
  * exit 1. Failed calls are exit 1 with {@code call(ADDRESS): ERRNO (text)}, the address written as

@@ -391,7 +391,12 @@ public final class Connection implements AutoCloseable, HasDescriptor {
             length = buffered.getLong(buffered.position() + 4);
             header = 12;
         }
-        return length < 0 || length > maxMessage || have - header >= length;
+        return length < 0 || length > accepted() || have - header >= length;
+    }
+
+    /** The largest message received: the limit set, but never above the largest Java array. */
+    private long accepted() {
+        return Math.min(maxMessage, LARGEST_ARRAY);
     }
 
     private long readHeader(long deadline) throws IOException {
@@ -411,7 +416,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
             throw new ProtocolException(name, "a frame length of " + length + " announced (CPython sends no negative"
                     + " length but -1, in front of an 8-byte length)");
         }
-        long accepted = Math.min(maxMessage, LARGEST_ARRAY);
+        long accepted = accepted();
         if (length < 0 || length > accepted) {
             close();
             throw new ProtocolException(name, "a frame of " + Long.toUnsignedString(length)

@@ -460,6 +460,7 @@ class SockStdioTest {
             assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file was removed");
         });
     }
+
     /**
      * {@code sock listen} with ADDRESS's PATH or NAME ending in {@code bytes} (octal escapes for
      * printf), put into argv through {@code sh -c}, with LANG and LC_* unset when {@code noLocale}.
