@@ -13,6 +13,8 @@ import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Names;
 import io.ipcbridge.testing.Peers;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -70,7 +72,7 @@ class MessageQueueInteropTest {
                                 .stdout(out.sink()).start()) {
                     in.source().close();
                     out.sink().close();
-                    java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    BufferedReader lines = new BufferedReader(new InputStreamReader(
                             out.source().inputStream(), StandardCharsets.US_ASCII));
                     assertEquals("registered", lines.readLine(), "the peer took the slot ours left");
                     assertTrue(ours.fired(), "the message consumed our registration");
