@@ -61,8 +61,6 @@ import java.util.stream.Stream;
  * }</pre>
  */
 public final class MessageQueue implements Channel, HasDescriptor {
-    /** The longest wall-clock timeout given to one mq_timed* call. */
-    private static final long SLICE_NANOS = 100_000_000L;
     /** Priorities run from 0 to PRIO_MAX - 1 (Linux's MQ_PRIO_MAX). */
     public static final int PRIO_MAX = 32768;
     /** The mode queues are created with unless another is given. */
@@ -382,7 +380,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
 
     /** mq_timedsend(3) of direct {@code message}: 1 when sent, -1 when full or timed out, or RETRY. */
     private int sendOnce(int fd, ByteBuffer message, int priority, long deadline) throws IOException {
-        int r = Syscalls.mqSend(fd, message, priority, slice(deadline), name);
+        int r = Syscalls.mqSend(fd, message, priority, deadline == Deadline.NEVER, name);
         if (r == 0) {
             return 1;
         }
@@ -390,7 +388,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
             // setNonBlocking(true) came after requireBlocking(): the untimed send cannot report "full"
             throw new IllegalBlockingModeException();
         }
-        return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : Descriptor.RETRY;
+        return afterTry(fd, r, Syscalls.POLLOUT, deadline);
     }
 
     /**
@@ -487,7 +485,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
         return priority;
     }
 
-    /** mq_timedreceive(3) into direct {@code dst}, in slices until {@code deadline}; the priority, or -1. */
+    /** mq_timedreceive(3) into direct {@code dst}, waiting until {@code deadline}; the priority, or -1. */
     private int receiveDirect(ByteBuffer dst, long deadline) throws IOException {
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
@@ -498,7 +496,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     private int receiveOnce(int fd, ByteBuffer dst, long deadline) throws IOException {
-        int r = Syscalls.mqReceive(fd, dst, slice(deadline), name);
+        int r = Syscalls.mqReceive(fd, dst, deadline == Deadline.NEVER, name);
         if (r >= 0) {
             return Syscalls.mqPriority();
         }
@@ -506,20 +504,24 @@ public final class MessageQueue implements Channel, HasDescriptor {
             // setNonBlocking(true) came after requireBlocking(): the untimed receive cannot report "empty"
             throw new IllegalBlockingModeException();
         }
-        return r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline) ? -1 : Descriptor.RETRY;
+        return afterTry(fd, r, Syscalls.POLLIN, deadline);
     }
 
     /**
-     * The wall-clock timeout of one mq_timed* call towards the monotonic {@code deadline}: at most
-     * {@link #SLICE_NANOS}, so that a step of the wall clock moves the end of a wait by at most that
-     * (X-08); the caller retries until the monotonic deadline has passed. {@link Syscalls#BLOCK}
-     * (no clock is read) when there is no deadline.
+     * After an mq_timed* call {@code r} that found the queue empty or full: -1 in non-blocking mode
+     * or once {@code deadline} has passed, else {@link Descriptor#RETRY} once poll(2) has seen
+     * {@code events} or the deadline come. A timed wait is measured by the monotonic clock (X-08):
+     * the calls themselves are given an absolute time long past and never wait, since the kernel
+     * would measure their timeout by the wall clock, which a step back would stretch.
      */
-    private static long slice(long deadline) {
-        if (deadline == Deadline.NEVER) {
-            return Syscalls.BLOCK;
+    private int afterTry(int fd, int r, int events, long deadline) throws IOException {
+        if (r == Syscalls.AGAIN || r == Syscalls.TIMED_OUT && Deadline.passed(deadline)) {
+            return -1;
         }
-        return Math.max(0, Math.min(SLICE_NANOS, deadline - System.nanoTime()));
+        if (r == Syscalls.TIMED_OUT) {
+            Syscalls.poll(fd, events, Deadline.remainingMillis(deadline), name); // EINTR: the retry looks at a close
+        }
+        return Descriptor.RETRY;
     }
 
     /** A per-thread direct buffer of at least {@code size} bytes, cleared and limited to it. */

@@ -65,7 +65,7 @@ class MessageQueueReliabilityTest {
             q.send(new byte[] {42}, 3);
             ByteBuffer small = ByteBuffer.allocateDirect(q.messageSize() - 1);
             IOException e = assertThrows(IOException.class,
-                    () -> Syscalls.mqReceive(q.descriptor().fd(), small, Syscalls.BLOCK, q.name()));
+                    () -> Syscalls.mqReceive(q.descriptor().fd(), small, true, q.name()));
             assertEquals("EMSGSIZE", ((IpcError) e).errnoName());
             assertEquals(1, q.attributes().currentMessages(), "the message is still queued");
             Message m = q.receive();
@@ -96,7 +96,7 @@ class MessageQueueReliabilityTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> Syscalls.mqGetattr(fd, "/"));
             assertTrue(e.getMessage().contains("EBADF"), e.getMessage());
             ByteBuffer one = ByteBuffer.allocateDirect(1);
-            assertEquals(Syscalls.INTERRUPTED, Syscalls.mqSend(fd, one, 0, Syscalls.BLOCK, "/"), "nothing was sent");
+            assertEquals(Syscalls.INTERRUPTED, Syscalls.mqSend(fd, one, 0, true, "/"), "nothing was sent");
             assertEquals(1, one.remaining());
         } finally {
             Syscalls.close(fd);

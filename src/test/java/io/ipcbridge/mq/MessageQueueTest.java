@@ -350,7 +350,7 @@ class MessageQueueTest {
             assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
 
             MessageQueue q2 = MessageQueue.open(n, MessageQueue.Access.READ);
-            Blocked.Call<OptionalInt> r2 = Blocked.start(() -> q2.receive(dst, Duration.ofHours(1)), 243);
+            Blocked.Call<OptionalInt> r2 = Blocked.start(() -> q2.receive(dst, Duration.ofHours(1)), Blocked.POLL); // a timed wait polls
             r2.thread().interrupt();
             e = assertThrows(ExecutionException.class, () -> r2.result().get(5, TimeUnit.SECONDS));
             assertEquals(ClosedByInterruptException.class, e.getCause().getClass());

@@ -671,7 +671,6 @@ public final class Syscalls {
 
     // ---- message queues ------------------------------------------------------------------------
 
-    private static final int CLOCK_REALTIME = 0;
     private static final int EBUSY = 16;
     private static final int MQ_ATTR_LONGS = 8;
     private static final int SIGEV_NONE = 1;
@@ -710,9 +709,7 @@ public final class Syscalls {
 
     private static final ThreadLocal<LastBuffers> LAST_BUFFERS = ThreadLocal.withInitial(LastBuffers::new);
 
-    /** A timeout for {@link #mqSend} and {@link #mqReceive}: none, the call blocks. */
-    public static final long BLOCK = -1;
-    /** Per thread: the struct timespec of the mq_timed* calls (at 0) and the received priority (at 16). */
+    /** Per thread: the struct timespec of the mq_timed* calls (at 0, always the epoch) and the received priority (at 16). */
     private static final ThreadLocal<MqScratch> MQ_SCRATCH = ThreadLocal.withInitial(MqScratch::new);
     private static final int MQ_PRIORITY = 16;
 
@@ -722,23 +719,12 @@ public final class Syscalls {
     }
 
     /**
-     * The address of this thread's absolute CLOCK_REALTIME timespec {@code nanos} (at least 0) from
-     * now, for the mq_timed* calls: never with tv_nsec at or past 10^9, which Linux refuses with
-     * EINVAL. Or 0 (NULL: no timeout) when {@code nanos} is {@link #BLOCK}: no clock is read then.
+     * The abs_timeout of an mq_timed* call: NULL (no timeout) when it may {@code wait}, else the
+     * epoch, an absolute CLOCK_REALTIME time long past, so that the call never waits, whatever the
+     * wall clock does (a timed wait is a poll(2) by the monotonic clock instead: X-08).
      */
-    private static long realtimeAfter(MqScratch scratch, long nanos) {
-        if (nanos < 0) {
-            return 0;
-        }
-        NativeCalls.THREADS.clock_gettime(CLOCK_REALTIME, scratch.address);
-        long sec = scratch.buffer.getLong(0) + nanos / 1_000_000_000L;
-        long nsec = scratch.buffer.getLong(8) + nanos % 1_000_000_000L;
-        if (nsec >= 1_000_000_000L) {
-            sec++;
-            nsec -= 1_000_000_000L;
-        }
-        scratch.buffer.putLong(0, sec).putLong(8, nsec);
-        return scratch.address;
+    private static long timeout(MqScratch scratch, boolean wait) {
+        return wait ? 0 : scratch.address;
     }
 
     /**
@@ -764,13 +750,14 @@ public final class Syscalls {
     /**
      * mq_timedsend(3) of {@code message} (direct) from its position to its limit, advancing it.
      *
-     * @param timeoutNanos how long the kernel may wait for room, in wall-clock time, or {@link #BLOCK}
+     * @param wait whether the kernel may wait for room; if not, a full queue is {@link #TIMED_OUT}
+     *     ({@link #AGAIN} in non-blocking mode)
      * @return 0, {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED} (also for EBADF: a close is under way)
      */
-    public static int mqSend(int mqd, ByteBuffer message, int priority, long timeoutNanos, String name)
+    public static int mqSend(int mqd, ByteBuffer message, int priority, boolean wait, String name)
             throws IOException {
         MqScratch scratch = MQ_SCRATCH.get();
-        long timeout = realtimeAfter(scratch, timeoutNanos);
+        long timeout = timeout(scratch, wait);
         if (NativeCalls.THREADS.mq_timedsend(mqd, address(message), message.remaining(), priority,
                 timeout) == 0) {
             message.position(message.limit());
@@ -783,12 +770,13 @@ public final class Syscalls {
      * mq_timedreceive(3) into {@code buffer} (direct, with room for the queue's message size),
      * advancing it; the message's priority is then {@link #mqPriority()}.
      *
-     * @param timeoutNanos how long the kernel may wait for a message, in wall-clock time, or {@link #BLOCK}
+     * @param wait whether the kernel may wait for a message; if not, an empty queue is
+     *     {@link #TIMED_OUT} ({@link #AGAIN} in non-blocking mode)
      * @return the message length, or {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED}
      */
-    public static int mqReceive(int mqd, ByteBuffer buffer, long timeoutNanos, String name) throws IOException {
+    public static int mqReceive(int mqd, ByteBuffer buffer, boolean wait, String name) throws IOException {
         MqScratch scratch = MQ_SCRATCH.get();
-        long timeout = realtimeAfter(scratch, timeoutNanos);
+        long timeout = timeout(scratch, wait);
         long n = NativeCalls.THREADS.mq_timedreceive(mqd, address(buffer), buffer.remaining(),
                 scratch.address + MQ_PRIORITY, timeout);
         if (n >= 0) {
