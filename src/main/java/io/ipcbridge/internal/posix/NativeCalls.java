@@ -252,9 +252,5 @@ final class NativeCalls {
 
         /** mq_timedreceive(3) into native address {@code buffer}; the priority goes to the uint at {@code priority}. */
         long mq_timedreceive(int mqd, long buffer, long length, long priority, long absTimeout);
-
-        /** clock_gettime(2) into the struct timespec at native address {@code timespec}; cannot fail here. */
-        @jnr.ffi.annotations.IgnoreError
-        int clock_gettime(int clock, long timespec);
     }
 }
