@@ -429,6 +429,7 @@ static int mode_notify_hold(const char *name)
     CHECK(fflush(stdout) == 0);
     while ((r = read(0, &c, 1)) > 0 || (r < 0 && errno == EINTR))
         ;
+    CHECK(r == 0); /* end of file, not a failed read */
     mq_close_peer(&m);
     return PEER_PASS;
 }
