@@ -1124,19 +1124,20 @@ class SocketFaultTest {
             Path stale = dir.resolve("stale.sock");
             Socket.bind(Address.unix(stale)).descriptor().close(); // the file stays, nobody bound to it
             Path live = dir.resolve("live.sock");
-            ServerSocket listening = ServerSocket.listen(Address.unix(live), Socket.Type.STREAM);
-            // as `flock -x DIR` by anyone who may read DIR: another open file description, so it
-            // holds off this process's own takers too
-            int lock = Syscalls.lockDirectory(dir.toString(), Duration.ZERO, "test");
-            assertTrue(lock >= 0, "the test holds the directory's lock");
-            try {
-                AddressInUseException e = assertThrows(AddressInUseException.class,
-                        () -> ServerSocket.listen(Address.unix(stale), Socket.Type.STREAM, 0600, true));
-                assertTrue(Files.exists(stale, LinkOption.NOFOLLOW_LINKS), "not replaced without the lock: " + e);
-                listening.close();
-                assertFalse(Files.exists(live, LinkOption.NOFOLLOW_LINKS), "a live listener's close removes its file");
-            } finally {
-                Syscalls.close(lock);
+            try (ServerSocket listening = ServerSocket.listen(Address.unix(live), Socket.Type.STREAM)) {
+                // as `flock -x DIR` by anyone who may read DIR: another open file description, so it
+                // holds off this process's own takers too
+                int lock = Syscalls.lockDirectory(dir.toString(), Duration.ZERO, "test");
+                assertTrue(lock >= 0, "the test holds the directory's lock");
+                try {
+                    AddressInUseException e = assertThrows(AddressInUseException.class,
+                            () -> ServerSocket.listen(Address.unix(stale), Socket.Type.STREAM, 0600, true));
+                    assertTrue(Files.exists(stale, LinkOption.NOFOLLOW_LINKS), "not replaced without the lock: " + e);
+                    listening.close(); // a live listener's close takes no lock
+                    assertFalse(Files.exists(live, LinkOption.NOFOLLOW_LINKS), "a live listener's close removes its file");
+                } finally {
+                    Syscalls.close(lock);
+                }
             }
         });
     }
