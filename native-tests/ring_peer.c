@@ -25,7 +25,7 @@
  * Modes:
  *   ring_peer offsets
  *       Print "NAME OFFSET" for every header field in declaration order
- *       (magic ... producer_pids), then the record's (length, type), then
+ *       (magic ... claim_end), then the record's (length, type), then
  *       "sizeof_header N", "sizeof_record N" and "IPCB_RING_<X> VALUE" for
  *       the constants (the magic in hex with 0x).
  *
@@ -279,6 +279,8 @@ static int mode_offsets(void)
     FIELD(ipcb_ring_header, space_waiters);
     FIELD(ipcb_ring_header, consumer_pid);
     FIELD(ipcb_ring_header, producer_pids);
+    FIELD(ipcb_ring_header, claim_at);
+    FIELD(ipcb_ring_header, claim_end);
     FIELD(ipcb_ring_record, length);
     FIELD(ipcb_ring_record, type);
     printf("sizeof_header %zu\n", sizeof(struct ipcb_ring_header));

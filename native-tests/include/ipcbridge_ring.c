@@ -483,8 +483,7 @@ static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const st
     r->next_write = r->next_read = r->cached_consumer = r->cached_producer = 0;
     r->claim_at = r->claim_end = r->read_end = 0;
     r->liveness_due = 0;
-    r->suspect_head = 0;
-    r->suspect_since = 0;
+    r->suspect = 0;
     r->self = 0;
     for (int side = 0; side < 2; side++) {
         r->watched_count[side] = -1;
@@ -650,6 +649,24 @@ static int take_pid_word(_Atomic int32_t *word, int32_t me)
     return (seen == 0 || !alive(seen)) && atomic_compare_exchange_strong(word, &seen, me);
 }
 
+/* Takes producer slot i as take_pid_word does, but not from a dead pid
+ * whose last claim the consumer has not passed yet: the consumer needs its
+ * announcement to know the claim (see Claims in the header). */
+static int take_producer_slot(struct ipcb_ring *r, int i, int32_t me)
+{
+    struct ipcb_ring_header *h = r->header;
+    int32_t seen = atomic_load(&h->producer_pids[i]);
+
+    if (seen != 0) {
+        uint64_t end = atomic_load_explicit(&h->claim_end[i], memory_order_acquire);
+        uint64_t released = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
+
+        if (alive(seen) || (end != 0 && (int64_t)(end - released) > 0))
+            return 0;
+    }
+    return atomic_compare_exchange_strong(&h->producer_pids[i], &seen, me);
+}
+
 /* A live producer other than in slot `mine`, or 0. */
 static int32_t other_producer(const struct ipcb_ring *r, int mine)
 {
@@ -671,10 +688,11 @@ static int register_producer(struct ipcb_ring *r)
     if (single && (other = other_producer(r, -1)) != 0)
         return fail(r, EBUSY, "single-producer ring: producer pid %d is attached", (int)other);
     for (int i = 0; i < IPCB_RING_MAX_PRODUCERS && r->producer_slot < 0; i++)
-        if (take_pid_word(&h->producer_pids[i], me))
+        if (take_producer_slot(r, i, me))
             r->producer_slot = i;
     if (r->producer_slot < 0)
-        return fail(r, EBUSY, "all %d producer slots hold live pids", IPCB_RING_MAX_PRODUCERS);
+        return fail(r, EBUSY, "all %d producer slots hold live pids, or dead ones whose last claim is not consumed yet",
+                    IPCB_RING_MAX_PRODUCERS);
     p = atomic_load_explicit(&h->producer_position, memory_order_acquire);
     if (single && (other = other_producer(r, r->producer_slot)) != 0)
         fail(r, EBUSY, "single-producer ring: producer pid %d is attached", (int)other); /* lost a race */
@@ -745,20 +763,85 @@ static int ready(struct ipcb_ring *r, enum side side, uint32_t len)
 }
 
 /*
- * The pid of a registered peer that is gone and blocks the waiter, or 0;
- * `now` is CLOCK_MONOTONIC ns. A dead producer of a multi-producer ring
- * blocks the consumer when no live producer is left, or at a record claimed
- * and never committed. The ring does not say who claimed the record at the
- * head, and an offer commits within microseconds: a claim that stays there
- * for IPCB_RING_CLAIM_GRACE_NS while a producer is dead is taken to be the
- * dead one's (r->suspect_since marks the wait for it).
- * Until then the live ones may still write.
+ * Whether a claim announced as [at, end) starts at the consumer's head: at
+ * the head itself, or before the padding that ends at the start of the data
+ * area where the head is. It must also be a claim the ring could hold: 8-byte
+ * aligned, no larger than a record of max_message and the padding before it,
+ * and within producer_position (the announcement is untrusted, and the
+ * consumer zeroes what it covers).
  */
-static int32_t dead_peer(struct ipcb_ring *r, enum side side, int64_t now)
+static int claim_starts_head(const struct ipcb_ring *r, uint64_t at, uint64_t end, uint64_t published)
+{
+    uint64_t head = r->next_read, room = tail_room(r, at);
+
+    if (at % IPCB_RING_ALIGNMENT != 0 || end % IPCB_RING_ALIGNMENT != 0 || (int64_t)(end - head) <= 0
+        || (int64_t)(published - end) < 0)
+        return 0;
+    if (at != head && !((head & (r->capacity - 1)) == 0 && head - at == room))
+        return 0;
+    /* padded: the record starts the data area */
+    return (end - at > room ? end - at - room : end - at) <= IPCB_RING_RECORD_SIZE(r->max_message);
+}
+
+/*
+ * Consumer of a multi-producer ring, at a record not committed: finds who
+ * claimed it (see Claims in the header). 1: all claimers are dead and agree,
+ * so the claim was zeroed and released; 0: a claimer lives (or none is
+ * known), wait; -1: dead claimers disagree, *dead_pid is one.
+ */
+static int skip_dead_claim(struct ipcb_ring *r, uint64_t published, int32_t *dead_pid)
+{
+    struct ipcb_ring_header *h = r->header;
+    uint64_t head = r->next_read, at = 0, end = 0;
+    int found = 0;
+
+    for (int i = 0; i < IPCB_RING_MAX_PRODUCERS; i++) {
+        int32_t pid = atomic_load(&h->producer_pids[i]);
+        uint64_t e = atomic_load_explicit(&h->claim_end[i], memory_order_acquire);
+        uint64_t a = atomic_load_explicit(&h->claim_at[i], memory_order_acquire);
+
+        if (pid == 0 || !claim_starts_head(r, a, e, published))
+            continue;
+        if (pid == r->self || alive(pid))
+            return 0;
+        if (found && (e != end || a != at)) {
+            *dead_pid = pid;
+            return -1;
+        }
+        found = 1;
+        at = a;
+        end = e;
+    }
+    /* A live claimer that committed meanwhile and announced its next claim
+     * is not among them: its announcements come after its commit (release),
+     * which these acquire loads make visible now. */
+    if (!found || data_ready(r))
+        return 0;
+    if (at == head && end - at > tail_room(r, at)) { /* its padding was never committed */
+        memset(r->data + (at & (r->capacity - 1)), 0, tail_room(r, at));
+        memset(r->data, 0, end - at - tail_room(r, at));
+    } else {
+        memset(r->data + (head & (r->capacity - 1)), 0, end - head);
+    }
+    r->next_read = end;
+    atomic_store_explicit(&h->consumer_position, end, memory_order_release);
+    wake(&h->space_futex, &h->space_waiters);
+    return 1;
+}
+
+/*
+ * The pid of a registered peer that is gone and blocks the waiter, or 0. A
+ * dead producer of a multi-producer ring blocks the consumer when no live
+ * producer is left; a record it claimed and never committed is skipped
+ * (skip_dead_claim), and r->suspect asks the waiter to look again every
+ * IPCB_RING_LIVENESS_NS while a claim at the head may be a dead one's.
+ */
+static int32_t dead_peer(struct ipcb_ring *r, enum side side)
 {
     int multi = (r->flags & IPCB_RING_MULTI_PRODUCER) != 0;
     int registered = 0, dead = 0;
     int32_t dead_pid = 0;
+    uint64_t published;
 
     if (side == PRODUCER) {
         int32_t pid = atomic_load(&r->header->consumer_pid);
@@ -776,16 +859,19 @@ static int32_t dead_peer(struct ipcb_ring *r, enum side side, int64_t now)
     }
     if (dead > 0 && (!multi || dead == registered))
         return dead_pid;
-    if (dead == 0 || atomic_load_explicit(&r->header->producer_position, memory_order_acquire) == r->next_read) {
-        r->suspect_since = 0;
+    r->suspect = 0;
+    published = atomic_load_explicit(&r->header->producer_position, memory_order_acquire);
+    if (dead == 0 || published == r->next_read || data_ready(r))
+        return 0;
+    switch (skip_dead_claim(r, published, &dead_pid)) {
+    case 1:
+        return 0;
+    case -1:
+        return dead_pid;
+    default:
+        r->suspect = 1;
         return 0;
     }
-    if (r->suspect_since == 0 || r->suspect_head != r->next_read) {
-        r->suspect_head = r->next_read;
-        r->suspect_since = now;
-        return 0;
-    }
-    return now - r->suspect_since >= IPCB_RING_CLAIM_GRACE_NS ? dead_pid : 0;
 }
 
 /* The registered pids of the side `side` waits for, but ours; returns how many. */
@@ -826,7 +912,7 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
     for (unsigned round = 0;; round++) {
         int64_t now = 0;
         int32_t dead, pids[IPCB_RING_MAX_PRODUCERS];
-        int watched = 0, suspect;
+        int watched = 0;
         uint32_t deaths = 0;
 
         if (ready(r, side, len))
@@ -846,9 +932,9 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
             deaths = atomic_load(&r->deaths[side]);
             watched = follow(r, side, pids, peers_of(r, side, pids));
         }
-        /* a claim at the head a dead producer may hold: looked at again every
-         * IPCB_RING_LIVENESS_NS, as without the watcher (see dead_peer) */
-        suspect = side == CONSUMER && r->suspect_since != 0;
+        /* a claim at the head a dead producer may hold (r->suspect): looked at
+         * again every IPCB_RING_LIVENESS_NS, as without the watcher (see dead_peer) */
+        int suspect = side == CONSUMER && r->suspect;
         if (!watched || suspect || deadline != INT64_MAX || deaths != r->deaths_seen[side]) {
             now = now_ns();
             if (deadline < 0) /* a timeout past INT64_MAX ns from now is for ever */
@@ -859,8 +945,8 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
         if ((watched && deaths != r->deaths_seen[side]) || ((!watched || suspect) && now >= r->liveness_due)) {
             r->deaths_seen[side] = deaths;
             r->liveness_due = now + IPCB_RING_LIVENESS_NS;
-            dead = dead_peer(r, side, now);
-            suspect = side == CONSUMER && r->suspect_since != 0;
+            dead = dead_peer(r, side);
+            suspect = side == CONSUMER && r->suspect;
             if (dead != 0) {
                 fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
                 return IPCB_RING_PEER_DIED;
@@ -919,6 +1005,9 @@ static int try_claim(struct ipcb_ring *r, uint32_t len)
                 if (end - r->cached_consumer > r->capacity)
                     return 0;
             }
+            /* the announcement (see Claims in the header), ordered before the claim by its release */
+            atomic_store_explicit(&h->claim_at[r->producer_slot], p, memory_order_release);
+            atomic_store_explicit(&h->claim_end[r->producer_slot], end, memory_order_release);
         } while (!atomic_compare_exchange_weak_explicit(&h->producer_position, &p, end,
                                                         memory_order_acq_rel, memory_order_relaxed));
     }

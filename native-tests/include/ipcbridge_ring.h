@@ -56,8 +56,30 @@
  * IPCB_RING_RECORD_SIZE(length) bytes, like a message); the consumer checks
  * it as it checks a message, delivers nothing, and zeroes and releases it as
  * any record. Its payload may hold anything the producer wrote before giving
- * up. (A consumer older than this type reports it as a corrupt record rather
- * than misreading it; the layout is unchanged, so the version stays 2.)
+ * up.
+ *
+ * Claims (multi producer). Before each compare-and-set of producer_position
+ * from p to end, a producer announces the claim in its slot: claim_at[slot]
+ * = p, then claim_end[slot] = end, both with release (so after the commit
+ * of its previous claim); the compare-and-set orders both before the claim.
+ * A producer never takes over the slot of a dead pid whose claim_end is
+ * still above consumer_position (0 = none), so the announcement of a claim
+ * stays until the consumer has passed it.
+ * A consumer waiting at a record not committed at head h (h below
+ * producer_position, loaded with acquire) looks for the registered slots
+ * whose claim starts the head: claim_end > h and either claim_at == h, or h
+ * is the start of the data area and claim_at's tail room is h - claim_at
+ * (the claim's padding ends at h). The winner of the claim is among them,
+ * and a loser of the same compare-and-set may be too, until it announces
+ * again. If one of them is live, or none is found, the consumer waits and
+ * looks again every IPCB_RING_LIVENESS_NS. If all are dead and agree, and
+ * the record is still not committed when loaded after the announcements
+ * (acquire: a live winner that committed and announced its next claim
+ * meanwhile is not among them), the record is a dead producer's and will
+ * never be committed: the consumer zeroes h .. claim_end (the padding area
+ * too, when claim_at == h and the claim was padded) and releases it as an
+ * abandoned record, so the other producers' records still arrive. If they
+ * disagree, it reports the death.
  *
  * Wake-ups (the blocking wait strategy), an event count on a futex word:
  *   waiter:  (optionally spin, then sched_yield once: a peer sharing the
@@ -88,13 +110,8 @@
  * 1) means that side died; a consumer finding nothing to read (or an
  * uncommitted record), or a producer finding no space, reports it instead
  * of waiting forever. In a multi-producer ring a dead producer
- * blocks the consumer only when no live producer is left, or at a record
- * claimed and never committed: as the header does not say who claimed a
- * record, a claim that stays at the head for IPCB_RING_CLAIM_GRACE_NS while
- * a producer is dead is taken to be the dead one's (an offer commits within
- * microseconds; a claim a live producer holds open that long, between
- * ipcb_ring_claim and ipcb_ring_commit, is taken for the dead one's too).
- * Until then the consumer waits for the live ones.
+ * blocks the consumer only when no live producer is left; the record it
+ * claimed and never committed is skipped (see Claims).
  * A sleeper learns of a death without a timed wait: a watcher in its
  * process (a thread polling a pidfd per watched pid) wakes X as a waker does
  * when a watched process ends, and the sleeper then checks the pids; one
@@ -105,7 +122,9 @@
  *
  * Versions: 1 slept with a 100 ms timeout and did not wake at registration;
  * a version 2 sleeper could miss a version 1 peer's death, so the version
- * differs though the layout is the same.
+ * differs though the layout is the same. 3 added claim_at and claim_end
+ * (the header grew to 512 bytes); version 2 took a claim that stayed at the
+ * head for a second while a producer was dead for the dead one's.
  */
 #ifndef IPCBRIDGE_RING_H
 #define IPCBRIDGE_RING_H
@@ -116,10 +135,10 @@
 #include <sys/types.h>
 
 #define IPCB_RING_MAGIC 0x474e495242435049ULL /* "IPCBRING" in little-endian bytes */
-#define IPCB_RING_VERSION 2u
+#define IPCB_RING_VERSION 3u
 #define IPCB_RING_MULTI_PRODUCER 1u           /* flags bit */
 #define IPCB_RING_MAX_PRODUCERS 8
-#define IPCB_RING_HEADER_SIZE 384
+#define IPCB_RING_HEADER_SIZE 512
 #define IPCB_RING_RECORD_HEADER 8
 #define IPCB_RING_ALIGNMENT 8
 #define IPCB_RING_MIN_CAPACITY 1024u
@@ -164,7 +183,10 @@ struct ipcb_ring_header {
     _Atomic int32_t consumer_pid;          /* 320 0 = none */
     _Atomic int32_t producer_pids[IPCB_RING_MAX_PRODUCERS]; /* 324 0 = free */
     uint8_t reserved5[28];                 /* 356 */
-};                                         /* 384 = IPCB_RING_HEADER_SIZE */
+    /* cache lines 6 and 7: each producer slot's last claim (multi producer; see Claims) */
+    _Atomic uint64_t claim_at[IPCB_RING_MAX_PRODUCERS];  /* 384 where it starts (padding included) */
+    _Atomic uint64_t claim_end[IPCB_RING_MAX_PRODUCERS]; /* 448 where it ends; 0 = none */
+};                                         /* 512 = IPCB_RING_HEADER_SIZE */
 
 struct ipcb_ring_record {
     int32_t length;                        /* 0 payload bytes (padding: bytes after this header) */
@@ -212,7 +234,6 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
 #define IPCB_RING_BLOCK 2
 #define IPCB_RING_PEER_DIED (-2)               /* return value, see above */
 #define IPCB_RING_LIVENESS_NS 100000000LL     /* peer pid check period */
-#define IPCB_RING_CLAIM_GRACE_NS 1000000000LL /* a head claim held this long is a dead producer's */
 
 struct ipcb_ring {
     struct ipcb_ring_header *header;       /* start of the mapping */
@@ -230,8 +251,7 @@ struct ipcb_ring {
     uint64_t claim_at, claim_end;          /* pending claim (claim_end 0 = none) */
     uint64_t read_end;                     /* end of the record read (0 = none) */
     int64_t liveness_due;                  /* CLOCK_MONOTONIC ns of the next pid check (no watcher) */
-    uint64_t suspect_head;                 /* consumer: a claim at this head a dead producer may hold, */
-    int64_t suspect_since;                 /*   seen first at this CLOCK_MONOTONIC ns (0 = none) */
+    int suspect;                           /* consumer: a dead producer's claim may be at the head */
     int32_t self;                          /* our pid, cached at registration */
     /* The peer watcher (see "Liveness" above), per side (0 producer, 1 consumer): */
     int32_t watched[2][IPCB_RING_MAX_PRODUCERS]; /* the pids followed */
@@ -272,8 +292,7 @@ int ipcb_ring_poll(struct ipcb_ring *r, void *buf, uint32_t cap, uint32_t *len,
                    int wait, int64_t timeout_ns);
 
 /* Zero copy. claim reserves a record of len bytes and sets *payload to
- * where they go; commit publishes it (promptly in a multi-producer ring: see
- * IPCB_RING_CLAIM_GRACE_NS under Liveness). read sets *payload / *len to the
+ * where they go; commit publishes it. read sets *payload / *len to the
  * next record in place; release gives its space back. One claim and one
  * read may be pending per handle (EINVAL otherwise). */
 int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload,

@@ -2,6 +2,8 @@ package io.ipcbridge.ring;
 
 import static io.ipcbridge.ring.RingLayout.ABANDONED;
 import static io.ipcbridge.ring.RingLayout.CAPACITY_AT;
+import static io.ipcbridge.ring.RingLayout.CLAIM_AT_AT;
+import static io.ipcbridge.ring.RingLayout.CLAIM_END_AT;
 import static io.ipcbridge.ring.RingLayout.CONSUMER_PID_AT;
 import static io.ipcbridge.ring.RingLayout.CONSUMER_POSITION_AT;
 import static io.ipcbridge.ring.RingLayout.DATA_FUTEX_AT;
@@ -66,11 +68,10 @@ import java.util.function.BooleanSupplier;
  * {@link PeerDiedException} when the other side died: at once when it sleeps ({@link WaitStrategy#BLOCK},
  * whose peers one daemon thread watches through pidfds while a ring waits for them), within 100 ms
  * when it spins (checking pids is a hint: the kernel may reuse one). In a multi-producer ring a dead
- * producer ends the consumer's wait when no live producer is left, or when a record stays claimed and
- * uncommitted at the head for a second (the header does not say who claimed it, and an offer commits
- * within microseconds: a claim a live producer holds open that long is taken for the dead one's too);
- * until then the consumer waits for the live ones. A record is
- * delivered only when complete, so a producer killed while writing leaves nothing torn behind.
+ * producer ends the consumer's wait when no live producer is left; until then the consumer waits for
+ * the live ones, and skips a record the dead one claimed and never committed (each producer announces
+ * its claim in the header, so the consumer knows whose a claim is). A record is delivered only when
+ * complete, so a producer killed while writing leaves nothing torn behind.
  *
  * <p>Waits follow the handle's {@link WaitStrategy}; they end on {@link Thread#interrupt()} (with
  * {@link InterruptedException}) and on {@link #close()} (with
@@ -169,12 +170,6 @@ public final class Ring implements AutoCloseable {
     /** Busy turns of {@link WaitStrategy#SPIN_THEN_YIELD} before it yields. */
     private static final int SPINS = 200;
     private static final long CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /**
-     * How long a record may stay claimed and uncommitted at the head of a multi-producer ring, while a
-     * producer is dead and another lives, before the dead one is taken to hold the claim: the header
-     * does not say who claimed a record, and an offer commits within microseconds.
-     */
-    private static final long CLAIM_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int PID = (int) ProcessHandle.current().pid();
     /**
      * No position: positions are unsigned 64-bit byte counts, all of them multiples of 8, so a record
@@ -217,9 +212,8 @@ public final class Ring implements AutoCloseable {
     private boolean consumerRegistered;
     private long head;
     private long producerSeen;
-    /** A claim at this head a dead producer may hold, or {@link #NONE}; and when it was first seen. */
-    private long suspectHead = NONE;
-    private long suspectSince;
+    /** Whether the claim at the head may be a dead producer's: looked at every {@link #CHECK_NANOS}. */
+    private boolean suspect;
     /** Whether a handler runs: the head moves past its message only when it returns. */
     private boolean handing;
     /** The object's "dev:ino", the key of {@link #HELD}; null until needed. */
@@ -461,9 +455,7 @@ public final class Ring implements AutoCloseable {
      * Claims room for a message of {@code length} bytes, waiting up to {@code timeout} (null: no
      * limit): the buffer returned (position 0, limit {@code length}) is the record's payload in shared
      * memory, written in place and published by {@link #commit()}. One claim at a time per handle;
-     * {@link #close()} gives it up (the buffer must not be written after that). In a multi-producer
-     * ring, commit promptly: a claim held at the head for a second while another producer is dead is
-     * taken for the dead one's (see the class description).
+     * {@link #close()} gives it up (the buffer must not be written after that).
      *
      * @return the payload buffer, or null if there was no room in time
      * @throws java.nio.channels.AsynchronousCloseException if the handle was closed meanwhile (the
@@ -518,6 +510,9 @@ public final class Ring implements AutoCloseable {
             }
             if (multi) {
                 checkMapped();
+                // the announcement (see Claims in the C header), ordered before the claim by its release
+                LONGS.setRelease(map, CLAIM_AT_AT + 8 * producerSlot, pos);
+                LONGS.setRelease(map, CLAIM_END_AT + 8 * producerSlot, end);
                 if (!LONGS.compareAndSet(map, PRODUCER_POSITION_AT, pos, end)) {
                     continue;
                 }
@@ -596,7 +591,7 @@ public final class Ring implements AutoCloseable {
             for (int i = 0; i < slots; i++) {
                 int at = PRODUCER_PIDS_AT + 4 * i;
                 int pid = (int) INTS.getVolatile(map, at);
-                if (free(pid, "producer " + i) && compareAndSetInt(at, pid, PID)) {
+                if (free(pid, "producer " + i) && !claimPending(i, pid) && compareAndSetInt(at, pid, PID)) {
                     producerSlot = i;
                     hold("producer " + i, true);
                     consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
@@ -606,7 +601,20 @@ public final class Ring implements AutoCloseable {
             }
         }
         throw new IOException("ring " + name + " already has " + (multi ? "its " + slots + " producers" : "a producer")
-                + " (pid " + (int) INTS.getVolatile(map, PRODUCER_PIDS_AT) + (multi ? ", ..." : "") + ")");
+                + " (pid " + (int) INTS.getVolatile(map, PRODUCER_PIDS_AT) + (multi ? ", ..." : "") + ")"
+                + (multi ? ", or dead ones whose last claim is not consumed yet" : ""));
+    }
+
+    /**
+     * Whether the dead producer {@code pid} of slot {@code slot} may still hold a claim the consumer
+     * has not passed: its slot is kept, as the consumer needs its announcement to skip the claim.
+     */
+    private boolean claimPending(int slot, int pid) {
+        if (pid == 0) {
+            return false;
+        }
+        long end = (long) LONGS.getAcquire(map, CLAIM_END_AT + 8 * slot);
+        return end != 0 && end - (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT) > 0;
     }
 
     /**
@@ -1020,10 +1028,10 @@ public final class Ring implements AutoCloseable {
                 if (watch.follow(peers, peers(consumer, peers)) || !watch.available()) {
                     checkPeer(consumer);
                 } else if (consumer) {
-                    suspectHead = NONE; // no producer is dead
+                    suspect = false; // no producer is dead
                 }
                 // a claim a dead producer may hold is looked at again every CHECK_NANOS (see checkPeer)
-                long cap = watch.available() && !(consumer && suspectHead != NONE) ? Long.MAX_VALUE : CHECK_NANOS;
+                long cap = watch.available() && !(consumer && suspect) ? Long.MAX_VALUE : CHECK_NANOS;
                 Optional<Boolean> woken = waits.await(Deadline.NEVER, () -> {
                     int seq = (int) INTS.getVolatile(map, futex);
                     getAndAddInt(waitersAt, 1);
@@ -1092,20 +1100,77 @@ public final class Ring implements AutoCloseable {
         if (dead > 0 && (!multi || dead == registered)) {
             throw new PeerDiedException(name, "producer", deadPid);
         }
-        // A multi-producer ring with a live producer left is blocked by a dead one only at a record it
-        // claimed and never committed. A claim that stays at the head for CLAIM_GRACE_NANOS while a
-        // producer is dead is taken to be the dead one's; until then the live ones may still write.
-        if (dead == 0 || head == (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT)) {
-            suspectHead = NONE;
+        // A multi-producer ring with a live producer left: a record a dead one claimed and never
+        // committed is skipped; a claim a live one holds is waited for.
+        suspect = false;
+        long published = (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT);
+        if (dead == 0 || head == published || readable()) {
             return;
         }
-        long now = System.nanoTime();
-        if (suspectHead != head) {
-            suspectHead = head;
-            suspectSince = now;
-        } else if (now - suspectSince >= CLAIM_GRACE_NANOS) {
-            throw new PeerDiedException(name, "producer", deadPid);
+        int pid = skipDeadClaim(published);
+        if (pid > 0) {
+            throw new PeerDiedException(name, "producer", pid);
         }
+        suspect = pid == 0;
+    }
+
+    /**
+     * The consumer of a multi-producer ring at a record not committed: finds who claimed it from the
+     * producers' announcements (see Claims in the C header). If every claimer is dead and they agree,
+     * the claim will never be committed: it is zeroed and released, and this returns -1. 0: a claimer
+     * lives (or none is known), wait. A pid: dead claimers disagree, and this is one of them.
+     */
+    private int skipDeadClaim(long published) throws IOException {
+        long at = NONE;
+        long end = 0;
+        for (int i = 0; i < MAX_PRODUCERS; i++) {
+            int pid = (int) INTS.getVolatile(map, PRODUCER_PIDS_AT + 4 * i);
+            long e = (long) LONGS.getAcquire(map, CLAIM_END_AT + 8 * i);
+            long a = (long) LONGS.getAcquire(map, CLAIM_AT_AT + 8 * i);
+            if (pid == 0 || !claimStartsHead(a, e, published)) {
+                continue;
+            }
+            if (pid == PID || Syscalls.processRuns(pid)) {
+                return 0;
+            }
+            if (at != NONE && (a != at || e != end)) {
+                return pid;
+            }
+            at = a;
+            end = e;
+        }
+        // a live claimer that committed meanwhile and announced its next claim is not among them: its
+        // announcements come after its commit, which the acquire loads above make visible now
+        if (at == NONE || readable()) {
+            return 0;
+        }
+        int room = capacity - (int) (at & mask);
+        if (at == head && end - at > room) { // its padding was never committed
+            clear(HEADER_SIZE + (int) (at & mask), room);
+            clear(HEADER_SIZE, (int) (end - at - room));
+        } else {
+            clear(HEADER_SIZE + (int) (head & mask), (int) (end - head));
+        }
+        head = end;
+        release();
+        return -1;
+    }
+
+    /**
+     * Whether the claim announced as [at, end) starts at the head: at the head itself, or before the
+     * padding that ends at the start of the data area where the head is; and whether the ring could
+     * hold it (aligned, no larger than a record of the maximum after its padding, within the producer
+     * position): the announcement is untrusted, and the consumer zeroes what it covers.
+     */
+    private boolean claimStartsHead(long at, long end, long published) {
+        int room = capacity - (int) (at & mask);
+        if (((at | end) & (RingLayout.ALIGNMENT - 1)) != 0 || end - head <= 0 || published - end < 0) {
+            return false;
+        }
+        if (at != head && !((head & mask) == 0 && head - at == room)) {
+            return false;
+        }
+        return (end - at > room ? end - at - room : end - at) <= RingLayout.recordSize(maxMessage);
     }
 
     private void checkOpen() throws ClosedChannelException {

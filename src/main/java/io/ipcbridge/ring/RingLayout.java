@@ -9,11 +9,11 @@ package io.ipcbridge.ring;
 final class RingLayout {
     /** "IPCBRING" in little-endian bytes. */
     static final long MAGIC = 0x474e495242435049L;
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     /** The flags bit of a multi-producer ring. */
     static final int MULTI_PRODUCER = 1;
     static final int MAX_PRODUCERS = 8;
-    static final int HEADER_SIZE = 384;
+    static final int HEADER_SIZE = 512;
     static final int RECORD_HEADER = 8;
     static final int ALIGNMENT = 8;
     static final int MIN_CAPACITY = 1024;
@@ -30,6 +30,7 @@ final class RingLayout {
         PRODUCER_POSITION(64, 8), CONSUMER_POSITION(128, 8),
         DATA_FUTEX(192, 4), DATA_WAITERS(196, 4), SPACE_FUTEX(256, 4), SPACE_WAITERS(260, 4),
         CONSUMER_PID(320, 4), PRODUCER_PIDS(324, 4 * MAX_PRODUCERS),
+        CLAIM_AT(384, 8 * MAX_PRODUCERS), CLAIM_END(448, 8 * MAX_PRODUCERS),
         /** Record fields, relative to the record's start. */
         LENGTH(0, 4), TYPE(4, 4);
 
@@ -61,6 +62,8 @@ final class RingLayout {
     static final int SPACE_WAITERS_AT = Field.SPACE_WAITERS.offset;
     static final int CONSUMER_PID_AT = Field.CONSUMER_PID.offset;
     static final int PRODUCER_PIDS_AT = Field.PRODUCER_PIDS.offset;
+    static final int CLAIM_AT_AT = Field.CLAIM_AT.offset;
+    static final int CLAIM_END_AT = Field.CLAIM_END.offset;
     static final int LENGTH_AT = Field.LENGTH.offset;
     static final int TYPE_AT = Field.TYPE.offset;
 

@@ -88,7 +88,7 @@ class RingReviewTest {
                 assertEquals(4096 - 4, raw.getLongVolatile(64), "nothing claimed");
             }
             byte[] data = new byte[4096];
-            raw.buffer().get(384, data);
+            raw.buffer().get(RingLayout.HEADER_SIZE, data);
             assertArrayEquals(new byte[4096], data, "nothing written in the data area");
         }
     }

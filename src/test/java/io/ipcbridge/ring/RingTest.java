@@ -70,7 +70,7 @@ class RingTest {
         String n = name();
         try (Ring created = Ring.create(n, 4096); Ring opened = Ring.open(n)) {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of("/dev/shm" + n))));
-            assertEquals(384 + 4096, Files.size(Path.of("/dev/shm" + n)));
+            assertEquals(RingLayout.HEADER_SIZE + 4096, Files.size(Path.of("/dev/shm" + n)));
             assertEquals(4096, opened.capacity());
             assertEquals(4096 / 2 - 8, opened.maxMessage());
             assertFalse(opened.isMultiProducer());
@@ -133,10 +133,10 @@ class RingTest {
     void aHeaderOfAnotherVersionOrInconsistentGeometryIsRefused() throws Exception {
         String n = name();
         try (Ring ring = Ring.create(n, 4096); SharedMemory raw = SharedMemory.open(n)) {
-            raw.setInt(8, 1); // a version 1 ring: the same layout, but its waiters need timed wake-ups
+            raw.setInt(8, 2); // a version 2 ring: its producers announce no claims
             String message = assertThrows(RingFormatException.class, () -> Ring.open(n)).getMessage();
-            assertTrue(message.contains("layout version 1") && message.contains("this is version 2"), message);
-            raw.setInt(8, 2);
+            assertTrue(message.contains("layout version 2") && message.contains("this is version 3"), message);
+            raw.setInt(8, 3);
             raw.setLong(16, 8192); // capacity larger than the object
             assertTrue(assertThrows(RingFormatException.class, () -> Ring.open(n)).getMessage().contains("too few"));
             raw.setLong(16, 3000); // not a power of two
@@ -155,7 +155,7 @@ class RingTest {
         String n = name();
         try (Ring ring = Ring.create(n, 4096); SharedMemory raw = SharedMemory.open(n)) {
             assertTrue(ring.offer(bytes("x")));
-            raw.setInt(384, 0x7fffffff);
+            raw.setInt(RingLayout.HEADER_SIZE, 0x7fffffff);
             RingFormatException e = assertThrows(RingFormatException.class, () -> ring.poll(Duration.ZERO));
             assertTrue(e.getMessage().contains("corrupt record"), e.getMessage());
             raw.setLong(64, 1L << 40); // a producer position far beyond the consumer's
@@ -172,8 +172,8 @@ class RingTest {
             assertTrue(ring.offer(bytes("x")));
             assertEquals("x", new String(ring.poll(Duration.ZERO), StandardCharsets.UTF_8));
             // a peer publishes 8 bytes at position 16, and writes there a padding record to the end of the ring
-            raw.setInt(384 + 16, 4096 - 16 - 8);
-            raw.setInt(384 + 16 + 4, 2);
+            raw.setInt(RingLayout.HEADER_SIZE + 16, 4096 - 16 - 8);
+            raw.setInt(RingLayout.HEADER_SIZE + 16 + 4, 2);
             raw.setLongRelease(64, 16 + 8);
             RingFormatException e = assertThrows(RingFormatException.class, () -> ring.poll(Duration.ZERO));
             assertTrue(e.getMessage().contains("past the producer position"), e.getMessage());
@@ -286,7 +286,7 @@ class RingTest {
             first.close();
             if (multi) {
                 byte[] data = new byte[1024];
-                raw.buffer().get(384, data);
+                raw.buffer().get(RingLayout.HEADER_SIZE, data);
                 assertArrayEquals(new byte[1024], data, "every record, the abandoned one too, zeroed once read");
             }
         }
