@@ -20,6 +20,9 @@
  *                            types, both ring kinds: EPROTO each
  *         bad-header         garbage header fields: open fails with EPROTO
  *         misaligned         misaligned positions: read and offer EPROTO
+ *         bad-claims         a dead producer's claim announcements: one the
+ *                            ring could not hold is ignored, a valid one
+ *                            skipped; nothing else is written
  *       Exit 0 when every case passed, 1 otherwise.
  *   ring_hostile wait-forever NAME
  *       Opens the ring NAME and reads one record with IPCB_RING_BLOCK and a
@@ -210,6 +213,67 @@ static int case_misaligned(void)
     return fails != 0;
 }
 
+/* G: claim announcements (multi producer) a dead producer's slot holds: one
+ * the ring could not hold is ignored (the read waits, nothing is written);
+ * a valid one is skipped, zeroed, and nothing else is written. */
+static int case_bad_claims(void)
+{
+    int fails = 0;
+    struct ipcb_ring r;
+    const void *p;
+    uint32_t len;
+    static uint8_t want[4096], now[4096];
+    int64_t ignored[][2] = { { 0, 1 << 20 }, { 0, 12 }, { 4, 64 }, { 0, 128 }, { 8, 64 }, { -8, 4096 + 64 } };
+    pid_t dead = fork();
+
+    if (dead == 0)
+        _exit(0);
+    if (dead < 0 || waitpid(dead, NULL, 0) != dead) {
+        perror("fork");
+        return 1;
+    }
+    snprintf(name, sizeof name, "/ipcb-hostile-%d", (int)getpid());
+    shm_unlink(name);
+    if (ipcb_ring_create(&r, name, 4096, 100, IPCB_RING_MULTI_PRODUCER, 0600) != 0) {
+        fprintf(stderr, "create: %s\n", ipcb_ring_error(&r));
+        return 1;
+    }
+    memset(want, 0x5a, sizeof want);
+    memset(want, 0, 8);       /* the record header at the head: not committed */
+    memset(want + 64, 0, 8);  /* and after the valid claim */
+    memcpy(r.data, want, sizeof want);
+    atomic_store(&r.header->producer_position, 128);
+    atomic_store(&r.header->producer_pids[0], (int32_t)dead);
+    atomic_store(&r.header->producer_pids[1], (int32_t)getppid()); /* a live producer: no report */
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+        atomic_store(&r.header->claim_at[0], (uint64_t)ignored[i][0]);
+        atomic_store(&r.header->claim_end[0], (uint64_t)ignored[i][1]);
+        int rc = ipcb_ring_read(&r, &p, &len, IPCB_RING_SPIN, 150000000);
+        memcpy(now, r.data, sizeof now);
+        if (!(rc == -1 && errno == ETIMEDOUT) || atomic_load(&r.header->consumer_position) != 0
+            || memcmp(now, want, sizeof now) != 0) {
+            printf("G claim %lld..%lld: rc=%d errno=%d (%s)\n", (long long)ignored[i][0], (long long)ignored[i][1], rc,
+                   errno, ipcb_ring_error(&r));
+            fails++;
+        }
+    }
+    atomic_store(&r.header->claim_at[0], 0);
+    atomic_store(&r.header->claim_end[0], 64);
+    int rc = ipcb_ring_read(&r, &p, &len, IPCB_RING_SPIN, 150000000);
+    memset(want, 0, 64);
+    memcpy(now, r.data, sizeof now);
+    if (!(rc == -1 && errno == ETIMEDOUT) || atomic_load(&r.header->consumer_position) != 64
+        || memcmp(now, want, sizeof now) != 0) {
+        printf("G valid claim: rc=%d errno=%d consumer_position %llu\n", rc, errno,
+               (unsigned long long)atomic_load(&r.header->consumer_position));
+        fails++;
+    }
+    ipcb_ring_close(&r);
+    shm_unlink(name);
+    printf("G bad claims: %d unexpected\n", fails);
+    return fails != 0;
+}
+
 static int run(const char *what, int (*fn)(void), unsigned secs)
 {
     pid_t c = fork();
@@ -270,5 +334,6 @@ int main(int argc, char **argv)
     failed += run("bad-records", case_bad_records, 10);
     failed += run("bad-header", case_bad_header, 10);
     failed += run("misaligned", case_misaligned, 10);
+    failed += run("bad-claims", case_bad_claims, 10);
     return failed != 0;
 }

@@ -1130,7 +1130,11 @@ public final class Ring implements AutoCloseable {
             if (pid == 0 || !claimStartsHead(a, e, published)) {
                 continue;
             }
-            if (pid == PID || Syscalls.processRuns(pid)) {
+            boolean gone;
+            synchronized (HELD) {
+                gone = free(pid, "producer " + i); // this process's pid too, left by an earlier process
+            }
+            if (!gone) {
                 return 0;
             }
             if (at != NONE && (a != at || e != end)) {

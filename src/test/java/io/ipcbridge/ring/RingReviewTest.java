@@ -4,6 +4,7 @@ import static io.ipcbridge.ring.RingTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,8 +18,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -90,6 +93,49 @@ class RingReviewTest {
             byte[] data = new byte[4096];
             raw.buffer().get(RingLayout.HEADER_SIZE, data);
             assertArrayEquals(new byte[4096], data, "nothing written in the data area");
+        }
+    }
+
+    @Test
+    void aClaimAnnouncementTheRingCouldNotHoldIsIgnoredAndAValidOneOfADeadProducerIsSkipped() throws Exception {
+        // SEC-13: the consumer zeroes what a dead producer's announced claim covers, so an announcement
+        // must start at the head, be aligned, fit a record of the maximum and lie within the producer
+        // position, or it is ignored (the consumer waits); nothing outside the claim is ever written
+        String n = name();
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Process live = new ProcessBuilder("sleep", "60").start();
+        try (Ring consumer = Ring.create(n, 4096, 100, true, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            byte[] data = new byte[4096];
+            Arrays.fill(data, (byte) 0x5a);
+            raw.buffer().put(RingLayout.HEADER_SIZE, data);
+            raw.setLongRelease(RingLayout.HEADER_SIZE, 0); // the record headers at the head and after the
+            raw.setLongRelease(RingLayout.HEADER_SIZE + 64, 0); // claim of the last case: not committed
+            Arrays.fill(data, 0, 8, (byte) 0);
+            Arrays.fill(data, 64, 72, (byte) 0);
+            raw.setLongRelease(RingLayout.PRODUCER_POSITION_AT, 128);
+            raw.setIntVolatile(RingLayout.PRODUCER_PIDS_AT, (int) gone.pid());
+            raw.setIntVolatile(RingLayout.PRODUCER_PIDS_AT + 4, (int) live.pid()); // a live producer: no report
+            long[][] ignored = {{0, 1 << 20}, {0, 12}, {4, 64}, {0, 128}, {8, 64}, {-8, 4096 + 64}};
+            for (long[] claim : ignored) {
+                raw.setLongRelease(RingLayout.CLAIM_AT_AT, claim[0]);
+                raw.setLongRelease(RingLayout.CLAIM_END_AT, claim[1]);
+                assertNull(consumer.poll(Duration.ofMillis(150)), "claim " + claim[0] + ".." + claim[1] + " is ignored");
+                assertEquals(0, raw.getLongVolatile(RingLayout.CONSUMER_POSITION_AT), "nothing released");
+                byte[] now = new byte[4096];
+                raw.buffer().get(RingLayout.HEADER_SIZE, now);
+                assertArrayEquals(data, now, "nothing written");
+            }
+            raw.setLongRelease(RingLayout.CLAIM_AT_AT, 0);
+            raw.setLongRelease(RingLayout.CLAIM_END_AT, 64);
+            assertNull(consumer.poll(Duration.ofMillis(150)), "nothing to deliver");
+            assertEquals(64, raw.getLongVolatile(RingLayout.CONSUMER_POSITION_AT), "the dead producer's claim skipped");
+            Arrays.fill(data, 0, 64, (byte) 0);
+            byte[] now = new byte[4096];
+            raw.buffer().get(RingLayout.HEADER_SIZE, now);
+            assertArrayEquals(data, now, "its 64 bytes zeroed, nothing else written");
+        } finally {
+            live.destroyForcibly().waitFor();
         }
     }
 
