@@ -128,15 +128,15 @@ check "shm write past the end: exit 1" 1 "" -- write_past_end
 check "  ... and nothing was written (SHM: refused before any byte)" 0 "616263" -- "$peers/shm_peer" read "$m" 8 3
 
 # --- message rings -------------------------------------------------------------------------------
-# The ring's header is 384 bytes, then records of {int32 length, int32 type (1 = message), payload}
+# The ring's header is 512 bytes, then records of {int32 length, int32 type (1 = message), payload}
 # at 8-byte aligned offsets; integers in the machine's byte order (little-endian here).
 check "ring create --capacity 1k --max-message 64" 0 "" -- ipcb ring create "$g" --capacity 1k --max-message 64
 check "  ... its header starts with the magic IPCBRING" 0 "4950434252494e47" -- "$peers/shm_peer" read "$g" 0 8
 check "ring send hello" 0 "" -- ipcb ring send "$g" hello
 check "  ... shm_peer reads the record: length 5, type 1, the bytes" 0 "05000000010000006865""6c6c6f" -- \
-    "$peers/shm_peer" read "$g" 384 13
-# A record written from C at the next offset (384 + 16), then published: producer_position (at 64) = 32.
-check "shm_peer writes a record of abc after it" 0 "" -- "$peers/shm_peer" write "$g" 400 0300000001000000616263
+    "$peers/shm_peer" read "$g" 512 13
+# A record written from C at the next offset (512 + 16), then published: producer_position (at 64) = 32.
+check "shm_peer writes a record of abc after it" 0 "" -- "$peers/shm_peer" write "$g" 528 0300000001000000616263
 check "  ... and publishes it" 0 "" -- "$peers/shm_peer" write "$g" 64 2000000000000000
 check "ring receive --count 2: the CLI's message, then C's" 0 $'hello\nabc' -- ipcb ring receive "$g" --count 2
 send_ring_binary() { ipcb ring send "$g" <"$work/bin"; }

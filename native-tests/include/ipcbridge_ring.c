@@ -161,12 +161,35 @@ static void wake(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
 #define SYS_pidfd_open 434
 #endif
 
+/* Whether pid names a thread-group leader (a process), per the Tgid line of
+ * /proc/PID/status; 1 when that cannot be read (a /proc that hides it). */
+static int leads_its_process(pid_t pid)
+{
+    char path[40], line[128];
+    FILE *status;
+    long tgid = pid;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if ((status = fopen(path, "re")) == NULL)
+        return 1;
+    while (fgets(line, sizeof line, status) != NULL)
+        if (strncmp(line, "Tgid:", 5) == 0) {
+            tgid = strtol(line + 5, NULL, 10);
+            break;
+        }
+    fclose(status);
+    return tgid == pid;
+}
+
 /* Whether pid still runs: kill(pid, 0) finds it and it is not a zombie (a
  * killed child its parent has not reaped yet is gone but for its pid), or
  * its zombie is only its main thread's, ended with threads still running.
  * A pidfd tells: it polls readable once every thread has ended, and needs no
  * /proc, which may hide another user's processes (hidepid). Without one,
- * /proc/PID/stat does (num_threads, field 20, counts the zombie too). */
+ * /proc/PID/stat does (num_threads, field 20, counts the zombie too). A pid
+ * that now names a thread not leading its process (pidfd_open fails with
+ * ENOENT, EINVAL before Linux 6.9; kill(2) and /proc/PID still find the
+ * thread) was reused: the process has ended. */
 static int alive(pid_t pid)
 {
     char path[32], stat[512], *close_paren, *field;
@@ -183,7 +206,7 @@ static int alive(pid_t pid)
         close(fd);
         return n != 1;
     }
-    if (errno == ESRCH)
+    if (errno == ESRCH || ((errno == ENOENT || errno == EINVAL) && !leads_its_process(pid)))
         return 0;
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -406,7 +429,7 @@ static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
         int slot = -1;
 
         if (pidfd < 0) {
-            if (errno == ESRCH)
+            if (errno == ESRCH || !alive(pids[i])) /* also a pid that names another process's thread now */
                 watch_died(r, side);
             else
                 ok = 0;

@@ -107,7 +107,9 @@
  * space. A pid that is gone (ESRCH, or a process ended and not reaped yet:
  * a pidfd of it polls readable; without pidfds, /proc/PID/stat state Z or
  * X, but for a main thread that ended while others run: num_threads above
- * 1) means that side died; a consumer finding nothing to read (or an
+ * 1; or a pid that now names a thread not leading its process: pidfd_open
+ * fails with ENOENT or EINVAL and /proc/PID/status has another Tgid) means
+ * that side died; a consumer finding nothing to read (or an
  * uncommitted record), or a producer finding no space, reports it instead
  * of waiting forever. In a multi-producer ring a dead producer
  * blocks the consumer only when no live producer is left; the record it

@@ -39,7 +39,7 @@ final class RingCommand {
 
     /** {@code ring create NAME --capacity S [--max-message S] [--mode M] [--exclusive] [--multi-producer]}. */
     @Command(name = "create", mixinStandardHelpOptions = true, version = Main.VERSION,
-            description = {"Creates a ring of S bytes of data (after a 384-byte header) in the shared memory object "
+            description = {"Creates a ring of S bytes of data (after a 512-byte header) in the shared memory object "
                     + "NAME, with exactly the given mode (default 0600).",
                 "S must be a power of two from 1KiB to 1GiB and --max-message at most S / 2 - 8 (its default): "
                         + "those are rules of the ring, so other sizes parse but are refused with exit status 1, "

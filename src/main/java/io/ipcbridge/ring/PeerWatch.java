@@ -1,6 +1,6 @@
 package io.ipcbridge.ring;
 
-import io.ipcbridge.ErrnoException;
+import io.ipcbridge.IpcError;
 import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
@@ -121,12 +121,14 @@ final class PeerWatch implements AutoCloseable {
                 int pidfd;
                 try {
                     pidfd = Syscalls.pidfdOpen(pid);
-                } catch (ErrnoException e) {
-                    if (e.errno() == Errors.ESRCH) {
-                        died(pid);
+                } catch (IOException e) {
+                    // any errno's type: ENOENT's is a NoSuchObjectException, not an ErrnoException, and it
+                    // ended the wait with that exception
+                    if (e instanceof IpcError failed && failed.errno() == Errors.ESRCH || !Syscalls.processRuns(pid)) {
+                        died(pid); // also a pid that names another process's thread now (ENOENT, EINVAL)
                         continue;
                     }
-                    available = false; // ENOSYS and the like: the waiter looks itself
+                    available = false; // ENOSYS, EMFILE and the like: the waiter looks itself
                     continue;
                 }
                 Entry e = new Entry(this, pid, pidfd);

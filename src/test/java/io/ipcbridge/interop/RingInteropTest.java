@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -406,6 +407,55 @@ class RingInteropTest {
                 }
                 assertTrue(holder.isAlive(), "the holder still holds its claim");
             }
+        }
+    }
+
+    @Test
+    void aRegisteredPidThatNowNamesAThreadOfAnotherProcessIsADeadProducer() throws Exception {
+        // the producer's pid was reused for a thread that does not lead its process (here a thread of
+        // this JVM, seen from the C consumer's process and from this one alike): kill(2) and /proc/PID
+        // find the thread, pidfd_open refuses it (ENOENT), and the producer has ended. Before, both sides
+        // took it to run, and the Java watcher turned itself off for the ring (100 ms polls).
+        CountDownLatch end = new CountDownLatch(1);
+        Thread probe = new Thread(() -> {
+            try {
+                end.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "ipcb-tid-probe");
+        probe.start();
+        try {
+            int tid = -1;
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path task : (Iterable<Path>) tasks::iterator) {
+                    if (Files.readString(task.resolve("comm")).trim().equals("ipcb-tid-probe")) {
+                        tid = Integer.parseInt(task.getFileName().toString());
+                    }
+                }
+            }
+            assertTrue(tid > 0 && tid != ProcessHandle.current().pid(), "the probe thread's id: " + tid);
+            for (boolean javaConsumer : new boolean[] {true, false}) {
+                for (String wait : new String[] {"block", "spin"}) {
+                    String n = name();
+                    try (Ring ring = Ring.create(n, 1 << 12, MAX, false, 0600); SharedMemory raw = SharedMemory.open(n)) {
+                        raw.setIntVolatile(324, tid); // producer_pids[0]
+                        if (javaConsumer) {
+                            ring.waitStrategy(wait.equals("block") ? Ring.WaitStrategy.BLOCK : Ring.WaitStrategy.SPIN);
+                            PeerDiedException e = assertThrows(PeerDiedException.class, () -> ring.poll(WAIT), wait);
+                            assertEquals(tid, e.pid());
+                        } else {
+                            Process consumer = start("consume", n, "1", "60", "--wait", wait, "--timeout-ms", "30000");
+                            assertTrue(consumer.waitFor(60, TimeUnit.SECONDS), "ring_peer consume ends");
+                            assertEquals(3, consumer.exitValue(), () -> wait + ": " + stderr(consumer));
+                            assertTrue(stderr(consumer).contains("pid " + tid), () -> "ring_peer consume: " + stderr(consumer));
+                        }
+                    }
+                }
+            }
+        } finally {
+            end.countDown();
+            probe.join();
         }
     }
 

@@ -1077,7 +1077,9 @@ public final class Syscalls {
      * (a killed child that its parent has not reaped yet is gone for every purpose but its pid). A
      * process whose main thread ended while others run shows as a zombie too, and runs. A pidfd
      * tells: it polls readable once every thread has ended, and needs no /proc, which may hide
-     * another user's processes (hidepid); without one, /proc/PID/stat does.
+     * another user's processes (hidepid); without one, /proc/PID/stat does. A pid that now names a
+     * thread not leading its process (pidfd_open fails with ENOENT, EINVAL before Linux 6.9, where
+     * kill(2) and /proc/PID still find the thread) was reused: the process has ended.
      */
     public static boolean processRuns(int pid) {
         if (!processExists(pid)) {
@@ -1094,7 +1096,8 @@ public final class Syscalls {
                 close((int) pidfd);
             }
         }
-        if (jnaErrno() == ESRCH) {
+        int errno = jnaErrno();
+        if (errno == ESRCH || (errno == Errors.ENOENT || errno == Errors.EINVAL) && !leadsItsProcess(pid)) {
             return false;
         }
         try {
@@ -1111,5 +1114,22 @@ public final class Syscalls {
             // the process, which kill(2) still finds: it is taken to run, not reported dead.
             return processExists(pid);
         }
+    }
+
+    /**
+     * Whether {@code pid} names a thread-group leader (a process), per the Tgid line of
+     * /proc/PID/status; true when that cannot be read (a /proc that hides the process).
+     */
+    private static boolean leadsItsProcess(int pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (line.startsWith("Tgid:")) {
+                    return Integer.parseInt(line.substring(5).trim()) == pid;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone meanwhile, or hidden: the caller's other looks decide
+        }
+        return true;
     }
 }
