@@ -1025,7 +1025,7 @@ public final class Ring implements AutoCloseable {
         try {
             for (;;) {
                 int deaths = watch.deaths();
-                if (watch.follow(peers, peers(consumer, peers)) || !watch.available()) {
+                if (watch.follow(peers, peers(consumer, peers)) || !watch.available() || leftOverBySamePid(consumer)) {
                     checkPeer(consumer);
                 } else if (consumer) {
                     suspect = false; // no producer is dead
@@ -1079,7 +1079,7 @@ public final class Ring implements AutoCloseable {
     private void checkPeer(boolean consumer) throws IOException {
         if (!consumer) {
             int pid = (int) INTS.getVolatile(map, CONSUMER_PID_AT);
-            if (pid != 0 && pid != PID && !Syscalls.processRuns(pid)) {
+            if (pid != 0 && gone("consumer", pid)) {
                 throw new PeerDiedException(name, "consumer", pid);
             }
             return;
@@ -1090,8 +1090,8 @@ public final class Ring implements AutoCloseable {
         for (int i = 0; i < (multi ? MAX_PRODUCERS : 1); i++) {
             int pid = (int) INTS.getVolatile(map, PRODUCER_PIDS_AT + 4 * i);
             if (pid != 0) {
-                registered++; // this process's producer counts too: it lives, and may still write
-                if (pid != PID && !Syscalls.processRuns(pid)) {
+                registered++; // a producer handle of this process counts too: it lives, and may still write
+                if (gone("producer " + i, pid)) {
                     dead++;
                     deadPid = pid;
                 }
@@ -1115,6 +1115,36 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
+     * Whether the peer registered as {@code pid} in {@code role} ("consumer", "producer N") has ended:
+     * a process gone, or this process's pid that no handle here holds (left by an earlier process with
+     * the same pid).
+     */
+    private boolean gone(String role, int pid) throws IOException {
+        if (pid != PID) {
+            return !Syscalls.processRuns(pid);
+        }
+        synchronized (HELD) {
+            return free(pid, role);
+        }
+    }
+
+    /**
+     * Whether a registration of the other side holds this process's pid without a handle here holding
+     * it: left by an earlier process with the same pid, which the watcher, watching other processes
+     * only, never reports.
+     */
+    private boolean leftOverBySamePid(boolean consumer) throws IOException {
+        int slots = consumer ? (multi ? MAX_PRODUCERS : 1) : 1;
+        for (int i = 0; i < slots; i++) {
+            int pid = (int) INTS.getVolatile(map, consumer ? PRODUCER_PIDS_AT + 4 * i : CONSUMER_PID_AT);
+            if (pid == PID && gone(consumer ? "producer " + i : "consumer", pid)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The consumer of a multi-producer ring at a record not committed: finds who claimed it from the
      * producers' announcements (see Claims in the C header). If every claimer is dead and they agree,
      * the claim will never be committed: it is zeroed and released, and this returns -1. 0: a claimer
@@ -1130,11 +1160,7 @@ public final class Ring implements AutoCloseable {
             if (pid == 0 || !claimStartsHead(a, e, published)) {
                 continue;
             }
-            boolean gone;
-            synchronized (HELD) {
-                gone = free(pid, "producer " + i); // this process's pid too, left by an earlier process
-            }
-            if (!gone) {
+            if (!gone("producer " + i, pid)) {
                 return 0;
             }
             if (at != NONE && (a != at || e != end)) {

@@ -231,4 +231,50 @@ class RingReviewTest {
             assertEquals(0, raw.getIntVolatile(324));
         }
     }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {false, true})
+    void aRegistrationLeftByAnEarlierProcessWithThisPidIsADeadPeerToTheOtherSide(boolean multi)
+            throws Exception {
+        // The same pid reuse seen from the other side: the producer registered with this JVM's pid, which
+        // no handle here holds, has ended. It was taken for a live producer of this process, and a consumer
+        // waited for it for ever; in a multi-producer ring its claim at the head was never skipped. The
+        // same for a consumer registration and a producer waiting for room.
+        int me = (int) ProcessHandle.current().pid();
+        String n = name();
+        try (Ring consumer = Ring.create(n, 4096, 100, multi, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            raw.setIntRelease(324, me); // producer_pids[0]
+            if (multi) { // and it died holding a claim at the head, behind which a live producer's record waits
+                Process live = new ProcessBuilder("sleep", "60").start();
+                try {
+                    raw.setIntRelease(328, (int) live.pid());
+                    raw.setLongRelease(RingLayout.CLAIM_AT_AT, 0);
+                    raw.setLongRelease(RingLayout.CLAIM_END_AT, 64);
+                    raw.setIntRelease(RingLayout.HEADER_SIZE + 64, 5); // the record after it, committed
+                    raw.buffer().put(RingLayout.HEADER_SIZE + 72, "after".getBytes(StandardCharsets.UTF_8));
+                    raw.setIntRelease(RingLayout.HEADER_SIZE + 64 + 4, RingLayout.MESSAGE);
+                    raw.setLongRelease(RingLayout.PRODUCER_POSITION_AT, 64 + 16);
+                    byte[] got = consumer.poll(Duration.ofSeconds(30));
+                    assertNotNull(got, "the dead claim skipped");
+                    assertEquals("after", new String(got, StandardCharsets.UTF_8));
+                } finally {
+                    live.destroyForcibly().waitFor();
+                }
+            } else {
+                PeerDiedException e = assertThrows(PeerDiedException.class, () -> consumer.poll(Duration.ofSeconds(30)));
+                assertEquals(me, e.pid());
+            }
+        }
+        // and from a producer waiting for room behind a consumer registration left that way
+        String m = name();
+        try (Ring producer = Ring.create(m, 1024, 100, multi, 0600); SharedMemory raw = SharedMemory.open(m)) {
+            raw.setIntRelease(320, me); // consumer_pid
+            while (producer.offer(bytes("fill"))) {
+                // until the ring is full
+            }
+            PeerDiedException e = assertThrows(PeerDiedException.class,
+                    () -> producer.offer(bytes("fill"), Duration.ofSeconds(30)));
+            assertEquals(me, e.pid());
+        }
+    }
 }
