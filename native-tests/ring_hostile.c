@@ -23,6 +23,10 @@
  *         bad-claims         a dead producer's claim announcements: one the
  *                            ring could not hold is ignored, a valid one
  *                            skipped; nothing else is written
+ *         live-claims        not hostile, the claims of live producers: one
+ *                            that finds no room announces none; a child of
+ *                            fork producing through its parent's handle
+ *                            registers under its own pid
  *       Exit 0 when every case passed, 1 otherwise.
  *   ring_hostile wait-forever NAME
  *       Opens the ring NAME and reads one record with IPCB_RING_BLOCK and a
@@ -274,6 +278,52 @@ static int case_bad_claims(void)
     return fails != 0;
 }
 
+/* H: a producer that finds no room announces no claim (a loser of a
+ * compare-and-set waiting for room would otherwise keep the consumer waiting
+ * at the claim of a winner that died); and a child of fork producing through
+ * its parent's handle registers anew, so that its claims are announced under
+ * its own pid, never under its parent's (who may be gone). */
+static int case_claims_of_live_producers(void)
+{
+    int fails = 0;
+    struct ipcb_ring r;
+    char msg[16] = "x";
+
+    snprintf(name, sizeof name, "/ipcb-hostile-%d", (int)getpid());
+    shm_unlink(name);
+    if (ipcb_ring_create(&r, name, 1024, 100, IPCB_RING_MULTI_PRODUCER, 0600) != 0) {
+        fprintf(stderr, "create: %s\n", ipcb_ring_error(&r));
+        return 1;
+    }
+    if (ipcb_ring_offer(&r, msg, sizeof msg, IPCB_RING_NOWAIT, 0) != 0 || atomic_load(&r.header->claim_end[0]) == 0)
+        fails++, printf("H first offer: %s, claim_end %llu\n", ipcb_ring_error(&r),
+                        (unsigned long long)atomic_load(&r.header->claim_end[0]));
+    while (ipcb_ring_offer(&r, msg, sizeof msg, IPCB_RING_NOWAIT, 0) == 0)
+        ;
+    if (errno != EAGAIN || atomic_load(&r.header->claim_end[0]) != 0)
+        fails++, printf("H no room: errno %d, claim_end %llu (want 0)\n", errno,
+                        (unsigned long long)atomic_load(&r.header->claim_end[0]));
+    atomic_store(&r.header->consumer_position, atomic_load(&r.header->producer_position)); /* room again */
+    memset(r.data, 0, 1024);
+    pid_t child = fork();
+    if (child == 0) {
+        int bad = ipcb_ring_offer(&r, msg, sizeof msg, IPCB_RING_NOWAIT, 0) != 0;
+        int32_t me = (int32_t)getpid();
+        bad |= atomic_load(&r.header->producer_pids[0]) == me || atomic_load(&r.header->producer_pids[1]) != me;
+        if (bad)
+            printf("H fork: offer %s, slots %d %d, child %d\n", ipcb_ring_error(&r),
+                   (int)atomic_load(&r.header->producer_pids[0]), (int)atomic_load(&r.header->producer_pids[1]), (int)me);
+        _exit(bad);
+    }
+    int st;
+    if (child < 0 || waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fails++, printf("H fork: the child did not produce under its own pid in a slot of its own\n");
+    ipcb_ring_close(&r);
+    shm_unlink(name);
+    printf("H claims of live producers: %d unexpected\n", fails);
+    return fails != 0;
+}
+
 static int run(const char *what, int (*fn)(void), unsigned secs)
 {
     pid_t c = fork();
@@ -335,5 +385,6 @@ int main(int argc, char **argv)
     failed += run("bad-header", case_bad_header, 10);
     failed += run("misaligned", case_misaligned, 10);
     failed += run("bad-claims", case_bad_claims, 10);
+    failed += run("live-claims", case_claims_of_live_producers, 10);
     return failed != 0;
 }

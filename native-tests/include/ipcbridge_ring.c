@@ -493,8 +493,35 @@ static int forget_reused(struct ipcb_ring *r, int side)
 /* ------------------------------------------------------- create, open, close */
 
 /* geometry: the checked capacity, max_message and flags (not the shared header) */
+/* Bumped in every child of fork: a handle's registrations are its parent's
+ * there (its pid, its announcements), so the child registers anew. */
+static _Atomic unsigned fork_generation;
+static pthread_once_t fork_hook = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void hook_fork(void)
+{
+    pthread_atfork(NULL, NULL, count_fork);
+}
+
+/* In a child of fork, forgets the parent's registrations held by r. */
+static void forget_parents(struct ipcb_ring *r)
+{
+    if (r->forks != atomic_load_explicit(&fork_generation, memory_order_relaxed)) {
+        r->producer_slot = -1;
+        r->consumer_registered = 0;
+        r->forks = atomic_load(&fork_generation);
+    }
+}
+
 static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const struct ipcb_ring_header *geometry)
 {
+    pthread_once(&fork_hook, hook_fork);
+    r->forks = atomic_load(&fork_generation);
     r->header = base;
     r->data = (uint8_t *)base + IPCB_RING_HEADER_SIZE;
     r->mapped = mapped;
@@ -823,10 +850,10 @@ static int skip_dead_claim(struct ipcb_ring *r, uint64_t published, int32_t *dea
         uint64_t e = atomic_load_explicit(&h->claim_end[i], memory_order_acquire);
         uint64_t a = atomic_load_explicit(&h->claim_at[i], memory_order_acquire);
 
-        if (pid == 0 || !claim_starts_head(r, a, e, published))
+        if (!claim_starts_head(r, a, e, published))
             continue;
-        if (pid == r->self || alive(pid))
-            return 0;
+        if (pid == 0 || pid == r->self || alive(pid))
+            return 0; /* a live claimer; or a handle closed while its offer still commits */
         if (found && (e != end || a != at)) {
             *dead_pid = pid;
             return -1;
@@ -855,9 +882,10 @@ static int skip_dead_claim(struct ipcb_ring *r, uint64_t published, int32_t *dea
 /*
  * The pid of a registered peer that is gone and blocks the waiter, or 0. A
  * dead producer of a multi-producer ring blocks the consumer when no live
- * producer is left; a record it claimed and never committed is skipped
- * (skip_dead_claim), and r->suspect asks the waiter to look again every
- * IPCB_RING_LIVENESS_NS while a claim at the head may be a dead one's.
+ * producer is left and nothing is left to read; the records dead producers
+ * claimed and never committed are skipped (skip_dead_claim), and r->suspect
+ * asks the waiter to look again every IPCB_RING_LIVENESS_NS while a claim at
+ * the head may be a dead one's.
  */
 static int32_t dead_peer(struct ipcb_ring *r, enum side side)
 {
@@ -880,21 +908,28 @@ static int32_t dead_peer(struct ipcb_ring *r, enum side side)
             }
         }
     }
-    if (dead > 0 && (!multi || dead == registered))
-        return dead_pid;
     r->suspect = 0;
-    published = atomic_load_explicit(&r->header->producer_position, memory_order_acquire);
-    if (dead == 0 || published == r->next_read || data_ready(r))
+    if (dead == 0)
         return 0;
-    switch (skip_dead_claim(r, published, &dead_pid)) {
-    case 1:
-        return 0;
-    case -1:
-        return dead_pid;
-    default:
-        r->suspect = 1;
-        return 0;
+    if (multi) {
+        /* the records dead producers claimed and never committed, one after
+         * the other; a claim a live one holds is looked at again later */
+        published = atomic_load_explicit(&r->header->producer_position, memory_order_acquire);
+        while (published != r->next_read && !data_ready(r)) {
+            int skipped = skip_dead_claim(r, published, &dead_pid);
+            if (skipped < 0) {
+                r->suspect = 1; /* dead claimers disagree: reported at every look */
+                return dead_pid;
+            }
+            if (skipped == 0) {
+                r->suspect = 1;
+                break;
+            }
+        }
+        if (data_ready(r) || dead < registered)
+            return 0; /* records to read, or live producers to wait for */
     }
+    return dead_pid;
 }
 
 /* The registered pids of the side `side` waits for, but ours; returns how many. */
@@ -1025,8 +1060,13 @@ static int try_claim(struct ipcb_ring *r, uint32_t len)
             end = p + pad + IPCB_RING_RECORD_SIZE(len);
             if (end - r->cached_consumer > r->capacity) {
                 r->cached_consumer = atomic_load_explicit(&h->consumer_position, memory_order_acquire);
-                if (end - r->cached_consumer > r->capacity)
+                if (end - r->cached_consumer > r->capacity) {
+                    /* withdraws an announcement of a claim another producer won:
+                     * were its winner to die, it would keep the consumer waiting
+                     * at that claim while we wait for room */
+                    atomic_store_explicit(&h->claim_end[r->producer_slot], 0, memory_order_release);
                     return 0;
+                }
             }
             /* the announcement (see Claims in the header), ordered before the claim by its release */
             atomic_store_explicit(&h->claim_at[r->producer_slot], p, memory_order_release);
@@ -1054,6 +1094,7 @@ int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload, int wait,
         return fail(r, EINVAL, "claim: the previous claim is not committed");
     if (len > r->max_message)
         return fail(r, EMSGSIZE, "message of %u bytes, above max_message %u", len, r->max_message);
+    forget_parents(r);
     if (r->producer_slot < 0 && register_producer(r) != 0)
         return -1;
     while ((rc = try_claim(r, len)) == 0)
@@ -1120,6 +1161,7 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
 
     if (r->read_end != 0)
         return fail(r, EINVAL, "read: the previous record is not released");
+    forget_parents(r);
     if (!r->consumer_registered && register_consumer(r) != 0)
         return -1;
     for (;;) {

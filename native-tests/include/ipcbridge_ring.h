@@ -62,6 +62,9 @@
  * from p to end, a producer announces the claim in its slot: claim_at[slot]
  * = p, then claim_end[slot] = end, both with release (so after the commit
  * of its previous claim); the compare-and-set orders both before the claim.
+ * A producer that finds no room withdraws its announcement (claim_end = 0,
+ * release) before it waits: it may be a loser's, and were the winner to die,
+ * a live loser's announcement would keep the consumer waiting at that claim.
  * A producer never takes over the slot of a dead pid whose claim_end is
  * still above consumer_position (0 = none), so the announcement of a claim
  * stays until the consumer has passed it.
@@ -71,15 +74,18 @@
  * is the start of the data area and claim_at's tail room is h - claim_at
  * (the claim's padding ends at h). The winner of the claim is among them,
  * and a loser of the same compare-and-set may be too, until it announces
- * again. If one of them is live, or none is found, the consumer waits and
+ * again or withdraws. If one of them is live (or its slot is free: a handle
+ * closing while its offer commits), or none is found, the consumer waits and
  * looks again every IPCB_RING_LIVENESS_NS. If all are dead and agree, and
  * the record is still not committed when loaded after the announcements
  * (acquire: a live winner that committed and announced its next claim
  * meanwhile is not among them), the record is a dead producer's and will
  * never be committed: the consumer zeroes h .. claim_end (the padding area
  * too, when claim_at == h and the claim was padded) and releases it as an
- * abandoned record, so the other producers' records still arrive. If they
- * disagree, it reports the death.
+ * abandoned record, so the other producers' records still arrive, and looks
+ * at the next record the same way. If they disagree (two producers died in
+ * the same race for one claim), it reports the death, at every look: which
+ * end is the winner's cannot be told.
  *
  * Wake-ups (the blocking wait strategy), an event count on a futex word:
  *   waiter:  (optionally spin, then sched_yield once: a peer sharing the
@@ -229,7 +235,10 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
  * Registration: the first offer/claim registers the caller's pid as a
  * producer (EBUSY: all slots live, or a single-producer ring with another
  * live producer), the first poll/read as the consumer (EBUSY: another live
- * consumer); ipcb_ring_close clears them.
+ * consumer); ipcb_ring_close clears them. A child of fork using its
+ * parent's handle registers anew, under its own pid. A registration with
+ * the caller's own pid is taken for its own (the Java side tells one left
+ * by an earlier process with the same pid, which this C side does not).
  */
 #define IPCB_RING_NOWAIT 0
 #define IPCB_RING_SPIN 1
@@ -246,6 +255,7 @@ struct ipcb_ring {
     uint32_t flags;                        /*   cannot make us stray */
     int producer_slot;                     /* producer_pids index, -1 = not registered */
     int consumer_registered;
+    unsigned forks;                        /* fork generation the registrations were made in */
     uint64_t next_write;                   /* single producer: producer_position */
     uint64_t next_read;                    /* consumer: consumer_position */
     uint64_t cached_consumer;              /* last consumer_position seen by a producer */

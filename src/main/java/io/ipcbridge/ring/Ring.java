@@ -214,6 +214,9 @@ public final class Ring implements AutoCloseable {
     private long producerSeen;
     /** Whether the claim at the head may be a dead producer's: looked at every {@link #CHECK_NANOS}. */
     private boolean suspect;
+    /** When each side looks at the other's pids next ({@link #checkPeerWhenDue}), System.nanoTime. */
+    private long consumerCheckDue = System.nanoTime();
+    private long producerCheckDue = consumerCheckDue;
     /** Whether a handler runs: the head moves past its message only when it returns. */
     private boolean handing;
     /** The object's "dev:ino", the key of {@link #HELD}; null until needed. */
@@ -415,6 +418,8 @@ public final class Ring implements AutoCloseable {
      *
      * @return false if the ring is full
      * @throws IllegalArgumentException if the message is longer than {@link #maxMessage()}
+     * @throws PeerDiedException if the ring is full and its consumer died (looked at every 100 ms
+     *     at most, as a wait does)
      */
     public boolean offer(ByteBuffer message) throws IOException {
         try {
@@ -428,6 +433,7 @@ public final class Ring implements AutoCloseable {
      * Writes the message, waiting up to {@code timeout} (null: no limit) for room.
      *
      * @return false if there was no room in time
+     * @throws PeerDiedException if the consumer died with the ring full
      * @throws InterruptedException if the thread is interrupted while waiting
      */
     public boolean offer(ByteBuffer message, Duration timeout) throws IOException, InterruptedException {
@@ -501,6 +507,12 @@ public final class Ring implements AutoCloseable {
             if (end - consumerSeen > capacity) {
                 consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
                 if (end - consumerSeen > capacity) {
+                    if (multi) {
+                        // withdraws an announcement of a claim another producer won: it would keep a
+                        // consumer waiting at that claim, were its winner to die, while this one waits
+                        // for room (see Claims in the C header)
+                        LONGS.setRelease(map, CLAIM_END_AT + 8 * producerSlot, 0L);
+                    }
                     if (!await(() -> end - (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT) <= capacity,
                             SPACE_FUTEX_AT, SPACE_WAITERS_AT, deadline, false)) {
                         return NONE;
@@ -662,11 +674,22 @@ public final class Ring implements AutoCloseable {
      *
      * @return how many messages were handled
      * @throws NullPointerException if {@code handler} is null (nothing is taken)
+     * @throws PeerDiedException if the producer died with nothing left to read (looked at every
+     *     100 ms at most; a record a dead producer of a multi-producer ring claimed is skipped)
      */
     public int poll(Handler handler) throws IOException {
         Objects.requireNonNull(handler, "handler");
         checkOpen();
         registerConsumer();
+        int n = drain(handler);
+        if (n == 0) {
+            checkPeerWhenDue(true);
+            n = drain(handler);
+        }
+        return n;
+    }
+
+    private int drain(Handler handler) throws IOException {
         int n = 0;
         while (next(handler)) {
             n++;
@@ -972,9 +995,9 @@ public final class Ring implements AutoCloseable {
             throw new InterruptedException("interrupted before waiting on ring " + name);
         }
         if (deadline != Deadline.NEVER && Deadline.passed(deadline)) {
-            return false;
+            checkPeerWhenDue(consumer);
+            return ready.getAsBoolean();
         }
-        long nextCheck = System.nanoTime() + CHECK_NANOS;
         WaitStrategy how = strategy;
         for (int spins = 0;; spins++) {
             if (ready.getAsBoolean()) {
@@ -1002,13 +1025,9 @@ public final class Ring implements AutoCloseable {
                 if (Thread.interrupted()) {
                     throw new InterruptedException("interrupted while waiting on ring " + name);
                 }
-                long now = System.nanoTime();
-                if (deadline != Deadline.NEVER && now - deadline >= 0) {
+                checkPeerWhenDue(consumer);
+                if (deadline != Deadline.NEVER && Deadline.passed(deadline)) {
                     return ready.getAsBoolean();
-                }
-                if (now - nextCheck >= 0) {
-                    checkPeer(consumer);
-                    nextCheck = now + CHECK_NANOS;
                 }
             }
         }
@@ -1097,21 +1116,46 @@ public final class Ring implements AutoCloseable {
                 }
             }
         }
-        if (dead > 0 && (!multi || dead == registered)) {
-            throw new PeerDiedException(name, "producer", deadPid);
-        }
-        // A multi-producer ring with a live producer left: a record a dead one claimed and never
-        // committed is skipped; a claim a live one holds is waited for.
         suspect = false;
-        long published = (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT);
-        if (dead == 0 || head == published || readable()) {
+        if (dead == 0) {
             return;
         }
-        int pid = skipDeadClaim(published);
-        if (pid > 0) {
-            throw new PeerDiedException(name, "producer", pid);
+        if (multi) {
+            // records a dead producer claimed and never committed are skipped, one after the other; a
+            // claim a live one holds is waited for, and looked at again every CHECK_NANOS
+            long published = (long) LONGS.getAcquire(map, PRODUCER_POSITION_AT);
+            while (head != published && !readable()) {
+                int pid = skipDeadClaim(published);
+                if (pid > 0) {
+                    suspect = true; // dead claimers disagree: reported at every look
+                    throw new PeerDiedException(name, "producer", pid);
+                }
+                if (pid == 0) {
+                    suspect = true;
+                    break;
+                }
+            }
+            if (readable() || dead < registered) {
+                return; // records to deliver, or live producers to wait for
+            }
         }
-        suspect = pid == 0;
+        throw new PeerDiedException(name, "producer", deadPid);
+    }
+
+    /**
+     * {@link #checkPeer} when {@link #CHECK_NANOS} have passed since this side's last look, for the
+     * waits and polls that end before the spin loop would look (C keeps the same time in its handle).
+     */
+    private void checkPeerWhenDue(boolean consumer) throws IOException {
+        long now = System.nanoTime();
+        if (now - (consumer ? consumerCheckDue : producerCheckDue) >= 0) {
+            if (consumer) {
+                consumerCheckDue = now + CHECK_NANOS;
+            } else {
+                producerCheckDue = now + CHECK_NANOS;
+            }
+            checkPeer(consumer);
+        }
     }
 
     /**
@@ -1157,11 +1201,11 @@ public final class Ring implements AutoCloseable {
             int pid = (int) INTS.getVolatile(map, PRODUCER_PIDS_AT + 4 * i);
             long e = (long) LONGS.getAcquire(map, CLAIM_END_AT + 8 * i);
             long a = (long) LONGS.getAcquire(map, CLAIM_AT_AT + 8 * i);
-            if (pid == 0 || !claimStartsHead(a, e, published)) {
+            if (!claimStartsHead(a, e, published)) {
                 continue;
             }
-            if (!gone("producer " + i, pid)) {
-                return 0;
+            if (pid == 0 || !gone("producer " + i, pid)) {
+                return 0; // a live claimer; or a handle closed while its offer still commits
             }
             if (at != NONE && (a != at || e != end)) {
                 return pid;

@@ -347,6 +347,61 @@ class RingInteropTest {
     }
 
     @Test
+    void twoDeadProducersClaimsInARowAreBothSkippedThoughTheLiveProducerIsIdle() throws Exception {
+        // the consumer skipped the first dead claim and then slept at the second until a death or a
+        // commit woke it; with the live producer idle after its record, for ever (a review's proof)
+        for (boolean javaConsumer : new boolean[] {true, false}) {
+            String n = name();
+            try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+                Process first = stalled(n, 0, 100);
+                Process second = stalled(n, 0, 100);
+                Process live = paused(n, 1, 2); // its record 0 behind both claims, then idle
+                for (Process p : new Process[] {first, second}) {
+                    p.destroyForcibly();
+                    p.waitFor();
+                }
+                if (javaConsumer) {
+                    assertEquals(1, ring.poll(m -> assertNull(RingRecords.check(m, 1, 61, 0, 8, MAX)), WAIT),
+                            "record 0 of the live producer, both dead claims skipped");
+                    go(live);
+                    assertEquals(1, ring.poll(m -> assertNull(RingRecords.check(m, 1, 61, 1, 8, MAX)), WAIT));
+                } else {
+                    Process consumer = start("consume", n, "2", "60", "--producers", "2", "--min", "8");
+                    assertTrue(PeerState.awaitInSyscall(consumer.pid(), FUTEX),
+                            () -> "ring_peer consume sleeps after record 0: " + stderr(consumer));
+                    go(live);
+                    assertEquals("ok 2", finish(consumer));
+                }
+                finish(live);
+            }
+        }
+    }
+
+    @Test
+    void pollsThatDoNotWaitStillSkipADeadProducersClaim() throws Exception {
+        // poll(Duration.ZERO), poll(Handler) and waits shorter than the 100 ms between looks at the
+        // pids never looked: a dead claim at the head stopped such a consumer for good
+        for (boolean handler : new boolean[] {false, true}) {
+            String n = name();
+            try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
+                Process claimer = stalled(n, 0, 100);
+                Process live = paused(n, 1, 2);
+                claimer.destroyForcibly();
+                claimer.waitFor();
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                int got = 0;
+                while (got == 0 && System.nanoTime() - deadline < 0) {
+                    got = handler ? ring.poll(m -> assertNull(RingRecords.check(m, 1, 61, 0, 8, MAX)))
+                            : ring.poll(Duration.ZERO) == null ? 0 : 1;
+                }
+                assertEquals(1, got, "record 0 of the live producer");
+                go(live);
+                finish(live);
+            }
+        }
+    }
+
+    @Test
     void theSlotOfADeadProducerWhoseClaimIsNotConsumedYetIsNotTakenOver() throws Exception {
         // the consumer needs the dead producer's announcement to skip its claim: a new producer takes
         // another slot, even one whose dead pid is older, until the consumer has passed the claim
@@ -631,7 +686,7 @@ class RingInteropTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "ring_hostile ends");
         assertEquals(0, p.exitValue(), out);
         for (String c : List.of("padding-loop", "past-producer", "open-toctou", "bad-records", "bad-header",
-                "misaligned", "bad-claims")) {
+                "misaligned", "bad-claims", "live-claims")) {
             assertTrue(out.lines().anyMatch(l -> l.equals(c + " PASS")), () -> c + ": " + out);
         }
     }

@@ -269,12 +269,30 @@ class RingReviewTest {
         String m = name();
         try (Ring producer = Ring.create(m, 1024, 100, multi, 0600); SharedMemory raw = SharedMemory.open(m)) {
             raw.setIntRelease(320, me); // consumer_pid
+            PeerDiedException e = assertThrows(PeerDiedException.class, () -> {
+                while (producer.offer(bytes("fill"))) {
+                    // until the ring is full: that offer, or the next wait, looks at the consumer
+                }
+                producer.offer(bytes("fill"), Duration.ofSeconds(30));
+            });
+            assertEquals(me, e.pid());
+        }
+    }
+
+    @Test
+    void aProducerThatFindsNoRoomAnnouncesNoClaim() throws Exception {
+        // a producer that lost a compare-and-set and then waits for room must not leave its announcement:
+        // were the winner to die, the consumer would take the claim for this live one's and wait, and the
+        // ring, full, would never drain (a review's proof). Seen here as the slot's claim_end after an
+        // offer that found no room: 0, where it held the end of the last record offered.
+        String n = name();
+        try (Ring producer = Ring.create(n, 1024, 100, true, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            assertTrue(producer.offer(bytes("first")));
+            assertTrue(raw.getLongVolatile(RingLayout.CLAIM_END_AT) > 0, "the claim announced");
             while (producer.offer(bytes("fill"))) {
                 // until the ring is full
             }
-            PeerDiedException e = assertThrows(PeerDiedException.class,
-                    () -> producer.offer(bytes("fill"), Duration.ofSeconds(30)));
-            assertEquals(me, e.pid());
+            assertEquals(0, raw.getLongVolatile(RingLayout.CLAIM_END_AT), "no claim announced while there is no room");
         }
     }
 }
