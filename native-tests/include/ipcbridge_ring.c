@@ -492,7 +492,6 @@ static int forget_reused(struct ipcb_ring *r, int side)
 
 /* ------------------------------------------------------- create, open, close */
 
-/* geometry: the checked capacity, max_message and flags (not the shared header) */
 /* Bumped in every child of fork: a handle's registrations are its parent's
  * there (its pid, its announcements), so the child registers anew. */
 static _Atomic unsigned fork_generation;
@@ -518,6 +517,7 @@ static void forget_parents(struct ipcb_ring *r)
     }
 }
 
+/* geometry: the checked capacity, max_message and flags (not the shared header) */
 static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const struct ipcb_ring_header *geometry)
 {
     pthread_once(&fork_hook, hook_fork);
