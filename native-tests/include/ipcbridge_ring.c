@@ -507,12 +507,17 @@ static void hook_fork(void)
     pthread_atfork(NULL, NULL, count_fork);
 }
 
-/* In a child of fork, forgets the parent's registrations held by r. */
+/* In a child of fork, forgets what r holds for the parent: its registrations,
+ * and its pending claim and read, which stay the parent's to commit, give up
+ * or release. Nothing in shared memory is written. */
 static void forget_parents(struct ipcb_ring *r)
 {
     if (r->forks != atomic_load_explicit(&fork_generation, memory_order_relaxed)) {
         r->producer_slot = -1;
         r->consumer_registered = 0;
+        r->claim_at = r->claim_end = r->read_end = 0;
+        r->self = 0;
+        r->suspect = 0;
         r->forks = atomic_load(&fork_generation);
     }
 }
@@ -667,6 +672,7 @@ void ipcb_ring_close(struct ipcb_ring *r)
 
     if (h == NULL)
         return;
+    forget_parents(r);
     unwatch_all(r); /* before the unmap: the watcher writes to the futex words */
     /* A multi-producer claim never committed would stop the consumer there for
      * good: give it up (its length was stored at the claim). */
@@ -926,10 +932,10 @@ static int32_t dead_peer(struct ipcb_ring *r, enum side side)
                 break;
             }
         }
-        if (data_ready(r) || dead < registered)
-            return 0; /* records to read, or live producers to wait for */
+        if (dead < registered)
+            return 0; /* live producers to wait for */
     }
-    return dead_pid;
+    return data_ready(r) ? 0 : dead_pid; /* published before it died: read first */
 }
 
 /* The registered pids of the side `side` waits for, but ours; returns how many. */
@@ -1009,6 +1015,8 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
                 fail(r, EOWNERDEAD, "%s died: pid %d is gone", side == CONSUMER ? "producer" : "consumer", (int)dead);
                 return IPCB_RING_PEER_DIED;
             }
+            if (ready(r, side, len)) /* a dead producer's claim skipped: what follows it */
+                return 0;
             if (watched && forget_reused(r, side))
                 continue;
         }
@@ -1090,11 +1098,11 @@ int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload, int wait,
 {
     int rc;
 
+    forget_parents(r);
     if (r->claim_end != 0)
         return fail(r, EINVAL, "claim: the previous claim is not committed");
     if (len > r->max_message)
         return fail(r, EMSGSIZE, "message of %u bytes, above max_message %u", len, r->max_message);
-    forget_parents(r);
     if (r->producer_slot < 0 && register_producer(r) != 0)
         return -1;
     while ((rc = try_claim(r, len)) == 0)
@@ -1111,6 +1119,7 @@ int ipcb_ring_commit(struct ipcb_ring *r)
     struct ipcb_ring_header *h = r->header;
     struct ipcb_ring_record *rec;
 
+    forget_parents(r);
     if (r->claim_end == 0)
         return fail(r, EINVAL, "commit: nothing claimed");
     rec = record_at(r, r->claim_at);
@@ -1159,9 +1168,9 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
     int single = (r->flags & IPCB_RING_MULTI_PRODUCER) == 0;
     int rc;
 
+    forget_parents(r);
     if (r->read_end != 0)
         return fail(r, EINVAL, "read: the previous record is not released");
-    forget_parents(r);
     if (!r->consumer_registered && register_consumer(r) != 0)
         return -1;
     for (;;) {
@@ -1209,6 +1218,7 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
 
 int ipcb_ring_release(struct ipcb_ring *r)
 {
+    forget_parents(r);
     if (r->read_end == 0)
         return fail(r, EINVAL, "release: nothing read");
     release_to(r, record_at(r, r->next_read), r->read_end);

@@ -991,12 +991,12 @@ public final class Ring implements AutoCloseable {
         if (ready.getAsBoolean()) {
             return true;
         }
-        if (Thread.interrupted()) {
-            throw new InterruptedException("interrupted before waiting on ring " + name);
-        }
-        if (deadline != Deadline.NEVER && Deadline.passed(deadline)) {
+        if (deadline != Deadline.NEVER && Deadline.passed(deadline)) { // a call that does not wait: no interrupt
             checkPeerWhenDue(consumer);
             return ready.getAsBoolean();
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException("interrupted before waiting on ring " + name);
         }
         WaitStrategy how = strategy;
         for (int spins = 0;; spins++) {
@@ -1098,7 +1098,7 @@ public final class Ring implements AutoCloseable {
     private void checkPeer(boolean consumer) throws IOException {
         if (!consumer) {
             int pid = (int) INTS.getVolatile(map, CONSUMER_PID_AT);
-            if (pid != 0 && gone("consumer", pid)) {
+            if (pid != 0 && gone(CONSUMER_PID_AT, "consumer", pid)) {
                 throw new PeerDiedException(name, "consumer", pid);
             }
             return;
@@ -1110,7 +1110,7 @@ public final class Ring implements AutoCloseable {
             int pid = (int) INTS.getVolatile(map, PRODUCER_PIDS_AT + 4 * i);
             if (pid != 0) {
                 registered++; // a producer handle of this process counts too: it lives, and may still write
-                if (gone("producer " + i, pid)) {
+                if (gone(PRODUCER_PIDS_AT + 4 * i, "producer " + i, pid)) {
                     dead++;
                     deadPid = pid;
                 }
@@ -1135,11 +1135,13 @@ public final class Ring implements AutoCloseable {
                     break;
                 }
             }
-            if (readable() || dead < registered) {
-                return; // records to deliver, or live producers to wait for
+            if (dead < registered) {
+                return; // live producers to wait for
             }
         }
-        throw new PeerDiedException(name, "producer", deadPid);
+        if (!readable()) { // what it published before it died is read first
+            throw new PeerDiedException(name, "producer", deadPid);
+        }
     }
 
     /**
@@ -1159,16 +1161,18 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
-     * Whether the peer registered as {@code pid} in {@code role} ("consumer", "producer N") has ended:
-     * a process gone, or this process's pid that no handle here holds (left by an earlier process with
-     * the same pid).
+     * Whether the peer registered as {@code pid} in {@code role} ("consumer", "producer N", the pid
+     * word at {@code wordAt}) has ended: a process gone, or this process's pid that no handle here
+     * holds (left by an earlier process with the same pid).
      */
-    private boolean gone(String role, int pid) throws IOException {
+    private boolean gone(int wordAt, String role, int pid) throws IOException {
         if (pid != PID) {
             return !Syscalls.processRuns(pid);
         }
         synchronized (HELD) {
-            return free(pid, role);
+            // read again under the lock: a handle of this process closing meanwhile clears the word and
+            // drops its role together, and its offer may still commit
+            return (int) INTS.getVolatile(map, wordAt) == pid && free(pid, role);
         }
     }
 
@@ -1181,7 +1185,8 @@ public final class Ring implements AutoCloseable {
         int slots = consumer ? (multi ? MAX_PRODUCERS : 1) : 1;
         for (int i = 0; i < slots; i++) {
             int pid = (int) INTS.getVolatile(map, consumer ? PRODUCER_PIDS_AT + 4 * i : CONSUMER_PID_AT);
-            if (pid == PID && gone(consumer ? "producer " + i : "consumer", pid)) {
+            if (pid == PID && gone(consumer ? PRODUCER_PIDS_AT + 4 * i : CONSUMER_PID_AT,
+                    consumer ? "producer " + i : "consumer", pid)) {
                 return true;
             }
         }
@@ -1204,7 +1209,7 @@ public final class Ring implements AutoCloseable {
             if (!claimStartsHead(a, e, published)) {
                 continue;
             }
-            if (pid == 0 || !gone("producer " + i, pid)) {
+            if (pid == 0 || !gone(PRODUCER_PIDS_AT + 4 * i, "producer " + i, pid)) {
                 return 0; // a live claimer; or a handle closed while its offer still commits
             }
             if (at != NONE && (a != at || e != end)) {

@@ -3,6 +3,7 @@ package io.ipcbridge.ring;
 import static io.ipcbridge.ring.RingTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -293,6 +294,25 @@ class RingReviewTest {
                 // until the ring is full
             }
             assertEquals(0, raw.getLongVolatile(RingLayout.CLAIM_END_AT), "no claim announced while there is no room");
+        }
+    }
+
+    @Test
+    void aCallThatDoesNotWaitIgnoresTheInterruptFlag() throws Exception {
+        // offer(ByteBuffer) to a full ring with the thread's interrupt flag set threw
+        // AssertionError(InterruptedException): the flag was looked at before the zero timeout was seen
+        String n = name();
+        try (Ring ring = Ring.create(n, 1024, 100, false, 0600)) {
+            while (ring.offer(bytes("fill"))) {
+                // until the ring is full
+            }
+            Thread.currentThread().interrupt();
+            try {
+                assertFalse(ring.offer(bytes("fill")), "full");
+                assertTrue(Thread.currentThread().isInterrupted(), "the flag is left as it was");
+            } finally {
+                Thread.interrupted();
+            }
         }
     }
 }
