@@ -236,7 +236,9 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
  * producer (EBUSY: all slots live, or a single-producer ring with another
  * live producer), the first poll/read as the consumer (EBUSY: another live
  * consumer); ipcb_ring_close clears them. A child of fork using its
- * parent's handle registers anew, under its own pid. A registration with
+ * parent's handle registers anew, under its own pid; a claim or read that
+ * was pending at the fork stays the parent's (the child's close, commit and
+ * release leave it alone). A registration with
  * the caller's own pid is taken for its own (the Java side tells one left
  * by an earlier process with the same pid, which this C side does not).
  */
