@@ -471,8 +471,10 @@ class RingInteropTest {
         // this JVM, seen from the C consumer's process and from this one alike): kill(2) and /proc/PID
         // find the thread, pidfd_open refuses it (ENOENT), and the producer has ended. Before, both sides
         // took it to run, and the Java watcher turned itself off for the ring (100 ms polls).
+        CountDownLatch started = new CountDownLatch(1); // the JVM names the OS thread before run()
         CountDownLatch end = new CountDownLatch(1);
         Thread probe = new Thread(() -> {
+            started.countDown();
             try {
                 end.await();
             } catch (InterruptedException e) {
@@ -481,6 +483,7 @@ class RingInteropTest {
         }, "ipcb-tid-probe");
         probe.start();
         try {
+            assertTrue(started.await(30, TimeUnit.SECONDS), "the probe thread runs");
             int tid = -1;
             try (var tasks = Files.list(Path.of("/proc/self/task"))) {
                 for (Path task : (Iterable<Path>) tasks::iterator) {
