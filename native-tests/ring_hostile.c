@@ -49,14 +49,20 @@
 
 static char name[64];
 
-static void mk(struct ipcb_ring *r, uint64_t cap, uint32_t flags)
+/* Creates the ring `name` with a maximum message of `max` (0: the largest the capacity allows). */
+static void mk_max(struct ipcb_ring *r, uint64_t cap, uint32_t max, uint32_t flags)
 {
     snprintf(name, sizeof name, "/ipcb-hostile-%d", (int)getpid());
     shm_unlink(name);
-    if (ipcb_ring_create(r, name, cap, IPCB_RING_MAX_MESSAGE_LIMIT(cap), flags, 0600) != 0) {
+    if (ipcb_ring_create(r, name, cap, max != 0 ? max : IPCB_RING_MAX_MESSAGE_LIMIT(cap), flags, 0600) != 0) {
         fprintf(stderr, "create: %s\n", ipcb_ring_error(r));
         exit(3);
     }
+}
+
+static void mk(struct ipcb_ring *r, uint64_t cap, uint32_t flags)
+{
+    mk_max(r, cap, 0, flags);
 }
 
 /* A: single-producer ring, producer_position far ahead, a full-length padding at 0. */
@@ -236,12 +242,7 @@ static int case_bad_claims(void)
         perror("fork");
         return 1;
     }
-    snprintf(name, sizeof name, "/ipcb-hostile-%d", (int)getpid());
-    shm_unlink(name);
-    if (ipcb_ring_create(&r, name, 4096, 100, IPCB_RING_MULTI_PRODUCER, 0600) != 0) {
-        fprintf(stderr, "create: %s\n", ipcb_ring_error(&r));
-        return 1;
-    }
+    mk_max(&r, 4096, 100, IPCB_RING_MULTI_PRODUCER);
     memset(want, 0x5a, sizeof want);
     memset(want, 0, 8);       /* the record header at the head: not committed */
     memset(want + 64, 0, 8);  /* and after the valid claim */
@@ -300,12 +301,7 @@ static int case_claims_of_live_producers(void)
     struct ipcb_ring r;
     char msg[16] = "x";
 
-    snprintf(name, sizeof name, "/ipcb-hostile-%d", (int)getpid());
-    shm_unlink(name);
-    if (ipcb_ring_create(&r, name, 1024, 100, IPCB_RING_MULTI_PRODUCER, 0600) != 0) {
-        fprintf(stderr, "create: %s\n", ipcb_ring_error(&r));
-        return 1;
-    }
+    mk_max(&r, 1024, 100, IPCB_RING_MULTI_PRODUCER);
     if (ipcb_ring_offer(&r, msg, sizeof msg, IPCB_RING_NOWAIT, 0) != 0 || atomic_load(&r.header->claim_end[0]) == 0)
         fails++, printf("H first offer: %s, claim_end %llu\n", ipcb_ring_error(&r),
                         (unsigned long long)atomic_load(&r.header->claim_end[0]));

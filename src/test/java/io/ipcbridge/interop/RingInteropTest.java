@@ -317,8 +317,7 @@ class RingInteropTest {
             try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
                 Process live = paused(n, 1, count);
                 Process claimer = stalled(n, 0, 100); // claimed after the live producer's record 0, half written
-                claimer.destroyForcibly();
-                claimer.waitFor();
+                kill(claimer);
                 go(live);
                 if (javaConsumer) {
                     long[] next = {0};
@@ -356,10 +355,8 @@ class RingInteropTest {
                 Process first = stalled(n, 0, 100);
                 Process second = stalled(n, 0, 100);
                 Process live = paused(n, 1, 2); // its record 0 behind both claims, then idle
-                for (Process p : new Process[] {first, second}) {
-                    p.destroyForcibly();
-                    p.waitFor();
-                }
+                kill(first);
+                kill(second);
                 if (javaConsumer) {
                     assertEquals(1, ring.poll(m -> assertNull(RingRecords.check(m, 1, 61, 0, 8, MAX)), WAIT),
                             "record 0 of the live producer, both dead claims skipped");
@@ -386,8 +383,7 @@ class RingInteropTest {
             try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
                 Process claimer = stalled(n, 0, 100);
                 Process live = paused(n, 1, 2);
-                claimer.destroyForcibly();
-                claimer.waitFor();
+                kill(claimer);
                 long deadline = System.nanoTime() + WAIT.toNanos();
                 int got = 0;
                 while (got == 0 && System.nanoTime() - deadline < 0) {
@@ -410,8 +406,7 @@ class RingInteropTest {
         String n = name();
         try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600); SharedMemory raw = SharedMemory.open(n)) {
             Process claimer = stalled(n, 0, 100);
-            claimer.destroyForcibly();
-            claimer.waitFor();
+            kill(claimer);
             int dead = (int) claimer.pid();
             assertEquals(dead, raw.getIntVolatile(slots), "the claimer registered in slot 0");
             for (int i = 1; i < 8; i++) {
@@ -449,8 +444,7 @@ class RingInteropTest {
             try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
                 Process holder = stalled(n, 0, 100); // live, its claim open at the head
                 Process dead = paused(n, 1, 2); // its record 0 after that claim, then no claim
-                dead.destroyForcibly();
-                dead.waitFor();
+                kill(dead);
                 if (javaConsumer) {
                     assertNull(ring.poll(Duration.ofMillis(1500)), "no record, and no PeerDiedException");
                 } else {
@@ -525,8 +519,7 @@ class RingInteropTest {
         try (Ring ring = Ring.create(n, 1 << 12, MAX, true, 0600)) {
             Process dead = paused(n, 0, 2);
             assertTrue(ring.offer(ByteBuffer.wrap(new byte[8])), "this process registers as a producer");
-            dead.destroyForcibly();
-            dead.waitFor();
+            kill(dead);
             assertNotNull(ring.poll(WAIT), "record 0 of the dead producer");
             assertNotNull(ring.poll(WAIT), "this process's record");
             for (Ring.WaitStrategy how : Ring.WaitStrategy.values()) {
@@ -545,8 +538,7 @@ class RingInteropTest {
     private Process[] oneDeadProducerOneLive(String ring, int count) throws Exception {
         Process dead = paused(ring, 0, count);
         Process live = paused(ring, 1, count);
-        dead.destroyForcibly();
-        dead.waitFor();
+        kill(dead);
         return new Process[] {dead, live};
     }
 
@@ -557,6 +549,12 @@ class RingInteropTest {
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         assertEquals("paused", out.readLine(), () -> "ring_peer produce: " + stderr(p));
         return p;
+    }
+
+    /** SIGKILLs a peer and waits for its end, so that its pid is gone (reaped) when this returns. */
+    private static void kill(Process p) throws InterruptedException {
+        p.destroyForcibly();
+        p.waitFor();
     }
 
     /** Sends the line a paused peer waits for. */
