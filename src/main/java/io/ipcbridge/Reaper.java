@@ -193,14 +193,22 @@ public final class Reaper {
         }
     }
 
-    /** The decimal number {@code text} as {@link #name} writes it (digits, no leading zero), or -1. */
+    /**
+     * The decimal number {@code text} as {@link #name} writes it (digits, no leading zero), or -1;
+     * also -1 past {@code max}, 19 digits included (a name anyone may put in /dev/shm is no reason to
+     * throw).
+     */
     private static long number(String text, long max) {
         if (text.isEmpty() || text.length() > 19 || text.length() > 1 && text.charAt(0) == '0'
                 || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
             return -1;
         }
-        long n = Long.parseLong(text);
-        return n <= max ? n : -1;
+        try {
+            long n = Long.parseLong(text);
+            return n <= max ? n : -1;
+        } catch (NumberFormatException pastALong) {
+            return -1;
+        }
     }
 
     /** The owner recorded in {@code name} when it is one of the prefix's, of this user, and gone. */

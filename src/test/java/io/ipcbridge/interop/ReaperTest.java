@@ -451,6 +451,27 @@ class ReaperTest {
         }
     }
 
+    @Test
+    void aNumberPastALongIsNotANameOfThisFormAndStopsNoReap() throws Exception {
+        // SHM-15, SEC-14: 19 digits pass the length check yet exceed Long.MAX_VALUE; any user may
+        // plant such a name in /dev/shm, and Long.parseLong's NumberFormatException ended every reap
+        String[] me = owner();
+        String huge = "9".repeat(19);
+        String dead = "/" + prefix + "." + me[0] + "." + (Long.parseLong(me[1]) + 1) + "." + me[2] + ".dead";
+        List<String> odd = List.of("/" + prefix + "." + huge + "." + me[1] + "." + me[2] + ".pid",
+                "/" + prefix + "." + me[0] + "." + huge + "." + me[2] + ".start",
+                "/" + prefix + "." + me[0] + "." + me[1] + "." + huge + ".ns");
+        for (String name : odd) {
+            Files.createFile(Path.of("/dev/shm" + name));
+        }
+        try (SharedMemory d = SharedMemory.createExclusively(dead, 4096)) {
+            assertEquals(List.of(new Removed("shm", dead, Integer.parseInt(me[0]))), Reaper.reap(prefix));
+            for (String name : odd) {
+                assertTrue(exists("shm", name), name + " is no name Reaper.name makes: kept");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"/app,x", "app,a.b", "app.x-1,1.2", "app.1,x", "7.app,x",
         "app,a b", "app,", "a/b,x", "app,LONG", ".,x", "/..,x", "app,.", "app,..", "app,a..b"})
