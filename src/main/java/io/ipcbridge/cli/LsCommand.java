@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
             "One object per line, tab-separated: TYPE NAME SIZE-OR-VALUE MODE OWNER, where SIZE-OR-VALUE is "
                 + "a segment's size in bytes, a semaphore's value, how many messages a queue holds, or a "
                 + "ring's capacity; it is \"-\" for an object that cannot be opened. MODE is octal (0600), "
-                + "OWNER a user name (or uid).",
+                + "OWNER a user name (or uid). A backslash, tab, newline or other control character in a "
+                + "name is written \\\\, \\t, \\n, \\r or \\xHH, so that each object stays one line.",
             "A ring is listed once, as type ring: --type shm leaves rings out (shm info and shm read still "
                 + "work on them). A ring this user cannot open read-write is listed as shm.",
             "--json: one array of objects with the keys type, name, size (shm), value (sem), "
@@ -105,13 +106,39 @@ final class LsCommand implements Callable<Integer> {
                     case mq -> "current-messages";
                     case ring -> "capacity";
                 });
-                out.println(String.join("\t", (String) o.get("type"), (String) o.get("name"),
+                out.println(String.join("\t", (String) o.get("type"), field((String) o.get("name")),
                         sizeOrValue == null ? "-" : sizeOrValue.toString(), (String) o.get("mode"),
-                        (String) o.get("owner")));
+                        field((String) o.get("owner"))));
             }
         }
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /**
+     * {@code text} as one column of a line: a backslash, a tab, a newline or another control character
+     * (any user may put them in a name in /dev/shm or /dev/mqueue) written as {@code \\}, {@code \t},
+     * {@code \n}, {@code \r} or {@code \xHH}, so that one object stays one line of five columns.
+     */
+    static String field(String text) {
+        StringBuilder b = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            String escaped = switch (c) {
+                case '\\' -> "\\\\";
+                case '\t' -> "\\t";
+                case '\n' -> "\\n";
+                case '\r' -> "\\r";
+                default -> c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : null;
+            };
+            if (escaped != null && b == null) {
+                b = new StringBuilder(text.length() + 8).append(text, 0, i);
+            }
+            if (b != null) {
+                b.append(escaped != null ? escaped : String.valueOf(c));
+            }
+        }
+        return b == null ? text : b.toString();
     }
 
     private boolean wanted(Type t) {

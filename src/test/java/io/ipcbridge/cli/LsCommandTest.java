@@ -147,6 +147,31 @@ class LsCommandTest {
     }
 
     @Test
+    void aNameWithATabOrANewlineCannotForgeALine() throws IOException {
+        // CLI.md: one object per line. Any user may create /dev/shm/NAME with a newline and tabs in it;
+        // printed as it is, that one segment read as two, the second a forged object of root's.
+        // ReapCommand refuses such names for the same reason; ls escapes them ("\\n", "\\t", "\\\\").
+        String plain = shms.name();
+        Path odd = Path.of("/dev/shm" + plain + ".a\nshm\tforged\t0\t0600\troot\\");
+        Files.createFile(odd);
+        try {
+            Cli.Result r = Cli.run("ls", "--type", "shm");
+            assertEquals(0, r.status(), r::toString);
+            for (String line : r.out().lines().toList()) {
+                assertEquals(5, line.split("\t", -1).length, () -> "five columns: " + line);
+                assertFalse(line.startsWith("shm\tforged\t"), () -> "a forged line: " + r.out());
+            }
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("shm\t" + plain
+                    + ".a\\nshm\\tforged\\t0\\t0600\\troot\\\\\t0\t")), r::toString);
+            Cli.Result json = Cli.run("ls", "--type", "shm", "--json");
+            assertTrue(json.out().contains("\"name\":\"" + plain + ".a\\nshm\\tforged\\t0\\t0600\\troot\\\\\""),
+                    json::toString);
+        } finally {
+            Files.deleteIfExists(odd);
+        }
+    }
+
+    @Test
     void anUnknownTypeIsAUsageError() {
         Cli.Result r = Cli.run("ls", "--type", "pipe");
         assertEquals(2, r.status(), r::toString);
