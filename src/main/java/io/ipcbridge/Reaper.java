@@ -58,17 +58,19 @@ public final class Reaper {
     }
 
     /**
-     * Thrown by {@link #reap(String)} when some objects of gone creators could not be removed: the
-     * reap went on with the others, which {@link #removed()} lists. The first failure (naming its
-     * call, object and errno) is the cause and leads the message; the others are suppressed.
+     * Thrown by {@link #reap(String)} when some objects of gone creators could not be removed, or a
+     * directory could not be listed: the reap went on with the others, which {@link #removed()}
+     * lists. The first failure (naming its call, object and errno) is the cause and leads the
+     * message; the others are suppressed.
      */
     public static final class IncompleteReapException extends IOException {
         private static final long serialVersionUID = 1L;
         private final transient List<Removed> removed;
 
-        IncompleteReapException(List<Removed> removed, List<IOException> failures) {
-            super(failures.get(0).getMessage() + " (" + failures.size() + (failures.size() == 1 ? " object" : " objects")
-                    + " not removed, " + removed.size() + " removed)", failures.get(0));
+        IncompleteReapException(List<Removed> removed, List<IOException> failures, int objects) {
+            super(failures.get(0).getMessage() + " (" + (objects == 0 ? ""
+                    : objects + (objects == 1 ? " object" : " objects") + " not removed, ")
+                    + removed.size() + " removed)", failures.get(0));
             this.removed = List.copyOf(removed);
             failures.stream().skip(1).forEach(this::addSuppressed);
         }
@@ -116,9 +118,11 @@ public final class Reaper {
      * @throws IllegalArgumentException if the prefix breaks the name rules or a part of it between
      *     dots is digits only
      * @throws IncompleteReapException if an object could not be judged or removed (an unlink that
-     *     fails for a reason other than the object being gone already, as after another reaper):
-     *     the reap went on with the others, and the exception lists what it removed
-     * @throws IOException if a directory cannot be listed, or /proc is another pid namespace's
+     *     fails for a reason other than the object being gone already, as after another reaper), or
+     *     a directory could not be listed: the reap went on with the others, and the exception lists
+     *     what it removed
+     * @throws IOException if /proc is another pid namespace's, or a directory cannot be listed and
+     *     nothing was removed or failed to be (the listing's exception)
      */
     public static List<Removed> reap(String prefix) throws IOException {
         String p = checkPrefix(prefix).substring(1) + ".";
@@ -127,19 +131,34 @@ public final class Reaper {
         long timeNs = timeNamespace(Path.of("/proc/self"));
         List<Removed> removed = new ArrayList<>();
         List<IOException> failures = new ArrayList<>();
-        for (Path file : files(DEV_SHM)) {
+        int unlisted = 0; // directories among the failures
+        List<Path> shm = files(DEV_SHM, failures);
+        unlisted += shm == null ? 1 : 0;
+        for (Path file : shm == null ? List.<Path>of() : shm) {
             String f = file.getFileName().toString();
             boolean sem = f.startsWith(SEM_FILE);
             String name = "/" + (sem ? f.substring(SEM_FILE.length()) : f);
             reap(sem ? "sem" : "shm", name, file, p, me, euid, timeNs, removed, failures);
         }
-        if (Syscalls.mqueueMounted(DEV_MQUEUE)) {
-            for (Path file : files(DEV_MQUEUE)) {
-                reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed, failures);
-            }
+        List<Path> mq;
+        try {
+            mq = Syscalls.mqueueMounted(DEV_MQUEUE) ? files(DEV_MQUEUE, failures) : List.of();
+        } catch (IOException e) {
+            failures.add(e);
+            mq = null;
+        }
+        unlisted += mq == null ? 1 : 0;
+        for (Path file : mq == null ? List.<Path>of() : mq) {
+            reap("mq", "/" + file.getFileName(), file, p, me, euid, timeNs, removed, failures);
+        }
+        if (!failures.isEmpty() && removed.isEmpty() && failures.size() == unlisted) {
+            // nothing removed, no object judged: the listing's own exception, as it is
+            IOException first = failures.get(0);
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
         }
         if (!failures.isEmpty()) {
-            throw new IncompleteReapException(removed, failures);
+            throw new IncompleteReapException(removed, failures, failures.size() - unlisted);
         }
         return removed;
     }
@@ -342,15 +361,21 @@ public final class Reaper {
         return me;
     }
 
-    /** The regular files of {@code dir}, none when it does not exist. */
-    private static List<Path> files(Path dir) throws IOException {
+    /**
+     * The regular files of {@code dir}, none when it does not exist; null when it cannot be listed,
+     * the failure added to {@code failures} (the reap goes on, and says what it removed all the same).
+     */
+    private static List<Path> files(Path dir, List<IOException> failures) {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList();
         } catch (IOException e) {
-            throw Syscalls.explainDirectory(dir.toString(), e);
+            failures.add(Syscalls.explainDirectory(dir.toString(), e));
+        } catch (UncheckedIOException e) {
+            failures.add(Syscalls.explainDirectory(dir.toString(), e.getCause()));
         }
+        return null;
     }
 }

@@ -318,6 +318,47 @@ class ReaperTest {
         }
     }
 
+    /** In a child JVM: reaps the prefix and prints what it returned, or what it threw and what that listed. */
+    public static final class ReapAndReport {
+        public static void main(String[] args) {
+            try {
+                System.out.println("returned " + Reaper.reap(args[0]));
+            } catch (Reaper.IncompleteReapException e) {
+                System.out.println("incomplete " + e.removed() + " " + e.getMessage());
+            } catch (IOException e) {
+                System.out.println("threw " + e);
+            }
+        }
+    }
+
+    @Test
+    void aDirectoryThatCannotBeListedStillReportsWhatWasRemoved() {
+        // SHM-15, SEC-14: /dev/shm reaped, then /dev/mqueue cannot be listed (EACCES: a private
+        // mqueue mount of mode 0000, read without CAP_DAC_*). The segment was gone but the reap
+        // threw a bare PermissionDeniedException: what it removed was never said
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: no private mqueue mount");
+        assumeTrue(new File("/usr/bin/unshare").canExecute() && new File("/usr/bin/setpriv").canExecute(),
+                "no unshare(1) or setpriv(1)");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String[] me = owner();
+            String dead = "/" + prefix + "." + me[0] + "." + (Long.parseLong(me[1]) + 1) + "." + me[2] + ".dead";
+            Files.createFile(Path.of("/dev/shm" + dead));
+            String script = "mount -t mqueue none /dev/mqueue && chmod 0000 /dev/mqueue && exec setpriv "
+                    + "--bounding-set=-dac_override,-dac_read_search --inh-caps=-dac_override,-dac_read_search \"$@\"";
+            Process p = new ProcessBuilder("unshare", "--ipc", "--mount", "sh", "-c", script, "sh",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), ReapAndReport.class.getName(), prefix)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertEquals(0, p.waitFor(), out);
+            assumeTrue(!out.startsWith("returned"), "/dev/mqueue could be listed all the same: " + out);
+            assertFalse(exists("shm", dead), "the segment was reaped");
+            assertEquals("incomplete " + List.of(new Removed("shm", dead, Integer.parseInt(me[0])))
+                    + " opendir(/dev/mqueue): EACCES (Permission denied) (1 removed)", out,
+                    "what was removed is said, with the failure");
+        });
+    }
+
     @Test
     void aJvmInAPidNamespaceWithAnotherNamespacesProcNeverReapsItsOwnObjects() {
         // unshare --pid --fork without --mount-proc: getpid() is 1, /proc/1 is the host's init
