@@ -174,11 +174,9 @@ public final class Reaper {
             if (owner == null) {
                 return;
             }
-            switch (type) {
-                case "mq" -> Syscalls.mqUnlink(name);
-                case "sem" -> Syscalls.unlink(file.toString(), "sem_unlink", name);
-                default -> Syscalls.unlink(file.toString(), "shm_unlink", name);
-            }
+            // the file judged is the one removed: mq_unlink(3) would remove from this process's IPC
+            // namespace, which need not be the one mounted at /dev/mqueue (unshare --ipc, a container)
+            Syscalls.unlink(file.toString(), type + "_unlink", name);
             removed.add(new Removed(type, name, (int) owner.pid));
         } catch (NoSuchFileException e) {
             // another reaper came first

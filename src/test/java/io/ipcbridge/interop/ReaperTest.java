@@ -359,6 +359,71 @@ class ReaperTest {
         });
     }
 
+    /** The queues of the IPC namespace of process {@code pid}, listed through a mqueue mount of its own. */
+    private static String queuesOfTheIpcNamespaceOf(long pid) throws Exception {
+        Path mnt = Files.createTempDirectory("reap-mq");
+        try {
+            Process ls = new ProcessBuilder("nsenter", "--ipc=/proc/" + pid + "/ns/ipc", "unshare", "--mount", "sh", "-c",
+                    "mount -t mqueue none \"$1\" && ls -n \"$1\"", "sh", mnt.toString())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(ls.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, ls.waitFor(), out);
+            return out;
+        } finally {
+            Files.delete(mnt);
+        }
+    }
+
+    @Test
+    void aQueueIsRemovedFromTheMqueueFilesystemItWasJudgedIn() {
+        // SEC-14: the reaper lists and judges the queues of the mqueue filesystem at /dev/mqueue, but
+        // mq_unlink(3) removes from the caller's IPC namespace. A root reaper whose IPC namespace is not
+        // /dev/mqueue's (unshare --ipc, a container with the host's /dev/mqueue) judged root's queue of a
+        // dead creator there, then removed the queue of that name of uid 65534 in its own namespace,
+        // reported it, and left the dead creator's queue behind
+        assumeTrue(io.ipcbridge.internal.posix.Syscalls.geteuid() == 0, "not root: no new IPC namespace");
+        for (String tool : List.of("unshare", "nsenter", "setpriv")) {
+            assumeTrue(new File("/usr/bin/" + tool).canExecute(), "no " + tool + "(1)");
+        }
+        assertTimeoutPreemptively(LIMIT, () -> {
+            // in a new IPC namespace, uid 65534 creates a segment, a semaphore and a queue and ends; the
+            // shell stays, holding the namespace, until its stdin closes
+            String script = "echo $$; setpriv --reuid=65534 --regid=65534 --clear-groups \"$1\" create \"$2\" "
+                    + "</dev/null; echo done; exec cat >/dev/null";
+            Process holder = new ProcessBuilder("unshare", "--ipc", "sh", "-c", script, "sh", Peers.path("owned_peer"),
+                    "/" + prefix).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                BufferedReader lines = new BufferedReader(new InputStreamReader(holder.getInputStream(),
+                        StandardCharsets.UTF_8));
+                long sh = Long.parseLong(lines.readLine());
+                List<String> names = new ArrayList<>();
+                for (String line = lines.readLine(); !"done".equals(line); line = lines.readLine()) {
+                    assertTrue(line != null, "the namespace's shell ended: " + names);
+                    names.add(line);
+                }
+                String queue = names.get(2);
+                int pid = Integer.parseInt(queue.split("\\.")[1]);
+                assertTrue(queuesOfTheIpcNamespaceOf(sh).contains(queue.substring(1)), "uid 65534's queue there");
+                try (MessageQueue hosts = MessageQueue.createExclusively(queue)) {
+                    // root's queue of that name (of the same gone creator) in /dev/mqueue
+                    Process reap = new ProcessBuilder("nsenter", "--ipc=/proc/" + sh + "/ns/ipc",
+                            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                            "-cp", System.getProperty("java.class.path"), ReapAndReport.class.getName(), prefix)
+                            .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                    String out = new String(reap.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                    assertEquals(0, reap.waitFor(), out);
+                    assertEquals("returned " + List.of(new Removed("mq", queue, pid)), out);
+                    assertFalse(exists("mq", queue), "the queue judged, root's in /dev/mqueue, is the one removed");
+                    assertTrue(queuesOfTheIpcNamespaceOf(sh).contains(queue.substring(1)),
+                            "uid 65534's queue, in the reaper's own IPC namespace, is left alone");
+                }
+            } finally {
+                holder.getOutputStream().close();
+                assertEquals(0, holder.waitFor());
+            }
+        });
+    }
+
     @Test
     void aJvmInAPidNamespaceWithAnotherNamespacesProcNeverReapsItsOwnObjects() {
         // unshare --pid --fork without --mount-proc: getpid() is 1, /proc/1 is the host's init
