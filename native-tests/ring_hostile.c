@@ -23,6 +23,10 @@
  *         bad-claims         a dead producer's claim announcements: one the
  *                            ring could not hold is ignored, a valid one
  *                            skipped; nothing else is written
+ *         bad-wait           not hostile, an unknown wait strategy: EINVAL
+ *                            from offer, claim, poll and read at once,
+ *                            whether or not the call would have waited,
+ *                            and nothing claimed, read or registered
  *         live-claims        not hostile, the claims of live producers: one
  *                            that finds no room announces none; a child of
  *                            fork producing through its parent's handle
@@ -353,6 +357,46 @@ static int case_claims_of_live_producers(void)
     return fails != 0;
 }
 
+/* I: an unknown wait strategy is EINVAL whether or not the call would wait, with no side effect. */
+static int case_bad_wait(void)
+{
+    int fails = 0;
+    struct ipcb_ring r;
+    char msg[8] = "abc", got[16];
+    void *payload;
+    const void *in;
+    uint32_t len;
+
+    mk(&r, 1024, IPCB_RING_MULTI_PRODUCER);
+    /* room for the record: the producer would not wait */
+    if (ipcb_ring_offer(&r, msg, 3, 7, 0) != -1 || errno != EINVAL)
+        fails++, printf("I offer (room) with wait 7: accepted (%s)\n", ipcb_ring_error(&r));
+    if (ipcb_ring_claim(&r, 3, &payload, -1, 0) != -1 || errno != EINVAL)
+        fails++, printf("I claim (room) with wait -1: accepted (%s)\n", ipcb_ring_error(&r));
+    if (atomic_load(&r.header->producer_position) != 0 || atomic_load(&r.header->producer_pids[0]) != 0
+        || r.claim_end != 0)
+        fails++, printf("I producer side effects: producer_position %llu, pid %d, claim_end %llu\n",
+                        (unsigned long long)atomic_load(&r.header->producer_position),
+                        (int)atomic_load(&r.header->producer_pids[0]), (unsigned long long)r.claim_end);
+    if (ipcb_ring_offer(&r, msg, 3, IPCB_RING_NOWAIT, 0) != 0)
+        fails++, printf("I offer: %s\n", ipcb_ring_error(&r));
+    /* a record to read: the consumer would not wait */
+    if (ipcb_ring_poll(&r, got, sizeof got, &len, 3, 0) != -1 || errno != EINVAL)
+        fails++, printf("I poll (record) with wait 3: accepted (%s)\n", ipcb_ring_error(&r));
+    if (ipcb_ring_read(&r, &in, &len, 42, 0) != -1 || errno != EINVAL)
+        fails++, printf("I read (record) with wait 42: accepted (%s)\n", ipcb_ring_error(&r));
+    if (atomic_load(&r.header->consumer_pid) != 0 || r.read_end != 0)
+        fails++, printf("I consumer side effects: pid %d, read_end %llu\n", (int)atomic_load(&r.header->consumer_pid),
+                        (unsigned long long)r.read_end);
+    /* the record is still there */
+    if (ipcb_ring_poll(&r, got, sizeof got, &len, IPCB_RING_NOWAIT, 0) != 0 || len != 3 || memcmp(got, "abc", 3) != 0)
+        fails++, printf("I poll: %s\n", ipcb_ring_error(&r));
+    ipcb_ring_close(&r);
+    shm_unlink(name);
+    printf("I unknown wait strategies: %d unexpected\n", fails);
+    return fails != 0;
+}
+
 static int run(const char *what, int (*fn)(void), unsigned secs)
 {
     pid_t c = fork();
@@ -414,6 +458,7 @@ int main(int argc, char **argv)
     failed += run("bad-header", case_bad_header, 10);
     failed += run("misaligned", case_misaligned, 10);
     failed += run("bad-claims", case_bad_claims, 10);
+    failed += run("bad-wait", case_bad_wait, 10);
     failed += run("live-claims", case_claims_of_live_producers, 10);
     return failed != 0;
 }

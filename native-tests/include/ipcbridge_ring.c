@@ -1046,6 +1046,14 @@ static int wait_for(struct ipcb_ring *r, enum side side, uint32_t len, int wait,
 
 /* ----------------------------------------------------------------- producer */
 
+/* An unknown wait strategy: EINVAL before anything else, whether or not the call would wait. */
+static int check_wait(struct ipcb_ring *r, int wait)
+{
+    if (wait != IPCB_RING_NOWAIT && wait != IPCB_RING_SPIN && wait != IPCB_RING_BLOCK)
+        return fail(r, EINVAL, "unknown wait strategy %d", wait);
+    return 0;
+}
+
 /* Claims a record of len bytes if it fits now; 1 if claimed. */
 static int try_claim(struct ipcb_ring *r, uint32_t len)
 {
@@ -1098,6 +1106,8 @@ int ipcb_ring_claim(struct ipcb_ring *r, uint32_t len, void **payload, int wait,
 {
     int rc;
 
+    if (check_wait(r, wait) != 0)
+        return -1;
     forget_parents(r);
     if (r->claim_end != 0)
         return fail(r, EINVAL, "claim: the previous claim is not committed");
@@ -1168,6 +1178,8 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
     int single = (r->flags & IPCB_RING_MULTI_PRODUCER) == 0;
     int rc;
 
+    if (check_wait(r, wait) != 0)
+        return -1;
     forget_parents(r);
     if (r->read_end != 0)
         return fail(r, EINVAL, "read: the previous record is not released");

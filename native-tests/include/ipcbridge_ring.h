@@ -221,8 +221,10 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
  *
  * Waiting: `wait` is IPCB_RING_NOWAIT (fail with EAGAIN at once),
  * IPCB_RING_SPIN (busy-wait, yielding the CPU now and then) or
- * IPCB_RING_BLOCK (the futex protocol above); `timeout_ns` < 0 waits for
- * ever, otherwise the wait fails with ETIMEDOUT after that long.
+ * IPCB_RING_BLOCK (the futex protocol above); any other value fails with
+ * EINVAL at once, before anything is claimed, read or registered (also when
+ * the call would not have waited); `timeout_ns` < 0 waits for ever,
+ * otherwise the wait fails with ETIMEDOUT after that long.
  *
  * The peer watcher: the first IPCB_RING_BLOCK wait with a peer to watch
  * starts one detached thread in the process (all signals blocked in it),

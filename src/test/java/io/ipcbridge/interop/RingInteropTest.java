@@ -687,7 +687,7 @@ class RingInteropTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "ring_hostile ends");
         assertEquals(0, p.exitValue(), out);
         for (String c : List.of("padding-loop", "past-producer", "open-toctou", "bad-records", "bad-header",
-                "misaligned", "bad-claims", "live-claims")) {
+                "misaligned", "bad-claims", "bad-wait", "live-claims")) {
             assertTrue(out.lines().anyMatch(l -> l.equals(c + " PASS")), () -> c + ": " + out);
         }
     }
