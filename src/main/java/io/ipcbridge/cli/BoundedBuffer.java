@@ -61,11 +61,35 @@ public final class BoundedBuffer implements AutoCloseable {
         this.slots = slots;
         this.recordSize = recordSize;
         this.filler = new byte[recordSize - SEQ_SIZE];
-        String name = segment.name();
-        empty = named ? Semaphore.createExclusively(name + "-empty", slots)
-                : Semaphore.initialize(segment, OFF_EMPTY, slots);
-        full = named ? Semaphore.createExclusively(name + "-full", 0) : Semaphore.initialize(segment, OFF_FULL, 0);
-        mutex = named ? Semaphore.createExclusively(name + "-mutex", 1) : Semaphore.initialize(segment, OFF_MUTEX, 1);
+        Semaphore[] sems = new Semaphore[3];
+        try {
+            sems[0] = semaphore(segment, named, "-empty", OFF_EMPTY, slots);
+            sems[1] = semaphore(segment, named, "-full", OFF_FULL, 0);
+            sems[2] = semaphore(segment, named, "-mutex", OFF_MUTEX, 1);
+        } catch (IOException | RuntimeException e) {
+            // nothing half-made stays: the semaphores made so far are closed, and removed when named
+            String[] suffixes = {"-empty", "-full", "-mutex"};
+            for (int i = 0; i < sems.length && sems[i] != null; i++) {
+                try {
+                    sems[i].close();
+                    if (named) {
+                        Semaphore.unlink(segment.name() + suffixes[i]);
+                    }
+                } catch (IOException | RuntimeException undo) {
+                    e.addSuppressed(undo);
+                }
+            }
+            throw e;
+        }
+        empty = sems[0];
+        full = sems[1];
+        mutex = sems[2];
+    }
+
+    private static Semaphore semaphore(SharedMemory segment, boolean named, String suffix, int offset, int value)
+            throws IOException {
+        return named ? Semaphore.createExclusively(segment.name() + suffix, value)
+                : Semaphore.initialize(segment, offset, value);
     }
 
     /** IPCB_BB_SIZE: the segment size for {@code slots} records of {@code recordSize} bytes. */
@@ -75,7 +99,8 @@ public final class BoundedBuffer implements AutoCloseable {
 
     /**
      * Creates segment {@code name} (exclusively, mode 0600) and initialises it as an empty buffer,
-     * semaphores included, before any peer may attach. The caller unlinks it.
+     * semaphores included, before any peer may attach. The caller unlinks it. A create that fails
+     * leaves nothing it made behind (segment, named semaphores) and touches no object in its way.
      */
     public static BoundedBuffer create(String name, int slots, int recordSize, boolean namedSemaphores)
             throws IOException {
@@ -93,7 +118,13 @@ public final class BoundedBuffer implements AutoCloseable {
             segment.setIntRelease(OFF_MAGIC, MAGIC); // last: a valid magic means a ready buffer
             return bb;
         } catch (IOException | RuntimeException e) {
-            segment.close();
+            // the segment is ours (created exclusively): a failed create leaves nothing behind
+            try {
+                segment.close();
+                SharedMemory.unlink(name);
+            } catch (IOException | RuntimeException undo) {
+                e.addSuppressed(undo);
+            }
             throw e;
         }
     }

@@ -1,12 +1,16 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
+import java.nio.file.FileAlreadyExistsException;
 import io.ipcbridge.testing.Created;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -24,6 +28,28 @@ class BoundedBufferTest {
     @AfterEach
     void unlinkAll() {
         created.unlinkAll();
+    }
+
+    @Test
+    void aCreateThatFailsLeavesNothingBehindAndTheObjectInTheWayAlone() throws Exception {
+        // SHM-02 / SEM-02 for the buffer: the "-full" semaphore of named mode exists already, so the
+        // create fails; nothing it made itself (the segment, "-empty") may stay, nothing of others goes
+        String name = created.name();
+        Created sems = new Created("clibbsem", Semaphore::unlink);
+        sems.add(name + "-empty");
+        sems.add(name + "-full");
+        sems.add(name + "-mutex");
+        try (Semaphore inTheWay = Semaphore.createExclusively(name + "-full", 5)) {
+            assertThrows(FileAlreadyExistsException.class, () -> BoundedBuffer.create(name, 4, 16, true));
+            assertThrows(NoSuchFileException.class, () -> SharedMemory.open(name).close(), "the segment stays");
+            assertThrows(NoSuchFileException.class, () -> Semaphore.open(name + "-empty").close(),
+                    "the -empty semaphore stays");
+            try (Semaphore again = Semaphore.open(name + "-full")) {
+                assertEquals(5, again.value(), "the semaphore in the way is untouched");
+            }
+        } finally {
+            sems.unlinkAll();
+        }
     }
 
     @Test
