@@ -49,12 +49,15 @@
 
 static unsigned block_spin_rounds(void)
 {
-    static int rounds = -1;
-    if (rounds < 0) {
+    /* atomic: handles of several threads ask at once (a plain int was a data race, UB in C11) */
+    static _Atomic int rounds = -1;
+    int n = atomic_load_explicit(&rounds, memory_order_relaxed);
+    if (n < 0) {
         cpu_set_t set;
-        rounds = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1 ? (int)BLOCK_SPIN_ROUNDS : 0;
+        n = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1 ? (int)BLOCK_SPIN_ROUNDS : 0;
+        atomic_store_explicit(&rounds, n, memory_order_relaxed);
     }
-    return (unsigned)rounds;
+    return (unsigned)n;
 }
 
 enum side { PRODUCER, CONSUMER };
