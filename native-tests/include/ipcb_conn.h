@@ -247,6 +247,7 @@ static inline int64_t ipcb_conn_recv(int fd, void **buf, uint64_t max)
     int32_t slen;
     size_t got;
     int r;
+    int saved_errno = errno;           /* a retried EINTR must not show at -2 */
 
     *buf = NULL;
 
@@ -254,8 +255,10 @@ static inline int64_t ipcb_conn_recv(int fd, void **buf, uint64_t max)
     if (r < 0)
         return -1;
     if (r > 0) {
-        if (got == 0)
+        if (got == 0) {
+            errno = saved_errno;
             return -2;                 /* clean end */
+        }
         errno = EPROTO;                /* EOF inside the 4-byte header */
         return -1;
     }
