@@ -1155,7 +1155,8 @@ int ipcb_ring_offer(struct ipcb_ring *r, const void *data, uint32_t len, int wai
 
     if (rc != 0)
         return rc;
-    memcpy(payload, data, len);
+    if (len != 0) /* data may be NULL for an empty message (memcpy with NULL is UB even for 0 bytes) */
+        memcpy(payload, data, len);
     return ipcb_ring_commit(r);
 }
 
@@ -1252,6 +1253,7 @@ int ipcb_ring_poll(struct ipcb_ring *r, void *buf, uint32_t cap, uint32_t *len, 
         r->read_end = 0; /* the record stays for the next read */
         return fail(r, EMSGSIZE, "record of %u bytes, buffer of %u", *len, cap);
     }
-    memcpy(buf, payload, *len);
+    if (*len != 0) /* buf may be NULL with cap 0 */
+        memcpy(buf, payload, *len);
     return ipcb_ring_release(r);
 }

@@ -299,7 +299,8 @@ void ipcb_ring_close(struct ipcb_ring *r);
 /* Message of the last failure of r (or of create/open). */
 const char *ipcb_ring_error(const struct ipcb_ring *r);
 
-/* Sends len <= max_message bytes (EMSGSIZE otherwise) as one record. */
+/* Sends len <= max_message bytes (EMSGSIZE otherwise) as one record; data
+ * may be NULL when len is 0 (as buf may be NULL when cap is 0 below). */
 int ipcb_ring_offer(struct ipcb_ring *r, const void *data, uint32_t len,
                     int wait, int64_t timeout_ns);
 /* Receives the next record into buf; *len = its length. If it is longer
