@@ -49,6 +49,16 @@
  *       the error and the number of messages received before it go to
  *       stderr, exit 1.  Other errors: exit 2.
  *
+ *   conn_peer eof-eintr
+ *       ipcb_conn_recv's clean end (-2) leaves errno as it was, also when a
+ *       signal interrupted the read before the end came: reads from a pipe of
+ *       its own whose writer, a child, waits until this process sleeps in
+ *       read(2) (/proc/PID/stat), sends SIGUSR1 (a handler without
+ *       SA_RESTART: read fails with EINTR and the header retries), waits for
+ *       the handler to have run, then closes the pipe.  Prints
+ *       "end <return> errno <errno>" ("end -2 errno 0" expected).
+ *       Pass (exit 0): -2 with errno 0.  Otherwise exit 1.
+ *
  *   conn_peer raw FD HEX
  *       Write the bytes given as hex digits (an even number of 0-9a-fA-F,
  *       nothing else; "" writes nothing) to FD with no framing, close FD,
@@ -62,6 +72,7 @@
 #include "peer.h"
 #include "ipcb_conn.h"
 
+#include <sched.h>
 #include <signal.h>
 
 /* Largest message accepted by echo / echo2 and, by default, recv. */
@@ -77,6 +88,7 @@ static const char usage_text[] =
     "       conn_peer send FD COUNT SEED\n"
     "       conn_peer send-cut FD COUNT SEED\n"
     "       conn_peer recv FD [MAX]\n"
+    "       conn_peer eof-eintr\n"
     "       conn_peer raw FD HEX\n";
 
 _Noreturn static void usage(void)
@@ -264,6 +276,71 @@ static int mode_raw(int fd, const char *hex)
     return rc;
 }
 
+/* The write end of the pipe that tells the child the SIGUSR1 handler ran. */
+static int handled_fd = -1;
+
+static void on_usr1(int sig)
+{
+    char b = 1;
+    (void)sig;
+    (void)!write(handled_fd, &b, 1);
+}
+
+/*
+ * Whether process pid sleeps (state S in /proc/PID/stat, which any user may read): in
+ * mode_eof_eintr the parent sleeps only in its read(2).
+ */
+static int sleeping(pid_t pid)
+{
+    char path[64], line[512];
+    const char *state;
+    FILE *f;
+    int yes;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    CHECK((f = fopen(path, "r")) != NULL);
+    yes = fgets(line, sizeof line, f) != NULL && (state = strrchr(line, ')')) != NULL
+        && strncmp(state, ") S ", 4) == 0;
+    CHECK(fclose(f) == 0);
+    return yes;
+}
+
+static int mode_eof_eintr(void)
+{
+    int data[2], handled[2];
+    struct sigaction sa;
+    pid_t parent = getpid(), child;
+    void *msg;
+    int64_t r;
+    int e, status;
+
+    CHECK(pipe2(data, O_CLOEXEC) == 0);
+    CHECK(pipe2(handled, O_CLOEXEC) == 0);
+    handled_fd = handled[1];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;           /* no SA_RESTART: the blocked read fails with EINTR */
+    CHECK(sigemptyset(&sa.sa_mask) == 0);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    CHECK((child = fork()) >= 0);
+    if (child == 0) {
+        char b;
+        CHECK(close(data[0]) == 0);
+        while (!sleeping(parent))
+            sched_yield();
+        CHECK(kill(parent, SIGUSR1) == 0);
+        CHECK(read(handled[0], &b, 1) == 1);
+        _exit(0);                      /* closes the write end: the clean end */
+    }
+    CHECK(close(data[1]) == 0);
+    errno = 0;
+    r = ipcb_conn_recv(data[0], &msg, 16);
+    e = errno;
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("end %lld errno %d\n", (long long)r, e);
+    CHECK(fflush(stdout) == 0);
+    return r == -2 && e == 0 ? PEER_PASS : PEER_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -289,6 +366,8 @@ int main(int argc, char **argv)
     if (strcmp(mode, "recv") == 0 && (argc == 3 || argc == 4))
         return mode_recv(parse_fd(argv[2]),
                          argc == 4 ? parse_u64(argv[3]) : CONN_MAX_MESSAGE);
+    if (strcmp(mode, "eof-eintr") == 0 && argc == 2)
+        return mode_eof_eintr();
     if (strcmp(mode, "raw") == 0 && argc == 4)
         return mode_raw(parse_fd(argv[2]), argv[3]);
     usage();

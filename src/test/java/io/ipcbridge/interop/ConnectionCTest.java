@@ -117,4 +117,11 @@ class ConnectionCTest {
             assertTrue(e.getMessage().contains("expected 10 bytes, got 3"), e.getMessage());
         }
     }
+
+    @Test
+    void theCHeadersCleanEndLeavesErrnoAsItWasAfterARetriedInterruptedRead() throws Exception {
+        // ipcb_conn.h documents errno unchanged at -2; a SIGUSR1 that interrupts the blocked read first
+        // (EINTR, retried) used to be left in errno
+        assertEquals("end -2 errno 0", run(Command.of(Peers.path("conn_peer"), "eof-eintr"), () -> { }));
+    }
 }

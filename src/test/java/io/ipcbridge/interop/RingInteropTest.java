@@ -693,6 +693,15 @@ class RingInteropTest {
     }
 
     @Test
+    void theCRingRunsCleanUnderThreadSanitizerAndUndefinedBehaviorSanitizer() throws Exception {
+        // native-tests/sanitize/: four producer threads of one process, each with its own handle (a
+        // cached spin count was a plain static int, a data race), and an empty message offered and
+        // polled with NULL buffers (memcpy with NULL was undefined); either report ends the run
+        assertEquals("ok", Peers.run(dir.resolve("err"), "ring_threads-tsan").trim());
+        assertEquals("ok", Peers.run(dir.resolve("err"), "ring_empty-ubsan").trim());
+    }
+
+    @Test
     void aCReadWithTheLongestTimeoutWaitsForTheRecord() throws Exception {
         // a timeout of INT64_MAX ns is for ever: it used to overflow into an immediate ETIMEDOUT
         String n = name();
