@@ -196,4 +196,19 @@ class PipeFaultTest {
             assertEquals(-1, in.read(b.clear()));
         }
     }
+    @Test
+    void anOPathDescriptorOfAFifoIsNoPipeEndAndIsRefused() throws Exception {
+        // FD-11, SEC-07: an O_PATH descriptor (one a peer can send with SCM_RIGHTS) of a FIFO passes
+        // fstat's S_ISFIFO, and F_GETFL & O_ACCMODE reads 0 = O_RDONLY, yet nothing can be read
+        // through it: read(2) gives EBADF, which ipcbridge reports as an internal error of its own
+        Path f = dir.resolve("f");
+        Fifo.create(f);
+        int fd = io.ipcbridge.internal.posix.Syscalls.open(f.toString(),
+                io.ipcbridge.internal.posix.Syscalls.O_PATH | io.ipcbridge.internal.posix.Syscalls.O_NOFOLLOW, 0, "test");
+        Descriptor d = Descriptor.adopt(fd, "fd from a peer");
+        io.ipcbridge.IpcSecurityException e = assertThrows(io.ipcbridge.IpcSecurityException.class,
+                () -> PipeSource.of(d).read(ByteBuffer.allocate(1)), "an O_PATH descriptor is no read end");
+        assertTrue(e.getMessage().endsWith("; refused"), e.getMessage());
+        assertFalse(d.isOpen(), "the refused descriptor is closed");
+    }
 }

@@ -256,6 +256,11 @@ public final class Syscalls {
         return fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & 3;
     }
 
+    /** fcntl(F_GETFL) tested for O_PATH: a descriptor that names a file but can neither read nor write it. */
+    public static boolean isPathOnly(int fd, String object) throws IOException {
+        return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_PATH) != 0;
+    }
+
     /** fcntl(F_GETFL) tested for O_NONBLOCK. */
     public static boolean isNonBlocking(int fd, String object) throws IOException {
         return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_NONBLOCK) != 0;
