@@ -75,7 +75,7 @@ final class FifoCommand {
             Optional<PipeSource> opened = limit == null ? Optional.of(Fifo.openReader(path)) : Fifo.openReader(path, limit);
             try (PipeSource source = opened.orElseThrow(() -> timedOut(path, limit, "writer"))) {
                 // CLI-04: once stdout's reader has gone, nothing more is taken out of the FIFO
-                Stdout.whileReaderStays(watch -> RawIo.copyToStdout(source));
+                Stdout.whileReaderStays(watch -> RawIo.copyToStdout(source, watch));
             }
             return ExitCodes.OK;
         }

@@ -28,11 +28,25 @@ final class RawIo {
      *     with {@code | head -c 10}); the caller then stops reading {@code source}
      */
     static long copyToStdout(ReadableByteChannel source) throws IOException, CommandFailure {
+        return copyToStdout(source, null);
+    }
+
+    /**
+     * {@link #copyToStdout(ReadableByteChannel)}, looking at {@code watch} before each read of
+     * {@code source}: once stdout's reader has gone, nothing more is taken out of it (CLI-04), also
+     * when it has data waiting, which a read would take at once, before the watch could interrupt it.
+     *
+     * @param watch the watch on stdout, or null
+     */
+    static long copyToStdout(ReadableByteChannel source, Stdout.Watch watch) throws IOException, CommandFailure {
         PrintStream out = System.out;
         byte[] chunk = new byte[CHUNK];
         ByteBuffer buffer = ByteBuffer.wrap(chunk);
         long total = 0;
         for (;;) {
+            if (watch != null && watch.readerGoneNow()) {
+                throw CommandFailure.stdoutClosed();
+            }
             buffer.clear();
             int n = source.read(buffer);
             if (n < 0) {

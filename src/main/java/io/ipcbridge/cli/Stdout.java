@@ -158,6 +158,26 @@ final class Stdout extends OutputStream {
             }
         }
 
+        /**
+         * Whether stdout's reader has gone, looked at now with poll(2) on fd 1, not only as the
+         * watcher thread last saw it (it may not have looked yet): for a command about to take data
+         * that would not wait, which the watcher's interrupt could not stop.
+         */
+        boolean readerGoneNow() {
+            if (!readerGone && wake != null) {
+                int[] entry = {1, 0}; // POLLERR and POLLHUP are reported unasked
+                try {
+                    if (Syscalls.poll(entry, 1, 0, "stdout") > 0
+                            && ((entry[1] >>> 16) & (Syscalls.POLLERR | Syscalls.POLLHUP)) != 0) {
+                        readerGone = true;
+                    }
+                } catch (IOException e) {
+                    // nothing known: a write still finds EPIPE
+                }
+            }
+            return readerGone;
+        }
+
         /** Whether stdout's reader has gone (and the opening thread was interrupted). */
         boolean readerGone() {
             return readerGone;

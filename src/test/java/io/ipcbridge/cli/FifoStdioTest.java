@@ -151,6 +151,38 @@ class FifoStdioTest {
     }
 
     @Test
+    void readWhoseStdoutIsAlreadyClosedTakesNothingOutOfTheFifo() throws Exception {
+        // CLI-04: stdout's reader has gone before fifo read even starts, and data is waiting in the
+        // FIFO (a keep-alive writer holds it open): the command must end quietly (141) and leave the
+        // data for the next reader. Before, its first read took up to 64 KiB out of the FIFO and lost
+        // it on EPIPE, since the watch on stdout only interrupts a read that is still blocked.
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        byte[] data = "waiting in the FIFO".getBytes(StandardCharsets.US_ASCII);
+        try (io.ipcbridge.Descriptor keepAlive = Fifo.openReadWrite(fifo)) {
+            for (int run = 0; run < 3; run++) {
+                assertEquals(data.length, keepAlive.write(ByteBuffer.wrap(data)));
+                Path err = dir.resolve("read.err");
+                Process reader = Cli.command(err, "fifo", "read", fifo.toString(), "--timeout", "30s").start();
+                try {
+                    reader.getInputStream().close(); // long before the child JVM has started
+                    assertTimeoutPreemptively(BOUND, () -> {
+                        assertEquals(141, reader.waitFor(), () -> read(err));
+                    });
+                    assertEquals("", read(err), "nothing on stderr");
+                    keepAlive.setNonBlocking(true);
+                    ByteBuffer left = ByteBuffer.allocate(4096);
+                    keepAlive.read(left);
+                    keepAlive.setNonBlocking(false);
+                    assertEquals(data.length, left.position(), "run " + run + ": the data is still in the FIFO");
+                } finally {
+                    Cli.destroy(reader);
+                }
+            }
+        }
+    }
+
+    @Test
     void writeReportsEpipeWhenTheReaderLeaves() throws Exception {
         // FIFO-05: the reader closes mid-stream -> `fifo write` exits 1 with one EPIPE line.
         Path fifo = dir.resolve("f");
