@@ -4,7 +4,6 @@ import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
@@ -52,15 +51,12 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
     private static final int TEMP_CAPACITY = 64 * 1024;
     private static final ThreadLocal<ByteBuffer> TEMP =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
-    private static final int DEAD;
-
-    static {
-        try {
-            DEAD = Syscalls.deadSocket();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    /**
+     * The dead socket a close puts under a blocked call, made by the first {@link #adopt}: not in a
+     * static initialiser, where a failure (EMFILE at RLIMIT_NOFILE) would be an
+     * ExceptionInInitializerError, and every later use of the class a NoClassDefFoundError.
+     */
+    private static volatile int dead = -1;
 
     private final int fd;
     private final String name;
@@ -99,7 +95,24 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         } catch (IllegalStateException ebadf) {
             throw new IllegalArgumentException("fd " + fd + " is not open", ebadf);
         }
+        // what ending a blocked call needs, set up once; a failure is this call's, tried again next time
+        deadSocket();
+        NativeThread.ensureReady();
         return new Descriptor(fd, name, nonBlocking);
+    }
+
+    private static int deadSocket() throws IOException {
+        int d = dead;
+        if (d < 0) {
+            synchronized (Descriptor.class) {
+                d = dead;
+                if (d < 0) {
+                    d = Syscalls.deadSocket();
+                    dead = d;
+                }
+            }
+        }
+        return d;
     }
 
     /** The descriptor number, for passing to native code of your own; valid until {@link #close()}. */
@@ -409,7 +422,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
                 cleanable.clean();
                 return;
             }
-            Syscalls.dup3(DEAD, fd, name);
+            Syscalls.dup3(dead, fd, name);
             for (int i = 0; i < users; i++) {
                 NativeThread.signal(threads[i]);
             }

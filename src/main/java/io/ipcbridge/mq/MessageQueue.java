@@ -225,7 +225,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private static Descriptor adopt(int fd, String name) throws IOException {
         try {
             return Descriptor.adopt(fd, name);
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             Syscalls.close(fd);
             throw e;
         }

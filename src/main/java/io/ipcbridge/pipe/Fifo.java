@@ -183,7 +183,12 @@ public final class Fifo {
             if (fd.isEmpty()) {
                 return Optional.empty();
             }
-            return Optional.of(Descriptor.adopt(fd.get(), p));
+            try {
+                return Optional.of(Descriptor.adopt(fd.get(), p));
+            } catch (IOException | RuntimeException e) {
+                Syscalls.close(fd.get());
+                throw e;
+            }
         } finally {
             Syscalls.close(pathFd);
         }

@@ -39,7 +39,14 @@ public final class ChildProcess implements AutoCloseable {
             Syscalls.killAndReap(pid);
             throw e;
         }
-        return new ChildProcess(pid, program, Descriptor.adopt(fd, "pidfd " + pid + " (" + program + ")"));
+        try {
+            return new ChildProcess(pid, program, Descriptor.adopt(fd, "pidfd " + pid + " (" + program + ")"));
+        } catch (IOException | RuntimeException e) {
+            // the first descriptor of the JVM sets up what closes need, which can fail at RLIMIT_NOFILE
+            Syscalls.close(fd);
+            Syscalls.killAndReap(pid);
+            throw e;
+        }
     }
 
     /** The child's process id. */

@@ -211,4 +211,102 @@ class PipeFaultTest {
         assertTrue(e.getMessage().endsWith("; refused"), e.getMessage());
         assertFalse(d.isOpen(), "the refused descriptor is closed");
     }
+    @Test
+    void theFirstPipeOfAJvmAtTheDescriptorLimitFailsCleanlyAndLaterPipesWork() throws Exception {
+        // PIPE-10, LOAD-07: the first pipe a JVM makes also sets up what every descriptor needs (the
+        // dead socket that a close puts under a blocked call, the JDK's wake-up signal). At
+        // RLIMIT_NOFILE that set-up must fail as the call does, with IpcResourceLimitException (EMFILE)
+        // and no descriptor left behind, and once descriptors are free again pipes must work. Before,
+        // it threw ExceptionInInitializerError, leaked the pipe's two ends, and every later pipe of the
+        // JVM threw NoClassDefFoundError. Each try runs in a fresh JVM, where nothing is set up yet.
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path fifo = dir.resolve("f.fifo");
+            Fifo.create(fifo);
+            for (int free = 1; free <= 12; free++) {
+                // odd: Pipe.open; even: Fifo.openReadWrite
+                Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                        FirstPipeAtTheLimit.class.getName(), Integer.toString((free + 1) / 2),
+                        free % 2 == 0 ? fifo.toString() : "")
+                        .redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(0, p.waitFor(), out);
+                assertTrue(out.matches("(?s)first: (ok|IpcResourceLimitException .*EMFILE.*)\\nleaked pipe ends: 0\\nlater: ok\\n"),
+                        (free + 1) / 2 + " free descriptors, " + (free % 2 == 0 ? "FIFO" : "pipe") + ": " + out);
+            }
+        });
+    }
+
+    /** Makes its first pipe (or opens FIFO argv[1]) with argv[0] descriptors free, then a pipe with the limit restored. */
+    public static final class FirstPipeAtTheLimit {
+        public static void main(String[] args) throws Exception {
+            // class files in a directory take a descriptor to load: load them all now, initialising none
+            for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+                Path root = Path.of(entry);
+                if (Files.isDirectory(root)) {
+                    try (var files = Files.walk(root)) {
+                        for (Path f : files.filter(f -> f.toString().endsWith(".class")).toList()) {
+                            String name = root.relativize(f).toString().replace('/', '.');
+                            Class.forName(name.substring(0, name.length() - ".class".length()), false,
+                                    FirstPipeAtTheLimit.class.getClassLoader());
+                        }
+                    }
+                }
+            }
+            // the native libraries are loaded (and what they keep open, opened) before counting
+            io.ipcbridge.internal.posix.Syscalls.geteuid();
+            io.ipcbridge.internal.posix.Errors.name(1);
+            jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+            jnr.posix.RLimit limit = posix.getrlimit(Limits.NOFILE);
+            int before = pipes();
+            posix.setrlimit(Limits.NOFILE, new java.io.File("/proc/self/fd").list().length + 64, limit.rlimMax());
+            List<Integer> filler = new ArrayList<>();
+            for (int fd = posix.dup(0); fd >= 0; fd = posix.dup(0)) {
+                filler.add(fd);
+            }
+            for (int i = 0; i < Integer.parseInt(args[0]); i++) {
+                posix.close(filler.remove(filler.size() - 1));
+            }
+            String first;
+            try (Pipe pipe = args[1].isEmpty() ? Pipe.open() : null;
+                    Descriptor fifo = args[1].isEmpty() ? null : Fifo.openReadWrite(Path.of(args[1]))) {
+                Descriptor out = pipe != null ? pipe.sink().descriptor() : fifo;
+                Descriptor in = pipe != null ? pipe.source().descriptor() : fifo;
+                out.write(ByteBuffer.wrap(new byte[] {1}));
+                in.read(ByteBuffer.allocate(1));
+                first = "ok";
+            } catch (Throwable e) {
+                first = e.getClass().getSimpleName() + " " + e.getMessage();
+            }
+            for (int fd : filler) {
+                posix.close(fd);
+            }
+            posix.setrlimit(Limits.NOFILE, limit.rlimCur(), limit.rlimMax());
+            System.out.println("first: " + first);
+            System.out.println("leaked pipe ends: " + (pipes() - before));
+            String later;
+            try (Pipe pipe = Pipe.open()) {
+                pipe.sink().write(ByteBuffer.wrap(new byte[] {1}));
+                pipe.source().read(ByteBuffer.allocate(1));
+                later = "ok";
+            } catch (Throwable e) {
+                later = e.toString();
+            }
+            System.out.println("later: " + later);
+        }
+
+        /** The pipe and FIFO ends open in this process (the dead socket kept for closes is no leak). */
+        private static int pipes() throws IOException {
+            int n = 0;
+            for (String fd : new java.io.File("/proc/self/fd").list()) {
+                try {
+                    String to = Files.readSymbolicLink(Path.of("/proc/self/fd", fd)).toString();
+                    n += to.startsWith("pipe:") || to.endsWith("f.fifo") ? 1 : 0;
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // the directory's own descriptor
+                }
+            }
+            return n;
+        }
+    }
 }

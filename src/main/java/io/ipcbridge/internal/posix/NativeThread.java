@@ -2,7 +2,6 @@ package io.ipcbridge.internal.posix;
 
 import com.sun.jna.Memory;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -19,27 +18,56 @@ public final class NativeThread {
     private static final long SA_FLAGS_OFFSET = 136;
     private static final int SIGNAL = NativeCalls.__libc_current_sigrtmax() - 2;
 
-    static {
-        // The JDK installs the handler when sun.nio.ch.NativeThread is first used: a FileChannel read does.
-        try (FileChannel channel = FileChannel.open(Path.of("/dev/null"))) {
-            channel.read(ByteBuffer.allocate(1));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot initialise the JDK's NIO wake-up signal", e);
-        }
-        Memory old = new Memory(SIGACTION_SIZE);
-        old.clear();
-        if (NativeCalls.sigaction(SIGNAL, null, old) != 0) {
-            throw new IllegalStateException("sigaction(" + SIGNAL + ") failed");
-        }
-        long handler = old.getLong(0);
-        int flags = old.getInt(SA_FLAGS_OFFSET);
-        if (handler == 0 || handler == 1 || (flags & SA_RESTART) != 0) {
-            throw new IllegalStateException("signal " + SIGNAL + " has no handler that interrupts system calls;"
-                    + " ipcbridge needs the JDK's NIO wake-up signal to end blocked calls");
-        }
-    }
+    private static volatile boolean ready;
 
     private NativeThread() {
+    }
+
+    /**
+     * Makes sure the JDK's handler of the wake-up signal is installed (and refuses to go on without
+     * one that interrupts system calls). Done once, by the first descriptor or wait, and not in a
+     * static initialiser: it opens /dev/null, which fails at RLIMIT_NOFILE, and that failure must be
+     * the caller's IOException, tried again next time, not an ExceptionInInitializerError that makes
+     * every later use of this class a NoClassDefFoundError.
+     */
+    public static void ensureReady() throws IOException {
+        if (ready) {
+            return;
+        }
+        synchronized (NativeThread.class) {
+            if (ready) {
+                return;
+            }
+            // The JDK installs the handler when sun.nio.ch.NativeThread is first used: a FileChannel read does.
+            try (FileChannel channel = FileChannel.open(Path.of("/dev/null"))) {
+                channel.read(ByteBuffer.allocate(1));
+            } catch (IOException jdk) {
+                // the JDK's message has no errno ("/dev/null: Too many open files"): open(2) tells it
+                int fd;
+                try {
+                    fd = Syscalls.open("/dev/null", Syscalls.O_RDONLY, 0, "/dev/null");
+                } catch (IOException failure) {
+                    failure.addSuppressed(jdk);
+                    throw failure;
+                }
+                if (fd >= 0) {
+                    Syscalls.close(fd);
+                }
+                throw jdk;
+            }
+            Memory old = new Memory(SIGACTION_SIZE);
+            old.clear();
+            if (NativeCalls.sigaction(SIGNAL, null, old) != 0) {
+                throw new IllegalStateException("sigaction(" + SIGNAL + ") failed");
+            }
+            long handler = old.getLong(0);
+            int flags = old.getInt(SA_FLAGS_OFFSET);
+            if (handler == 0 || handler == 1 || (flags & SA_RESTART) != 0) {
+                throw new IllegalStateException("signal " + SIGNAL + " has no handler that interrupts system calls;"
+                        + " ipcbridge needs the JDK's NIO wake-up signal to end blocked calls");
+            }
+            ready = true;
+        }
     }
 
     /** The calling thread's native handle (pthread_self). */

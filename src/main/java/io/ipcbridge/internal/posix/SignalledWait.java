@@ -59,6 +59,7 @@ public final class SignalledWait extends AbstractInterruptibleChannel {
      * @throws java.nio.channels.AsynchronousCloseException if cancelled
      */
     public <T> Optional<T> await(long deadline, Attempt<T> attempt) throws IOException {
+        NativeThread.ensureReady();
         synchronized (this) {
             thread = NativeThread.current();
         }
