@@ -134,9 +134,10 @@ final class Messaging {
         long start = System.nanoTime();
         // CLI-04: once stdout's reader has gone, no further message is taken, even by a receive that
         // is waiting for one when it goes (the watch interrupts it), nor by one that would not wait
+        // (stdout is looked at before each take, not only as the watcher thread last saw it)
         Stdout.whileReaderStays(watch -> {
             for (long received = 0; all || received < count; received++) {
-                if (watch.readerGone()) {
+                if (watch.readerGoneNow()) {
                     throw CommandFailure.stdoutClosed();
                 }
                 Optional<T> m = take(labels, all, received == 0, count, received, limit, start, source);

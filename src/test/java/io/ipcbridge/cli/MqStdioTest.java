@@ -191,6 +191,35 @@ class MqStdioTest {
         });
     }
 
+    @Test
+    void receiveWhoseStdoutIsAlreadyClosedTakesNoMessage() {
+        // CLI-04: stdout's reader has gone before mq receive starts, and messages are waiting: it must
+        // end quietly (141) and leave them. It used to look only at what its stdout watcher had seen,
+        // which may not have looked yet, and took a message that the write then lost.
+        assertTimeoutPreemptively(BOUND, () -> {
+            String q = created.name();
+            assertEquals(0, Cli.run("mq", "create", q, "--message-size", "64", "--max-messages", "8").status());
+            for (int run = 0; run < 3; run++) {
+                assertEquals(0, Cli.run("mq", "send", q, "m1", "m2").status());
+                Path err = dir.resolve("cli.err");
+                Process p = Cli.command(err, "mq", "receive", q, "--count", "2").start();
+                try {
+                    p.getInputStream().close(); // long before the child JVM has started
+                    assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "it ends");
+                    assertEquals(141, p.exitValue(), () -> read(err));
+                    assertEquals("", read(err), "quietly");
+                } finally {
+                    Cli.destroy(p);
+                }
+                try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
+                    int r = run;
+                    assertEquals("m1", mq.tryReceive().map(m -> m.text()).orElse(null), () -> "run " + r + ": m1 left");
+                    assertEquals("m2", mq.tryReceive().orElseThrow().text());
+                }
+            }
+        });
+    }
+
     static String readBytes(InputStream in, int n) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         while (got.size() < n) {
