@@ -115,4 +115,28 @@ class InterruptRaceTest {
             Fds.assertNoneAdded(before);
         });
     }
+
+    @Test
+    void theFirstBlockingCallOfAJvmMadeWhileInterruptedBreaksNothing() throws Exception {
+        // X-06 and FIFO-09: a thread whose interrupt status is set makes the JVM's first blocking call.
+        // It gets ClosedByInterruptException, its status kept, and every later call works. Before, the
+        // one-time set-up of the wake-up signal (a FileChannel read in a static initializer) failed
+        // with ClosedByInterruptException: ExceptionInInitializerError, then NoClassDefFoundError for
+        // every blocking call of that JVM, in any thread. A fresh JVM, as this one has made such calls.
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(jvm, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), io.ipcbridge.testing.FirstCallInterrupted.class.getName(),
+                fifo.toString()).redirectErrorStream(true).start();
+        String out = assertTimeoutPreemptively(LIMIT, () -> {
+            String all = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor();
+            return all;
+        }, () -> "the child ends");
+        assertEquals("first: java.nio.channels.ClosedByInterruptException interrupted=true\n"
+                + "later: Optional.empty\n"
+                + "pipe: 1\n", out);
+        assertEquals(0, p.exitValue(), out);
+    }
 }

@@ -20,6 +20,10 @@ import jnr.posix.util.DefaultPOSIXHandler;
  * {@link Native#getLastError()}. Interface mapping is never used (about 5x slower per call).
  */
 final class NativeCalls {
+    static {
+        NativeSetUp.loadLibraries(); // first, and where the caller's interrupt cannot spoil it
+    }
+
     /** jnr-posix, loaded once. */
     static final POSIX POSIX = POSIXFactory.getNativePOSIX(new DefaultPOSIXHandler());
     /** The raw libc view of jnr-posix: read, write, open, close, dup2, fcntl, fstat, waitpid... */

@@ -2,9 +2,6 @@ package io.ipcbridge.internal.posix;
 
 import com.sun.jna.Memory;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
 
 /**
  * Wakes a thread blocked in a system call, the way the JDK's own channels do: a signal sent to
@@ -38,9 +35,10 @@ public final class NativeThread {
             if (ready) {
                 return;
             }
-            // The JDK installs the handler when sun.nio.ch.NativeThread is first used: a FileChannel read does.
-            try (FileChannel channel = FileChannel.open(Path.of("/dev/null"))) {
-                channel.read(ByteBuffer.allocate(1));
+            // The JDK installs the handler when sun.nio.ch.NativeThread is first used: a FileChannel read
+            // does, made where the caller's interrupt cannot fail it
+            try {
+                NativeSetUp.installNioWakeUpSignal();
             } catch (IOException jdk) {
                 // the JDK's message has no errno ("/dev/null: Too many open files"): open(2) tells it
                 int fd;
