@@ -132,12 +132,16 @@ final class SocketFile {
      * refused (ECONNREFUSED: no socket is bound to it). Any other answer means someone lives there:
      * EPROTOTYPE is a live socket of another type (a seqpacket server, a bound datagram socket), a
      * timeout a server whose backlog is full. Another user's file is never ours to remove (UDS-02).
+     * The probe (bounded by a second) is made with the caller's interrupt status set aside, and the
+     * status restored: a server closed by the thread whose accept an interrupt ended must still
+     * remove its file, and an interrupted probe would only leave it.
      */
     static boolean isStale(Address address, String path) throws IOException {
         FileInfo info = Syscalls.lstat(path);
         if (!info.isSocket() || info.uid() != Syscalls.geteuid()) {
             return false;
         }
+        boolean interrupted = Thread.interrupted();
         try {
             Socket.connect(address, Socket.Type.STREAM, Duration.ofSeconds(1)).close();
             return false;
@@ -145,6 +149,10 @@ final class SocketFile {
             return true;
         } catch (IOException e) {
             return false;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -236,6 +236,29 @@ class SocketTest {
     }
 
     @Test
+    @DisplayName("X-06: a server whose accept an interrupt ended still removes its socket file on close")
+    void anInterruptedServerStillRemovesItsFileOnClose() throws Exception {
+        // The interrupt closes the listening descriptor (as the JDK's channels do) and stays set; the
+        // close that follows, in that thread (try-with-resources), must still remove the file. Before,
+        // its staleness probe (a connect) failed with ClosedByInterruptException and the file was left,
+        // so that the next listen at the path found EADDRINUSE.
+        Path path = dir.resolve("i.sock");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM);
+            Blocked.Call<Socket> accept = Blocked.start(() -> {
+                try (ServerSocket s = server) {
+                    return s.accept();
+                }
+            }, Blocked.POLL);
+            accept.thread().interrupt();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> accept.result().get(5, TimeUnit.SECONDS));
+            assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+        });
+        assertFalse(Files.exists(path), "the socket file went with the server");
+        ServerSocket.listen(Address.unix(path), Socket.Type.STREAM).close();
+    }
+
+    @Test
     void closeAndInterruptEndBlockedAcceptsAndReads() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("a.sock")), Socket.Type.STREAM);
