@@ -143,6 +143,18 @@ final class ConnCommand {
             Stdout.whileReaderStays(watch -> receiveAll(c, limit));
         }
 
+        /**
+         * Accepts one client of {@code listener} and receives {@link #count} messages from it, as
+         * {@link #receive} does; stdout's reader going ends the wait for the client too (CLI-04).
+         */
+        void acceptAndReceive(Listener listener) throws IOException, InterruptedException, CommandFailure {
+            Stdout.whileReaderStays(watch -> {
+                try (Connection c = listener.accept()) {
+                    receiveAll(c, null);
+                }
+            });
+        }
+
         private void receiveAll(Connection c, Duration limit) throws IOException, CommandFailure {
             for (long received = 0; received < count; received++) {
                 String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
@@ -270,9 +282,7 @@ final class ConnCommand {
                     spec.commandLine().getErr().println("ipcbridge: listening on "
                             + endpoint.show(a instanceof Address.Inet ? listener.address() : a));
                     spec.commandLine().getErr().flush();
-                    try (Connection c = listener.accept()) {
-                        receive(c, null);
-                    }
+                    acceptAndReceive(listener);
                 } finally {
                     cleanup.cancel();
                 }

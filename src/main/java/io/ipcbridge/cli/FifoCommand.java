@@ -72,11 +72,15 @@ final class FifoCommand {
         @Override
         public Integer call() throws Exception {
             Duration limit = timeout.value();
-            Optional<PipeSource> opened = limit == null ? Optional.of(Fifo.openReader(path)) : Fifo.openReader(path, limit);
-            try (PipeSource source = opened.orElseThrow(() -> timedOut(path, limit, "writer"))) {
-                // CLI-04: once stdout's reader has gone, nothing more is taken out of the FIFO
-                Stdout.whileReaderStays(watch -> RawIo.copyToStdout(source, watch));
-            }
+            // CLI-04: once stdout's reader has gone, nothing more is taken out of the FIFO, and a wait
+            // for a writer ends too (it would take the first writer's bytes only to lose them)
+            Stdout.whileReaderStays(watch -> {
+                Optional<PipeSource> opened = limit == null ? Optional.of(Fifo.openReader(path))
+                        : Fifo.openReader(path, limit);
+                try (PipeSource source = opened.orElseThrow(() -> timedOut(path, limit, "writer"))) {
+                    RawIo.copyToStdout(source, watch);
+                }
+            });
             return ExitCodes.OK;
         }
     }

@@ -341,6 +341,28 @@ class ConnStdioTest {
     }
 
     @Test
+    void listenWaitingForAClientEndsWhenStdoutCloses() {
+        // CLI-04 and the README ("conn receive/listen ... stops as soon as stdout's reader goes, even
+        // while it waits"): stdout's reader goes while conn listen still waits for its client. It ends
+        // at once, quietly (141), and its socket file goes. Before, it waited on (for ever), then
+        // accepted the first client and took its message, lost on EPIPE while the client saw success.
+        run(() -> {
+            Path socket = dir.resolve("cli.sock");
+            Process p = Cli.command(dir.resolve("unused"), "conn", "listen", "unix:" + socket, "--authkey-file",
+                    key("key", "key\n").toString())
+                    .redirectError(ProcessBuilder.Redirect.PIPE).start();
+            started.add(p);
+            String first = line(p.getErrorStream());
+            assertTrue(first.startsWith(LISTENING), () -> "the listening line: " + first);
+            p.getInputStream().close(); // `| true`: stdout's reader is gone before any client came
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "conn listen ends without a client once stdout's reader has gone");
+            assertEquals(141, p.exitValue());
+            assertEquals("", new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8), "quietly");
+            assertFalse(Files.exists(socket), "the socket file is removed");
+        });
+    }
+
+    @Test
     void receiveRawWritesTheBytesAlone() {
         // CLI-03: all 256 byte values, nothing added
         run(() -> {

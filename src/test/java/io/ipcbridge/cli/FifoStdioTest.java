@@ -183,6 +183,30 @@ class FifoStdioTest {
     }
 
     @Test
+    void readWaitingForAWriterEndsWhenStdoutCloses() throws Exception {
+        // CLI-04 and the README ("stops as soon as stdout's reader goes, even while it waits"): stdout's
+        // reader goes while fifo read still waits for a writer. It ends at once, quietly (141), and
+        // holds the FIFO no longer. Before, it waited on (for ever, without --timeout), then took the
+        // first writer's bytes, which were lost on EPIPE while the writer saw success.
+        Path fifo = dir.resolve("f");
+        Fifo.create(fifo);
+        Path err = dir.resolve("read.err");
+        Process reader = Cli.command(err, "fifo", "read", fifo.toString()).start();
+        try {
+            assertTimeoutPreemptively(BOUND, () -> {
+                reader.getInputStream().close(); // `| true`: stdout's reader is gone before any writer came
+                assertTrue(reader.waitFor(OPEN_WAIT.toSeconds(), TimeUnit.SECONDS),
+                        "fifo read ends without a writer once stdout's reader has gone");
+                assertEquals(141, reader.exitValue(), () -> read(err));
+                assertEquals("", read(err), "nothing on stderr");
+                assertTrue(Fifo.openWriter(fifo, Duration.ZERO).isEmpty(), "no reader holds the FIFO any more");
+            });
+        } finally {
+            Cli.destroy(reader);
+        }
+    }
+
+    @Test
     void writeReportsEpipeWhenTheReaderLeaves() throws Exception {
         // FIFO-05: the reader closes mid-stream -> `fifo write` exits 1 with one EPIPE line.
         Path fifo = dir.resolve("f");
