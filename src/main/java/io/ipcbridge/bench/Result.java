@@ -45,6 +45,15 @@ public record Result(String mechanism, Workload workload, Pair pair, List<double
     }
 
     /**
+     * This result's headline median over {@code other}'s, divided as measured (ns, bytes per
+     * second): the ratio of {@link #value()}s would round twice, once for each conversion to us or
+     * MB/s, and could put a ratio exactly at a target on the wrong side of it.
+     */
+    public double medianRatio(Result other) {
+        return median(0) / other.median(0);
+    }
+
+    /**
      * This result's headline figure over {@code other}'s, repeat by repeat ({@link Bench} runs every
      * pair once in each repeat): see {@link #pairedRatio}.
      */

@@ -44,7 +44,7 @@ final class BenchReport {
     /** {@code r}'s headline value over that of c-c for the same mechanism and workload; NaN without c-c. */
     static double ratio(List<Result> results, Result r) {
         Result cc = find(results, r.mechanism(), r.workload(), Pair.C_C);
-        return cc == null ? Double.NaN : r.value() / cc.value();
+        return cc == null ? Double.NaN : r.medianRatio(cc);
     }
 
     /** The tables, the settings and the machine above them. */
@@ -139,7 +139,7 @@ final class BenchReport {
      */
     static String target(Result r, Result other, double factor) {
         boolean latency = r.workload() == Workload.LATENCY;
-        double ratio = r.value() / other.value();
+        double ratio = r.medianRatio(other);
         String against = other.mechanism().equals(r.mechanism()) ? other.pair().id()
                 : other.mechanism() + " " + other.pair().id();
         String goal = String.format(Locale.ROOT, "%s %s %s%s:", r.pair().id(), latency ? "<=" : ">=",

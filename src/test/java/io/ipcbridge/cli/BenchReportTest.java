@@ -64,4 +64,22 @@ class BenchReportTest {
         assertEquals("target: ring           latency    java-c <= 1.00x shm-sem java-c: MET     (0.75x)",
                 BenchReport.target(ring, shmSem, 1.0));
     }
+    /**
+     * A ratio exactly at the target is met ("at most" 1.10x, "at least" 0.90x): the verdict divides
+     * the raw medians, not the medians after their conversion to us or MB/s, whose rounding turned
+     * 18,513 ns against 16,830 ns (1.1 exactly) into 1.1000000000000003 and a NOT MET.
+     */
+    @Test
+    void aRatioExactlyAtTheTargetIsMet() {
+        Result java = latency(Pair.JAVA_C, 18_513, 18_513, 18_513);
+        Result cc = latency(Pair.C_C, 16_830, 16_830, 16_830);
+        assertEquals("target: unix-stream    latency    java-c <= 1.10x c-c:       MET     (1.10x; repeat by repeat"
+                + " 1.10x, 95% CI 1.10-1.10, spans the target)", BenchReport.target(java, cc, 1.10));
+        List<double[]> s1 = List.of(new double[] {93.6e6}, new double[] {93.6e6}, new double[] {93.6e6});
+        List<double[]> s2 = List.of(new double[] {104e6}, new double[] {104e6}, new double[] {104e6});
+        Result javaT = new Result("mq", Workload.THROUGHPUT, Pair.JAVA_C, s1);
+        Result ccT = new Result("mq", Workload.THROUGHPUT, Pair.C_C, s2);
+        assertEquals("target: mq             throughput java-c >= 0.90x c-c:       MET     (0.90x; repeat by repeat"
+                + " 0.90x, 95% CI 0.90-0.90, spans the target)", BenchReport.target(javaT, ccT, 0.90));
+    }
 }
