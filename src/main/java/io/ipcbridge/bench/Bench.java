@@ -33,6 +33,11 @@ import java.util.concurrent.FutureTask;
 public final class Bench {
     /** The message of the latency workload, in bytes. */
     public static final int PING_SIZE = 8;
+    /**
+     * The fewest bytes of a throughput run: two 64 KiB sends. A receiver times from its first
+     * receive to its last, so the data must come in two receives at least.
+     */
+    public static final long MIN_BYTES = 2 * (64 << 10);
 
     private final Options options;
     private final PrintWriter progress;
@@ -58,8 +63,9 @@ public final class Bench {
             mechanisms = List.copyOf(mechanisms);
             Objects.requireNonNull(nativeDir, "nativeDir");
             Objects.requireNonNull(python, "python");
-            if (bytes < 1 || pings < 1 || warmup < 0 || repeat < 1) {
-                throw new IllegalArgumentException("bytes, pings and repeat must be positive, warmup not negative");
+            if (bytes < MIN_BYTES || pings < 1 || warmup < 0 || repeat < 1) {
+                throw new IllegalArgumentException("bytes must be at least " + MIN_BYTES
+                        + ", pings and repeat positive, warmup not negative");
             }
         }
 
@@ -259,11 +265,11 @@ public final class Bench {
             }
         }
         // two Java threads: the passive one on a worker
-        FutureTask<Long> worker = new FutureTask<>(() -> {
+        FutureTask<Double> worker = new FutureTask<>(() -> {
             try (End end = link.end(Link.Role.PASSIVE)) {
                 if (latency) {
                     Loops.echo(end, PING_SIZE, (long) warmup + pings);
-                    return 0L;
+                    return 0.0;
                 }
                 return Loops.sink(end, bytes, chunk);
             }
@@ -279,8 +285,8 @@ public final class Bench {
                 Loops.source(end, bytes, chunk);
             }
         }
-        long ns = await(worker);
-        return latency ? result : new double[] {bytes * 1e9 / ns};
+        double rate = await(worker);
+        return latency ? result : new double[] {rate};
     }
 
     private static <T> T await(FutureTask<T> task) throws IOException, InterruptedException {
@@ -316,14 +322,17 @@ public final class Bench {
         return link.start(Link.Role.PASSIVE, argv);
     }
 
-    /** A child's line: "median p99 mean" (ns) for latency, "bytes ns" for throughput. */
+    /**
+     * A child's line: "median p99 mean" (ns) for latency, "bytes ns" for throughput (the bytes that
+     * arrived after the first receive, in the ns from its return to that of the last: both positive).
+     */
     private static double[] parse(boolean latency, String line) throws IOException {
         String[] f = line.trim().split("\\s+");
         try {
             if (f.length == 3 && latency) {
                 return new double[] {Double.parseDouble(f[0]), Double.parseDouble(f[1]), Double.parseDouble(f[2])};
             }
-            if (f.length == 2 && !latency) {
+            if (f.length == 2 && !latency && Double.parseDouble(f[0]) > 0 && Double.parseDouble(f[1]) > 0) {
                 return new double[] {Double.parseDouble(f[0]) * 1e9 / Double.parseDouble(f[1])};
             }
         } catch (NumberFormatException e) {

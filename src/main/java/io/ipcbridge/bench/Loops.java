@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.function.LongSupplier;
 
 /**
  * The Java side of every run, the same loops as bench_peer's modes: ping and echo for latency,
@@ -76,28 +77,41 @@ final class Loops {
     /**
      * Receives until {@code bytes} bytes have arrived, {@code chunk} at a time.
      *
-     * @return the nanoseconds from the return of the first receive to that of the last
+     * @return bytes per second: those that arrived after the first receive returned, over the
+     *     nanoseconds from the return of the first receive to that of the last (the first receive's
+     *     bytes were in before the clock started)
+     * @throws IOException if the data ended early, or came in one receive (nothing was timed)
      */
-    static long sink(End end, long bytes, int chunk) throws IOException {
+    static double sink(End end, long bytes, int chunk) throws IOException {
+        return sink(end, bytes, chunk, System::nanoTime);
+    }
+
+    /** {@link #sink(End, long, int)} on {@code clock}. */
+    static double sink(End end, long bytes, int chunk, LongSupplier clock) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(chunk, 64 << 10));
         long got = 0;
+        long first = 0;
         long t0 = 0;
         long t1 = 0;
         while (got < bytes) {
             int n = end.receive(buf.clear());
-            t1 = System.nanoTime();
+            t1 = clock.getAsLong();
             if (n <= 0) {
                 throw new IOException("the data ended after " + got + " of " + bytes + " bytes");
             }
             if (got == 0) {
                 t0 = t1;
+                first = n;
             }
             got += n;
         }
         if (got != bytes) {
             throw new IOException("received " + got + " bytes, expected " + bytes);
         }
-        return t1 - t0;
+        if (got == first || t1 <= t0) {
+            throw new IOException("all " + got + " bytes came in one receive: nothing to time");
+        }
+        return (got - first) * 1e9 / (t1 - t0);
     }
 
     /** Receives exactly {@code size} bytes into {@code buf} (a byte stream may cut them). */

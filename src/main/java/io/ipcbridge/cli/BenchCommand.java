@@ -63,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
     Long repeat;
 
     @Option(names = "--bytes", paramLabel = "S", converter = Sizes.Positive.class,
-            description = "Bytes per throughput run instead of the mode's.")
+            description = "Bytes per throughput run instead of the mode's (at least 128KiB).")
     Long bytes;
 
     @Option(names = "--pings", paramLabel = "N", converter = Counts.Positive.class,
@@ -94,6 +94,11 @@ final class BenchCommand implements Callable<Integer> {
             } else if (!run.contains(m)) {
                 run.add(m);
             }
+        }
+        if (bytes != null && bytes < Bench.MIN_BYTES) {
+            throw new ParameterException(spec.commandLine(), "--bytes must be at least 128KiB (" + Bench.MIN_BYTES
+                    + "): the receiver times from its first receive to its last, so two 64 KiB sends at least: "
+                    + bytes);
         }
         String plotName = plot == null ? "" : plot.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (plot != null && !plotName.endsWith(".svg") && !plotName.endsWith(".png")) {

@@ -1,7 +1,8 @@
 # bench_peer.py -- the Python side of `ipcbridge bench` (conn): the modes of native-tests/bench_peer.c
 # on multiprocessing.connection, run as `python3 -c "$(cat bench_peer.py)" MODE ARGS...`.
 #   echo conn:FD conn:FD SIZE TOTAL      TOTAL times: recv_bytes, send_bytes it back
-#   sink conn:FD BYTES CHUNK             recv_bytes until BYTES arrived; prints "<bytes> <ns>" (first to last)
+#   sink conn:FD BYTES CHUNK             recv_bytes until BYTES arrived; prints "<bytes> <ns>": ns from the
+#                                        first receive to the last, bytes those that arrived in that time
 #   pp-latency SIZE WARMUP COUNT         multiprocessing.Pipe between this process and a forked echo;
 #                                        prints "<median ns> <p99 ns> <mean ns>" of COUNT timed round trips
 #   pp-throughput BYTES CHUNK            this process sends BYTES in CHUNK-byte messages to a forked sink,
@@ -24,14 +25,14 @@ def echo(c, total):
 
 
 def sink(c, nbytes):
-    got, t0, t1 = 0, 0, 0
+    got, first, t0, t1 = 0, 0, 0, 0
     while got < nbytes:
         m = c.recv_bytes()
         t1 = time.perf_counter_ns()
         if got == 0:
-            t0 = t1
+            t0, first = t1, len(m)
         got += len(m)
-    print(got, t1 - t0, flush=True)
+    print(got - first, t1 - t0, flush=True)
 
 
 def ping(c, size, warmup, count):

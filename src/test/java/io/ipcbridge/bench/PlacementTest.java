@@ -52,7 +52,7 @@ class PlacementTest {
         Path peers = Path.of(Peers.path("bench_peer")).getParent(); // skips without the C peers
         long[] before = Syscalls.cpuAffinity();
         StringWriter progress = new StringWriter();
-        List<Result> results = Bench.run(new Bench.Options(List.of("pipe"), 1 << 16, 20, 5, 1, peers, "python3",
+        List<Result> results = Bench.run(new Bench.Options(List.of("pipe"), Bench.MIN_BYTES, 20, 5, 1, peers, "python3",
                 false), new PrintWriter(progress));
         assertEquals(8, results.size(), progress::toString);
         assertArrayEquals(before, Syscalls.cpuAffinity());

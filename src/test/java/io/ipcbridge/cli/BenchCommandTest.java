@@ -46,7 +46,7 @@ class BenchCommandTest {
         Path svg = dir.resolve("r.svg");
         // once first, so that what the JVM opens for good on first use (jffi's stub, the JDK's own
         // descriptors) is there before the snapshot
-        assertEquals(0, Cli.run("bench", "--bytes", "64k", "--pings", "2", "--warmup", "1", "--repeat", "1").status());
+        assertEquals(0, Cli.run("bench", "--bytes", "128k", "--pings", "2", "--warmup", "1", "--repeat", "1").status());
         Map<Integer, String> before = Fds.snapshot();
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(150), () -> Cli.run("bench", "--bytes", "256k",
                 "--pings", "20", "--warmup", "5", "--repeat", "1", "--json", json.toString(), "--csv", csv.toString(),
@@ -104,7 +104,7 @@ class BenchCommandTest {
         Peers.path("bench_peer");
         Path png = dir.resolve("r.png");
         Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("bench", "pipe",
-                "--bytes", "64k", "--pings", "10", "--warmup", "1", "--repeat", "1", "--plot", png.toString()));
+                "--bytes", "128k", "--pings", "10", "--warmup", "1", "--repeat", "1", "--plot", png.toString()));
         assertEquals(0, r.status(), r::toString);
         BufferedImage image = ImageIO.read(png.toFile());
         assertNotNull(image, "ImageIO decodes the PNG");
@@ -118,6 +118,18 @@ class BenchCommandTest {
         assertTrue(r.err().startsWith("ipcbridge: unknown mechanism 'carrier-pigeon'"), r::toString);
         Cli.Result plot = Cli.run("bench", "pipe", "--plot", dir.resolve("chart.gif").toString());
         assertEquals(2, plot.status(), "--plot takes .svg or .png only: " + plot);
+    }
+
+    /**
+     * A throughput run must come in two receives at least, or the receiver has nothing to time: 64 KiB
+     * ran, exit 0, with "Infinity" MB/s in every throughput cell, NaN ratios and null in the JSON.
+     */
+    @Test
+    void tooFewBytesToTimeAreAUsageError() {
+        Cli.Result r = Cli.run("bench", "pipe", "--bytes", "64k", "--pings", "2", "--warmup", "0", "--repeat", "1");
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: --bytes must be at least 128KiB"), r::toString);
+        assertTrue(!r.out().contains("Infinity"), r::toString);
     }
 
     /** The bench removed every queue, semaphore and segment it named. */
