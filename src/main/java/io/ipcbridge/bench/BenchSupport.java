@@ -47,6 +47,48 @@ final class BenchSupport {
         return options;
     }
 
+    /**
+     * The whole number given as option {@code name} in {@code options} ({@code fallback} when it is
+     * not), from {@code min} to {@code max}; anything else is a usage error (exit 2), as an unknown
+     * option is, not a NumberFormatException's stack trace.
+     */
+    static long number(Map<String, String> options, String name, long fallback, long min, long max, String program,
+            String usage) {
+        String text = options.get(name);
+        if (text == null) {
+            return fallback;
+        }
+        try {
+            long n = Long.parseLong(text.strip());
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        usageError(program, name + " takes a whole number from " + min + " to " + max + ", not '" + text + "'",
+                usage);
+        throw new AssertionError("usageError exits");
+    }
+
+    /** A positive, finite decimal given as option {@code name} ({@code fallback} when it is not); else exit 2. */
+    static double positive(Map<String, String> options, String name, double fallback, String program, String usage) {
+        String text = options.get(name);
+        if (text == null) {
+            return fallback;
+        }
+        try {
+            double d = Double.parseDouble(text.strip());
+            if (Double.isFinite(d) && d > 0) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        usageError(program, name + " takes a positive number, not '" + text + "'", usage);
+        throw new AssertionError("usageError exits");
+    }
+
     /** Prints "{@code program}: {@code problem}" and {@code usage} to stderr and exits 2. */
     static void usageError(String program, String problem, String usage) {
         System.err.println(program + ": " + problem + "\nusage: " + usage);

@@ -98,8 +98,8 @@ public final class Soak {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> o = BenchSupport.options(args, "soak", USAGE, "--minutes", "--interval", "--native-dir");
-        double minutes = Double.parseDouble(o.getOrDefault("--minutes", "30"));
-        long interval = Long.parseLong(o.getOrDefault("--interval", "10"));
+        double minutes = BenchSupport.positive(o, "--minutes", 30, "soak", USAGE);
+        long interval = BenchSupport.number(o, "--interval", 10, 1, Long.MAX_VALUE / 1_000_000_000L, "soak", USAGE);
         String nativeDir = o.getOrDefault("--native-dir",
                 System.getProperty("ipcbridge.native.dir", "target/native-tests"));
         BenchSupport.cleanUpOnExit("soak");

@@ -43,11 +43,8 @@ public final class StreamReadCost {
     public static void main(String[] args) throws Exception {
         Map<String, String> o = BenchSupport.options(args, "bench-stream-read", USAGE, "--rounds", "--block",
                 "--native-dir");
-        int rounds = Integer.parseInt(o.getOrDefault("--rounds", "100"));
-        int block = Integer.parseInt(o.getOrDefault("--block", "5000"));
-        if (rounds < 3 || block < 1) {
-            BenchSupport.usageError("bench-stream-read", "--rounds must be at least 3, --block at least 1", USAGE);
-        }
+        int rounds = (int) BenchSupport.number(o, "--rounds", 100, 3, Integer.MAX_VALUE, "bench-stream-read", USAGE);
+        int block = (int) BenchSupport.number(o, "--block", 5000, 1, Integer.MAX_VALUE, "bench-stream-read", USAGE);
         String nativeDir = o.getOrDefault("--native-dir",
                 System.getProperty("ipcbridge.native.dir", "target/native-tests"));
         run(Path.of(nativeDir, "bench_peer"), rounds, block, System.out);

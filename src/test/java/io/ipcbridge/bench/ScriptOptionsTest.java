@@ -1,0 +1,67 @@
+package io.ipcbridge.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The options of the benchmark scripts: a value that is not a number they take is a usage error
+ * (exit 2, "program: the problem" and the usage line), as an unknown option or a missing value
+ * already was. scripts/bench-stream-read and scripts/soak threw a NumberFormatException's stack
+ * trace (exit 1); scripts/bench-ring-threads died on bash's "unbound variable" (exit 1), and
+ * {@code --runs 0} too, after compiling its program. Nothing here runs a benchmark: each refusal
+ * comes before any work.
+ */
+class ScriptOptionsTest {
+    private record Run(int status, String err) {
+    }
+
+    private static Run run(List<String> argv) throws Exception {
+        Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "ends: " + argv);
+        return new Run(p.exitValue(), err);
+    }
+
+    private static Run java(Class<?> main, String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), main.getName()));
+        argv.addAll(List.of(args));
+        return run(argv);
+    }
+
+    private static void assertUsageError(Run r, String program) {
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().startsWith(program + ": "), r.err());
+        assertTrue(r.err().contains("usage: "), r.err());
+        assertTrue(!r.err().contains("Exception"), r.err());
+    }
+
+    @Test
+    void streamReadCostRefusesWhatIsNotACount() throws Exception {
+        assertUsageError(java(StreamReadCost.class, "--rounds", "abc"), "bench-stream-read");
+        assertUsageError(java(StreamReadCost.class, "--block", "99999999999"), "bench-stream-read");
+    }
+
+    @Test
+    void soakRefusesWhatIsNotADuration() throws Exception {
+        assertUsageError(java(Soak.class, "--minutes", "abc"), "soak");
+        assertUsageError(java(Soak.class, "--minutes", "0"), "soak"); // ran nothing and said "no drift", exit 0
+        assertUsageError(java(Soak.class, "--interval", "x"), "soak");
+    }
+
+    @Test
+    void benchRingThreadsRefusesMissingAndNonNumericValues() throws Exception {
+        String script = Path.of("scripts", "bench-ring-threads").toAbsolutePath().toString();
+        assertUsageError(run(List.of("bash", script, "--runs")), "bench-ring-threads");
+        assertUsageError(run(List.of("bash", script, "--runs", "abc")), "bench-ring-threads");
+        assertUsageError(run(List.of("bash", script, "--runs", "0", "--messages", "10")), "bench-ring-threads");
+        assertUsageError(run(List.of("bash", script, "--messages", "-5")), "bench-ring-threads");
+    }
+}
