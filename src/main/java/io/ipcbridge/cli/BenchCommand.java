@@ -100,6 +100,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "): the receiver times from its first receive to its last, so two 64 KiB sends at least: "
                     + bytes);
         }
+        if (bytes != null && bytes == Long.MAX_VALUE) { // where Sizes saturates: past what a byte count here can hold
+            throw CommandFailure.refused("--bytes: the bench moves at most " + (Long.MAX_VALUE - 1) + " bytes a run");
+        }
         String plotName = plot == null ? "" : plot.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (plot != null && !plotName.endsWith(".svg") && !plotName.endsWith(".png")) {
             throw new ParameterException(spec.commandLine(), "--plot needs a file name ending in .svg or .png: " + plot);

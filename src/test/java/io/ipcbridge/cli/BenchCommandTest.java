@@ -132,6 +132,20 @@ class BenchCommandTest {
         assertTrue(!r.out().contains("Infinity"), r::toString);
     }
 
+    /**
+     * A size past every limit saturates (Sizes) for the command to refuse it with exit 1 (CLI.md), as
+     * the demo does: the bench ran it, a throughput run of 2^63 - 1 bytes, until bench_peer's 300 s
+     * alarm failed it.
+     */
+    @Test
+    void aSizePastEveryLimitIsRefusedBeforeAnyRun() {
+        Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> Cli.run("bench", "pipe", "--bytes",
+                "99999999999999999999", "--pings", "2", "--warmup", "0", "--repeat", "1"));
+        assertEquals(1, r.status(), r::toString);
+        assertTrue(r.err().startsWith("ipcbridge: --bytes: the bench moves at most"), r::toString);
+        assertEquals("", r.out(), r::toString);
+    }
+
     /** The bench removed every queue, semaphore and segment it named. */
     private static void assertLeftNothing() throws IOException {
         String mine = "ipcb-bench-" + ProcessHandle.current().pid() + "-";
