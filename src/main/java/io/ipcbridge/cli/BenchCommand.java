@@ -107,6 +107,9 @@ final class BenchCommand implements Callable<Integer> {
         if (plot != null && !plotName.endsWith(".svg") && !plotName.endsWith(".png")) {
             throw new ParameterException(spec.commandLine(), "--plot needs a file name ending in .svg or .png: " + plot);
         }
+        writable("--json", json);
+        writable("--csv", csv);
+        writable("--plot", plot);
         Optional<Path> peers = NativePeers.locate(err);
         if (peers.isEmpty()) {
             throw CommandFailure.refused("bench needs the C peers (bench_peer) of native-tests/");
@@ -128,6 +131,24 @@ final class BenchCommand implements Callable<Integer> {
             BenchChart.write(results, plot);
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * Refuses (exit 1) an output file that could not be written once the run is over: its directory
+     * missing or not writable, or the file a directory or read-only; a full run lasts minutes.
+     */
+    private static void writable(String option, Path file) throws CommandFailure {
+        if (file == null) {
+            return;
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        String problem = dir == null || !Files.isDirectory(dir) ? "no such directory " + dir
+                : Files.isDirectory(file) ? "a directory"
+                : Files.exists(file) ? (Files.isWritable(file) ? null : "not writable")
+                : Files.isWritable(dir) ? null : "cannot create a file in " + dir;
+        if (problem != null) {
+            throw CommandFailure.refused(option + " " + file + ": " + problem);
+        }
     }
 
     /** {@code value} as an int; past the bench's int counters it is refused (exit 1, CLI.md: a limit, not a usage error). */

@@ -146,6 +146,23 @@ class BenchCommandTest {
         assertEquals("", r.out(), r::toString);
     }
 
+    /**
+     * An output file that cannot be written is refused before the run, not after it: the tables of a
+     * run of minutes were printed, then "open(...): ENOENT", exit 1, and its JSON was lost.
+     */
+    @Test
+    void anOutputFileThatCannotBeWrittenIsRefusedBeforeTheRun() {
+        for (String option : List.of("--json", "--csv", "--plot")) {
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> Cli.run("bench", "pipe", "--bytes",
+                    "128k", "--pings", "2", "--warmup", "0", "--repeat", "1", option,
+                    dir.resolve("no-such-dir").resolve("r.svg").toString()));
+            assertEquals(1, r.status(), r::toString);
+            assertTrue(r.err().startsWith("ipcbridge: " + option + " "), r::toString);
+            assertTrue(!r.err().contains("[1/"), () -> "no run: " + r);
+            assertEquals("", r.out(), r::toString);
+        }
+    }
+
     /** The bench removed every queue, semaphore and segment it named. */
     private static void assertLeftNothing() throws IOException {
         String mine = "ipcb-bench-" + ProcessHandle.current().pid() + "-";
