@@ -57,11 +57,23 @@ abstract class Mechanism {
     /**
      * The bytes of one throughput run when {@code requested} are asked for: all of them, except that a
      * mechanism of small messages (under 4 KiB) moves as many messages as 64 KiB ones would, so that
-     * a full run stays within minutes.
+     * a full run stays within minutes, and one of {@link #wholeChunks()} moves whole chunks.
      */
     final long bytes(long requested) {
         int chunk = chunk();
+        if (wholeChunks()) {
+            return Math.max(chunk, requested / chunk * chunk);
+        }
         return chunk >= 4096 ? requested : Math.max(chunk, requested / (64 << 10) * chunk);
+    }
+
+    /**
+     * Whether a throughput run must move whole {@link #chunk()}s: a channel of fixed-size records
+     * that carry no length (the bounded buffer), whose receiver takes a whole record for a short
+     * last send, so that the bytes are rounded down to whole chunks (at least one).
+     */
+    boolean wholeChunks() {
+        return false;
     }
 
     /** Whether its waits spin rather than sleep, so that its two sides need a CPU each. */

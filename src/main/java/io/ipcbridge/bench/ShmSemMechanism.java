@@ -27,11 +27,18 @@ final class ShmSemMechanism extends Mechanism {
 
     ShmSemMechanism() {
         super("shm-sem", "latency: sem_post/sem_wait on two named semaphores; throughput: the bounded buffer of"
-                + " ipcb_bounded.h, 16 x 64 KiB records copied in and out", PAIRS, PAIRS);
+                + " ipcb_bounded.h, 16 x 64 KiB records copied in and out (whole records: the bytes rounded down"
+                + " to 64 KiB)", PAIRS, PAIRS);
     }
 
 
 
+
+    /** The bounded buffer's records carry no length: a receive takes a whole record, so whole records are sent. */
+    @Override
+    boolean wholeChunks() {
+        return true;
+    }
 
     @Override
     Link open(Workload workload, Pair pair) throws IOException {
