@@ -441,7 +441,11 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * {@link InternalError} (SHM-11), but a compare-and-set or get-and-add then kills the JVM; so an
      * update past the object's end as sized in this JVM (any handle's {@link #resize}) is refused.
      * A process that shrinks the object behind this JVM's back is not seen: against untrusted
-     * peers, use a sealed {@link #memfd}.
+     * peers, use a sealed {@link #memfd}. Against another process's shrink, fstat(2) tells the
+     * object's size before each update (SHM-11): a guarded read first does not help, since the
+     * interpreter raises its InternalError only later, after the update's SIGBUS. Only a shrink in
+     * the instant between the fstat and the update is not covered, as for
+     * {@link io.ipcbridge.sem.Semaphore}.
      *
      * @throws IllegalStateException if the value lies past the object's end
      */
@@ -451,6 +455,17 @@ public final class SharedMemory implements Channel, HasDescriptor {
         long end = extent.get();
         if (offset + (long) size > end) {
             throw new IllegalStateException(name + ": offset " + offset + " lies past the object's " + end
+                    + " bytes; it was resized under this mapping");
+        }
+        long now;
+        try {
+            now = fd.withFd(f -> Syscalls.fstat(f, name)).size();
+        } catch (IOException e) {
+            throw new IllegalStateException(name + ": fstat before an atomic update failed: " + e.getMessage(), e);
+        }
+        if (offset + (long) size > now) {
+            extent.set(now);
+            throw new IllegalStateException(name + ": offset " + offset + " lies past the object's " + now
                     + " bytes; it was resized under this mapping");
         }
         return b;
