@@ -242,7 +242,7 @@ final class LsCommand implements Callable<Integer> {
         v.put("current-messages", null);
         v.put("max-messages", null);
         v.put("message-size", null);
-        try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
+        try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ, Integer.MAX_VALUE)) {
             MessageQueue.Attributes a = q.attributes();
             v.put("current-messages", a.currentMessages());
             v.put("max-messages", a.maxMessages());

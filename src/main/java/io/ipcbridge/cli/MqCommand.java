@@ -182,7 +182,7 @@ final class MqCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
+            try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ, Integer.MAX_VALUE)) {
                 MessageQueue.Attributes a = q.attributes();
                 Map<String, Object> fields = new LinkedHashMap<>();
                 fields.put("name", q.name());

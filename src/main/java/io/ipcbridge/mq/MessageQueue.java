@@ -63,6 +63,11 @@ import java.util.stream.Stream;
 public final class MessageQueue implements Channel, HasDescriptor {
     /** Priorities run from 0 to PRIO_MAX - 1 (Linux's MQ_PRIO_MAX). */
     public static final int PRIO_MAX = 32768;
+    /**
+     * The largest message size {@link #open(String, Access)} accepts in a queue someone else may
+     * have created: 1 MiB (SEC-08).
+     */
+    public static final int DEFAULT_MAX_MESSAGE_SIZE = 1 << 20;
     /** The mode queues are created with unless another is given. */
     public static final int DEFAULT_MODE = 0600;
     private static final Path MQUEUE_FS = Path.of("/dev/mqueue");
@@ -184,15 +189,40 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /**
-     * mq_open(3) of an existing queue.
+     * mq_open(3) of an existing queue, refused if its message size passes
+     * {@link #DEFAULT_MAX_MESSAGE_SIZE}; see {@link #open(String, Access, long)}.
      *
      * @throws java.nio.file.NoSuchFileException if there is no such queue (ENOENT)
      * @throws java.nio.file.AccessDeniedException if its mode refuses this user (EACCES)
+     * @throws IpcSecurityException if its message size passes {@link #DEFAULT_MAX_MESSAGE_SIZE}
      */
     public static MessageQueue open(String name, Access access) throws IOException {
+        return open(name, access, DEFAULT_MAX_MESSAGE_SIZE);
+    }
+
+    /**
+     * mq_open(3) of an existing queue, whose creator chose its message size (up to 16 MiB): every
+     * receive needs a buffer of that size, so a queue whose message size passes
+     * {@code maxMessageSize} is refused (SEC-08) and its descriptor closed again.
+     *
+     * @param maxMessageSize the largest message size accepted, in bytes (at least 1)
+     * @throws IpcSecurityException if the queue's message size passes {@code maxMessageSize}
+     * @throws IllegalArgumentException if {@code maxMessageSize} is below 1, before any call
+     */
+    public static MessageQueue open(String name, Access access, long maxMessageSize) throws IOException {
         String n = Names.check(name, Names.NAME_MAX);
         Objects.requireNonNull(access, "access");
-        return wrap(n, access, adopt(Syscalls.mqOpen(n, access.flag, 0, null), n));
+        if (maxMessageSize < 1) {
+            throw new IllegalArgumentException("the largest message size accepted must be at least 1: "
+                    + maxMessageSize);
+        }
+        MessageQueue q = wrap(n, access, adopt(Syscalls.mqOpen(n, access.flag, 0, null), n));
+        if (q.messageSize > maxMessageSize) {
+            q.close();
+            throw new IpcSecurityException(n, "its message size, " + q.messageSize + " bytes, passes the "
+                    + maxMessageSize + " bytes accepted (each receive needs a buffer that large); refused");
+        }
+        return q;
     }
 
     /**

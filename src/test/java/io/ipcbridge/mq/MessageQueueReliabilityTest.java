@@ -45,6 +45,25 @@ class MessageQueueReliabilityTest {
     }
 
     @Test
+    void aQueueWhoseMessageSizePassesTheCapIsRefusedOnOpen() throws Exception {
+        // SEC-08, MQ-08: the creator chooses mq_msgsize (up to 16 MiB) and every receive needs a
+        // buffer that large, so a foreign queue past the configured cap is refused, its descriptor closed
+        String n = created.name();
+        try (MessageQueue mine = MessageQueue.createExclusively(n, 2, 8192, 0600)) {
+            var before = io.ipcbridge.testing.Fds.snapshot();
+            io.ipcbridge.IpcSecurityException e = assertThrows(io.ipcbridge.IpcSecurityException.class,
+                    () -> MessageQueue.open(n, MessageQueue.Access.READ, 4096));
+            assertTrue(e.getMessage().contains("8192 bytes"), e.getMessage());
+            io.ipcbridge.testing.Fds.assertNoneAdded(before);
+            try (MessageQueue q = MessageQueue.open(n, MessageQueue.Access.READ, 8192)) {
+                assertEquals(8192, q.messageSize());
+            }
+            assertEquals(1 << 20, MessageQueue.DEFAULT_MAX_MESSAGE_SIZE, "SEC-08's default");
+            assertThrows(IllegalArgumentException.class, () -> MessageQueue.open(n, MessageQueue.Access.READ, 0));
+        }
+    }
+
+    @Test
     void exactlyOneOfThreeProcessesCreatesEachNameExclusively() throws Exception {
         // MQ-03: Java and 2 C racers, 1000 names, each created exactly once (the others get EEXIST)
         String prefix = Names.unique("mqrace");
