@@ -42,7 +42,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>The typed accessors use the platform's byte order, as C does, and their acquire/release,
  * volatile and compare-and-set forms are the same hardware operations as C11 {@code <stdatomic.h>}
  * on the same address, so Java and C can synchronise on shared words. Offsets of atomic accesses
- * must be aligned to the size of the value.
+ * must be aligned to the size of the value. A compare-and-set or get-and-add makes one fstat(2)
+ * first (about a microsecond here), so that a peer's shrink cannot kill the JVM.
  */
 public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */
@@ -438,14 +439,12 @@ public final class SharedMemory implements Channel, HasDescriptor {
     /**
      * The mapping for an atomic read-modify-write of the aligned value at {@code offset}. The JDK
      * turns the SIGBUS of a plain or volatile access to an object that shrank under the mapping into
-     * {@link InternalError} (SHM-11), but a compare-and-set or get-and-add then kills the JVM; so an
-     * update past the object's end as sized in this JVM (any handle's {@link #resize}) is refused.
-     * A process that shrinks the object behind this JVM's back is not seen: against untrusted
-     * peers, use a sealed {@link #memfd}. Against another process's shrink, fstat(2) tells the
-     * object's size before each update (SHM-11): a guarded read first does not help, since the
-     * interpreter raises its InternalError only later, after the update's SIGBUS. Only a shrink in
-     * the instant between the fstat and the update is not covered, as for
-     * {@link io.ipcbridge.sem.Semaphore}.
+     * {@link InternalError} (SHM-11), but a compare-and-set or get-and-add in the interpreter then
+     * kills the JVM (a guarded read first does not help: the interpreter raises its InternalError
+     * only later). So the update is refused past the object's end as sized in this JVM (any handle's
+     * {@link #resize}) and as fstat(2) gives it now, one system call per update: only a shrink by
+     * another process in the instant between the fstat and the update is not covered, as for
+     * {@link io.ipcbridge.sem.Semaphore}; against untrusted peers, use a sealed {@link #memfd}.
      *
      * @throws IllegalStateException if the value lies past the object's end
      */
