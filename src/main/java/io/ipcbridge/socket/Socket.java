@@ -39,7 +39,9 @@ import java.util.Objects;
  * is end of stream (-1) only when poll(2) says the peer has shut down writing or closed
  * (POLLRDHUP, POLLHUP), which the kernel marks before it ever returns 0 for that reason; otherwise
  * it is an empty message from another program, read as 0. An empty message still queued when its
- * sender shuts down cannot be told from the end, and reads as end of stream.
+ * sender shuts down cannot be told from the end, and reads as end of stream. The same holds for a
+ * datagram socket after {@link #shutdownInput()}: recvmsg(2) then returns 0 at once for ever, which
+ * reads as end of stream (-1), never as an endless run of empty datagrams.
  */
 public final class Socket implements ByteChannel, HasDescriptor {
     /** The socket types. */
@@ -302,7 +304,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * Reads bytes (a stream) or one message (datagram, seqpacket).
      *
      * @return bytes read (0 for an empty message, or in non-blocking mode when nothing is there),
-     *     -1 at end of stream
+     *     -1 at end of stream (for a datagram socket: once it was shut down for reading)
      * @throws SocketTimeoutException if a read timeout is set and passes first
      * @throws MessageTruncatedException if a message was longer than {@code dst} has room for
      * @throws AncillaryDataTruncatedException if the peer sent descriptors with the data: the
@@ -497,6 +499,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     return g.length > 0 || g.fds.length > 0 ? 0 : -1;
                 }
                 if (again[0] == Syscalls.AGAIN) {
+                    if (shutDownForReading(f)) {
+                        got[0] = new SocketCalls.Received(); // end of stream: no data, no descriptors
+                        return -1;
+                    }
                     if (fd.isNonBlocking()) {
                         got[0] = NOTHING;
                         return -1;
@@ -616,19 +622,34 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int flags = (type == Type.STREAM ? 0 : SocketCalls.MSG_TRUNC)
                 | (deadline == Deadline.NEVER ? 0 : SocketCalls.MSG_DONTWAIT);
         int r = SocketCalls.recvPlain(f, into, flags, sender, name);
+        if (r == Syscalls.AGAIN && shutDownForReading(f)) {
+            return Syscalls.EOF;
+        }
         if (r == Syscalls.AGAIN && !fd.isNonBlocking()) {
             return awaitReadable(f, deadline) ? Descriptor.RETRY : TIMED_OUT;
         }
-        if (r == 0 && type == Type.SEQPACKET && peerShutDown(f)) {
+        if (r == 0 && type != Type.STREAM && peerShutDown(f)) {
+            // seqpacket: the peer has shut down or closed; datagram (AF_UNIX or UDP): this end was
+            // shut down for reading, and every later recvmsg returns 0 at once, never an empty message
             return Syscalls.EOF;
         }
         return r == Syscalls.INTERRUPTED ? Descriptor.RETRY : r;
     }
 
     /**
-     * After a 0-byte seqpacket recvmsg: whether it was end of stream. The kernel sets the shutdown
-     * that poll(2) reports as POLLRDHUP (POLLHUP once closed) before recvmsg returns 0 for it, and
-     * never clears it; without it, the 0 bytes were an empty message.
+     * After an EAGAIN: whether this is a datagram socket shut down for reading with nothing queued.
+     * A blocking recvmsg returns 0 for that, but one that does not wait (MSG_DONTWAIT, O_NONBLOCK)
+     * says EAGAIN, while poll(2) says readable (POLLIN|POLLRDHUP): without this look a timed or
+     * non-blocking read would poll and retry at once, for ever, past its deadline.
+     */
+    private boolean shutDownForReading(int f) throws IOException {
+        return type == Type.DATAGRAM && peerShutDown(f);
+    }
+
+    /**
+     * After a 0-byte seqpacket or datagram recvmsg: whether it was end of stream. The kernel sets
+     * the shutdown that poll(2) reports as POLLRDHUP (POLLHUP once closed) before recvmsg returns 0
+     * for it, and never clears it; without it, the 0 bytes were an empty message.
      */
     private boolean peerShutDown(int f) throws IOException {
         int revents;

@@ -1,0 +1,69 @@
+package io.ipcbridge.socket;
+
+import static io.ipcbridge.socket.SocketTest.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** UDS-09, UDS-11: datagram and seqpacket receives at their edges, against the real kernel. */
+class SocketMessageEdgeTest {
+    private static final Duration LIMIT = Duration.ofSeconds(10);
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Socket.Type.class)
+    @DisplayName("UDS-11: after shutdownInput, what was queued is read, then end of stream (-1), also through the InputStream")
+    void aReadAfterShutdownInputIsEndOfStream(Socket.Type type) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(type)) {
+                p.first().write(text("q"));
+                p.second().shutdownInput();
+                ByteBuffer b = ByteBuffer.allocate(8);
+                assertEquals(1, p.second().read(b), "what was queued before the shutdown");
+                assertEquals(-1, p.second().read(b.clear()), "then the end, as recv(2) returning 0 says");
+                assertEquals(-1, p.second().read(b.clear()), "and again");
+                assertEquals(-1, p.second().inputStream().read(), "the InputStream ends, never spins on 0");
+                p.second().setReadTimeout(Duration.ofMillis(200));
+                // recvmsg(MSG_DONTWAIT) says EAGAIN here where a blocking one says 0, and poll says
+                // readable: the timed read spun past its deadline for ever
+                assertEquals(-1, p.second().read(b.clear()), "a timed read too, at once");
+                assertEquals(List.of(), p.second().receiveDescriptors(b.clear(), 1), "a timed receive of descriptors");
+                assertEquals(0, b.position());
+                p.second().setReadTimeout(null);
+                p.second().descriptor().setNonBlocking(true);
+                assertEquals(-1, p.second().read(b.clear()), "a non-blocking read");
+                assertEquals(-1, p.second().inputStream().read(), "the InputStream of a non-blocking socket");
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-11: a bound datagram socket shut down for reading ends its blocked InputStream")
+    void aBoundDatagramSocketShutDownForReadingIsEndOfStream() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket s = Socket.bind(null)) {
+                s.shutdownInput();
+                assertEquals(-1, s.read(ByteBuffer.allocate(4)));
+                assertEquals(-1, s.inputStream().read());
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-09: an empty datagram is still 0, not the end")
+    void anEmptyDatagramIsNotTheEnd() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.DATAGRAM)) {
+            p.first().write(ByteBuffer.allocate(0));
+            p.first().write(text("x"));
+            ByteBuffer b = ByteBuffer.allocate(4);
+            assertEquals(0, p.second().read(b));
+            assertEquals(1, p.second().read(b));
+        }
+    }
+}
