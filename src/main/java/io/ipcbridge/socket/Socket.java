@@ -307,6 +307,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      *     -1 at end of stream (for a datagram socket: once it was shut down for reading)
      * @throws SocketTimeoutException if a read timeout is set and passes first
      * @throws MessageTruncatedException if a message was longer than {@code dst} has room for
+     *     (also when it carried descriptors: an {@link AncillaryDataTruncatedException} is then
+     *     attached, suppressed)
      * @throws AncillaryDataTruncatedException if the peer sent descriptors with the data: the
      *     kernel dropped them, the data is in {@code dst}
      */
@@ -413,7 +415,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @throws AncillaryDataTruncatedException if more descriptors came than {@code maxDescriptors}:
      *     those that arrived are closed, the data is kept
      * @throws MessageTruncatedException if a datagram or seqpacket message was longer than
-     *     {@code data} has room for: the descriptors it carried are closed
+     *     {@code data} has room for: the descriptors it carried are closed (this is thrown, with the
+     *     AncillaryDataTruncatedException suppressed, when both happened)
      */
     public List<Descriptor> receiveDescriptors(ByteBuffer data, int maxDescriptors) throws IOException {
         if (maxDescriptors < 1 || maxDescriptors > SocketCalls.MAX_FDS) {
@@ -534,25 +537,40 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (direct != dst) {
             dst.put(direct.flip());
         }
-        if ((r.flags & SocketCalls.MSG_CTRUNC) != 0 || adopted.size() > maxFds) {
-            // the control buffer is rounded up to 8 bytes, so one more than asked may fit: refused too
+        // the control buffer is rounded up to 8 bytes, so one more than asked may fit: refused too
+        boolean fdsCut = (r.flags & SocketCalls.MSG_CTRUNC) != 0 || adopted.size() > maxFds;
+        boolean cut = (r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room);
+        if (fdsCut || cut) {
+            // the exception is all the caller gets: the message's descriptors go with it, closed now
+            // rather than left to the garbage collector
             for (Descriptor d : adopted) {
                 d.close();
             }
-            throw new AncillaryDataTruncatedException(name, kept, maxFds);
-        }
-        if ((r.flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && r.length > room)) {
-            // the exception is all the caller gets: the message's descriptors go with its lost rest,
-            // closed now rather than left to the garbage collector
-            for (Descriptor d : adopted) {
-                d.close();
-            }
-            throw new MessageTruncatedException(name, r.length, room);
+            throw truncated(cut, fdsCut, r.length, kept, room, maxFds);
         }
         if (fds != null) {
             fds.addAll(adopted);
         }
         return type == Type.STREAM && r.length == 0 ? -1 : r.length;
+    }
+
+    /**
+     * What a receive that lost something throws. A message cut to the buffer is a
+     * {@link MessageTruncatedException} also when it brought more descriptors than room (the
+     * descriptor report is attached, suppressed): an {@link AncillaryDataTruncatedException} alone
+     * would say the bytes in the buffer were the data, and the rest of the message would be lost
+     * unreported.
+     */
+    private IOException truncated(boolean cut, boolean fdsCut, int length, int kept, int room, int maxFds) {
+        IOException fds = fdsCut ? new AncillaryDataTruncatedException(name, kept, maxFds) : null;
+        if (!cut) {
+            return fds;
+        }
+        MessageTruncatedException e = new MessageTruncatedException(name, length, room);
+        if (fds != null) {
+            e.addSuppressed(fds);
+        }
+        return e;
     }
 
     /** Takes ownership of received descriptors; if that fails, none of them is left open. */
@@ -600,11 +618,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (into != dst) {
             dst.put(into.flip());
         }
-        if ((flags & SocketCalls.MSG_CTRUNC) != 0) {
-            throw new AncillaryDataTruncatedException(name, kept, 0);
-        }
-        if ((flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room)) {
-            throw new MessageTruncatedException(name, n, room);
+        boolean fdsCut = (flags & SocketCalls.MSG_CTRUNC) != 0;
+        boolean cut = (flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room);
+        if (fdsCut || cut) {
+            throw truncated(cut, fdsCut, n, kept, room, 0);
         }
         if (from != null) {
             byte[] sender = SocketCalls.receivedSender();

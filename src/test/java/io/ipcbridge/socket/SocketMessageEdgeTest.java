@@ -2,10 +2,15 @@ package io.ipcbridge.socket;
 
 import static io.ipcbridge.socket.SocketTest.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.testing.Fds;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -64,6 +69,26 @@ class SocketMessageEdgeTest {
             ByteBuffer b = ByteBuffer.allocate(4);
             assertEquals(0, p.second().read(b));
             assertEquals(1, p.second().read(b));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Socket.Type.class, names = {"DATAGRAM", "SEQPACKET"})
+    @DisplayName("UDS-09, FD-06: a message cut to the buffer is reported as cut also when it brought more descriptors than room")
+    void aCutMessageWithTooManyDescriptorsIsReportedAsCut(Socket.Type type) throws Exception {
+        try (Socket.Pair p = Socket.pair(type); Pipe pipe = Pipe.open()) {
+            List<Descriptor> three = Collections.nCopies(3, pipe.sink().descriptor());
+            var before = Fds.snapshot();
+            p.first().sendDescriptors(ByteBuffer.allocate(100), three);
+            MessageTruncatedException e = assertThrows(MessageTruncatedException.class,
+                    () -> p.second().receiveDescriptors(ByteBuffer.allocate(10), 1),
+                    "90 of the 100 bytes are lost: never reported as 10 bytes kept");
+            assertEquals(100, e.length());
+            p.first().sendDescriptors(ByteBuffer.allocate(100), three);
+            e = assertThrows(MessageTruncatedException.class, () -> p.second().read(ByteBuffer.allocate(10)),
+                    "a plain read too");
+            assertEquals(100, e.length());
+            Fds.assertNoneAdded(before);
         }
     }
 }
