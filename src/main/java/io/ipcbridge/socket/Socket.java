@@ -810,8 +810,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     /**
      * A blocking stream over the socket, also in non-blocking mode (a read then waits for data,
-     * where the JDK's stream would take the 0 of an empty socket for end of stream; an empty
-     * message gives no bytes and is passed over); closing it closes the socket.
+     * bounded by the read timeout as on a blocking socket, where the JDK's stream would take the 0
+     * of an empty socket for end of stream; an empty message gives no bytes and is passed over);
+     * closing it closes the socket.
      */
     public InputStream inputStream() {
         return Channels.newInputStream(new Waiting());
@@ -830,13 +831,16 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final class Waiting implements ByteChannel {
         @Override
         public int read(ByteBuffer dst) throws IOException {
+            Duration timeout = readTimeout;
+            long deadline = Deadline.of(timeout); // the read timeout bounds a non-blocking socket's wait too
             for (;;) {
                 int n = Socket.this.read(dst);
                 if (n != 0 || !dst.hasRemaining()) {
                     return n;
                 }
-                if (fd.isNonBlocking()) {
-                    fd.awaitReadable(null);
+                if (fd.isNonBlocking() && !fd.awaitReadable(deadline == Deadline.NEVER ? null
+                        : Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                    throw timedOut(timeout);
                 }
             }
         }

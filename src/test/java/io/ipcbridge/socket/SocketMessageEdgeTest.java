@@ -4,10 +4,13 @@ import static io.ipcbridge.socket.SocketTest.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.testing.Fds;
+import java.io.InputStream;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Collections;
@@ -17,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** UDS-09, UDS-11: datagram and seqpacket receives at their edges, against the real kernel. */
+/** UDS-09, UDS-11, UDS-13: datagram and seqpacket receives at their edges, against the real kernel. */
 class SocketMessageEdgeTest {
     private static final Duration LIMIT = Duration.ofSeconds(10);
 
@@ -90,5 +93,24 @@ class SocketMessageEdgeTest {
             assertEquals(100, e.length());
             Fds.assertNoneAdded(before);
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Socket.Type.class)
+    @DisplayName("UDS-13: the InputStream of a socket made non-blocking keeps the read timeout")
+    void theInputStreamOfANonBlockingSocketKeepsTheReadTimeout(Socket.Type type) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Socket.Pair p = Socket.pair(type)) {
+                p.second().descriptor().setNonBlocking(true);
+                p.second().setReadTimeout(Duration.ofMillis(100));
+                InputStream in = p.second().inputStream();
+                long start = System.nanoTime();
+                assertThrows(SocketTimeoutException.class, in::read, "as the InputStream of a blocking socket does");
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(millis >= 100, "waited " + millis + " ms");
+                p.first().write(text("k"));
+                assertEquals('k', in.read(), "still usable");
+            }
+        });
     }
 }
