@@ -122,7 +122,8 @@ final class SockCommand {
         /**
          * {@code e} with a TCP or UDP address shown with its scheme, as the user wrote it
          * ({@code connect(tcp:127.0.0.1:1)}, where the library says {@code connect(127.0.0.1:1)}:
-         * its addresses do not know whether they are TCP or UDP).
+         * its addresses do not know whether they are TCP or UDP); a literal host as it was written
+         * ({@code connect(tcp:[::1]:1)}, where the library says {@code [0:0:0:0:0:0:0:1]:1}).
          */
         Exception named(Exception e) {
             if (!inet() || !(e instanceof IpcError err) || err.object() == null
@@ -134,8 +135,12 @@ final class SockCommand {
             if (!message.startsWith(said)) {
                 return e;
             }
-            return CommandFailure.refused(err.call() + "(" + scheme + ":" + err.object() + ")"
-                    + message.substring(said.length()));
+            String object = scheme + ":" + err.object();
+            String library = address == null ? null : address.toString(); // a literal: as the library spells it
+            if (library != null && (err.object().equals(library) || err.object().startsWith(library + " "))) {
+                object = text + err.object().substring(library.length()); // "... (accepted)" kept
+            }
+            return CommandFailure.refused(err.call() + "(" + object + ")" + message.substring(said.length()));
         }
     }
 

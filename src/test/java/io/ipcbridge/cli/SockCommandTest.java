@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -173,6 +176,22 @@ class SockCommandTest {
         Cli.Result udp = Cli.run("sock", "listen", "udp:[::1]:0", "--timeout", "0");
         assertEquals(3, udp.status(), udp::toString);
         assertTrue(udp.err().startsWith("ipcbridge: listening on udp:[::1]:"), udp::toString);
+    }
+
+    @Test
+    void anIpv6LiteralIsNamedInTheErrorLineAsItWasGiven() throws Exception {
+        // CLI-05, INET-01: the address is written as it was given, as the listening line writes it,
+        // never as the JDK spells the address ([0:0:0:0:0:0:0:1]).
+        Cli.Result r = Cli.run("sock", "connect", "tcp:[::1]:1");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: connect(tcp:[::1]:1): ECONNREFUSED (Connection refused)" + NL, r.err());
+        try (ServerSocket taken = ServerSocket.listen(Address.inet("::1", 0), Socket.Type.STREAM)) {
+            int port = ((Address.Inet) taken.localAddress()).port();
+            Cli.Result busy = Cli.run("sock", "listen", "tcp:[::1]:" + port, "--timeout", "0");
+            assertEquals(1, busy.status(), busy::toString);
+            assertEquals("ipcbridge: bind(tcp:[::1]:" + port + "): EADDRINUSE (Address already in use)" + NL,
+                    busy.err());
+        }
     }
 
     @Test
