@@ -463,6 +463,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 return 0; // a message that does not fit now: nothing sent
             }
             awaitBlocked(f, Syscalls.POLLOUT);
+            if (to != null && unix && type == Type.DATAGRAM) {
+                // poll(2) of an unconnected AF_UNIX datagram socket tells of its own send buffer only,
+                // never of the receiver's full queue that gave EAGAIN: it says writable at once, and a
+                // retry at once would spin. A millisecond in poll with no events between tries (a
+                // close's signal, or the dead socket's hangup, ends it at once)
+                Syscalls.poll(f, 0, 1, name);
+            }
             return Descriptor.RETRY;
         }
         return r == Syscalls.INTERRUPTED ? Descriptor.RETRY : r;
