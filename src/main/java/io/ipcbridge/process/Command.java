@@ -112,9 +112,14 @@ public final class Command {
         return this;
     }
 
-    /** The child's working directory (the JVM's by default). */
+    /**
+     * The child's working directory (the JVM's by default). An empty path ({@code Path.of("")}) is,
+     * as everywhere in Java, the current directory.
+     */
     public Command directory(Path dir) {
-        this.directory = Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(dir, "dir");
+        // chdir("") is ENOENT, which the spawn would report as the program missing
+        this.directory = dir.toString().isEmpty() ? Path.of(".") : dir;
         return this;
     }
 

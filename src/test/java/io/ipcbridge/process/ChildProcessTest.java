@@ -124,6 +124,14 @@ class ChildProcessTest {
     }
 
     @Test
+    void anEmptyPathAsTheDirectoryIsTheCurrentOneNotAMissingProgram() throws Exception {
+        // Path.of("") is Java's current directory (Files.isDirectory says so); chdir("") is ENOENT,
+        // which was reported as "posix_spawnp(pwd): ENOENT", naming a program that exists
+        String text = output(Command.of("pwd").directory(Path.of("")));
+        assertEquals(Path.of("").toRealPath() + "\n", text);
+    }
+
+    @Test
     void aFifoCanBeTheStdinOfAChild() throws Exception {
         Path fifo = dir.resolve("in");
         Fifo.create(fifo);
