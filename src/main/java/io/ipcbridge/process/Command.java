@@ -95,9 +95,7 @@ public final class Command {
 
     /** Sets one variable in the child's environment (which is otherwise the JVM's). */
     public Command env(String name, String value) {
-        if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("bad environment variable: " + name);
-        }
+        checkVariable(name, value);
         if (environment == null) {
             environment = new TreeMap<>(System.getenv());
         }
@@ -105,10 +103,22 @@ public final class Command {
         return this;
     }
 
-    /** Replaces the child's whole environment. */
+    private static void checkVariable(String name, String value) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(value, "value");
+        if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("bad environment variable: " + name.replace('\0', '?'));
+        }
+    }
+
+    /** Replaces the child's whole environment; a bad variable is refused with nothing changed. */
     public Command environment(Map<String, String> variables) {
-        environment = new TreeMap<>();
-        variables.forEach(this::env);
+        TreeMap<String, String> all = new TreeMap<>();
+        variables.forEach((name, value) -> {
+            checkVariable(name, value);
+            all.put(name, value);
+        });
+        environment = all;
         return this;
     }
 

@@ -132,6 +132,17 @@ class ChildProcessTest {
     }
 
     @Test
+    void aRefusedEnvironmentLeavesTheCommandAsItWas() throws Exception {
+        // bad input is refused before anything changes: the command keeps the environment it had
+        Command c = Command.of("sh", "-c", "echo \"A=$A B=$B\"").env("A", "kept");
+        Map<String, String> bad = new java.util.LinkedHashMap<>();
+        bad.put("B", "1");
+        bad.put("C=D", "2");
+        assertThrows(IllegalArgumentException.class, () -> c.environment(bad));
+        assertEquals("A=kept B=\n", output(c));
+    }
+
+    @Test
     void aFifoCanBeTheStdinOfAChild() throws Exception {
         Path fifo = dir.resolve("in");
         Fifo.create(fifo);
