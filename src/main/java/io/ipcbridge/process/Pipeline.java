@@ -161,7 +161,9 @@ public final class Pipeline {
                 return ExitStatus.exited(body.run(in, out) & 0xff);
             } catch (PeerClosedException e) {
                 return ExitStatus.exited(128 + ExitStatus.SIGPIPE);
-            } catch (Exception e) {
+            } catch (Throwable e) {
+                // an Error too (an assert, a StackOverflowError): the stage failed, and its status
+                // says so, as a command's would; the streams are closed, so the next stage has its end
                 return ExitStatus.exited(1);
             }
         }

@@ -32,7 +32,7 @@ public sealed interface Stage {
          *
          * @return the stage's exit status, 0 for success. A
          *     {@link io.ipcbridge.PeerClosedException} thrown because the next stage has gone
-         *     counts as 141 (128 + SIGPIPE), as for a command; any other exception as 1
+         *     counts as 141 (128 + SIGPIPE), as for a command; any other exception or error as 1
          */
         int run(InputStream in, OutputStream out) throws Exception;
     }

@@ -44,6 +44,34 @@ class PipelineTest {
     }
 
     @Test
+    void aJavaStageThatThrowsAnErrorEndsWithStatusOneAsForAnyException() throws Exception {
+        // Stage.Body: any exception but PeerClosedException counts as 1. An Error (an assert in the
+        // body, a StackOverflowError) made waitFor throw IllegalStateException, losing every
+        // status, and close() throw an IOException though it had ended every stage
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (Throwable thrown : new Throwable[] {new AssertionError("boom"), new StackOverflowError()}) {
+                Pipeline.Run run = Pipeline.of(
+                        Stage.command("printf", "a\\nb\\n"),
+                        Stage.java((in, out) -> {
+                            in.readAllBytes();
+                            out.write('x');
+                            if (thrown instanceof Error e) {
+                                throw e;
+                            }
+                            return 0;
+                        }),
+                        Stage.command("wc", "-c")).start();
+                assertEquals("1", read(run).trim(), "the next stage saw what was written, then the end");
+                assertEquals(List.of(ExitStatus.exited(0), ExitStatus.exited(1), ExitStatus.exited(0)), run.waitFor());
+                assertEquals(Optional.of(List.of(ExitStatus.exited(0), ExitStatus.exited(1), ExitStatus.exited(0))),
+                        run.waitFor(Duration.ZERO));
+                assertEquals(ExitStatus.exited(1), run.waitForPipefail());
+                run.close();
+            }
+        });
+    }
+
+    @Test
     void duSortHeadGivesWhatBashGives() throws Exception {
         // the seed pipeline: du -sk DIR/* | sort -rn | head -10
         for (int i = 0; i < 15; i++) {
