@@ -180,8 +180,8 @@ public final class Command {
 
     /**
      * Refuses, before the spawn, a placement posix_spawn would refuse with EBADF: a number at or above
-     * the soft RLIMIT_NOFILE. The spawn stages each placed descriptor above every number involved
-     * (see {@link Syscalls#spawn}), so those staging numbers must stay below the limit too.
+     * the soft RLIMIT_NOFILE. The spawn stages each placed descriptor above every target (see
+     * {@link Syscalls#stagingFds}), so those staging numbers must stay below the limit too.
      */
     private static void checkLimit(int[] targets, int[] sources) throws IOException {
         if (targets.length == 0) {
@@ -193,14 +193,12 @@ public final class Command {
             throw new IllegalArgumentException("fd " + maxTarget + " is not below RLIMIT_NOFILE, the soft limit on"
                     + " open descriptors (" + limit + "), so no process can have it");
         }
-        long high = 2;
-        for (int i = 0; i < targets.length; i++) {
-            high = Math.max(high, Math.max(targets[i], sources[i]));
-        }
-        if (high + targets.length >= limit) {
+        long[] staging = Syscalls.stagingFds(targets, sources);
+        long top = staging[staging.length - 1];
+        if (top >= limit) {
             throw new IllegalArgumentException("fd " + maxTarget + " is too close to RLIMIT_NOFILE, the soft limit on"
                     + " open descriptors (" + limit + "): placing " + targets.length + " descriptor(s) stages them on"
-                    + " fds " + (high + 1) + " to " + (high + targets.length) + ", which must be below it too");
+                    + " fds " + staging[0] + " to " + top + ", which must be below it too");
         }
     }
 

@@ -287,6 +287,23 @@ class ChildProcessTest {
     }
 
     @Test
+    void aDescriptorNumberedNearTheLimitCanBePlacedOnALowTarget() throws Exception {
+        // a JVM with many files open holds descriptors near RLIMIT_NOFILE; placing one on fd 3 (bash:
+        // 3<&N) is far from the limit, yet was refused as "fd 3 is too close to RLIMIT_NOFILE", the
+        // staging numbers having been taken above the source instead of above the targets
+        int limit = openFilesLimit();
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        try (Pipe p = Pipe.open()) {
+            int high = limit - 1;
+            assertEquals(high, posix.dup2(p.source().descriptor().fd(), high));
+            try (io.ipcbridge.Descriptor top = io.ipcbridge.Descriptor.adopt(high, "fd " + high)) {
+                String listing = output(Command.of(Peers.path("fd_list")).fd(3, top).fd(4, p.source()));
+                assertEquals(List.of("0", "1", "2", "3", "4"), fds(listing), listing);
+            }
+        }
+    }
+
+    @Test
     void aTimedWaitSaturatesHugeTimeoutsAndRefusesNegativeAndNullOnesBeforeWaiting() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pipe hold = Pipe.open(); ChildProcess c = Command.of("cat").stdin(hold.source()).start()) {

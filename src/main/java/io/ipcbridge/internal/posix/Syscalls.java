@@ -501,8 +501,9 @@ public final class Syscalls {
      * child and every other descriptor above 2 closed (the JVM's own included, close-on-exec or not),
      * default signal dispositions and an empty signal mask.
      *
-     * <p>The placement is collision-free: each source is first copied above every number involved,
-     * then onto its target, so placing fd 4 on 3 and fd 3 on 4 works.
+     * <p>The placement is collision-free: each source is first copied above every target, onto a
+     * number no source has ({@link #stagingFds}), then onto its target, so placing fd 4 on 3 and
+     * fd 3 on 4 works.
      *
      * @param env "NAME=value" entries, or null to inherit the JVM's environment
      * @param directory the child's working directory, or null; if the child cannot enter it, the
@@ -512,14 +513,11 @@ public final class Syscalls {
     public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
             int[] sources) throws IOException {
         String program = argv.get(0);
-        int high = 2;
-        for (int i = 0; i < targets.length; i++) {
-            high = Math.max(high, Math.max(targets[i], sources[i]));
-        }
         int maxTarget = 2;
         for (int t : targets) {
             maxTarget = Math.max(maxTarget, t);
         }
+        long[] staging = stagingFds(targets, sources);
         Memory actions = new Memory(OPAQUE_SIZE);
         Memory attr = new Memory(OPAQUE_SIZE);
         Memory sigset = new Memory(OPAQUE_SIZE);
@@ -529,7 +527,7 @@ public final class Syscalls {
             try {
                 for (int i = 0; i < targets.length; i++) {
                     check("posix_spawn_file_actions_adddup2", program,
-                            NativeCalls.posix_spawn_file_actions_adddup2(actions, sources[i], high + 1 + i));
+                            NativeCalls.posix_spawn_file_actions_adddup2(actions, sources[i], (int) staging[i]));
                 }
                 for (int fd = 3; fd <= maxTarget; fd++) {
                     if (!contains(targets, fd)) {
@@ -539,7 +537,7 @@ public final class Syscalls {
                 }
                 for (int i = 0; i < targets.length; i++) {
                     check("posix_spawn_file_actions_adddup2", program,
-                            NativeCalls.posix_spawn_file_actions_adddup2(actions, high + 1 + i, targets[i]));
+                            NativeCalls.posix_spawn_file_actions_adddup2(actions, (int) staging[i], targets[i]));
                 }
                 check("posix_spawn_file_actions_addclosefrom_np", program,
                         NativeCalls.posix_spawn_file_actions_addclosefrom_np(actions, maxTarget + 1));
@@ -577,19 +575,40 @@ public final class Syscalls {
         }
     }
 
-    /** Whether {@code directory} is a directory this process may enter (what chdir(2) needs). */
-    private static boolean enterable(String directory) {
-        Path dir = Path.of(directory);
-        return Files.isDirectory(dir) && Files.isExecutable(dir);
+    /**
+     * Where {@link #spawn} stages each placed descriptor before moving it onto its target: the
+     * lowest numbers above every target (so the final closefrom(2) closes them) that are no source
+     * (so no source is overwritten before it is staged). A source numbered near RLIMIT_NOFILE does
+     * not push them up: only the targets do.
+     */
+    public static long[] stagingFds(int[] targets, int[] sources) {
+        long next = 2;
+        for (int t : targets) {
+            next = Math.max(next, t);
+        }
+        long[] staging = new long[targets.length];
+        for (int i = 0; i < staging.length; i++) {
+            do {
+                next++;
+            } while (contains(sources, next));
+            staging[i] = next;
+        }
+        return staging;
     }
 
-    private static boolean contains(int[] values, int value) {
+    private static boolean contains(int[] values, long value) {
         for (int v : values) {
             if (v == value) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Whether {@code directory} is a directory this process may enter (what chdir(2) needs). */
+    private static boolean enterable(String directory) {
+        Path dir = Path.of(directory);
+        return Files.isDirectory(dir) && Files.isExecutable(dir);
     }
 
     /** For the functions that return an errno instead of setting it. */
