@@ -70,14 +70,12 @@ public final class BoundedBuffer implements AutoCloseable {
             // nothing half-made stays: the semaphores made so far are closed, and removed when named
             String[] suffixes = {"-empty", "-full", "-mutex"};
             for (int i = 0; i < sems.length && sems[i] != null; i++) {
-                try {
-                    sems[i].close();
-                    if (named) {
-                        Semaphore.unlink(segment.name() + suffixes[i]);
-                    }
-                } catch (IOException | RuntimeException undo) {
-                    e.addSuppressed(undo);
+                Semaphore made = sems[i];
+                if (named) {
+                    String n = segment.name() + suffixes[i];
+                    undo(e, () -> Semaphore.unlink(n));
                 }
+                undo(e, made::close);
             }
             throw e;
         }
@@ -90,6 +88,19 @@ public final class BoundedBuffer implements AutoCloseable {
             throws IOException {
         return named ? Semaphore.createExclusively(segment.name() + suffix, value)
                 : Semaphore.initialize(segment, offset, value);
+    }
+
+    /** One step of undoing a failed create: its failure is added to {@code failure}, and the next step still runs. */
+    private static void undo(Exception failure, Undo step) {
+        try {
+            step.run();
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    private interface Undo {
+        void run() throws IOException;
     }
 
     /** IPCB_BB_SIZE: the segment size for {@code slots} records of {@code recordSize} bytes. */
@@ -119,12 +130,8 @@ public final class BoundedBuffer implements AutoCloseable {
             return bb;
         } catch (IOException | RuntimeException e) {
             // the segment is ours (created exclusively): a failed create leaves nothing behind
-            try {
-                segment.close();
-                SharedMemory.unlink(name);
-            } catch (IOException | RuntimeException undo) {
-                e.addSuppressed(undo);
-            }
+            undo(e, () -> SharedMemory.unlink(name));
+            undo(e, segment::close);
             throw e;
         }
     }

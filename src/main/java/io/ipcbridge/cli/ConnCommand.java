@@ -140,7 +140,7 @@ final class ConnCommand {
          */
         void receive(Connection c, Duration limit) throws IOException, InterruptedException, CommandFailure {
             // CLI-04: once stdout's reader has gone, no further message is taken, even by a wait under way
-            Stdout.whileReaderStays(watch -> receiveAll(c, limit));
+            Stdout.whileReaderStays(watch -> receiveAll(c, limit, watch));
         }
 
         /**
@@ -150,13 +150,16 @@ final class ConnCommand {
         void acceptAndReceive(Listener listener) throws IOException, InterruptedException, CommandFailure {
             Stdout.whileReaderStays(watch -> {
                 try (Connection c = listener.accept()) {
-                    receiveAll(c, null);
+                    receiveAll(c, null, watch);
                 }
             });
         }
 
-        private void receiveAll(Connection c, Duration limit) throws IOException, CommandFailure {
+        private void receiveAll(Connection c, Duration limit, Stdout.Watch watch) throws IOException, CommandFailure {
             for (long received = 0; received < count; received++) {
+                if (watch.readerGoneNow()) {
+                    throw CommandFailure.stdoutClosed(); // CLI-04: a message waiting is not taken to be lost
+                }
                 String got = count == 1 ? "" : "; " + received + " of " + count + " messages received";
                 byte[] m;
                 try {

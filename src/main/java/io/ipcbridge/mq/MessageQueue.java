@@ -172,7 +172,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
         try {
             return createExclusively(name, maxMessages, messageSize, mode);
         } catch (java.nio.file.FileAlreadyExistsException e) {
-            MessageQueue q = open(name, Access.READ_WRITE);
+            // a queue this call would have created with messageSize is no foreign one to refuse
+            MessageQueue q = open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, messageSize));
             try {
                 FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
                 int me = Syscalls.geteuid();
@@ -189,8 +190,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /**
-     * mq_open(3) of an existing queue, refused if its message size passes
-     * {@link #DEFAULT_MAX_MESSAGE_SIZE}; see {@link #open(String, Access, long)}.
+     * mq_open(3) of an existing queue; for reading, refused if its message size passes
+     * {@link #DEFAULT_MAX_MESSAGE_SIZE}: see {@link #open(String, Access, long)}.
      *
      * @throws java.nio.file.NoSuchFileException if there is no such queue (ENOENT)
      * @throws java.nio.file.AccessDeniedException if its mode refuses this user (EACCES)
@@ -202,8 +203,9 @@ public final class MessageQueue implements Channel, HasDescriptor {
 
     /**
      * mq_open(3) of an existing queue, whose creator chose its message size (up to 16 MiB): every
-     * receive needs a buffer of that size, so a queue whose message size passes
-     * {@code maxMessageSize} is refused (SEC-08) and its descriptor closed again.
+     * receive needs a buffer of that size, so a queue opened for reading whose message size passes
+     * {@code maxMessageSize} is refused (SEC-08) and its descriptor closed again. A queue opened
+     * for writing only is never refused: a send needs no such buffer.
      *
      * @param maxMessageSize the largest message size accepted, in bytes (at least 1)
      * @throws IpcSecurityException if the queue's message size passes {@code maxMessageSize}
@@ -217,7 +219,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
                     + maxMessageSize);
         }
         MessageQueue q = wrap(n, access, adopt(Syscalls.mqOpen(n, access.flag, 0, null), n));
-        if (q.messageSize > maxMessageSize) {
+        if (access != Access.WRITE && q.messageSize > maxMessageSize) {
             q.close();
             throw new IpcSecurityException(n, "its message size, " + q.messageSize + " bytes, passes the "
                     + maxMessageSize + " bytes accepted (each receive needs a buffer that large); refused");

@@ -43,7 +43,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * volatile and compare-and-set forms are the same hardware operations as C11 {@code <stdatomic.h>}
  * on the same address, so Java and C can synchronise on shared words. Offsets of atomic accesses
  * must be aligned to the size of the value. A compare-and-set or get-and-add makes one fstat(2)
- * first (about a microsecond here), so that a peer's shrink cannot kill the JVM.
+ * first (about a microsecond here) and is refused past the object's end, so that a peer's shrink
+ * kills the JVM only if it falls in the instant between that check and the update.
  */
 public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */

@@ -357,11 +357,15 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @return the sender's address, or null for an unnamed AF_UNIX sender (or one bound to an
      *     address {@link Address} cannot name: the empty abstract name, a path of 108 bytes, a
      *     name that is not UTF-8)
+     * @throws java.io.EOFException if this socket was shut down for reading: no datagram will come
      */
     public Address receiveFrom(ByteBuffer dst) throws IOException {
         checkWritable(dst);
         Address[] from = new Address[1];
-        receive(dst, 0, null, from);
+        if (receive(dst, 0, null, from) < 0) {
+            // a null here would read as an unnamed sender, and a loop over receiveFrom would spin
+            throw new java.io.EOFException("recvmsg(" + name + "): shut down for reading, no datagram will come");
+        }
         return from[0];
     }
 
@@ -618,7 +622,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             return 0; // non-blocking (set through the descriptor), and nothing there
         }
         if (n == Syscalls.EOF) {
-            return -1; // seqpacket: the peer has shut down
+            return -1; // seqpacket: the peer has shut down; datagram: this end was shut down for reading
         }
         int flags = SocketCalls.receivedFlags();
         int kept = Math.min(n, room);

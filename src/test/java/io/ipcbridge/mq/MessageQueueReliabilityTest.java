@@ -58,6 +58,9 @@ class MessageQueueReliabilityTest {
             try (MessageQueue q = MessageQueue.open(n, MessageQueue.Access.READ, 8192)) {
                 assertEquals(8192, q.messageSize());
             }
+            try (MessageQueue q = MessageQueue.open(n, MessageQueue.Access.WRITE, 4096)) {
+                assertEquals(8192, q.messageSize(), "a send needs no receive buffer: no cap for writing only");
+            }
             assertEquals(1 << 20, MessageQueue.DEFAULT_MAX_MESSAGE_SIZE, "SEC-08's default");
             assertThrows(IllegalArgumentException.class, () -> MessageQueue.open(n, MessageQueue.Access.READ, 0));
         }

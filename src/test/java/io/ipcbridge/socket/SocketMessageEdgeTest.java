@@ -59,6 +59,8 @@ class SocketMessageEdgeTest {
                 s.shutdownInput();
                 assertEquals(-1, s.read(ByteBuffer.allocate(4)));
                 assertEquals(-1, s.inputStream().read());
+                // not null, which reads as an unnamed sender: a loop over receiveFrom would spin
+                assertThrows(java.io.EOFException.class, () -> s.receiveFrom(ByteBuffer.allocate(4)));
             }
         });
     }
@@ -87,10 +89,14 @@ class SocketMessageEdgeTest {
                     () -> p.second().receiveDescriptors(ByteBuffer.allocate(10), 1),
                     "90 of the 100 bytes are lost: never reported as 10 bytes kept");
             assertEquals(100, e.length());
+            assertEquals(1, e.getSuppressed().length, "the descriptors' loss is reported too");
+            assertTrue(e.getSuppressed()[0] instanceof AncillaryDataTruncatedException, e.getSuppressed()[0]::toString);
             p.first().sendDescriptors(ByteBuffer.allocate(100), three);
             e = assertThrows(MessageTruncatedException.class, () -> p.second().read(ByteBuffer.allocate(10)),
                     "a plain read too");
             assertEquals(100, e.length());
+            assertTrue(e.getSuppressed().length == 1 && e.getSuppressed()[0] instanceof AncillaryDataTruncatedException,
+                    "a plain read reports the dropped descriptors too");
             Fds.assertNoneAdded(before);
         }
     }

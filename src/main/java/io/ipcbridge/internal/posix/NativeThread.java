@@ -7,7 +7,8 @@ import java.io.IOException;
  * Wakes a thread blocked in a system call, the way the JDK's own channels do: a signal sent to
  * that one thread makes the call return EINTR. ipcbridge uses the JDK's NIO wake-up signal
  * ({@code SIGRTMAX - 2}), whose handler the JDK installs as a no-op <em>without</em> SA_RESTART; it
- * checks at start-up that the handler is there, so a blocked call can always be ended.
+ * checks, before the first descriptor or wait relies on it ({@link #ensureReady}), that the handler
+ * is there, so a blocked call can always be ended.
  */
 public final class NativeThread {
     private static final int SA_RESTART = 0x10000000;
