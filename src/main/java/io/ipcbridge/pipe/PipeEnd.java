@@ -38,11 +38,10 @@ public abstract sealed class PipeEnd implements Channel, HasDescriptor permits P
                 if (!info.isFifo()) {
                     throw new IpcSecurityException(name, "is a " + info.typeName() + ", not a pipe or FIFO; refused");
                 }
-                if (Syscalls.isPathOnly(fd, name)) {
-                    // O_PATH reads as O_RDONLY under O_ACCMODE, but read(2) on it is EBADF
+                int mode = Syscalls.accessMode(fd, name);
+                if (mode == Syscalls.O_PATH) {
                     throw new IpcSecurityException(name, "is an O_PATH descriptor, open for neither reading nor writing; refused");
                 }
-                int mode = Syscalls.accessMode(fd, name);
                 if (mode != access && mode != Syscalls.O_RDWR) {
                     throw new IpcSecurityException(name, "is not open for "
                             + (access == Syscalls.O_RDONLY ? "reading" : "writing") + "; refused");

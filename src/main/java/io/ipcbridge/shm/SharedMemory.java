@@ -336,9 +336,9 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         // the mapping is made by reopening /proc/self/fd/N, which checks the file's mode, not the
         // descriptor's: without this check a read-only descriptor (say, one a peer sent) would map
-        // read-write, where mmap(2) of that descriptor says EACCES
+        // read-write, where mmap(2) of that descriptor says EACCES (an O_PATH one: EBADF, refused alike)
         int access = Syscalls.accessMode(raw, name);
-        if (access == Syscalls.O_WRONLY || !readOnly && access != Syscalls.O_RDWR) {
+        if (access == Syscalls.O_WRONLY || access == Syscalls.O_PATH || !readOnly && access != Syscalls.O_RDWR) {
             throw Errors.exception("mmap", name, Errors.EACCES);
         }
         MappedByteBuffer map;

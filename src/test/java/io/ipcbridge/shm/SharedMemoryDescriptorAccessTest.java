@@ -37,4 +37,22 @@ class SharedMemoryDescriptorAccessTest {
             }
         }
     }
+
+    @Test
+    void anOPathDescriptorIsNotMappedAtAll() throws Exception {
+        // FD-11: an O_PATH descriptor (one a peer can send) reads as O_RDONLY under O_ACCMODE, and the
+        // mapping reopens /proc/self/fd/N, which checks the file's mode: it used to map read-write
+        String n = created.name();
+        try (SharedMemory s = SharedMemory.createExclusively(n, 4096)) {
+            var fds = Fds.snapshot();
+            for (boolean readOnly : new boolean[] {false, true}) {
+                int raw = io.ipcbridge.internal.posix.Syscalls.open("/dev/shm" + n,
+                        io.ipcbridge.internal.posix.Syscalls.O_PATH, 0, "test");
+                io.ipcbridge.Descriptor path = io.ipcbridge.Descriptor.adopt(raw, "O_PATH fd of " + n);
+                assertThrows(AccessDeniedException.class, () -> SharedMemory.map(path, readOnly),
+                        "an O_PATH descriptor can neither read nor write");
+            }
+            Fds.assertNoneAdded(fds);
+        }
+    }
 }

@@ -251,14 +251,14 @@ public final class Syscalls {
         }
     }
 
-    /** fcntl(F_GETFL) masked with O_ACCMODE: {@link #O_RDONLY}, {@link #O_WRONLY} or {@link #O_RDWR}. */
+    /**
+     * fcntl(F_GETFL) masked with O_ACCMODE: {@link #O_RDONLY}, {@link #O_WRONLY} or {@link #O_RDWR};
+     * or {@link #O_PATH} for a descriptor that names a file but can neither read nor write it (its
+     * O_ACCMODE bits read as O_RDONLY).
+     */
     public static int accessMode(int fd, String object) throws IOException {
-        return fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & 3;
-    }
-
-    /** fcntl(F_GETFL) tested for O_PATH: a descriptor that names a file but can neither read nor write it. */
-    public static boolean isPathOnly(int fd, String object) throws IOException {
-        return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_PATH) != 0;
+        int flags = fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object);
+        return (flags & O_PATH) != 0 ? O_PATH : flags & 3;
     }
 
     /** fcntl(F_GETFL) tested for O_NONBLOCK. */
