@@ -73,9 +73,9 @@ public final class BoundedBuffer implements AutoCloseable {
                 Semaphore made = sems[i];
                 if (named) {
                     String n = segment.name() + suffixes[i];
-                    undo(e, () -> Semaphore.unlink(n));
+                    Undo.after(e, () -> Semaphore.unlink(n));
                 }
-                undo(e, made::close);
+                Undo.after(e, made::close);
             }
             throw e;
         }
@@ -88,19 +88,6 @@ public final class BoundedBuffer implements AutoCloseable {
             throws IOException {
         return named ? Semaphore.createExclusively(segment.name() + suffix, value)
                 : Semaphore.initialize(segment, offset, value);
-    }
-
-    /** One step of undoing a failed create: its failure is added to {@code failure}, and the next step still runs. */
-    private static void undo(Exception failure, Undo step) {
-        try {
-            step.run();
-        } catch (IOException | RuntimeException e) {
-            failure.addSuppressed(e);
-        }
-    }
-
-    private interface Undo {
-        void run() throws IOException;
     }
 
     /** IPCB_BB_SIZE: the segment size for {@code slots} records of {@code recordSize} bytes. */
@@ -130,8 +117,8 @@ public final class BoundedBuffer implements AutoCloseable {
             return bb;
         } catch (IOException | RuntimeException e) {
             // the segment is ours (created exclusively): a failed create leaves nothing behind
-            undo(e, () -> SharedMemory.unlink(name));
-            undo(e, segment::close);
+            Undo.after(e, () -> SharedMemory.unlink(name));
+            Undo.after(e, segment::close);
             throw e;
         }
     }

@@ -500,10 +500,4 @@ final class SockCommand {
             }
         }
     }
-
-    /** An undo step. */
-    @FunctionalInterface
-    interface Undo {
-        void run() throws IOException;
-    }
 }
