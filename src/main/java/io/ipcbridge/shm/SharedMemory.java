@@ -264,7 +264,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * ownership of it.
      *
      * @throws java.nio.file.AccessDeniedException if the descriptor's access mode does not allow
-     *     the mapping (read-write needs O_RDWR, read-only needs read access), as mmap(2) says EACCES
+     *     the mapping (read-write needs O_RDWR, read-only needs read access), as mmap(2) says EACCES,
+     *     or if a read-write mapping is asked of a memfd sealed against writing (EPERM)
      */
     public static SharedMemory map(Descriptor descriptor, boolean readOnly) throws IOException {
         int dupped = descriptor.withFd(f -> Syscalls.dup(f, descriptor.name()));
@@ -340,6 +341,11 @@ public final class SharedMemory implements Channel, HasDescriptor {
         int access = Syscalls.accessMode(raw, name);
         if (access == Syscalls.O_WRONLY || access == Syscalls.O_PATH || !readOnly && access != Syscalls.O_RDWR) {
             throw Errors.exception("mmap", name, Errors.EACCES);
+        }
+        if (!readOnly && Syscalls.isWriteSealed(raw, name)) {
+            // a memfd sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: the JDK would report mmap's
+            // EPERM as a bare "Operation not permitted"
+            throw Errors.exception("mmap", name, Errors.EPERM);
         }
         MappedByteBuffer map;
         Path self = Path.of("/proc/self/fd/" + raw);

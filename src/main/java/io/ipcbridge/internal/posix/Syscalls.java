@@ -904,6 +904,9 @@ public final class Syscalls {
     private static final int MFD_CLOEXEC = 1;
     private static final int MFD_ALLOW_SEALING = 2;
     private static final int F_ADD_SEALS = 1033;
+    private static final int F_GET_SEALS = 1034;
+    /** F_SEAL_WRITE | F_SEAL_FUTURE_WRITE: no writable shared mapping can be made. */
+    private static final int SEAL_WRITING = 0x0008 | 0x0010;
     /** F_SEAL_SHRINK | F_SEAL_GROW: the size can no longer change, so no peer can cause SIGBUS. */
     private static final int SEAL_SIZE = 0x0002 | 0x0004;
     private static final int CLOCK_MONOTONIC = 1;
@@ -936,6 +939,19 @@ public final class Syscalls {
     /** fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW). */
     public static void sealSize(int fd, String object) throws IOException {
         fcntl(fd, F_ADD_SEALS, SEAL_SIZE, "fcntl(F_ADD_SEALS)", object);
+    }
+
+    /** fcntl(F_GET_SEALS) tested for a seal against writing; false on a file system without seals (EINVAL). */
+    public static boolean isWriteSealed(int fd, String object) throws IOException {
+        int seals = NativeCalls.LIBC.fcntl(fd, F_GET_SEALS, 0);
+        if (seals < 0) {
+            int errno = jnrErrno();
+            if (errno == Errors.EINVAL) {
+                return false;
+            }
+            throw Errors.exception("fcntl(F_GET_SEALS)", object, errno);
+        }
+        return (seals & SEAL_WRITING) != 0;
     }
 
     /** link(2). */
