@@ -107,12 +107,14 @@ public final class MessageQueue implements Channel, HasDescriptor {
     private final Descriptor mqd;
     private final int messageSize;
     private volatile boolean nonBlocking;
-    private final Descriptor.BufferCall receiveCall = (fd, b) -> receiveOnce(fd, b, Deadline.NEVER);
+    /** The untimed receive (a timed one too long to measure has its deadline, but reports "empty"). */
+    private final Descriptor.BufferCall receiveCall = (fd, b) -> untimed(receiveOnce(fd, b, Deadline.NEVER));
     /**
      * The untimed send, which reads its priority from {@link #SEND_PRIORITY}: a call that captured it
      * would be allocated at every send.
      */
-    private final Descriptor.BufferCall sendCall = (fd, b) -> sendOnce(fd, b, SEND_PRIORITY.get()[0], Deadline.NEVER);
+    private final Descriptor.BufferCall sendCall =
+            (fd, b) -> untimed(sendOnce(fd, b, SEND_PRIORITY.get()[0], Deadline.NEVER));
     /** The write ends of the stop pipes of the running {@link #onMessage} listeners, closed by {@link #close()}. */
     private final Set<Descriptor> listeners = new HashSet<>();
 
@@ -356,7 +358,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public void send(ByteBuffer message, int priority) throws IOException {
         requireBlocking();
-        send(message, priority, Deadline.NEVER);
+        SEND_PRIORITY.get()[0] = priority;
+        send(message, priority, sendCall);
     }
 
     /** Sends {@code message} as {@link #send(ByteBuffer, int)} does. */
@@ -370,7 +373,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * @return false if the queue stayed full (or is in non-blocking mode and full); nothing was sent
      */
     public boolean send(ByteBuffer message, int priority, Duration timeout) throws IOException {
-        return send(message, priority, Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+        return send(message, priority, (fd, b) -> sendOnce(fd, b, priority, deadline));
     }
 
     /** Sends {@code message} if there is room now; false (nothing sent) if the queue is full. */
@@ -378,7 +382,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
         return send(message, priority, Duration.ZERO);
     }
 
-    private boolean send(ByteBuffer message, int priority, long deadline) throws IOException {
+    /** Sends {@code message} with {@code call}, once it is checked. */
+    private boolean send(ByteBuffer message, int priority, Descriptor.BufferCall call) throws IOException {
         if (access == Access.READ) {
             throw new NonWritableChannelException();
         }
@@ -393,13 +398,6 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (!message.isDirect()) {
             direct = buffer(length);
             direct.put(message.duplicate()).flip();
-        }
-        Descriptor.BufferCall call;
-        if (deadline == Deadline.NEVER) {
-            SEND_PRIORITY.get()[0] = priority;
-            call = sendCall;
-        } else {
-            call = (fd, b) -> sendOnce(fd, b, priority, deadline);
         }
         // a result >= 0 is an effect: a send that went through as a close or an interrupt came is
         // reported, even for an empty message, which moves no bytes
@@ -416,10 +414,6 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (r == 0) {
             return 1;
         }
-        if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
-            // setNonBlocking(true) came after requireBlocking(): the untimed send cannot report "full"
-            throw new IllegalBlockingModeException();
-        }
         return afterTry(fd, r, Syscalls.POLLOUT, deadline);
     }
 
@@ -431,7 +425,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public Message receive() throws IOException {
         requireBlocking();
-        return receive(Deadline.NEVER).orElseThrow(AsynchronousCloseException::new);
+        return receive(receiveCall).orElseThrow(AsynchronousCloseException::new);
     }
 
     /**
@@ -440,7 +434,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * @return empty if none came in time (or the queue is in non-blocking mode and empty)
      */
     public Optional<Message> receive(Duration timeout) throws IOException {
-        return receive(Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+        return receive(timedReceive(timeout));
     }
 
     /** Receives a message if one is there now. */
@@ -463,7 +457,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     public int receive(ByteBuffer dst) throws IOException {
         checkRoom(dst);
         requireBlocking();
-        int priority = receive(dst, Deadline.NEVER);
+        int priority = receive(dst, receiveCall);
         if (priority < 0) {
             throw new AsynchronousCloseException();
         }
@@ -479,7 +473,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public OptionalInt receive(ByteBuffer dst, Duration timeout) throws IOException {
         checkRoom(dst);
-        int priority = receive(dst, Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+        int priority = receive(dst, timedReceive(timeout));
         return priority < 0 ? OptionalInt.empty() : OptionalInt.of(priority);
     }
 
@@ -493,9 +487,15 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
     }
 
-    private Optional<Message> receive(long deadline) throws IOException {
+    /** mq_timedreceive(3) until {@code timeout} has passed, as a call for {@link #receiveDirect}. */
+    private Descriptor.BufferCall timedReceive(Duration timeout) {
+        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+        return (fd, b) -> receiveOnce(fd, b, deadline);
+    }
+
+    private Optional<Message> receive(Descriptor.BufferCall call) throws IOException {
         ByteBuffer buf = buffer(messageSize);
-        int priority = receiveDirect(buf, deadline);
+        int priority = receiveDirect(buf, call);
         if (priority < 0) {
             return Optional.empty();
         }
@@ -505,36 +505,31 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /** Receives into {@code dst}, which has room for a message; the priority, or -1 if none came in time. */
-    private int receive(ByteBuffer dst, long deadline) throws IOException {
+    private int receive(ByteBuffer dst, Descriptor.BufferCall call) throws IOException {
         if (dst.isDirect()) {
-            return receiveDirect(dst, deadline);
+            return receiveDirect(dst, call);
         }
         ByteBuffer buf = buffer(messageSize);
-        int priority = receiveDirect(buf, deadline);
+        int priority = receiveDirect(buf, call);
         if (priority >= 0) {
             dst.put(buf.flip());
         }
         return priority;
     }
 
-    /** mq_timedreceive(3) into direct {@code dst}, waiting until {@code deadline}; the priority, or -1. */
-    private int receiveDirect(ByteBuffer dst, long deadline) throws IOException {
+    /** {@code call} ({@link #receiveCall} or a {@link #timedReceive}) into direct {@code dst}; the priority, or -1. */
+    private int receiveDirect(ByteBuffer dst, Descriptor.BufferCall call) throws IOException {
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
         }
         // a priority >= 0 is an effect: a message taken as a close or an interrupt came is returned, not lost
-        return mqd.blocking(dst, deadline == Deadline.NEVER ? receiveCall : (fd, b) -> receiveOnce(fd, b, deadline),
-                true);
+        return mqd.blocking(dst, call, true);
     }
 
     private int receiveOnce(int fd, ByteBuffer dst, long deadline) throws IOException {
         int r = Syscalls.mqReceive(fd, dst, deadline == Deadline.NEVER, name);
         if (r >= 0) {
             return Syscalls.mqPriority();
-        }
-        if (r == Syscalls.AGAIN && deadline == Deadline.NEVER) {
-            // setNonBlocking(true) came after requireBlocking(): the untimed receive cannot report "empty"
-            throw new IllegalBlockingModeException();
         }
         return afterTry(fd, r, Syscalls.POLLIN, deadline);
     }
@@ -554,6 +549,17 @@ public final class MessageQueue implements Channel, HasDescriptor {
             Syscalls.poll(fd, events, Deadline.remainingMillis(deadline), name); // EINTR: the retry looks at a close
         }
         return Descriptor.RETRY;
+    }
+
+    /**
+     * The result of an untimed call: -1, a full or empty queue, comes only in non-blocking mode, set
+     * after the call's {@link #requireBlocking()}; such a call cannot report it.
+     */
+    private static int untimed(int result) {
+        if (result == -1) {
+            throw new IllegalBlockingModeException();
+        }
+        return result;
     }
 
     /** A per-thread direct buffer of at least {@code size} bytes, cleared and limited to it. */

@@ -2,6 +2,7 @@ package io.ipcbridge.mq;
 
 import static io.ipcbridge.mq.MessageQueueTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,9 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
+import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.IllegalBlockingModeException;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -96,6 +101,26 @@ class MessageQueueBlockingEdgeTest {
                     }
                     r.close();
                 }
+            }
+        });
+    }
+
+    @Test
+    void aTimeoutTooLongToMeasureStillReportsAFullOrEmptyNonBlockingQueue() throws Exception {
+        // MQ-11, MQ-12: the timed calls report a full or empty queue in non-blocking mode as false or
+        // empty, whatever the timeout; one past Long.MAX_VALUE nanoseconds once counted as no timeout
+        // at all and threw as the untimed calls do
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(created.name(), 1, 16, 0600)) {
+                q.setNonBlocking(true);
+                for (Duration huge : new Duration[] {Duration.ofSeconds(Long.MAX_VALUE),
+                        Duration.ofSeconds(Long.MAX_VALUE, 999_999_999), ChronoUnit.FOREVER.getDuration()}) {
+                    assertEquals(Optional.empty(), q.receive(huge), "empty: " + huge);
+                    assertEquals(OptionalInt.empty(), q.receive(ByteBuffer.allocateDirect(16), huge), "empty: " + huge);
+                }
+                assertTrue(q.trySend(ByteBuffer.wrap(bytes("only")), 0));
+                assertFalse(q.send(ByteBuffer.wrap(bytes("more")), 0, Duration.ofSeconds(Long.MAX_VALUE)), "full");
+                assertEquals(1, q.attributes().currentMessages(), "nothing more went in");
             }
         });
     }
