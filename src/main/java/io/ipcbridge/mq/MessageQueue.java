@@ -276,9 +276,12 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     private static long[] attributesFor(long maxMessages, long messageSize) {
-        if (maxMessages < 0 || messageSize < 0 || messageSize > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("bad queue size: " + maxMessages + " messages of " + messageSize
-                    + " bytes");
+        if (maxMessages < 0) {
+            throw new IllegalArgumentException("maxMessages must be 0 (the system default) or more: " + maxMessages);
+        }
+        if (messageSize < 0 || messageSize > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("messageSize must be 0 (the system default) to " + Integer.MAX_VALUE
+                    + " bytes: " + messageSize);
         }
         if (maxMessages == 0 && messageSize == 0) {
             return null;

@@ -113,6 +113,18 @@ class MessageQueueTest {
     }
 
     @Test
+    void aSizeRefusedBeforeTheCallIsNamedWithItsRule() {
+        // MQ-05: a message size past int is refused before mq_open; the message names the size and the
+        // rule, and not "0 messages" for a capacity left to the default
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MessageQueue.createExclusively(name(), 0, 3L << 30, 0600));
+        assertEquals("messageSize must be 0 (the system default) to 2147483647 bytes: 3221225472", e.getMessage());
+        IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
+                () -> MessageQueue.createExclusively(name(), -1, 0, 0600));
+        assertEquals("maxMessages must be 0 (the system default) or more: -1", count.getMessage());
+    }
+
+    @Test
     void attributesAreTheOnesAskedForOrTheSystemDefaults() throws Exception {
         // MQ-06
         try (MessageQueue q = MessageQueue.createExclusively(name(), 4, 64, 0600)) {
