@@ -134,8 +134,9 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * mq_open(3) with O_CREAT|O_EXCL: creates queue {@code name} with exactly {@code mode} (set again
      * with fchmod after creation, since the umask only narrows it), open for reading and writing.
      *
-     * @param maxMessages capacity in messages, or 0 for the system default (msg_default)
-     * @param messageSize the longest message, or 0 for the system default (msgsize_default)
+     * @param maxMessages capacity in messages, or 0 for the system default (msg_default, at most msg_max)
+     * @param messageSize the longest message, or 0 for the system default (msgsize_default, at most
+     *     msgsize_max)
      * @throws java.nio.file.FileAlreadyExistsException if the queue exists (EEXIST)
      * @throws IpcResourceLimitException when a system limit refuses it; the message names the limit
      *     and its value (msg_max, msgsize_max, queues_max, RLIMIT_MSGQUEUE)
@@ -287,8 +288,15 @@ public final class MessageQueue implements Channel, HasDescriptor {
             return null;
         }
         return new long[] {
-            maxMessages == 0 ? readLimit("msg_default") : maxMessages,
-            messageSize == 0 ? readLimit("msgsize_default") : messageSize};
+            maxMessages == 0 ? systemDefault("msg") : maxMessages,
+            messageSize == 0 ? systemDefault("msgsize") : messageSize};
+    }
+
+    /** What the kernel takes for a queue created without sizes: {@code KIND_default}, but at most {@code KIND_max}. */
+    private static long systemDefault(String kind) {
+        long max = readLimit(kind + "_max");
+        long value = readLimit(kind + "_default");
+        return max < 0 ? value : Math.min(value, max);
     }
 
     private static void checkMode(int mode) {

@@ -12,9 +12,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -58,6 +62,35 @@ class MqCommandTest {
             assertEquals(64, mq.attributes().messageSize());
             assertEquals(0640, mq.mode(), "the mode exactly, whatever the umask");
         }
+    }
+
+    @Test
+    void aDefaultPastItsMaximumIsCappedAtTheMaximumAsTheKernelCapsIt(@TempDir Path dir) throws Exception {
+        // MQ-06: the kernel takes min(msg_default, msg_max) and min(msgsize_default, msgsize_max) for
+        // a queue created without sizes; the size not given must be the same, not an EINVAL. Run in
+        // a fresh IPC namespace, whose limits are its own, with defaults set past the maxima.
+        List<String> argv = new ArrayList<>(List.of("unshare", "--ipc", "sh", "-c",
+                "cd /proc/sys/fs/mqueue && echo 20 > msg_default && echo 16384 > msgsize_default"
+                        + " && echo 10 > msg_max && echo 8192 > msgsize_max"
+                        + " && \"$@\" mq create /default-size --max-messages 5"
+                        + " && \"$@\" mq info /default-size --json"
+                        + " && \"$@\" mq create /default-count --message-size 64"
+                        + " && \"$@\" mq info /default-count --json",
+                "sh"));
+        argv.addAll(Cli.command(dir.resolve("err")).command());
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out;
+        try {
+            out = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        } finally {
+            Cli.destroy(p);
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(out.startsWith("unshare:"), "no IPC namespace here: " + out);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("\"name\":\"/default-size\",\"max-messages\":5,\"message-size\":8192,"), out);
+        assertTrue(out.contains("\"name\":\"/default-count\",\"max-messages\":10,\"message-size\":64,"), out);
     }
 
     @Test
