@@ -100,6 +100,10 @@ public final class Soak {
         Map<String, String> o = BenchSupport.options(args, "soak", USAGE, "--minutes", "--interval", "--native-dir");
         double minutes = BenchSupport.positive(o, "--minutes", 30, "soak", USAGE);
         long interval = BenchSupport.number(o, "--interval", 10, 1, Long.MAX_VALUE / 1_000_000_000L, "soak", USAGE);
+        String unmeasurable = unmeasurable(minutes, interval);
+        if (unmeasurable != null) {
+            BenchSupport.usageError("soak", unmeasurable, USAGE);
+        }
         String nativeDir = o.getOrDefault("--native-dir",
                 System.getProperty("ipcbridge.native.dir", "target/native-tests"));
         BenchSupport.cleanUpOnExit("soak");
@@ -114,7 +118,7 @@ public final class Soak {
         });
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
-        long warmUp = start + Math.max((long) (minutes * 60e9 / 10), 60_000_000_000L);
+        long warmUp = start + warmUpNanos(minutes);
         long nextSample = start;
         long rounds = 0;
         List<Sample> steady = new ArrayList<>();
@@ -145,6 +149,30 @@ public final class Soak {
         out.println(drift == null ? "soak: " + rounds + " rounds, " + 2 * rounds + " peers killed, nothing lost, no drift"
                 : "soak: DRIFT after warm-up: " + drift);
         return drift == null ? 0 : 1;
+    }
+
+    /** The warm-up of a run of {@code minutes}: its first tenth, at least a minute. */
+    private static long warmUpNanos(double minutes) {
+        return Math.max((long) (minutes * 60e9 / 10), 60_000_000_000L);
+    }
+
+    /**
+     * Why a run of {@code minutes}, sampled every {@code interval} seconds, cannot measure drift, or
+     * null: what follows the warm-up must last at least as long as the warm-up, and hold three
+     * samples (the drift compares the first third of them with the last third).
+     */
+    static String unmeasurable(double minutes, long interval) {
+        double warmUp = warmUpNanos(minutes);
+        double measured = minutes * 60e9 - warmUp;
+        if (measured < warmUp) {
+            return String.format(Locale.ROOT, "--minutes %s leaves %.0f s after the %.0f s warm-up, less than"
+                    + " the warm-up: give at least 2", minutes, Math.max(measured, 0) / 1e9, warmUp / 1e9);
+        }
+        if (measured < 3 * interval * 1e9) {
+            return String.format(Locale.ROOT, "--interval %d takes fewer than 3 samples in the %.0f s after the"
+                    + " warm-up", interval, measured / 1e9);
+        }
+        return null;
     }
 
     /**

@@ -57,6 +57,19 @@ class ScriptOptionsTest {
     }
 
     @Test
+    void soakRefusesARunTooShortToMeasureDrift() throws Exception {
+        // LOAD-10: the warm-up is a tenth of the run, at least a minute; --minutes 1 measured nothing
+        // after it (drift of one final sample: "no drift", exit 0). The peers are not there, so a run
+        // that starts fails at once (exit 1) instead of soaking.
+        assertUsageError(java(Soak.class, "--minutes", "1", "--native-dir", "/nonexistent"), "soak");
+        assertUsageError(java(Soak.class, "--minutes", "1.5", "--native-dir", "/nonexistent"), "soak");
+        assertUsageError(java(Soak.class, "--minutes", "2", "--interval", "21", "--native-dir", "/nonexistent"),
+                "soak");
+        assertEquals(null, Soak.unmeasurable(2, 20), "2 minutes: a minute of warm-up, a minute of 3 samples");
+        assertEquals(null, Soak.unmeasurable(30, 10), "the default run");
+    }
+
+    @Test
     void benchRingThreadsRefusesMissingAndNonNumericValues() throws Exception {
         String script = Path.of("scripts", "bench-ring-threads").toAbsolutePath().toString();
         assertUsageError(run(List.of("bash", script, "--runs")), "bench-ring-threads");
