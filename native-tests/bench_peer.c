@@ -52,7 +52,8 @@
  *       Receives until BYTES bytes have arrived; prints "<bytes> <ns>", ns
  *       from the return of the first receive to that of the last, bytes
  *       those that arrived in that time (all but the first receive's: they
- *       were in before the clock started).
+ *       were in before the clock started).  An early end, or more than
+ *       BYTES (the last receive went past it), exits 1 with a message.
  *
  * Every mode gives up after ALARM_S seconds (SIGALRM), so a peer whose other
  * side died never hangs a benchmark.  Exit codes: 0 pass, 1 a check failed
@@ -468,10 +469,13 @@ static int mode_sink(const char *in_spec, uint64_t bytes, uint64_t chunk)
         }
         got += n;
     }
+    if (got != bytes)
+        peer_die(PEER_FAIL, "received %llu bytes, expected %llu", (unsigned long long)got,
+                 (unsigned long long)bytes);
     printf("%llu %llu\n", (unsigned long long)(got - first), (unsigned long long)(t1 - t0));
     ep_close(&in);
     free(buf);
-    return got == bytes ? PEER_PASS : PEER_FAIL;
+    return PEER_PASS;
 }
 
 int main(int argc, char **argv)

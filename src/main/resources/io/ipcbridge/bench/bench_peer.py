@@ -2,7 +2,8 @@
 # on multiprocessing.connection, run as `python3 -c "$(cat bench_peer.py)" MODE ARGS...`.
 #   echo conn:FD conn:FD SIZE TOTAL      TOTAL times: recv_bytes, send_bytes it back
 #   sink conn:FD BYTES CHUNK             recv_bytes until BYTES arrived; prints "<bytes> <ns>": ns from the
-#                                        first receive to the last, bytes those that arrived in that time
+#                                        first receive to the last, bytes those that arrived in that time;
+#                                        an early end or more than BYTES exits 1 with a message
 #   pp-latency SIZE WARMUP COUNT         multiprocessing.Pipe between this process and a forked echo;
 #                                        prints "<median ns> <p99 ns> <mean ns>" of COUNT timed round trips
 #   pp-throughput BYTES CHUNK            this process sends BYTES in CHUNK-byte messages to a forked sink,
@@ -27,11 +28,16 @@ def echo(c, total):
 def sink(c, nbytes):
     got, first, t0, t1 = 0, 0, 0, 0
     while got < nbytes:
-        m = c.recv_bytes()
+        try:
+            m = c.recv_bytes()
+        except EOFError:
+            sys.exit("bench_peer.py: sink: the data ended after %d of %d bytes" % (got, nbytes))
         t1 = time.perf_counter_ns()
         if got == 0:
             t0, first = t1, len(m)
         got += len(m)
+    if got != nbytes:
+        sys.exit("bench_peer.py: sink: received %d bytes, expected %d" % (got, nbytes))
     print(got - first, t1 - t0, flush=True)
 
 
