@@ -154,7 +154,7 @@ static endpoint ep_open(const char *spec, int in)
         name[len] = '\0';
         off = parse_u64(colon + 1);
         base = map_segment(name, &size);
-        if (off % 4 != 0 || off + 4 > size)
+        if (off % 4 != 0 || off > size || size - off < 4) /* not off + 4 > size: it wraps */
             peer_die(PEER_BROKEN, "%s: offset %llu outside the segment or not 4-aligned", spec,
                      (unsigned long long)off);
         e.kind = K_SPIN;
