@@ -63,8 +63,8 @@ class SharedMemoryReliabilityTest {
     void anObjectNotYetSizedMapsToAnEmptyViewThatRefusesEveryAccess() throws Exception {
         // SHM-05: a C creator's object has size 0 until its ftruncate. The catalogue asks for an
         // IllegalStateException at map time; here FileChannel.map makes no mmap call for 0 bytes, so
-        // opening succeeds (and `ipcbridge shm info` can still report it) with an empty view on which
-        // every access is refused before touching memory
+        // opening succeeds (the handle reports its info, and resize() can size the object for the
+        // next open) with an empty view on which every access is refused before touching memory
         String n = Names.unique("shm0");
         created.add(n + "-0");
         assertTimeoutPreemptively(LIMIT, () -> ExclusiveRace.run("shm", n, 1, 1, ignored -> false, ignored -> {
@@ -74,6 +74,11 @@ class SharedMemoryReliabilityTest {
             assertEquals(0, s.info().size());
             assertThrows(IndexOutOfBoundsException.class, () -> s.getInt(0));
             assertThrows(java.nio.BufferUnderflowException.class, () -> s.buffer().get());
+            s.resize(4096);
+            try (SharedMemory again = SharedMemory.open(n + "-0")) {
+                again.setInt(0, 42);
+                assertEquals(42, again.getInt(0), "sized through the first handle, the object maps whole");
+            }
         }
     }
 
