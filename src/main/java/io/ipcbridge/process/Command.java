@@ -140,8 +140,8 @@ public final class Command {
      *     {@link #directory} does not exist (then the exception names chdir and the directory)
      * @throws java.nio.file.AccessDeniedException if it is not executable (EACCES)
      * @throws ClosedChannelException if a placed descriptor is closed
-     * @throws IllegalArgumentException if a target fd is not below the soft RLIMIT_NOFILE (or so
-     *     close to it that the spawn has no room to stage the placed descriptors), before the spawn
+     * @throws IllegalArgumentException if a target fd is not below the soft RLIMIT_NOFILE (or that
+     *     limit is so low that the spawn has no room to stage the placed descriptors), before the spawn
      */
     public ChildProcess start() throws IOException {
         return start(fds);
@@ -180,8 +180,8 @@ public final class Command {
 
     /**
      * Refuses, before the spawn, a placement posix_spawn would refuse with EBADF: a number at or above
-     * the soft RLIMIT_NOFILE. The spawn stages each placed descriptor above every target (see
-     * {@link Syscalls#stagingFds}), so those staging numbers must stay below the limit too.
+     * the soft RLIMIT_NOFILE. The spawn stages each placed descriptor on a low number (see
+     * {@link Syscalls#stagingFds}), which must stay below the limit too.
      */
     private static void checkLimit(int[] targets, int[] sources) throws IOException {
         if (targets.length == 0) {
@@ -193,12 +193,12 @@ public final class Command {
             throw new IllegalArgumentException("fd " + maxTarget + " is not below RLIMIT_NOFILE, the soft limit on"
                     + " open descriptors (" + limit + "), so no process can have it");
         }
-        long[] staging = Syscalls.stagingFds(targets, sources);
-        long top = staging[staging.length - 1];
+        int[] staging = Syscalls.stagingFds(targets, sources);
+        int top = staging[staging.length - 1];
         if (top >= limit) {
-            throw new IllegalArgumentException("fd " + maxTarget + " is too close to RLIMIT_NOFILE, the soft limit on"
-                    + " open descriptors (" + limit + "): placing " + targets.length + " descriptor(s) stages them on"
-                    + " fds " + staging[0] + " to " + top + ", which must be below it too");
+            throw new IllegalArgumentException("RLIMIT_NOFILE, the soft limit on open descriptors (" + limit
+                    + "), is too low: placing " + targets.length + " descriptor(s) stages them on fds " + staging[0]
+                    + " to " + top + ", which must be below it");
         }
     }
 

@@ -501,10 +501,13 @@ public final class Syscalls {
      * child and every other descriptor above 2 closed (the JVM's own included, close-on-exec or not),
      * default signal dispositions and an empty signal mask.
      *
-     * <p>The placement is collision-free: each source is first copied above every target, onto a
-     * number no source has ({@link #stagingFds}), then onto its target, so placing fd 4 on 3 and
-     * fd 3 on 4 works.
+     * <p>The placement is collision-free, so placing fd 4 on 3 and fd 3 on 4 works, and takes a few
+     * file actions per placed descriptor, however high its target: each source is first copied onto
+     * a number no source has ({@link #stagingFds}); the copies for targets above 2 are packed onto
+     * fds 3, 4, ... in target order, and closefrom(2) closes everything above the pack; then each
+     * moves onto its target, highest first, so that none lands on a copy still to move.
      *
+     * @param targets the child's fd numbers, ascending
      * @param env "NAME=value" entries, or null to inherit the JVM's environment
      * @param directory the child's working directory, or null; if the child cannot enter it, the
      *     exception names chdir and the directory
@@ -513,11 +516,7 @@ public final class Syscalls {
     public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
             int[] sources) throws IOException {
         String program = argv.get(0);
-        int maxTarget = 2;
-        for (int t : targets) {
-            maxTarget = Math.max(maxTarget, t);
-        }
-        long[] staging = stagingFds(targets, sources);
+        int[] staging = stagingFds(targets, sources);
         Memory actions = new Memory(OPAQUE_SIZE);
         Memory attr = new Memory(OPAQUE_SIZE);
         Memory sigset = new Memory(OPAQUE_SIZE);
@@ -526,21 +525,24 @@ public final class Syscalls {
             check("posix_spawnattr_init", program, NativeCalls.posix_spawnattr_init(attr));
             try {
                 for (int i = 0; i < targets.length; i++) {
-                    check("posix_spawn_file_actions_adddup2", program,
-                            NativeCalls.posix_spawn_file_actions_adddup2(actions, sources[i], (int) staging[i]));
+                    addDup2(actions, sources[i], staging[i], program);
                 }
-                for (int fd = 3; fd <= maxTarget; fd++) {
-                    if (!contains(targets, fd)) {
-                        check("posix_spawn_file_actions_addclose", program,
-                                NativeCalls.posix_spawn_file_actions_addclose(actions, fd));
-                    }
-                }
+                int pack = 3;
                 for (int i = 0; i < targets.length; i++) {
-                    check("posix_spawn_file_actions_adddup2", program,
-                            NativeCalls.posix_spawn_file_actions_adddup2(actions, (int) staging[i], targets[i]));
+                    addDup2(actions, staging[i], targets[i] > 2 ? pack++ : targets[i], program);
                 }
                 check("posix_spawn_file_actions_addclosefrom_np", program,
-                        NativeCalls.posix_spawn_file_actions_addclosefrom_np(actions, maxTarget + 1));
+                        NativeCalls.posix_spawn_file_actions_addclosefrom_np(actions, pack));
+                for (int i = targets.length - 1; i >= 0 && targets[i] > 2; i--) {
+                    int copy = --pack; // targets[i] >= copy: 3 + the number of lower targets above 2
+                    if (copy != targets[i]) {
+                        addDup2(actions, copy, targets[i], program);
+                        if (!contains(targets, copy)) { // else a lower target's move overwrites it
+                            check("posix_spawn_file_actions_addclose", program,
+                                    NativeCalls.posix_spawn_file_actions_addclose(actions, copy));
+                        }
+                    }
+                }
                 if (directory != null) {
                     check("posix_spawn_file_actions_addchdir_np", directory,
                             NativeCalls.posix_spawn_file_actions_addchdir_np(actions, directory));
@@ -576,17 +578,19 @@ public final class Syscalls {
     }
 
     /**
-     * Where {@link #spawn} stages each placed descriptor before moving it onto its target: the
-     * lowest numbers above every target (so the final closefrom(2) closes them) that are no source
-     * (so no source is overwritten before it is staged). A source numbered near RLIMIT_NOFILE does
-     * not push them up: only the targets do.
+     * Where {@link #spawn} stages each placed descriptor before packing it: the lowest numbers above
+     * the pack (fds 3, 4, ..., one for each target above 2, so the closefrom(2) closes them) that are
+     * no source (so no source is overwritten before it is staged). Neither a high source nor a high
+     * target pushes them up.
      */
-    public static long[] stagingFds(int[] targets, int[] sources) {
-        long next = 2;
+    public static int[] stagingFds(int[] targets, int[] sources) {
+        int next = 2;
         for (int t : targets) {
-            next = Math.max(next, t);
+            if (t > 2) {
+                next++;
+            }
         }
-        long[] staging = new long[targets.length];
+        int[] staging = new int[targets.length];
         for (int i = 0; i < staging.length; i++) {
             do {
                 next++;
@@ -596,7 +600,12 @@ public final class Syscalls {
         return staging;
     }
 
-    private static boolean contains(int[] values, long value) {
+    private static void addDup2(Memory actions, int fd, int newfd, String program) throws IOException {
+        check("posix_spawn_file_actions_adddup2", program,
+                NativeCalls.posix_spawn_file_actions_adddup2(actions, fd, newfd));
+    }
+
+    private static boolean contains(int[] values, int value) {
         for (int v : values) {
             if (v == value) {
                 return true;
