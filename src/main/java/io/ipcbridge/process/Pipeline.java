@@ -159,13 +159,21 @@ public final class Pipeline {
         private static ExitStatus runJava(Stage.Body body, PipeSource source, PipeSink sink) {
             try (InputStream in = source.inputStream(); OutputStream out = sink.outputStream()) {
                 return ExitStatus.exited(body.run(in, out) & 0xff);
-            } catch (PeerClosedException e) {
-                return ExitStatus.exited(128 + ExitStatus.SIGPIPE);
             } catch (Throwable e) {
                 // an Error too (an assert, a StackOverflowError): the stage failed, and its status
                 // says so, as a command's would; the streams are closed, so the next stage has its end
-                return ExitStatus.exited(1);
+                return readerLeft(e) ? new ExitStatus(-1, ExitStatus.SIGPIPE) : ExitStatus.exited(1);
             }
+        }
+
+        /** Whether {@code e} comes of a write to a pipe with no reader left, however it was wrapped. */
+        private static boolean readerLeft(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof PeerClosedException) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** The last stage's stdout. */

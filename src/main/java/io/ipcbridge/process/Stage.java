@@ -31,8 +31,10 @@ public sealed interface Stage {
          * Reads {@code in} and writes {@code out}; both are closed when it returns.
          *
          * @return the stage's exit status, 0 for success. A
-         *     {@link io.ipcbridge.PeerClosedException} thrown because the next stage has gone
-         *     counts as 141 (128 + SIGPIPE), as for a command; any other exception or error as 1
+         *     {@link io.ipcbridge.PeerClosedException} thrown because the next stage has gone (also
+         *     as the cause of what is thrown, such as an {@link java.io.UncheckedIOException}) ends
+         *     the stage as SIGPIPE ends a command: signal {@link ExitStatus#SIGPIPE}, shell status
+         *     141. Any other exception or error counts as exit code 1
          */
         int run(InputStream in, OutputStream out) throws Exception;
     }

@@ -130,19 +130,49 @@ class PipelineTest {
     }
 
     @Test
-    void aJavaStageWhoseReaderLeftCountsAs141AndAFailingOneAs1() throws Exception {
-        assertTimeoutPreemptively(LIMIT, () -> {
-            try (Pipeline.Run run = Pipeline.of(
-                    Stage.java((in, out) -> {
-                        byte[] line = "y\n".getBytes(StandardCharsets.US_ASCII);
-                        for (;;) {
-                            out.write(line);
+    void aJavaStageWhoseReaderLeftEndsAsYesDoesInBash() throws Exception {
+        // yes | head -1: bash's PIPESTATUS is "141 0", and the yes command's status is "killed by
+        // SIGPIPE". A Java yes ended as "exit 141" instead, which equals neither that status nor a test
+        // of signal() == SIGPIPE (the demo's, for an upstream stage); and as "exit 1" when its body
+        // wrapped the PeerClosedException, as a lambda in a stream must (UncheckedIOException)
+        byte[] line = "y\n".getBytes(StandardCharsets.US_ASCII);
+        List<Stage.Body> yesInJava = List.of(
+                (in, out) -> {
+                    for (;;) {
+                        out.write(line);
+                    }
+                },
+                (in, out) -> {
+                    Stream.generate(() -> line).forEach(bytes -> {
+                        try {
+                            out.write(bytes);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
                         }
-                    }),
-                    Stage.command("head", "-2")).start()) {
-                assertEquals("y\ny\n", read(run));
-                assertEquals(List.of(ExitStatus.exited(141), ExitStatus.exited(0)), run.waitFor());
+                    });
+                    return 0;
+                });
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String pipestatus = bash("yes | head -1 >/dev/null; echo \"${PIPESTATUS[@]}\"").trim();
+            List<ExitStatus> yes;
+            try (Pipeline.Run run = Pipeline.of(Stage.command("yes"), Stage.command("head", "-1")).start()) {
+                assertEquals("y\n", read(run));
+                yes = run.waitFor();
             }
+            assertEquals(pipestatus, yes.stream().map(s -> Integer.toString(s.shellStatus()))
+                    .collect(Collectors.joining(" ")));
+            for (Stage.Body body : yesInJava) {
+                try (Pipeline.Run run = Pipeline.of(Stage.java(body), Stage.command("head", "-1")).start()) {
+                    assertEquals("y\n", read(run));
+                    assertEquals(yes, run.waitFor(), "a Java yes ends as the yes command does");
+                }
+            }
+        });
+    }
+
+    @Test
+    void aFailingJavaStageCountsAs1() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
             try (Pipeline.Run run = Pipeline.of(Stage.java((in, out) -> {
                 throw new IllegalStateException("boom");
             })).start()) {
