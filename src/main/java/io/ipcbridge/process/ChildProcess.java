@@ -54,7 +54,10 @@ public final class ChildProcess implements AutoCloseable {
         return pid;
     }
 
-    /** Waits for the child to end and reaps it. */
+    /**
+     * Waits for the child to end and reaps it. Returns at once, even on an interrupted thread, if it
+     * has ended.
+     */
     public ExitStatus waitFor() throws IOException, InterruptedException {
         return waitUntil(Deadline.NEVER).orElseThrow();
     }
@@ -72,10 +75,9 @@ public final class ChildProcess implements AutoCloseable {
 
     /** Waits until {@code deadline} ({@link Deadline}) for the child to end. */
     Optional<ExitStatus> waitUntil(long deadline) throws IOException, InterruptedException {
-        synchronized (this) {
-            if (status != null) {
-                return Optional.of(status);
-            }
+        Optional<ExitStatus> already = exitStatus(); // as Process.waitFor: no wait, so no interrupt to take
+        if (already.isPresent()) {
+            return already;
         }
         try {
             boolean ended = pidfd.withFd(fd -> SignalledWait.run(Deadline.NEVER, () -> {

@@ -204,6 +204,32 @@ class ChildProcessTest {
         });
     }
 
+    /** Waits, without reaping it, until {@code child} is a zombie: it has ended and nobody has waited for it. */
+    private static void awaitZombie(ChildProcess child) throws Exception {
+        Path stat = Path.of("/proc/" + child.pid() + "/stat");
+        while (Files.readString(stat).replaceFirst(".*\\) ", "").charAt(0) != 'Z') {
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    void aWaitWithAnInterruptPendingReturnsTheStatusOfAChildThatHasEnded() throws Exception {
+        // as Process.waitFor, nothing to wait for means nothing to interrupt. An interrupted
+        // thread (a cancelled task cleaning up) got InterruptedException even from waitFor(ZERO),
+        // "a check without waiting", for a child that had exited; the interrupt stays for its next wait
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (boolean timed : new boolean[] {false, true}) {
+                try (ChildProcess c = Command.of("sh", "-c", "exit 3").start()) {
+                    awaitZombie(c);
+                    Thread.currentThread().interrupt();
+                    ExitStatus status = timed ? c.waitFor(Duration.ZERO).orElseThrow() : c.waitFor();
+                    assertTrue(Thread.interrupted(), "the interrupt is kept");
+                    assertEquals(ExitStatus.exited(3), status);
+                }
+            }
+        });
+    }
+
     @Test
     void closeKillsAndReapsAChildStillRunning() throws Exception {
         Pipe hold = Pipe.open();
