@@ -4,11 +4,23 @@ package io.ipcbridge.process;
  * How a child process or pipeline stage ended: an exit code, or the signal that killed it.
  *
  * @param code the exit code (0 to 255), or -1 when killed by a signal
- * @param signal the signal that killed it, or 0 when it exited
+ * @param signal the signal that killed it (1 to 64), or 0 when it exited
  */
 public record ExitStatus(int code, int signal) {
     /** The SIGPIPE number, the usual end of an upstream stage whose reader has gone. */
     public static final int SIGPIPE = 13;
+
+    /**
+     * An exit with {@code code}, or (code -1) a kill by {@code signal}.
+     *
+     * @throws IllegalArgumentException for a status no process can end with
+     */
+    public ExitStatus {
+        if (signal == 0 ? code < 0 || code > 255 : code != -1 || signal < 0 || signal > 64) {
+            throw new IllegalArgumentException("no process ends with code " + code + " and signal " + signal
+                    + ": an exit code is 0 to 255, a signal 1 to 64 with code -1");
+        }
+    }
 
     /** Decodes a waitpid(2) status word. */
     static ExitStatus fromWaitStatus(int status) {
