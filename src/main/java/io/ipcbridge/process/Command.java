@@ -136,8 +136,9 @@ public final class Command {
     /**
      * Spawns the child.
      *
-     * @throws java.nio.file.NoSuchFileException if the program is not found (ENOENT), or the
-     *     {@link #directory} does not exist (then the exception names chdir and the directory)
+     * @throws java.nio.file.NoSuchFileException if the program is not found (ENOENT), or is a
+     *     script whose #! interpreter is missing (then the exception names it after the program), or
+     *     the {@link #directory} does not exist (then the exception names chdir and the directory)
      * @throws java.nio.file.AccessDeniedException if it is not executable (EACCES)
      * @throws ClosedChannelException if a placed descriptor is closed
      * @throws IllegalArgumentException if a target fd is not below the soft RLIMIT_NOFILE (or that

@@ -86,6 +86,21 @@ class SpawnFailureTest {
     }
 
     @Test
+    void aScriptWhoseInterpreterIsMissingNamesTheInterpreterNotJustTheScript() throws Exception {
+        // execve(2) fails with ENOENT when a script's #! interpreter is missing, and a CRLF line end
+        // makes "/bin/sh\r" one (bash: "bad interpreter"); the error named only the script, which
+        // exists, as the missing file
+        Path script = Files.writeString(dir.resolve("crlf"), "#!/bin/sh\r\necho hi\r\n");
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Command.of(script.toString()).start());
+        assertEquals("posix_spawnp(" + script + ": #!/bin/sh\\r): ENOENT (No such file or directory)", e.getMessage());
+        // a relative path is the script in the child's directory
+        NoSuchFileException relative = assertThrows(NoSuchFileException.class,
+                () -> Command.of("./crlf").directory(dir).start());
+        assertEquals("posix_spawnp(./crlf: #!/bin/sh\\r): ENOENT (No such file or directory)", relative.getMessage());
+    }
+
+    @Test
     void aWorkingDirectoryThatCannotBeEnteredIsNamedNotTheProgram() throws Exception {
         Path missing = dir.resolve("missing");
         NoSuchFileException e = assertThrows(NoSuchFileException.class,

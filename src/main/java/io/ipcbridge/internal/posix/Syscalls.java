@@ -510,7 +510,8 @@ public final class Syscalls {
      * @param targets the child's fd numbers, ascending
      * @param env "NAME=value" entries, or null to inherit the JVM's environment
      * @param directory the child's working directory, or null; if the child cannot enter it, the
-     *     exception names chdir and the directory
+     *     exception names chdir and the directory. If the program is a script whose #! interpreter
+     *     is missing, the exception names that interpreter too
      * @return the child's pid
      */
     public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
@@ -567,6 +568,11 @@ public final class Syscalls {
                     // the child's chdir failed before any exec: name the directory, not the program
                     throw Errors.exception("chdir", directory, rc);
                 }
+                String interpreter = rc == Errors.ENOENT ? missingInterpreter(program, directory) : null;
+                if (interpreter != null) {
+                    // the script exists: execve(2) says ENOENT of the interpreter its #! line names
+                    throw Errors.exception("posix_spawnp", program + ": #!" + interpreter.replace("\r", "\\r"), rc);
+                }
                 check("posix_spawnp", program, rc);
                 return pid[0];
             } finally {
@@ -618,6 +624,31 @@ public final class Syscalls {
     private static boolean enterable(String directory) {
         Path dir = Path.of(directory);
         return Files.isDirectory(dir) && Files.isExecutable(dir);
+    }
+
+    /**
+     * The interpreter on the #! line of {@code program} (a path, relative to {@code directory} or
+     * the current one) if it is a script and the interpreter (relative to the same) is missing;
+     * else null. Read as the kernel reads it: up to a blank or the line's end, so a CRLF line
+     * gives "/bin/sh\r".
+     */
+    private static String missingInterpreter(String program, String directory) {
+        if (program.indexOf('/') < 0) {
+            return null;
+        }
+        Path base = Path.of(directory == null ? "" : directory);
+        byte[] head = new byte[256]; // BINPRM_BUF_SIZE: what the kernel reads of the #! line
+        try (var in = Files.newInputStream(base.resolve(program))) {
+            int n = in.readNBytes(head, 0, head.length);
+            String line = new String(head, 0, n, StandardCharsets.UTF_8).split("\n", -1)[0];
+            if (!line.startsWith("#!")) {
+                return null;
+            }
+            String interpreter = line.substring(2).replaceFirst("^[ \t]+", "").split("[ \t]", 2)[0];
+            return interpreter.isEmpty() || Files.exists(base.resolve(interpreter)) ? null : interpreter;
+        } catch (IOException | RuntimeException e) { // unreadable, or no path (a NUL): nothing to add
+            return null;
+        }
     }
 
     /** For the functions that return an errno instead of setting it. */
