@@ -50,11 +50,7 @@ public abstract sealed class PipeEnd implements Channel, HasDescriptor permits P
             });
             return descriptor;
         } catch (IOException | RuntimeException e) {
-            try {
-                descriptor.close();
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            Syscalls.closeAfter(descriptor, e);
             throw e;
         }
     }

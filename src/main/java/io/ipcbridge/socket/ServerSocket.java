@@ -27,14 +27,16 @@ public final class ServerSocket implements Channel, HasDescriptor {
     private static final int BACKLOG = 128;
 
     private final Descriptor fd;
-    private final Address address;
+    private final int domain;
+    private final String name; // the address, or the name of a descriptor taken by of()
     private final Socket.Type type;
-    private final SocketFile file; // null but for a filesystem socket
+    private final SocketFile file; // null but for a filesystem socket this server bound
     private volatile int[] allowedUids;
 
-    private ServerSocket(Descriptor fd, Address address, Socket.Type type, SocketFile file) {
+    private ServerSocket(Descriptor fd, int domain, String name, Socket.Type type, SocketFile file) {
         this.fd = fd;
-        this.address = address;
+        this.domain = domain;
+        this.name = name;
         this.type = type;
         this.file = file;
     }
@@ -82,6 +84,31 @@ public final class ServerSocket implements Channel, HasDescriptor {
         }
     }
 
+    /**
+     * Takes ownership of {@code descriptor} as a listening socket: one inherited from a parent
+     * (inetd's or systemd's socket activation), or received ({@link Socket#receiveDescriptors}).
+     * getsockopt(2) tells its kind first, and a wrong one is refused (FD-11). It is then made
+     * non-blocking (O_NONBLOCK, which other holders of the same open socket see too), as
+     * {@link #accept(Duration)} needs: a blocking accept4(2) could wait past the deadline for a
+     * connection another process took first. A socket file it is bound to is never removed: it
+     * is not this object's.
+     *
+     * @throws io.ipcbridge.ErrnoException ENOTSOCK if it is no socket; it is closed then
+     * @throws io.ipcbridge.IpcSecurityException if it is not listening (take a connected or
+     *     datagram socket with {@link Socket#of}), or neither AF_UNIX nor TCP; it is closed then
+     */
+    public static ServerSocket of(Descriptor descriptor) throws IOException {
+        Socket.Kind kind = Socket.Kind.of(descriptor, true);
+        ServerSocket server = new ServerSocket(descriptor, kind.domain(), descriptor.name(), kind.type(), null);
+        try {
+            descriptor.setNonBlocking(true);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            Syscalls.closeAfter(server, e);
+            throw e;
+        }
+    }
+
     /** bind(2), replacing a stale file if asked, the mode, listen(2); under the directory's lock. */
     private static ServerSocket bindAndListen(Descriptor d, Address address, Socket.Type type, int mode,
             boolean replaceStale, String path, String object) throws IOException {
@@ -105,7 +132,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
                 SocketCalls.listen(f, BACKLOG, object);
                 return made;
             });
-            return new ServerSocket(d, address, type, file);
+            return new ServerSocket(d, address.domain(), object, type, file);
         } catch (IOException | RuntimeException e) {
             if (bound[0] && path != null) {
                 SocketFile.removeAfterFailure(path, e);
@@ -125,8 +152,8 @@ public final class ServerSocket implements Channel, HasDescriptor {
      *     because so many programs read uids as signed
      */
     public void allowUids(int... uids) {
-        if (address.domain() != Address.AF_UNIX) {
-            throw new IllegalArgumentException("allowUids: " + address + " is not AF_UNIX, and SO_PEERCRED tells "
+        if (domain != Address.AF_UNIX) {
+            throw new IllegalArgumentException("allowUids: " + name + " is not AF_UNIX, and SO_PEERCRED tells "
                     + "the uid of AF_UNIX peers only: no peer could ever be accepted");
         }
         for (int uid : uids) {
@@ -151,12 +178,12 @@ public final class ServerSocket implements Channel, HasDescriptor {
      */
     public Optional<Socket> accept(Duration timeout) throws IOException {
         long deadline = Deadline.of(timeout);
-        String object = address + " (accepted)";
+        String object = name + " (accepted)";
         for (;;) {
             // a connection accept4 took counts as taken (an effect) even if a close or an interrupt came
             // meanwhile: it is returned, as a read returns its data, never dropped with no owner
             int raw = fd.blocking(null, (f, unused) -> {
-                int r = SocketCalls.accept(f, address.toString());
+                int r = SocketCalls.accept(f, name);
                 if (r == Syscalls.INTERRUPTED) {
                     return Descriptor.RETRY;
                 }
@@ -168,13 +195,13 @@ public final class ServerSocket implements Channel, HasDescriptor {
                 }
                 // poll here, not fd.awaitReadable: a nested blocking call would turn an interrupt's
                 // ClosedByInterruptException into an AsynchronousCloseException on the way out
-                Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), address.toString());
+                Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), name);
                 return Descriptor.RETRY;
             }, true);
             if (raw < 0) {
                 return Optional.empty();
             }
-            Socket s = Socket.adopt(raw, address.domain(), type, object);
+            Socket s = Socket.adopt(raw, domain, type, object);
             int[] uids = allowedUids;
             if (uids == null || Arrays.stream(uids).anyMatch(u -> u == uidOf(s))) {
                 return Optional.of(s);
@@ -198,7 +225,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
 
     /** The address it listens on (for a TCP port 0, the port the kernel chose). */
     public Address localAddress() throws IOException {
-        byte[] sa = fd.withFd(f -> SocketCalls.name(f, false, address.toString()));
+        byte[] sa = fd.withFd(f -> SocketCalls.name(f, false, name));
         return Address.fromSockaddr(sa, sa.length);
     }
 
@@ -227,6 +254,6 @@ public final class ServerSocket implements Channel, HasDescriptor {
 
     @Override
     public String toString() {
-        return "ServerSocket[" + type + " " + address + (isOpen() ? "" : ", closed") + "]";
+        return "ServerSocket[" + type + " " + name + (isOpen() ? "" : ", closed") + "]";
     }
 }

@@ -2,6 +2,7 @@ package io.ipcbridge.socket;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
@@ -15,6 +16,7 @@ import java.nio.channels.ByteChannel;
 import java.nio.channels.Channels;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -123,6 +125,62 @@ public final class Socket implements ByteChannel, HasDescriptor {
         } catch (RuntimeException | IOException e) {
             Syscalls.close(raw);
             throw e;
+        }
+    }
+
+    /**
+     * Takes ownership of {@code descriptor} as a socket: one inherited from a parent (fd 3 of inetd
+     * or systemd's socket activation), or received ({@link #receiveDescriptors}). getsockopt(2)
+     * (SO_DOMAIN, SO_TYPE, SO_PROTOCOL, SO_ACCEPTCONN) tells its kind first, and a wrong one is
+     * refused (FD-11). Its blocking mode is kept (see the class comment on non-blocking mode), and
+     * a socket file it is bound to is never removed: it is not this object's.
+     *
+     * @throws io.ipcbridge.ErrnoException ENOTSOCK if it is no socket (a pipe, a file); it is
+     *     closed then
+     * @throws io.ipcbridge.IpcSecurityException if it is a listening socket (take it with
+     *     {@link ServerSocket#of}), or neither an AF_UNIX stream, datagram or seqpacket socket nor
+     *     TCP or UDP; it is closed then
+     */
+    public static Socket of(Descriptor descriptor) throws IOException {
+        Kind kind = Kind.of(descriptor, false);
+        return new Socket(descriptor, kind.type(), kind.domain());
+    }
+
+    /** What a descriptor given to {@link #of} or {@link ServerSocket#of} turned out to be. */
+    record Kind(int domain, Type type) {
+        /**
+         * The kind of {@code descriptor}, a listening socket or not as {@code listening} says;
+         * a refused descriptor is closed.
+         */
+        static Kind of(Descriptor descriptor, boolean listening) throws IOException {
+            String name = descriptor.name();
+            try {
+                return descriptor.withFd(f -> {
+                    int domain = SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_DOMAIN, name);
+                    int type = SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_TYPE, name);
+                    int protocol = SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_PROTOCOL, name);
+                    Type t = Arrays.stream(Type.values()).filter(c -> c.value == type).findFirst().orElse(null);
+                    boolean ip = domain == Address.AF_INET || domain == Address.AF_INET6;
+                    if (t == null || !(domain == Address.AF_UNIX
+                            || ip && t == Type.STREAM && protocol == SocketCalls.IPPROTO_TCP
+                            || ip && t == Type.DATAGRAM && protocol == SocketCalls.IPPROTO_UDP)) {
+                        throw new IpcSecurityException(name, "is a socket of domain " + domain + ", type " + type
+                                + ", protocol " + protocol + ", neither AF_UNIX stream, datagram or seqpacket "
+                                + "nor TCP or UDP; refused");
+                    }
+                    boolean accepting = SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_ACCEPTCONN,
+                            name) != 0;
+                    if (accepting != listening) {
+                        throw new IpcSecurityException(name, accepting
+                                ? "is a listening socket: take it with ServerSocket.of; refused"
+                                : "is not a listening socket: take it with Socket.of; refused");
+                    }
+                    return new Kind(domain, t);
+                });
+            } catch (IOException | RuntimeException e) {
+                Syscalls.closeAfter(descriptor, e);
+                throw e;
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.ErrnoException;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
@@ -18,14 +19,18 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import io.ipcbridge.testing.Fds;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Real Python (socket.send_fds / recv_fds, AF_UNIX datagrams) and socat as peers of ipcbridge sockets. */
 class SocketPythonTest {
@@ -111,6 +116,136 @@ class SocketPythonTest {
             Descriptor readEnd = fds.get(4);
             assertThrows(IpcSecurityException.class, () -> PipeSink.of(readEnd), "a read end is no sink");
             assertFalse(readEnd.isOpen(), "the refused descriptor is closed");
+            Fds.assertNoneAdded(before);
+        });
+    }
+
+    /** Reads from {@code s} until {@code n} bytes came, as ASCII. */
+    private static String readAscii(Socket s, int n) throws Exception {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining() && s.read(b) > 0) {
+            // a stream may bring the bytes in parts
+        }
+        return StandardCharsets.US_ASCII.decode(b.flip()).toString();
+    }
+
+    /** What a test does with the descriptor {@link #passedByPython} received. */
+    @FunctionalInterface
+    private interface PassedUse {
+        void accept(Descriptor passed, Socket toPython, int pythonPid) throws Exception;
+    }
+
+    /**
+     * Runs {@code script} (Python, with {@code socket} and {@code sys} imported, {@code args} in
+     * {@code sys.argv[1:]}, a socket {@code s} to Java that it sends one descriptor over first),
+     * hands that descriptor to {@code use}, and returns what Python printed once it exited 0.
+     */
+    private static String passedByPython(String script, PassedUse use, String... args) throws Exception {
+        var before = Fds.snapshot();
+        List<String> argv = new ArrayList<>(List.of("python3", "-c", "import socket, sys\n"
+                + "s = socket.socket(fileno=3)\n" + script));
+        argv.addAll(List.of(args));
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open();
+                ChildProcess child = Command.of(argv).fd(3, pair.second()).stdout(out.sink()).start()) {
+            pair.second().close();
+            out.sink().close();
+            use.accept(pair.first().receiveDescriptors(ByteBuffer.allocate(4), 1).get(0), pair.first(), child.pid());
+            String printed = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertEquals(0, child.waitFor().code());
+            return printed;
+        } finally {
+            Fds.assertNoneAdded(before);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"stream", "seqpacket", "dgram", "tcp"})
+    void javaTalksOnAConnectedSocketPythonSentWithSendFds(String kind) throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String printed = passedByPython("if sys.argv[1] == 'tcp':\n"
+                    + "    l = socket.create_server(('127.0.0.1', 0))\n"
+                    + "    a = socket.create_connection(l.getsockname())\n"
+                    + "    b = l.accept()[0]\n"
+                    + "    l.close()\n"
+                    + "else:\n"
+                    + "    t = {'stream': socket.SOCK_STREAM, 'seqpacket': socket.SOCK_SEQPACKET,\n"
+                    + "         'dgram': socket.SOCK_DGRAM}[sys.argv[1]]\n"
+                    + "    a, b = socket.socketpair(socket.AF_UNIX, t)\n"
+                    + "socket.send_fds(s, [b'p'], [b.fileno()])\n"
+                    + "b.close()\n"
+                    + "a.sendall(b'from python')\n"
+                    + "print(a.recv(64).decode())\n", (passed, toPython, pid) -> {
+                        try (Socket s = Socket.of(passed)) {
+                            assertEquals(kind.equals("tcp") ? "STREAM" : kind.replace("dgram", "datagram")
+                                    .toUpperCase(java.util.Locale.ROOT), s.type().name());
+                            if (kind.equals("tcp")) {
+                                s.setNoDelay(true); // refused but for TCP: the domain was found
+                            } else {
+                                assertEquals(pid, s.peerCredentials().pid(), "python made the pair");
+                            }
+                            assertEquals("from python", readAscii(s, 11));
+                            s.write(ByteBuffer.wrap("from java".getBytes(StandardCharsets.US_ASCII)));
+                        }
+                    }, kind);
+            assertEquals("from java\n", printed);
+        });
+    }
+
+    @Test
+    void javaAcceptsOnAListeningSocketPythonSentAndLeavesItsFile() throws Exception {
+        Path path = dir.resolve("passed.sock");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String printed = passedByPython("l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                    + "l.bind(sys.argv[1])\n"
+                    + "l.listen()\n"
+                    + "socket.send_fds(s, [b'p'], [l.fileno()])\n"
+                    + "l.close()\n"
+                    + "s.recv(1)\n" // java's go: it has looked for a connection
+                    + "c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                    + "c.connect(sys.argv[1])\n"
+                    + "c.sendall(b'hello')\n"
+                    + "print(c.recv(64).decode())\n", (passed, toPython, pid) -> {
+                        try (ServerSocket server = ServerSocket.of(passed)) {
+                            // python's listening socket was blocking: a timed accept needs it non-blocking
+                            assertEquals(Optional.empty(), server.accept(Duration.ZERO), "nobody has connected yet");
+                            toPython.write(ByteBuffer.wrap(new byte[] {1}));
+                            try (Socket s = server.accept()) {
+                                assertEquals("hello", readAscii(s, 5));
+                                s.write(ByteBuffer.wrap("accepted".getBytes(StandardCharsets.US_ASCII)));
+                            }
+                            assertEquals(Address.unix(path), server.localAddress());
+                        }
+                        assertTrue(Files.exists(path), "the socket file is python's: closing leaves it");
+                    }, path.toString());
+            assertEquals("accepted\n", printed);
+        });
+    }
+
+    @Test
+    @DisplayName("FD-11: a received descriptor of the wrong kind is refused as a socket and closed")
+    void aReceivedDescriptorThatIsNotTheRightSocketIsRefused() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            var before = Fds.snapshot();
+            // a pipe end, a listening socket, a connected one, a netlink socket
+            List<Descriptor> fds = sentByPython("r, w = os.pipe()\n"
+                    + "a, b = socket.socketpair()\n"
+                    + "kept = [socket.create_server(('127.0.0.1', 0)), a,\n"
+                    + "        socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM)]\n"
+                    + "fds = [r] + [k.fileno() for k in kept]\n");
+            assertEquals(4, fds.size());
+            ErrnoException notSocket = assertThrows(ErrnoException.class, () -> Socket.of(fds.get(0)));
+            assertEquals("ENOTSOCK", notSocket.failure().errnoName(), notSocket.getMessage());
+            assertTrue(notSocket.getMessage().startsWith("getsockopt("), notSocket.getMessage());
+            IpcSecurityException listening = assertThrows(IpcSecurityException.class, () -> Socket.of(fds.get(1)));
+            assertTrue(listening.getMessage().contains("ServerSocket.of"), listening.getMessage());
+            IpcSecurityException connected = assertThrows(IpcSecurityException.class,
+                    () -> ServerSocket.of(fds.get(2)));
+            assertTrue(connected.getMessage().contains("not a listening socket"), connected.getMessage());
+            IpcSecurityException netlink = assertThrows(IpcSecurityException.class, () -> Socket.of(fds.get(3)));
+            assertTrue(netlink.getMessage().contains("domain 16"), netlink.getMessage());
+            for (Descriptor d : fds) {
+                assertFalse(d.isOpen(), "the refused descriptor is closed");
+            }
             Fds.assertNoneAdded(before);
         });
     }

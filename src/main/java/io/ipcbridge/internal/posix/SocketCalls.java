@@ -24,9 +24,13 @@ public final class SocketCalls {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_PEERCRED = 17;
+    public static final int SO_ACCEPTCONN = 30;
+    public static final int SO_PROTOCOL = 38;
+    public static final int SO_DOMAIN = 39;
     private static final int SO_SNDTIMEO = 21;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
+    public static final int IPPROTO_UDP = 17;
     public static final int MSG_CTRUNC = 0x8;
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;

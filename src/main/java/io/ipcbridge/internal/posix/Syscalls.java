@@ -184,6 +184,18 @@ public final class Syscalls {
     }
 
     /**
+     * Closes {@code owner} after {@code failure}, which gets a failure of the close as suppressed:
+     * a descriptor refused by a check is not left open.
+     */
+    public static void closeAfter(java.io.Closeable owner, Exception failure) {
+        try {
+            owner.close();
+        } catch (IOException | RuntimeException suppressed) {
+            failure.addSuppressed(suppressed);
+        }
+    }
+
+    /**
      * Opens directory {@code dir} and takes flock(2) LOCK_EX on it, trying again (LOCK_NB, a
      * millisecond apart) until {@code timeout} has passed: a lock anyone who may read the directory
      * can take and keep must never hold the caller for ever. Closing the returned descriptor
