@@ -9,16 +9,29 @@ import java.io.IOException;
 public class AncillaryDataTruncatedException extends IOException {
     private static final long serialVersionUID = 1L;
     private final int dataLength;
+    private final transient Address sender;
 
-    /** {@code dataLength} in-band bytes arrived on {@code socket} with more than {@code room} descriptors. */
-    public AncillaryDataTruncatedException(String socket, int dataLength, int room) {
+    /**
+     * {@code dataLength} in-band bytes arrived on {@code socket} with more than {@code room}
+     * descriptors, from {@code sender} (null if not known).
+     */
+    public AncillaryDataTruncatedException(String socket, int dataLength, int room, Address sender) {
         super("recvmsg(" + socket + "): more descriptors came than room for " + room
                 + " (MSG_CTRUNC); those that arrived were closed; " + dataLength + " bytes of data were kept");
         this.dataLength = dataLength;
+        this.sender = sender;
     }
 
     /** How many in-band bytes were received (and are in the buffer). */
     public int dataLength() {
         return dataLength;
+    }
+
+    /**
+     * Who sent it, as {@link Socket#receiveFrom} would have returned; null for other receives, and
+     * for a sender with no name.
+     */
+    public Address sender() {
+        return sender;
     }
 }

@@ -416,6 +416,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
      *     address {@link Address} cannot name: the empty abstract name, a path of 108 bytes, a
      *     name that is not UTF-8)
      * @throws java.io.EOFException if this socket was shut down for reading: no datagram will come
+     * @throws MessageTruncatedException if the datagram was longer than {@code dst} has room for;
+     *     its {@link MessageTruncatedException#sender() sender()} tells who sent it
+     * @throws AncillaryDataTruncatedException if descriptors came with it (they were dropped);
+     *     with the sender too
      */
     public Address receiveFrom(ByteBuffer dst) throws IOException {
         checkWritable(dst);
@@ -615,7 +619,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             for (Descriptor d : adopted) {
                 d.close();
             }
-            throw truncated(cut, fdsCut, r.length, kept, room, maxFds);
+            throw truncated(cut, fdsCut, r.length, kept, room, maxFds, null);
         }
         if (fds != null) {
             fds.addAll(adopted);
@@ -630,12 +634,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * would say the bytes in the buffer were the data, and the rest of the message would be lost
      * unreported.
      */
-    private IOException truncated(boolean cut, boolean fdsCut, int length, int kept, int room, int maxFds) {
-        IOException fds = fdsCut ? new AncillaryDataTruncatedException(name, kept, maxFds) : null;
+    private IOException truncated(boolean cut, boolean fdsCut, int length, int kept, int room, int maxFds,
+            Address sender) {
+        IOException fds = fdsCut ? new AncillaryDataTruncatedException(name, kept, maxFds, sender) : null;
         if (!cut) {
             return fds;
         }
-        MessageTruncatedException e = new MessageTruncatedException(name, length, room);
+        MessageTruncatedException e = new MessageTruncatedException(name, length, room, sender);
         if (fds != null) {
             e.addSuppressed(fds);
         }
@@ -689,12 +694,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
         boolean fdsCut = (flags & SocketCalls.MSG_CTRUNC) != 0;
         boolean cut = (flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room);
-        if (fdsCut || cut) {
-            throw truncated(cut, fdsCut, n, kept, room, 0);
-        }
         if (from != null) {
             byte[] sender = SocketCalls.receivedSender();
             from[0] = Address.fromSockaddr(sender, sender.length);
+        }
+        if (fdsCut || cut) {
+            // with the sender, which a server needs to tell it its message was lost
+            throw truncated(cut, fdsCut, n, kept, room, 0, from == null ? null : from[0]);
         }
         return type == Type.STREAM && n == 0 ? -1 : n;
     }

@@ -15,6 +15,8 @@ import io.ipcbridge.pipe.PipeSource;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.AncillaryDataTruncatedException;
+import io.ipcbridge.socket.MessageTruncatedException;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import java.nio.ByteBuffer;
@@ -250,27 +252,66 @@ class SocketPythonTest {
         });
     }
 
-    @Test
-    void aPythonDatagramPeerTalksToAJavaDatagramSocket() throws Exception {
+    /** What a test does with the Java end of {@link #withPythonDatagramPeer}. */
+    @FunctionalInterface
+    private interface DatagramUse {
+        void accept(Socket server) throws Exception;
+    }
+
+    /**
+     * Runs {@code script} (Python, with {@code socket} and {@code sys} imported, an autobound AF_UNIX
+     * datagram socket {@code s}, and the path of Java's in {@code sys.argv[1]}) while {@code use}
+     * works on Java's socket, bound to that path; returns what Python printed once it exited 0.
+     */
+    private String withPythonDatagramPeer(String script, DatagramUse use) throws Exception {
         Path path = dir.resolve("dgram.sock");
-        assertTimeoutPreemptively(LIMIT, () -> {
-            try (Socket server = Socket.bind(Address.unix(path))) {
-                Command python = Command.of("python3", "-c", "import socket, sys\n"
+        try (Socket server = Socket.bind(Address.unix(path)); Pipe out = Pipe.open();
+                ChildProcess child = Command.of("python3", "-c", "import socket, sys\n"
                         + "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
                         + "s.bind('')\n" // autobind: an abstract name the kernel picks
-                        + "s.sendto(b'hello from python', sys.argv[1])\n"
-                        + "print(s.recv(64).decode())\n", path.toString());
-                try (Pipe out = Pipe.open(); ChildProcess child = python.stdout(out.sink()).start()) {
-                    out.sink().close();
-                    ByteBuffer b = ByteBuffer.allocate(64);
-                    Address from = server.receiveFrom(b);
-                    assertEquals("hello from python", StandardCharsets.UTF_8.decode(b.flip()).toString());
-                    server.sendTo(ByteBuffer.wrap("hello from java".getBytes(StandardCharsets.UTF_8)), from);
-                    assertEquals("hello from java\n", new String(out.source().inputStream().readAllBytes(),
-                            StandardCharsets.UTF_8));
-                    assertEquals(0, child.waitFor().code());
-                }
-            }
+                        + script, path.toString()).stdout(out.sink()).start()) {
+            out.sink().close();
+            use.accept(server);
+            String printed = new String(out.source().inputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, child.waitFor().code());
+            return printed;
+        }
+    }
+
+    @Test
+    void aPythonDatagramPeerTalksToAJavaDatagramSocket() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String printed = withPythonDatagramPeer("s.sendto(b'hello from python', sys.argv[1])\n"
+                    + "print(s.recv(64).decode())\n", server -> {
+                        ByteBuffer b = ByteBuffer.allocate(64);
+                        Address from = server.receiveFrom(b);
+                        assertEquals("hello from python", StandardCharsets.UTF_8.decode(b.flip()).toString());
+                        server.sendTo(ByteBuffer.wrap("hello from java".getBytes(StandardCharsets.UTF_8)), from);
+                    });
+            assertEquals("hello from java\n", printed);
+        });
+    }
+
+    @Test
+    @DisplayName("UDS-09: a datagram server can answer the sender of a truncated datagram, or of one with descriptors")
+    void aDatagramServerCanAnswerTheSenderOfATruncatedDatagramOrOneWithDescriptors() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String printed = withPythonDatagramPeer("s.sendto(b'x' * 100, sys.argv[1])\n"
+                    + "print(s.recv(64).decode())\n"
+                    + "fd0 = (0).to_bytes(4, sys.byteorder)\n" // python's send_fds takes no address
+                    + "s.sendmsg([b'fd'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd0)], 0, sys.argv[1])\n"
+                    + "print(s.recv(64).decode())\n", server -> {
+                        MessageTruncatedException tooLong = assertThrows(MessageTruncatedException.class,
+                                () -> server.receiveFrom(ByteBuffer.allocate(10)));
+                        assertTrue(tooLong.sender() instanceof Address.Abstract, "the sender: " + tooLong.sender());
+                        server.sendTo(ByteBuffer.wrap("too long".getBytes(StandardCharsets.US_ASCII)),
+                                tooLong.sender());
+                        AncillaryDataTruncatedException withFds = assertThrows(AncillaryDataTruncatedException.class,
+                                () -> server.receiveFrom(ByteBuffer.allocate(10)));
+                        assertEquals(tooLong.sender(), withFds.sender(), "the same sender");
+                        server.sendTo(ByteBuffer.wrap("no fds".getBytes(StandardCharsets.US_ASCII)), withFds.sender());
+                    });
+            assertEquals("too long\nno fds\n", printed);
         });
     }
 
