@@ -90,6 +90,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private static final int TIMED_OUT = Integer.MIN_VALUE + 1;
     private static final int TEMP_CAPACITY = 65536;
     private static final int[] NO_FDS = {};
+    /** The sockaddr of an AF_UNIX bind(2) to a name the kernel picks: the family alone. */
+    private static final byte[] AUTOBIND = {Address.AF_UNIX, 0};
     private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
 
@@ -184,7 +186,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
     }
 
-    /** connect(2) to {@code address}, waiting as long as the connect takes. */
+    /**
+     * connect(2) to {@code address}, waiting as long as the connect takes. An AF_UNIX datagram
+     * socket is first bound to an abstract name the kernel picks (autobind), so that the server
+     * can answer it, as a UDP connect picks a port: unbound, it would send as an unnamed socket
+     * nobody can reach (Linux autobinds at connect only with SO_PASSCRED).
+     */
     public static Socket connect(Address address, Type type) throws IOException {
         return connect(address, type, null, Deadline.NEVER);
     }
@@ -214,6 +221,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 address.domain(), type, object);
         try {
             if (address.domain() == Address.AF_UNIX) {
+                if (type == Type.DATAGRAM) {
+                    s.fd.withFd(f -> {
+                        SocketCalls.bind(f, AUTOBIND, object);
+                        return null;
+                    });
+                }
                 s.connectUnix(address, timeout, deadline);
                 return s;
             }
@@ -333,7 +346,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         boolean[] bound = {false};
         try {
             s.file = s.fd.withFd(f -> {
-                SocketCalls.bind(f, address == null ? new byte[] {Address.AF_UNIX, 0} : address.sockaddr(), object);
+                SocketCalls.bind(f, address == null ? AUTOBIND : address.sockaddr(), object);
                 bound[0] = true;
                 return path == null ? null : SocketFile.bound(path, mode, object);
             });

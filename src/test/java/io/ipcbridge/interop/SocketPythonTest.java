@@ -19,6 +19,7 @@ import io.ipcbridge.socket.AncillaryDataTruncatedException;
 import io.ipcbridge.socket.MessageTruncatedException;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -312,6 +313,37 @@ class SocketPythonTest {
                         server.sendTo(ByteBuffer.wrap("no fds".getBytes(StandardCharsets.US_ASCII)), withFds.sender());
                     });
             assertEquals("too long\nno fds\n", printed);
+        });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"unix", "abstract"})
+    void aPythonDatagramServerAnswersAConnectedJavaDatagramSocket(String kind) throws Exception {
+        Path path = dir.resolve("answering.sock");
+        String name = "ipcbridge-answering-" + ProcessHandle.current().pid();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Command python = Command.of("python3", "-c", "import socket, sys\n"
+                    + "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                    + "s.bind(sys.argv[1] if sys.argv[1].startswith('/') else '\\0' + sys.argv[1])\n"
+                    + "print('bound', flush=True)\n"
+                    + "data, sender = s.recvfrom(64)\n"
+                    + "s.sendto(b'answer to ' + data, sender)\n",
+                    kind.equals("unix") ? path.toString() : name);
+            try (Pipe out = Pipe.open(); ChildProcess child = python.stdout(out.sink()).start()) {
+                out.sink().close();
+                InputStream printed = out.source().inputStream();
+                assertEquals("bound\n", new String(printed.readNBytes(6), StandardCharsets.US_ASCII));
+                try (Socket s = Socket.connect(kind.equals("unix") ? Address.unix(path) : Address.abstractName(name),
+                        Socket.Type.DATAGRAM)) {
+                    // unbound, it would send as an unnamed socket: python's sendto would have nowhere to go
+                    assertTrue(s.localAddress() instanceof Address.Abstract, "autobound: " + s.localAddress());
+                    s.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+                    ByteBuffer b = ByteBuffer.allocate(64);
+                    s.read(b);
+                    assertEquals("answer to ping", StandardCharsets.US_ASCII.decode(b.flip()).toString());
+                }
+                assertEquals(0, child.waitFor().code());
+            }
         });
     }
 
