@@ -162,9 +162,34 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         return new Abstract(name);
     }
 
-    /** An IPv4/IPv6 address; {@code host} is resolved now. */
+    /**
+     * An IPv4/IPv6 address; {@code host} is resolved now.
+     *
+     * @throws IllegalArgumentException if {@code host} has only digits and dots but is no IPv4
+     *     address (before any lookup: DNS would be asked, and a resolver's search domains may even
+     *     answer, for what can only be a mistyped address)
+     */
     static Inet inet(String host, int port) throws UnknownHostException {
+        if (!host.isEmpty() && host.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.') && !isIpv4(host)) {
+            throw new IllegalArgumentException("not an IPv4 address: " + host);
+        }
         return new Inet(InetAddress.getByName(host), port);
+    }
+
+    /**
+     * Whether {@code digits}, of digits and dots, is an IPv4 address in one of the forms inet_aton(3)
+     * and {@link InetAddress} read without a lookup: 1 to 4 decimal parts, each but the last a byte,
+     * the last filling the bytes left ({@code 127.1} is 127.0.0.1).
+     */
+    private static boolean isIpv4(String digits) {
+        String[] parts = digits.split("\\.", -1);
+        for (int i = 0; i < parts.length; i++) {
+            long max = i < parts.length - 1 ? 255 : (1L << 8 * (5 - parts.length)) - 1;
+            if (parts.length > 4 || parts[i].isEmpty() || parts[i].length() > 10 || Long.parseLong(parts[i]) > max) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -42,6 +42,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Sockets between Java threads: the cases of RELIABILITY.md §3.6-3.8 one process can show. */
 class SocketTest {
@@ -187,6 +188,17 @@ class SocketTest {
             assertThrows(IllegalArgumentException.class, () -> Address.parse("tcp:127.0.0.1:" + port), port);
         }
         assertEquals(Address.inet("127.0.0.1", 80), Address.parse("tcp:127.0.0.1:80"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1.2.3.4.5", "1.2.3.256", "1.2.3.4.", "1..2", "4294967296"})
+    void aHostOfDigitsAndDotsThatIsNoIpv4AddressIsRefusedNotLookedUp(String host) throws Exception {
+        // before, InetAddress asked DNS (and a resolver's search domains) for it: UnknownHostException,
+        // at best after the resolver's timeout on a machine without DNS
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Address.parse("tcp:" + host + ":80"));
+        assertEquals("not an IPv4 address: " + host, e.getMessage());
+        assertEquals(Address.inet("127.0.0.1", 80), Address.parse("tcp:127.1:80"), "inet_aton's short form stays");
     }
 
     @Test
