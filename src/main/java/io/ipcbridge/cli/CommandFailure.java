@@ -10,7 +10,11 @@ final class CommandFailure extends Exception {
     private final int exitCode;
 
     private CommandFailure(int exitCode, String message) {
-        super(message, null, false, false);
+        this(exitCode, message, null);
+    }
+
+    private CommandFailure(int exitCode, String message, Throwable cause) {
+        super(message, cause, false, false);
         this.exitCode = exitCode;
     }
 
@@ -38,6 +42,14 @@ final class CommandFailure extends Exception {
     /** Exit 1: the command refused to go on; {@code message} says why. */
     static CommandFailure refused(String message) {
         return new CommandFailure(ExitCodes.FAILED, message);
+    }
+
+    /**
+     * Exit 1 for an {@link Error} a command ended with: its one line from {@link ExitCodes#describe};
+     * the Error stays the cause, whose stack trace {@code IPCBRIDGE_DEBUG} prints.
+     */
+    static CommandFailure internal(Error cause) {
+        return new CommandFailure(ExitCodes.FAILED, ExitCodes.describe(cause), cause);
     }
 
     /** Exit 141 (128 + SIGPIPE) and no message: the reader of stdout has gone. */

@@ -143,7 +143,8 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
         return s == null ? "" : s.strip().replaceAll("\\s*\\R\\s*", "; ");
     }
 
-    private static boolean debug() {
+    /** Whether {@code IPCBRIDGE_DEBUG} is set: an error line is followed by its stack trace. */
+    static boolean debug() {
         String v = System.getenv("IPCBRIDGE_DEBUG");
         return v != null && !v.isEmpty();
     }

@@ -55,7 +55,7 @@ public final class Main {
                 return runLast.execute(parseResult);
             } catch (Error e) {
                 throw new CommandLine.ExecutionException(parseResult.commandSpec().commandLine(), ExitCodes.describe(e),
-                        CommandFailure.refused(ExitCodes.describe(e)));
+                        CommandFailure.internal(e));
             }
         });
         // picocli hides generate-completion by default; CLI.md names it, so list it.
@@ -78,6 +78,9 @@ public final class Main {
             status = cmd.execute(args);
         } catch (Throwable t) { // a last resort: whatever escaped is still one line, exit 1 (CLI.md)
             System.err.println("ipcbridge: " + ExitCodes.describe(t));
+            if (ExitCodes.debug()) {
+                t.printStackTrace();
+            }
             System.err.flush();
             System.exit(ExitCodes.FAILED);
             return;
