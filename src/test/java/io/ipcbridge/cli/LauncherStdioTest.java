@@ -13,14 +13,19 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The launcher, scripts/ipcbridge, with a standard descriptor given closed ({@code <&-}). It runs as
@@ -70,6 +75,11 @@ class LauncherStdioTest {
 
     /** Runs the launcher with {@code redirect} (bash syntax) applied; returns exit status and stderr. */
     private Cli.Result run(String redirect, String... args) throws Exception {
+        return run(Map.of(), redirect, args);
+    }
+
+    /** {@link #run(String, String...)} with {@code env} added to the environment. */
+    private Cli.Result run(Map<String, String> env, String redirect, String... args) throws Exception {
         Path err = dir.resolve("cli.err");
         List<String> argv = new ArrayList<>(List.of("bash", "-c", "exec \"$@\" " + redirect, "bash",
                 launcher().toString()));
@@ -80,6 +90,7 @@ class LauncherStdioTest {
         pb.environment().put("REAL_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
         pb.environment().put("CP", System.getProperty("java.class.path"));
         pb.environment().remove("IPCBRIDGE_JAVA_OPTS");
+        pb.environment().putAll(env);
         Process p = pb.start();
         try {
             assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS), "the launcher ends");
@@ -120,6 +131,24 @@ class LauncherStdioTest {
             try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
                 assertEquals("hello\n", mq.tryReceive().orElseThrow().text());
             }
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"LC_ALL=C", "LANG=C", "LC_CTYPE=POSIX", "LANG="})
+    void aNonAsciiPathReachesJavaIntactWhateverTheLocale(String locale) {
+        // CLI.md "binary-safe everywhere": in a locale whose charset is not UTF-8 the JVM encodes file
+        // names in ASCII, and `fifo create DIR/fïfo` was a usage error ("Malformed input or input
+        // contains unmappable characters"). The launcher runs Java in C.UTF-8 then.
+        assertTimeoutPreemptively(BOUND, () -> {
+            Path fifo = dir.resolve("f\u00effo-\u65e5");
+            Map<String, String> env = new HashMap<>(Map.of("LC_ALL", "", "LC_CTYPE", "", "LANG", ""));
+            String[] setting = locale.split("=", 2);
+            env.put(setting[0], setting[1]);
+            Cli.Result r = run(env, "", "fifo", "create", fifo.toString());
+            assertEquals(0, r.status(), r::toString);
+            assertEquals("", r.err());
+            assertTrue(Files.readAttributes(fifo, BasicFileAttributes.class).isOther(), "a FIFO at the name given");
         });
     }
 }
