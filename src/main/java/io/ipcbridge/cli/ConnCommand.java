@@ -92,7 +92,12 @@ final class ConnCommand {
             if (authkeyFile == null) {
                 return null;
             }
-            byte[] key = Files.readAllBytes(authkeyFile);
+            byte[] key;
+            try {
+                key = Files.readAllBytes(authkeyFile);
+            } catch (IOException e) {
+                throw ExitCodes.named("read", authkeyFile, e);
+            }
             if (key.length > 0 && key[key.length - 1] == '\n') {
                 key = Arrays.copyOf(key, key.length - 1);
             }

@@ -10,6 +10,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IExitCodeExceptionMapper;
@@ -137,6 +138,15 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
             }
         }
         return call + "(" + object + "): " + text;
+    }
+
+    /**
+     * {@code e}, from a read or write of {@code file} through java.nio.file, with the message
+     * {@code call(file): ENAME (text)}; the JDK's own says only strerror's text. A
+     * {@link FileSystemException} (from opening the file) stays as it is: {@link #describe} names it.
+     */
+    static IOException named(String call, Path file, IOException e) {
+        return e instanceof FileSystemException ? e : new IOException(errnoForm(call, file.toString(), e.getMessage()), e);
     }
 
     private static String oneLine(String s) {

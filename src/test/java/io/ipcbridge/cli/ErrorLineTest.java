@@ -61,6 +61,15 @@ class ErrorLineTest {
     }
 
     @Test
+    void aDirectoryAsTheAuthkeyFileIsEisdirOfItsRead() {
+        // CLI.md's error form: the JDK's read of a directory says only "Is a directory", and that alone
+        // was the line; now it names the call and the file, as for a directory given as stdin.
+        Cli.Result r = Cli.run("conn", "send", "unix:" + dir.resolve("s"), "--authkey-file", dir.toString(), "x");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: read(" + dir + "): EISDIR (Is a directory)" + System.lineSeparator(), r.err());
+    }
+
+    @Test
     void aFifoThatNobodyOpensAtOnceIsEagainLikeTheOtherWaits() throws Exception {
         Path fifo = dir.resolve("f");
         assertEquals(0, Cli.run("fifo", "create", fifo.toString()).status());
