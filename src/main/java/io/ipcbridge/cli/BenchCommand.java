@@ -2,6 +2,7 @@ package io.ipcbridge.cli;
 
 import io.ipcbridge.bench.Bench;
 import io.ipcbridge.bench.Result;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -122,15 +123,31 @@ final class BenchCommand implements Callable<Integer> {
         List<Result> results = Bench.run(options, err);
         BenchReport.tables(results, options, out);
         if (json != null) {
-            Files.writeString(json, BenchReport.json(results, options) + "\n", StandardCharsets.UTF_8);
+            String text = BenchReport.json(results, options) + "\n";
+            output(json, () -> Files.writeString(json, text, StandardCharsets.UTF_8));
         }
         if (csv != null) {
-            Files.writeString(csv, BenchReport.csv(results), StandardCharsets.UTF_8);
+            output(csv, () -> Files.writeString(csv, BenchReport.csv(results), StandardCharsets.UTF_8));
         }
         if (plot != null) {
-            BenchChart.write(results, plot);
+            output(plot, () -> BenchChart.write(results, plot));
         }
         return ExitCodes.OK;
+    }
+
+    /** A write of an output file. */
+    @FunctionalInterface
+    private interface Output {
+        void write() throws IOException;
+    }
+
+    /** Runs {@code write}, of {@code file}: a failed write is {@code write(FILE): ENAME (text)} (CLI.md). */
+    private static void output(Path file, Output write) throws IOException {
+        try {
+            write.write();
+        } catch (IOException e) {
+            throw ExitCodes.named("write", file, e);
+        }
     }
 
     /**

@@ -163,6 +163,22 @@ class BenchCommandTest {
         }
     }
 
+    /**
+     * An output file whose write fails after the run (a full disk, here /dev/full) is one line in
+     * CLI.md's errno form: it was "ipcbridge: No space left on device", naming neither call nor file.
+     */
+    @Test
+    void aFailedWriteOfAnOutputFileNamesTheCallTheFileAndTheErrno() {
+        Peers.path("bench_peer");
+        for (String option : List.of("--json", "--csv")) {
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> Cli.run("bench", "pipe", "--bytes",
+                    "128k", "--pings", "2", "--warmup", "0", "--repeat", "1", option, "/dev/full"));
+            assertEquals(1, r.status(), r::toString);
+            assertTrue(r.err().endsWith("\nipcbridge: write(/dev/full): ENOSPC (No space left on device)"
+                    + System.lineSeparator()), r::toString);
+        }
+    }
+
     /** shm-sem's bounded buffer with a --bytes that is not a whole number of its 64 KiB records (it failed, exit 1). */
     @Test
     void shmSemRunsWithBytesThatAreNotWholeRecords() {
