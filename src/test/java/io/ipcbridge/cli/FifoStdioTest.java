@@ -10,6 +10,8 @@ import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.PeerState;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -125,9 +127,10 @@ class FifoStdioTest {
 
     @Test
     void readWaitingForDataEndsWhenStdoutCloses() throws Exception {
-        // CLI-04: stdout's reader goes while fifo read waits for more (its writer still there): it ends
-        // at once, quietly (141), and takes nothing more: the writer's next write is refused (FIFO-05).
-        // Before, it waited for the next bytes, took them and lost them on EPIPE.
+        // CLI-04: stdout's reader goes while fifo read waits for more (asleep in read(2), as /proc shows;
+        // its writer still there): it ends at once, quietly (141), and takes nothing more: the writer's
+        // next write is refused (FIFO-05). Before, it waited for the next bytes, took them and lost them
+        // on EPIPE.
         Path fifo = dir.resolve("f");
         Fifo.create(fifo);
         Path err = dir.resolve("read.err");
@@ -138,6 +141,8 @@ class FifoStdioTest {
                     sink.write(ByteBuffer.wrap("0123456789".getBytes(StandardCharsets.US_ASCII)));
                     try (InputStream stdout = reader.getInputStream()) {
                         assertEquals("0123456789", new String(stdout.readNBytes(10), StandardCharsets.US_ASCII));
+                        assertTrue(PeerState.awaitAnyThreadInSyscall(reader.pid(), Blocked.READ),
+                                () -> "fifo read waits in read(2) for more: " + read(err));
                     }
                     assertEquals(141, reader.waitFor(), () -> read(err));
                     assertEquals("", read(err), "nothing on stderr");
@@ -185,15 +190,18 @@ class FifoStdioTest {
     @Test
     void readWaitingForAWriterEndsWhenStdoutCloses() throws Exception {
         // CLI-04 and the README ("stops as soon as stdout's reader goes, even while it waits"): stdout's
-        // reader goes while fifo read still waits for a writer. It ends at once, quietly (141), and
-        // holds the FIFO no longer. Before, it waited on (for ever, without --timeout), then took the
-        // first writer's bytes, which were lost on EPIPE while the writer saw success.
+        // reader goes while fifo read still waits for a writer (asleep in open(2), as /proc shows: not a
+        // stdout closed before it started). It ends at once, quietly (141), and holds the FIFO no longer.
+        // Before, it waited on (for ever, without --timeout), then took the first writer's bytes, which
+        // were lost on EPIPE while the writer saw success.
         Path fifo = dir.resolve("f");
         Fifo.create(fifo);
         Path err = dir.resolve("read.err");
         Process reader = Cli.command(err, "fifo", "read", fifo.toString()).start();
         try {
             assertTimeoutPreemptively(BOUND, () -> {
+                assertTrue(PeerState.awaitAnyThreadInSyscall(reader.pid(), Blocked.OPENAT),
+                        () -> "fifo read waits in open(2) for a writer: " + read(err));
                 reader.getInputStream().close(); // `| true`: stdout's reader is gone before any writer came
                 assertTrue(reader.waitFor(OPEN_WAIT.toSeconds(), TimeUnit.SECONDS),
                         "fifo read ends without a writer once stdout's reader has gone");
