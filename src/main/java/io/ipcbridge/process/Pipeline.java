@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -36,6 +37,13 @@ import java.util.concurrent.TimeoutException;
  * }</pre>
  */
 public final class Pipeline {
+    /** Runs each Java stage on a daemon thread of its own. */
+    private static final Executor STAGE_THREADS = task -> {
+        Thread t = new Thread(task, "ipcbridge-pipeline-stage");
+        t.setDaemon(true);
+        t.start();
+    };
+
     private final List<Stage> stages;
     private PipeEnd input;
 
@@ -68,10 +76,16 @@ public final class Pipeline {
     /**
      * Starts every stage. The last stage's stdout is {@link Run#output()}; every stage's stderr is
      * the JVM's. If a stage fails to start, the stages already started are ended as
-     * {@link Run#close()} ends them, and every descriptor the start opened is closed.
+     * {@link Run#close()} ends them, and every descriptor the start opened is closed; so too if
+     * an {@link Error} is thrown, such as the OutOfMemoryError of a thread the JVM cannot create.
      */
     public Run start() throws IOException {
-        Run run = new Run(stages.size());
+        return start(STAGE_THREADS);
+    }
+
+    /** {@link #start()} with the Java stages run by {@code threads}. */
+    Run start(Executor threads) throws IOException {
+        Run run = new Run(stages.size(), threads);
         Descriptor in = null; // the next stage's stdin, until that stage takes it over
         PipeSource pending = null; // the read end of the newest pipe, until it is wired on
         try {
@@ -90,7 +104,7 @@ public final class Pipeline {
                 pending = null;
             }
             return run;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             for (AutoCloseable c : new AutoCloseable[] {in, pending, run}) {
                 try {
                     if (c != null) {
@@ -127,10 +141,12 @@ public final class Pipeline {
     public static final class Run implements AutoCloseable {
         private final List<Object> running;
         private final List<PipeEnd> javaEnds = new ArrayList<>();
+        private final Executor threads;
         private PipeSource output;
 
-        private Run(int size) {
+        private Run(int size, Executor threads) {
             running = new ArrayList<>(size);
+            this.threads = threads;
         }
 
         /** Starts {@code stage} on {@code in} and {@code out}, which it takes over. */
@@ -147,12 +163,7 @@ public final class Pipeline {
                 PipeSource source = PipeSource.of(in);
                 javaEnds.add(source);
                 javaEnds.add(out);
-                running.add(CompletableFuture.supplyAsync(() -> runJava(body, source, out),
-                        task -> {
-                            Thread t = new Thread(task, "ipcbridge-pipeline-stage-" + running.size());
-                            t.setDaemon(true);
-                            t.start();
-                        }));
+                running.add(CompletableFuture.supplyAsync(() -> runJava(body, source, out), threads));
             }
         }
 

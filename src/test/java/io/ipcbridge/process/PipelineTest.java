@@ -272,6 +272,29 @@ class PipelineTest {
     }
 
     @Test
+    void aStartEndedByAnErrorClosesEveryDescriptorItOpenedAndEndsTheStagesItStarted() throws Exception {
+        // FAULT-06: the OutOfMemoryError of a thread the JVM cannot create ("unable to create native
+        // thread") passed the start's clean-up, which took exceptions only: the command started
+        // before kept running, and the pipe ends stayed open
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Set<Long> childrenBefore = children();
+            try (Pipe in = Pipe.open()) {
+                var open = Fds.snapshot();
+                OutOfMemoryError noThread = new OutOfMemoryError("unable to create native thread");
+                OutOfMemoryError thrown = assertThrows(OutOfMemoryError.class, () -> Pipeline.of(
+                        Stage.command("sleep", "1000"),
+                        Stage.java((stdin, stdout) -> 0),
+                        Stage.command("cat")).input(in.source()).start(task -> {
+                            throw noThread;
+                        }));
+                assertEquals(noThread, thrown);
+                Fds.assertNoneAdded(open);
+                assertTrue(childrenBefore.containsAll(children()), "no child left running or unreaped");
+            }
+        });
+    }
+
+    @Test
     void aTimedWaitSaturatesHugeTimeoutsAndRefusesNegativeAndNullOnesBeforeWaiting() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             Pipe in = Pipe.open();
