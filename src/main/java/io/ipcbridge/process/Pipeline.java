@@ -7,9 +7,11 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeEnd;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -168,12 +170,46 @@ public final class Pipeline {
         }
 
         private static ExitStatus runJava(Stage.Body body, PipeSource source, PipeSink sink) {
-            try (InputStream in = source.inputStream(); OutputStream out = sink.outputStream()) {
+            try (InputStream in = source.inputStream(); OutputStream out = new StageOutput(sink.outputStream())) {
                 return ExitStatus.exited(body.run(in, out) & 0xff);
             } catch (Throwable e) {
                 // an Error too (an assert, a StackOverflowError): the stage failed, and its status
                 // says so, as a command's would; the streams are closed, so the next stage has its end
                 return readerLeft(e) ? new ExitStatus(-1, ExitStatus.SIGPIPE) : ExitStatus.exited(1);
+            }
+        }
+
+        /**
+         * A Java stage's stdout. SIGPIPE ends a command at a write with no reader whether it checks
+         * its writes or not; so here a write after one that failed (the next stage gone, or the run
+         * closed) throws that failure again as an {@link UncheckedIOException}, which a body that
+         * swallows I/O failures, as a {@link java.io.PrintStream} does, lets through: the stage ends
+         * instead of writing in vain for ever, with {@link Run#close()} and every wait waiting for it.
+         */
+        private static final class StageOutput extends FilterOutputStream {
+            private volatile IOException failure;
+
+            StageOutput(OutputStream out) {
+                super(out);
+            }
+
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                IOException failed = failure;
+                if (failed != null) {
+                    throw new UncheckedIOException(failed);
+                }
+                try {
+                    out.write(b, off, len);
+                } catch (IOException e) {
+                    failure = e;
+                    throw e;
+                }
             }
         }
 

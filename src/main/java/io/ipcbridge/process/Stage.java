@@ -34,7 +34,10 @@ public sealed interface Stage {
          *     {@link io.ipcbridge.PeerClosedException} thrown because the next stage has gone (also
          *     as the cause of what is thrown, such as an {@link java.io.UncheckedIOException}) ends
          *     the stage as SIGPIPE ends a command: signal {@link ExitStatus#SIGPIPE}, shell status
-         *     141. Any other exception or error counts as exit code 1
+         *     141. Any other exception or error counts as exit code 1. A write to {@code out} after
+         *     one that failed throws that failure again as an {@link java.io.UncheckedIOException},
+         *     so that a body which swallows I/O failures (a {@link java.io.PrintStream} does) still
+         *     ends, as SIGPIPE ends a command that ignores its failed writes
          */
         int run(InputStream in, OutputStream out) throws Exception;
     }

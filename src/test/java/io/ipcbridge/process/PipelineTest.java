@@ -171,6 +171,30 @@ class PipelineTest {
     }
 
     @Test
+    void aJavaStageThatSwallowsItsWriteFailuresStillEndsAsYesDoesInBash() throws Exception {
+        // a PrintStream swallows the PeerClosedException of a write with no reader: a Java yes that
+        // printed through one wrote in vain for ever, so waitFor never returned and close() waited
+        // for ever too, where SIGPIPE ends the yes command
+        Stage.Body printingYes = (in, out) -> {
+            PrintStream p = new PrintStream(out, true, StandardCharsets.US_ASCII);
+            for (;;) {
+                p.println("y");
+            }
+        };
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipeline.Run run = Pipeline.of(Stage.java(printingYes), Stage.command("head", "-1")).start()) {
+                assertEquals("y\n", read(run));
+                assertEquals(List.of(new ExitStatus(-1, ExitStatus.SIGPIPE), ExitStatus.exited(0)), run.waitFor(),
+                        "the Java yes ends at its next write, killed by SIGPIPE as the yes command is");
+            }
+            // closing the run ends it too, at the write that follows the one the close failed
+            var before = Fds.snapshot();
+            Pipeline.of(Stage.java(printingYes)).start().close();
+            Fds.assertNoneAdded(before);
+        });
+    }
+
+    @Test
     void aFailingJavaStageCountsAs1() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pipeline.Run run = Pipeline.of(Stage.java((in, out) -> {
