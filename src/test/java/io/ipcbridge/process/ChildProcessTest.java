@@ -10,6 +10,9 @@ import io.ipcbridge.IpcError;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
@@ -105,6 +108,20 @@ class ChildProcessTest {
                 assertEquals("swap", new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII));
                 assertTrue(child.waitFor().success());
             }
+        }
+    }
+
+    @Test
+    void aPlacedDescriptorHasTheJvmsONonblockAsTheClassSays() throws Exception {
+        // dup2(2) shares the open file description, and its O_NONBLOCK (04000): a listening socket,
+        // always non-blocking in the JVM, is non-blocking in the child; a pipe end stays blocking
+        try (ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("s")), Socket.Type.STREAM);
+                Pipe pipe = Pipe.open()) {
+            String flags = output(Command.of("sh", "-c", "grep flags /proc/self/fdinfo/3 /proc/self/fdinfo/4")
+                    .fd(3, server).fd(4, pipe.source()));
+            List<Boolean> nonBlocking = flags.lines()
+                    .map(l -> (Integer.parseInt(l.replaceFirst(".*flags:\\s*", ""), 8) & 04000) != 0).toList();
+            assertEquals(List.of(true, false), nonBlocking, flags);
         }
     }
 
