@@ -99,7 +99,12 @@ public final class Command {
         return fd(2, object);
     }
 
-    /** Sets one variable in the child's environment (which is otherwise the JVM's). */
+    /**
+     * Sets one variable in the child's environment. The first call starts it from
+     * {@link System#getenv()}, the JVM's environment as the JVM started, as
+     * {@link ProcessBuilder#environment()} does; without this or {@link #environment} the child
+     * gets the process's environment as it is at the spawn.
+     */
     public Command env(String name, String value) {
         checkVariable(name, value);
         if (environment == null) {
@@ -146,6 +151,8 @@ public final class Command {
      *     script whose #! interpreter is missing (then the exception names it after the program), or
      *     the {@link #directory} does not exist (then the exception names chdir and the directory)
      * @throws java.nio.file.AccessDeniedException if it is not executable (EACCES)
+     * @throws io.ipcbridge.ErrnoException ENOEXEC if it is in no format the kernel runs, such as a
+     *     script without a #! line, which is not run with /bin/sh as execvp(3) and ProcessBuilder run it
      * @throws ClosedChannelException if a placed descriptor is closed
      * @throws IllegalArgumentException if a target fd is not below the soft RLIMIT_NOFILE (or that
      *     limit is so low that the spawn has no room to stage the placed descriptors), before the spawn

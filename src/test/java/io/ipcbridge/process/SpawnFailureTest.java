@@ -85,19 +85,34 @@ class SpawnFailureTest {
         });
     }
 
+    /** An executable file {@code name} in the test's directory holding {@code text}. */
+    private Path script(String name, String text) throws IOException {
+        Path script = Files.writeString(dir.resolve(name), text);
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        return script;
+    }
+
     @Test
     void aScriptWhoseInterpreterIsMissingNamesTheInterpreterNotJustTheScript() throws Exception {
         // execve(2) fails with ENOENT when a script's #! interpreter is missing, and a CRLF line end
         // makes "/bin/sh\r" one (bash: "bad interpreter"); the error named only the script, which
         // exists, as the missing file
-        Path script = Files.writeString(dir.resolve("crlf"), "#!/bin/sh\r\necho hi\r\n");
-        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path script = script("crlf", "#!/bin/sh\r\necho hi\r\n");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Command.of(script.toString()).start());
         assertEquals("posix_spawnp(" + script + ": #!/bin/sh\\r): ENOENT (No such file or directory)", e.getMessage());
         // a relative path is the script in the child's directory
         NoSuchFileException relative = assertThrows(NoSuchFileException.class,
                 () -> Command.of("./crlf").directory(dir).start());
         assertEquals("posix_spawnp(./crlf: #!/bin/sh\\r): ENOENT (No such file or directory)", relative.getMessage());
+    }
+
+    @Test
+    void aScriptWithoutAShebangLineIsRefusedWithEnoexecNamingIt() throws Exception {
+        // posix_spawnp(3) does not fall back to /bin/sh as execvp(3) and ProcessBuilder do; the
+        // Javadoc of Command.start says so, and the error names the script and ENOEXEC
+        Path script = script("plain", "echo hi\n");
+        IOException e = assertThrows(IOException.class, () -> Command.of(script.toString()).start());
+        assertEquals("posix_spawnp(" + script + "): ENOEXEC (Exec format error)", e.getMessage());
     }
 
     @Test
