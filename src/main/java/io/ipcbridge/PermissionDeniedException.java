@@ -7,7 +7,7 @@ public class PermissionDeniedException extends AccessDeniedException implements 
     private static final long serialVersionUID = 1L;
     private final SyscallFailure failure;
 
-    /** {@code call}  permission denied:was refused access to {@code object}. */
+    /** {@code call} was refused access to {@code object} with {@code errno}. */
     public PermissionDeniedException(String call, String object, int errno) {
         super(object);
         failure = new SyscallFailure(call, object, errno);

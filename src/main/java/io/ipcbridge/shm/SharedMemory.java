@@ -352,6 +352,14 @@ public final class SharedMemory implements Channel, HasDescriptor {
         try (FileChannel channel = Syscalls.reopen(raw, !readOnly, name)) {
             map = channel.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0,
                     info.size());
+        } catch (IOException e) {
+            if (readOnly || !Syscalls.isWriteSealed(raw, name)) {
+                throw e;
+            }
+            // sealed by its other holder since the check above
+            IOException sealed = Errors.exception("mmap", name, Errors.EPERM);
+            sealed.addSuppressed(e);
+            throw sealed;
         }
         map.order(ByteOrder.nativeOrder());
         AtomicLong extent = Extents.of(Files.readAttributes(self, BasicFileAttributes.class).fileKey(), info.size());
