@@ -7,14 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.IpcError;
+import io.ipcbridge.cli.PatternStream;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.PermissionDeniedException;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Anonymous pipes: transfers, end of file, EPIPE, non-blocking mode, capacity, PIPE_BUF atomicity. */
@@ -68,6 +74,57 @@ class PipeTest {
                     }
                 });
                 assertEquals(data.length, pipe.sink().write(ByteBuffer.wrap(data)));
+                pipe.sink().close();
+                assertArrayEquals(data, reader.get());
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "direct={0}, nonBlocking={1}")
+    @CsvSource({"true,false", "false,false", "true,true", "false,true"})
+    void writesLargerThanThePipeReachASlowReaderWholeAndInOrder(boolean direct, boolean nonBlocking) throws Exception {
+        // PIPE-05: a reader taking 1 to 4,097 bytes at a time keeps a 4 KiB pipe nearly full, so each
+        // write(2) takes part of the buffer (and a heap buffer goes out through 64 KiB temporaries):
+        // blocking writes loop inside; non-blocking ones return what went out and the caller goes
+        // on from the buffer's position. Every byte arrives once, in order.
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe pipe = Pipe.open()) {
+                pipe.sink().setCapacity(4096);
+                byte[] data = new PatternStream(5).bytes((1 << 20) + 3);
+                CompletableFuture<byte[]> reader = CompletableFuture.supplyAsync(() -> {
+                    ByteArrayOutputStream got = new ByteArrayOutputStream();
+                    ByteBuffer b = ByteBuffer.allocateDirect(4097);
+                    try {
+                        for (int i = 0, n; (n = pipe.source().read(b.clear().limit(i % 4097 + 1))) >= 0; i++) {
+                            byte[] chunk = new byte[n];
+                            b.flip().get(chunk);
+                            got.write(chunk);
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    return got.toByteArray();
+                });
+                ByteBuffer src = direct ? ByteBuffer.allocateDirect(data.length) : ByteBuffer.allocate(data.length);
+                src.put(data).flip();
+                if (nonBlocking) {
+                    pipe.sink().setNonBlocking(true);
+                    int partial = 0;
+                    while (src.hasRemaining()) {
+                        int before = src.position();
+                        int n = pipe.sink().write(src);
+                        assertEquals(before + n, src.position(), "the position counts what went out");
+                        if (n > 0 && src.hasRemaining()) {
+                            partial++;
+                        }
+                        if (n == 0) {
+                            assertTrue(pipe.sink().await(Duration.ofSeconds(30)), "the reader makes room");
+                        }
+                    }
+                    assertTrue(partial > 0, "the first write, into an empty 4 KiB pipe, is partial");
+                } else {
+                    assertEquals(data.length, pipe.sink().write(src));
+                }
                 pipe.sink().close();
                 assertArrayEquals(data, reader.get());
             }
@@ -279,9 +336,15 @@ class PipeTest {
 
     @Test
     void bothEndsAreCloseOnExecSoAChildSeesOnlyItsPlacedDescriptors() throws Exception {
-        // PIPE-11, X-10: a C child lists /proc/self/fd
+        // PIPE-11, X-10: both ends carry FD_CLOEXEC from pipe2 on (the spawn closes everything above
+        // the placed descriptors anyway, so the child's listing alone cannot show it), and a C child
+        // lists /proc/self/fd
         String fdList = Peers.path("fd_list");
         try (Pipe out = Pipe.open(); Pipe unrelated = Pipe.open()) {
+            unrelated.sink().setNonBlocking(true);
+            for (PipeEnd end : List.of(unrelated.source(), unrelated.sink(), out.source(), out.sink())) {
+                assertTrue(Fds.closeOnExec(end.descriptor().fd()), end + " is close-on-exec");
+            }
             try (ChildProcess child = Command.of(fdList).stdout(out.sink()).start()) {
                 out.sink().close();
                 String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);

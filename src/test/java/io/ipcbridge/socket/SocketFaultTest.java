@@ -55,22 +55,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SocketFaultTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private static final int O_CLOEXEC = 02000000;
     /** The kernel's limit of descriptors per message. */
     private static final int SCM_MAX_FD = 253;
 
     @TempDir
     Path dir;
-
-    /** Whether descriptor {@code fd} has FD_CLOEXEC, read from /proc/self/fdinfo (O_CLOEXEC in "flags"). */
-    static boolean closeOnExec(int fd) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
-            if (line.startsWith("flags:")) {
-                return (Integer.parseInt(line.substring(6).trim(), 8) & O_CLOEXEC) != 0;
-            }
-        }
-        throw new IllegalStateException("no flags line for fd " + fd);
-    }
 
     /** Asserts that nothing is there to read on {@code s} now. */
     private static void assertNothingQueued(Socket s) throws IOException {
@@ -279,12 +268,12 @@ class SocketFaultTest {
                 Socket udp = Socket.bind(Address.inet("127.0.0.1", 0));
                 Pipe pipe = Pipe.open()) {
             for (var h : List.of(server, client, accepted, pair.first(), pair.second(), dgram, udp)) {
-                assertTrue(closeOnExec(h.descriptor().fd()), h + " is close-on-exec");
+                assertTrue(Fds.closeOnExec(h.descriptor().fd()), h + " is close-on-exec");
             }
             client.sendDescriptors(text("x"), List.of(pipe.sink().descriptor()));
             List<Descriptor> got = accepted.receiveDescriptors(ByteBuffer.allocate(1), 1);
             try {
-                assertTrue(closeOnExec(got.get(0).fd()), "a received descriptor is close-on-exec (MSG_CMSG_CLOEXEC)");
+                assertTrue(Fds.closeOnExec(got.get(0).fd()), "a received descriptor is close-on-exec (MSG_CMSG_CLOEXEC)");
             } finally {
                 got.get(0).close();
             }

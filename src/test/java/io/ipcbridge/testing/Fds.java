@@ -20,6 +20,8 @@ import java.util.stream.Stream;
 public final class Fds {
     /** The name of the ring peer watcher's thread (io.ipcbridge.ring.PeerWatch). */
     private static final String RING_WATCHER = "ipcbridge-ring-watcher";
+    /** O_CLOEXEC as /proc/self/fdinfo shows it in "flags" (octal): the descriptor's FD_CLOEXEC. */
+    private static final int O_CLOEXEC = 02000000;
 
     static {
         // What the library and the JDK open once and keep for the life of the JVM (the dead socket a
@@ -87,6 +89,16 @@ public final class Fds {
         Map<Integer, String> added = snapshot();
         added.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())));
         return added;
+    }
+
+    /** Whether descriptor {@code fd} has FD_CLOEXEC, read from /proc/self/fdinfo (O_CLOEXEC in "flags"). */
+    public static boolean closeOnExec(int fd) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            if (line.startsWith("flags:")) {
+                return (Integer.parseInt(line.substring(6).trim(), 8) & O_CLOEXEC) != 0;
+            }
+        }
+        throw new IllegalStateException("no flags line for fd " + fd);
     }
 
     /** Fails if a descriptor was opened since {@code before} and is still open. */
