@@ -11,6 +11,7 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.PeerClosedException;
+import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import java.io.InputStream;
@@ -27,7 +28,10 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** FIFOs: create with an exact mode, safe open, timeouts, interrupts, and no leaks. */
@@ -155,6 +159,41 @@ class FifoTest {
             call.thread().interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> call.result().get(5, TimeUnit.SECONDS));
             assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+        });
+    }
+
+    @ParameterizedTest(name = "timed={0}")
+    @ValueSource(booleans = {false, true})
+    void signalsToABlockedOpenAndReadAreRetriedNotSurfaced(boolean timed) throws Exception {
+        // FIFO-09, X-05: the JDK's wake-up signal has no SA_RESTART, so each one makes the blocked
+        // open(2), and then read(2), return EINTR; the library retries (a timed open keeps its
+        // deadline) and the caller sees neither an error nor an early end of file
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            AtomicLong thread = new AtomicLong();
+            Blocked.Call<byte[]> reader = Blocked.start(() -> {
+                thread.set(NativeThread.current());
+                try (PipeSource in = timed ? Fifo.openReader(p, Duration.ofMinutes(5)).orElseThrow()
+                        : Fifo.openReader(p)) {
+                    return in.inputStream().readAllBytes();
+                }
+            }, Blocked.OPENAT);
+            for (int i = 0; i < 1_000; i++) {
+                NativeThread.signal(thread.get());
+            }
+            try (PipeSink writer = Fifo.openWriter(p)) {
+                for (Integer in = Blocked.sleepingIn(reader.tid()); !reader.result().isDone()
+                        && (in == null || in != Blocked.READ && in != Blocked.POLL); in = Blocked.sleepingIn(reader.tid())) {
+                    Thread.onSpinWait();
+                }
+                for (int i = 0; i < 1_000; i++) {
+                    NativeThread.signal(thread.get());
+                }
+                writer.write(ByteBuffer.wrap("after the signals".getBytes(StandardCharsets.US_ASCII)));
+            }
+            assertEquals("after the signals", new String(reader.result().get(5, TimeUnit.SECONDS),
+                    StandardCharsets.US_ASCII));
         });
     }
 
