@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -71,9 +72,13 @@ class OtherUserSecurityTest {
 
     /** Starts python3 as uid 65534 running {@code script} with {@code args}. */
     private static Process asNobody(String script, String... args) throws Exception {
+        return asUser(NOBODY, NOBODY, script, args);
+    }
+
+    /** Starts python3 as {@code uid} and {@code gid}, with no supplementary groups, running {@code script}. */
+    private static Process asUser(int uid, int gid, String script, String... args) throws Exception {
         String[] argv = new String[7 + args.length];
-        String[] head = {"setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", PYTHON, "-c",
-            script};
+        String[] head = {"setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", PYTHON, "-c", script};
         System.arraycopy(head, 0, argv, 0, head.length);
         System.arraycopy(args, 0, argv, head.length, args.length);
         return new ProcessBuilder(argv).redirectInput(new File("/dev/null")).redirectError(ProcessBuilder.Redirect.INHERIT)
@@ -148,6 +153,65 @@ class OtherUserSecurityTest {
                             "the exited peer's pid: a pid alone proves nothing, so policies use uid/gid");
                     assertEquals(-1, s.read(java.nio.ByteBuffer.allocate(1)));
                 }
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("FD-12: SO_PEERCRED of another user's connection: its uid and, apart from it, its gid")
+    void credentialsOfAnotherUserTellItsUidAndItsOwnGid() throws Exception {
+        // gid 65533 is none of the uid's groups and differs from the uid, so a swapped or misread
+        // field shows; the uid policy admits the peer by its uid alone
+        int gid = NOBODY - 1;
+        Address a = Address.abstractName("ipcb-fd12-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                server.allowUids(NOBODY);
+                Process p = asUser(NOBODY, gid, CLIENT, a.toString(), "wait");
+                BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                String[] hello = out.readLine().split(" ");
+                assertEquals("connected", hello[0]);
+                // queued already: a refusal would leave nothing to accept
+                try (Socket s = server.accept(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
+                        "the uid policy refused uid " + NOBODY + " with gid " + gid))) {
+                    assertEquals(new Socket.Credentials(Integer.parseInt(hello[1]), NOBODY, gid), s.peerCredentials());
+                }
+                assertEquals("eof", out.readLine());
+                assertEquals(0, p.waitFor());
+            }
+        });
+    }
+
+    /** Connects as root to abstract name argv[1], then becomes uid 65534, gid 65533 and says so. */
+    private static final String DROPPING_CLIENT = String.join("\n",
+            "import os, socket, sys",
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+            "s.connect('\\0' + sys.argv[1])",
+            "os.setgroups([])",
+            "os.setresgid(65533, 65533, 65533)",
+            "os.setresuid(65534, 65534, 65534)",
+            "print('dropped', os.getpid(), os.getuid(), os.getgid(), flush=True)",
+            "print('eof' if not s.recv(100) else 'data', flush=True)");
+
+    @Test
+    @DisplayName("FD-13: a peer that changes user after connect() keeps the credentials it connected with")
+    void credentialsDoNotFollowAPeerThatChangesUserAfterConnecting() throws Exception {
+        String name = "ipcb-fd13s-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.abstractName(name), Socket.Type.STREAM)) {
+                server.allowUids(0);
+                Process p = new ProcessBuilder(PYTHON, "-c", DROPPING_CLIENT, name)
+                        .redirectInput(new File("/dev/null")).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                String[] dropped = out.readLine().split(" ");
+                assertEquals(List.of("dropped", NOBODY + "", NOBODY - 1 + ""),
+                        List.of(dropped[0], dropped[2], dropped[3]), "the peer is uid 65534 now");
+                try (Socket s = server.accept(Duration.ofSeconds(30)).orElseThrow()) {
+                    assertEquals(new Socket.Credentials(Integer.parseInt(dropped[1]), 0, 0), s.peerCredentials(),
+                            "credentials are those of connect(), so a policy judges who connected");
+                }
+                assertEquals("eof", out.readLine());
+                assertEquals(0, p.waitFor());
             }
         });
     }
