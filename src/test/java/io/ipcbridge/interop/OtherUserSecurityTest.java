@@ -287,8 +287,8 @@ class OtherUserSecurityTest {
             "print('eof' if not s.recv(100) else 'data', flush=True)");
 
     /**
-     * Starts {@link #NAMESPACED_CLIENT} in a new user namespace where its uid and gid 0 are
-     * {@code outside} here, and returns it once mapped, its output in {@code out[0]}.
+     * Starts {@link #NAMESPACED_CLIENT} in a new user namespace where its uid 0 is {@code outside} here
+     * and its gid 0 is {@code outside + 1}, and returns it once mapped, its output in {@code out[0]}.
      */
     private static Process inUserNamespace(String name, int outside, BufferedReader[] out) throws Exception {
         Process p = new ProcessBuilder(PYTHON, "-c", NAMESPACED_CLIENT, name)
@@ -298,7 +298,7 @@ class OtherUserSecurityTest {
         assumeTrue("unshared".equals(unshared), "no user namespaces here: " + unshared);
         Path proc = Path.of("/proc", Long.toString(p.pid()));
         Files.writeString(proc.resolve("uid_map"), "0 " + outside + " 1\n");
-        Files.writeString(proc.resolve("gid_map"), "0 " + outside + " 1\n");
+        Files.writeString(proc.resolve("gid_map"), "0 " + (outside + 1) + " 1\n");
         p.getOutputStream().write('\n');
         p.getOutputStream().flush();
         return p;
@@ -323,7 +323,7 @@ class OtherUserSecurityTest {
                 p = inUserNamespace(name, outside, out);
                 try (Socket s = server.accept()) {
                     assertEquals(outside, s.peerCredentials().uid(), "SO_PEERCRED translates into our namespace");
-                    assertEquals(outside, s.peerCredentials().gid());
+                    assertEquals(outside + 1, s.peerCredentials().gid(), "and so does its gid, apart from the uid");
                 }
                 assertEquals(0, p.waitFor());
             }
