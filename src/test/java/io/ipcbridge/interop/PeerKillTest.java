@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A C peer SIGKILLed in the middle of a transfer over an AF_UNIX socket: the Java end gets exactly
  * what the peer wrote, then a clean end or a typed failure, quickly and without hanging (UDS-19,
- * UDS-20; the stream-frame case of the issue's "nothing lost" list). The peer is killed while it
+ * UDS-20; NL-04, the stream-frame case of the "nothing lost" list). The peer is killed while it
  * sleeps in a known system call, read from /proc, so no timing decides the outcome.
  */
 class PeerKillTest {
@@ -109,7 +110,8 @@ class PeerKillTest {
     }
 
     @Test
-    @DisplayName("A framed writer SIGKILLed mid-frame: Java receives the whole messages, then EOFException")
+    @DisplayName("NL-04, UDS-19: a framed writer SIGKILLed mid-frame: Java receives the whole messages, then "
+            + "EOFException, and the cut one never")
     void aWriterKilledMidFrameLeavesWholeMessagesThenATruncatedOne() throws Exception {
         int count = 40;
         long seed = 77;
@@ -131,6 +133,8 @@ class PeerKillTest {
                 writer.kill();
                 EOFException e = assertThrows(TruncatedMessageException.class, c::recvBytes);
                 assertTrue(e.getMessage().contains("expected " + length + " bytes, got " + length / 2), e.getMessage());
+                assertFalse(c.isOpen(), "closed: the stream's place inside the cut frame is lost");
+                assertThrows(ClosedChannelException.class, c::recvBytes, "no part of the cut frame follows");
                 assertFalse(writer.waitFor().success());
             }
         });
