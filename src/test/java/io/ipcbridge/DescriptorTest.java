@@ -119,6 +119,29 @@ class DescriptorTest {
     }
 
     @Test
+    void aClosedNumberReusedByANewPipeIsNeverWrittenByTheWokenWriter() throws Exception {
+        // X-03, write side: a writer blocked on a full pipe is woken by the close while the number
+        // it wrote to may go to a new pipe; none of its bytes may land there
+        assertTimeoutPreemptively(Duration.ofSeconds(150), () -> {
+            for (int i = 0; i < 2_000; i++) {
+                Pipe pipe = Pipe.open();
+                int capacity = pipe.sink().setCapacity(4096);
+                Blocked.Call<Integer> write = Blocked.start(
+                        () -> pipe.sink().write(ByteBuffer.allocateDirect(capacity + 1)), Blocked.WRITE);
+                pipe.sink().close();
+                try (Pipe other = Pipe.open()) {
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> write.result().get(5, TimeUnit.SECONDS));
+                    assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+                    other.source().setNonBlocking(true);
+                    assertEquals(0, other.source().read(ByteBuffer.allocate(1)), "nothing was written to the new pipe");
+                }
+                pipe.close();
+            }
+        });
+    }
+
+    @Test
     void awaitReadableTimesOutWhenNothingComes() throws Exception {
         try (Pipe pipe = Pipe.open()) {
             assertFalse(pipe.source().await(Duration.ofMillis(50)));
