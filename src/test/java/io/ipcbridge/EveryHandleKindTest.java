@@ -1,6 +1,7 @@
 package io.ipcbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.conn.Connection;
@@ -17,6 +18,7 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -26,16 +28,17 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * No descriptor ipcbridge opens leaks into a child (RELIABILITY.md X-10, SEC-06): each one has
- * FD_CLOEXEC from the call that made it, read from /proc/self/fdinfo. A spawned child's fd listing
- * cannot show this, since the library's spawn closes every descriptor it does not place.
+ * What holds for handles of every kind: no descriptor ipcbridge opens leaks into a child
+ * (RELIABILITY.md X-10, SEC-06), and handles dropped without close are released by the garbage
+ * collector (X-07).
  */
-class CloseOnExecTest {
+class EveryHandleKindTest {
     private final Created queues = new Created("cloexec", MessageQueue::unlink);
     private final Created segments = new Created("cloexec", SharedMemory::unlink);
     private final Created sems = new Created("cloexec", Semaphore::unlink);
@@ -125,8 +128,10 @@ class CloseOnExecTest {
 
     @Test
     void everyDescriptorTheLibraryOpensIsCloseOnExec() throws Exception {
-        // X-10, SEC-06, PIPE-11, FIFO-03, MQ-29, SHM-17, UDS-17, FD-09. A first round loads the classes
-        // (the JVM opens files for that, not close-on-exec), so that what the second round adds is ours.
+        // X-10, SEC-06, PIPE-11, MQ-29, SHM-17, UDS-17, FD-09: each descriptor has FD_CLOEXEC from the
+        // call that made it, read from /proc/self/fdinfo (a spawned child's fd listing cannot show it:
+        // the library's spawn closes every descriptor it does not place). A first round loads the
+        // classes (the JVM opens files for that, not close-on-exec), so what the second adds is ours.
         List<AutoCloseable> warmUp = new ArrayList<>();
         try {
             openEveryKind(dir.resolve("warm-up"), warmUp);
@@ -160,5 +165,53 @@ class CloseOnExecTest {
         } finally {
             closeAll(open);
         }
+    }
+
+    /** The mappings of this process whose file names contain one of {@code names}. */
+    private static long mappings(String... names) throws IOException {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> Stream.of(names).anyMatch(l::contains)).count();
+        }
+    }
+
+    @Test
+    void handlesDroppedWithoutCloseAreReleasedByTheCleanerAndTheirNamesKept() throws Exception {
+        // X-07, SHM-14: the garbage collector's Cleaner closes descriptors and unmaps memory, and
+        // removes no name
+        String mq = queues.name();
+        String shm = segments.name();
+        String sem = sems.name();
+        String label = "ipcb-x07-" + ProcessHandle.current().pid();
+        Path fifo = dir.resolve("f");
+        MessageQueue.createExclusively(mq, 1, 16, 0600).close();
+        SharedMemory.createExclusively(shm, 4096).close();
+        Semaphore.createExclusively(sem, 3).close();
+        Fifo.create(fifo);
+        String[] mapped = {"/dev/shm" + shm, "/dev/shm/sem." + sem.substring(1), "/memfd:" + label};
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            var before = Fds.snapshot();
+            for (int i = 0; i < 300; i++) {
+                MessageQueue.open(mq, MessageQueue.Access.READ);
+                SharedMemory.open(shm);
+                Semaphore.open(sem);
+                SharedMemory.memfd(label, 4096, true);
+                Fifo.openReadWrite(fifo);
+                Pipe.open();
+                Socket.pair(Socket.Type.STREAM);
+                Connection.pipe(true);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while ((!Fds.addedSince(before).isEmpty() || mappings(mapped) > 0) && System.nanoTime() < deadline) {
+                System.gc();
+            }
+            Fds.assertNoneAdded(before);
+            assertEquals(0, mappings(mapped), "mappings left");
+        });
+        MessageQueue.open(mq, MessageQueue.Access.READ).close();
+        SharedMemory.open(shm).close();
+        try (Semaphore s = Semaphore.open(sem)) {
+            assertEquals(3, s.value(), "the semaphore is the one created");
+        }
+        assertTrue(Files.exists(fifo));
     }
 }
