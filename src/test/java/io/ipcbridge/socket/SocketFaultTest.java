@@ -24,6 +24,7 @@ import io.ipcbridge.testing.Fds;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
+import java.net.InetAddress;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -326,6 +327,22 @@ class SocketFaultTest {
             ByteBuffer b = ByteBuffer.allocate(65_507);
             assertEquals(sender.localAddress(), receiver.receiveFrom(b));
             assertEquals(65_507, b.position(), "the largest UDP datagram arrives whole");
+        }
+    }
+
+    @Test
+    @DisplayName("INET-05, SEC-11: a TCP server or UDP socket given no host binds the loopback address, never any")
+    void aSocketGivenNoHostBindsLoopbackOnly() throws Exception {
+        try (ServerSocket server = ServerSocket.listen(Address.inet("", 0), Socket.Type.STREAM);
+                Socket udp = Socket.bind(Address.inet("", 0))) {
+            for (Address bound : List.of(server.localAddress(), udp.localAddress())) {
+                InetAddress ip = ((Address.Inet) bound).address();
+                assertTrue(ip.isLoopbackAddress(), "bound to " + bound);
+                assertFalse(ip.isAnyLocalAddress(), "bound to " + bound);
+            }
+            try (Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM); Socket in = server.accept()) {
+                assertTrue(((Address.Inet) in.remoteAddress()).address().isLoopbackAddress());
+            }
         }
     }
 

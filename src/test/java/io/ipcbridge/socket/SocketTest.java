@@ -240,10 +240,23 @@ class SocketTest {
 
     @Test
     void writingToAClosedPeerIsEpipeAndReadingIsEndOfStream() throws Exception {
-        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM)) {
-            p.second().close();
-            assertThrows(PeerClosedException.class, () -> p.first().write(ByteBuffer.allocate(10)));
-            assertEquals(-1, p.first().read(ByteBuffer.allocate(10)));
+        // UDS-04, UDS-05: EPIPE on the first write (AF_UNIX, unlike TCP), no SIGPIPE; end of file on
+        // every read; for a pair, and for each end of a path connection
+        Address a = Address.unix(dir.resolve("uds05.sock"));
+        try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM);
+                Socket client = Socket.connect(a, Socket.Type.STREAM); Socket accepted = server.accept();
+                Socket client2 = Socket.connect(a, Socket.Type.STREAM); Socket accepted2 = server.accept()) {
+            for (Socket[] survivorAndPeer : List.of(new Socket[] {p.first(), p.second()},
+                    new Socket[] {client, accepted}, new Socket[] {accepted2, client2})) {
+                Socket survivor = survivorAndPeer[0];
+                survivorAndPeer[1].close();
+                PeerClosedException e = assertThrows(PeerClosedException.class,
+                        () -> survivor.write(ByteBuffer.allocate(10)), survivor::toString);
+                assertEquals("EPIPE", e.errnoName());
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(-1, survivor.read(ByteBuffer.allocate(10)), "the end stays the end");
+                }
+            }
         }
     }
 
