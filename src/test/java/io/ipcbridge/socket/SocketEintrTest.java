@@ -1,6 +1,8 @@
 package io.ipcbridge.socket;
 
 import static io.ipcbridge.socket.SocketTest.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -9,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.testing.Blocked;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,6 +82,45 @@ class SocketEintrTest {
             for (Socket c : clients) {
                 c.write(text("x")); // all still connected
             }
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("X-05: an untimed AF_UNIX connect waiting on a full backlog retries each EINTR and connects once "
+            + "there is room")
+    void anUntimedConnectRetriesEintrAndConnectsWhenTheBacklogHasRoom() throws Exception {
+        Address a = Address.unix(dir.resolve("full.sock"));
+        List<Socket> clients = new ArrayList<>();
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+            SocketFaultTest.fillBacklog(a, clients);
+            assertTimeoutPreemptively(LIMIT, () -> {
+                AtomicLong handle = new AtomicLong();
+                Blocked.Call<Socket> connect = Blocked.start(() -> {
+                    handle.set(NativeThread.current());
+                    return Socket.connect(a, Socket.Type.STREAM);
+                }, CONNECT);
+                for (int i = 0; i < 1_000 && !connect.result().isDone(); i++) {
+                    NativeThread.signal(handle.get());
+                }
+                assertFalse(connect.result().isDone(), "still waiting for room: " + connect.result());
+                int queued = clients.size();
+                clients.add(server.accept()); // makes room
+                try (Socket s = connect.result().get()) {
+                    assertEquals(a, s.remoteAddress());
+                    s.write(text("late"));
+                    for (int i = 0; i < queued - 1; i++) {
+                        clients.add(server.accept());
+                    }
+                    try (Socket late = server.accept()) {
+                        ByteBuffer b = ByteBuffer.allocate(8);
+                        assertEquals(4, late.read(b), "the late connection is queued last, and works");
+                    }
+                }
+            });
         } finally {
             for (Socket c : clients) {
                 c.close();
