@@ -8,10 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.conn.Connection;
 import io.ipcbridge.internal.posix.NativeThread;
+import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.testing.Blocked;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** an EINTR storm against timed socket calls: each retry keeps the same absolute deadline. */
 class SocketEintrTest {
@@ -125,6 +131,74 @@ class SocketEintrTest {
             for (Socket c : clients) {
                 c.close();
             }
+        }
+    }
+
+    /** The system calls a blocked socket call may sleep in: read, poll, recvfrom, recvmsg, accept4. */
+    private static final int[] WAITS = {Blocked.READ, Blocked.POLL, 45, 47, 288};
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"accept", "timed accept", "read with a read timeout", "receiveFrom", "receiveDescriptors",
+        "connection receive"})
+    void aBlockedSocketCallRetriesEintrAndReturnsWhatComesAfter(String kind) throws Exception {
+        // X-05, UDS-13: each blocking socket call, signalled 1,000 times as it waits (a read timeout,
+        // SO_RCVTIMEO, makes even restartable calls return EINTR), neither fails nor returns early
+        Address a = Address.unix(dir.resolve("s.sock"));
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM); Socket.Pair stream = Socket.pair(
+                Socket.Type.STREAM); Socket.Pair dgram = Socket.pair(Socket.Type.DATAGRAM); Pipe passed = Pipe.open()) {
+            java.util.concurrent.Callable<String> call = switch (kind) {
+                case "accept", "timed accept" -> () -> {
+                    try (Socket in = kind.equals("accept") ? server.accept()
+                            : server.accept(Duration.ofMinutes(5)).orElseThrow()) {
+                        ByteBuffer b = ByteBuffer.allocate(8);
+                        in.read(b);
+                        return text(b);
+                    }
+                };
+                case "read with a read timeout" -> () -> {
+                    stream.first().setReadTimeout(Duration.ofMinutes(5));
+                    ByteBuffer b = ByteBuffer.allocate(8);
+                    stream.first().read(b);
+                    return text(b);
+                };
+                case "receiveFrom" -> () -> {
+                    ByteBuffer b = ByteBuffer.allocate(8);
+                    dgram.first().receiveFrom(b);
+                    return text(b);
+                };
+                case "receiveDescriptors" -> () -> {
+                    ByteBuffer b = ByteBuffer.allocate(8);
+                    for (Descriptor d : stream.first().receiveDescriptors(b, 1)) {
+                        d.close();
+                    }
+                    return text(b);
+                };
+                default -> () -> new String(Connection.over(stream.first()).recvBytes(), StandardCharsets.UTF_8);
+            };
+            assertTimeoutPreemptively(LIMIT, () -> {
+                AtomicLong handle = new AtomicLong();
+                Blocked.Call<String> blocked = Blocked.start(() -> {
+                    handle.set(NativeThread.current());
+                    return call.call();
+                }, WAITS);
+                for (int i = 0; i < 1_000 && !blocked.result().isDone(); i++) {
+                    NativeThread.signal(handle.get());
+                }
+                assertFalse(blocked.result().isDone(), "still waiting: " + blocked.result());
+                switch (kind) {
+                    case "accept", "timed accept" -> {
+                        try (Socket client = Socket.connect(a, Socket.Type.STREAM)) {
+                            client.write(text("hi"));
+                        }
+                    }
+                    case "receiveFrom" -> dgram.second().write(text("hi"));
+                    case "receiveDescriptors" -> stream.second().sendDescriptors(text("hi"),
+                            List.of(passed.sink().descriptor()));
+                    case "connection receive" -> Connection.over(stream.second()).sendBytes(text("hi"));
+                    default -> stream.second().write(text("hi"));
+                }
+                assertEquals("hi", blocked.result().get());
+            });
         }
     }
 }
