@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.IpcError;
+import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
@@ -32,8 +33,11 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Spawning with chosen descriptors, clean signal state, waiting, killing, and errors. */
 class ChildProcessTest {
@@ -55,6 +59,30 @@ class ChildProcessTest {
 
     private static List<String> fds(String listing) {
         return listing.lines().filter(l -> l.matches("\\d+")).toList();
+    }
+
+    @ParameterizedTest(name = "timed={0}")
+    @ValueSource(booleans = {false, true})
+    void signalsToAWaitForAreRetriedAndItReturnsTheExitStatus(boolean timed) throws Exception {
+        // each wake-up signal makes the poll(2) of the pidfd return EINTR; the wait goes on
+        // (a timed one to its first deadline) until the child ends, and reaps it
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe in = Pipe.open(); ChildProcess child = Command.of("sh", "-c", "read x; exit 7").stdin(in.source())
+                    .start()) {
+                in.source().close();
+                AtomicLong handle = new AtomicLong();
+                Blocked.Call<ExitStatus> wait = Blocked.start(() -> {
+                    handle.set(NativeThread.current());
+                    return timed ? child.waitFor(Duration.ofMinutes(5)).orElseThrow() : child.waitFor();
+                }, Blocked.POLL);
+                for (int i = 0; i < 1_000 && !wait.result().isDone(); i++) {
+                    NativeThread.signal(handle.get());
+                }
+                assertFalse(wait.result().isDone(), "still waiting: " + wait.result());
+                in.sink().write(ByteBuffer.wrap("go\n".getBytes(StandardCharsets.US_ASCII)));
+                assertEquals(new ExitStatus(7, 0), wait.result().get(10, TimeUnit.SECONDS));
+            }
+        });
     }
 
     @Test

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.cli.RingRecords;
+import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
@@ -35,6 +36,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -459,6 +461,42 @@ class RingTest {
             Blocked.Call<Boolean> waiter = Blocked.start(() -> producer.offer(ByteBuffer.allocate(500), null), Blocked.FUTEX);
             assertEquals(500, consumer.poll(Duration.ZERO).length);
             assertTrue(waiter.result().get(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"poll", "timed poll", "offer to a full ring"})
+    void signalsToAWaiterOnTheFutexAreRetriedNotSurfaced(String kind) throws Exception {
+        // each wake-up signal makes futex(2) return EINTR; the wait goes on (a timed one to
+        // its first deadline) and ends with the message or the room that comes after
+        String n = name();
+        try (Ring producer = Ring.create(n, 1024, 500, false, 0600); Ring consumer = Ring.open(n)) {
+            if (kind.startsWith("offer")) {
+                assertTrue(producer.offer(ByteBuffer.allocate(500)));
+                assertTrue(producer.offer(ByteBuffer.allocate(500)));
+            }
+            AtomicLong handle = new AtomicLong();
+            Blocked.Call<Object> waiter = Blocked.start(() -> {
+                handle.set(NativeThread.current());
+                return switch (kind) {
+                    case "poll" -> text(consumer.poll((Duration) null));
+                    case "timed poll" -> text(consumer.poll(Duration.ofMinutes(5)));
+                    default -> producer.offer(bytes("after"), null);
+                };
+            }, Blocked.FUTEX);
+            for (int i = 0; i < 1_000 && !waiter.result().isDone(); i++) {
+                NativeThread.signal(handle.get());
+            }
+            assertFalse(waiter.result().isDone(), "still waiting: " + waiter.result());
+            if (kind.startsWith("offer")) {
+                assertEquals(500, consumer.poll(Duration.ZERO).length);
+                assertEquals(true, waiter.result().get(5, TimeUnit.SECONDS));
+                assertEquals(500, consumer.poll(Duration.ZERO).length);
+                assertEquals("after", text(consumer.poll(Duration.ZERO)));
+            } else {
+                assertTrue(producer.offer(bytes("after")));
+                assertEquals("after", waiter.result().get(5, TimeUnit.SECONDS));
+            }
         }
     }
 
