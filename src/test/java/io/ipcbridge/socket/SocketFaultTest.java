@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.AddressInUseException;
+import io.ipcbridge.ConnectionResetException;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcError;
@@ -327,6 +328,35 @@ class SocketFaultTest {
             ByteBuffer b = ByteBuffer.allocate(65_507);
             assertEquals(sender.localAddress(), receiver.receiveFrom(b));
             assertEquals(65_507, b.position(), "the largest UDP datagram arrives whole");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Socket.Type.class, names = {"STREAM", "SEQPACKET"})
+    @DisplayName("UDS-06: a peer that closes with our data unread is a connection reset on the next read, never a "
+            + "clean end; the end follows")
+    void aPeerClosingWithDataUnreadIsAResetThenTheEnd(Socket.Type type) throws Exception {
+        Address a = Address.unix(dir.resolve("uds06.sock"));
+        try (Socket.Pair p = Socket.pair(type); ServerSocket server = ServerSocket.listen(a, type);
+                Socket client = Socket.connect(a, type); Socket accepted = server.accept();
+                Socket client2 = Socket.connect(a, type); Socket accepted2 = server.accept();
+                Socket.Pair framed = Socket.pair(type)) {
+            for (Socket[] survivorAndPeer : List.of(new Socket[] {p.first(), p.second()},
+                    new Socket[] {client, accepted}, new Socket[] {accepted2, client2})) {
+                Socket survivor = survivorAndPeer[0];
+                survivor.write(text("ten bytes!"));
+                survivorAndPeer[1].close();
+                ConnectionResetException e = assertThrows(ConnectionResetException.class,
+                        () -> survivor.read(ByteBuffer.allocate(16)), survivor::toString);
+                assertEquals("ECONNRESET", e.errnoName());
+                assertEquals(-1, survivor.read(ByteBuffer.allocate(16)), "then the end");
+            }
+            if (type == Socket.Type.STREAM) {
+                io.ipcbridge.conn.Connection c = io.ipcbridge.conn.Connection.over(framed.first());
+                c.send("unread");
+                framed.second().close();
+                assertThrows(ConnectionResetException.class, c::recvBytes, "a reset, not the clean end between messages");
+            }
         }
     }
 
