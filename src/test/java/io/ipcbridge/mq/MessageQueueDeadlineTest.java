@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * X-08: a timed send or receive ends by the monotonic clock. The wait is a poll(2) of the queue with
+ * X-08, MQ-16: a timed send or receive ends by the monotonic clock. The wait is a poll(2) of the queue with
  * a relative timeout, and each mq_timed* call is given an absolute time long past, so that it never
  * waits by the wall clock (a step of CLOCK_REALTIME is not testable here: time namespaces do not
  * cover it). What is tested: a timed wait lasts its whole Duration, and a message or room that comes
