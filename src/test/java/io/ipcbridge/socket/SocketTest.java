@@ -159,10 +159,18 @@ class SocketTest {
 
     @Test
     void connectAndBindFailuresHaveTheirTypesAndErrnos() throws Exception {
+        // UDS-01 (a missing path, a file that is no socket, a bound socket nobody listens on), UDS-02
         Path missing = dir.resolve("missing.sock");
         NoSuchFileException e = assertThrows(NoSuchFileException.class,
                 () -> Socket.connect(Address.unix(missing), Socket.Type.STREAM));
         assertEquals("connect(unix:" + missing + "): ENOENT (No such file or directory)", e.getMessage());
+        Path file = Files.writeString(dir.resolve("file.sock"), "not a socket");
+        for (Socket.Type type : Socket.Type.values()) {
+            ConnectException notASocket = assertThrows(ConnectException.class,
+                    () -> Socket.connect(Address.unix(file), type), type::toString);
+            assertEquals("ECONNREFUSED", ((IpcError) notASocket).errnoName());
+        }
+        assertEquals("not a socket", Files.readString(file), "the file is untouched");
         Path path = dir.resolve("s.sock");
         try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM)) {
             BindException inUse = assertThrows(BindException.class,
