@@ -75,6 +75,30 @@ class MessageQueueBlockingEdgeTest {
     }
 
     @Test
+    void aClosedNumberReusedByANewQueueIsNeverReceivedFromByTheWokenReceiver() throws Exception {
+        // X-03 for queues: a receiver blocked in mq_timedreceive is woken by the close while a new
+        // queue may get its number; it must never take the new queue's message
+        assertTimeoutPreemptively(Duration.ofSeconds(150), () -> {
+            String first = created.name();
+            String second = created.name();
+            for (int i = 0; i < 1_000; i++) {
+                MessageQueue q = MessageQueue.createExclusively(first, 1, 16, 0600);
+                Blocked.Call<Message> receiver = Blocked.start(q::receive, Blocked.MQ_TIMEDRECEIVE, Blocked.POLL);
+                q.close();
+                try (MessageQueue other = MessageQueue.createExclusively(second, 1, 16, 0600)) {
+                    other.send(bytes("new"), 0);
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> receiver.result().get(5, TimeUnit.SECONDS));
+                    assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+                    assertEquals(1, other.attributes().currentMessages(), "the new queue's message is still there");
+                }
+                MessageQueue.unlink(first);
+                MessageQueue.unlink(second);
+            }
+        });
+    }
+
+    @Test
     void anEmptyMessageTakenAsTheReceiverIsClosedOrInterruptedIsNotLost() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             String n = created.name();
