@@ -33,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SocketCloseRaceTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int RECVFROM = 45;
     private static final int RECVMSG = 47;
     private static final int ACCEPT4 = 288;
 
@@ -149,5 +150,39 @@ class SocketCloseRaceTest {
         s.descriptor().close();
         s.close();
         assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the socket file is removed");
+    }
+
+    @Test
+    @DisplayName("X-03: a reader woken by a socket's close never reads from the socket that reuses its number")
+    void aClosedNumberReusedByANewSocketIsNeverReadByTheWokenReader() throws Exception {
+        // a pair (blocking underneath: read(2)) and a connected socket (non-blocking underneath: poll(2))
+        Address a = Address.unix(dir.resolve("x03.sock"));
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(150), () -> {
+                for (int i = 0; i < 1_000; i++) {
+                    Socket reader;
+                    Socket peer;
+                    if (i % 2 == 0) {
+                        Socket.Pair p = Socket.pair(Socket.Type.STREAM);
+                        reader = p.first();
+                        peer = p.second();
+                    } else {
+                        reader = Socket.connect(a, Socket.Type.STREAM);
+                        peer = server.accept();
+                    }
+                    Blocked.Call<Integer> read = Blocked.start(() -> reader.read(ByteBuffer.allocate(8)), Blocked.READ,
+                            Blocked.POLL, RECVFROM, RECVMSG);
+                    reader.close();
+                    try (Socket.Pair other = Socket.pair(Socket.Type.STREAM)) {
+                        other.second().write(text("new"));
+                        ExecutionException e = assertThrows(ExecutionException.class, () -> read.result().get());
+                        assertInstanceOf(AsynchronousCloseException.class, e.getCause());
+                        ByteBuffer b = ByteBuffer.allocate(8);
+                        assertEquals(3, other.first().read(b), "the new socket's bytes are all still there");
+                    }
+                    peer.close();
+                }
+            });
+        }
     }
 }
