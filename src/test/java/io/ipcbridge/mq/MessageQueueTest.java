@@ -564,9 +564,11 @@ class MessageQueueTest {
 
     @Test
     void theQueueDescriptorIsCloseOnExec() throws Exception {
-        // MQ-29, X-10
+        // MQ-29, X-10: FD_CLOEXEC from mq_open on (the spawn closes what it does not place anyway,
+        // so the child's listing alone cannot show it)
         try (MessageQueue q = MessageQueue.createExclusively(name()); Pipe out = Pipe.open();
                 ChildProcess child = Command.of(Peers.path("fd_list")).stdout(out.sink()).start()) {
+            assertTrue(Fds.closeOnExec(q.descriptor().fd()), "the queue descriptor is close-on-exec");
             out.sink().close();
             String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
             assertTrue(child.waitFor().success());

@@ -221,10 +221,14 @@ class SharedMemoryTest {
 
     @Test
     void theDescriptorIsCloseOnExecAndAMemfdCanBeHandedToAChild() throws Exception {
-        // SHM-17, X-10
+        // SHM-17, X-10: FD_CLOEXEC from shm_open and memfd_create on (the spawn closes what it does
+        // not place anyway, so the child's listing alone cannot show it)
         try (SharedMemory m = SharedMemory.memfd("child", 4096, true); Pipe out = Pipe.open();
+                SharedMemory named = SharedMemory.createExclusively(created.name(), 4096);
                 ChildProcess child = Command.of(Peers.path("fd_list")).fd(3, m.descriptor()).stdout(out.sink())
                         .start()) {
+            assertTrue(Fds.closeOnExec(m.descriptor().fd()), "the memfd is close-on-exec");
+            assertTrue(Fds.closeOnExec(named.descriptor().fd()), "the shm descriptor is close-on-exec");
             out.sink().close();
             String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
             assertTrue(child.waitFor().success());
