@@ -461,11 +461,16 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * another process in the instant between the fstat and the update is not covered, as for
      * {@link io.ipcbridge.sem.Semaphore}; against untrusted peers, use a sealed {@link #memfd}.
      *
-     * @throws IllegalStateException if the value lies past the object's end
+     * @throws IllegalStateException if the value lies past the object's end, or if this mapping is
+     *     empty (the object had no size yet when it was opened)
      */
     private ByteBuffer forUpdate(int offset, int size) {
         ByteBuffer b = view();
         aligned(offset, size);
+        if (b.capacity() == 0) {
+            throw new IllegalStateException(name + " has no size: it was mapped at 0 bytes, before its creator"
+                    + " sized it; open it again once it is sized");
+        }
         long end = extent.get();
         if (offset + (long) size > end) {
             throw new IllegalStateException(name + ": offset " + offset + " lies past the object's " + end

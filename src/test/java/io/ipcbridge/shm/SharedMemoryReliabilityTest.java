@@ -83,6 +83,32 @@ class SharedMemoryReliabilityTest {
     }
 
     @Test
+    void anAtomicUpdateOfAnObjectNotYetSizedSaysSoBeforeAndAfterItIsSized() throws Exception {
+        // SHM-05: a compare-and-set or get-and-add on a handle mapped at 0 bytes is refused without
+        // touching memory, naming the object and saying it has no size (not that it "was resized"),
+        // also once the object was sized meanwhile: this mapping stays empty, only a new open maps it
+        String n = Names.unique("shm0");
+        String name = n + "-0";
+        created.add(name);
+        assertTimeoutPreemptively(LIMIT, () -> ExclusiveRace.run("shm", n, 1, 1, ignored -> false, ignored -> {
+        }));
+        try (SharedMemory s = SharedMemory.open(name)) {
+            for (int round = 0; round < 2; round++) {
+                for (var update : java.util.List.<org.junit.jupiter.api.function.Executable>of(
+                        () -> s.compareAndSetInt(0, 0, 1), () -> s.getAndAddInt(0, 1),
+                        () -> s.compareAndSetLong(0, 0, 1), () -> s.getAndAddLong(0, 1))) {
+                    String m = assertThrows(IllegalStateException.class, update).getMessage();
+                    assertTrue(m.startsWith(name + " ") && m.contains("no size") && !m.contains("resized"), m);
+                }
+                s.resize(4096);
+            }
+            try (SharedMemory again = SharedMemory.open(name)) {
+                assertTrue(again.compareAndSetInt(0, 0, 7), "opened again after sizing, the update works");
+            }
+        }
+    }
+
+    @Test
     void resizingKeepsModeAndOwnerAndAReadOnlyHandleCannotTruncate() throws Exception {
         // SHM-08: there is no O_TRUNC open in this API (so the Linux O_RDONLY|O_TRUNC trap cannot be
         // reached); the truncating operation is resize(), which keeps mode and owner
