@@ -27,7 +27,7 @@ final class ShmCommand {
             description = {"Creates a segment of S zero bytes (reserved at once: a full /dev/shm fails now, "
                     + "with ENOSPC, not later) with exactly the given mode (default 0600).",
                 "Without --exclusive an existing segment of this user is accepted as it is, its size "
-                        + "included; one of another user is refused.",
+                        + "included; one of another user, or one with no size yet (0 bytes), is refused.",
                 "S is at most 2GiB - 1 (one mapping): a larger size fails with exit status 1."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Segment.class, description = "The segment, /name.")
@@ -49,9 +49,15 @@ final class ShmCommand {
                 throw CommandFailure.refused("shm_open(" + name + "): " + size + " bytes is more than one mapping "
                         + "can hold (" + Integer.MAX_VALUE + "); nothing was created");
             }
-            SharedMemory shm = exclusive ? SharedMemory.createExclusively(name, size, mode.value())
-                    : SharedMemory.createOrOpen(name, size, mode.value());
-            shm.close();
+            try (SharedMemory shm = exclusive ? SharedMemory.createExclusively(name, size, mode.value())
+                    : SharedMemory.createOrOpen(name, size, mode.value())) {
+                if (shm.size() == 0) {
+                    // SHM-05: its creator is between shm_open and ftruncate, or died there; sizing it
+                    // here could shrink what that creator sizes meanwhile
+                    throw CommandFailure.refused(name + ": exists with no size (0 bytes): its creator has not "
+                            + "sized it; nothing was changed");
+                }
+            }
             return ExitCodes.OK;
         }
     }

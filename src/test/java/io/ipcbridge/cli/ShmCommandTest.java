@@ -80,6 +80,23 @@ class ShmCommandTest {
     }
 
     @Test
+    void createOfAnExistingSegmentWithNoSizeIsExitOneAndLeavesItAlone() throws IOException {
+        // SHM-05: a creator between its shm_open and its ftruncate (or killed there) leaves a 0-byte
+        // object; accepting it "as it is" gave exit 0 and a segment that holds nothing. --exclusive
+        // stays EEXIST naming shm_open; without it, one line says the segment has no size
+        String name = created.name();
+        Files.createFile(Path.of("/dev/shm" + name));
+        Cli.Result r = Cli.run("shm", "create", name, "--size", "4k");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: " + name + ": exists with no size (0 bytes): its creator has not sized it; "
+                + "nothing was changed" + NL, r.err());
+        r = Cli.run("shm", "create", name, "--size", "4k", "--exclusive");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: shm_open(" + name + "): EEXIST (File exists)" + NL, r.err());
+        assertEquals(0, SharedMemory.info(name).size(), "the creator's object is left for its creator to size");
+    }
+
+    @Test
     void aSegmentLargerThanOneMappingIsExitOneAndNothingIsCreated() {
         // SHM-04 / CLI.md: the size parses but exceeds what one mapping holds -> 1.
         String name = created.name();
