@@ -137,8 +137,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * refused (FD-11). Its blocking mode is kept (see the class comment on non-blocking mode), and
      * a socket file it is bound to is never removed: it is not this object's.
      *
-     * @throws io.ipcbridge.ErrnoException ENOTSOCK if it is no socket (a pipe, a file); it is
-     *     closed then
+     * @throws io.ipcbridge.ErrnoException ENOTSOCK if it is no socket (a pipe, a file), or
+     *     getpeername(2)'s ENOTCONN if it is a stream or seqpacket socket not connected (never
+     *     connected, still connecting, or a TCP connection already reset); it is closed then
      * @throws io.ipcbridge.IpcSecurityException if it is a listening socket (take it with
      *     {@link ServerSocket#of}), or neither an AF_UNIX stream, datagram or seqpacket socket nor
      *     TCP or UDP; it is closed then
@@ -176,6 +177,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
                         throw new IpcSecurityException(name, accepting
                                 ? "is a listening socket: take it with ServerSocket.of; refused"
                                 : "is not a listening socket: take it with Socket.of; refused");
+                    }
+                    if (!listening && t != Type.DATAGRAM) {
+                        SocketCalls.name(f, true, name); // ENOTCONN: no one to talk to, and no way to connect it
                     }
                     return new Kind(domain, t);
                 });

@@ -225,17 +225,22 @@ class SocketPythonTest {
     }
 
     @Test
-    @DisplayName("FD-11: a received descriptor of the wrong kind is refused as a socket and closed")
+    @DisplayName("FD-11: a received descriptor of the wrong kind, or not connected, is refused as a socket and closed")
     void aReceivedDescriptorThatIsNotTheRightSocketIsRefused() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             var before = Fds.snapshot();
-            // a pipe end, a listening socket, a connected one, a netlink socket
+            // a pipe end, a listening socket, a connected one, a netlink socket; then not connected: an
+            // AF_UNIX stream, a seqpacket and a TCP socket, and an AF_UNIX datagram one, which needs no
+            // connection (sendTo, receiveFrom) and is taken
             List<Descriptor> fds = sentByPython("r, w = os.pipe()\n"
                     + "a, b = socket.socketpair()\n"
                     + "kept = [socket.create_server(('127.0.0.1', 0)), a,\n"
-                    + "        socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM)]\n"
+                    + "        socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM),\n"
+                    + "        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM),\n"
+                    + "        socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET), socket.socket(),\n"
+                    + "        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)]\n"
                     + "fds = [r] + [k.fileno() for k in kept]\n");
-            assertEquals(4, fds.size());
+            assertEquals(8, fds.size());
             ErrnoException notSocket = assertThrows(ErrnoException.class, () -> Socket.of(fds.get(0)));
             assertEquals("ENOTSOCK", notSocket.failure().errnoName(), notSocket.getMessage());
             assertTrue(notSocket.getMessage().startsWith("getsockopt("), notSocket.getMessage());
@@ -246,6 +251,13 @@ class SocketPythonTest {
             assertTrue(connected.getMessage().contains("not a listening socket"), connected.getMessage());
             IpcSecurityException netlink = assertThrows(IpcSecurityException.class, () -> Socket.of(fds.get(3)));
             assertTrue(netlink.getMessage().contains("domain 16"), netlink.getMessage());
+            for (Descriptor d : fds.subList(4, 7)) {
+                ErrnoException e = assertThrows(ErrnoException.class, () -> Socket.of(d));
+                assertTrue(e.getMessage().startsWith("getpeername(" + d.name() + "): ENOTCONN"), e.getMessage());
+            }
+            try (Socket dgram = Socket.of(fds.get(7))) {
+                assertEquals(Socket.Type.DATAGRAM, dgram.type());
+            }
             for (Descriptor d : fds) {
                 assertFalse(d.isOpen(), "the refused descriptor is closed");
             }
