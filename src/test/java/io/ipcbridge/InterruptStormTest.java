@@ -44,7 +44,6 @@ class InterruptStormTest {
     private static final Duration LIMIT = Duration.ofMinutes(2);
     private static final int RECVFROM = 45;
     private static final int RECVMSG = 47;
-    private static final int ACCEPT4 = 288;
     private static final int SAMPLES = 40;
     /** -Dipcbridge.storm.seconds=60 runs the catalogue's full storm. */
     private static final int STORM_SECONDS = Integer.getInteger("ipcbridge.storm.seconds", 3);
@@ -112,7 +111,7 @@ class InterruptStormTest {
             }
             case "accept": {
                 ServerSocket server = ServerSocket.listen(new Address.Unix(dir.resolve("s")), Socket.Type.STREAM);
-                return new Setup(server::accept, server, server, ACCEPT4, Blocked.POLL);
+                return new Setup(server::accept, server, server, Blocked.ACCEPT4, Blocked.POLL);
             }
             default: { // "fifo open": only an interrupt can end it; there is nothing to close yet
                 Path f = dir.resolve("f");

@@ -20,6 +20,12 @@ import java.util.Optional;
  * socket file left by a dead server can be replaced on request (only if nothing answers on it).
  * The server removes the socket file it created when it is closed. {@link #allowUids} makes
  * {@link #accept()} take only peers of the given users (checked with SO_PEERCRED, fail-closed).
+ *
+ * <p>The socket is blocking, as systemd's socket activation passes one, so that a child it is
+ * placed on ({@link io.ipcbridge.process.Command#fd}) can wait in accept(2). The first timed
+ * {@link #accept(Duration)} makes it non-blocking (O_NONBLOCK, which every holder of the same open
+ * socket sees, such a child too), since a blocking accept4(2) could wait past the deadline for a
+ * connection another process took first.
  */
 public final class ServerSocket implements Channel, HasDescriptor {
     /** The mode filesystem sockets get unless another is given. */
@@ -67,7 +73,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         String object = address.toString();
-        int raw = SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object);
+        int raw = SocketCalls.socket(address.domain(), type.value, object);
         Descriptor d;
         try {
             d = Descriptor.adopt(raw, object);
@@ -87,11 +93,9 @@ public final class ServerSocket implements Channel, HasDescriptor {
     /**
      * Takes ownership of {@code descriptor} as a listening socket: one inherited from a parent
      * (inetd's or systemd's socket activation), or received ({@link Socket#receiveDescriptors}).
-     * getsockopt(2) tells its kind first, and a wrong one is refused (FD-11). It is then made
-     * non-blocking (O_NONBLOCK, which other holders of the same open socket see too), as
-     * {@link #accept(Duration)} needs: a blocking accept4(2) could wait past the deadline for a
-     * connection another process took first. A socket file it is bound to is never removed: it
-     * is not this object's.
+     * getsockopt(2) tells its kind first, and a wrong one is refused (FD-11). Its blocking mode is
+     * kept until a timed {@link #accept(Duration)} (see the class comment). A socket file it is
+     * bound to is never removed: it is not this object's.
      *
      * @throws io.ipcbridge.ErrnoException ENOTSOCK if it is no socket; it is closed then
      * @throws io.ipcbridge.IpcSecurityException if it is not listening (take a connected or
@@ -99,14 +103,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
      */
     public static ServerSocket of(Descriptor descriptor) throws IOException {
         Socket.Kind kind = Socket.Kind.of(descriptor, true);
-        ServerSocket server = new ServerSocket(descriptor, kind.domain(), descriptor.name(), kind.type(), null);
-        try {
-            descriptor.setNonBlocking(true);
-            return server;
-        } catch (IOException | RuntimeException e) {
-            Syscalls.closeAfter(server, e);
-            throw e;
-        }
+        return new ServerSocket(descriptor, kind.domain(), descriptor.name(), kind.type(), null);
     }
 
     /** bind(2), replacing a stale file if asked, the mode, listen(2); under the directory's lock. */
@@ -171,13 +168,17 @@ public final class ServerSocket implements Channel, HasDescriptor {
 
     /**
      * Accepts a connection, waiting at most {@code timeout} (null: for ever); zero takes a
-     * connection already queued, without waiting. A peer {@link #allowUids} refuses ends the call if
-     * the deadline has passed meanwhile, so a stream of refused peers cannot hold it past it.
+     * connection already queued, without waiting. A timeout makes the socket non-blocking for good
+     * (see the class comment). A peer {@link #allowUids} refuses ends the call if the deadline has
+     * passed meanwhile, so a stream of refused peers cannot hold it past it.
      *
      * @return empty if none came in time
      */
     public Optional<Socket> accept(Duration timeout) throws IOException {
         long deadline = Deadline.of(timeout);
+        if (timeout != null && !fd.isNonBlocking()) {
+            fd.setNonBlocking(true);
+        }
         String object = name + " (accepted)";
         for (;;) {
             // a connection accept4 took counts as taken (an effect) even if a close or an interrupt came

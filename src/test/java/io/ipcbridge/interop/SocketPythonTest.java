@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.ErrnoException;
@@ -29,6 +30,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.PeerState;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -355,6 +358,34 @@ class SocketPythonTest {
                     assertEquals("answer to ping", StandardCharsets.US_ASCII.decode(b.flip()).toString());
                 }
                 assertEquals(0, child.waitFor().code());
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("FD-11: a listening socket placed on a child's fd 3 is one the child's blocking accept waits on")
+    void pythonAcceptsOnAListeningSocketJavaPlacedOnItsFd3() throws Exception {
+        // socket activation as systemd does it: the child inherits the listener and accepts, waiting
+        Address address = Address.unix(dir.resolve("inherited.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(address, Socket.Type.STREAM); Pipe out = Pipe.open();
+                    Pipe err = Pipe.open();
+                    ChildProcess child = Command.of("python3", "-c", "import socket\n"
+                            + "c = socket.socket(fileno=3).accept()[0]\n"
+                            + "c.sendall(b'python accepted ' + c.recv(64))\n")
+                            .fd(3, server).stdout(out.sink()).stderr(err.sink()).start()) {
+                out.sink().close();
+                err.sink().close();
+                if (!PeerState.awaitInSyscall(child.pid(), Blocked.ACCEPT4)) {
+                    fail("python ended instead of waiting in accept4: "
+                            + new String(err.source().inputStream().readAllBytes(), StandardCharsets.UTF_8));
+                }
+                try (Socket s = Socket.connect(address, Socket.Type.STREAM)) {
+                    s.write(ByteBuffer.wrap("java".getBytes(StandardCharsets.US_ASCII)));
+                    assertEquals("python accepted java", readAscii(s, 20));
+                }
+                assertEquals(0, child.waitFor().code());
+                assertEquals(Optional.empty(), server.accept(Duration.ZERO), "python took the only connection");
             }
         });
     }

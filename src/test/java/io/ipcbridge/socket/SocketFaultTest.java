@@ -139,7 +139,7 @@ class SocketFaultTest {
         for (Address a : List.of(abstractAddress, pathAddress)) {
             assertTimeoutPreemptively(LIMIT, () -> {
                 ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM);
-                Blocked.Call<Socket> accept = Blocked.start(server::accept, Blocked.POLL);
+                Blocked.Call<Socket> accept = Blocked.start(server::accept, Blocked.ACCEPT4);
                 server.close();
                 ExecutionException e = assertThrows(ExecutionException.class,
                         () -> accept.result().get(5, TimeUnit.SECONDS));

@@ -282,7 +282,7 @@ class SocketTest {
                 try (ServerSocket s = server) {
                     return s.accept();
                 }
-            }, Blocked.POLL);
+            }, Blocked.ACCEPT4);
             accept.thread().interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> accept.result().get(5, TimeUnit.SECONDS));
             assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
@@ -295,7 +295,7 @@ class SocketTest {
     void closeAndInterruptEndBlockedAcceptsAndReads() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("a.sock")), Socket.Type.STREAM);
-            Blocked.Call<Socket> accept = Blocked.start(server::accept, Blocked.POLL);
+            Blocked.Call<Socket> accept = Blocked.start(server::accept, Blocked.ACCEPT4);
             server.close();
             ExecutionException e = assertThrows(ExecutionException.class, () -> accept.result().get(5, TimeUnit.SECONDS));
             assertEquals(AsynchronousCloseException.class, e.getCause().getClass());

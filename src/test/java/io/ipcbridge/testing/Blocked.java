@@ -20,6 +20,7 @@ public final class Blocked {
     public static final int POLL = 7;
     public static final int OPENAT = 257;
     public static final int FUTEX = 202;
+    public static final int ACCEPT4 = 288;
     public static final int MQ_TIMEDSEND = 242;
     public static final int MQ_TIMEDRECEIVE = 243;
 
