@@ -4,7 +4,9 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.process.ExitStatus;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.net.URISyntaxException;
 import java.nio.charset.Charset;
@@ -69,7 +71,7 @@ final class NativePeers {
             out = out.toAbsolutePath().normalize();
             err.println("ipcbridge: note: building the C peers: make -s -C " + sources + " OUT=" + out);
             err.flush();
-            if (build(sources, out, err) && hasPeers(out)) {
+            if (build(sources, out, err, BUILD_TIMEOUT) && hasPeers(out)) {
                 return Optional.of(out);
             }
         }
@@ -108,18 +110,31 @@ final class NativePeers {
         }
     }
 
-    private static boolean build(Path sources, Path out, PrintWriter err) {
+    /**
+     * Runs make, copying its stdout to {@code err}; false once {@code timeout} has passed, even while
+     * a recipe still holds that output open (make is killed then).
+     */
+    static boolean build(Path sources, Path out, PrintWriter err, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         try (Pipe output = Pipe.open();
              ChildProcess make = Command.of("make", "-s", "-C", sources.toString(), "OUT=" + out)
                      .stdout(output.sink()).start()) {
             output.sink().close();
             // make's stdout is diagnostics here: stdout carries the demo's table only.
-            err.print(new String(output.source().inputStream().readAllBytes(), Charset.defaultCharset()));
-            Optional<ExitStatus> status = make.waitFor(BUILD_TIMEOUT);
+            ByteArrayOutputStream text = new ByteArrayOutputStream();
+            InputStream in = output.source().inputStream();
+            byte[] chunk = new byte[8192];
+            for (int n = 0; n >= 0 && output.source().await(remaining(deadline)); ) {
+                n = in.read(chunk);
+                text.write(chunk, 0, Math.max(n, 0));
+            }
+            err.print(text.toString(Charset.defaultCharset()));
+            Optional<ExitStatus> status = make.waitFor(remaining(deadline));
             if (status.isPresent() && status.get().success()) {
                 return true;
             }
-            err.println("ipcbridge: note: make " + status.map(ExitStatus::toString).orElse("timed out"));
+            err.println("ipcbridge: note: make " + status.map(ExitStatus::toString)
+                    .orElse("timed out after " + Durations.format(timeout)));
             return false;
         } catch (IOException e) {
             err.println("ipcbridge: note: cannot run make: " + ExitCodes.describe(e));
@@ -128,6 +143,10 @@ final class NativePeers {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
     private static String nonEmpty(String s) {
