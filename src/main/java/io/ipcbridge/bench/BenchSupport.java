@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 
 /**
@@ -101,6 +102,9 @@ final class BenchSupport {
      * @param path its absolute path
      */
     record Peer(String path) {
+        /** What a sink prints: a count of at most 18 digits (a long) and a CRC-32 in 8 hex digits. */
+        private static final Pattern SINK_LINE = Pattern.compile("\\d{1,18} [0-9a-fA-F]{8}");
+
         /** The program's file name, for messages. */
         String name() {
             return Path.of(path).getFileName().toString();
@@ -134,6 +138,22 @@ final class BenchSupport {
             ExitStatus status = child.waitFor();
             check(status.success(), name() + " " + what + " ended with " + status);
         }
+
+        /**
+         * Checks the line its sink {@code what} printed, "&lt;count&gt; &lt;crc32, 8 hex digits&gt;"
+         * (pipe_peer sink, sock_peer sink-fd), against {@code bytes} and, unless {@code crc} is -1,
+         * that CRC; any other line fails naming the peer and quoting it.
+         */
+        void checkSink(String what, String line, long bytes, long crc) {
+            String got = line.strip();
+            boolean ok = SINK_LINE.matcher(got).matches();
+            if (ok) {
+                String[] f = got.split(" ");
+                ok = Long.parseLong(f[0]) == bytes && (crc < 0 || Long.parseLong(f[1], 16) == crc);
+            }
+            String expected = crc < 0 ? bytes + " <crc32>" : String.format(Locale.ROOT, "%d %08x", bytes, crc);
+            check(ok, name() + " " + what + " printed '" + got + "', expected '" + expected + "'");
+        }
     }
 
     /** One line from {@code source} (without its newline), read byte by byte so nothing after it is taken. */
@@ -144,24 +164,6 @@ final class BenchSupport {
             line.append((char) (b.get(0) & 0xff));
         }
         return line.toString();
-    }
-
-    /**
-     * Checks a sink's "&lt;count&gt; &lt;crc32 hex&gt;" line (pipe_peer sink, mq_peer sink) against
-     * {@code bytes}, and returns the CRC it gives.
-     */
-    static long sinkCrc(String line, long bytes) {
-        String[] f = line.trim().split(" ");
-        check(f.length == 2 && Long.parseLong(f[0]) == bytes, "sink printed '" + line.trim() + "', expected "
-                + bytes + " bytes");
-        return Long.parseLong(f[1], 16);
-    }
-
-    /** Checks a sink's line for {@code bytes} bytes and, unless {@code crc} is -1, that CRC. */
-    static void checkSinkLine(String line, long bytes, long crc) {
-        long got = sinkCrc(line, bytes);
-        check(crc < 0 || got == crc, String.format(Locale.ROOT, "sink printed '%s', expected CRC %08x",
-                line.trim(), crc));
     }
 
     private static final AtomicInteger NEXT = new AtomicInteger();

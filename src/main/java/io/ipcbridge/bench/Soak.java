@@ -224,7 +224,7 @@ public final class Soak {
             out.sink().close();
             BenchSupport.sendAll(chunk, PIPE_BYTES, b -> p.sink().write(b));
             p.sink().close();
-            BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
+            pipePeer.checkSink("sink", BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
             pipePeer.expectSuccess(sink, "sink");
         }
 
@@ -236,7 +236,7 @@ public final class Soak {
             try (PipeSink w = Fifo.openWriter(f, WAIT).orElseThrow(() -> new IOException("no FIFO reader"))) {
                 BenchSupport.sendAll(chunk, PIPE_BYTES, w::write);
             }
-            BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
+            fifoPeer.checkSink("sink", BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
             fifoPeer.expectSuccess(sink, "sink");
         } finally {
             Fifo.delete(f);
@@ -300,7 +300,7 @@ public final class Soak {
             out.sink().close();
             BenchSupport.sendAll(chunk, PIPE_BYTES, b -> pair.first().write(b)); // a blocking write writes all
             pair.first().shutdownOutput();
-            BenchSupport.checkSinkLine(BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
+            sockPeer.checkSink("sink-fd", BenchSupport.readLine(out.source()), PIPE_BYTES, crc);
             sockPeer.expectSuccess(sink, "sink-fd");
         }
 
