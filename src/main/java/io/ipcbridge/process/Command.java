@@ -24,10 +24,9 @@ import java.util.TreeMap;
  * {@link #start()} when the child alone should hold the end (so that end of file can reach a reader).
  *
  * <p>A placed descriptor shares the JVM's open file description, as dup2(2) makes it: its offset and
- * its status flags, O_NONBLOCK included. Pipe ends, FIFOs and shared memory are blocking unless made
- * otherwise, but a {@link io.ipcbridge.socket.ServerSocket} is always non-blocking, so a child's
- * accept(2) on it fails with EAGAIN when no connection waits: the child must poll(2) first, since
- * clearing O_NONBLOCK there would clear it for the JVM too.
+ * its status flags, O_NONBLOCK included. Pipe ends, FIFOs, shared memory and sockets are blocking
+ * unless made otherwise; a {@link io.ipcbridge.socket.ServerSocket} becomes non-blocking at its first
+ * timed accept, and a child's accept(2) on it then fails with EAGAIN when no connection waits.
  *
  * <pre>{@code
  * try (Pipe pipe = Pipe.open();
