@@ -162,9 +162,9 @@ public final class Pipeline {
                 }
             } else {
                 Stage.Body body = ((Stage.Java) stage).body();
+                javaEnds.add(out); // first: a refused stdin (PipeSource.of closes it) leaves out to close()
                 PipeSource source = PipeSource.of(in);
                 javaEnds.add(source);
-                javaEnds.add(out);
                 running.add(CompletableFuture.supplyAsync(() -> runJava(body, source, out), threads));
             }
         }

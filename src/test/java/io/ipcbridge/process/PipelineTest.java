@@ -11,6 +11,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -291,6 +292,23 @@ class PipelineTest {
                         Stage.command("/nonexistent")).input(in.source()).start());
                 Fds.assertNoneAdded(open);
                 assertTrue(childrenBefore.containsAll(children()), "no child left running or unreaped");
+            }
+        });
+    }
+
+    @Test
+    void aJavaStageRefusingItsInputClosesThePipeItWasToWrite() throws Exception {
+        // FAULT-06: a Java stage whose stdin is refused (here an input closed before the start) failed
+        // the start with the write end of its stdout pipe still open: no one held it any more
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe in = Pipe.open()) {
+                in.source().close();
+                var open = Fds.snapshot();
+                for (int i = 0; i < 20; i++) {
+                    assertThrows(ClosedChannelException.class,
+                            () -> Pipeline.of(Stage.java((stdin, stdout) -> 0)).input(in.source()).start());
+                }
+                Fds.assertNoneAdded(open);
             }
         });
     }
