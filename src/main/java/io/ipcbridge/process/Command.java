@@ -147,8 +147,9 @@ public final class Command {
      * Spawns the child.
      *
      * @throws java.nio.file.NoSuchFileException if the program is not found (ENOENT), or is a
-     *     script whose #! interpreter is missing (then the exception names it after the program), or
-     *     the {@link #directory} does not exist (then the exception names chdir and the directory)
+     *     script whose #! interpreter is missing (then, for a program given as a path, with a slash,
+     *     the exception names the interpreter after the program; one found on PATH is named alone),
+     *     or the {@link #directory} does not exist (then the exception names chdir and the directory)
      * @throws java.nio.file.AccessDeniedException if it is not executable (EACCES)
      * @throws io.ipcbridge.ErrnoException ENOEXEC if it is in no format the kernel runs, such as a
      *     script without a #! line, which is not run with /bin/sh as execvp(3) and ProcessBuilder run it

@@ -204,7 +204,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * connect(2) to {@code address}; a timeout bounds the wait (AF_UNIX: a blocking connect bounded
      * by SO_SNDTIMEO, which waits while the server's backlog is full; IP: a non-blocking connect and
      * a poll). Zero tries once without waiting; a timeout too long to count in nanoseconds from now
-     * is no bound.
+     * is no bound. An AF_UNIX datagram socket is autobound first, as {@link #connect(Address, Type)}
+     * says.
      *
      * @throws IllegalArgumentException if {@code timeout} is negative (before any call)
      * @throws java.nio.file.NoSuchFileException for an AF_UNIX path that does not exist (ENOENT)

@@ -522,8 +522,8 @@ public final class Syscalls {
      * @param targets the child's fd numbers, ascending
      * @param env "NAME=value" entries, or null to inherit the JVM's environment
      * @param directory the child's working directory, or null; if the child cannot enter it, the
-     *     exception names chdir and the directory. If the program is a script whose #! interpreter
-     *     is missing, the exception names that interpreter too
+     *     exception names chdir and the directory. If the program is a path (with a slash) to a script
+     *     whose #! interpreter is missing, the exception names that interpreter too
      * @return the child's pid
      */
     public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
