@@ -353,7 +353,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
             map = channel.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0,
                     info.size());
         } catch (IOException e) {
-            if (readOnly || !Syscalls.isWriteSealed(raw, name)) {
+            if (readOnly || !sealedSince(raw, name, e)) {
                 throw e;
             }
             // sealed by its other holder since the check above
@@ -364,6 +364,19 @@ public final class SharedMemory implements Channel, HasDescriptor {
         map.order(ByteOrder.nativeOrder());
         AtomicLong extent = Extents.of(Files.readAttributes(self, BasicFileAttributes.class).fileKey(), info.size());
         return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly, extent);
+    }
+
+    /**
+     * Whether the object was sealed against writing since the check before mmap, which failed with
+     * {@code e}; a failure of this look is added to {@code e}.
+     */
+    private static boolean sealedSince(int raw, String name, IOException e) {
+        try {
+            return Syscalls.isWriteSealed(raw, name);
+        } catch (IOException failed) {
+            e.addSuppressed(failed);
+            return false;
+        }
     }
 
     /** The object's name ("/name"), or "memfd:label". */
