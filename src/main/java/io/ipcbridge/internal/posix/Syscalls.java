@@ -402,6 +402,11 @@ public final class Syscalls {
      * failure of that open as a bare {@link java.nio.file.FileSystemException} without errno ("/proc/
      * self/fd/47: Too many open files"), so a failure is made again with open(2) here, which gives the
      * errno and the exception of {@link Errors} naming {@code object}.
+     *
+     * <p>The JDK opens it without O_CLOEXEC, and a FileChannel does not give its fd to set the flag:
+     * for as long as the caller holds the channel (the mmap), a fork and exec by native code of this
+     * JVM would pass it on. The library's spawn (closefrom) and ProcessBuilder (which closes every fd
+     * past 2) pass on nothing they are not told to.
      */
     public static java.nio.channels.FileChannel reopen(int fd, boolean write, String object) throws IOException {
         String self = "/proc/self/fd/" + fd;
