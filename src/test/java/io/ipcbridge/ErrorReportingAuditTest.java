@@ -26,6 +26,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * How failures are reported across the API when the environment refuses a call (X-09, LOAD-07):
@@ -213,6 +215,30 @@ class ErrorReportingAuditTest {
             assertTrue(thrown == null || thrown instanceof IpcError, () -> "a timed-out wait or an IpcError, not "
                     + thrown);
             assertNull(ring.poll(Duration.ofMillis(50)), "and the ring still waits once descriptors are back");
+        } finally {
+            producer.destroyForcibly().waitFor();
+            Ring.unlink(n);
+        }
+    }
+
+    @ParameterizedTest(name = "free descriptors: {0}")
+    @ValueSource(ints = {0, 1})
+    void aRingWaitWatchesItsPeerByPidfdAgainOnceDescriptorsAreBack(int free) throws Exception {
+        // LOAD-07, FAULT-01: with no descriptor left pidfd_open fails (EMFILE), with one left the
+        // pidfd takes it and the watcher's pipe2 fails; either way the wait looks at its peer itself
+        // every 100 ms. That fallback stayed for the life of the handle: it never watched by pidfd
+        // again, and woke ten times a second in every later blocking wait.
+        String n = name("ring-rewatch");
+        Process producer = new ProcessBuilder("sleep", "600").start();
+        try (Ring ring = consumerWaitingFor(n, producer)) {
+            Class.forName("io.ipcbridge.ring.PeerWatch$Entry"); // loaded while descriptors are there
+            Throwable thrown = withFreeDescriptors(free, () -> ring.poll(Duration.ofMillis(50)));
+            assertTrue(thrown == null || thrown instanceof IpcError, () -> "a timed-out wait or an IpcError, not "
+                    + thrown);
+            assertNull(ring.poll(Duration.ofMillis(50)), "nothing is published");
+            assertTrue(Fds.snapshot().containsValue("anon_inode:[pidfd]"), "the producer is watched by a pidfd again");
+            assertTrue(Thread.getAllStackTraces().keySet().stream()
+                    .anyMatch(t -> t.getName().equals("ipcbridge-ring-watcher")), "by the watcher thread");
         } finally {
             producer.destroyForcibly().waitFor();
             Ring.unlink(n);

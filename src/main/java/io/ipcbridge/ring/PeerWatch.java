@@ -25,7 +25,8 @@ import java.util.Set;
  * <p>The waiting thread calls {@link #follow} before it sleeps; the thread runs only while some ring
  * is watched, and {@link #close()} gives the descriptors back. Where pidfd_open(2) is missing
  * (Linux before 5.3), {@link #available()} turns false and the waiter falls back to waking every
- * 100 ms to look at the pids itself.
+ * 100 ms to look at the pids itself; where a pidfd or the watcher's pipe cannot be had for a while
+ * (EMFILE), only until a later {@link #follow} gets them.
  */
 final class PeerWatch implements AutoCloseable {
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
@@ -34,6 +35,8 @@ final class PeerWatch implements AutoCloseable {
     private static final List<Entry> ENTRIES = new ArrayList<>();
     private static Thread thread;
     private static int[] pipe;
+    /** pidfd_open(2) failed with ENOSYS: no pid is ever watched here. */
+    private static volatile boolean missing;
 
     /** One pid watched for one side: the watcher's unit. */
     private static final class Entry {
@@ -93,7 +96,7 @@ final class PeerWatch implements AutoCloseable {
      *     the waiter should check its peers before it sleeps
      */
     boolean follow(int[] pids, int count) throws IOException {
-        if (same(pids, count) && (deaths == 0 || !anyDead(followed))) {
+        if (same(pids, count) && (deaths == 0 || !anyDead(followed)) && (available || missing)) {
             return false;
         }
         int[] wanted = Arrays.copyOf(pids, count);
@@ -102,6 +105,7 @@ final class PeerWatch implements AutoCloseable {
             if (closed) {
                 return false;
             }
+            available = !missing; // tries again what failed before: descriptors may be free now
             boolean changed = false;
             for (int i = mine.size() - 1; i >= 0; i--) {
                 Entry e = mine.get(i);
@@ -128,7 +132,9 @@ final class PeerWatch implements AutoCloseable {
                         died(pid); // also a pid that names another process's thread now (ENOENT, EINVAL)
                         continue;
                     }
-                    available = false; // ENOSYS, EMFILE and the like: the waiter looks itself
+                    // ENOSYS, EMFILE and the like: the waiter looks itself
+                    missing |= e instanceof IpcError failed && failed.errno() == Errors.ENOSYS;
+                    available = false;
                     continue;
                 }
                 Entry e = new Entry(this, pid, pidfd);
