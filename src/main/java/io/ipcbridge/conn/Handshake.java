@@ -47,8 +47,14 @@ final class Handshake {
         c.sendBytes(concat(CHALLENGE, message));
         byte[] response = receiveBounded(c, deadline);
         if (!verify(authkey, message, response)) {
-            c.sendBytes(FAILURE);
-            throw new AuthenticationException(c.name(), "the peer's digest was wrong (another authkey)");
+            AuthenticationException wrong = new AuthenticationException(c.name(),
+                    "the peer's digest was wrong (another authkey)");
+            try {
+                c.sendBytes(FAILURE);
+            } catch (IOException e) {
+                wrong.addSuppressed(e); // the peer did not stay for the verdict (EPIPE)
+            }
+            throw wrong;
         }
         c.sendBytes(WELCOME);
     }

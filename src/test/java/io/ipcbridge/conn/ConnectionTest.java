@@ -304,6 +304,34 @@ class ConnectionTest {
     }
 
     @Test
+    void aClientWithAnotherKeyThatLeavesBeforeTheVerdictIsStillAnAuthenticationFailure() throws Exception {
+        // SEC-08, X-09: a client that answers the challenge with a wrong digest and does not stay for
+        // #FAILURE# made accept() throw PeerClosedException (EPIPE on that send), not the
+        // AuthenticationException it documents: a wrong key passed for an I/O error
+        Address a = Address.unix(dir.resolve("leaves.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Listener listener = Listener.listen(a, "key".getBytes(StandardCharsets.US_ASCII))) {
+                CompletableFuture<Object> accepting = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return listener.accept();
+                    } catch (Exception e) {
+                        return e;
+                    }
+                });
+                try (Socket s = Socket.connect(a, Socket.Type.STREAM)) {
+                    Connection client = Connection.over(s);
+                    assertTrue(client.recv().startsWith("#CHALLENGE#"));
+                    s.shutdownInput(); // gone before the verdict: the listener's next write gets EPIPE
+                    client.sendBytes(new byte[16]);
+                    Object outcome = accepting.get();
+                    assertTrue(outcome instanceof AuthenticationException, String.valueOf(outcome));
+                    assertEquals(1, ((Exception) outcome).getSuppressed().length, "the failed #FAILURE# send");
+                }
+            }
+        });
+    }
+
+    @Test
     void garbageInsteadOfAChallengeIsAProtocolError() throws Exception {
         try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
             Connection c = Connection.over(raw.first());
