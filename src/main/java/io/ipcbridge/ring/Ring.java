@@ -1021,7 +1021,7 @@ public final class Ring implements AutoCloseable {
                 Thread.yield(); // a spinner sharing its CPU with the other side lets it run, as the C side does
             }
             if ((spins & 255) == 255) {
-                checkOpen();
+                waits.checkWaiting();
                 if (Thread.interrupted()) {
                     throw new InterruptedException("interrupted while waiting on ring " + name);
                 }

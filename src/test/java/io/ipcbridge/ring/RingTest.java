@@ -388,21 +388,40 @@ class RingTest {
         // BLOCK: anInterruptEndsAPollAsleepOnTheFutex
         try (Ring ring = Ring.create(name(), 4096).waitStrategy(strategy)) {
             CompletableFuture<byte[]> result = new CompletableFuture<>();
-            Thread t = new Thread(() -> {
-                try {
-                    result.complete(ring.poll((Duration) null));
-                } catch (Throwable e) {
-                    result.completeExceptionally(e);
-                }
-            });
-            t.start();
-            awaitSpinning(t, result);
-            t.interrupt();
+            spinningPoll(ring, result).interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(5, TimeUnit.SECONDS));
             assertEquals(InterruptedException.class, e.getCause().getClass());
             assertTrue(e.getCause().getMessage().contains("while waiting"), e.getCause().getMessage());
             assertTrue(ring.isOpen());
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Ring.WaitStrategy.class, names = {"SPIN", "SPIN_THEN_YIELD"})
+    void closeEndsASpinningPollWithAsynchronousCloseException(Ring.WaitStrategy strategy) throws Exception {
+        // a spinning wait looked at the handle with the check a call makes before it starts,
+        // and so ended in ClosedChannelException, not the AsynchronousCloseException of a close
+        // from another thread that a sleeping wait gets (closeEndsAPollAsleepOnTheFutex...)
+        Ring ring = Ring.create(name(), 4096).waitStrategy(strategy);
+        CompletableFuture<byte[]> result = new CompletableFuture<>();
+        spinningPoll(ring, result);
+        ring.close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(5, TimeUnit.SECONDS));
+        assertEquals(AsynchronousCloseException.class, e.getCause().getClass());
+    }
+
+    /** Starts a thread polling {@code ring} into {@code result}; returns it once it spins in the wait. */
+    private static Thread spinningPoll(Ring ring, CompletableFuture<byte[]> result) {
+        Thread t = new Thread(() -> {
+            try {
+                result.complete(ring.poll((Duration) null));
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        t.start();
+        awaitSpinning(t, result);
+        return t;
     }
 
     /**

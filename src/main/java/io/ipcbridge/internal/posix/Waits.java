@@ -1,6 +1,7 @@
 package io.ipcbridge.internal.posix;
 
 import java.io.IOException;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ public final class Waits {
             throws IOException, InterruptedException {
         SignalledWait wait = new SignalledWait();
         synchronized (this) {
-            check();
+            checkWaiting();
             waits.add(wait);
         }
         try {
@@ -49,6 +50,16 @@ public final class Waits {
     public void check() throws ClosedChannelException {
         if (closed) {
             throw new ClosedChannelException();
+        }
+    }
+
+    /**
+     * Throws {@link AsynchronousCloseException} once {@link #close()} has been called: for a call
+     * under way, which {@link #check()} let begin.
+     */
+    public void checkWaiting() throws AsynchronousCloseException {
+        if (closed) {
+            throw new AsynchronousCloseException();
         }
     }
 
