@@ -405,10 +405,15 @@ static void unwatch_all(struct ipcb_ring *r)
     pthread_mutex_unlock(&watch_lock);
 }
 
+/* pidfd_open failed with ENOSYS: no pid is ever watched in this process. */
+static _Atomic int pidfd_missing;
+
 /*
  * Makes the watcher watch exactly the `n` pids of `pids` for r's side; cheap
- * when they are those followed already. A pid gone already counts as a death
- * at once. Returns 1 if they are watched, 0 if the waiter must look itself.
+ * when they are those followed already and watched. A pid gone already counts
+ * as a death at once. Returns 1 if they are watched, 0 if the waiter must look
+ * itself; then the next call tries again (a pidfd or the thread may be had
+ * now: EMFILE passes), unless pidfd_open is missing (ENOSYS).
  */
 static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
 {
@@ -420,7 +425,7 @@ static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
             found = r->watched[side][j] == pids[i];
         same = found;
     }
-    if (same)
+    if (same && (r->watch_ok[side] || pidfd_missing))
         return r->watch_ok[side];
 
     pthread_mutex_lock(&watch_lock);
@@ -432,10 +437,14 @@ static int follow(struct ipcb_ring *r, int side, const int32_t *pids, int n)
         int slot = -1;
 
         if (pidfd < 0) {
-            if (errno == ESRCH || !alive(pids[i])) /* also a pid that names another process's thread now */
+            int failed = errno;
+
+            if (failed == ESRCH || !alive(pids[i])) { /* also a pid that names another process's thread now */
                 watch_died(r, side);
-            else
+            } else {
+                pidfd_missing |= failed == ENOSYS;
                 ok = 0;
+            }
             continue;
         }
         for (int k = 0; k < WATCH_MAX && slot < 0; k++)

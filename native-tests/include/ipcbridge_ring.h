@@ -231,7 +231,8 @@ _Static_assert(sizeof(struct ipcb_ring_record) == IPCB_RING_RECORD_HEADER, "reco
  * which lives until the process ends, and an eventfd; each watched pid
  * holds a pidfd while its handle waits for it (at most 64 in a process;
  * beyond that, and where pidfd_open or the thread is not available, waits
- * fall back to the 100 ms timeout). ipcb_ring_close drops a handle's
+ * fall back to the 100 ms timeout, and try again at each look, e.g. once
+ * EMFILE has passed). ipcb_ring_close drops a handle's
  * watches. A child of fork starts its own watcher. Link with -pthread.
  *
  * Registration: the first offer/claim registers the caller's pid as a

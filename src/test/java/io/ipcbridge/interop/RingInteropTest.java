@@ -1,6 +1,7 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,7 +64,16 @@ class RingInteropTest {
     }
 
     private Process start(String... args) throws IOException {
-        List<String> argv = new ArrayList<>(List.of(Peers.path("ring_peer")));
+        return launch(new ArrayList<>(List.of(Peers.path("ring_peer"))), args);
+    }
+
+    /** As {@link #start}, with the peer's soft RLIMIT_NOFILE set to {@code fds}. */
+    private Process startWithFds(int fds, String... args) throws IOException {
+        return launch(new ArrayList<>(List.of("bash", "-c", "ulimit -Sn " + fds + " && exec \"$0\" \"$@\"",
+                Peers.path("ring_peer"))), args);
+    }
+
+    private Process launch(List<String> argv, String... args) throws IOException {
         argv.addAll(List.of(args));
         Process p = new ProcessBuilder(argv).redirectError(dir.resolve("err" + peers.size()).toFile()).start();
         peers.add(p);
@@ -666,6 +676,51 @@ class RingInteropTest {
                 assertTrue(elapsed < SECOND, "reported in " + elapsed / 1_000_000 + " ms (multi " + multi + ")");
             }
         }
+    }
+
+    @Test
+    void aCConsumerWatchesItsProducerByPidfdAgainOnceDescriptorsAreBack() throws Exception {
+        // LOAD-07, FAULT-01: with one descriptor free the pidfd takes it and the watcher's eventfd
+        // fails; the C consumer then looks at its producer every 100 ms. It went on doing so for the
+        // life of the handle, never watching by pidfd again once descriptors were free.
+        String n = name();
+        try (Ring ring = Ring.create(n, 1 << 16, MAX, false, 0600)) {
+            stalled(n, 0, 100);
+            Process consumer = startWithFds(4, "consume", n, "1", "1"); // 0, 1, 2 and one more
+            assertTrue(PeerState.awaitInSyscall(consumer.pid(), FUTEX), () -> "consumer asleep: " + stderr(consumer));
+            assertFalse(holdsPidfd(consumer.pid()), "no watch while no descriptor is free");
+            Process raise = new ProcessBuilder("prlimit", "--pid", Long.toString(consumer.pid()), "--nofile=1024:")
+                    .inheritIO().start();
+            assertEquals(0, raise.waitFor(), "prlimit");
+            // each timed sleep of the consumer is a voluntary switch of its thread, after a look at
+            // its watch: two more sleeps than now and it has looked since the limit was raised
+            long switches = voluntarySwitches(consumer.pid());
+            while (!holdsPidfd(consumer.pid()) && voluntarySwitches(consumer.pid()) < switches + 3) {
+                Thread.onSpinWait();
+            }
+            assertTrue(holdsPidfd(consumer.pid()), "the producer is watched by a pidfd again");
+        }
+    }
+
+    private static boolean holdsPidfd(long pid) throws IOException {
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return fds.anyMatch(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().equals("anon_inode:[pidfd]");
+                } catch (IOException closedMeanwhile) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    private static long voluntarySwitches(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/task/" + pid + "/status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        throw new IOException("no voluntary_ctxt_switches for " + pid);
     }
 
     private static long sizeOf(int records) {
