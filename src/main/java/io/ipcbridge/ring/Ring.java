@@ -464,6 +464,7 @@ public final class Ring implements AutoCloseable {
      * {@link #close()} gives it up (the buffer must not be written after that).
      *
      * @return the payload buffer, or null if there was no room in time
+     * @throws IllegalArgumentException if {@code length} is negative or above {@link #maxMessage()}
      * @throws java.nio.channels.AsynchronousCloseException if the handle was closed meanwhile (the
      *     claim is given up)
      */
@@ -487,7 +488,10 @@ public final class Ring implements AutoCloseable {
      */
     private long reserve(int length, Duration timeout) throws IOException, InterruptedException {
         checkOpen();
-        if (length < 0 || length > maxMessage) {
+        if (length < 0) {
+            throw new IllegalArgumentException("ring " + name + ": negative message length: " + length);
+        }
+        if (length > maxMessage) {
             throw new IllegalArgumentException("a message of " + length + " bytes is longer than ring " + name
                     + "'s maximum of " + maxMessage + " bytes");
         }

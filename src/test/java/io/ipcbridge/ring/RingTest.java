@@ -112,6 +112,16 @@ class RingTest {
     }
 
     @Test
+    void aNegativeClaimLengthIsRefusedAsNegativeBeforeAnythingIsRegistered() throws Exception {
+        // bad input is refused with a clear message: -1 was "a message of -1 bytes is longer than ..."
+        try (Ring ring = Ring.create(name(), 4096, 100, false, 0600)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ring.claim(-1, Duration.ZERO));
+            assertEquals("ring " + ring.name() + ": negative message length: -1", e.getMessage());
+            assertTrue(ring.info().producerPids().isEmpty(), "no producer registered");
+        }
+    }
+
+    @Test
     void openingSomethingElseIsRefusedAndNothingIsOverwritten() throws Exception {
         String n = name();
         try (SharedMemory small = SharedMemory.createExclusively(n, 100)) {
