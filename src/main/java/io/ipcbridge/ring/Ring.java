@@ -498,9 +498,9 @@ public final class Ring implements AutoCloseable {
         if (claimAt != NONE) {
             throw new IllegalStateException("ring " + name + ": the previous claim is not committed");
         }
+        long deadline = Deadline.of(timeout);
         registerProducer();
         long record = RingLayout.recordSize(length);
-        long deadline = Deadline.of(timeout);
         for (;;) {
             long pos = multi ? (long) LONGS.getVolatile(map, PRODUCER_POSITION_AT) : (long) LONGS.get(map, PRODUCER_POSITION_AT);
             checkAligned("producer", pos);
@@ -762,8 +762,8 @@ public final class Ring implements AutoCloseable {
     /** Hands the next message to {@code handler}, waiting until the deadline of {@code timeout}. */
     private boolean take(Handler handler, Duration timeout) throws IOException, InterruptedException {
         checkOpen();
-        registerConsumer();
         long deadline = Deadline.of(timeout);
+        registerConsumer();
         for (;;) {
             if (next(handler)) {
                 return true;

@@ -122,6 +122,21 @@ class RingTest {
     }
 
     @Test
+    void aNegativeTimeoutIsRefusedBeforeTheHandleRegistersAsConsumerOrProducer() throws Exception {
+        // bad input is refused before any effect: a poll or offer with a negative timeout registered this
+        // process as the ring's consumer or producer in shared memory first, shutting out another one
+        try (Ring ring = Ring.create(name(), 4096, 100, false, 0600)) {
+            Duration negative = Duration.ofNanos(-1);
+            assertThrows(IllegalArgumentException.class, () -> ring.poll(negative));
+            assertThrows(IllegalArgumentException.class, () -> ring.poll(ByteBuffer.allocate(100), negative));
+            assertThrows(IllegalArgumentException.class, () -> ring.offer(ByteBuffer.allocate(1), negative));
+            assertThrows(IllegalArgumentException.class, () -> ring.claim(1, negative));
+            assertEquals(0, ring.info().consumerPid(), "no consumer registered");
+            assertTrue(ring.info().producerPids().isEmpty(), "no producer registered");
+        }
+    }
+
+    @Test
     void openingSomethingElseIsRefusedAndNothingIsOverwritten() throws Exception {
         String n = name();
         try (SharedMemory small = SharedMemory.createExclusively(n, 100)) {
