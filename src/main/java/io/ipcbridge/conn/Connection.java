@@ -80,8 +80,17 @@ public final class Connection implements AutoCloseable, HasDescriptor {
         this.buffered = in == null ? null : ByteBuffer.allocateDirect(READ_AHEAD).limit(0);
     }
 
-    /** A duplex connection over a connected stream socket, which it takes over. */
+    /**
+     * A duplex connection over a connected stream socket, which it takes over.
+     *
+     * @throws IllegalArgumentException if it is not a stream socket (the framing is a byte stream's:
+     *     a seqpacket or datagram socket would cut messages at its records); it is left open
+     */
     public static Connection over(Socket socket) {
+        if (socket.type() != Socket.Type.STREAM) {
+            throw new IllegalArgumentException(socket.descriptor().name() + " is a " + socket.type()
+                    + " socket; a connection needs a stream socket");
+        }
         return new Connection("connection " + socket.descriptor().name(), socket, socket.descriptor(), socket,
                 socket.descriptor());
     }

@@ -331,6 +331,21 @@ class ConnectionTest {
         });
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"SEQPACKET", "DATAGRAM"})
+    void aSocketThatKeepsMessageBoundariesIsRefusedNotMisframed(Socket.Type type) throws Exception {
+        // the framing is a byte stream's: over a seqpacket socket each write is a record, and a receive
+        // with less room than a record failed (a 100 000-byte message: MessageTruncatedException, recvmsg
+        // cut it to 65 536 bytes), the connection's place in the stream lost
+        var before = Fds.snapshot();
+        try (Socket.Pair p = Socket.pair(type)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Connection.over(p.first()));
+            assertTrue(e.getMessage().contains("a stream socket"), e.getMessage());
+            assertTrue(p.first().isOpen(), "the socket is left to its owner");
+        }
+        Fds.assertNoneAdded(before);
+    }
+
     @Test
     void garbageInsteadOfAChallengeIsAProtocolError() throws Exception {
         try (Socket.Pair raw = Socket.pair(Socket.Type.STREAM)) {
