@@ -676,7 +676,8 @@ public final class Ring implements AutoCloseable {
      * Hands every message there is now to {@code handler}, without waiting; a message handed over is
      * consumed even if the handler throws (see {@link Handler}).
      *
-     * @return how many messages were handled
+     * @return how many messages were handled; a close (by the handler, or another thread) ends the
+     *     poll after the message being handled, the rest staying in the ring
      * @throws NullPointerException if {@code handler} is null (nothing is taken)
      * @throws PeerDiedException if the producer died with nothing left to read (looked at every
      *     100 ms at most; a record a dead producer of a multi-producer ring claimed is skipped)
@@ -685,6 +686,10 @@ public final class Ring implements AutoCloseable {
         Objects.requireNonNull(handler, "handler");
         checkOpen();
         registerConsumer();
+        return pollRegistered(handler);
+    }
+
+    private int pollRegistered(Handler handler) throws IOException {
         int n = drain(handler);
         if (n == 0) {
             checkPeerWhenDue(true);
@@ -697,6 +702,9 @@ public final class Ring implements AutoCloseable {
         int n = 0;
         while (next(handler)) {
             n++;
+            if (!isOpen()) {
+                return n; // what was handed over counts; a closed handle takes no more
+            }
         }
         return n;
     }
@@ -714,12 +722,11 @@ public final class Ring implements AutoCloseable {
     public int poll(Handler handler, Duration timeout) throws IOException, InterruptedException {
         Objects.requireNonNull(handler, "handler");
         long deadline = Deadline.of(timeout);
-        for (;;) {
-            int n = poll(handler);
-            if (n > 0 || !await(this::readable, DATA_FUTEX_AT, DATA_WAITERS_AT, deadline, true)) {
-                return n;
-            }
+        int n = poll(handler);
+        while (n == 0 && await(this::readable, DATA_FUTEX_AT, DATA_WAITERS_AT, deadline, true)) {
+            n = pollRegistered(handler);
         }
+        return n;
     }
 
     /**
@@ -834,6 +841,7 @@ public final class Ring implements AutoCloseable {
         if (handing) { // the head still is at the message handed over: it would come again
             throw new IllegalStateException("ring " + name + ": a poll from inside the handler of a poll");
         }
+        waits.checkWaiting(); // closed since the call began: AsynchronousCloseException
         long start = head;
         try {
             return nextRecord(handler);

@@ -609,4 +609,32 @@ class RingTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aHandlerThatClosesTheRingIsHandedNoMoreMessagesAndTheRestStay(boolean timed) throws Exception {
+        // a poll went on draining a handle closed under it, handing messages over after close
+        // (its consumer registration gone); it ends after the message being handled
+        String n = name();
+        try (Ring producer = Ring.create(n, 4096, 100, false, 0600)) {
+            for (String m : List.of("one", "two", "three")) {
+                assertTrue(producer.offer(bytes(m)));
+            }
+            Ring consumer = Ring.open(n);
+            List<String> handed = new ArrayList<>();
+            Ring.Handler closing = m -> {
+                byte[] b = new byte[m.remaining()];
+                m.get(b);
+                handed.add(text(b));
+                consumer.close();
+            };
+            assertEquals(1, timed ? consumer.poll(closing, Duration.ofSeconds(5)) : consumer.poll(closing));
+            assertEquals(List.of("one"), handed);
+            assertThrows(ClosedChannelException.class, () -> consumer.poll(closing));
+            try (Ring next = Ring.open(n)) {
+                assertEquals("two", text(next.poll(Duration.ZERO)));
+                assertEquals("three", text(next.poll(Duration.ZERO)));
+            }
+        }
+    }
 }
