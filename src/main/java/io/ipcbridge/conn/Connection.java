@@ -3,6 +3,7 @@ package io.ipcbridge.conn;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.Socket;
@@ -98,13 +99,32 @@ public final class Connection implements AutoCloseable, HasDescriptor {
     /**
      * A connection that reads {@code source} and writes {@code sink} (either may be null for a
      * one-way end), taking them over: e.g. a pipe from a parent on fd 3 ({@code Descriptor.adopt}).
+     *
+     * @throws IllegalArgumentException if either is a socket but a stream one (read(2) would drop
+     *     the rest of a seqpacket or datagram record); both are left open
+     * @throws java.nio.channels.ClosedChannelException if either is closed
      */
-    public static Connection over(Descriptor source, Descriptor sink) {
+    public static Connection over(Descriptor source, Descriptor sink) throws IOException {
         if (source == null && sink == null) {
             throw new IllegalArgumentException("a connection needs a side to read or to write");
         }
+        checkStream(source);
+        checkStream(sink);
         String n = "connection " + (source != null ? source.name() : sink.name());
         return new Connection(n, source, source, sink, sink);
+    }
+
+    /** Refuses a socket {@code d} that keeps record boundaries: the framing is a byte stream's. */
+    private static void checkStream(Descriptor d) throws IOException {
+        if (d == null) {
+            return;
+        }
+        int type = d.withFd(f -> SocketCalls.typeOrNone(f, d.name()));
+        if (type >= 0 && type != SocketCalls.SOCK_STREAM) {
+            throw new IllegalArgumentException(d.name() + " is a " + (type == SocketCalls.SOCK_SEQPACKET ? "SEQPACKET"
+                    : type == SocketCalls.SOCK_DGRAM ? "DATAGRAM" : "type " + type)
+                    + " socket; a connection needs a stream socket");
+        }
     }
 
     /** The two ends made by {@link #pipe}. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.Descriptor;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.socket.Address;
@@ -342,6 +343,26 @@ class ConnectionTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Connection.over(p.first()));
             assertTrue(e.getMessage().contains("a stream socket"), e.getMessage());
             assertTrue(p.first().isOpen(), "the socket is left to its owner");
+        }
+        Fds.assertNoneAdded(before);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"SEQPACKET", "DATAGRAM"})
+    void aDescriptorThatKeepsMessageBoundariesIsRefusedNotMisframed(Socket.Type type) throws Exception {
+        // UDS-09, UDS-11: an inherited socket taken as a descriptor (Descriptor.adopt) is read with
+        // read(2), which drops the rest of a record silently: a 100 000-byte message sent in one record
+        // lost 34 456 bytes, and the frames after it were taken as the rest of its payload
+        var before = Fds.snapshot();
+        try (Socket.Pair p = Socket.pair(type); Pipe pipe = Pipe.open()) {
+            Descriptor d = p.first().descriptor();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Connection.over(d, d));
+            assertTrue(e.getMessage().contains("a stream socket"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Connection.over(pipe.source().descriptor(), d));
+            assertTrue(d.isOpen(), "the descriptor is left to its owner");
+            // a pipe, or a stream socket, is still a connection's
+            Connection.over(pipe.source().descriptor(), pipe.sink().descriptor()).send("still");
+            assertEquals("still", Connection.over(pipe.source().descriptor(), null).recv());
         }
         Fds.assertNoneAdded(before);
     }

@@ -176,6 +176,19 @@ public final class SocketCalls {
         return value[0];
     }
 
+    /** getsockopt(SO_TYPE): the type of socket {@code fd} is, or -1 if it is no socket (ENOTSOCK). */
+    public static int typeOrNone(int fd, String object) throws IOException {
+        int[] value = new int[1];
+        if (NativeCalls.getsockopt(fd, SOL_SOCKET, SO_TYPE, value, new int[] {4}) != 0) {
+            int e = errno();
+            if (e == Errors.ENOTSOCK) {
+                return -1;
+            }
+            throw Errors.exception("getsockopt", object, e);
+        }
+        return value[0];
+    }
+
     /** setsockopt(2) of an int option. */
     public static void setInt(int fd, int level, int name, int value, String object) throws IOException {
         if (NativeCalls.setsockopt(fd, level, name, new int[] {value}, 4) != 0) {
