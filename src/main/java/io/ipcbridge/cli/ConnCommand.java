@@ -36,7 +36,8 @@ import picocli.CommandLine.TypeConversionException;
  * usage errors (exit 2). The authkey file's bytes are the key, less one trailing "\n" (so that
  * {@code echo secret > key} gives the key {@code secret}); an empty key is refused (exit 1): the
  * library treats it as "no authentication", Python as a key. A failed handshake is exit 1 with one
- * line, one not complete within {@link Connection#DEFAULT_HANDSHAKE_TIMEOUT} exit 3; a peer that
+ * line; a connect not accepted, or a handshake not complete, within
+ * {@link Connection#DEFAULT_HANDSHAKE_TIMEOUT} exit 3; a peer that
  * closes between messages before N came is exit 1, "the peer closed after K of N messages", after
  * writing the K.
  */
@@ -45,7 +46,8 @@ import picocli.CommandLine.TypeConversionException;
                 + "big-endian length, then the bytes), with its authkey handshake: talk to a Python Listener "
                 + "or Client, or to another ipcbridge.",
             "ADDRESS: unix:PATH | abstract:NAME | tcp:HOST:PORT (IPv6: tcp:[::1]:PORT).",
-            "With an authkey, a peer that does not complete the handshake within 10s is exit status 3."},
+            "A listener that does not accept the connection within 10s is exit status 3, and so, with an "
+                + "authkey, is a peer that does not complete the handshake within 10s."},
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {ConnCommand.Send.class, ConnCommand.Receive.class, ConnCommand.Listen.class,
                 HelpCommand.class})
@@ -110,8 +112,13 @@ final class ConnCommand {
         /** What went wrong with {@code e}, as one line naming ADDRESS as it was given. */
         Exception named(Exception e) {
             if (e instanceof SocketTimeoutException) {
-                return CommandFailure.timedOut("poll", endpoint.text(), "the handshake did not complete within "
-                        + Durations.format(Connection.DEFAULT_HANDSHAKE_TIMEOUT));
+                String within = " within " + Durations.format(Connection.DEFAULT_HANDSHAKE_TIMEOUT);
+                // Socket.connect's own timeout names its call: the listener never took the connection
+                // (a full backlog), with or without a key; any other is the handshake's
+                return String.valueOf(e.getMessage()).startsWith("connect(")
+                        ? CommandFailure.timedOut("connect", endpoint.text(), "the listener did not accept the "
+                                + "connection" + within)
+                        : CommandFailure.timedOut("poll", endpoint.text(), "the handshake did not complete" + within);
             }
             if (e instanceof AuthenticationException) {
                 String m = String.valueOf(e.getMessage());

@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Backlogs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,6 +131,26 @@ class ConnCommandTest {
             assertEquals("ipcbridge: poll(unix:" + socket + "): ETIMEDOUT (Connection timed out): the handshake did"
                     + " not complete within 10s" + NL, r.err());
             assertEquals("", r.out());
+        }
+    }
+
+    @Test
+    void aConnectNobodyAcceptsIsExitThreeNamingTheConnectNotAHandshake() throws Exception {
+        // CLI-02, LOAD-02: no key, so no handshake; the listener's backlog is full and the connect
+        // waits for room for 10 s (the line said "poll(...): the handshake did not complete")
+        Address a = Address.unix(dir.resolve("full.sock"));
+        List<Socket> clients = new ArrayList<>();
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+            Backlogs.fill(a, clients);
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> Cli.run("conn", "send", "unix:" + dir.resolve("full.sock"), "m"));
+            assertEquals(3, r.status(), r::toString);
+            assertEquals("ipcbridge: connect(unix:" + dir.resolve("full.sock") + "): ETIMEDOUT (Connection timed out): "
+                    + "the listener did not accept the connection within 10s" + NL, r.err());
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
         }
     }
 }

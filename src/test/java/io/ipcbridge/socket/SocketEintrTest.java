@@ -12,6 +12,7 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.conn.Connection;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.testing.Backlogs;
 import io.ipcbridge.testing.Blocked;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -45,7 +46,7 @@ class SocketEintrTest {
         Address a = Address.unix(dir.resolve("full.sock"));
         List<Socket> clients = new ArrayList<>();
         try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
-            SocketFaultTest.fillBacklog(a, clients);
+            Backlogs.fill(a, clients);
             AtomicLong handle = new AtomicLong();
             AtomicInteger tid = new AtomicInteger();
             CompletableFuture<Socket> result = new CompletableFuture<>();
@@ -102,7 +103,7 @@ class SocketEintrTest {
         Address a = Address.unix(dir.resolve("full.sock"));
         List<Socket> clients = new ArrayList<>();
         try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
-            SocketFaultTest.fillBacklog(a, clients);
+            Backlogs.fill(a, clients);
             assertTimeoutPreemptively(LIMIT, () -> {
                 AtomicLong handle = new AtomicLong();
                 Blocked.Call<Socket> connect = Blocked.start(() -> {

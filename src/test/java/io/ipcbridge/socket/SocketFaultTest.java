@@ -20,6 +20,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.testing.Backlogs;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import java.io.IOException;
@@ -570,21 +571,6 @@ class SocketFaultTest {
                 StandardCharsets.US_ASCII).trim());
     }
 
-    /**
-     * Connects to {@code a} into {@code clients} (which the caller closes) until its backlog is full:
-     * then a bounded connect times out.
-     */
-    static void fillBacklog(Address a, List<Socket> clients) throws IOException {
-        try {
-            for (;;) {
-                clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ofMillis(20)));
-                assertTrue(clients.size() < 10_000, "the backlog is bounded");
-            }
-        } catch (SocketTimeoutException full) {
-            // full
-        }
-    }
-
     @Test
     @DisplayName("LOAD-02 (backlog overflow): a connect to a full backlog waits for room, never returns unconnected")
     void aConnectToAFullBacklogWaitsAndNeverReturnsUnconnected() throws Exception {
@@ -592,7 +578,7 @@ class SocketFaultTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             List<Socket> clients = new java.util.ArrayList<>();
             try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
-                fillBacklog(a, clients);
+                Backlogs.fill(a, clients);
                 assertTrue(clients.size() > 1, "some connects fit: " + clients.size());
                 assertThrows(SocketTimeoutException.class, () -> Socket.connect(a, Socket.Type.STREAM, Duration.ZERO));
                 for (Socket c : clients) {
