@@ -158,9 +158,11 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * {@link Listener}) at {@code address} and, with an authkey, answers its challenge and then
      * challenges it, all within {@link #DEFAULT_HANDSHAKE_TIMEOUT}.
      *
-     * @param authkey the shared key, or null (or empty, as in Python) for none
+     * @param authkey the shared key, or null or empty for none (as a Listener, Python's too, takes an
+     *     empty key; Python's Client instead authenticates with it, and waits for a challenge)
      * @throws AuthenticationException if the keys differ
-     * @throws SocketTimeoutException if the listener does not complete the handshake in time
+     * @throws SocketTimeoutException if the listener does not accept the connection, or complete the
+     *     handshake, in time
      */
     public static Connection connect(Address address, byte[] authkey) throws IOException {
         return connect(address, authkey, DEFAULT_HANDSHAKE_TIMEOUT);
@@ -170,7 +172,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * As {@link #connect(Address, byte[])}, with {@code timeout} for connecting and the handshake
      * together, so a listener that accepts and then stays silent cannot hold the caller for ever.
      *
-     * @param authkey the shared key, or null (or empty, as in Python) for none
+     * @param authkey the shared key, or null or empty for none, as {@link #connect(Address, byte[])} says
      * @param timeout how long connecting and authenticating may take; zero allows no waiting
      * @throws AuthenticationException if the keys differ
      * @throws SocketTimeoutException if the timeout passes first (the connection is then closed)
