@@ -1,6 +1,7 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.conn.AuthenticationException;
 import io.ipcbridge.conn.Connection;
 import io.ipcbridge.conn.Listener;
+import io.ipcbridge.conn.ProtocolException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.Callable;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,36 +58,48 @@ class ConnectionPythonTest {
                 + "for i in range(n):\n"
                 + "    c.send_bytes(bytes([i % 251]) * size(i))\n"
                 + "c.close()\n";
-        assertTimeoutPreemptively(LIMIT, () -> {
-            try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open();
-                    ChildProcess python = Command.of("python3", "-c", script, Integer.toString(MESSAGES))
-                            .fd(3, pair.second()).stdout(out.sink()).start();
-                    Connection c = Connection.over(pair.first())) {
-                pair.second().close();
-                out.sink().close();
-                CRC32 sent = new CRC32();
-                for (int i = 0; i < MESSAGES; i++) {
-                    byte[] m = message(i);
-                    sent.update(m);
-                    c.sendBytes(m);
-                }
-                CRC32 received = new CRC32();
-                for (int i = 0; i < MESSAGES; i++) {
-                    byte[] m = c.recvBytes();
-                    assertEquals(size(i), m.length, "message " + i);
-                    received.update(m);
-                }
-                assertEquals(String.format("%08x", sent.getValue()),
-                        new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII).trim(),
-                        "Python's checksum of what Java sent");
-                CRC32 expected = new CRC32();
-                for (int i = 0; i < MESSAGES; i++) {
-                    expected.update(message(i));
-                }
-                assertEquals(expected.getValue(), received.getValue(), "Java's checksum of what Python sent");
-                assertEquals(0, python.waitFor().code());
+        assertTimeoutPreemptively(LIMIT, () -> withPythonOnFd3(script, Integer.toString(MESSAGES), (c, output) -> {
+            CRC32 sent = new CRC32();
+            for (int i = 0; i < MESSAGES; i++) {
+                byte[] m = message(i);
+                sent.update(m);
+                c.sendBytes(m);
             }
-        });
+            CRC32 received = new CRC32();
+            for (int i = 0; i < MESSAGES; i++) {
+                byte[] m = c.recvBytes();
+                assertEquals(size(i), m.length, "message " + i);
+                received.update(m);
+            }
+            assertEquals(String.format("%08x", sent.getValue()), output.call(), "Python's checksum of what Java sent");
+            CRC32 expected = new CRC32();
+            for (int i = 0; i < MESSAGES; i++) {
+                expected.update(message(i));
+            }
+            assertEquals(expected.getValue(), received.getValue(), "Java's checksum of what Python sent");
+        }));
+    }
+
+    /** What Java does with Python on fd 3: {@code output} reads Python's stdout to its end, trimmed. */
+    @FunctionalInterface
+    private interface OnFd3 {
+        void run(Connection c, Callable<String> output) throws Exception;
+    }
+
+    /**
+     * Runs {@code script} with the argument {@code arg}, its end of a stream socket pair on fd 3, and
+     * {@code body} with this end as a connection; Python must then exit 0.
+     */
+    private static void withPythonOnFd3(String script, String arg, OnFd3 body) throws Exception {
+        try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open();
+                ChildProcess python = Command.of("python3", "-c", script, arg).fd(3, pair.second())
+                        .stdout(out.sink()).start();
+                Connection c = Connection.over(pair.first())) {
+            pair.second().close();
+            out.sink().close();
+            body.run(c, () -> new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII).trim());
+            assertEquals(0, python.waitFor().code());
+        }
     }
 
     private static String python(String script, String... args) throws Exception {
@@ -167,5 +182,27 @@ class ConnectionPythonTest {
                 assertEquals(0, py.waitFor().code());
             }
         });
+    }
+
+    @Test
+    void pythonsLongFormHeaderIsReadAndRefusedBeforeItsPayload() throws Exception {
+        // CPython frames a message over 0x7FFFFFFF bytes as -1 and an 8-byte length; no Java array
+        // holds one, so the header is refused before any payload is allocated, the connection
+        // closed, and Python's send fails (an untouched anonymous mapping: no memory on either side)
+        String script = "import mmap\n"
+                + "from multiprocessing.connection import Connection\n"
+                + "c = Connection(3)\n"
+                + "m = mmap.mmap(-1, (1 << 31) + 1)\n"
+                + "try:\n"
+                + "    c.send_bytes(m); print('sent')\n"
+                + "except OSError as e:\n"
+                + "    print(type(e).__name__)\n";
+        assertTimeoutPreemptively(LIMIT, () -> withPythonOnFd3(script, "", (c, output) -> {
+            ProtocolException e = assertThrows(ProtocolException.class, c::recvBytes);
+            assertTrue(e.getMessage().contains("a frame of 2147483649 bytes announced"), e.getMessage());
+            assertFalse(c.isOpen(), "the connection is closed");
+            String outcome = output.call();
+            assertTrue(outcome.equals("BrokenPipeError") || outcome.equals("ConnectionResetError"), outcome);
+        }));
     }
 }
