@@ -1,9 +1,12 @@
 package io.ipcbridge.conn;
 
+import io.ipcbridge.ConnectionResetException;
+import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.internal.posix.Deadline;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.channels.AsynchronousCloseException;
 import java.time.Duration;
@@ -59,6 +62,8 @@ public final class Listener implements AutoCloseable {
      * @throws AuthenticationException if its key differs (it has been sent #FAILURE# and closed)
      * @throws java.net.SocketTimeoutException if the client does not complete the handshake in time
      *     (it has been closed)
+     * @throws EOFException if the client hung up during the handshake (a health check, a port
+     *     scan); the listener goes on, as after the two above
      */
     public Connection accept() throws IOException {
         Connection c = Connection.over(server.accept());
@@ -69,8 +74,16 @@ public final class Listener implements AutoCloseable {
                     throw new AsynchronousCloseException();
                 }
                 long deadline = Deadline.of(handshakeTimeout);
-                Handshake.deliver(c, authkey, deadline);
-                Handshake.answer(c, authkey, deadline);
+                try {
+                    Handshake.deliver(c, authkey, deadline);
+                    Handshake.answer(c, authkey, deadline);
+                } catch (EOFException | PeerClosedException | ConnectionResetException gone) {
+                    // one exception for a client gone, whichever call met it first (Python: EOFError
+                    // or BrokenPipeError), so that an accept loop can tell it from a failing listener
+                    EOFException e = new EOFException(c.name() + ": the client hung up during the handshake");
+                    e.initCause(gone);
+                    throw e;
+                }
                 handshaking.remove(c);
                 if (closed) { // close() came as the handshake ended: nothing is handed out after it
                     throw new AsynchronousCloseException();

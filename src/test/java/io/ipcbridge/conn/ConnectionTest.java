@@ -332,6 +332,48 @@ class ConnectionTest {
         });
     }
 
+    @ParameterizedTest(name = "after the challenge: {0}")
+    @ValueSource(booleans = {false, true})
+    void aClientThatHangsUpInTheHandshakeIsAnEndOfFileAndTheListenerGoesOn(boolean readChallenge) throws Exception {
+        // X-09: a client gone in the middle of the handshake (a port scan, a health check) is told as
+        // EOFException, as Python's accept raises EOFError; the listener serves the next client
+        Address a = Address.unix(dir.resolve("hangup.sock"));
+        byte[] key = "key".getBytes(StandardCharsets.US_ASCII);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Listener listener = Listener.listen(a, key)) {
+                var before = Fds.snapshot();
+                CompletableFuture<Object> accepting = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return listener.accept();
+                    } catch (Exception e) {
+                        return e;
+                    }
+                });
+                try (Socket s = Socket.connect(a, Socket.Type.STREAM)) {
+                    if (readChallenge) {
+                        assertTrue(Connection.over(s).recv().startsWith("#CHALLENGE#"));
+                    }
+                }
+                Object outcome = accepting.get();
+                assertTrue(outcome instanceof EOFException, String.valueOf(outcome));
+                assertTrue(((Exception) outcome).getMessage().contains("during the handshake"),
+                        ((Exception) outcome).getMessage());
+                Fds.assertNoneAdded(before);
+                CompletableFuture<String> served = CompletableFuture.supplyAsync(() -> {
+                    try (Connection c = listener.accept()) {
+                        return c.recv();
+                    } catch (Exception e) {
+                        return e.toString();
+                    }
+                });
+                try (Connection c = Connection.connect(a, key)) {
+                    c.send("next");
+                }
+                assertEquals("next", served.get());
+            }
+        });
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"SEQPACKET", "DATAGRAM"})
     void aSocketThatKeepsMessageBoundariesIsRefusedNotMisframed(Socket.Type type) throws Exception {
