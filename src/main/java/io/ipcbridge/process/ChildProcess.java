@@ -63,8 +63,9 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     /**
-     * Waits at most {@code timeout} for the child to end; zero checks without waiting, and a timeout
-     * too long to count in nanoseconds waits without limit.
+     * Waits at most {@code timeout} for the child to end; zero checks without waiting (so, as with
+     * {@link Process#waitFor(long, java.util.concurrent.TimeUnit)}, an interrupt is not taken), and a
+     * timeout too long to count in nanoseconds waits without limit.
      *
      * @return the exit status, or empty if the child is still running when the timeout passes
      * @throws IllegalArgumentException if {@code timeout} is negative, before any wait
@@ -75,8 +76,9 @@ public final class ChildProcess implements AutoCloseable {
 
     /** Waits until {@code deadline} ({@link Deadline}) for the child to end. */
     Optional<ExitStatus> waitUntil(long deadline) throws IOException, InterruptedException {
-        Optional<ExitStatus> already = exitStatus(); // as Process.waitFor: no wait, so no interrupt to take
-        if (already.isPresent()) {
+        Optional<ExitStatus> already = exitStatus();
+        // as Process.waitFor: no wait (the child has ended, or the timeout is zero), so no interrupt to take
+        if (already.isPresent() || Deadline.passed(deadline)) {
             return already;
         }
         try {

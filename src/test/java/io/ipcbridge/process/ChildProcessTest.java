@@ -281,6 +281,22 @@ class ChildProcessTest {
     }
 
     @Test
+    void aCheckWithoutWaitingOnAnInterruptedThreadIsEmptyWhileTheChildRuns() throws Exception {
+        // as Process.waitFor(0, unit) returns false, a zero timeout checks without waiting, so
+        // there is no wait to interrupt; it threw InterruptedException for a child still running
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipe hold = Pipe.open(); ChildProcess c = Command.of("cat").stdin(hold.source()).start()) {
+                Thread.currentThread().interrupt();
+                Optional<ExitStatus> status = c.waitFor(Duration.ZERO);
+                assertTrue(Thread.interrupted(), "the interrupt is kept");
+                assertEquals(Optional.empty(), status);
+                hold.sink().close();
+                assertTrue(c.waitFor().success(), "cat ends at end of file");
+            }
+        });
+    }
+
+    @Test
     void closeKillsAndReapsAChildStillRunning() throws Exception {
         Pipe hold = Pipe.open();
         ChildProcess c = Command.of("cat").stdin(hold.source()).start();
