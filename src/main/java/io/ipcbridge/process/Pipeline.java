@@ -250,8 +250,9 @@ public final class Pipeline {
         }
 
         /**
-         * Waits at most {@code timeout} for every stage; zero checks without waiting, and a timeout
-         * too long to count in nanoseconds waits without limit.
+         * Waits at most {@code timeout} for every stage; zero checks without waiting (so, as with
+         * {@link ChildProcess#waitFor(Duration)}, an interrupt is not taken), and a timeout too long
+         * to count in nanoseconds waits without limit.
          *
          * @return each stage's status, or empty if one still runs when the timeout passes
          * @throws IllegalArgumentException if {@code timeout} is negative, before any wait
@@ -264,15 +265,7 @@ public final class Pipeline {
                 if (stage instanceof ChildProcess child) {
                     status = child.waitUntil(deadline);
                 } else {
-                    CompletableFuture<?> future = (CompletableFuture<?>) stage;
-                    try {
-                        status = Optional.of((ExitStatus) (deadline == Deadline.NEVER ? future.get()
-                                : future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)));
-                    } catch (TimeoutException e) {
-                        status = Optional.empty();
-                    } catch (ExecutionException e) {
-                        throw new IllegalStateException("Java stage failed unexpectedly", e.getCause());
-                    }
+                    status = javaStatus((CompletableFuture<?>) stage, deadline);
                 }
                 if (status.isEmpty()) {
                     return Optional.empty();
@@ -280,6 +273,22 @@ public final class Pipeline {
                 statuses.add(status.get());
             }
             return Optional.of(statuses);
+        }
+
+        /** Waits until {@code deadline} ({@link Deadline}) for a Java stage to end. */
+        private static Optional<ExitStatus> javaStatus(CompletableFuture<?> future, long deadline)
+                throws InterruptedException {
+            if (!future.isDone() && Deadline.passed(deadline)) {
+                return Optional.empty(); // no wait, so no interrupt to take, as for a command
+            }
+            try {
+                return Optional.of((ExitStatus) (deadline == Deadline.NEVER ? future.get()
+                        : future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)));
+            } catch (TimeoutException e) {
+                return Optional.empty();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("Java stage failed unexpectedly", e.getCause());
+            }
         }
 
         /**

@@ -263,6 +263,31 @@ class PipelineTest {
         });
     }
 
+    @Test
+    void aCheckWithoutWaitingOnAnInterruptedThreadIsEmptyWhileAStageRuns() throws Exception {
+        // as Process.waitFor(0, unit) and ChildProcess.waitFor(ZERO), a zero timeout checks
+        // without waiting, so there is no wait to interrupt; a running command or Java stage made it
+        // throw InterruptedException (and a Java stage cleared the interrupt)
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Stage java = Stage.java((stdin, stdout) -> {
+                stdin.transferTo(stdout);
+                return 0;
+            });
+            for (List<Stage> stages : List.of(List.of(Stage.command("cat"), java), List.of(java, Stage.command("cat")))) {
+                Pipe in = Pipe.open();
+                try (Pipeline.Run run = Pipeline.of(stages).input(in.source()).start()) {
+                    Thread.currentThread().interrupt();
+                    Optional<List<ExitStatus>> statuses = run.waitFor(Duration.ZERO);
+                    assertTrue(Thread.interrupted(), "the interrupt is kept");
+                    assertEquals(Optional.empty(), statuses, stages.toString());
+                    in.sink().close();
+                    assertEquals("", read(run));
+                    assertEquals(List.of(ExitStatus.exited(0), ExitStatus.exited(0)), run.waitFor());
+                }
+            }
+        });
+    }
+
     private static Set<Long> children() {
         return ProcessHandle.current().children().map(ProcessHandle::pid).collect(Collectors.toSet());
     }
