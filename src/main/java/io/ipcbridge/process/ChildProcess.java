@@ -5,6 +5,7 @@ import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.SignalledWait;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
+import java.lang.ref.Cleaner;
 import java.nio.channels.ClosedByInterruptException;
 import java.time.Duration;
 import java.util.Objects;
@@ -15,18 +16,25 @@ import java.util.Optional;
  * through pidfd_send_signal(2), so a signal can never reach another process that reused the pid.
  *
  * <p>{@link #close()} does not leave a zombie or an orphan behind: a child still running is killed
- * (SIGKILL) and reaped. Wait for it first when it should finish its work.
+ * (SIGKILL) and reaped. Wait for it first when it should finish its work. A child dropped without
+ * {@code close()} or a wait that reaped it runs on, and is reaped when it ends (a daemon thread
+ * waits for it once the garbage collector finds it dropped), as the JDK reaps a {@link Process}.
  */
 public final class ChildProcess implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final int pid;
     private final String program;
     private final Descriptor pidfd;
+    private final ReapWhenDropped dropped;
     private ExitStatus status;
 
     private ChildProcess(int pid, String program, Descriptor pidfd) {
         this.pid = pid;
         this.program = program;
         this.pidfd = pidfd;
+        this.dropped = new ReapWhenDropped(pid);
+        CLEANER.register(this, dropped);
     }
 
     static ChildProcess adopt(int pid, String program) throws IOException {
@@ -109,6 +117,7 @@ public final class ChildProcess implements AutoCloseable {
                 return Optional.empty();
             }
             status = ExitStatus.fromWaitStatus(raw);
+            dropped.reaped = true;
             return Optional.of(status);
         }
     }
@@ -165,5 +174,27 @@ public final class ChildProcess implements AutoCloseable {
     @Override
     public String toString() {
         return "ChildProcess[" + pid + " " + Objects.toString(program) + "]";
+    }
+
+    /**
+     * The Cleaner's action: unless the child was reaped, a daemon thread waits for it to end and
+     * reaps it. Holds the pid only, never the ChildProcess.
+     */
+    private static final class ReapWhenDropped implements Runnable {
+        private final int pid;
+        private volatile boolean reaped;
+
+        ReapWhenDropped(int pid) {
+            this.pid = pid;
+        }
+
+        @Override
+        public void run() {
+            if (!reaped) {
+                Thread reaper = new Thread(() -> Syscalls.awaitAndReap(pid), "ipcbridge-reaper-" + pid);
+                reaper.setDaemon(true);
+                reaper.start();
+            }
+        }
     }
 }

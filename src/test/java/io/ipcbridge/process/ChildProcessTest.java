@@ -307,6 +307,26 @@ class ChildProcessTest {
     }
 
     @Test
+    void childrenDroppedWithoutCloseOrWaitAreReapedNotLeftAsZombies() throws Exception {
+        // the Cleaner closed a dropped child's pidfd, but nothing reaped the child, so each one
+        // stayed a zombie (a slot in the process table, counted in RLIMIT_NPROC) for the life of the
+        // JVM; the JDK reaps a Process nobody waits for. A dropped child is not killed: it runs on
+        assertTimeoutPreemptively(LIMIT, () -> {
+            java.util.Set<Long> dropped = new java.util.HashSet<>();
+            for (int i = 0; i < 20; i++) {
+                dropped.add((long) Command.of("true").start().pid());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (ProcessHandle.current().children().anyMatch(c -> dropped.contains(c.pid()))
+                    && System.nanoTime() < deadline) {
+                System.gc();
+            }
+            assertEquals(List.of(), ProcessHandle.current().children().filter(c -> dropped.contains(c.pid())).toList(),
+                    "children still unreaped");
+        });
+    }
+
+    @Test
     void aMissingProgramFailsWithNoSuchFileNamingTheCall() {
         NoSuchFileException e = assertThrows(NoSuchFileException.class,
                 () -> Command.of("no-such-program-ipcbridge").start());

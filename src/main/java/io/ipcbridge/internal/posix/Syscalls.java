@@ -744,6 +744,11 @@ public final class Syscalls {
      */
     public static void killAndReap(int pid) {
         NativeCalls.LIBC.kill(pid, SIGKILL);
+        awaitAndReap(pid);
+    }
+
+    /** A blocking waitpid(2): waits for child {@code pid} to end and reaps it; reports nothing. */
+    public static void awaitAndReap(int pid) {
         int[] status = new int[1];
         while (NativeCalls.LIBC.waitpid(pid, status, 0) < 0 && jnrErrno() == Errors.EINTR) {
             // a signal came: wait again
