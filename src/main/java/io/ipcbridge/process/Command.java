@@ -5,11 +5,15 @@ import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -41,7 +45,12 @@ import java.util.TreeMap;
 public final class Command {
     private final List<String> argv;
     private final TreeMap<Integer, Descriptor> fds = new TreeMap<>();
+    /** Every "NAME=value" the process started with, as bytes, each closed by a NUL. */
+    private static final Path STARTUP_ENVIRONMENT = Path.of("/proc/self/environ");
+
     private Map<String, String> environment;
+    /** Whether the child also gets the startup variables that {@link #environment} does not set. */
+    private boolean withStartupEnvironment;
     private Path directory;
 
     private Command(List<String> argv) {
@@ -99,15 +108,18 @@ public final class Command {
     }
 
     /**
-     * Sets one variable in the child's environment. The first call starts it from
-     * {@link System#getenv()}, the JVM's environment as the JVM started, as
-     * {@link ProcessBuilder#environment()} does; without this or {@link #environment} the child
-     * gets the process's environment as it is at the spawn.
+     * Sets one variable in the child's environment. The first call starts it from the environment
+     * the JVM started with (what {@link System#getenv()} shows), as
+     * {@link ProcessBuilder#environment()} does, and as that does, passes each variable it was not
+     * asked to set with its bytes as they were, not decoded in the locale's charset and encoded
+     * again; without this or {@link #environment} the child gets the process's environment as it is
+     * at the spawn.
      */
     public Command env(String name, String value) {
         checkVariable(name, value);
         if (environment == null) {
-            environment = new TreeMap<>(System.getenv());
+            environment = new TreeMap<>();
+            withStartupEnvironment = true;
         }
         environment.put(name, value);
         return this;
@@ -129,6 +141,7 @@ public final class Command {
             all.put(name, value);
         });
         environment = all;
+        withStartupEnvironment = false;
         return this;
     }
 
@@ -181,15 +194,31 @@ public final class Command {
             held.add(e.getValue());
         }
         checkLimit(targets, sources);
-        List<String> env = null;
-        if (environment != null) {
-            env = new ArrayList<>(environment.size());
-            for (Map.Entry<String, String> e : environment.entrySet()) {
-                env.add(e.getKey() + "=" + e.getValue());
+        int pid = spawnHolding(held, 0, targets, sources, environment == null ? null : environmentEntries());
+        return ChildProcess.adopt(pid, argv.get(0));
+    }
+
+    /**
+     * The child's "NAME=value" entries: those set, in UTF-8, and with {@link #env} the startup
+     * ones it does not set, byte for byte (compared as ISO-8859-1, which maps each byte to a char).
+     */
+    private List<byte[]> environmentEntries() throws IOException {
+        List<byte[]> entries = new ArrayList<>();
+        if (withStartupEnvironment) {
+            Set<String> set = new HashSet<>();
+            for (String name : environment.keySet()) {
+                set.add(new String(name.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
+            }
+            String block = new String(Files.readAllBytes(STARTUP_ENVIRONMENT), StandardCharsets.ISO_8859_1);
+            for (String entry : block.split("\0")) {
+                int eq = entry.indexOf('=');
+                if (eq > 0 && !set.contains(entry.substring(0, eq))) { // as the JDK, none without a name
+                    entries.add(entry.getBytes(StandardCharsets.ISO_8859_1));
+                }
             }
         }
-        int pid = spawnHolding(held, 0, targets, sources, env);
-        return ChildProcess.adopt(pid, argv.get(0));
+        environment.forEach((name, value) -> entries.add((name + "=" + value).getBytes(StandardCharsets.UTF_8)));
+        return entries;
     }
 
     /**
@@ -217,7 +246,7 @@ public final class Command {
     }
 
     /** Spawns while holding every placed descriptor open, so none can be closed and reused meanwhile. */
-    private int spawnHolding(List<Descriptor> held, int index, int[] targets, int[] sources, List<String> env)
+    private int spawnHolding(List<Descriptor> held, int index, int[] targets, int[] sources, List<byte[]> env)
             throws IOException {
         if (index == held.size()) {
             return Syscalls.spawn(argv, env, directory == null ? null : directory.toString(), targets, sources);

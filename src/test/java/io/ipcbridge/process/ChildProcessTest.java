@@ -89,11 +89,35 @@ class ChildProcessTest {
     void argumentsAndEnvironmentReachTheChildInUtf8WithoutALocale() throws Exception {
         // The library gives C its Strings in UTF-8, whatever the locale: JNA's default encoding
         // follows it (ASCII with LANG unset), and an argument or variable "q-é" reached the child as "q-?".
+        assertEquals(HexFormat.of().formatHex("q-\u00e9|\u00e9|".getBytes(StandardCharsets.UTF_8)),
+                HexFormat.of().formatHex(spawnTextWithoutLocale("")), "the child's $1, $X and $Y, as bytes");
+    }
+
+    @Test
+    void variablesInheritedAlongsideOneSetKeepTheirBytesWithoutALocale() throws Exception {
+        // Command.env starts from the JVM's environment as ProcessBuilder.environment() does, but
+        // took it from System.getenv(), which decodes each variable in the locale's charset: with
+        // LANG unset an inherited "é" (and any byte that is no UTF-8, in any locale) became U+FFFD,
+        // so setting X changed Y. ProcessBuilder passes a variable it was not asked to change as it was
+        byte[] text = "q-\u00e9|\u00e9|".getBytes(StandardCharsets.UTF_8);
+        byte[] y = {(byte) 0xc3, (byte) 0xa9, (byte) 0xff};
+        byte[] expected = ByteBuffer.allocate(text.length + y.length).put(text).put(y).array();
+        assertEquals(HexFormat.of().formatHex(expected),
+                HexFormat.of().formatHex(spawnTextWithoutLocale("export Y=\"$(printf '\\303\\251\\377')\"; ")),
+                "the child's $1, $X and $Y, as bytes");
+    }
+
+    /**
+     * Runs {@link SpawnText} in a JVM started by {@code sh -c 'PREFIX exec java ...'} without LANG
+     * or LC_* (and without Y unless the prefix exports it), and returns what it printed.
+     */
+    private byte[] spawnTextWithoutLocale(String prefix) throws Exception {
         Path err = dir.resolve("spawn.err");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", prefix + "exec \"$@\"", "sh",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 SpawnText.class.getName()).redirectError(err.toFile());
-        pb.environment().keySet().removeIf(k -> k.equals("LANG") || k.startsWith("LC_"));
+        pb.environment().keySet().removeIf(k -> k.equals("LANG") || k.startsWith("LC_") || k.equals("Y"));
         Process jvm = pb.start();
         try {
             byte[] out = assertTimeoutPreemptively(LIMIT, () -> {
@@ -102,8 +126,7 @@ class ChildProcessTest {
                 return printed;
             });
             assertEquals(0, jvm.exitValue(), Files.readString(err));
-            assertEquals(HexFormat.of().formatHex("q-\u00e9|\u00e9".getBytes(StandardCharsets.UTF_8)),
-                    HexFormat.of().formatHex(out), "the child's $1 and $X, as bytes");
+            return out;
         } finally {
             jvm.destroyForcibly();
         }

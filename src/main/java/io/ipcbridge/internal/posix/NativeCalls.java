@@ -1,6 +1,7 @@
 package io.ipcbridge.internal.posix;
 
 import com.sun.jna.Library;
+import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
@@ -202,6 +203,25 @@ final class NativeCalls {
     /** {@code strings} as a NULL-terminated {@code char *[]}, each in {@link #ENCODING}. */
     static StringArray strings(List<String> strings) {
         return new StringArray(strings.toArray(new String[0]), ENCODING);
+    }
+
+    /** {@code entries} as a NULL-terminated {@code char *[]} of their bytes as they are, in one block. */
+    static Memory byteStrings(List<byte[]> entries) {
+        long table = (long) (entries.size() + 1) * Native.POINTER_SIZE;
+        long size = table;
+        for (byte[] entry : entries) {
+            size += entry.length + 1;
+        }
+        Memory block = new Memory(size);
+        block.clear(); // each string's NUL and the table's closing NULL
+        long offset = table;
+        for (int i = 0; i < entries.size(); i++) {
+            byte[] entry = entries.get(i);
+            block.write(offset, entry, 0, entry.length);
+            block.setPointer((long) i * Native.POINTER_SIZE, block.share(offset));
+            offset += entry.length + 1;
+        }
+        return block;
     }
 
     /** The JVM's current environment block, {@code environ}. */

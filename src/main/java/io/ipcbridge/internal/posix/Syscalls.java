@@ -525,13 +525,13 @@ public final class Syscalls {
      * moves onto its target, highest first, so that none lands on a copy still to move.
      *
      * @param targets the child's fd numbers, ascending
-     * @param env "NAME=value" entries, or null to inherit the JVM's environment
+     * @param env "NAME=value" entries, as bytes, or null to inherit the JVM's environment
      * @param directory the child's working directory, or null; if the child cannot enter it, the
      *     exception names chdir and the directory. If the program is a path (with a slash) to a script
      *     whose #! interpreter is missing, the exception names that interpreter too
      * @return the child's pid
      */
-    public static int spawn(List<String> argv, List<String> env, String directory, int[] targets,
+    public static int spawn(List<String> argv, List<byte[]> env, String directory, int[] targets,
             int[] sources) throws IOException {
         String program = argv.get(0);
         int[] staging = stagingFds(targets, sources);
@@ -578,7 +578,7 @@ public final class Syscalls {
                         (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)));
                 int[] pid = new int[1];
                 StringArray args = NativeCalls.strings(argv);
-                StringArray envp = env == null ? null : NativeCalls.strings(env);
+                Memory envp = env == null ? null : NativeCalls.byteStrings(env);
                 int rc = NativeCalls.posix_spawnp(pid, program, actions, attr, args,
                         envp != null ? envp : NativeCalls.environ());
                 if (rc != 0 && directory != null && !enterable(directory)) {
