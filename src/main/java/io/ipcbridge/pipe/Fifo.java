@@ -149,9 +149,10 @@ public final class Fifo {
     }
 
     /**
-     * Opens {@code path} for reading and writing without waiting. Linux allows this on a FIFO
-     * (POSIX leaves it undefined): the descriptor is its own writer, so reads never see end of
-     * file, which makes it a keep-alive for a FIFO that writers come and go on.
+     * Opens {@code path} for reading and writing without waiting (so a pending interrupt is not
+     * taken). Linux allows this on a FIFO (POSIX leaves it undefined): the descriptor is its own
+     * writer, so reads never see end of file, which makes it a keep-alive for a FIFO that writers
+     * come and go on.
      */
     public static Descriptor openReadWrite(Path path) throws IOException {
         return open(path, Syscalls.O_RDWR, Deadline.NEVER).orElseThrow();
@@ -167,9 +168,12 @@ public final class Fifo {
         try {
             String reopen = "/proc/self/fd/" + pathFd;
             Optional<Integer> fd;
-            if (access == Syscalls.O_WRONLY && deadline != Deadline.NEVER
+            if (access == Syscalls.O_RDWR) {
+                // its own peer, so no wait, and no interrupt to take (as FileChannel.open)
+                fd = Optional.of(openWithoutWaiting(reopen, access, p));
+            } else if (access == Syscalls.O_WRONLY && deadline != Deadline.NEVER
                     && Deadline.remainingMillis(deadline) == 0) {
-                int r = Syscalls.open(reopen, access | Syscalls.O_NONBLOCK, 0, p);
+                int r = openWithoutWaiting(reopen, access | Syscalls.O_NONBLOCK, p);
                 fd = r == Syscalls.NO_PEER ? Optional.empty() : Optional.of(r);
                 if (fd.isPresent()) {
                     clearNonBlocking(fd.get(), p);
@@ -191,6 +195,16 @@ public final class Fifo {
             }
         } finally {
             Syscalls.close(pathFd);
+        }
+    }
+
+    /** open(2) of {@code reopen} with {@code flags} that never wait for a peer; again on EINTR. */
+    private static int openWithoutWaiting(String reopen, int flags, String p) throws IOException {
+        for (;;) {
+            int r = Syscalls.open(reopen, flags, 0, p);
+            if (r != Syscalls.INTERRUPTED) {
+                return r;
+            }
         }
     }
 

@@ -162,6 +162,25 @@ class FifoTest {
         });
     }
 
+    @Test
+    void openingWithoutWaitingTakesNoPendingInterrupt() throws Exception {
+        // openReadWrite never waits (the descriptor is its own peer), as openWriter(ZERO)
+        // never does, yet it went through the interruptible wait and threw ClosedByInterruptException
+        // on a thread with an interrupt pending (a cancelled task setting up its keep-alive); as
+        // FileChannel.open, an open that does not wait now opens, and the interrupt stays set
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Thread.currentThread().interrupt();
+            try (Descriptor keepAlive = Fifo.openReadWrite(p)) {
+                Optional<PipeSink> writer = Fifo.openWriter(p, Duration.ZERO);
+                assertTrue(Thread.interrupted(), "the interrupt is kept");
+                assertTrue(keepAlive.isOpen());
+                writer.orElseThrow().close();
+            }
+        });
+    }
+
     @ParameterizedTest(name = "timed={0}")
     @ValueSource(booleans = {false, true})
     void signalsToABlockedOpenAndReadAreRetriedNotSurfaced(boolean timed) throws Exception {
