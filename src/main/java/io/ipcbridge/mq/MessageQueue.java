@@ -166,17 +166,29 @@ public final class MessageQueue implements Channel, HasDescriptor {
     /**
      * Creates queue {@code name} as {@link #createExclusively(String, long, long, int)} does, or opens
      * it for reading and writing if it exists, provided this user owns it (any user could have
-     * planted a queue by that name in the shared namespace).
+     * planted a queue by that name in the shared namespace). A queue removed between the create's
+     * EEXIST and the open is created again.
      *
      * @throws IpcSecurityException if the existing queue belongs to another user
      */
     public static MessageQueue createOrOpen(String name, long maxMessages, long messageSize, int mode)
             throws IOException {
-        try {
-            return createExclusively(name, maxMessages, messageSize, mode);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            // a queue this call would have created with messageSize is no foreign one to refuse
-            MessageQueue q = open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, messageSize));
+        for (int attempt = 1;; attempt++) {
+            MessageQueue q;
+            try {
+                return createExclusively(name, maxMessages, messageSize, mode);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                try {
+                    // a queue this call would have created with messageSize is no foreign one to refuse
+                    q = open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, messageSize));
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // unlinked by another process since the EEXIST: the name is free again
+                    if (attempt < CREATE_OR_OPEN_ATTEMPTS) {
+                        continue;
+                    }
+                    throw gone;
+                }
+            }
             try {
                 FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
                 int me = Syscalls.geteuid();
@@ -191,6 +203,9 @@ public final class MessageQueue implements Channel, HasDescriptor {
             }
         }
     }
+
+    /** How often createOrOpen creates again when the queue vanishes between its create and its open. */
+    private static final int CREATE_OR_OPEN_ATTEMPTS = 100;
 
     /**
      * mq_open(3) of an existing queue; for reading, refused if its message size passes

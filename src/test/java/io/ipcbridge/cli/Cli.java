@@ -1,7 +1,9 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.File;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +79,29 @@ final class Cli {
     static Child child(Path dir, Duration bound, byte[] stdin, String... args) throws Exception {
         Path in = Files.write(dir.resolve("in"), stdin);
         Path err = dir.resolve("cli.err");
-        Process p = command(err, args).redirectInput(in.toFile()).start();
+        return finish(command(err, args).redirectInput(in.toFile()), err, bound);
+    }
+
+    /**
+     * Runs the real command as {@link #child} does (stdin empty), under strace(1), which makes the
+     * first call of {@code calls} (a comma-separated list) fail with {@code errno} without the kernel
+     * making it: the outcome of a race lost at that call, made certain. Every other call is made as usual.
+     */
+    static Child withFirstCallFailing(Path dir, String calls, String errno, String... args) throws Exception {
+        assumeTrue(new File("/usr/bin/strace").canExecute()
+                && new ProcessBuilder("strace", "-qq", "-o", "/dev/null", "true").start().waitFor() == 0,
+                "no strace(1) that may trace here, to inject a failure");
+        List<String> argv = new ArrayList<>(List.of("strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + calls,
+                "-e", "inject=" + calls + ":error=" + errno + ":when=1"));
+        Path err = dir.resolve("cli.err");
+        argv.addAll(command(err, args).command());
+        return finish(new ProcessBuilder(argv).redirectError(err.toFile()).redirectInput(new File("/dev/null")), err,
+                Duration.ofSeconds(60));
+    }
+
+    /** Starts {@code command} and waits for its end, at most {@code bound}; its stderr goes to {@code err}. */
+    private static Child finish(ProcessBuilder command, Path err, Duration bound) throws Exception {
+        Process p = command.start();
         try {
             byte[] out = p.getInputStream().readAllBytes();
             assertTrue(p.waitFor(bound.toSeconds(), TimeUnit.SECONDS), "the CLI ends");

@@ -109,6 +109,21 @@ class MqCommandTest {
     }
 
     @Test
+    void createWithoutExclusiveCreatesAQueueRemovedBetweenItsEexistAndItsOpen(@TempDir Path dir) throws Exception {
+        // MQ-02, SEC-02: another process's mq_unlink can come between the O_EXCL create's EEXIST and
+        // the open that follows, which then finds no queue; the name is free then, and `create`
+        // (create-or-open) must create it, not fail with ENOENT. The lost race is made certain: the
+        // first mq_open is failed with EEXIST although no queue has the name.
+        String q = created.name();
+        Cli.Child r = Cli.withFirstCallFailing(dir, "mq_open", "EEXIST", "mq", "create", q, "--max-messages", "3");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.text() + r.err());
+        try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
+            assertEquals(3, mq.attributes().maxMessages(), "created with the sizes asked for");
+        }
+    }
+
+    @Test
     void aQueueLargerThanTheKernelAllowsIsExitOneNamingTheLimit() throws IOException {
         // MQ-05 / CLI.md: parses, but exceeds a system limit -> 1, not 2.
         long msgMax = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/mqueue/msg_max")).get(0).strip());
