@@ -125,15 +125,28 @@ public final class Semaphore implements AutoCloseable {
 
     /**
      * Creates named semaphore {@code name} as {@link #createExclusively(String, int, int)} does, or
-     * opens it if it exists (checked as {@link #open(String)} checks; its value is kept).
+     * opens it if it exists (checked as {@link #open(String)} checks; its value is kept). A semaphore
+     * removed between the create's EEXIST and the open is created again.
      */
     public static Semaphore createOrOpen(String name, int value, int mode) throws IOException {
-        try {
-            return createExclusively(name, value, mode);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            return open(name);
+        for (int attempt = 1;; attempt++) {
+            try {
+                return createExclusively(name, value, mode);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                try {
+                    return open(name);
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // unlinked by another process since the EEXIST: the name is free again
+                    if (attempt == CREATE_OR_OPEN_ATTEMPTS) {
+                        throw gone;
+                    }
+                }
+            }
         }
     }
+
+    /** How often createOrOpen creates again when the semaphore vanishes between its create and its open. */
+    private static final int CREATE_OR_OPEN_ATTEMPTS = 100;
 
     /**
      * Opens existing named semaphore {@code name}, after checking its file (see above).

@@ -59,6 +59,21 @@ class SemCommandTest {
     }
 
     @Test
+    void createWithoutExclusiveCreatesASemaphoreRemovedBetweenItsEexistAndItsOpen() throws Exception {
+        // SEM-02, SEC-02: another process's sem_unlink can come between the create's EEXIST (from the
+        // link(2) that puts the new semaphore in place) and the open that follows, which then finds
+        // no file; the name is free then, and `create` must create it, not fail with ENOENT. The lost
+        // race is made certain: the first link is failed with EEXIST although nothing has the name.
+        String s = created.name();
+        Cli.Child r = Cli.withFirstCallFailing(dir, "link,linkat", "EEXIST", "sem", "create", s, "--value", "4");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.text() + r.err());
+        try (Semaphore sem = Semaphore.open(s)) {
+            assertEquals(4, sem.value(), "created with the value asked for");
+        }
+    }
+
+    @Test
     void createWithoutExclusiveKeepsTheValueAndWithItIsEEXIST() {
         // SEM-02
         String s = created.name();
