@@ -1,15 +1,18 @@
 package io.ipcbridge.mq;
 
-import java.io.IOException;
+import io.ipcbridge.ErrnoException;
 
-/** A message longer than the queue's message size, refused before the call: nothing was sent. */
-public class MessageTooLargeException extends IOException {
+/**
+ * EMSGSIZE: a message longer than the queue's message size, refused before the call (as the kernel
+ * would refuse it): nothing was sent.
+ */
+public class MessageTooLargeException extends ErrnoException {
     private static final long serialVersionUID = 1L;
     private final long limit;
 
     /** A message of {@code length} bytes for queue {@code name}, whose message size is {@code limit}. */
     public MessageTooLargeException(String name, long length, long limit) {
-        super("mq_send(" + name + "): a message of " + length + " bytes is longer than the queue's message size, "
+        super("mq_send", name, 90, "a message of " + length + " bytes is longer than the queue's message size, "
                 + limit + " bytes; nothing was sent");
         this.limit = limit;
     }

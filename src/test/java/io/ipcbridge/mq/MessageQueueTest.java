@@ -3,6 +3,7 @@ package io.ipcbridge.mq;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -144,6 +145,13 @@ class MessageQueueTest {
         try (MessageQueue q = MessageQueue.createExclusively(name(), 4, 64, 0600)) {
             MessageTooLargeException e = assertThrows(MessageTooLargeException.class, () -> q.send(new byte[65], 0));
             assertEquals(64, e.limit());
+            // the refusal names call, object and errno as the kernel's EMSGSIZE would
+            IpcError error = assertInstanceOf(IpcError.class, e);
+            assertEquals("EMSGSIZE", error.errnoName());
+            assertEquals("mq_send", error.call());
+            assertEquals(q.name(), error.object());
+            assertEquals("mq_send(" + q.name() + "): EMSGSIZE (Message too long): a message of 65 bytes is longer than "
+                    + "the queue's message size, 64 bytes; nothing was sent", e.getMessage());
             assertEquals(0, q.attributes().currentMessages());
             q.send(new byte[64], 0);
             assertEquals(64, q.receive().data().length, "exactly the maximum size goes through");
