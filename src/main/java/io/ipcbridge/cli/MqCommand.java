@@ -2,8 +2,10 @@ package io.ipcbridge.cli;
 
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -182,7 +184,7 @@ final class MqCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ, Integer.MAX_VALUE)) {
+            try (MessageQueue q = open()) {
                 MessageQueue.Attributes a = q.attributes();
                 Map<String, Object> fields = new LinkedHashMap<>();
                 fields.put("name", q.name());
@@ -193,6 +195,15 @@ final class MqCommand {
                 json.print(spec.commandLine().getOut(), fields);
             }
             return ExitCodes.OK;
+        }
+
+        /** The queue, open for reading, or for writing if its mode lets this user only send to it. */
+        private MessageQueue open() throws IOException {
+            try {
+                return MessageQueue.open(name, MessageQueue.Access.READ, Integer.MAX_VALUE);
+            } catch (AccessDeniedException readDenied) {
+                return MessageQueue.open(name, MessageQueue.Access.WRITE);
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package io.ipcbridge.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.mq.Message;
 import io.ipcbridge.mq.MessageQueue;
@@ -121,6 +122,30 @@ class MqCommandTest {
         try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
             assertEquals(3, mq.attributes().maxMessages(), "created with the sizes asked for");
         }
+    }
+
+    @Test
+    void infoShowsAQueueThatItsModeLetsThisUserWriteOnly(@TempDir Path dir) throws Exception {
+        // MQ-22, CLI.md `mq info`: the attributes and mode come from any descriptor of the queue, so a
+        // user who may only send to it (mode 0200 here, for its owner) is shown them too. Run without
+        // CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so that the mode applies to root as to anyone.
+        assumeTrue(new java.io.File("/usr/bin/setpriv").canExecute(), "no setpriv(1) to drop capabilities");
+        String q = created.name();
+        MessageQueue.createExclusively(q, 4, 64, 0200).close();
+        List<String> argv = new ArrayList<>(List.of("setpriv", "--bounding-set=-dac_override,-dac_read_search"));
+        argv.addAll(Cli.command(dir.resolve("err"), "mq", "info", q, "--json").command());
+        Process p = new ProcessBuilder(argv).redirectError(dir.resolve("err").toFile()).start();
+        String out;
+        try {
+            out = assertTimeoutPreemptively(BOUND, () -> new String(p.getInputStream().readAllBytes(),
+                    StandardCharsets.UTF_8));
+            assertTrue(p.waitFor(BOUND.toSeconds(), TimeUnit.SECONDS));
+        } finally {
+            Cli.destroy(p);
+        }
+        assertEquals(0, p.exitValue(), () -> MqStdioTest.read(dir.resolve("err")));
+        assertEquals("{\"name\":\"" + q + "\",\"max-messages\":4,\"message-size\":64,\"current-messages\":0,"
+                + "\"mode\":\"0200\"}\n", out);
     }
 
     @Test
