@@ -312,13 +312,7 @@ class ConnectionTest {
         Address a = Address.unix(dir.resolve("leaves.sock"));
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Listener listener = Listener.listen(a, "key".getBytes(StandardCharsets.US_ASCII))) {
-                CompletableFuture<Object> accepting = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return listener.accept();
-                    } catch (Exception e) {
-                        return e;
-                    }
-                });
+                CompletableFuture<Object> accepting = acceptInBackground(listener);
                 try (Socket s = Socket.connect(a, Socket.Type.STREAM)) {
                     Connection client = Connection.over(s);
                     assertTrue(client.recv().startsWith("#CHALLENGE#"));
@@ -328,6 +322,17 @@ class ConnectionTest {
                     assertTrue(outcome instanceof AuthenticationException, String.valueOf(outcome));
                     assertEquals(1, ((Exception) outcome).getSuppressed().length, "the failed #FAILURE# send");
                 }
+            }
+        });
+    }
+
+    /** listener.accept() in another thread: the connection, or what it threw. */
+    private static CompletableFuture<Object> acceptInBackground(Listener listener) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return listener.accept();
+            } catch (Exception e) {
+                return e;
             }
         });
     }
@@ -342,13 +347,7 @@ class ConnectionTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Listener listener = Listener.listen(a, key)) {
                 var before = Fds.snapshot();
-                CompletableFuture<Object> accepting = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return listener.accept();
-                    } catch (Exception e) {
-                        return e;
-                    }
-                });
+                CompletableFuture<Object> accepting = acceptInBackground(listener);
                 try (Socket s = Socket.connect(a, Socket.Type.STREAM)) {
                     if (readChallenge) {
                         assertTrue(Connection.over(s).recv().startsWith("#CHALLENGE#"));
