@@ -295,9 +295,9 @@ public final class MessageQueue implements Channel, HasDescriptor {
         if (maxMessages < 0) {
             throw new IllegalArgumentException("maxMessages must be 0 (the system default) or more: " + maxMessages);
         }
-        if (messageSize < 0 || messageSize > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("messageSize must be 0 (the system default) to " + Integer.MAX_VALUE
-                    + " bytes: " + messageSize);
+        if (messageSize < 0) {
+            // a size past the kernel's (msgsize_max, at most 16 MiB) goes to mq_open, whose EINVAL names the limit
+            throw new IllegalArgumentException("messageSize must be 0 (the system default) or more: " + messageSize);
         }
         if (maxMessages == 0 && messageSize == 0) {
             return null;
@@ -730,7 +730,10 @@ public final class MessageQueue implements Channel, HasDescriptor {
      *
      * <p>The kernel keeps the registration per process, whichever descriptor took it: a new one
      * from this process, through any handle, means the previous one was spent, and closing that
-     * previous {@link Notification} then leaves the new one standing.
+     * previous {@link Notification} then leaves the new one standing. Linux also drops it when any
+     * descriptor of the queue in this process closes (another handle of the same queue, opened
+     * separately, included): {@link Notification#fired()} then says true though no message came, so
+     * keep one handle open while a registration matters.
      *
      * @throws NotificationBusyException if a registration exists (EBUSY), this process's included
      */

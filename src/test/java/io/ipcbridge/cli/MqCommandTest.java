@@ -95,6 +95,18 @@ class MqCommandTest {
     }
 
     @Test
+    void aMessageSizePastWhatTheKernelTakesIsExitOneNamingItsLimit() throws IOException {
+        // MQ-05 / CLI.md: a size that parses but the kernel refuses is exit 1 naming the limit; past
+        // 2 GiB the line named the library's Java parameter ("messageSize must be ...")
+        String q = created.name();
+        String max = Files.readAllLines(Path.of("/proc/sys/fs/mqueue/msgsize_max")).get(0).trim();
+        Cli.Result r = Cli.run("mq", "create", q, "--message-size", "3g");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("ipcbridge: mq_open(" + q + "): EINVAL (Invalid argument): 3221225472-byte messages exceed "
+                + "/proc/sys/fs/mqueue/msgsize_max (" + max + ")" + NL, r.err());
+    }
+
+    @Test
     void createWithoutExclusiveAcceptsAnExistingQueueAndWithItIsEEXIST() throws IOException {
         // MQ-02: EEXIST with --exclusive, and the first queue is unaffected.
         String q = created.name();

@@ -27,7 +27,9 @@ import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -114,12 +116,17 @@ class MessageQueueTest {
     }
 
     @Test
-    void aSizeRefusedBeforeTheCallIsNamedWithItsRule() {
-        // MQ-05: a message size past int is refused before mq_open; the message names the size and the
-        // rule, and not "0 messages" for a capacity left to the default
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+    void aSizeRefusedBeforeTheCallIsNamedWithItsRule() throws Exception {
+        // MQ-05: a negative size is refused before mq_open, named with its rule; a message size past
+        // int goes to the kernel, whose EINVAL names the limit (it named a Java parameter), and not
+        // "0 messages" for a capacity left to the default
+        IpcResourceLimitException e = assertThrows(IpcResourceLimitException.class,
                 () -> MessageQueue.createExclusively(name(), 0, 3L << 30, 0600));
-        assertEquals("messageSize must be 0 (the system default) to 2147483647 bytes: 3221225472", e.getMessage());
+        assertTrue(e.getMessage().endsWith("EINVAL (Invalid argument): 3221225472-byte messages exceed "
+                + "/proc/sys/fs/mqueue/msgsize_max (" + Files.readAllLines(Path.of("/proc/sys/fs/mqueue/msgsize_max")).get(0).trim()
+                + ")"), e.getMessage());
+        assertEquals("messageSize must be 0 (the system default) or more: -1", assertThrows(
+                IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), 0, -1, 0600)).getMessage());
         IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
                 () -> MessageQueue.createExclusively(name(), -1, 0, 0600));
         assertEquals("maxMessages must be 0 (the system default) or more: -1", count.getMessage());
