@@ -153,12 +153,22 @@ public final class MessageQueue implements Channel, HasDescriptor {
         } catch (IOException e) {
             throw explainLimits(n, e, attr);
         }
-        Descriptor d = adopt(fd, n);
         try {
-            Syscalls.fchmod(fd, mode, n);
-            return wrap(n, Access.READ_WRITE, d);
+            Descriptor d = adopt(fd, n);
+            try {
+                Syscalls.fchmod(fd, mode, n);
+                return wrap(n, Access.READ_WRITE, d);
+            } catch (IOException | RuntimeException e) {
+                d.close();
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
-            d.close();
+            // the queue this call created is not left behind, half made, to make the next try EEXIST
+            try {
+                Syscalls.mqUnlink(n);
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
             throw e;
         }
     }

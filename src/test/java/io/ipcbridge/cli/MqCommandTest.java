@@ -1,6 +1,7 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -134,6 +135,18 @@ class MqCommandTest {
         try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
             assertEquals(3, mq.attributes().maxMessages(), "created with the sizes asked for");
         }
+    }
+
+    @Test
+    void aCreateThatFailsAfterItsMqOpenLeavesNoQueueBehind(@TempDir Path dir) throws Exception {
+        // MQ-02, "nothing left half-made": a failure after the O_EXCL mq_open succeeded (here the fchmod
+        // that sets the exact mode) left the new queue in place, so that trying again was EEXIST
+        String q = created.name();
+        Cli.Child r = Cli.withFirstCallFailing(dir, "fchmod", "EPERM", "mq", "create", q, "--exclusive");
+        assertEquals(1, r.status(), r.err());
+        assertEquals("ipcbridge: fchmod(" + q + "): EPERM (Operation not permitted)" + NL, r.err());
+        assertFalse(Files.exists(Path.of("/dev/mqueue" + q)), "the queue it created is removed");
+        assertEquals(0, Cli.run("mq", "create", q, "--exclusive").status(), "the name is free");
     }
 
     @Test
