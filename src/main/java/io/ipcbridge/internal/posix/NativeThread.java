@@ -78,9 +78,4 @@ public final class NativeThread {
     public static void signal(long thread) {
         NativeCalls.THREADS.pthread_kill(thread, SIGNAL);
     }
-
-    /** The signal number used, for tests and diagnostics. */
-    public static int signalNumber() {
-        return SIGNAL;
-    }
 }

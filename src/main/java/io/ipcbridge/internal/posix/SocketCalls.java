@@ -20,13 +20,13 @@ public final class SocketCalls {
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_TYPE = 3;
-    public static final int SO_ERROR = 4;
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_PEERCRED = 17;
     public static final int SO_ACCEPTCONN = 30;
     public static final int SO_PROTOCOL = 38;
     public static final int SO_DOMAIN = 39;
+    private static final int SO_ERROR = 4;
     private static final int SO_SNDTIMEO = 21;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
@@ -39,7 +39,7 @@ public final class SocketCalls {
     /** The most descriptors one message may carry (SCM_MAX_FD). */
     public static final int MAX_FDS = 253;
     /** Room for any sockaddr this project reads (sockaddr_un is 110 bytes, sockaddr_in6 28). */
-    public static final int SOCKADDR_SIZE = 128;
+    private static final int SOCKADDR_SIZE = 128;
 
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int MSG_NOSIGNAL = 0x4000;

@@ -50,7 +50,6 @@ public final class Syscalls {
     public static final int POLLOUT = 0x4;
     public static final int POLLERR = 0x8;
     public static final int POLLHUP = 0x10;
-    public static final int POLLNVAL = 0x20;
     /** The peer has shut down writing, or closed (Linux; asked for in {@code events}). */
     public static final int POLLRDHUP = 0x2000;
     public static final int SIGKILL = 9;
@@ -58,7 +57,6 @@ public final class Syscalls {
 
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
-    private static final int F_GETFD = 1;
     private static final int F_SETFD = 2;
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
@@ -278,14 +276,9 @@ public final class Syscalls {
         return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_NONBLOCK) != 0;
     }
 
-    /** fcntl(F_GETFD) tested for FD_CLOEXEC. */
-    public static boolean isCloseOnExec(int fd, String object) throws IOException {
-        return (fcntl(fd, F_GETFD, 0, "fcntl(F_GETFD)", object) & FD_CLOEXEC) != 0;
-    }
-
-    /** fcntl(F_SETFD): sets or clears FD_CLOEXEC. */
-    public static void setCloseOnExec(int fd, boolean on, String object) throws IOException {
-        fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0, "fcntl(F_SETFD)", object);
+    /** fcntl(F_SETFD): sets FD_CLOEXEC. */
+    private static void setCloseOnExec(int fd, String object) throws IOException {
+        fcntl(fd, F_SETFD, FD_CLOEXEC, "fcntl(F_SETFD)", object);
     }
 
     /** fcntl(F_GETPIPE_SZ). */
@@ -701,7 +694,7 @@ public final class Syscalls {
             throw Errors.exception("pidfd_open", Integer.toString(pid), jnaErrno());
         }
         int result = (int) fd;
-        setCloseOnExec(result, true, "pidfd " + pid);
+        setCloseOnExec(result, "pidfd " + pid);
         return result;
     }
 
@@ -1032,7 +1025,7 @@ public final class Syscalls {
     }
 
     /** sem_init(3) with pshared = 1 at native address {@code sem}. */
-    public static void semInit(long sem, int value, String object) throws IOException {
+    private static void semInit(long sem, int value, String object) throws IOException {
         if (NativeCalls.sem_init(sem, 1, value) != 0) {
             throw Errors.exception("sem_init", object, jnaErrno());
         }
