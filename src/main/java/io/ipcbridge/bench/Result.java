@@ -72,7 +72,7 @@ public record Result(String mechanism, Workload workload, Pair pair, List<double
      * of its 95% confidence interval (Student's t on the logarithms), or null unless both arrays have
      * the same length, at least three.
      */
-    public static double[] pairedRatio(double[] a, double[] b) {
+    static double[] pairedRatio(double[] a, double[] b) {
         int n = a.length;
         if (n < 3 || b.length != n) {
             return null;

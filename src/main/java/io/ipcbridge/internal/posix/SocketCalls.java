@@ -22,11 +22,11 @@ public final class SocketCalls {
     public static final int SO_TYPE = 3;
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
-    public static final int SO_PEERCRED = 17;
     public static final int SO_ACCEPTCONN = 30;
     public static final int SO_PROTOCOL = 38;
     public static final int SO_DOMAIN = 39;
     private static final int SO_ERROR = 4;
+    private static final int SO_PEERCRED = 17;
     private static final int SO_SNDTIMEO = 21;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;

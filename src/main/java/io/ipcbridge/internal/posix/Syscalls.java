@@ -42,7 +42,6 @@ public final class Syscalls {
     public static final int O_WRONLY = 1;
     public static final int O_RDWR = 2;
     public static final int O_NONBLOCK = 0x800;
-    public static final int O_DIRECTORY = 0x10000;
     public static final int O_NOFOLLOW = 0x20000;
     public static final int O_CLOEXEC = 0x80000;
     public static final int O_PATH = 0x200000;
@@ -53,8 +52,8 @@ public final class Syscalls {
     /** The peer has shut down writing, or closed (Linux; asked for in {@code events}). */
     public static final int POLLRDHUP = 0x2000;
     public static final int SIGKILL = 9;
-    public static final int SIGTERM = 15;
 
+    private static final int O_DIRECTORY = 0x10000;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
     private static final int F_SETFD = 2;
