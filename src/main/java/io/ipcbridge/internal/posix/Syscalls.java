@@ -1083,9 +1083,11 @@ public final class Syscalls {
             r = NativeCalls.sem_clockwait(sem, CLOCK_MONOTONIC, ts);
             errno = r == 0 ? 0 : jnaErrno();
         }
-        if (r == 0) {
-            return 0;
-        }
+        return r == 0 ? 0 : waitFailure(call, object, errno);
+    }
+
+    /** A failed wait's errno as {@link #AGAIN}, {@link #TIMED_OUT} or {@link #INTERRUPTED}; any other is thrown. */
+    private static int waitFailure(String call, String object, int errno) throws IOException {
         switch (errno) {
             case Errors.EAGAIN:
                 return AGAIN;
@@ -1138,17 +1140,7 @@ public final class Syscalls {
         if (NativeCalls.THREADS.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timeout) == 0) {
             return 0;
         }
-        int errno = NativeCalls.errno();
-        switch (errno) {
-            case Errors.EAGAIN:
-                return AGAIN;
-            case Errors.EINTR:
-                return INTERRUPTED;
-            case Errors.ETIMEDOUT:
-                return TIMED_OUT;
-            default:
-                throw Errors.exception("futex_wait", object, errno);
-        }
+        return waitFailure("futex_wait", object, NativeCalls.errno());
     }
 
     /** futex(2) FUTEX_WAKE of every waiter on the shared word at {@code address}. */
