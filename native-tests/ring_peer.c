@@ -4,8 +4,7 @@
  * include/ipcbridge_ring.c).
  *
  * NAME is a shared memory object name with its leading slash ("/ipcb-x").
- * Only create makes a ring and nothing unlinks one, except bench-cc, which
- * works on private rings of its own (unlinked as soon as they are mapped).
+ * No mode creates or unlinks a ring: the caller does.
  * WAIT (--wait spin|block, default block) is the wait strategy of every
  * offer and poll. Every mode closes its rings, which clears its pid
  * registrations (except stall, which is meant to be killed).
@@ -28,10 +27,6 @@
  *       (magic ... claim_end), then the record's (length, type), then
  *       "sizeof_header N", "sizeof_record N" and "IPCB_RING_<X> VALUE" for
  *       the constants (the magic in hex with 0x).
- *
- *   ring_peer create NAME CAPACITY MAX_MESSAGE [multi]
- *       Create the ring (mode 0600; multi: IPCB_RING_MULTI_PRODUCER) and
- *       close it, leaving it for others. Exit 0; create failing exit 2.
  *
  *   ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait W] [--pause-after K]
  *       Offer records seq 0 .. COUNT-1 of producer ID (default 0); with
@@ -71,34 +66,9 @@
  *       does, reads one line from stdin, then offers records seq 1 ..
  *       COUNT-1 and closes the ring. Exit 0; consumer gone: exit 3.
  *
- *   ring_peer source NAME BYTES RECSIZE [--wait W]
- *       Offer BYTES bytes as records of RECSIZE bytes (the last one shorter
- *       if need be) copied from one buffer pre-filled with pattern(1) (see
- *       include/peer.h). Exit 0; consumer gone: exit 3.
- *   ring_peer sink NAME BYTES [--wait W]
- *       Poll records (copying each out) until BYTES bytes came; print the
- *       byte count. Exit 0; producer gone: exit 3.
  *   ring_peer pong NAME_IN NAME_OUT N [--wait W]
  *       N times: poll a record from NAME_IN, offer it to NAME_OUT. Exit 0;
  *       a peer gone: exit 3.
- *
- *   ring_peer bench-cc throughput RECSIZE BYTES [--wait W]
- *       C -> C: a private single-producer ring of 1 MiB (more if RECSIZE
- *       needs it: at least 2 * (RECSIZE + 8)); one forked child offers
- *       BYTES bytes as RECSIZE-byte records from a buffer pre-filled with
- *       pattern(1), another polls them (copying out) and prints, timed from
- *       before the forks until the last byte:
- *           throughput_bytes_per_sec <n>
- *           throughput_mb_per_sec <x.y>      (MB = 10^6 bytes)
- *   ring_peer bench-cc pingpong N [--wait W]
- *       C <-> C: two private rings; a forked child echoes 8-byte records
- *       from one to the other, another sends BENCH_WARMUP then N more, each
- *       timed from its offer to its echo's poll (CLOCK_MONOTONIC); prints
- *           roundtrip_ns_mean <n>
- *           roundtrip_ns_median <n>
- *           roundtrip_ns_p99 <n>
- *       bench-cc pins nothing (run it under taskset). Exit 0; a child failed:
- *       exit 1.
  *
  * Exit codes: 0 pass, 1 check failed, 2 usage or environment error (a ring
  * that does not open or is corrupt), 3 the peer's pid is gone (see above).
@@ -107,18 +77,11 @@
 #include "ipcbridge_ring.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <sys/mman.h>
 
 #define RING_PEER_DIED 3
 
-#define BENCH_CAPACITY (1u << 20)
-#define BENCH_WARMUP 1000u
-#define BENCH_PING_SIZE 8u
-
 static const char usage_text[] =
     "usage: ring_peer offsets\n"
-    "       ring_peer create NAME CAPACITY MAX_MESSAGE [multi]\n"
     "       ring_peer produce NAME COUNT SEED [--producer ID] [--min N] [--max N] [--wait spin|block]"
     " [--pause-after K]\n"
     "       ring_peer consume NAME COUNT SEED [--producers K] [--min N] [--max N] [--wait spin|block]"
@@ -126,11 +89,7 @@ static const char usage_text[] =
     "       ring_peer stall NAME COMPLETE LEN\n"
     "       ring_peer abandon NAME LEN COUNT SEED\n"
     "       ring_peer leaderless NAME COUNT SEED\n"
-    "       ring_peer source NAME BYTES RECSIZE [--wait spin|block]\n"
-    "       ring_peer sink NAME BYTES [--wait spin|block]\n"
-    "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n"
-    "       ring_peer bench-cc throughput RECSIZE BYTES [--wait spin|block]\n"
-    "       ring_peer bench-cc pingpong N [--wait spin|block]\n";
+    "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n";
 
 _Noreturn static void usage(void)
 {
@@ -300,19 +259,6 @@ static int mode_offsets(void)
 #undef FIELD
 #undef CONSTANT
     CHECK(fflush(stdout) == 0);
-    return PEER_PASS;
-}
-
-static int mode_create(const char *name, uint64_t capacity, uint64_t max_message, int multi)
-{
-    struct ipcb_ring r;
-
-    if (max_message > UINT32_MAX)
-        peer_die(PEER_BROKEN, "MAX_MESSAGE %llu: too large", (unsigned long long)max_message);
-    if (ipcb_ring_create(&r, name, capacity, (uint32_t)max_message, multi ? IPCB_RING_MULTI_PRODUCER : 0,
-                         0600) != 0)
-        peer_die(PEER_BROKEN, "%s", ipcb_ring_error(&r));
-    ipcb_ring_close(&r);
     return PEER_PASS;
 }
 
@@ -547,79 +493,6 @@ static int mode_leaderless(const char *name, uint64_t count, uint64_t seed)
     pthread_exit(NULL);
 }
 
-/* Offers `bytes` bytes as records of recsize bytes from buf. */
-static void source_records(struct ipcb_ring *r, const uint8_t *buf, uint64_t bytes, uint32_t recsize, int wait)
-{
-    uint64_t done = 0, records = 0;
-
-    while (done < bytes) {
-        uint32_t n = bytes - done < recsize ? (uint32_t)(bytes - done) : recsize;
-        int rc = ipcb_ring_offer(r, buf, n, wait, -1);
-
-        if (rc != 0)
-            ring_failed(r, rc, "offer", records);
-        done += n;
-        records++;
-    }
-}
-
-/* Polls records until `bytes` bytes came; returns the count. */
-static uint64_t sink_records(struct ipcb_ring *r, uint64_t bytes, int wait)
-{
-    uint8_t *buf = alloc_buffer(r->max_message);
-    uint64_t done = 0, records = 0;
-
-    while (done < bytes) {
-        uint32_t len;
-        int rc = ipcb_ring_poll(r, buf, r->max_message, &len, wait, -1);
-
-        if (rc != 0)
-            ring_failed(r, rc, "poll", records);
-        done += len;
-        records++;
-    }
-    free(buf);
-    return done;
-}
-
-static uint8_t *pattern_buffer(uint64_t n)
-{
-    uint8_t *buf = alloc_buffer(n);
-    peer_pattern pat;
-
-    pattern_init(&pat, 1);
-    pattern_fill(&pat, buf, (size_t)n);
-    return buf;
-}
-
-static int mode_source(const char *name, uint64_t bytes, uint64_t recsize, const options *o)
-{
-    struct ipcb_ring r;
-    uint8_t *buf;
-
-    ring_open_peer(&r, name);
-    if (recsize == 0 || recsize > r.max_message)
-        peer_die(PEER_BROKEN, "RECSIZE %llu: expected 1 to max_message %u", (unsigned long long)recsize,
-                 r.max_message);
-    buf = pattern_buffer(recsize);
-    source_records(&r, buf, bytes, (uint32_t)recsize, o->wait);
-    free(buf);
-    ipcb_ring_close(&r);
-    return PEER_PASS;
-}
-
-static int mode_sink(const char *name, uint64_t bytes, const options *o)
-{
-    struct ipcb_ring r;
-    uint64_t got;
-
-    ring_open_peer(&r, name);
-    got = sink_records(&r, bytes, o->wait);
-    printf("%llu\n", (unsigned long long)got);
-    ipcb_ring_close(&r);
-    return PEER_PASS;
-}
-
 /* count times: poll a record from in, offer it to out. */
 static void echo_records(struct ipcb_ring *in, struct ipcb_ring *out, uint64_t count, int wait)
 {
@@ -649,173 +522,6 @@ static int mode_pong(const char *in_name, const char *out_name, uint64_t count, 
     return PEER_PASS;
 }
 
-/* ---------------------------------------------------------------- bench-cc */
-
-/* What the bench children share (inherited across fork). */
-typedef struct {
-    struct ipcb_ring a, b; /* throughput: a; pingpong: a ping, b pong */
-    uint8_t *buf;
-    uint64_t bytes, count;
-    uint32_t recsize;
-    int wait;
-    uint64_t t0;
-} bench;
-
-/* A private ring: created, mapped, then unlinked at once (fork shares it). */
-static void bench_ring(struct ipcb_ring *r, const char *suffix, uint64_t capacity, uint32_t max_message)
-{
-    char name[64];
-
-    snprintf(name, sizeof name, "/ipcb-ring-bench-%ld-%s", (long)getpid(), suffix);
-    if (ipcb_ring_create(r, name, capacity, max_message, 0, 0600) != 0)
-        peer_die(PEER_BROKEN, "%s", ipcb_ring_error(r));
-    CHECK(shm_unlink(name) == 0);
-}
-
-/* Forks a child that runs fn(b) and exits 0 (flushing stdout). */
-static pid_t bench_fork(void (*fn)(bench *), bench *b)
-{
-    pid_t pid;
-
-    CHECK(fflush(NULL) == 0);
-    CHECK((pid = fork()) >= 0);
-    if (pid == 0) {
-        fn(b);
-        CHECK(fflush(stdout) == 0);
-        _exit(PEER_PASS);
-    }
-    return pid;
-}
-
-/* Reaps both children in the order they end (so that a dead one is gone for
- * the other's pid check at once); PEER_PASS if both exited 0. */
-static int bench_reap(pid_t first, const char *first_name, pid_t second, const char *second_name)
-{
-    int rc = PEER_PASS;
-
-    for (int left = 2; left > 0; left--) {
-        int status;
-        pid_t pid;
-
-        while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR)
-            ;
-        CHECK(pid == first || pid == second);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            fprintf(stderr, "bench-cc: %s child %s %d\n", pid == first ? first_name : second_name,
-                    WIFEXITED(status) ? "exited with" : "killed by signal",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            rc = PEER_FAIL;
-        }
-    }
-    return rc;
-}
-
-static void bench_source(bench *b)
-{
-    source_records(&b->a, b->buf, b->bytes, b->recsize, b->wait);
-    ipcb_ring_close(&b->a);
-}
-
-static void bench_sink(bench *b)
-{
-    uint64_t got = sink_records(&b->a, b->bytes, b->wait);
-    uint64_t t1 = peer_now_ns();
-    double rate = t1 > b->t0 ? (double)got * 1e9 / (double)(t1 - b->t0) : 0.0;
-
-    printf("throughput_bytes_per_sec %.0f\n", rate);
-    printf("throughput_mb_per_sec %.1f\n", rate / 1e6);
-    ipcb_ring_close(&b->a);
-}
-
-static int bench_throughput(uint64_t recsize, uint64_t bytes, const options *o)
-{
-    uint64_t capacity = BENCH_CAPACITY;
-    pid_t sink, source;
-    bench b;
-
-    if (recsize == 0 || recsize > IPCB_RING_MAX_MESSAGE_LIMIT(IPCB_RING_MAX_CAPACITY))
-        peer_die(PEER_BROKEN, "bench-cc: RECSIZE %llu: expected 1 to %u", (unsigned long long)recsize,
-                 IPCB_RING_MAX_MESSAGE_LIMIT(IPCB_RING_MAX_CAPACITY));
-    while (IPCB_RING_MAX_MESSAGE_LIMIT(capacity) < recsize)
-        capacity *= 2;
-    memset(&b, 0, sizeof b);
-    bench_ring(&b.a, "data", capacity, (uint32_t)recsize);
-    b.buf = pattern_buffer(recsize);
-    b.bytes = bytes;
-    b.recsize = (uint32_t)recsize;
-    b.wait = o->wait;
-    b.t0 = peer_now_ns();
-    sink = bench_fork(bench_sink, &b);
-    source = bench_fork(bench_source, &b);
-    ipcb_ring_close(&b.a);
-    free(b.buf);
-    return bench_reap(sink, "sink", source, "source");
-}
-
-static void bench_pong(bench *b)
-{
-    echo_records(&b->a, &b->b, BENCH_WARMUP + b->count, b->wait);
-    ipcb_ring_close(&b->a);
-    ipcb_ring_close(&b->b);
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t u = *(const uint64_t *)x, v = *(const uint64_t *)y;
-    return (u > v) - (u < v);
-}
-
-static void bench_ping(bench *b)
-{
-    uint64_t n = b->count, *rt = (uint64_t *)(void *)alloc_buffer(n * sizeof *rt), sum = 0;
-    uint8_t msg[BENCH_PING_SIZE] = { 0 }, reply[BENCH_PING_SIZE];
-
-    for (uint64_t i = 0; i < BENCH_WARMUP + n; i++) {
-        uint64_t s = peer_now_ns();
-        uint32_t len;
-        int rc;
-
-        peer_store_le64(msg, i);
-        if ((rc = ipcb_ring_offer(&b->a, msg, sizeof msg, b->wait, -1)) != 0)
-            ring_failed(&b->a, rc, "offer", i);
-        if ((rc = ipcb_ring_poll(&b->b, reply, sizeof reply, &len, b->wait, -1)) != 0)
-            ring_failed(&b->b, rc, "poll", i);
-        if (i >= BENCH_WARMUP)
-            rt[i - BENCH_WARMUP] = peer_now_ns() - s;
-        if (len != sizeof msg || memcmp(reply, msg, sizeof msg) != 0)
-            peer_die(PEER_FAIL, "bench-cc: echo %llu differs", (unsigned long long)i);
-    }
-    for (uint64_t i = 0; i < n; i++)
-        sum += rt[i];
-    qsort(rt, (size_t)n, sizeof *rt, cmp_u64);
-    printf("roundtrip_ns_mean %llu\n", (unsigned long long)(n ? (sum + n / 2) / n : 0));
-    printf("roundtrip_ns_median %llu\n",
-           (unsigned long long)(n == 0 ? 0 : n % 2 ? rt[n / 2] : (rt[n / 2 - 1] + rt[n / 2] + 1) / 2));
-    printf("roundtrip_ns_p99 %llu\n", (unsigned long long)(n ? rt[(n - 1) * 99 / 100] : 0));
-    free(rt);
-    ipcb_ring_close(&b->a);
-    ipcb_ring_close(&b->b);
-}
-
-static int bench_pingpong(uint64_t count, const options *o)
-{
-    pid_t pong, ping;
-    bench b;
-
-    if (count > (SIZE_MAX / sizeof(uint64_t)) / 2)
-        peer_die(PEER_BROKEN, "bench-cc: N %llu: too large", (unsigned long long)count);
-    memset(&b, 0, sizeof b);
-    bench_ring(&b.a, "ping", IPCB_RING_MIN_CAPACITY, BENCH_PING_SIZE);
-    bench_ring(&b.b, "pong", IPCB_RING_MIN_CAPACITY, BENCH_PING_SIZE);
-    b.count = count;
-    b.wait = o->wait;
-    pong = bench_fork(bench_pong, &b);
-    ping = bench_fork(bench_ping, &b);
-    ipcb_ring_close(&b.a);
-    ipcb_ring_close(&b.b);
-    return bench_reap(pong, "pong", ping, "ping");
-}
-
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -826,8 +532,6 @@ int main(int argc, char **argv)
 
     if (strcmp(mode, "offsets") == 0 && argc == 2)
         return mode_offsets();
-    if (strcmp(mode, "create") == 0 && (argc == 5 || (argc == 6 && strcmp(argv[5], "multi") == 0)))
-        return mode_create(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), argc == 6);
     if (strcmp(mode, "produce") == 0 && argc >= 5) {
         options o = parse_options(argc, argv, 5, "--producer --min --max --wait --pause-after");
         return mode_produce(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);
@@ -842,25 +546,9 @@ int main(int argc, char **argv)
         return mode_abandon(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), parse_u64(argv[5]));
     if (strcmp(mode, "leaderless") == 0 && argc == 5)
         return mode_leaderless(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
-    if (strcmp(mode, "source") == 0 && argc >= 5) {
-        options o = parse_options(argc, argv, 5, "--wait");
-        return mode_source(argv[2], parse_u64(argv[3]), parse_u64(argv[4]), &o);
-    }
-    if (strcmp(mode, "sink") == 0 && argc >= 4) {
-        options o = parse_options(argc, argv, 4, "--wait");
-        return mode_sink(argv[2], parse_u64(argv[3]), &o);
-    }
     if (strcmp(mode, "pong") == 0 && argc >= 5) {
         options o = parse_options(argc, argv, 5, "--wait");
         return mode_pong(argv[2], argv[3], parse_u64(argv[4]), &o);
-    }
-    if (strcmp(mode, "bench-cc") == 0 && argc >= 5 && strcmp(argv[2], "throughput") == 0) {
-        options o = parse_options(argc, argv, 5, "--wait");
-        return bench_throughput(parse_u64(argv[3]), parse_u64(argv[4]), &o);
-    }
-    if (strcmp(mode, "bench-cc") == 0 && argc >= 4 && strcmp(argv[2], "pingpong") == 0) {
-        options o = parse_options(argc, argv, 4, "--wait");
-        return bench_pingpong(parse_u64(argv[3]), &o);
     }
     usage();
 }

@@ -203,8 +203,7 @@ final class BenchSupport {
 
     /**
      * Installs the shutdown hook of {@code program}: it ends this JVM's children (C peers blocked on
-     * an object: SIGTERM first, so that a bench-cc unlinks its own objects and kills its own child;
-     * SIGKILL after 2 s), then removes what is still registered.
+     * an object: SIGTERM first, SIGKILL after 2 s), then removes what is still registered.
      */
     static void cleanUpOnExit(String program) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
