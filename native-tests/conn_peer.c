@@ -16,8 +16,6 @@
  *       Prints "echoed <messages>".  A message is read completely before it
  *       is sent back, so a sender that writes a lot before reading replies
  *       can fill both directions and deadlock (the same as CPython).
- *   conn_peer echo2 FDIN FDOUT
- *       The same, receiving on FDIN and sending on FDOUT (two pipes).
  *       Echo pass (exit 0): clean end reached.  Protocol error (truncated
  *       frame, bad length, message above 64 MiB) or EPIPE: exit 1.  Other
  *       errors: exit 2.
@@ -75,7 +73,7 @@
 #include <sched.h>
 #include <signal.h>
 
-/* Largest message accepted by echo / echo2 and, by default, recv. */
+/* Largest message accepted by echo and, by default, recv. */
 #define CONN_MAX_MESSAGE (UINT64_C(64) * 1024 * 1024)
 
 /* Message i of the send mode is (i * SEND_STEP) % SEND_MOD bytes long. */
@@ -84,7 +82,6 @@
 
 static const char usage_text[] =
     "usage: conn_peer echo FD\n"
-    "       conn_peer echo2 FDIN FDOUT\n"
     "       conn_peer send FD COUNT SEED\n"
     "       conn_peer send-cut FD COUNT SEED\n"
     "       conn_peer recv FD [MAX]\n"
@@ -95,13 +92,6 @@ _Noreturn static void usage(void)
 {
     fputs(usage_text, stderr);
     exit(PEER_BROKEN);
-}
-
-static void close_fds(int a, int b)
-{
-    CHECK(close(a) == 0);
-    if (b != a)
-        CHECK(close(b) == 0);
 }
 
 /* Exit code for a failed ipcb_conn_recv (-1) with errno e. */
@@ -116,29 +106,28 @@ static int send_error_code(int e)
     return e == EPIPE ? PEER_FAIL : PEER_BROKEN;
 }
 
-static int mode_echo(const char *name, int fdin, int fdout)
+static int mode_echo(int fd)
 {
     uint64_t n = 0;
     int rc = PEER_PASS;
 
-    peer_check_fd(fdin);
-    peer_check_fd(fdout);
+    peer_check_fd(fd);
     for (;;) {
         void *msg;
-        int64_t len = ipcb_conn_recv(fdin, &msg, CONN_MAX_MESSAGE);
+        int64_t len = ipcb_conn_recv(fd, &msg, CONN_MAX_MESSAGE);
         if (len == -2)
             break;
         if (len < 0) {
             int e = errno;
-            fprintf(stderr, "%s: receive on fd %d after %llu messages: %s\n",
-                    name, fdin, (unsigned long long)n, strerror(e));
+            fprintf(stderr, "echo: receive on fd %d after %llu messages: %s\n",
+                    fd, (unsigned long long)n, strerror(e));
             rc = recv_error_code(e);
             break;
         }
-        if (ipcb_conn_send(fdout, msg, (uint64_t)len) != 0) {
+        if (ipcb_conn_send(fd, msg, (uint64_t)len) != 0) {
             int e = errno;
-            fprintf(stderr, "%s: send on fd %d of message %llu (%lld bytes): %s\n",
-                    name, fdout, (unsigned long long)n, (long long)len,
+            fprintf(stderr, "echo: send on fd %d of message %llu (%lld bytes): %s\n",
+                    fd, (unsigned long long)n, (long long)len,
                     strerror(e));
             free(msg);
             rc = send_error_code(e);
@@ -147,7 +136,7 @@ static int mode_echo(const char *name, int fdin, int fdout)
         free(msg);
         n++;
     }
-    close_fds(fdin, fdout);
+    CHECK(close(fd) == 0);
     if (rc == PEER_PASS) {
         printf("echoed %llu\n", (unsigned long long)n);
         CHECK(fflush(stdout) == 0);
@@ -351,12 +340,8 @@ int main(int argc, char **argv)
         usage();
     mode = argv[1];
 
-    if (strcmp(mode, "echo") == 0 && argc == 3) {
-        int fd = parse_fd(argv[2]);
-        return mode_echo("echo", fd, fd);
-    }
-    if (strcmp(mode, "echo2") == 0 && argc == 4)
-        return mode_echo("echo2", parse_fd(argv[2]), parse_fd(argv[3]));
+    if (strcmp(mode, "echo") == 0 && argc == 3)
+        return mode_echo(parse_fd(argv[2]));
     if (strcmp(mode, "send") == 0 && argc == 5)
         return mode_send(parse_fd(argv[2]), parse_u64(argv[3]),
                          parse_u64(argv[4]), 0);

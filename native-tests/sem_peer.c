@@ -22,14 +22,6 @@
  *   sem_peer value NAME
  *       Print sem_getvalue's value and a newline.  Exit 0.
  *
- *   sem_peer echo NAME_IN NAME_OUT COUNT
- *       COUNT times: sem_wait(NAME_IN), then sem_post(NAME_OUT).
- *       (Ping-pong responder.)  Exit 0.
- *
- *   sem_peer ping NAME_OUT NAME_IN COUNT
- *       Initiator: COUNT times sem_post(NAME_OUT), then sem_wait(NAME_IN).
- *       Prints "<count> <total elapsed ns, CLOCK_MONOTONIC>".  Exit 0.
- *
  *   sem_peer hold-and-die NAME
  *       sem_wait once, then raise(SIGKILL): the unit taken is never given
  *       back (POSIX semaphores are not robust; nothing undoes it).  The
@@ -59,8 +51,6 @@ static const char usage_text[] =
     "       sem_peer wait NAME\n"
     "       sem_peer trywait NAME\n"
     "       sem_peer value NAME\n"
-    "       sem_peer echo NAME_IN NAME_OUT COUNT\n"
-    "       sem_peer ping NAME_OUT NAME_IN COUNT\n"
     "       sem_peer hold-and-die NAME\n"
     "       sem_peer count NAME SHM COUNT\n";
 
@@ -165,42 +155,6 @@ static int mode_value(const char *name)
     return PEER_PASS;
 }
 
-static int mode_echo(const char *name_in, const char *name_out, uint64_t count)
-{
-    peer_sem in, out;
-
-    sem_open_peer(&in, name_in);
-    sem_open_peer(&out, name_out);
-    for (uint64_t i = 0; i < count; i++) {
-        take(&in);
-        give(&out, i);
-    }
-    sem_close_peer(&in);
-    sem_close_peer(&out);
-    return PEER_PASS;
-}
-
-static int mode_ping(const char *name_out, const char *name_in, uint64_t count)
-{
-    peer_sem out, in;
-    uint64_t t0, t1;
-
-    sem_open_peer(&out, name_out);
-    sem_open_peer(&in, name_in);
-    t0 = peer_now_ns();
-    for (uint64_t i = 0; i < count; i++) {
-        give(&out, i);
-        take(&in);
-    }
-    t1 = peer_now_ns();
-    sem_close_peer(&out);
-    sem_close_peer(&in);
-    printf("%llu %llu\n", (unsigned long long)count,
-           (unsigned long long)(t1 - t0));
-    CHECK(fflush(stdout) == 0);
-    return PEER_PASS;
-}
-
 static int mode_hold_and_die(const char *name)
 {
     peer_sem p;
@@ -261,10 +215,6 @@ int main(int argc, char **argv)
         return mode_trywait(argv[2]);
     if (strcmp(mode, "value") == 0 && argc == 3)
         return mode_value(argv[2]);
-    if (strcmp(mode, "echo") == 0 && argc == 5)
-        return mode_echo(argv[2], argv[3], parse_u64(argv[4]));
-    if (strcmp(mode, "ping") == 0 && argc == 5)
-        return mode_ping(argv[2], argv[3], parse_u64(argv[4]));
     if (strcmp(mode, "hold-and-die") == 0 && argc == 3)
         return mode_hold_and_die(argv[2]);
     if (strcmp(mode, "count") == 0 && argc == 5)
