@@ -56,10 +56,8 @@ public final class Syscalls {
     private static final int O_DIRECTORY = 0x10000;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
-    private static final int F_SETFD = 2;
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
-    private static final int FD_CLOEXEC = 1;
     private static final int F_DUPFD_CLOEXEC = 1030;
     private static final int F_SETPIPE_SZ = 1031;
     private static final int F_GETPIPE_SZ = 1032;
@@ -273,11 +271,6 @@ public final class Syscalls {
     /** fcntl(F_GETFL) tested for O_NONBLOCK. */
     public static boolean isNonBlocking(int fd, String object) throws IOException {
         return (fcntl(fd, F_GETFL, 0, "fcntl(F_GETFL)", object) & O_NONBLOCK) != 0;
-    }
-
-    /** fcntl(F_SETFD): sets FD_CLOEXEC. */
-    private static void setCloseOnExec(int fd, String object) throws IOException {
-        fcntl(fd, F_SETFD, FD_CLOEXEC, "fcntl(F_SETFD)", object);
     }
 
     /** fcntl(F_GETPIPE_SZ). */
@@ -692,9 +685,7 @@ public final class Syscalls {
         if (fd < 0) {
             throw Errors.exception("pidfd_open", Integer.toString(pid), jnaErrno());
         }
-        int result = (int) fd;
-        setCloseOnExec(result, "pidfd " + pid);
-        return result;
+        return (int) fd; // close-on-exec: pidfd_open(2) sets it
     }
 
     /** pidfd_send_signal(2): signals the process the pidfd refers to, never a reused pid. */
