@@ -22,8 +22,6 @@ final class FifoMechanism extends Mechanism {
         super("fifo", "mkfifo(3), opened by path on each side; jdk: FileChannel.open on the path", PAIRS, PAIRS);
     }
 
-
-
     @Override
     Link open(Workload workload, Pair pair) throws IOException {
         Path dir = Files.createTempDirectory("ipcb-bench-fifo");

@@ -18,8 +18,6 @@ final class MqMechanism extends Mechanism {
                 PAIRS);
     }
 
-
-
     @Override
     int chunk() {
         return 8 << 10;

@@ -15,8 +15,6 @@ final class PipeMechanism extends Mechanism {
         super("pipe", "pipe(2); jdk: a ProcessBuilder child's stdin/stdout streams", PAIRS, PAIRS);
     }
 
-
-
     @Override
     Link open(Workload workload, Pair pair) throws IOException {
         if (pair == Pair.JDK_C) {

@@ -31,9 +31,6 @@ final class ShmSemMechanism extends Mechanism {
                 + " to 64 KiB)", PAIRS, PAIRS);
     }
 
-
-
-
     /** The bounded buffer's records carry no length: a receive takes a whole record, so whole records are sent. */
     @Override
     boolean wholeChunks() {

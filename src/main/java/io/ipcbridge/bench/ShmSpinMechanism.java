@@ -39,9 +39,6 @@ final class ShmSpinMechanism extends Mechanism {
                 List.of());
     }
 
-
-
-
     @Override
     boolean spins() {
         return true;

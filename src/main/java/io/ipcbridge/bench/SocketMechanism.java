@@ -105,8 +105,6 @@ abstract class SocketMechanism extends Mechanism {
             super("tcp", "TCP over 127.0.0.1, TCP_NODELAY; jdk: java.net.Socket streams", WITH_JDK);
         }
 
-
-
         @Override
         Socket.Pair connected() throws IOException {
             try (ServerSocket server = ServerSocket.listen(new Address.Inet(InetAddress.getLoopbackAddress(), 0),

@@ -28,6 +28,7 @@ public final class Deadline {
         return nanos >= NEVER - now ? NEVER : now + nanos;
     }
 
+    /** Whether {@code deadline} has come; {@link #NEVER} never does. */
     public static boolean passed(long deadline) {
         return deadline != NEVER && System.nanoTime() - deadline >= 0;
     }
