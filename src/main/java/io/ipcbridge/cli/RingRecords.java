@@ -5,8 +5,9 @@ import java.nio.ByteBuffer;
 /**
  * The sequence-numbered records of the ring demo and tests, generated and checked the same way as
  * native-tests/ring_peer.c does: record {@code seq} of producer {@code id} has
- * {@code min + splitmix64(seed + seq) % (max - min + 1)} bytes; byte i is byte i of the
- * little-endian {@code seq | id << 56} for i < 8, else {@code (byte) (seq + i)}.
+ * {@code min + splitmix64(seed + seq) % (max - min + 1)} bytes, where {@code seed} is ring_peer's
+ * SEED + ID; byte i is byte i of the little-endian {@code seq | id << 56} for i < 8, else
+ * {@code (byte) (seq + i)}.
  */
 public final class RingRecords {
     private static final int CHUNK = 4096;
@@ -23,7 +24,7 @@ public final class RingRecords {
     }
 
     /** splitmix64, the standard one. */
-    public static long splitmix64(long x) {
+    private static long splitmix64(long x) {
         long z = x + 0x9e3779b97f4a7c15L;
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
