@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcResourceLimitException;
-import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Blocked;
