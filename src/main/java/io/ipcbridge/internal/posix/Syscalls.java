@@ -2,6 +2,7 @@ package io.ipcbridge.internal.posix;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import com.sun.jna.StringArray;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import com.sun.jna.Pointer;
 import jnr.posix.FileStat;
 
 /**
@@ -756,7 +756,7 @@ public final class Syscalls {
         }
         if (last.second.get() != buffer) {
             last.second = new WeakReference<>(buffer);
-            last.secondBase = Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer));
+            last.secondBase = Pointer.nativeValue(Native.getDirectBufferPointer(buffer));
         }
         // the buffer just used goes first
         WeakReference<ByteBuffer> b = last.second;
@@ -784,7 +784,7 @@ public final class Syscalls {
 
     private static final class MqScratch {
         final ByteBuffer buffer = ByteBuffer.allocateDirect(24).order(java.nio.ByteOrder.nativeOrder());
-        final long address = Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(buffer));
+        final long address = Pointer.nativeValue(Native.getDirectBufferPointer(buffer));
     }
 
     /**
@@ -1023,7 +1023,7 @@ public final class Syscalls {
 
     /** The 32 bytes glibc's sem_init gives a process-shared semaphore of {@code value}. */
     public static byte[] semImage(int value) throws IOException {
-        com.sun.jna.Memory m = new com.sun.jna.Memory(32);
+        Memory m = new Memory(32);
         m.clear();
         semInit(Pointer.nativeValue(m), value, "image");
         return m.getByteArray(0, 32);
