@@ -1014,18 +1014,13 @@ public final class Syscalls {
         }
     }
 
-    /** sem_init(3) with pshared = 1 at native address {@code sem}. */
-    private static void semInit(long sem, int value, String object) throws IOException {
-        if (NativeCalls.sem_init(sem, 1, value) != 0) {
-            throw Errors.exception("sem_init", object, jnaErrno());
-        }
-    }
-
-    /** The 32 bytes glibc's sem_init gives a process-shared semaphore of {@code value}. */
+    /** The 32 bytes glibc's sem_init(3) (pshared = 1) gives a process-shared semaphore of {@code value}. */
     public static byte[] semImage(int value) throws IOException {
         Memory m = new Memory(32);
         m.clear();
-        semInit(Pointer.nativeValue(m), value, "image");
+        if (NativeCalls.sem_init(Pointer.nativeValue(m), 1, value) != 0) {
+            throw Errors.exception("sem_init", "image", jnaErrno());
+        }
         return m.getByteArray(0, 32);
     }
 
