@@ -96,7 +96,7 @@ class SockCommandTest {
         "sock connect unix:", "sock connect abstract:", "sock connect file:/tmp/s", "sock connect tcp:127.0.0.1",
         "sock connect tcp:127.0.0.1:", "sock connect tcp::80", "sock connect tcp:127.0.0.1:http",
         "sock connect tcp:127.0.0.1:65536", "sock connect tcp:127.0.0.1:-1", "sock connect tcp:::1:80",
-        "sock connect tcp:[::zz]:80", "sock connect udp:1.2.3.4.5.6:53", "sock connect tcp:127.0.0.1:80 --type dgram",
+        "sock connect tcp:[::zz]:80", "sock connect udp:1.2.3.4.5.6:53", "sock listen tcp:0177.0.0.1:0", "sock connect tcp:127.0.0.1:80 --type dgram",
         "sock connect tcp:127.0.0.1:80 --type seqpacket", "sock connect udp:127.0.0.1:53 --type stream",
         "sock listen udp:127.0.0.1:0 --type seqpacket", "sock connect unix:/x --type bogus",
         "sock connect unix:/x --type", "sock listen unix:/x --count 0", "sock listen unix:/x --count -1",

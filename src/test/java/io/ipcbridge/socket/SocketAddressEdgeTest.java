@@ -2,6 +2,7 @@ package io.ipcbridge.socket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -18,7 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** UDS-03, UDS-14: addresses the kernel reports that {@link Address} itself would refuse to build. */
+/**
+ * UDS-03, UDS-14: addresses the kernel reports that {@link Address} itself would refuse to build;
+ * INET-01: IPv4 literals that C peers read otherwise.
+ */
 class SocketAddressEdgeTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
@@ -99,5 +103,25 @@ class SocketAddressEdgeTest {
                 assertEquals(ll.getScopeId(), ((Inet6Address) from.address()).getScopeId(), "the sender's scope id");
             }
         });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0177.0.0.1", "127.0.0.010", "0127.1", "08.0.0.1", "127.00.0.1"})
+    @DisplayName("INET-01: an IPv4 literal with a leading zero, which inet_aton(3) reads as octal and InetAddress as "
+            + "decimal, is refused before any call, never taken for another host than a C peer would reach")
+    void anIpv4PartWithALeadingZeroIsRefusedAsAmbiguous(String host) throws Exception {
+        // glibc's getaddrinfo (so C peers, socat, nc, Python) reads 0177.0.0.1 as 127.0.0.1; InetAddress
+        // read it as 177.0.0.1, and connected there
+        Process python = new ProcessBuilder("python3", "-c",
+                "import socket; print(socket.getaddrinfo('0177.0.0.1', 80, socket.AF_INET)[0][4][0])").start();
+        assertEquals("127.0.0.1", new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim(),
+                "what the literal means to a C peer");
+        assertEquals(0, python.waitFor());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Address.parse("tcp:" + host + ":80"));
+        assertEquals("ambiguous IPv4 address: " + host + " (a part with a leading zero is octal to inet_aton(3), "
+                + "decimal to Java)", e.getMessage());
+        assertEquals(new Address.Inet(java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 0}), 80),
+                Address.parse("tcp:127.0.0.0:80"), "a part that is 0 alone stays");
     }
 }
