@@ -263,7 +263,7 @@ final class SockCommand {
             return ExitCodes.OK;
         }
 
-        private void acceptConnections(Address a, Socket.Type t, int m) throws IOException, CommandFailure {
+        private void acceptConnections(Address a, Socket.Type t, int m) throws IOException, InterruptedException, CommandFailure {
             ServerSocket server = ServerSocket.listen(a, t, m, false);
             try {
                 OnExit cleanup = new OnExit(server::close); // SIGINT/SIGTERM: the socket file goes too
@@ -271,19 +271,26 @@ final class SockCommand {
                     announce(a instanceof Address.Inet ? server.localAddress() : a);
                     Duration limit = timeout.value();
                     ByteBuffer message = t == Socket.Type.SEQPACKET ? ByteBuffer.allocateDirect(MAX_MESSAGE) : null;
-                    for (long i = 0; i < count; i++) {
-                        Optional<Socket> accepted = limit == null ? Optional.of(server.accept()) : server.accept(limit);
-                        if (accepted.isEmpty()) {
-                            throw timedOut("accept", "connection", i);
-                        }
-                        try (Socket connection = accepted.get()) {
-                            if (message == null) {
-                                RawIo.copyToStdout(connection);
-                            } else {
-                                copyMessages(connection, message);
+                    // CLI-04: once stdout's reader has gone, no further connection is waited for or taken
+                    Stdout.whileReaderStays(watch -> {
+                        for (long i = 0; i < count; i++) {
+                            if (watch.readerGoneNow()) {
+                                throw CommandFailure.stdoutClosed();
+                            }
+                            Optional<Socket> accepted = limit == null ? Optional.of(server.accept())
+                                    : server.accept(limit);
+                            if (accepted.isEmpty()) {
+                                throw timedOut("accept", "connection", i);
+                            }
+                            try (Socket connection = accepted.get()) {
+                                if (message == null) {
+                                    RawIo.copyToStdout(connection, watch);
+                                } else {
+                                    copyMessages(connection, message, watch);
+                                }
                             }
                         }
-                    }
+                    });
                 } finally {
                     cleanup.cancel();
                 }
@@ -292,7 +299,7 @@ final class SockCommand {
             }
         }
 
-        private void receiveDatagrams(Address a, int m) throws IOException, CommandFailure {
+        private void receiveDatagrams(Address a, int m) throws IOException, InterruptedException, CommandFailure {
             // Socket.bind gives a unix: socket file its mode through a descriptor of the file it bound,
             // never through the path, where a symbolic link may have been swapped in (SEC-01), and
             // removes it on close
@@ -303,14 +310,20 @@ final class SockCommand {
                     announce(a instanceof Address.Inet ? socket.localAddress() : a);
                     socket.setReadTimeout(timeout.value());
                     ByteBuffer datagram = ByteBuffer.allocateDirect(MAX_MESSAGE);
-                    for (long i = 0; i < count; i++) {
-                        try {
-                            socket.read(datagram.clear());
-                        } catch (SocketTimeoutException e) {
-                            throw timedOut("recvmsg", "datagram", i);
+                    // CLI-04: once stdout's reader has gone, no further datagram is waited for or taken
+                    Stdout.whileReaderStays(watch -> {
+                        for (long i = 0; i < count; i++) {
+                            if (watch.readerGoneNow()) {
+                                throw CommandFailure.stdoutClosed();
+                            }
+                            try {
+                                socket.read(datagram.clear());
+                            } catch (SocketTimeoutException e) {
+                                throw timedOut("recvmsg", "datagram", i);
+                            }
+                            RawIo.copyToStdout(datagram.flip());
                         }
-                        RawIo.copyToStdout(datagram.flip());
-                    }
+                    });
                 } finally {
                     cleanup.cancel();
                 }
@@ -392,7 +405,7 @@ final class SockCommand {
             thread.start();
             try {
                 if (t == Socket.Type.SEQPACKET) {
-                    copyMessages(socket, ByteBuffer.allocateDirect(MAX_MESSAGE));
+                    copyMessages(socket, ByteBuffer.allocateDirect(MAX_MESSAGE), null);
                 } else {
                     RawIo.copyToStdout(socket);
                 }
@@ -455,9 +468,19 @@ final class SockCommand {
         }
     }
 
-    /** Copies every message of a seqpacket socket to stdout, until end of file. */
-    private static void copyMessages(Socket socket, ByteBuffer buffer) throws IOException, CommandFailure {
-        while (socket.read(buffer.clear()) >= 0) {
+    /**
+     * Copies every message of a seqpacket socket to stdout, until end of file; with a {@code watch}
+     * (or null), none is taken once stdout's reader has gone.
+     */
+    private static void copyMessages(Socket socket, ByteBuffer buffer, Stdout.Watch watch)
+            throws IOException, CommandFailure {
+        for (;;) {
+            if (watch != null && watch.readerGoneNow()) {
+                throw CommandFailure.stdoutClosed();
+            }
+            if (socket.read(buffer.clear()) < 0) {
+                return;
+            }
             RawIo.copyToStdout(buffer.flip());
         }
     }
