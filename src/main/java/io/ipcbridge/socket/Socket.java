@@ -1,6 +1,7 @@
 package io.ipcbridge.socket;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.ErrnoException;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
@@ -808,12 +809,26 @@ public final class Socket implements ByteChannel, HasDescriptor {
 
     /** shutdown(SHUT_WR): the peer reads end of stream; this end can still read. */
     public void shutdownOutput() throws IOException {
-        fd.withFd(f -> Syscalls.shutdown(f, 1, name));
+        shutdown(1);
     }
 
-    /** shutdown(SHUT_RD). */
+    /** shutdown(SHUT_RD); a reader waiting meanwhile reads end of stream. */
     public void shutdownInput() throws IOException {
-        fd.withFd(f -> Syscalls.shutdown(f, 0, name));
+        shutdown(0);
+    }
+
+    /**
+     * shutdown(2). Of an unconnected UDP socket, Linux applies it (and wakes the readers) but still
+     * says ENOTCONN: that is no failure.
+     */
+    private void shutdown(int how) throws IOException {
+        try {
+            fd.withFd(f -> Syscalls.shutdown(f, how, name));
+        } catch (ErrnoException e) {
+            if (unix || type != Type.DATAGRAM || !e.errnoName().equals("ENOTCONN")) {
+                throw e;
+            }
+        }
     }
 
     /** SO_RCVBUF. */
