@@ -423,9 +423,15 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * Sends {@code message} as one datagram to {@code to} (an unconnected datagram socket).
      *
      * @return the bytes sent: all of them, or 0 in non-blocking mode when it did not fit now
+     * @throws UnsupportedOperationException on a stream or seqpacket socket, before any call: Linux
+     *     sends a TCP or seqpacket message to the peer whatever the address
      */
     public int sendTo(ByteBuffer message, Address to) throws IOException {
-        return send(message, Objects.requireNonNull(to, "to").sockaddr(), NO_FDS);
+        Objects.requireNonNull(to, "to");
+        if (type != Type.DATAGRAM) {
+            throw new UnsupportedOperationException("'sendTo' not supported: " + this + " is connected to its peer");
+        }
+        return send(message, to.sockaddr(), NO_FDS);
     }
 
     /**

@@ -945,6 +945,32 @@ class SocketFaultTest {
     }
 
     @Test
+    @DisplayName("INET-02: sendTo on a TCP or seqpacket socket, which sends to its peer whatever the address, and on "
+            + "an AF_UNIX stream socket (EISCONN) is UnsupportedOperationException before any call")
+    void sendToOnAConnectionIsUnsupportedNeverSentToThePeer() throws Exception {
+        try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
+                Socket tcp = Socket.connect(server.localAddress(), Socket.Type.STREAM);
+                Socket accepted = server.accept(); Socket other = Socket.bind(Address.inet("127.0.0.1", 0));
+                Socket.Pair seqpacket = Socket.pair(Socket.Type.SEQPACKET);
+                Socket.Pair unixStream = Socket.pair(Socket.Type.STREAM)) {
+            // Linux ignores the address of a sendto on a connected TCP or seqpacket socket: the message
+            // went to the peer, and sendTo returned as if it had gone to `other`
+            for (Socket[] fromAndPeer : List.of(new Socket[] {tcp, accepted},
+                    new Socket[] {seqpacket.first(), seqpacket.second()},
+                    new Socket[] {unixStream.first(), unixStream.second()})) {
+                Socket from = fromAndPeer[0];
+                ByteBuffer message = text("misdirected");
+                UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                        () -> from.sendTo(message, other.localAddress()), from::toString);
+                assertTrue(e.getMessage().startsWith("'sendTo' not supported"), e.getMessage());
+                assertEquals(11, message.remaining(), "nothing was sent");
+                assertNothingQueued(fromAndPeer[1]);
+            }
+            assertNothingQueued(other);
+        }
+    }
+
+    @Test
     @DisplayName("SEC-05: allowUids on a TCP server (no SO_PEERCRED) is refused up front, not a server that refuses "
             + "every peer")
     void allowUidsOnATcpServerIsRefusedUpFront() throws Exception {
