@@ -167,19 +167,20 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      *
      * @throws IllegalArgumentException if {@code host} has only digits and dots but is no IPv4
      *     address (before any lookup: DNS would be asked, and a resolver's search domains may even
-     *     answer, for what can only be a mistyped address), or has a part with a leading zero
-     *     ({@code 0177.0.0.1}: 127.0.0.1 to inet_aton(3), so to C peers, socat and Python, but
-     *     177.0.0.1 to {@link InetAddress})
+     *     answer, for what can only be a mistyped address), or has an IPv4 part with a leading
+     *     zero ({@code 0177.0.0.1}: 127.0.0.1 to inet_aton(3), so to C peers, socat and Python, but
+     *     177.0.0.1 to {@link InetAddress}; {@code ::ffff:0177.0.0.1}: no address to inet_pton(3))
      */
     static Inet inet(String host, int port) throws UnknownHostException {
-        if (!host.isEmpty() && host.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.')) {
-            if (!isIpv4(host)) {
-                throw new IllegalArgumentException("not an IPv4 address: " + host);
-            }
-            if (host.matches("(.*\\.)?0[0-9].*")) {
-                throw new IllegalArgumentException("ambiguous IPv4 address: " + host + " (a part with a leading zero "
-                        + "is octal to inet_aton(3), decimal to Java)");
-            }
+        if (!host.isEmpty() && host.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.') && !isIpv4(host)) {
+            throw new IllegalArgumentException("not an IPv4 address: " + host);
+        }
+        String bare = host.split("%", 2)[0]; // without an IPv6 scope, whose interface name may hold dots
+        String v4 = bare.substring(bare.lastIndexOf(':') + 1); // the IPv4 tail of an IPv6 literal too
+        if ((v4.length() == bare.length() || v4.contains(".")) // not a hextet (::01)
+                && v4.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.') && v4.matches("(.*\\.)?0[0-9].*")) {
+            throw new IllegalArgumentException("ambiguous IPv4 address: " + host + " (a part with a leading zero "
+                    + "is octal to inet_aton(3), decimal to Java)");
         }
         return new Inet(InetAddress.getByName(host), port);
     }

@@ -106,22 +106,23 @@ class SocketAddressEdgeTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"0177.0.0.1", "127.0.0.010", "0127.1", "08.0.0.1", "127.00.0.1"})
+    @ValueSource(strings = {"0177.0.0.1", "127.0.0.010", "0127.1", "08.0.0.1", "127.00.0.1", "::ffff:0177.0.0.1"})
     @DisplayName("INET-01: an IPv4 literal with a leading zero, which inet_aton(3) reads as octal and InetAddress as "
             + "decimal, is refused before any call, never taken for another host than a C peer would reach")
     void anIpv4PartWithALeadingZeroIsRefusedAsAmbiguous(String host) throws Exception {
-        // glibc's getaddrinfo (so C peers, socat, nc, Python) reads 0177.0.0.1 as 127.0.0.1; InetAddress
-        // read it as 177.0.0.1, and connected there
+        // glibc's getaddrinfo (so C peers, socat, nc, Python) reads 0177.0.0.1 as 127.0.0.1, and
+        // ::ffff:0177.0.0.1 as no address at all; InetAddress read both as 177.0.0.1, and connected there
         Process python = new ProcessBuilder("python3", "-c",
                 "import socket; print(socket.getaddrinfo('0177.0.0.1', 80, socket.AF_INET)[0][4][0])").start();
         assertEquals("127.0.0.1", new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim(),
                 "what the literal means to a C peer");
         assertEquals(0, python.waitFor());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Address.parse("tcp:" + host + ":80"));
+                () -> Address.parse("tcp:" + (host.contains(":") ? "[" + host + "]" : host) + ":80"));
         assertEquals("ambiguous IPv4 address: " + host + " (a part with a leading zero is octal to inet_aton(3), "
                 + "decimal to Java)", e.getMessage());
         assertEquals(new Address.Inet(java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 0}), 80),
                 Address.parse("tcp:127.0.0.0:80"), "a part that is 0 alone stays");
+        assertEquals(Address.inet("::1", 80), Address.parse("tcp:[::01]:80"), "an IPv6 hextet's leading zero stays");
     }
 }
