@@ -95,15 +95,40 @@ final class Argv {
      * @throws TypeConversionException if the argument's bytes are not UTF-8
      */
     static String asGiven(String value) {
-        byte[] raw = bytesOf(List.of(value)).get(0);
         try {
-            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(givenBytes(value))).toString();
         } catch (CharacterCodingException e) {
             throw new TypeConversionException("'" + value + "': the path or name is not UTF-8");
         }
     }
 
-    /** A PATH argument as it was given ({@link #asGiven}), not as the JVM decoded it. */
+    /**
+     * The bytes {@code value} came from: the last argument equal to it, else the part after the first
+     * '=' of the last {@code --OPTION=VALUE} argument that ends with it (an option's value given in the
+     * same argument); encoded in UTF-8 when there is neither.
+     */
+    private static byte[] givenBytes(String value) {
+        String[] args = decoded;
+        byte[][] bytes = raw;
+        for (int i = args.length - 1; i >= 0; i--) {
+            if (args[i].equals(value)) {
+                return bytes[i].clone();
+            }
+        }
+        for (int i = args.length - 1; i >= 0; i--) {
+            int eq = args[i].indexOf('=');
+            if (args[i].startsWith("-") && eq > 0 && args[i].substring(eq + 1).equals(value)) {
+                int at = 0;
+                while (bytes[i][at] != '=') { // the option's name before it is ASCII: the same '='
+                    at++;
+                }
+                return Arrays.copyOfRange(bytes[i], at + 1, bytes[i].length);
+            }
+        }
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A PATH argument or option value as it was given ({@link #asGiven}), not as the JVM decoded it. */
     static final class GivenPath implements ITypeConverter<Path> {
         @Override
         public Path convert(String value) {

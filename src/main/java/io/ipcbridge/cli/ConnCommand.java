@@ -82,7 +82,7 @@ final class ConnCommand {
                 description = "unix:PATH, abstract:NAME or tcp:HOST:PORT.")
         SockCommand.Endpoint endpoint;
 
-        @Option(names = "--authkey-file", paramLabel = "F",
+        @Option(names = "--authkey-file", paramLabel = "F", converter = Argv.GivenPath.class,
                 description = "The shared authkey: the file's bytes, less one trailing newline (echo secret > F "
                         + "works); the authkey of multiprocessing's Listener/Client. Without it: no "
                         + "authentication (both sides must agree).")

@@ -295,6 +295,35 @@ class ConnStdioTest {
         });
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"--authkey-file ", "--authkey-file="})
+    void anAuthkeyFileWhoseNameIsNotUtf8IsAUsageErrorNotAnotherFile(String option) {
+        // CLI.md exit 2, "binary-safe": in a UTF-8 locale the JVM decodes argv's 0xff as U+FFFD, and the
+        // key was read from k-U+FFFD (bytes ef bf bd), another file, as fifo PATH and sock ADDRESS are not
+        run(() -> {
+            key("k-\uFFFD", "another key\n");
+            Path err = dir.resolve("err");
+            boolean separate = option.endsWith(" ");
+            List<String> argv = new ArrayList<>(List.of("sh", "-c", "exec \"$@\" \"$0$(printf '\\377')\"",
+                    (separate ? "" : option) + dir.resolve("k-")));
+            argv.addAll(Cli.command(err, "conn", "send", "abstract:ipcb-nobody-" + ProcessHandle.current().pid(),
+                    "message").command());
+            if (separate) {
+                argv.add(option.strip());
+            }
+            ProcessBuilder pb = new ProcessBuilder(argv).redirectError(err.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+            pb.environment().put("LC_ALL", "C.UTF-8");
+            Process cli = pb.start();
+            started.add(cli);
+            assertEquals(0, cli.getInputStream().readAllBytes().length, "nothing on stdout");
+            assertEquals(2, exit(cli), () -> MqStdioTest.read(err));
+            String line = MqStdioTest.read(err);
+            assertTrue(line.startsWith("ipcbridge: ") && line.contains("not UTF-8")
+                    && line.indexOf('\n') == line.length() - 1, line);
+        });
+    }
+
     // --- receive: the CLI is the Client, Python sends ------------------------------------------------
 
     @Test
