@@ -451,6 +451,21 @@ class SockStdioTest {
         });
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"stream", "seqpacket", "dgram"})
+    void listenWaitingForAClientEndsWhenStdoutCloses(String type) {
+        // CLI-04, as conn listen: stdout's reader goes (`| true`) before any client came; each type's
+        // listener ends at once, quietly, and its socket file goes
+        run(() -> {
+            Path socket = dir.resolve("cli.sock");
+            Process[] listener = new Process[1];
+            listen(listener, null, "unix:" + socket, "--type", type, "--count", "2");
+            listener[0].getInputStream().close();
+            assertStoppedQuietly(listener[0]);
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file is removed");
+        });
+    }
+
     /** CLI-04: a command whose stdout's reader has gone ends with 141 (or 0) and nothing on stderr. */
     private static void assertStoppedQuietly(Process p) throws InterruptedException {
         int status = exit(p);
