@@ -50,13 +50,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A smoke run: small sizes, 1 repeat.")
     boolean quick;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as one JSON object.")
+    @Option(names = "--json", paramLabel = "FILE", converter = Argv.GivenPath.class,
+            description = "Also write the results as one JSON object.")
     Path json;
 
-    @Option(names = "--csv", paramLabel = "FILE", description = "Also write the results as CSV, one line each.")
+    @Option(names = "--csv", paramLabel = "FILE", converter = Argv.GivenPath.class,
+            description = "Also write the results as CSV, one line each.")
     Path csv;
 
-    @Option(names = "--plot", paramLabel = "FILE", description = "Also draw a chart: FILE.svg or FILE.png.")
+    @Option(names = "--plot", paramLabel = "FILE", converter = Argv.GivenPath.class,
+            description = "Also draw a chart: FILE.svg or FILE.png.")
     Path plot;
 
     @Option(names = "--repeat", paramLabel = "N", converter = Counts.Positive.class,

@@ -164,6 +164,23 @@ class BenchCommandTest {
     }
 
     /**
+     * CLI.md exit 2, "binary-safe": an output FILE whose name is no UTF-8 (0xff, which the JVM decodes
+     * as U+FFFD) was written to another file (bytes ef bf bd); it is a usage error, as fifo PATH is.
+     */
+    @Test
+    void anOutputFileWhoseNameIsNotUtf8IsAUsageErrorNotAnotherFile() throws Exception {
+        for (String option : List.of("--json", "--csv", "--plot")) {
+            Cli.Child r = Cli.withLastArgumentNotUtf8(dir, dir.resolve("r-").toString(), "bench", "pipe", "--bytes",
+                    "128k", "--pings", "2", "--warmup", "0", "--repeat", "1", option);
+            assertEquals(2, r.status(), r.err());
+            assertTrue(r.err().startsWith("ipcbridge: ") && r.err().contains("not UTF-8"), r.err());
+            try (Stream<Path> left = Files.list(dir)) {
+                assertEquals(List.of(), left.filter(p -> p.getFileName().toString().startsWith("r-")).toList());
+            }
+        }
+    }
+
+    /**
      * An output file whose write fails after the run (a full disk, here /dev/full) is one line in
      * CLI.md's errno form: it was "ipcbridge: No space left on device", naming neither call nor file.
      */

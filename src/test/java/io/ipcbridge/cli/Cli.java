@@ -99,6 +99,19 @@ final class Cli {
                 Duration.ofSeconds(60));
     }
 
+    /**
+     * Runs the real command as {@link #child} does (stdin empty, the locale C.UTF-8) with one more
+     * argument last: {@code prefix} and the byte 0xff, which is no UTF-8 (the JVM decodes it as U+FFFD).
+     */
+    static Child withLastArgumentNotUtf8(Path dir, String prefix, String... args) throws Exception {
+        Path err = dir.resolve("cli.err");
+        List<String> argv = new ArrayList<>(List.of("sh", "-c", "exec \"$@\" \"$0$(printf '\\377')\"", prefix));
+        argv.addAll(command(err, args).command());
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(err.toFile()).redirectInput(new File("/dev/null"));
+        pb.environment().put("LC_ALL", "C.UTF-8");
+        return finish(pb, err, Duration.ofSeconds(60));
+    }
+
     /** Starts {@code command} and waits for its end, at most {@code bound}; its stderr goes to {@code err}. */
     private static Child finish(ProcessBuilder command, Path err, Duration bound) throws Exception {
         Process p = command.start();
