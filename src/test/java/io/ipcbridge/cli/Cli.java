@@ -64,6 +64,12 @@ final class Cli {
         return new ProcessBuilder(argv).redirectError(stderr.toFile());
     }
 
+    /** A change to a command's ProcessBuilder before it starts (e.g. {@link #failingFirst}). */
+    @FunctionalInterface
+    interface Change {
+        ProcessBuilder apply(ProcessBuilder command) throws Exception;
+    }
+
     /** What a run in a child JVM left: exit status, stdout bytes, stderr text. */
     record Child(int status, byte[] out, String err) {
         /** stdout as UTF-8 text. */
@@ -88,15 +94,24 @@ final class Cli {
      * making it: the outcome of a race lost at that call, made certain. Every other call is made as usual.
      */
     static Child withFirstCallFailing(Path dir, String calls, String errno, String... args) throws Exception {
+        Path err = dir.resolve("cli.err");
+        ProcessBuilder pb = command(err, args);
+        failingFirst(pb, calls, errno);
+        return finish(pb.redirectInput(new File("/dev/null")), err, Duration.ofSeconds(60));
+    }
+
+    /**
+     * Makes {@code command} run under strace(1), which fails the first call of {@code calls} with
+     * {@code errno} (see {@link #withFirstCallFailing}); skips the test where strace cannot trace.
+     */
+    static ProcessBuilder failingFirst(ProcessBuilder command, String calls, String errno) throws Exception {
         assumeTrue(new File("/usr/bin/strace").canExecute()
                 && new ProcessBuilder("strace", "-qq", "-o", "/dev/null", "true").start().waitFor() == 0,
                 "no strace(1) that may trace here, to inject a failure");
         List<String> argv = new ArrayList<>(List.of("strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + calls,
                 "-e", "inject=" + calls + ":error=" + errno + ":when=1"));
-        Path err = dir.resolve("cli.err");
-        argv.addAll(command(err, args).command());
-        return finish(new ProcessBuilder(argv).redirectError(err.toFile()).redirectInput(new File("/dev/null")), err,
-                Duration.ofSeconds(60));
+        argv.addAll(command.command());
+        return command.command(argv);
     }
 
     /**

@@ -103,11 +103,16 @@ class SockStdioTest {
      * Starts {@code ipcbridge sock listen ARGS} with stdout to {@code out} (null: a pipe), and waits for
      * its "listening on" line on stderr; returns the address named there.
      */
-    private String listen(Process[] listener, Path out, String... args) throws IOException {
+    private String listen(Process[] listener, Path out, String... args) throws Exception {
+        return listen(listener, out, pb -> pb, args);
+    }
+
+    /** {@link #listen(Process[], Path, String...)} with the command's ProcessBuilder changed by {@code how}. */
+    private String listen(Process[] listener, Path out, Cli.Change how, String... args) throws Exception {
         List<String> argv = new ArrayList<>(List.of("sock", "listen"));
         argv.addAll(List.of(args));
-        ProcessBuilder pb = Cli.command(dir.resolve("unused"), argv.toArray(String[]::new))
-                .redirectError(ProcessBuilder.Redirect.PIPE);
+        ProcessBuilder pb = how.apply(Cli.command(dir.resolve("unused"), argv.toArray(String[]::new))
+                .redirectError(ProcessBuilder.Redirect.PIPE));
         if (out != null) {
             pb.redirectOutput(out.toFile());
         }
@@ -463,6 +468,23 @@ class SockStdioTest {
             listener[0].getInputStream().close();
             assertStoppedQuietly(listener[0]);
             assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file is removed");
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"EHOSTUNREACH", "ENETUNREACH", "EPROTO", "ECONNABORTED"})
+    void aNetworkErrorThatAcceptPassesOnIsRetriedNotTheEndOfTheListener(String errno) {
+        // man accept(2): Linux passes a network error pending on a new TCP connection as accept's own,
+        // and a server should try again (the JDK does for ECONNABORTED); it ended the listener, exit 1.
+        // strace fails the first accept4 with the error, before the client's connection is taken.
+        run(() -> {
+            Path out = dir.resolve("out");
+            Process[] listener = new Process[1];
+            String target = listen(listener, out, pb -> Cli.failingFirst(pb, "accept4", errno), "tcp:127.0.0.1:0",
+                    "--count", "1");
+            assertEquals(0, exit(cPeer("source", target, "1000", "23")));
+            assertEquals(0, exit(listener[0]), () -> rest(listener[0]));
+            assertArrayEquals(pattern(23, 1000), Files.readAllBytes(out));
         });
     }
 

@@ -117,7 +117,9 @@ public final class SocketCalls {
     }
 
     /**
-     * accept4(2) with SOCK_CLOEXEC.
+     * accept4(2) with SOCK_CLOEXEC. A connection that failed before it was taken (ECONNABORTED, and
+     * the network errors Linux passes on from a new TCP connection, which accept(2) says to treat as
+     * EAGAIN) is no failure of the listener: the caller waits for the next.
      *
      * @return the new descriptor, {@link Syscalls#AGAIN} or {@link Syscalls#INTERRUPTED}
      */
@@ -131,6 +133,13 @@ public final class SocketCalls {
         switch (errno) {
             case Errors.EAGAIN:
             case 103: // ECONNABORTED: the client left before we took it; wait for the next
+            case 64: // ENONET
+            case 71: // EPROTO
+            case 92: // ENOPROTOOPT
+            case 100: // ENETDOWN
+            case Errors.ENETUNREACH:
+            case 112: // EHOSTDOWN
+            case Errors.EHOSTUNREACH:
                 return Syscalls.AGAIN;
             case Errors.EINTR:
             case Errors.EBADF:
