@@ -6,7 +6,6 @@ import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -45,9 +44,6 @@ import java.util.TreeMap;
 public final class Command {
     private final List<String> argv;
     private final TreeMap<Integer, Descriptor> fds = new TreeMap<>();
-    /** Every "NAME=value" the process started with, as bytes, each closed by a NUL. */
-    private static final Path STARTUP_ENVIRONMENT = Path.of("/proc/self/environ");
-
     private Map<String, String> environment;
     /** Whether the child also gets the startup variables that {@link #environment} does not set. */
     private boolean withStartupEnvironment;
@@ -202,18 +198,18 @@ public final class Command {
      * The child's "NAME=value" entries: those set, in UTF-8, and with {@link #env} the startup
      * ones it does not set, byte for byte (compared as ISO-8859-1, which maps each byte to a char).
      */
-    private List<byte[]> environmentEntries() throws IOException {
+    private List<byte[]> environmentEntries() {
         List<byte[]> entries = new ArrayList<>();
         if (withStartupEnvironment) {
             Set<String> set = new HashSet<>();
             for (String name : environment.keySet()) {
                 set.add(new String(name.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
             }
-            String block = new String(Files.readAllBytes(STARTUP_ENVIRONMENT), StandardCharsets.ISO_8859_1);
-            for (String entry : block.split("\0")) {
-                int eq = entry.indexOf('=');
-                if (eq > 0 && !set.contains(entry.substring(0, eq))) { // as the JDK, none without a name
-                    entries.add(entry.getBytes(StandardCharsets.ISO_8859_1));
+            for (byte[] entry : Syscalls.environment()) {
+                String text = new String(entry, StandardCharsets.ISO_8859_1);
+                int eq = text.indexOf('=');
+                if (eq > 0 && !set.contains(text.substring(0, eq))) { // as the JDK, none without a name
+                    entries.add(entry);
                 }
             }
         }

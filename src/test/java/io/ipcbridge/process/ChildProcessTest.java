@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.IpcError;
 import io.ipcbridge.internal.posix.NativeThread;
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSink;
@@ -107,16 +109,49 @@ class ChildProcessTest {
                 "the child's $1, $X and $Y, as bytes");
     }
 
+    @Test
+    void variablesSetInANonDumpableJvmReachTheChild() throws Exception {
+        // A JVM started with file capabilities (setcap on java) or set-user-ID is not dumpable, so
+        // its /proc/self/environ is root's, mode 0400: Command.env, which read the startup variables
+        // there, failed with AccessDeniedException where ProcessBuilder.environment() works. Run as
+        // uid 65534, on a copy of the class path that user can read
+        assumeTrue(new java.io.File("/usr/bin/setpriv").canExecute() && Syscalls.geteuid() == 0,
+                "setpriv(1) as root, to run the JVM as another user");
+        Path copies = Files.createDirectories(dir.resolve("cp"));
+        List<String> classPath = new java.util.ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path from = Path.of(entry);
+            Path to = Files.isDirectory(from) ? from : Files.copy(from, copies.resolve(classPath.size() + ".jar"));
+            classPath.add(to.toString());
+        }
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        byte[] out = spawnText("", "setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=" + dir + " ",
+                String.join(java.io.File.pathSeparator, classPath), List.of("-Djava.io.tmpdir=" + dir), "not-dumpable");
+        assertEquals("q-\u00e9|\u00e9|", new String(out, StandardCharsets.UTF_8), "the child's $1, $X and $Y");
+    }
+
     /**
      * Runs {@link SpawnText} in a JVM started by {@code sh -c 'PREFIX exec java ...'} without LANG
      * or LC_* (and without Y unless the prefix exports it), and returns what it printed.
      */
     private byte[] spawnTextWithoutLocale(String prefix) throws Exception {
+        return spawnText(prefix, "", System.getProperty("java.class.path"), List.of());
+    }
+
+    /**
+     * As {@link #spawnTextWithoutLocale}, the JVM run through {@code launcher} (a command prefix, or
+     * ""), with {@code classPath}, {@code options} and SpawnText's {@code args}.
+     */
+    private byte[] spawnText(String prefix, String launcher, String classPath, List<String> options,
+            String... args) throws Exception {
         Path err = dir.resolve("spawn.err");
-        ProcessBuilder pb = new ProcessBuilder("sh", "-c", prefix + "exec \"$@\"", "sh",
+        List<String> argv = new java.util.ArrayList<>(List.of("sh", "-c", prefix + "exec " + launcher + "\"$@\"", "sh",
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                SpawnText.class.getName()).redirectError(err.toFile());
+                "--enable-native-access=ALL-UNNAMED"));
+        argv.addAll(options);
+        argv.addAll(List.of("-cp", classPath, SpawnText.class.getName()));
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(err.toFile());
         pb.environment().keySet().removeIf(k -> k.equals("LANG") || k.startsWith("LC_") || k.equals("Y"));
         Process jvm = pb.start();
         try {

@@ -6,6 +6,7 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import com.sun.jna.StringArray;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import jnr.posix.POSIX;
@@ -227,6 +228,15 @@ final class NativeCalls {
     /** The JVM's current environment block, {@code environ}. */
     static Pointer environ() {
         return C.getGlobalVariableAddress("environ").getPointer(0);
+    }
+
+    /** The entries of {@link #environ()}, "NAME=value", each as its bytes. */
+    static List<byte[]> environEntries() {
+        List<byte[]> entries = new ArrayList<>();
+        for (Pointer entry : environ().getPointerArray(0)) {
+            entries.add(entry.getByteArray(0, (int) entry.indexOf(0, (byte) 0)));
+        }
+        return entries;
     }
 
     /** posix_spawnp(3): returns an errno, never sets it; {@code pid[0]} receives the child's pid. */

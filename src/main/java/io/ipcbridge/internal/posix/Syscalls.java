@@ -499,6 +499,15 @@ public final class Syscalls {
     }
 
     /**
+     * The process's environment ({@code environ}), "NAME=value" entries as their bytes: the
+     * environment the JVM started with, what {@link System#getenv()} shows decoded, unless native
+     * code has changed it since.
+     */
+    public static List<byte[]> environment() {
+        return NativeCalls.environEntries();
+    }
+
+    /**
      * posix_spawnp(3) of {@code argv} with {@code sources[i]} placed on fd {@code targets[i]} in the
      * child and every other descriptor above 2 closed (the JVM's own included, close-on-exec or not),
      * default signal dispositions and an empty signal mask.
