@@ -177,8 +177,8 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     /**
-     * The Cleaner's action: unless the child was reaped, a daemon thread waits for it to end and
-     * reaps it. Holds the pid only, never the ChildProcess.
+     * The Cleaner's action: unless the child was reaped, reaps it if it has ended, or else starts a
+     * daemon thread that waits for it to end and reaps it. Holds the pid only, never the ChildProcess.
      */
     private static final class ReapWhenDropped implements Runnable {
         private final int pid;
@@ -190,11 +190,19 @@ public final class ChildProcess implements AutoCloseable {
 
         @Override
         public void run() {
-            if (!reaped) {
-                Thread reaper = new Thread(() -> Syscalls.awaitAndReap(pid), "ipcbridge-reaper-" + pid);
-                reaper.setDaemon(true);
-                reaper.start();
+            if (reaped) {
+                return;
             }
+            try {
+                if (Syscalls.reap(pid) != -1) {
+                    return; // it had ended: reaped now, without a thread
+                }
+            } catch (IOException e) {
+                return; // not this process's child to reap (ECHILD)
+            }
+            Thread reaper = new Thread(() -> Syscalls.awaitAndReap(pid), "ipcbridge-reaper-" + pid);
+            reaper.setDaemon(true);
+            reaper.start();
         }
     }
 }
