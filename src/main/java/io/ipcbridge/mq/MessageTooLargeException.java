@@ -1,6 +1,7 @@
 package io.ipcbridge.mq;
 
 import io.ipcbridge.ErrnoException;
+import io.ipcbridge.internal.posix.Errors;
 
 /**
  * EMSGSIZE: a message longer than the queue's message size, refused before the call (as the kernel
@@ -12,7 +13,7 @@ public class MessageTooLargeException extends ErrnoException {
 
     /** A message of {@code length} bytes for queue {@code name}, whose message size is {@code limit}. */
     public MessageTooLargeException(String name, long length, long limit) {
-        super("mq_send", name, 90, "a message of " + length + " bytes is longer than the queue's message size, "
+        super("mq_send", name, Errors.EMSGSIZE, "a message of " + length + " bytes is longer than the queue's message size, "
                 + limit + " bytes; nothing was sent");
         this.limit = limit;
     }

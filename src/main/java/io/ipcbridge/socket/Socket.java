@@ -5,6 +5,7 @@ import io.ipcbridge.ErrnoException;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
@@ -831,7 +832,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         try {
             fd.withFd(f -> Syscalls.shutdown(f, how, name));
         } catch (ErrnoException e) {
-            if (unix || type != Type.DATAGRAM || !e.errnoName().equals("ENOTCONN")) {
+            if (unix || type != Type.DATAGRAM || e.errno() != Errors.ENOTCONN) {
                 throw e;
             }
         }

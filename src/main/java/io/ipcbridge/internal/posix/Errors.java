@@ -38,10 +38,12 @@ public final class Errors {
     public static final int EPIPE = 32;
     public static final int ENOSYS = 38;
     public static final int ENOTSOCK = 88;
+    public static final int EMSGSIZE = 90;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ENETUNREACH = 101;
     public static final int ECONNRESET = 104;
+    public static final int ENOTCONN = 107;
     public static final int ETOOMANYREFS = 109;
     public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
