@@ -466,7 +466,8 @@ class SockStdioTest {
             Process[] listener = new Process[1];
             listen(listener, null, "unix:" + socket, "--type", type, "--count", "2");
             listener[0].getInputStream().close();
-            assertStoppedQuietly(listener[0]);
+            assertEquals(141, exit(listener[0]), () -> rest(listener[0]));
+            assertEquals("", rest(listener[0]), "nothing on stderr");
             assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file is removed");
         });
     }
