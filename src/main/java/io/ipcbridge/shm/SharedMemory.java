@@ -140,26 +140,18 @@ public final class SharedMemory implements Channel, HasDescriptor {
      */
     public static SharedMemory createOrOpen(String name, long size, int mode) throws IOException {
         for (int attempt = 1;; attempt++) {
-            SharedMemory shm;
             try {
                 return createExclusively(name, size, mode);
             } catch (FileAlreadyExistsException e) {
                 try {
-                    shm = open(name, false);
+                    return open(name, false, true);
                 } catch (java.nio.file.NoSuchFileException gone) {
                     // removed between our EEXIST and our open: the name is free again, create it
-                    if (attempt < CREATE_OR_OPEN_ATTEMPTS) {
-                        continue;
+                    if (attempt == CREATE_OR_OPEN_ATTEMPTS) {
+                        throw gone;
                     }
-                    throw gone;
                 }
             }
-            int owner = shm.info().uid();
-            if (owner != Syscalls.geteuid()) {
-                shm.close();
-                throw new IpcSecurityException(shm.name, "is owned by uid " + owner + ", not by this user; refused");
-            }
-            return shm;
         }
     }
 
@@ -181,10 +173,22 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * @throws IpcResourceLimitException if the object is larger than 2^31 - 1 bytes (EFBIG)
      */
     public static SharedMemory open(String name, boolean readOnly) throws IOException {
+        return open(name, readOnly, false);
+    }
+
+    /**
+     * {@link #open(String, boolean)}; with {@code ownOnly}, an object of another user is refused
+     * (fstat(2) before mmap, SEC-10) whatever its size or kind.
+     */
+    private static SharedMemory open(String name, boolean readOnly, boolean ownOnly) throws IOException {
         String n = checkName(name);
         int raw = openExisting(n, readOnly);
         try {
-            if ((Syscalls.fstat(raw, n).mode() & 0170000) == 0100000) {
+            FileInfo info = Syscalls.fstat(raw, n);
+            if (ownOnly && info.uid() != Syscalls.geteuid()) {
+                throw new IpcSecurityException(n, "is owned by uid " + info.uid() + ", not by this user; refused");
+            }
+            if ((info.mode() & 0170000) == 0100000) {
                 Syscalls.setNonBlocking(raw, false, n); // the descriptor handed out is as shm_open makes it
             }
             return map(n, raw, readOnly);

@@ -252,6 +252,23 @@ class OtherUserSecurityTest {
     }
 
     @Test
+    @DisplayName("SEC-02, SEC-10: create-or-open refuses a segment another user planted for its owner, before mapping it")
+    void aSquattedSegmentIsRefusedForItsOwnerWhateverItsSize() throws Exception {
+        String shm = Names.unique("sec10");
+        try {
+            // 3 GiB, sparse: more than one mapping can hold, so mapping it first fails for its size
+            runAsNobody("import os, sys; fd = os.open('/dev/shm' + sys.argv[1], os.O_CREAT | os.O_RDWR, 0o666); "
+                    + "os.ftruncate(fd, 3 << 30)", shm);
+            IpcSecurityException e = assertThrows(IpcSecurityException.class,
+                    () -> SharedMemory.createOrOpen(shm, 4096, 0600));
+            assertTrue(e.getMessage().contains("owned by uid " + NOBODY), e.getMessage());
+            assertEquals(3L << 30, SharedMemory.info(shm).size(), "left as it was");
+        } finally {
+            Files.deleteIfExists(Path.of("/dev/shm" + shm));
+        }
+    }
+
+    @Test
     @DisplayName("SEC-03: a FIFO, or a symbolic link, planted by another user at our path is refused")
     void aFifoPlantedByAnotherUserIsRefused() throws Exception {
         openDirToEveryone();
