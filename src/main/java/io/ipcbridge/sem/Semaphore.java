@@ -109,13 +109,13 @@ public final class Semaphore implements AutoCloseable {
             try {
                 Syscalls.fchmod(fd, 0600, n);
                 Syscalls.pwriteFully(fd, image, 0, n);
-                // the channel is opened (through /proc/self/fd, which checks the mode) while the file
-                // is still 0600: a mode without owner write (0400, 0444) would refuse the creator
-                try (FileChannel channel = channel(fd, n)) {
-                    Syscalls.fchmod(fd, mode, n);
-                    Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
-                    return map(n, channel);
-                }
+                // mapped (through /proc/self/fd, which checks the mode) while the file is still 0600:
+                // a mode without owner write (0400, 0444) would refuse the creator. And before the
+                // link: once linked, the semaphore exists, so nothing may fail after it
+                Semaphore s = map(n, fd);
+                Syscalls.fchmod(fd, mode, n);
+                Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
+                return s;
             } finally {
                 Syscalls.close(fd);
                 Syscalls.unlink(temp);
@@ -236,19 +236,12 @@ public final class Semaphore implements AutoCloseable {
         return segment.buffer();
     }
 
+    /** Maps the semaphore file on {@code fd}, reopened through /proc/self/fd (which checks the mode). */
     private static Semaphore map(String name, int fd) throws IOException {
-        try (FileChannel channel = channel(fd, name)) {
-            return map(name, channel);
+        ByteBuffer map;
+        try (FileChannel channel = Syscalls.reopen(fd, true, name)) {
+            map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
         }
-    }
-
-    /** A channel on open descriptor {@code fd}, opened anew through /proc/self/fd (the mode is checked). */
-    private static FileChannel channel(int fd, String name) throws IOException {
-        return Syscalls.reopen(fd, true, name);
-    }
-
-    private static Semaphore map(String name, FileChannel channel) throws IOException {
-        ByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
         checkLayout(name, map);
         return new Semaphore(name, map, 0);
     }

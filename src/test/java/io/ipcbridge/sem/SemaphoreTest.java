@@ -73,6 +73,23 @@ class SemaphoreTest {
     }
 
     @Test
+    void aCreateThatFailsLeavesNoSemaphoreBehind() throws Exception {
+        // SEM-02: a failure after the file is made (here its mapping, which the JDK refuses to a
+        // thread with an interrupt pending) must leave the name free, as nothing was created
+        String n = name();
+        boolean made = false;
+        Thread.currentThread().interrupt();
+        try (Semaphore s = Semaphore.createExclusively(n, 1)) {
+            made = true;
+        } catch (java.nio.channels.ClosedByInterruptException failed) {
+            // what the create said; the name must then be free
+        } finally {
+            Thread.interrupted();
+        }
+        assertEquals(made, Files.exists(file(n)), "created exactly when the create said so");
+    }
+
+    @Test
     void badValuesAndNamesAreRefusedBeforeAnyCall() {
         // SEM-03, SEM-04
         assertThrows(IllegalArgumentException.class, () -> Semaphore.createExclusively(name(), -1));
