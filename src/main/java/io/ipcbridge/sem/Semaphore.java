@@ -15,7 +15,6 @@ import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -238,10 +237,7 @@ public final class Semaphore implements AutoCloseable {
 
     /** Maps the semaphore file on {@code fd}, reopened through /proc/self/fd (which checks the mode). */
     private static Semaphore map(String name, int fd) throws IOException {
-        ByteBuffer map;
-        try (FileChannel channel = Syscalls.reopen(fd, true, name)) {
-            map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE).order(ByteOrder.nativeOrder());
-        }
+        ByteBuffer map = Syscalls.map(fd, true, SIZE, name).order(ByteOrder.nativeOrder());
         checkLayout(name, map);
         return new Semaphore(name, map, 0);
     }

@@ -353,9 +353,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         MappedByteBuffer map;
         Path self = Path.of("/proc/self/fd/" + raw);
-        try (FileChannel channel = Syscalls.reopen(raw, !readOnly, name)) {
-            map = channel.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0,
-                    info.size());
+        try {
+            map = Syscalls.map(raw, !readOnly, info.size(), name);
         } catch (IOException e) {
             if (readOnly || !sealedSince(raw, name, e)) {
                 throw e;

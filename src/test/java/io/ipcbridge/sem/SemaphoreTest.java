@@ -90,6 +90,19 @@ class SemaphoreTest {
     }
 
     @Test
+    void aPendingInterruptFailsNoCreateOrOpenAndIsKept() throws Exception {
+        // neither blocks, so an interrupt pending is kept for the next call that does
+        String n = name();
+        Thread.currentThread().interrupt();
+        try (Semaphore created = Semaphore.createExclusively(n, 1); Semaphore opened = Semaphore.open(n)) {
+            assertTrue(opened.tryAcquire());
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still pending");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
     void badValuesAndNamesAreRefusedBeforeAnyCall() {
         // SEM-03, SEM-04
         assertThrows(IllegalArgumentException.class, () -> Semaphore.createExclusively(name(), -1));

@@ -65,6 +65,26 @@ class SharedMemoryTest {
     }
 
     @Test
+    void aPendingInterruptFailsNoMappingAndIsKept() throws Exception {
+        // mapping does not block, so an interrupt pending is no reason to fail it (the JDK's map
+        // says ClosedByInterruptException); it is kept for the next call that blocks
+        String n = name();
+        Thread.currentThread().interrupt();
+        try (SharedMemory created = SharedMemory.createExclusively(n, 4096);
+                SharedMemory rw = SharedMemory.open(n);
+                SharedMemory ro = SharedMemory.open(n, true);
+                SharedMemory again = SharedMemory.createOrOpen(n, 4096, 0600);
+                SharedMemory memfd = SharedMemory.memfd("interrupted", 4096, true);
+                SharedMemory received = SharedMemory.map(memfd.descriptor(), false)) {
+            rw.setInt(0, 42);
+            assertEquals(42, ro.getInt(0) + again.getInt(4) + received.getInt(0));
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is still pending");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
     void badSizesAndNamesAreRefusedBeforeAnyCall() {
         // SHM-04, SHM-16, SEC-09
         assertThrows(IllegalArgumentException.class, () -> SharedMemory.createExclusively(name(), 0));

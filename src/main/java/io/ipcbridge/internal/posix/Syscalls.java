@@ -382,6 +382,32 @@ public final class Syscalls {
     }
 
     /**
+     * mmap(2), shared, of the first {@code size} bytes of the file open on {@code fd}, through a
+     * {@link java.nio.channels.FileChannel} opened anew (see {@link #reopen}) and closed again. The
+     * JDK refuses to map for a thread with an interrupt pending (ClosedByInterruptException) and
+     * closes the channel when one comes during the map; mapping does not block, so an interrupt is
+     * kept for the next call that does and the map is made again.
+     */
+    public static java.nio.MappedByteBuffer map(int fd, boolean write, long size, String object) throws IOException {
+        boolean interrupted = false;
+        try {
+            for (;;) {
+                interrupted |= Thread.interrupted();
+                try (java.nio.channels.FileChannel channel = reopen(fd, write, object)) {
+                    return channel.map(write ? java.nio.channels.FileChannel.MapMode.READ_WRITE
+                            : java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size);
+                } catch (java.nio.channels.ClosedByInterruptException again) {
+                    // interrupted during the map: kept like the first, and mapped again
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
      * A {@link java.nio.channels.FileChannel} on open descriptor {@code fd}, opened anew through
      * /proc/self/fd/N (which checks the file's mode), read-write or read-only. The JDK reports a
      * failure of that open as a bare {@link java.nio.file.FileSystemException} without errno ("/proc/
@@ -393,7 +419,7 @@ public final class Syscalls {
      * JVM would pass it on. The library's spawn (closefrom) and ProcessBuilder (which closes every fd
      * past 2) pass on nothing they are not told to.
      */
-    public static java.nio.channels.FileChannel reopen(int fd, boolean write, String object) throws IOException {
+    private static java.nio.channels.FileChannel reopen(int fd, boolean write, String object) throws IOException {
         String self = "/proc/self/fd/" + fd;
         for (int attempt = 1;; attempt++) {
             try {
