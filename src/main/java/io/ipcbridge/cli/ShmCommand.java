@@ -148,8 +148,8 @@ final class ShmCommand {
             fields.put("name", name);
             fields.put("size", info.size());
             fields.put("mode", Json.mode(info.mode()));
-            fields.put("uid", info.uid());
-            fields.put("gid", info.gid());
+            fields.put("uid", Integer.toUnsignedLong(info.uid()));
+            fields.put("gid", Integer.toUnsignedLong(info.gid()));
             json.print(spec.commandLine().getOut(), fields);
             return ExitCodes.OK;
         }

@@ -60,8 +60,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
      *
      * @param size its size in bytes
      * @param mode its permission bits
-     * @param uid its owner
-     * @param gid its group
+     * @param uid its owner, an unsigned uid_t ({@link Integer#toUnsignedLong} gives the number)
+     * @param gid its group, an unsigned gid_t
      */
     public record Info(long size, int mode, int uid, int gid) {
     }
@@ -186,7 +186,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
         try {
             FileInfo info = Syscalls.fstat(raw, n);
             if (ownOnly && info.uid() != Syscalls.geteuid()) {
-                throw new IpcSecurityException(n, "is owned by uid " + info.uid() + ", not by this user; refused");
+                throw new IpcSecurityException(n, "is owned by uid " + Integer.toUnsignedString(info.uid())
+                        + ", not by this user; refused");
             }
             if ((info.mode() & 0170000) == 0100000) {
                 Syscalls.setNonBlocking(raw, false, n); // the descriptor handed out is as shm_open makes it

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -58,6 +59,26 @@ class ShmCommandTest {
         Cli.Result info = Cli.run("shm", "info", name, "--json");
         assertEquals(0, info.status(), info::toString);
         assertTrue(info.out().contains("\"size\":3221225472,\"mode\":\"0600\""), info::toString);
+    }
+
+    @Test
+    void infoShowsAnOwnerPast2To31AsTheKernelHasIt() throws IOException {
+        // SHM-18: uid_t and gid_t are unsigned 32-bit; 3000000000 is a uid, not -1294967296
+        String name = created.name();
+        assertEquals(0, Cli.run("shm", "create", name, "--size", "4k").status());
+        Path file = Path.of("/dev/shm" + name);
+        try {
+            Files.setAttribute(file, "unix:uid", (int) 3_000_000_000L, LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(file, "unix:gid", (int) 4_000_000_000L, LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.FileSystemException notRoot) {
+            Assumptions.assumeTrue(false, "cannot chown here: " + notRoot.getMessage());
+        }
+        Cli.Result info = Cli.run("shm", "info", name, "--json");
+        assertEquals(0, info.status(), info::toString);
+        assertTrue(info.out().contains("\"uid\":3000000000,\"gid\":4000000000}"), info::toString);
+        Cli.Result create = Cli.run("shm", "create", name, "--size", "4k");
+        assertEquals(1, create.status(), create::toString);
+        assertTrue(create.err().contains(" is owned by uid 3000000000, "), create::toString);
     }
 
     @Test
