@@ -42,9 +42,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>The typed accessors use the platform's byte order, as C does, and their acquire/release,
  * volatile and compare-and-set forms are the same hardware operations as C11 {@code <stdatomic.h>}
  * on the same address, so Java and C can synchronise on shared words. Offsets of atomic accesses
- * must be aligned to the size of the value. A compare-and-set or get-and-add makes one fstat(2)
- * first (about a microsecond here) and is refused past the object's end, so that a peer's shrink
- * kills the JVM only if it falls in the instant between that check and the update.
+ * must be aligned to the size of the value. A compare-and-set or get-and-add makes an fstat(2) and
+ * a fallocate(2) first (a microsecond or two) and is refused past the object's end or where no page
+ * can be had for it (a hole in a full /dev/shm), so that a peer's shrink kills the JVM only if it
+ * falls in the instant between that check and the update.
  */
 public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */
@@ -474,12 +475,14 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * {@link InternalError} (SHM-11), but a compare-and-set or get-and-add in the interpreter then
      * kills the JVM (a guarded read first does not help: the interpreter raises its InternalError
      * only later). So the update is refused past the object's end as sized in this JVM (any handle's
-     * {@link #resize}) and as fstat(2) gives it now, one system call per update: only a shrink by
-     * another process in the instant between the fstat and the update is not covered, as for
+     * {@link #resize}) and as fstat(2) gives it now, and where fallocate(2) finds no page for a hole
+     * there (a peer cut the object and sized it again, and /dev/shm is full): only a change by
+     * another process in the instant between these calls and the update is not covered, as for
      * {@link io.ipcbridge.sem.Semaphore}; against untrusted peers, use a sealed {@link #memfd}.
      *
-     * @throws IllegalStateException if the value lies past the object's end, or if this mapping is
-     *     empty (the object had no size yet when it was opened)
+     * @throws IllegalStateException if the value lies past the object's end or on a hole with no
+     *     room for it (ENOSPC), or if this mapping is empty (the object had no size yet when it was
+     *     opened)
      */
     private ByteBuffer forUpdate(int offset, int size) {
         ByteBuffer b = view();
@@ -495,9 +498,16 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         long now;
         try {
-            now = fd.withFd(f -> Syscalls.fstat(f, name)).size();
+            now = fd.withFd(f -> {
+                long s = Syscalls.fstat(f, name).size();
+                if (offset + (long) size <= s && !readOnly) {
+                    // a hole (a peer cut the object and sized it again) faults a page in: have it now
+                    Syscalls.allocate(f, offset, size, name);
+                }
+                return s;
+            });
         } catch (IOException e) {
-            throw new IllegalStateException(name + ": fstat before an atomic update failed: " + e.getMessage(), e);
+            throw new IllegalStateException(name + ": before an atomic update: " + e.getMessage(), e);
         }
         if (offset + (long) size > now) {
             extent.set(now);

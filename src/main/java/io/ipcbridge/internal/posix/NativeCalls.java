@@ -156,6 +156,9 @@ final class NativeCalls {
     /** posix_fallocate(3): returns an errno, never sets it. */
     static native int posix_fallocate(int fd, long offset, long length);
 
+    /** fallocate(2). */
+    static native int fallocate(int fd, int mode, long offset, long length);
+
     /** memfd_create(2). */
     static native int memfd_create(String name, int flags);
 

@@ -983,6 +983,7 @@ public final class Syscalls {
 
     private static final int MFD_CLOEXEC = 1;
     private static final int MFD_ALLOW_SEALING = 2;
+    private static final int FALLOC_FL_KEEP_SIZE = 1;
     private static final int F_ADD_SEALS = 1033;
     private static final int F_GET_SEALS = 1034;
     /** F_SEAL_WRITE | F_SEAL_FUTURE_WRITE: no writable shared mapping can be made. */
@@ -1004,6 +1005,24 @@ public final class Syscalls {
         int rc = NativeCalls.posix_fallocate(fd, 0, size);
         if (rc != 0) {
             throw Errors.exception("posix_fallocate", object, rc);
+        }
+    }
+
+    /**
+     * fallocate(2) with FALLOC_FL_KEEP_SIZE: memory (or blocks) now for the {@code length} bytes at
+     * {@code offset}, holes included, the size unchanged, so that a full tmpfs fails here with
+     * ENOSPC, not at an access with SIGBUS. A file system without fallocate (EOPNOTSUPP) is left as
+     * it is; a signal (EINTR) makes the call again.
+     */
+    public static void allocate(int fd, long offset, long length, String object) throws IOException {
+        while (NativeCalls.fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, length) != 0) {
+            int errno = jnaErrno();
+            if (errno == Errors.EOPNOTSUPP) {
+                return;
+            }
+            if (errno != Errors.EINTR) {
+                throw Errors.exception("fallocate", object, errno);
+            }
         }
     }
 
