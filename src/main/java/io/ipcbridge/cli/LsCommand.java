@@ -203,9 +203,13 @@ final class LsCommand implements Callable<Integer> {
             o.putAll(opened.apply(name));
         }
         o.put("mode", Json.mode((Integer) stat.get("mode")));
-        o.put("owner", ((UserPrincipal) stat.get("owner")).getName());
-        o.put("uid", stat.get("uid"));
-        o.put("gid", stat.get("gid"));
+        // uid_t and gid_t are unsigned: the JDK's int gives 3000000000 as -1294967296, also as the
+        // owner's name when no user has that uid
+        long uid = Integer.toUnsignedLong((Integer) stat.get("uid"));
+        String owner = ((UserPrincipal) stat.get("owner")).getName();
+        o.put("owner", owner.equals(Integer.toString((Integer) stat.get("uid"))) ? Long.toString(uid) : owner);
+        o.put("uid", uid);
+        o.put("gid", Integer.toUnsignedLong((Integer) stat.get("gid")));
         objects.add(o);
     }
 

@@ -203,8 +203,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
                 FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
                 int me = Syscalls.geteuid();
                 if (info.uid() != me) {
-                    throw new IpcSecurityException(q.name, "is owned by uid " + info.uid() + ", not by this user (uid "
-                            + me + "); refused");
+                    throw new IpcSecurityException(q.name, "is owned by uid " + Integer.toUnsignedString(info.uid())
+                            + ", not by this user (uid " + Integer.toUnsignedString(me) + "); refused");
                 }
                 return q;
             } catch (IOException | RuntimeException failure) {

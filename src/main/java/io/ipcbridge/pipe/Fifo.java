@@ -235,7 +235,8 @@ public final class Fifo {
             int me = Syscalls.geteuid();
             if (info.uid() != me && info.uid() != 0) {
                 throw new IpcSecurityException(path,
-                        "is a FIFO owned by uid " + info.uid() + ", not by this user (uid " + me + "); refused");
+                        "is a FIFO owned by uid " + Integer.toUnsignedString(info.uid()) + ", not by this user (uid "
+                                + Integer.toUnsignedString(me) + "); refused");
             }
             return fd;
         } catch (IOException | RuntimeException e) {

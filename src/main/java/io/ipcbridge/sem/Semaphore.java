@@ -172,7 +172,8 @@ public final class Semaphore implements AutoCloseable {
                 throw new IpcSecurityException(n, file + " is a " + info.typeName() + "; refused");
             }
             if (info.uid() != Syscalls.geteuid() && info.uid() != 0) {
-                throw new IpcSecurityException(n, file + " is owned by uid " + info.uid() + "; refused");
+                throw new IpcSecurityException(n, file + " is owned by uid " + Integer.toUnsignedString(info.uid())
+                        + "; refused");
             }
             if (info.size() != SIZE) {
                 throw new IpcSecurityException(n, file + " has " + info.size() + " bytes, not sizeof(sem_t) = "

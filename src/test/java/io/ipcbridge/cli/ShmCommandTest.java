@@ -76,6 +76,10 @@ class ShmCommandTest {
         Cli.Result info = Cli.run("shm", "info", name, "--json");
         assertEquals(0, info.status(), info::toString);
         assertTrue(info.out().contains("\"uid\":3000000000,\"gid\":4000000000}"), info::toString);
+        Cli.Result ls = Cli.run("ls", "--json");
+        assertEquals(0, ls.status(), ls::toString);
+        assertTrue(ls.out().contains("\"name\":\"" + name + "\",\"size\":4096,\"mode\":\"0600\",\"owner\":\"3000000000\","
+                + "\"uid\":3000000000,\"gid\":4000000000}"), ls::toString);
         Cli.Result create = Cli.run("shm", "create", name, "--size", "4k");
         assertEquals(1, create.status(), create::toString);
         assertTrue(create.err().contains(" is owned by uid 3000000000, "), create::toString);
