@@ -4,6 +4,7 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
@@ -183,39 +184,27 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public static MessageQueue createOrOpen(String name, long maxMessages, long messageSize, int mode)
             throws IOException {
-        for (int attempt = 1;; attempt++) {
-            MessageQueue q;
-            try {
-                return createExclusively(name, maxMessages, messageSize, mode);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                try {
-                    // a queue this call would have created with messageSize is no foreign one to refuse
-                    q = open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, messageSize));
-                } catch (java.nio.file.NoSuchFileException gone) {
-                    // unlinked by another process since the EEXIST: the name is free again
-                    if (attempt < CREATE_OR_OPEN_ATTEMPTS) {
-                        continue;
-                    }
-                    throw gone;
-                }
+        // a queue this call would have created with messageSize is no foreign one to refuse
+        return CreateOrOpen.run(() -> createExclusively(name, maxMessages, messageSize, mode),
+                () -> ownedOrClosed(open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, messageSize))));
+    }
+
+    /** {@code q} if this user owns it; else it is closed and refused. */
+    private static MessageQueue ownedOrClosed(MessageQueue q) throws IOException {
+        try {
+            FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
+            int me = Syscalls.geteuid();
+            if (info.uid() != me) {
+                throw new IpcSecurityException(q.name, "is owned by uid " + Integer.toUnsignedString(info.uid())
+                        + ", not by this user (uid " + Integer.toUnsignedString(me) + "); refused");
             }
-            try {
-                FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
-                int me = Syscalls.geteuid();
-                if (info.uid() != me) {
-                    throw new IpcSecurityException(q.name, "is owned by uid " + Integer.toUnsignedString(info.uid())
-                            + ", not by this user (uid " + Integer.toUnsignedString(me) + "); refused");
-                }
-                return q;
-            } catch (IOException | RuntimeException failure) {
-                q.close();
-                throw failure;
-            }
+            return q;
+        } catch (IOException | RuntimeException failure) {
+            q.close();
+            throw failure;
         }
     }
 
-    /** How often createOrOpen creates again when the queue vanishes between its create and its open. */
-    private static final int CREATE_OR_OPEN_ATTEMPTS = 100;
 
     /**
      * mq_open(3) of an existing queue; for reading, refused if its message size passes

@@ -2,6 +2,7 @@ package io.ipcbridge.sem;
 
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
@@ -128,24 +129,8 @@ public final class Semaphore implements AutoCloseable {
      * removed between the create's EEXIST and the open is created again.
      */
     public static Semaphore createOrOpen(String name, int value, int mode) throws IOException {
-        for (int attempt = 1;; attempt++) {
-            try {
-                return createExclusively(name, value, mode);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                try {
-                    return open(name);
-                } catch (java.nio.file.NoSuchFileException gone) {
-                    // unlinked by another process since the EEXIST: the name is free again
-                    if (attempt == CREATE_OR_OPEN_ATTEMPTS) {
-                        throw gone;
-                    }
-                }
-            }
-        }
+        return CreateOrOpen.run(() -> createExclusively(name, value, mode), () -> open(name));
     }
-
-    /** How often createOrOpen creates again when the semaphore vanishes between its create and its open. */
-    private static final int CREATE_OR_OPEN_ATTEMPTS = 100;
 
     /**
      * Opens existing named semaphore {@code name}, after checking its file (see above).

@@ -4,6 +4,7 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
@@ -140,24 +141,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * existing object keeps its own size.
      */
     public static SharedMemory createOrOpen(String name, long size, int mode) throws IOException {
-        for (int attempt = 1;; attempt++) {
-            try {
-                return createExclusively(name, size, mode);
-            } catch (FileAlreadyExistsException e) {
-                try {
-                    return open(name, false, true);
-                } catch (java.nio.file.NoSuchFileException gone) {
-                    // removed between our EEXIST and our open: the name is free again, create it
-                    if (attempt == CREATE_OR_OPEN_ATTEMPTS) {
-                        throw gone;
-                    }
-                }
-            }
-        }
+        return CreateOrOpen.run(() -> createExclusively(name, size, mode), () -> open(name, false, true));
     }
-
-    /** How often createOrOpen tries again when the object vanishes between its create and its open. */
-    private static final int CREATE_OR_OPEN_ATTEMPTS = 100;
 
     /** Opens existing object {@code name} read-write. */
     public static SharedMemory open(String name) throws IOException {

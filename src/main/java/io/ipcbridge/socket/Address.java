@@ -172,17 +172,21 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      *     177.0.0.1 to {@link InetAddress}; {@code ::ffff:0177.0.0.1}: no address to inet_pton(3))
      */
     static Inet inet(String host, int port) throws UnknownHostException {
-        if (!host.isEmpty() && host.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.') && !isIpv4(host)) {
+        if (!host.isEmpty() && digitsAndDots(host) && !isIpv4(host)) {
             throw new IllegalArgumentException("not an IPv4 address: " + host);
         }
         String bare = host.split("%", 2)[0]; // without an IPv6 scope, whose interface name may hold dots
         String v4 = bare.substring(bare.lastIndexOf(':') + 1); // the IPv4 tail of an IPv6 literal too
         if ((v4.length() == bare.length() || v4.contains(".")) // not a hextet (::01)
-                && v4.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.') && v4.matches("(.*\\.)?0[0-9].*")) {
+                && digitsAndDots(v4) && v4.matches("(.*\\.)?0[0-9].*")) {
             throw new IllegalArgumentException("ambiguous IPv4 address: " + host + " (a part with a leading zero "
                     + "is octal to inet_aton(3), decimal to Java)");
         }
         return new Inet(InetAddress.getByName(host), port);
+    }
+
+    private static boolean digitsAndDots(String s) {
+        return s.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.');
     }
 
     /**

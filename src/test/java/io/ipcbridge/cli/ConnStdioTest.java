@@ -302,25 +302,18 @@ class ConnStdioTest {
         // key was read from k-U+FFFD (bytes ef bf bd), another file, as fifo PATH and sock ADDRESS are not
         run(() -> {
             key("k-\uFFFD", "another key\n");
-            Path err = dir.resolve("err");
             boolean separate = option.endsWith(" ");
-            List<String> argv = new ArrayList<>(List.of("sh", "-c", "exec \"$@\" \"$0$(printf '\\377')\"",
-                    (separate ? "" : option) + dir.resolve("k-")));
-            argv.addAll(Cli.command(err, "conn", "send", "abstract:ipcb-nobody-" + ProcessHandle.current().pid(),
-                    "message").command());
+            List<String> args = new ArrayList<>(List.of("conn", "send", "abstract:ipcb-nobody-"
+                    + ProcessHandle.current().pid(), "message"));
             if (separate) {
-                argv.add(option.strip());
+                args.add(option.strip());
             }
-            ProcessBuilder pb = new ProcessBuilder(argv).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
-            pb.environment().put("LC_ALL", "C.UTF-8");
-            Process cli = pb.start();
-            started.add(cli);
-            assertEquals(0, cli.getInputStream().readAllBytes().length, "nothing on stdout");
-            assertEquals(2, exit(cli), () -> MqStdioTest.read(err));
-            String line = MqStdioTest.read(err);
-            assertTrue(line.startsWith("ipcbridge: ") && line.contains("not UTF-8")
-                    && line.indexOf('\n') == line.length() - 1, line);
+            Cli.Child cli = Cli.withLastArgumentNotUtf8(dir, (separate ? "" : option) + dir.resolve("k-"),
+                    args.toArray(String[]::new));
+            assertEquals(0, cli.out().length, "nothing on stdout");
+            assertEquals(2, cli.status(), cli.err());
+            assertTrue(cli.err().startsWith("ipcbridge: ") && cli.err().contains("not UTF-8")
+                    && cli.err().indexOf('\n') == cli.err().length() - 1, cli.err());
         });
     }
 
