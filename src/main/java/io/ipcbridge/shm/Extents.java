@@ -1,7 +1,9 @@
 package io.ipcbridge.shm;
 
+import io.ipcbridge.internal.posix.FileInfo;
 import java.lang.ref.WeakReference;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -17,8 +19,9 @@ final class Extents {
     private Extents() {
     }
 
-    /** The counter of the file with {@code key} (its fileKey), set to {@code size} as fstat just read it. */
-    static synchronized AtomicLong of(Object key, long size) {
+    /** The counter of the file fstat(2) just gave {@code info} of (its device and inode), set to its size. */
+    static synchronized AtomicLong of(FileInfo info) {
+        Object key = List.of(info.device(), info.inode());
         WeakReference<AtomicLong> ref = SIZES.get(key);
         AtomicLong extent = ref == null ? null : ref.get();
         if (extent == null) {
@@ -29,7 +32,7 @@ final class Extents {
                 purgeAt = Math.max(64, 2 * SIZES.size());
             }
         }
-        extent.set(size);
+        extent.set(info.size());
         return extent;
     }
 }

@@ -14,14 +14,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.Channel;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,11 +25,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * Java and C processes share its bytes.
  *
  * <p>The object is opened exactly as glibc's shm_open(3) opens it, as {@code /dev/shm/NAME} with
- * O_NOFOLLOW, and mapped through {@link FileChannel#map}. That choice is what keeps the JVM alive
- * whatever a peer does: a peer that truncates the object under the mapping makes an access raise
+ * O_NOFOLLOW, and mapped with mmap(2) of that descriptor (so a descriptor received from a peer maps
+ * as its access mode allows, as in C) into a direct buffer. The JDK guards every access through such
+ * a buffer: a peer that truncates the object under the mapping makes an access raise
  * {@link InternalError} ("a fault occurred in an unsafe memory access") instead of killing the JVM
- * with SIGBUS, and a mapping is released only when no buffer of it is reachable any more, so
- * nothing handed out ever reads unmapped memory. After {@link #close()} the typed accessors of this
+ * with SIGBUS. A mapping is released only when no buffer of it is reachable any more, so nothing
+ * handed out ever reads unmapped memory. After {@link #close()} the typed accessors of this
  * object throw {@link IllegalStateException}; buffers obtained before stay valid until unreachable.
  * The size always comes from fstat(2), never from the caller or the peer; creation reserves the
  * space with posix_fallocate(3), so a full /dev/shm fails then, with ENOSPC, not later with SIGBUS.
@@ -70,12 +66,12 @@ public final class SharedMemory implements Channel, HasDescriptor {
 
     private final String name;
     private final Descriptor fd;
-    private final MappedByteBuffer map;
+    private final ByteBuffer map;
     private final boolean readOnly;
     /** The object's size as this JVM last set or read it, shared by its handles (see {@link Extents}). */
     private final AtomicLong extent;
 
-    private SharedMemory(String name, Descriptor fd, MappedByteBuffer map, boolean readOnly, AtomicLong extent) {
+    private SharedMemory(String name, Descriptor fd, ByteBuffer map, boolean readOnly, AtomicLong extent) {
         this.name = name;
         this.fd = fd;
         this.map = map;
@@ -108,9 +104,6 @@ public final class SharedMemory implements Channel, HasDescriptor {
                 Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, DEFAULT_MODE, n);
         SharedMemory shm = null;
         try {
-            // owner read-write until mapped: map() reopens /proc/self/fd/N, which checks the mode, so a
-            // creator asking for 0400 (or under umask 0277) could not map what it just created
-            Syscalls.fchmod(raw, DEFAULT_MODE, n);
             Syscalls.ftruncate(raw, size, n);
             reserve(raw, size, n, "/dev/shm");
             shm = map(n, raw, false);
@@ -255,12 +248,23 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * ownership of it.
      *
      * @throws java.nio.file.AccessDeniedException if the descriptor's access mode does not allow
-     *     the mapping (read-write needs O_RDWR, read-only needs read access), as mmap(2) says EACCES,
-     *     or if a read-write mapping is asked of a memfd sealed against writing (EPERM)
+     *     the mapping (read-write needs O_RDWR, read-only needs read access; an O_PATH descriptor
+     *     has neither), as mmap(2) says EACCES, or if a read-write mapping is asked of a memfd sealed
+     *     against writing (EPERM)
      */
     public static SharedMemory map(Descriptor descriptor, boolean readOnly) throws IOException {
-        int dupped = descriptor.withFd(f -> Syscalls.dup(f, descriptor.name()));
-        descriptor.close();
+        int dupped;
+        try {
+            dupped = descriptor.withFd(f -> {
+                if (Syscalls.accessMode(f, descriptor.name()) == Syscalls.O_PATH) {
+                    // open, but it can neither read nor write: mmap(2) would say EBADF, as if it were closed
+                    throw Errors.exception("mmap", descriptor.name(), Errors.EACCES);
+                }
+                return Syscalls.dup(f, descriptor.name());
+            });
+        } finally {
+            descriptor.close();
+        }
         try {
             return map(descriptor.name(), dupped, readOnly);
         } catch (IOException | RuntimeException e) {
@@ -326,47 +330,9 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw new IpcResourceLimitException("mmap", name, Errors.EFBIG, info.size()
                     + " bytes is larger than one mapping can be (" + Integer.MAX_VALUE + " bytes); nothing was mapped");
         }
-        // the mapping is made by reopening /proc/self/fd/N, which checks the file's mode, not the
-        // descriptor's: without this check a read-only descriptor (say, one a peer sent) would map
-        // read-write, where mmap(2) of that descriptor says EACCES (an O_PATH one: EBADF, refused alike)
-        int access = Syscalls.accessMode(raw, name);
-        if (access == Syscalls.O_WRONLY || access == Syscalls.O_PATH || !readOnly && access != Syscalls.O_RDWR) {
-            throw Errors.exception("mmap", name, Errors.EACCES);
-        }
-        if (!readOnly && Syscalls.isWriteSealed(raw, name)) {
-            // a memfd sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: the JDK would report mmap's
-            // EPERM as a bare "Operation not permitted"
-            throw Errors.exception("mmap", name, Errors.EPERM);
-        }
-        MappedByteBuffer map;
-        Path self = Path.of("/proc/self/fd/" + raw);
-        try {
-            map = Syscalls.map(raw, !readOnly, info.size(), name);
-        } catch (IOException e) {
-            if (readOnly || !sealedSince(raw, name, e)) {
-                throw e;
-            }
-            // sealed by its other holder since the check above
-            IOException sealed = Errors.exception("mmap", name, Errors.EPERM);
-            sealed.addSuppressed(e);
-            throw sealed;
-        }
-        map.order(ByteOrder.nativeOrder());
-        AtomicLong extent = Extents.of(Files.readAttributes(self, BasicFileAttributes.class).fileKey(), info.size());
+        ByteBuffer map = Syscalls.map(raw, !readOnly, info.size(), name).order(ByteOrder.nativeOrder());
+        AtomicLong extent = Extents.of(info);
         return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly, extent);
-    }
-
-    /**
-     * Whether the object was sealed against writing since the check before mmap, which failed with
-     * {@code e}; a failure of this look is added to {@code e}.
-     */
-    private static boolean sealedSince(int raw, String name, IOException e) {
-        try {
-            return Syscalls.isWriteSealed(raw, name);
-        } catch (IOException failed) {
-            e.addSuppressed(failed);
-            return false;
-        }
     }
 
     /** The object's name ("/name"), or "memfd:label". */

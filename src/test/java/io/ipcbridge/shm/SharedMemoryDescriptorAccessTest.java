@@ -40,8 +40,8 @@ class SharedMemoryDescriptorAccessTest {
 
     @Test
     void anOPathDescriptorIsNotMappedAtAll() throws Exception {
-        // FD-11: an O_PATH descriptor (one a peer can send) reads as O_RDONLY under O_ACCMODE, and the
-        // mapping reopens /proc/self/fd/N, which checks the file's mode: it used to map read-write
+        // FD-11: an O_PATH descriptor (one a peer can send) reads as O_RDONLY under O_ACCMODE: it once
+        // mapped read-write; mmap(2) itself says EBADF, as for a closed one
         String n = created.name();
         try (SharedMemory s = SharedMemory.createExclusively(n, 4096)) {
             var fds = Fds.snapshot();

@@ -1,5 +1,6 @@
 package io.ipcbridge.testing;
 
+import io.ipcbridge.Descriptor;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
@@ -9,7 +10,8 @@ import java.io.IOException;
  * A program for tests that must run as another user: {@code OpenAs KIND open|unlink NAME} opens or
  * unlinks a shm, sem or mq object and prints the outcome on stdout; {@code OpenAs sem create-0400 NAME}
  * creates a semaphore of value 1 with mode 0400 and takes its unit; {@code OpenAs shm create-0400
- * NAME} creates a segment of mode 0400, writes it and unlinks it.
+ * NAME} creates a segment of mode 0400, writes it and unlinks it; {@code OpenAs shm map-fd3 NAME} maps
+ * the segment NAME open on its fd 3 read-only and prints the int at offset 0.
  */
 public final class OpenAs {
     private OpenAs() {
@@ -22,7 +24,12 @@ public final class OpenAs {
         try {
             switch (kind) {
                 case "shm":
-                    if (args[1].equals("create-0400")) {
+                    if (args[1].equals("map-fd3")) {
+                        try (SharedMemory shm = SharedMemory.map(Descriptor.adopt(3, name), true)) {
+                            System.out.println(shm.getInt(0));
+                            return;
+                        }
+                    } else if (args[1].equals("create-0400")) {
                         // created read-only for everyone, written by its creator through its O_RDWR fd
                         try (SharedMemory shm = SharedMemory.createExclusively(name, 4096, 0400)) {
                             SharedMemory.unlink(name);

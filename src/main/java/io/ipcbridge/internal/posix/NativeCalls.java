@@ -159,6 +159,12 @@ final class NativeCalls {
     /** fallocate(2). */
     static native int fallocate(int fd, int mode, long offset, long length);
 
+    /** mmap(2): the address, or -1 (MAP_FAILED). */
+    static native long mmap(long address, long length, int prot, int flags, int fd, long offset);
+
+    /** munmap(2). */
+    static native int munmap(long address, long length);
+
     /** memfd_create(2). */
     static native int memfd_create(String name, int flags);
 

@@ -5,6 +5,7 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.StringArray;
 import java.io.IOException;
+import java.lang.ref.Cleaner;
 import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -381,68 +382,50 @@ public final class Syscalls {
         }
     }
 
-    /**
-     * mmap(2), shared, of the first {@code size} bytes of the file open on {@code fd}, through a
-     * {@link java.nio.channels.FileChannel} opened anew (see {@link #reopen}) and closed again. The
-     * JDK refuses to map for a thread with an interrupt pending (ClosedByInterruptException) and
-     * closes the channel when one comes during the map; mapping does not block, so an interrupt is
-     * kept for the next call that does and the map is made again.
-     */
-    public static java.nio.MappedByteBuffer map(int fd, boolean write, long size, String object) throws IOException {
-        boolean interrupted = false;
-        try {
-            for (;;) {
-                interrupted |= Thread.interrupted();
-                try (java.nio.channels.FileChannel channel = reopen(fd, write, object)) {
-                    return channel.map(write ? java.nio.channels.FileChannel.MapMode.READ_WRITE
-                            : java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size);
-                } catch (java.nio.channels.ClosedByInterruptException again) {
-                    // interrupted during the map: kept like the first, and mapped again
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
+    private static final int PROT_READ = 1;
+    private static final int PROT_WRITE = 2;
+    private static final int MAP_SHARED = 1;
+    private static final long MAP_FAILED = -1;
+    /** Unmaps a mapping once no buffer of it is reachable. */
+    private static final Cleaner MAPPINGS = Cleaner.create();
 
     /**
-     * A {@link java.nio.channels.FileChannel} on open descriptor {@code fd}, opened anew through
-     * /proc/self/fd/N (which checks the file's mode), read-write or read-only. The JDK reports a
-     * failure of that open as a bare {@link java.nio.file.FileSystemException} without errno ("/proc/
-     * self/fd/47: Too many open files"), so a failure is made again with open(2) here, which gives the
-     * errno and the exception of {@link Errors} naming {@code object}.
-     *
-     * <p>The JDK opens it without O_CLOEXEC, and a FileChannel does not give its fd to set the flag:
-     * for as long as the caller holds the channel (the mmap), a fork and exec by native code of this
-     * JVM would pass it on. The library's spawn (closefrom) and ProcessBuilder (which closes every fd
-     * past 2) pass on nothing they are not told to.
+     * mmap(2), shared, of the first {@code size} bytes of the file open on {@code fd}, read-write or
+     * read-only (a read-only buffer), as a direct buffer. mmap checks the descriptor, as in C: a
+     * read-write mapping needs O_RDWR (EACCES), a memfd sealed against writing refuses it (EPERM).
+     * The mapping is removed by munmap(2) once neither the buffer nor any view of it (duplicate,
+     * slice, read-only view) is reachable, so no buffer handed out ever reads unmapped memory. An
+     * empty file maps to an empty buffer (mmap refuses a length of 0).
      */
-    private static java.nio.channels.FileChannel reopen(int fd, boolean write, String object) throws IOException {
-        String self = "/proc/self/fd/" + fd;
-        for (int attempt = 1;; attempt++) {
-            try {
-                return write
-                        ? java.nio.channels.FileChannel.open(Path.of(self), java.nio.file.StandardOpenOption.READ,
-                                java.nio.file.StandardOpenOption.WRITE)
-                        : java.nio.channels.FileChannel.open(Path.of(self), java.nio.file.StandardOpenOption.READ);
-            } catch (java.nio.file.FileSystemException jdk) {
-                int again;
-                try {
-                    again = open(self, write ? O_RDWR : O_RDONLY, 0, object);
-                } catch (IOException | RuntimeException failure) {
-                    failure.addSuppressed(jdk);
-                    throw failure;
-                }
-                if (again >= 0) {
-                    close(again);
-                }
-                if (attempt == 3) {
-                    // the condition passed each time open(2) was tried: no errno to tell
-                    throw jdk;
-                }
-            }
+    public static ByteBuffer map(int fd, boolean write, long size, String object) throws IOException {
+        if (size < 0 || size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a mapping is 0 to " + Integer.MAX_VALUE + " bytes: " + size);
+        }
+        if (size == 0) {
+            ByteBuffer empty = ByteBuffer.allocateDirect(0);
+            return write ? empty : empty.asReadOnlyBuffer();
+        }
+        long address = NativeCalls.mmap(0, size, write ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+        if (address == MAP_FAILED) {
+            throw Errors.exception("mmap", object, jnaErrno());
+        }
+        ByteBuffer buffer;
+        try {
+            buffer = new Pointer(address).getByteBuffer(0, size);
+        } catch (RuntimeException | Error e) {
+            NativeCalls.munmap(address, size);
+            throw e;
+        }
+        MAPPINGS.register(buffer, new Unmap(address, size));
+        // a write through a buffer of a read-only mapping would be a SIGSEGV, which kills the JVM
+        return write ? buffer : buffer.asReadOnlyBuffer();
+    }
+
+    /** The Cleaner's action: holds the address and length only, never the buffer. */
+    private record Unmap(long address, long length) implements Runnable {
+        @Override
+        public void run() {
+            NativeCalls.munmap(address, length);
         }
     }
 
@@ -985,9 +968,6 @@ public final class Syscalls {
     private static final int MFD_ALLOW_SEALING = 2;
     private static final int FALLOC_FL_KEEP_SIZE = 1;
     private static final int F_ADD_SEALS = 1033;
-    private static final int F_GET_SEALS = 1034;
-    /** F_SEAL_WRITE | F_SEAL_FUTURE_WRITE: no writable shared mapping can be made. */
-    private static final int SEAL_WRITING = 0x0008 | 0x0010;
     /** F_SEAL_SHRINK | F_SEAL_GROW: the size can no longer change, so no peer can cause SIGBUS. */
     private static final int SEAL_SIZE = 0x0002 | 0x0004;
     private static final int CLOCK_MONOTONIC = 1;
@@ -1038,19 +1018,6 @@ public final class Syscalls {
     /** fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW). */
     public static void sealSize(int fd, String object) throws IOException {
         fcntl(fd, F_ADD_SEALS, SEAL_SIZE, "fcntl(F_ADD_SEALS)", object);
-    }
-
-    /** fcntl(F_GET_SEALS) tested for a seal against writing; false on a file system without seals (EINVAL). */
-    public static boolean isWriteSealed(int fd, String object) throws IOException {
-        int seals = NativeCalls.LIBC.fcntl(fd, F_GET_SEALS, 0);
-        if (seals < 0) {
-            int errno = jnrErrno();
-            if (errno == Errors.EINVAL) {
-                return false;
-            }
-            throw Errors.exception("fcntl(F_GET_SEALS)", object, errno);
-        }
-        return (seals & SEAL_WRITING) != 0;
     }
 
     /** link(2). */
