@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
@@ -129,6 +130,21 @@ class PermissionTest {
         } finally {
             SharedMemory.unlink(n);
         }
+    }
+
+    @Test
+    void anotherUserIsRefusedRootsFifoThatOthersMayWriteInto() throws Exception {
+        // FIFO-07, SEC-03: another user's FIFO is root's only if no one else may write into it
+        Path dir = Files.createTempDirectory(copy, "fifo");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path shared = dir.resolve("shared.fifo");
+        Path readable = dir.resolve("readable.fifo");
+        Fifo.create(shared, 0666);
+        Fifo.create(readable, 0644);
+        String refused = asNobody("fifo", "open", shared.toString());
+        assertTrue(refused.startsWith("IpcSecurityException: ") && refused.endsWith(
+                "is a FIFO of uid 0 with mode 0666, writable by group or others; refused"), refused);
+        assertEquals("ok", asNobody("fifo", "open", readable.toString()));
     }
 
     @Test

@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code ipcbridge fifo create|read|write|rm}: named pipes through {@link Fifo}, which never follows
- * a symbolic link and never opens anything but a FIFO of this user (or root).
+ * a symbolic link and never opens anything but a FIFO of this user (or root, writable by no one else).
  */
 @Command(name = "fifo", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = "Named pipes (FIFOs): create one, copy it to stdout, copy stdin into it, remove it.",

@@ -17,8 +17,8 @@ import java.util.Optional;
  *
  * <p>Opening never follows a symbolic link and never writes into something that is not a FIFO: the
  * path is first opened with {@code O_PATH|O_NOFOLLOW} (which opens nothing), checked with fstat(2)
- * (a FIFO with one link, owned by this user or root), and only then opened for reading or writing through
- * {@code /proc/self/fd}, so the object checked is the object opened. Anything else gets an
+ * (a FIFO with one link, owned by this user, or by root and writable by no one else), and only then
+ * opened for reading or writing through {@code /proc/self/fd}, so the object checked is the object opened. Anything else gets an
  * {@link IpcSecurityException} and nothing is read or written.
  *
  * <p>An open for reading waits for a writer and an open for writing waits for a reader, as
@@ -82,8 +82,9 @@ public final class Fifo {
     }
 
     /**
-     * Creates a FIFO as {@link #create(Path, int)} does, unless a FIFO of this user (or root) is
-     * already there, which is accepted as it is.
+     * Creates a FIFO as {@link #create(Path, int)} does, unless a FIFO that {@link #openReader}
+     * accepts (this user's, or root's that no one else may write) is already there, which is
+     * accepted as it is.
      *
      * @return true if it was created, false if it was there
      * @throws IpcSecurityException if something else is at {@code path} (a file, a symbolic link,
@@ -217,7 +218,7 @@ public final class Fifo {
         }
     }
 
-    /** Opens {@code path} with O_PATH|O_NOFOLLOW and checks it is a FIFO of ours (or root's). */
+    /** Opens {@code path} with O_PATH|O_NOFOLLOW and checks it is a FIFO of ours (or root's, see above). */
     private static int checkedPathFd(String path) throws IOException {
         int fd = Syscalls.open(path, Syscalls.O_PATH | Syscalls.O_NOFOLLOW, 0, path);
         try {
@@ -237,6 +238,12 @@ public final class Fifo {
                 throw new IpcSecurityException(path,
                         "is a FIFO owned by uid " + Integer.toUnsignedString(info.uid()) + ", not by this user (uid "
                                 + Integer.toUnsignedString(me) + "); refused");
+            }
+            if (info.uid() != me && (info.permissions() & 0022) != 0) {
+                // FIFO-07: root's FIFO that anyone may write into is no channel from root; ours has
+                // the mode we gave it
+                throw new IpcSecurityException(path, "is a FIFO of uid 0 with mode 0"
+                        + Integer.toOctalString(info.permissions()) + ", writable by group or others; refused");
             }
             return fd;
         } catch (IOException | RuntimeException e) {

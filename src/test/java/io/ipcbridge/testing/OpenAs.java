@@ -4,14 +4,20 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.pipe.Fifo;
+import io.ipcbridge.pipe.PipeSource;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * A program for tests that must run as another user: {@code OpenAs KIND open|unlink NAME} opens or
  * unlinks a shm, sem or mq object and prints the outcome on stdout; {@code OpenAs sem create-0400 NAME}
  * creates a semaphore of value 1 with mode 0400 and takes its unit; {@code OpenAs shm create-0400
  * NAME} creates a segment of mode 0400, writes it and unlinks it; {@code OpenAs shm map-fd3 NAME} maps
- * the segment NAME open on its fd 3 read-only and prints the int at offset 0.
+ * the segment NAME open on its fd 3 read-only and prints the int at offset 0; {@code OpenAs fifo open
+ * PATH} opens FIFO PATH for reading without waiting for a writer.
  */
 public final class OpenAs {
     private OpenAs() {
@@ -53,6 +59,12 @@ public final class OpenAs {
                         Semaphore.unlink(name);
                     } else {
                         Semaphore.open(name).close();
+                    }
+                    break;
+                case "fifo":
+                    Optional<PipeSource> reader = Fifo.openReader(Path.of(name), Duration.ZERO);
+                    if (reader.isPresent()) {
+                        reader.get().close();
                     }
                     break;
                 default:
