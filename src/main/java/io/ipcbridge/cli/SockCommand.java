@@ -36,9 +36,10 @@ import picocli.CommandLine.TypeConversionException;
  * more than 107 bytes (UDS-03) or not in UTF-8 (read from argv's bytes: an abstract name whatever
  * the locale; a non-ASCII path needs a UTF-8 locale, the JVM's encoding of paths), and
  * a {@code --type} that contradicts the address (tcp is a stream, udp datagrams) are usage errors,
- * exit 2, before any call. A host name that does not resolve is
- * exit 1. Failed calls are exit 1 with {@code call(ADDRESS): ERRNO (text)}, the address written as
- * it was given (CLI-05).
+ * exit 2, before any call. A host name that does not resolve is exit 1; {@code sock connect
+ * tcp:NAME:PORT} tries each address NAME resolves to, in turn, as nc does, and names the last in
+ * its error line. Failed calls are exit 1 with {@code call(ADDRESS): ERRNO (text)}, the address
+ * written as it was given (CLI-05).
  */
 @Command(name = "sock", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = {"Sockets: listen and copy what clients send to stdout, or connect, send stdin and copy "
@@ -84,8 +85,30 @@ final class SockCommand {
             try {
                 return Address.parse(text);
             } catch (UnknownHostException e) {
-                throw CommandFailure.refused(text + ": unknown host: " + e.getMessage());
+                throw unknownHost(e);
             }
+        }
+
+        /**
+         * Connects: a tcp: host name to each of its addresses in turn until one connects, as nc and
+         * socat do ({@link Socket#connect(String, int, java.time.Duration)}); any other address to
+         * the one it is (a udp: name to its first: a datagram socket has no answer to wait for).
+         */
+        Socket connect(Socket.Type type) throws IOException, CommandFailure {
+            if (address != null || !scheme.equals("tcp")) {
+                return Socket.connect(resolve(), type);
+            }
+            int port = text.lastIndexOf(':');
+            String host = text.substring(scheme.length() + 1, port).replaceAll("^\\[(.*)]$", "$1");
+            try {
+                return Socket.connect(host, Integer.parseInt(text.substring(port + 1)), null);
+            } catch (UnknownHostException e) {
+                throw unknownHost(e);
+            }
+        }
+
+        private CommandFailure unknownHost(UnknownHostException e) {
+            return CommandFailure.refused(text + ": unknown host: " + e.getMessage());
         }
 
         /**
@@ -355,6 +378,7 @@ final class SockCommand {
                     + "up to 64 KiB, is one message.",
                 "dgram (and udp:): all of stdin, at most 1 MiB and what the kernel allows, is sent as one "
                         + "datagram; no reply is read.",
+                "tcp: a host name is tried at each address it resolves to, in turn, until one connects (as nc).",
                 "Nobody at ADDRESS is exit status 1, e.g. \"ipcbridge: connect(unix:/x): ENOENT (No such file "
                         + "or directory)\"."})
     static final class Connect implements Callable<Integer> {
@@ -372,8 +396,7 @@ final class SockCommand {
         @Override
         public Integer call() throws Exception {
             Socket.Type t = endpoint.type(type, spec);
-            Address a = endpoint.resolve();
-            try (Socket socket = Socket.connect(a, t)) {
+            try (Socket socket = endpoint.connect(t)) {
                 if (t == Socket.Type.DATAGRAM) {
                     sendDatagram(socket);
                 } else {

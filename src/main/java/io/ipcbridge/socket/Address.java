@@ -163,7 +163,10 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
     }
 
     /**
-     * An IPv4/IPv6 address; {@code host} is resolved now.
+     * An IPv4/IPv6 address; {@code host} is resolved now, to its first address ({@link
+     * InetAddress#getByName}): a name with several (localhost: 127.0.0.1 and ::1) gives the first,
+     * to bind or send to. A TCP connection that tries each is {@link Socket#connect(String, int,
+     * java.time.Duration)}.
      *
      * @throws IllegalArgumentException if {@code host} has only digits and dots but is no IPv4
      *     address (before any lookup: DNS would be asked, and a resolver's search domains may even
@@ -172,37 +175,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      *     177.0.0.1 to {@link InetAddress}; {@code ::ffff:0177.0.0.1}: no address to inet_pton(3))
      */
     static Inet inet(String host, int port) throws UnknownHostException {
-        if (!host.isEmpty() && digitsAndDots(host) && !isIpv4(host)) {
-            throw new IllegalArgumentException("not an IPv4 address: " + host);
-        }
-        String bare = host.split("%", 2)[0]; // without an IPv6 scope, whose interface name may hold dots
-        String v4 = bare.substring(bare.lastIndexOf(':') + 1); // the IPv4 tail of an IPv6 literal too
-        if ((v4.length() == bare.length() || v4.contains(".")) // not a hextet (::01)
-                && digitsAndDots(v4) && v4.matches("(.*\\.)?0[0-9].*")) {
-            throw new IllegalArgumentException("ambiguous IPv4 address: " + host + " (a part with a leading zero "
-                    + "is octal to inet_aton(3), decimal to Java)");
-        }
-        return new Inet(InetAddress.getByName(host), port);
-    }
-
-    private static boolean digitsAndDots(String s) {
-        return s.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.');
-    }
-
-    /**
-     * Whether {@code digits}, of digits and dots, is an IPv4 address in one of the forms inet_aton(3)
-     * and {@link InetAddress} read without a lookup: 1 to 4 decimal parts, each but the last a byte,
-     * the last filling the bytes left ({@code 127.1} is 127.0.0.1).
-     */
-    private static boolean isIpv4(String digits) {
-        String[] parts = digits.split("\\.", -1);
-        for (int i = 0; i < parts.length; i++) {
-            long max = i < parts.length - 1 ? 255 : (1L << 8 * (5 - parts.length)) - 1;
-            if (parts.length > 4 || parts[i].isEmpty() || parts[i].length() > 10 || Long.parseLong(parts[i]) > max) {
-                return false;
-            }
-        }
-        return true;
+        return new Inet(Hosts.resolve(host)[0], port);
     }
 
     /**

@@ -3,6 +3,7 @@ package io.ipcbridge.socket;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.ErrnoException;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.Errors;
@@ -11,8 +12,10 @@ import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.Channels;
@@ -216,6 +219,39 @@ public final class Socket implements ByteChannel, HasDescriptor {
      */
     public static Socket connect(Address address, Type type, Duration timeout) throws IOException {
         return connect(address, type, timeout, Deadline.of(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    /**
+     * A TCP connection to {@code host}: each address it resolves to is tried in turn, in the order
+     * {@link InetAddress#getAllByName} gives them, until one connects, as nc, socat and Python's
+     * socket.create_connection do (localhost is 127.0.0.1 and ::1 on many hosts, Java's order
+     * 127.0.0.1 first, and a server may listen on ::1 alone). A literal is its one address.
+     *
+     * @param timeout bounds all the tries together, as {@link #connect(Address, Type, Duration)}
+     *     bounds one (zero: each address once, without waiting); null: no bound
+     * @throws UnknownHostException if {@code host} does not resolve
+     * @throws IllegalArgumentException for a host {@link Address#inet} refuses, or a port outside
+     *     0..65535
+     * @throws IOException when no address connects: the last one's failure, the earlier ones'
+     *     {@linkplain Throwable#getSuppressed() suppressed} in it (create_connection raises the last);
+     *     a {@link SocketTimeoutException}, a close or an interrupt ends the tries
+     */
+    public static Socket connect(String host, int port, Duration timeout) throws IOException {
+        long deadline = Deadline.of(timeout);
+        List<IOException> failures = new ArrayList<>();
+        for (InetAddress a : Hosts.resolve(host)) {
+            try {
+                return connect(new Address.Inet(a, port), Type.STREAM, timeout, deadline);
+            } catch (IOException e) {
+                failures.add(e);
+                if (!(e instanceof IpcError)) { // no failed call: the time is up, or the caller stopped it
+                    break;
+                }
+            }
+        }
+        IOException last = failures.remove(failures.size() - 1);
+        failures.forEach(last::addSuppressed);
+        throw last;
     }
 
     /** {@link #connect(Address, Type, Duration)} until {@code deadline} (a {@link Deadline}). */

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.DualStackLocalhost;
 import io.ipcbridge.testing.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -170,6 +171,37 @@ class SockStdioTest {
             assertArrayEquals(data, Files.readAllBytes(out), "stdout = stdin, echoed by C");
             assertEquals("", MqStdioTest.read(err), "nothing on stderr");
             assertEquals(0, exit(server[0]), "the C echo-server served one connection");
+        });
+    }
+
+    @Test
+    void connectToAHostNameTriesEachOfItsAddressesAsNcDoes() {
+        // INET-01: where localhost is 127.0.0.1 and ::1 (127.0.0.1 first to Java), a C echo-server on
+        // ::1 alone is reached, as nc, socat and Python's create_connection reach it: the first address
+        // alone was ECONNREFUSED. With nobody on either, the line names the last address tried, as
+        // create_connection raises the last failure.
+        run(() -> {
+            Process[] server = new Process[1];
+            String target = echoServer(server, "tcp:[::1]:0", "stream", 1);
+            byte[] data = payload(1 << 16);
+            Path in = Files.write(dir.resolve("in"), data);
+            Path out = dir.resolve("out");
+            Path err = dir.resolve("err");
+            ProcessBuilder pb = Cli.command(err, "sock", "connect", "tcp:localhost:" + target.substring(
+                    "tcp:[::1]:".length())).redirectInput(in.toFile()).redirectOutput(out.toFile());
+            Process client = pb.command(DualStackLocalhost.command(dir, pb.command())).start();
+            started.add(client);
+            assertEquals(0, exit(client), () -> MqStdioTest.read(err));
+            assertArrayEquals(data, Files.readAllBytes(out), "echoed by the C server on ::1");
+            assertEquals("", MqStdioTest.read(err));
+            assertEquals(0, exit(server[0]), "the C echo-server served one connection");
+
+            pb = Cli.command(err, "sock", "connect", "tcp:localhost:1").redirectInput(in.toFile());
+            Process refused = pb.command(DualStackLocalhost.command(dir, pb.command())).start();
+            started.add(refused);
+            assertEquals(1, exit(refused), () -> MqStdioTest.read(err));
+            assertEquals("ipcbridge: connect(tcp:[0:0:0:0:0:0:0:1]:1): ECONNREFUSED (Connection refused)\n",
+                    MqStdioTest.read(err));
         });
     }
 

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.ipcbridge.testing.ConnectByName;
+import io.ipcbridge.testing.DualStackLocalhost;
+import java.net.ConnectException;
 import java.net.Inet6Address;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * UDS-03, UDS-14: addresses the kernel reports that {@link Address} itself would refuse to build;
- * INET-01: IPv4 literals that C peers read otherwise.
+ * INET-01: IPv4 literals that C peers read otherwise, and host names of several addresses.
  */
 class SocketAddressEdgeTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
@@ -124,5 +128,53 @@ class SocketAddressEdgeTest {
         assertEquals(new Address.Inet(java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 0}), 80),
                 Address.parse("tcp:127.0.0.0:80"), "a part that is 0 alone stays");
         assertEquals(Address.inet("::1", 80), Address.parse("tcp:[::01]:80"), "an IPv6 hextet's leading zero stays");
+    }
+
+    /**
+     * The output of {@link ConnectByName} {@code host port timeout}, run in a child JVM where localhost
+     * is 127.0.0.1 and ::1 ({@link DualStackLocalhost}).
+     */
+    private String connectByName(String host, int port, String timeout) throws Exception {
+        List<String> java = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                ConnectByName.class.getName(), host, Integer.toString(port), timeout);
+        Process p = new ProcessBuilder(DualStackLocalhost.command(dir, java)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out;
+    }
+
+    @ParameterizedTest(name = "timeout {0}")
+    @ValueSource(strings = {"none", "PT30S"})
+    @DisplayName("INET-01: a TCP connect to a host name tries each of its addresses in turn, as nc and Python's "
+            + "create_connection do: localhost (127.0.0.1 first to Java) reaches a server on ::1 alone")
+    void aConnectToAHostNameTriesEachOfItsAddressesInTurn(String timeout) throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.inet("::1", 0), Socket.Type.STREAM)) {
+                int port = ((Address.Inet) server.localAddress()).port();
+                assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\nconnected [0:0:0:0:0:0:0:1]:" + port + "\n",
+                        connectByName("localhost", port, timeout), "refused on 127.0.0.1, connected on ::1");
+                server.accept().close(); // the child's connection, queued
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("INET-01: when no address of a host name connects, the last one's failure is thrown with the "
+            + "earlier ones suppressed in it (create_connection raises the last); a literal is its one address")
+    void whenNoAddressConnectsTheLastFailureIsThrownWithTheEarlierOnesSuppressed() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\n"
+                    + "failed connect([0:0:0:0:0:0:0:1]:1): ECONNREFUSED (Connection refused)\n"
+                    + "suppressed connect(127.0.0.1:1): ECONNREFUSED (Connection refused)\n",
+                    connectByName("localhost", 1, "none"));
+            for (String literal : new String[] {"127.0.0.1", "::1"}) {
+                ConnectException e = assertThrows(ConnectException.class,
+                        () -> Socket.connect(literal, 1, Duration.ofSeconds(10)));
+                assertEquals("connect(" + Address.inet(literal, 1) + "): ECONNREFUSED (Connection refused)",
+                        e.getMessage());
+                assertEquals(0, e.getSuppressed().length, "one address, one try");
+            }
+        });
     }
 }
