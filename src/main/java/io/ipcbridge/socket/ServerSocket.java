@@ -8,6 +8,8 @@ import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.nio.channels.Channel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -19,7 +21,8 @@ import java.util.Optional;
  * permission on it), a path longer than {@code sun_path} is refused before any call, and a stale
  * socket file left by a dead server can be replaced on request (only if nothing answers on it).
  * The server removes the socket file it created when it is closed. {@link #allowUids} makes
- * {@link #accept()} take only peers of the given users (checked with SO_PEERCRED, fail-closed).
+ * {@link #accept()} take only peers of the given users (checked with SO_PEERCRED, fail-closed: a
+ * peer without credentials, or of a uid not mapped into this user namespace, is never taken).
  *
  * <p>The socket is blocking, as systemd's socket activation passes one, so that a child it is
  * placed on ({@link io.ipcbridge.process.Command#fd}) can wait in accept(2). The first timed
@@ -144,21 +147,40 @@ public final class ServerSocket implements Channel, HasDescriptor {
      * closed at once. No argument lifts the restriction.
      *
      * @throws IllegalArgumentException if this is not an AF_UNIX server: the kernel keeps no
-     *     credentials for TCP peers, so every one would be refused; or if a uid is negative: -1 is
+     *     credentials for TCP peers, so every one would be refused; if a uid is negative: -1 is
      *     (uid_t) -1, no user, and uids from 2^31 up, which an int shows negative, are left unused
-     *     because so many programs read uids as signed
+     *     because so many programs read uids as signed; or if a uid is the overflow uid
+     *     (/proc/sys/kernel/overflowuid, 65534 by default: nobody), which SO_PEERCRED gives for every
+     *     peer whose uid is not mapped into this user namespace, so that allowing it would admit
+     *     them all: the policy fails closed (RELIABILITY.md SEC-05), and a real user of that uid
+     *     cannot be told from them. The policy is left as it was.
      */
     public void allowUids(int... uids) {
         if (domain != Address.AF_UNIX) {
             throw new IllegalArgumentException("allowUids: " + name + " is not AF_UNIX, and SO_PEERCRED tells "
                     + "the uid of AF_UNIX peers only: no peer could ever be accepted");
         }
+        int overflow = overflowUid();
         for (int uid : uids) {
             if (uid < 0) {
                 throw new IllegalArgumentException("allowUids: a uid is 0 or more: " + uid);
             }
+            if (uid == overflow) {
+                throw new IllegalArgumentException("allowUids: " + uid + " is the overflow uid "
+                        + "(/proc/sys/kernel/overflowuid), which the kernel reports for every peer whose uid is not "
+                        + "mapped into this user namespace: allowing it would admit them all");
+            }
         }
         allowedUids = uids.length == 0 ? null : uids.clone();
+    }
+
+    /** /proc/sys/kernel/overflowuid; the kernel's default, 65534, if it cannot be read. */
+    private static int overflowUid() {
+        try {
+            return Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/overflowuid")).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            return 65534;
+        }
     }
 
     /** Waits for a connection and accepts it. */

@@ -15,6 +15,7 @@ import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.UnmappedPeer;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
@@ -33,11 +34,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Security defaults against another local user: uid 65534 is played by python3 run through
- * setpriv(1) (RELIABILITY.md §5). Root is needed to switch users; when the tests do not run as
+ * setpriv(1) (RELIABILITY.md §5), and uid 4321 where a uid policy allows it, since the overflow uid
+ * 65534 cannot be allowed (SEC-05). Root is needed to switch users; when the tests do not run as
  * root they are skipped with that reason, never passed silently.
  */
 class OtherUserSecurityTest {
     private static final int NOBODY = 65534;
+    /** Another user, with no account, for uid policies: 65534, the overflow uid, cannot be allowed (SEC-05). */
+    private static final int OTHER = 4321;
     private static final Duration LIMIT = Duration.ofSeconds(60);
     /** The system's python3: one under root's home (pyenv) is not runnable by another user. */
     private static final String PYTHON = "/usr/bin/python3";
@@ -124,14 +128,14 @@ class OtherUserSecurityTest {
                 assertEquals("eof", out.readLine(), "the refused client was closed unserved");
                 assertEquals(0, p.waitFor());
 
-                server.allowUids(NOBODY);
-                p = asNobody(CLIENT, a.toString(), "wait");
+                server.allowUids(OTHER);
+                p = asUser(OTHER, OTHER, CLIENT, a.toString(), "wait");
                 out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
                 String[] hello = out.readLine().split(" ");
                 try (Socket s = server.accept()) {
                     Socket.Credentials c = s.peerCredentials();
-                    assertEquals(NOBODY, c.uid());
-                    assertEquals(NOBODY, c.gid());
+                    assertEquals(OTHER, c.uid());
+                    assertEquals(OTHER, c.gid());
                     assertEquals(Integer.parseInt(hello[1]), c.pid());
                     s.write(java.nio.ByteBuffer.wrap("hi".getBytes(StandardCharsets.US_ASCII)));
                 }
@@ -166,18 +170,49 @@ class OtherUserSecurityTest {
         Address a = Address.abstractName("ipcb-fd12-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         assertTimeoutPreemptively(LIMIT, () -> {
             try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
-                server.allowUids(NOBODY);
-                Process p = asUser(NOBODY, gid, CLIENT, a.toString(), "wait");
+                server.allowUids(OTHER);
+                Process p = asUser(OTHER, gid, CLIENT, a.toString(), "wait");
                 BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
                 String[] hello = out.readLine().split(" ");
                 assertEquals("connected", hello[0]);
                 // queued already: a refusal would leave nothing to accept
                 try (Socket s = server.accept(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
-                        "the uid policy refused uid " + NOBODY + " with gid " + gid))) {
-                    assertEquals(new Socket.Credentials(Integer.parseInt(hello[1]), NOBODY, gid), s.peerCredentials());
+                        "the uid policy refused uid " + OTHER + " with gid " + gid))) {
+                    assertEquals(new Socket.Credentials(Integer.parseInt(hello[1]), OTHER, gid), s.peerCredentials());
                 }
                 assertEquals("eof", out.readLine());
                 assertEquals(0, p.waitFor());
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("SEC-05: a server in a user namespace sees a peer whose uid is not mapped there as the overflow uid, "
+            + "and cannot allow that uid: such peers are refused, never admitted together")
+    void theOverflowUidOfUnmappedPeersCannotBeAllowed() throws Exception {
+        assumeTrue(new File("/usr/bin/unshare").canExecute(), "no unshare(1) to make a user namespace");
+        String overflow = Files.readAllLines(Path.of("/proc/sys/kernel/overflowuid")).get(0).trim();
+        String name = "ipcb-sec05-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            // a user namespace that maps its root to ours alone: uid OTHER is not mapped there
+            Process server = new ProcessBuilder("unshare", "--user", "--map-root-user",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    UnmappedPeer.class.getName(), name).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(),
+                        StandardCharsets.UTF_8));
+                String listening = out.readLine();
+                assumeTrue("listening".equals(listening), "no user namespace here: " + listening);
+                Process p = asUser(OTHER, OTHER, CLIENT, "abstract:" + name, "exit");
+                assertEquals(0, p.waitFor());
+                assertEquals("peer uid " + overflow, out.readLine(), "uid " + OTHER + " is the overflow uid there");
+                assertEquals("refused: allowUids: " + overflow + " is the overflow uid (/proc/sys/kernel/overflowuid), "
+                        + "which the kernel reports for every peer whose uid is not mapped into this user namespace: "
+                        + "allowing it would admit them all", out.readLine());
+                assertEquals(0, server.waitFor());
+            } finally {
+                server.destroyForcibly();
             }
         });
     }

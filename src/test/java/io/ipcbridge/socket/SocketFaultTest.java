@@ -1006,6 +1006,26 @@ class SocketFaultTest {
     }
 
     @Test
+    @DisplayName("SEC-05: allowUids refuses the overflow uid (/proc/sys/kernel/overflowuid), which SO_PEERCRED gives "
+            + "for every peer not mapped into this user namespace, and leaves the policy as it was: fail closed")
+    void allowUidsRefusesTheOverflowUid() throws Exception {
+        int overflow = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/overflowuid")).get(0).trim());
+        try (ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("overflow.sock")),
+                Socket.Type.STREAM)) {
+            server.allowUids(ids("-u") + 1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> server.allowUids(ids("-u"), overflow), "it would admit every unmapped peer");
+            assertEquals("allowUids: " + overflow + " is the overflow uid (/proc/sys/kernel/overflowuid), which the "
+                    + "kernel reports for every peer whose uid is not mapped into this user namespace: allowing it "
+                    + "would admit them all", e.getMessage());
+            try (Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM)) {
+                assertEquals(java.util.Optional.empty(), server.accept(Duration.ZERO),
+                        "the policy before the refused call still holds: our own uid is not allowed");
+            }
+        }
+    }
+
+    @Test
     @DisplayName("SEC-05, UDS-15: a timed accept looks at its deadline after each refused peer, so a flood of "
             + "refused peers cannot hold it past it")
     void aTimedAcceptEndsAtItsDeadlineThoughRefusedPeersAreQueued() throws Exception {
