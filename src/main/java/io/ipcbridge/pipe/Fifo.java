@@ -126,7 +126,8 @@ public final class Fifo {
     }
 
     /**
-     * Opens {@code path} for reading, waiting at most {@code timeout} for a writer.
+     * Opens {@code path} for reading, waiting at most {@code timeout} for a writer; a zero timeout
+     * is a check, which an interrupt pending does not end (it stays set).
      *
      * @return empty if no writer came in time
      */
@@ -180,10 +181,21 @@ public final class Fifo {
                     clearNonBlocking(fd.get(), p);
                 }
             } else {
-                fd = SignalledWait.run(deadline, () -> {
-                    int r = Syscalls.open(reopen, access, 0, p);
-                    return r == Syscalls.INTERRUPTED ? null : r;
-                });
+                // a zero timeout is a check, not a wait: an interrupt pending does not end it and is
+                // kept (as openWriter(ZERO) and Process.waitFor(0, unit)). A reader cannot ask without
+                // the blocking open, which returns at once with a writer there, or at the wake-up
+                boolean check = deadline != Deadline.NEVER && Deadline.remainingMillis(deadline) == 0
+                        && Thread.interrupted();
+                try {
+                    fd = SignalledWait.run(deadline, () -> {
+                        int r = Syscalls.open(reopen, access, 0, p);
+                        return r == Syscalls.INTERRUPTED ? null : r;
+                    });
+                } finally {
+                    if (check) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
             }
             if (fd.isEmpty()) {
                 return Optional.empty();

@@ -181,6 +181,28 @@ class FifoTest {
         });
     }
 
+    @Test
+    void aReaderCheckWithoutWaitingOnAnInterruptedThreadOpensOrIsEmpty() throws Exception {
+        // X-06, FIFO-03: openReader(ZERO) is a check, not a wait, yet it threw ClosedByInterruptException
+        // on a thread with an interrupt pending; it now opens when a writer is there, is empty when
+        // none is, and leaves the interrupt set both times
+        Path p = dir.resolve("f");
+        Fifo.create(p);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Thread.currentThread().interrupt();
+            assertEquals(Optional.empty(), Fifo.openReader(p, Duration.ZERO), "no writer");
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept");
+            try (Descriptor writer = Fifo.openReadWrite(p);
+                    PipeSource reader = Fifo.openReader(p, Duration.ZERO).orElseThrow()) {
+                assertTrue(Thread.interrupted(), "the interrupt is kept");
+                writer.write(ByteBuffer.wrap(new byte[] {7}));
+                ByteBuffer got = ByteBuffer.allocate(1);
+                assertEquals(1, reader.read(got));
+                assertEquals(7, got.get(0));
+            }
+        });
+    }
+
     @ParameterizedTest(name = "timed={0}")
     @ValueSource(booleans = {false, true})
     void signalsToABlockedOpenAndReadAreRetriedNotSurfaced(boolean timed) throws Exception {
