@@ -172,7 +172,8 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      *     address (before any lookup: DNS would be asked, and a resolver's search domains may even
      *     answer, for what can only be a mistyped address), or has an IPv4 part with a leading
      *     zero ({@code 0177.0.0.1}: 127.0.0.1 to inet_aton(3), so to C peers, socat and Python, but
-     *     177.0.0.1 to {@link InetAddress}; {@code ::ffff:0177.0.0.1}: no address to inet_pton(3))
+     *     177.0.0.1 to {@link InetAddress}; {@code ::ffff:0177.0.0.1}: no address to inet_pton(3)),
+     *     or a part in hex ({@code 0x7f.0.0.1}: 127.0.0.1 to inet_aton, a name to look up to Java)
      */
     static Inet inet(String host, int port) throws UnknownHostException {
         return new Inet(Hosts.resolve(host)[0], port);

@@ -26,6 +26,10 @@ final class Hosts {
             throw new IllegalArgumentException("ambiguous IPv4 address: " + host + " (a part with a leading zero "
                     + "is octal to inet_aton(3), decimal to Java)");
         }
+        if (host.matches("(?i)(?=.*0x)((0x\\p{XDigit}*|\\d+)\\.){0,3}(0x\\p{XDigit}*|\\d+)")) {
+            throw new IllegalArgumentException("ambiguous IPv4 address: " + host + " (a part in hex is a number to "
+                    + "inet_aton(3), a host name to Java)");
+        }
         return InetAddress.getAllByName(host);
     }
 

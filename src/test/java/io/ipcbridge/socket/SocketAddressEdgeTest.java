@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.testing.ConnectByName;
@@ -128,6 +129,22 @@ class SocketAddressEdgeTest {
         assertEquals(new Address.Inet(java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 0}), 80),
                 Address.parse("tcp:127.0.0.0:80"), "a part that is 0 alone stays");
         assertEquals(Address.inet("::1", 80), Address.parse("tcp:[::01]:80"), "an IPv6 hextet's leading zero stays");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0x7f.0.0.1", "0x7f000001", "127.0.0.0x1", "0X7F.1"})
+    @DisplayName("INET-01: an IPv4 literal with a part in hex, which inet_aton(3) reads as a number and InetAddress "
+            + "as a host name to look up, is refused before any call")
+    void anIpv4PartInHexIsRefusedAsAmbiguous(String host) throws Exception {
+        Process python = new ProcessBuilder("python3", "-c",
+                "import socket, sys; print(socket.getaddrinfo(sys.argv[1], 80, socket.AF_INET)[0][4][0])", host).start();
+        assertTrue(new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().startsWith("127."),
+                "what the literal means to a C peer");
+        assertEquals(0, python.waitFor());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Address.parse("tcp:" + host + ":80"));
+        assertEquals("ambiguous IPv4 address: " + host + " (a part in hex is a number to inet_aton(3), a host name "
+                + "to Java)", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Socket.connect(host, 80, Duration.ZERO));
     }
 
     /**
