@@ -3,6 +3,7 @@ package io.ipcbridge.shm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.IpcError;
@@ -23,6 +24,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -336,6 +338,35 @@ class SharedMemoryTest {
                 + "-cp \"$1\" io.ipcbridge.testing.HoleUnderAtomic /hole\necho \"exit $?\"");
         assertTrue(out.startsWith("full\nrefused: /hole: ") && out.contains("ENOSPC") && out.endsWith("exit 0\n"),
                 out);
+    }
+
+    @Test
+    void aMapThatFindsNoRoomHasUnreachableMappingsUnmappedFirst() throws Exception {
+        // X-07, LOAD-07: a mapping is unmapped only once the GC finds it unreachable; FileChannel.map
+        // collected and mapped again when mmap said ENOMEM, and so must the map. A child JVM whose
+        // RLIMIT_AS leaves room for three mappings of a 1 GiB object (sparse: no memory) maps it 16
+        // times, dropping each: mmap's ENOMEM failed the fourth, with no collection in sight (and
+        // was told as "out of kernel memory")
+        String n = name();
+        try (RandomAccessFile f = new RandomAccessFile("/dev/shm" + n, "rw")) {
+            f.setLength(1L << 30);
+        }
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "io.ipcbridge.testing.UnreachableMappings", n)
+                .redirectErrorStream(true).start();
+        try {
+            String out = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertTrue(out.startsWith("mapped 16\n"), "the unreachable mappings were unmapped to make room: " + out);
+            // held mappings do fill it: a checked failure naming the call, the object and what ran out
+            assertEquals("mapped 16\nIpcResourceLimitException: mmap(" + n + "): ENOMEM (Cannot allocate memory): "
+                    + "no room for a mapping of 1073741824 bytes: the address space (RLIMIT_AS) or the count of "
+                    + "mappings (vm.max_map_count) is used up\n", out);
+            assertEquals(0, p.waitFor(), out);
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     @Test

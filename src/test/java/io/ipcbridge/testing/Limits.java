@@ -13,6 +13,8 @@ import jnr.posix.RLimit;
 public final class Limits implements AutoCloseable {
     /** RLIMIT_NOFILE on Linux. */
     public static final int NOFILE = 7;
+    /** RLIMIT_AS on Linux: the bytes of address space. */
+    public static final int AS = 9;
     /** RLIMIT_MSGQUEUE on Linux. */
     public static final int MSGQUEUE = 12;
     private static final POSIX POSIX = POSIXFactory.getNativePOSIX();

@@ -4,6 +4,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.StringArray;
+import io.ipcbridge.IpcResourceLimitException;
 import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.lang.ref.WeakReference;
@@ -388,6 +389,12 @@ public final class Syscalls {
     private static final long MAP_FAILED = -1;
     /** Unmaps a mapping once no buffer of it is reachable. */
     private static final Cleaner MAPPINGS = Cleaner.create();
+    /** How long a map that found no room waits for {@link #MAPPINGS} to unmap one more mapping. */
+    private static final long UNMAP_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Guards {@link #unmapped}, and is notified at each unmap. */
+    private static final Object UNMAPS = new Object();
+    /** How many mappings {@link #MAPPINGS} has unmapped. */
+    private static long unmapped;
 
     /**
      * mmap(2), shared, of the first {@code size} bytes of the file open on {@code fd}, read-write or
@@ -395,7 +402,9 @@ public final class Syscalls {
      * read-write mapping needs O_RDWR (EACCES), a memfd sealed against writing refuses it (EPERM).
      * The mapping is removed by munmap(2) once neither the buffer nor any view of it (duplicate,
      * slice, read-only view) is reachable, so no buffer handed out ever reads unmapped memory. An
-     * empty file maps to an empty buffer (mmap refuses a length of 0).
+     * empty file maps to an empty buffer (mmap refuses a length of 0). A map that finds no room
+     * (ENOMEM) collects the heap, as FileChannel.map does, and is made again each time that unmaps
+     * more; it then fails with {@link IpcResourceLimitException}.
      */
     public static ByteBuffer map(int fd, boolean write, long size, String object) throws IOException {
         if (size < 0 || size > Integer.MAX_VALUE) {
@@ -405,9 +414,25 @@ public final class Syscalls {
             ByteBuffer empty = ByteBuffer.allocateDirect(0);
             return write ? empty : empty.asReadOnlyBuffer();
         }
-        long address = NativeCalls.mmap(0, size, write ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+        int prot = write ? PROT_READ | PROT_WRITE : PROT_READ;
+        long seen = unmapped();
+        long address = NativeCalls.mmap(0, size, prot, MAP_SHARED, fd, 0);
+        int errno = address == MAP_FAILED ? jnaErrno() : 0;
+        if (errno == Errors.ENOMEM) {
+            // the room may be held by mappings no longer reachable that no collection has found yet
+            System.gc();
+            while (errno == Errors.ENOMEM && (seen = awaitUnmapPast(seen)) >= 0) {
+                address = NativeCalls.mmap(0, size, prot, MAP_SHARED, fd, 0);
+                errno = address == MAP_FAILED ? jnaErrno() : 0;
+            }
+        }
+        if (errno == Errors.ENOMEM) {
+            throw new IpcResourceLimitException("mmap", object, errno, "no room for a mapping of "
+                    + size + " bytes: the address space (RLIMIT_AS) or the count of mappings (vm.max_map_count)"
+                    + " is used up");
+        }
         if (address == MAP_FAILED) {
-            throw Errors.exception("mmap", object, jnaErrno());
+            throw Errors.exception("mmap", object, errno);
         }
         ByteBuffer buffer;
         try {
@@ -426,6 +451,45 @@ public final class Syscalls {
         @Override
         public void run() {
             NativeCalls.munmap(address, length);
+            synchronized (UNMAPS) {
+                unmapped++;
+                UNMAPS.notifyAll();
+            }
+        }
+    }
+
+    private static long unmapped() {
+        synchronized (UNMAPS) {
+            return unmapped;
+        }
+    }
+
+    /**
+     * Waits until more than {@code seen} mappings are unmapped, at most {@link #UNMAP_WAIT_NANOS} and
+     * uninterruptibly (an interrupt is kept); their count then, or -1 if none was meanwhile.
+     */
+    private static long awaitUnmapPast(long seen) {
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + UNMAP_WAIT_NANOS;
+        try {
+            synchronized (UNMAPS) {
+                while (unmapped <= seen) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return -1;
+                    }
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(UNMAPS, left);
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                return unmapped;
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
