@@ -28,6 +28,7 @@ import static io.ipcbridge.ring.RingLayout.VERSION;
 import static io.ipcbridge.ring.RingLayout.VERSION_AT;
 
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.internal.posix.Waits;
@@ -40,7 +41,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -285,21 +285,9 @@ public final class Ring implements AutoCloseable {
      */
     public static Ring createOrOpen(String name, int capacity, int maxMessage, boolean multiProducer, int mode)
             throws IOException {
-        try {
-            return create(name, capacity, maxMessage, multiProducer, mode);
-        } catch (FileAlreadyExistsException e) {
-            Ring ring = open(name);
-            try {
-                int owner = ring.segment.info().uid();
-                if (owner != Syscalls.geteuid()) {
-                    throw new IpcSecurityException(ring.name, "is owned by uid " + owner + ", not by this user; refused");
-                }
-                return ring;
-            } catch (IOException | RuntimeException failure) {
-                ring.close();
-                throw failure;
-            }
-        }
+        // the owner is checked before the object is mapped (SEC-10), as SharedMemory.createOrOpen does
+        return CreateOrOpen.run(() -> create(name, capacity, maxMessage, multiProducer, mode),
+                () -> open(SharedMemory.openOwn(name)));
     }
 
     /**
@@ -326,7 +314,11 @@ public final class Ring implements AutoCloseable {
      * @throws RingFormatException if the object is not such a ring
      */
     public static Ring open(String name) throws IOException {
-        SharedMemory segment = SharedMemory.open(name);
+        return open(SharedMemory.open(name));
+    }
+
+    /** Makes a ring of {@code segment}, closing it if it is not such a ring. */
+    private static Ring open(SharedMemory segment) throws IOException {
         try {
             String n = segment.name();
             if (segment.size() < HEADER_SIZE) {

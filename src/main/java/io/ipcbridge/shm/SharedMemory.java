@@ -134,7 +134,18 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * existing object keeps its own size.
      */
     public static SharedMemory createOrOpen(String name, long size, int mode) throws IOException {
-        return CreateOrOpen.run(() -> createExclusively(name, size, mode), () -> open(name, false, true));
+        return CreateOrOpen.run(() -> createExclusively(name, size, mode), () -> openOwn(name));
+    }
+
+    /**
+     * Opens existing object {@code name} read-write if it belongs to this user, as
+     * {@link #createOrOpen} does.
+     *
+     * @throws IpcSecurityException if another user owns it: told by fstat(2) before any mapping
+     *     (SEC-10), whatever its size or kind
+     */
+    public static SharedMemory openOwn(String name) throws IOException {
+        return open(name, false, true);
     }
 
     /** Opens existing object {@code name} read-write. */
