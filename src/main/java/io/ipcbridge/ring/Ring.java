@@ -30,6 +30,7 @@ import static io.ipcbridge.ring.RingLayout.VERSION_AT;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
@@ -41,8 +42,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -656,8 +655,8 @@ public final class Ring implements AutoCloseable {
 
     private String identity() throws IOException {
         if (identity == null) {
-            Path fd = Path.of("/proc/self/fd/" + segment.descriptor().fd());
-            identity = Files.getAttribute(fd, "unix:dev") + ":" + Files.getAttribute(fd, "unix:ino");
+            FileInfo file = segment.descriptor().withFd(fd -> Syscalls.fstat(fd, name));
+            identity = file.device() + ":" + file.inode();
         }
         return identity;
     }
