@@ -1243,10 +1243,19 @@ int ipcb_ring_read(struct ipcb_ring *r, const void **payload, uint32_t *len, int
 
 int ipcb_ring_release(struct ipcb_ring *r)
 {
+    struct ipcb_ring_record *rec;
+
     forget_parents(r);
     if (r->read_end == 0)
         return fail(r, EINVAL, "release: nothing read");
-    release_to(r, record_at(r, r->next_read), r->read_end);
+    rec = record_at(r, r->next_read);
+    if ((r->flags & IPCB_RING_MULTI_PRODUCER) != 0) {
+        /* abandoned before it is zeroed: a consumer killed while zeroing it
+         * leaves a record the next one skips, not a message torn by the zeroes */
+        atomic_store_explicit(&rec->type, IPCB_RING_ABANDONED, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst); /* ...and before the zeroes in program order */
+    }
+    release_to(r, rec, r->read_end);
     r->read_end = 0;
     return 0;
 }

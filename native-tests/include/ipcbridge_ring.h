@@ -41,10 +41,13 @@
  *             release), then writes the payload and length and commits the
  *             message record with a release store of its type.
  *   consumer: acquire load of the record's type at consumer_position; 0 means
- *             claimed but not committed yet (wait). After reading it zeroes
- *             the whole record (header and payload) and then releases the
- *             space with a release store of consumer_position, so the area is
- *             zero again when a producer claims it next time round.
+ *             claimed but not committed yet (wait). After reading a message
+ *             it stores IPCB_RING_ABANDONED in its type (so that a consumer
+ *             killed while zeroing leaves a record the next one skips, not a
+ *             message torn by the zeroes), zeroes the whole record (payload,
+ *             then header) and then releases the space with a release store
+ *             of consumer_position, so the area is zero again when a producer
+ *             claims it next time round.
  * A record is thus delivered only once complete: a producer killed while
  * writing never publishes (single) or commits (multi) it.
  *

@@ -903,6 +903,10 @@ public final class Ring implements AutoCloseable {
                 view.clear();
                 long size = RingLayout.recordSize(length);
                 if (multi) {
+                    // abandoned before it is zeroed: a consumer killed while zeroing it leaves a record the
+                    // next one skips, not a message torn by the zeroes (as in the C header)
+                    INTS.set(map, at + TYPE_AT, ABANDONED);
+                    VarHandle.storeStoreFence();
                     clear(at, (int) size);
                 }
                 head += size;

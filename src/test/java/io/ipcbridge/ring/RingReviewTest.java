@@ -9,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.cli.RingRecords;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Created;
+import io.ipcbridge.testing.Peers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -174,6 +176,57 @@ class RingReviewTest {
                 }
                 // m2 was in its handler when the consumer died: delivered again (as NL-02 allows one per kill)
                 assertEquals(List.of("m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"), got);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} consumer")
+    @ValueSource(strings = {"Java", "C"})
+    void aConsumerKilledWhileZeroingAHandledMessageLeavesNoTornMessageBehind(String consumer) throws Exception {
+        // NL-02 for a multi-producer ring ("0 torn"): once a message is handled, the consumer zeroes its
+        // record, the payload first and the header last. A consumer killed in between left a committed
+        // message whose payload was partly zeroes, and the next consumer delivered it. The consumer of
+        // two 64 MiB records (RingStalledConsumer stalls in the handler of the second; ring_peer
+        // consumes both) is killed once the second word of the first reads zero; a round where the
+        // zeroing had reached the record's last word or its header by then proves nothing and is run
+        // again
+        int capacity = 1 << 27;
+        int length = Ring.maxMessageLimit(capacity);
+        long seed = 5;
+        int header = 512;
+        for (int round = 1;; round++) {
+            String n = name();
+            try (Ring producer = Ring.create(n, capacity, length, true, 0600); SharedMemory raw = SharedMemory.open(n)) {
+                ByteBuffer b = ByteBuffer.allocateDirect(length);
+                for (long seq = 0; seq < 2; seq++) {
+                    assertTrue(producer.offer(RingRecords.fill(b, 0, seed, seq, length, length)));
+                }
+                List<String> argv = consumer.equals("C")
+                        ? List.of(Peers.path("ring_peer"), "consume", n, "2", Long.toString(seed), "--min",
+                                Integer.toString(length), "--max", Integer.toString(length))
+                        : List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                                "io.ipcbridge.testing.RingStalledConsumer", n, "2");
+                Process child = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                try {
+                    while (raw.getLongAcquire(header + 16) != 0) { // the first word is seq 0 of producer 0: zero
+                        Thread.onSpinWait();
+                    }
+                } finally {
+                    child.destroyForcibly();
+                    child.waitFor();
+                }
+                if (raw.getLongAcquire(header) == 0 || raw.getLongAcquire(header + length) == 0) {
+                    assertTrue(round < 10, "the consumer was killed mid-zeroing in one of 10 rounds");
+                    continue;
+                }
+                try (Ring next = Ring.open(n)) {
+                    byte[] got = next.poll(Duration.ZERO);
+                    assertNotNull(got, "the record after the handled one");
+                    assertNull(RingRecords.check(ByteBuffer.wrap(got), 0, seed, 1, length, length),
+                            "the record after the handled one, intact");
+                }
+                return;
             }
         }
     }
