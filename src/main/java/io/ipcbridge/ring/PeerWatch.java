@@ -203,7 +203,7 @@ final class PeerWatch implements AutoCloseable {
      * Adds one to the futex word and wakes it, unless a peer truncated the object: the add would then
      * kill the JVM (see {@link Ring}), and no waiter can be woken through the word anyway.
      */
-    private void wakeWaiters() throws IOException {
+    void wakeWaiters() throws IOException {
         if (Ring.mapped(map)) {
             INTS.getAndAdd(map, futexAt, 1);
             Syscalls.futexWake(address + futexAt, ring);

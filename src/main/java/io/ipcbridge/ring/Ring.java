@@ -35,8 +35,10 @@ import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -79,7 +81,8 @@ import java.util.function.BooleanSupplier;
  * the mapping. After {@link #close()} the mapping lives on until no message view handed out is
  * reachable. Closing a handle with a claim not yet committed gives the claim up: in a multi-producer
  * ring it is committed as an abandoned record, which consumers (Java and C) skip, so that the
- * records of other producers still come through.
+ * records of other producers still come through. A handle dropped without {@link #close()} gives up
+ * its claim and its registrations once the garbage collector finds it unreachable.
  *
  * <p>A peer that truncates the object makes accesses to the mapping fault. The JDK turns the SIGBUS
  * of a read or a write into an {@link InternalError}, raised at once or a little later, but the JVM
@@ -145,12 +148,13 @@ public final class Ring implements AutoCloseable {
 
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
-    /** {@link #claimAt}: handed over atomically between the claiming thread and {@link #close()}. */
+    /** {@link Holdings#claimAt}: handed over atomically between the claiming thread and {@link #close()}. */
     private static final VarHandle CLAIM_AT;
+    private static final Cleaner CLEANER = Cleaner.create();
 
     static {
         try {
-            CLAIM_AT = MethodHandles.lookup().findVarHandle(Ring.class, "claimAt", long.class);
+            CLAIM_AT = MethodHandles.lookup().findVarHandle(Holdings.class, "claimAt", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -193,22 +197,15 @@ public final class Ring implements AutoCloseable {
     private final int maxMessage;
     private final boolean multi;
     private final Waits waits = new Waits();
-    /** The consumer's watch on the producers, and the producers' on the consumer. */
-    private final PeerWatch dataWatch;
-    private final PeerWatch spaceWatch;
+    private final Holdings holdings;
+    private final Cleaner.Cleanable cleanable;
     private final int[] producerPids = new int[MAX_PRODUCERS];
     private final int[] consumerPids = new int[1];
     private volatile WaitStrategy strategy = WaitStrategy.BLOCK;
 
     // producer side
-    private int producerSlot = -1;
     private long consumerSeen;
-    /** The position of the record {@link #claim} handed out and not yet committed, or {@link #NONE}. */
-    private volatile long claimAt = NONE;
-    /** Its length; written before {@link #claimAt}, read after it. */
-    private int claimLength;
     // consumer side
-    private boolean consumerRegistered;
     private long head;
     private long producerSeen;
     /** Whether the claim at the head may be a dead producer's: looked at every {@link #CHECK_NANOS}. */
@@ -218,8 +215,120 @@ public final class Ring implements AutoCloseable {
     private long producerCheckDue = consumerCheckDue;
     /** Whether a handler runs: the head moves past its message only when it returns. */
     private boolean handing;
-    /** The object's "dev:ino", the key of {@link #HELD}; null until needed. */
-    private String identity;
+
+    /**
+     * What a handle holds in the ring and in {@link #HELD}, and the action that gives it back and closes
+     * the segment: run by {@link #close()}, or by the Cleaner for a handle dropped without it (X-07), so
+     * it holds the segment and the mapping, never the Ring. The registrations are written under HELD's
+     * lock, and read under it here.
+     */
+    private static final class Holdings implements Runnable {
+        final String name;
+        final SharedMemory segment;
+        final ByteBuffer map;
+        final int capacity;
+        final boolean multi;
+        final int mask;
+        /** The consumer's watch on the producers, and the producers' on the consumer. */
+        final PeerWatch dataWatch;
+        final PeerWatch spaceWatch;
+        /** The object's "dev:ino", the key of {@link #HELD}; null until needed. */
+        String identity;
+        int producerSlot = -1;
+        boolean consumerRegistered;
+        /** The position of the record {@link #claim} handed out and not yet committed, or {@link #NONE}. */
+        volatile long claimAt = NONE;
+        /** Its length; written before {@link #claimAt}, read after it. */
+        int claimLength;
+
+        Holdings(String name, SharedMemory segment, ByteBuffer map, long address, int capacity, boolean multi) {
+            this.name = name;
+            this.segment = segment;
+            this.map = map;
+            this.capacity = capacity;
+            this.multi = multi;
+            this.mask = capacity - 1;
+            this.dataWatch = new PeerWatch(map, DATA_FUTEX_AT, address, name);
+            this.spaceWatch = new PeerWatch(map, SPACE_FUTEX_AT, address, name);
+        }
+
+        /** {@link #release()}, with an IOException wrapped in an UncheckedIOException. */
+        @Override
+        public void run() {
+            try {
+                release();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** Stops watching, gives up a claim not committed, deregisters the pids and closes the segment. */
+        private void release() throws IOException {
+            try {
+                dataWatch.close();
+                spaceWatch.close();
+                abandonClaim();
+                synchronized (HELD) {
+                    if (producerSlot >= 0) {
+                        hold(identity, "producer " + producerSlot, false);
+                        checkMapped();
+                        INTS.compareAndSet(map, PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
+                    }
+                    if (consumerRegistered) {
+                        hold(identity, "consumer", false);
+                        checkMapped();
+                        INTS.compareAndSet(map, CONSUMER_PID_AT, PID, 0);
+                    }
+                }
+            } finally {
+                segment.close();
+            }
+        }
+
+        /**
+         * Throws {@link InternalError} unless the header's magic reads back, before a compare-and-set or
+         * get-and-add, whose fault on a truncated object the JVM does not survive (see the class comment).
+         */
+        void checkMapped() throws IOException {
+            if (mapped(map)) {
+                return;
+            }
+            long size;
+            try {
+                size = segment.info().size();
+            } catch (IOException e) {
+                size = -1;
+            }
+            if (size >= HEADER_SIZE + (long) capacity) {
+                throw new RingFormatException(name, "its header's magic no longer reads back (overwritten, or the"
+                        + " object was truncated and grown again)");
+            }
+            throw new InternalError("ring " + name + ": its shared memory object was truncated under the mapping"
+                    + (size < 0 ? "" : " (to " + size + " bytes)"));
+        }
+
+        /** Gives up the claim {@link #claimAt} holds, if this thread takes it first. */
+        void abandonClaim() throws IOException {
+            long record = (long) CLAIM_AT.getAndSet(this, NONE);
+            if (record != NONE) {
+                abandon(record, claimLength);
+            }
+        }
+
+        /**
+         * Gives up a claimed record: a single-producer ring never published it; a multi-producer ring
+         * commits it as {@link RingLayout#ABANDONED}, which the consumer skips (and zeroes, as it does
+         * every record), so that later records reach it.
+         */
+        void abandon(long record, int length) throws IOException {
+            if (multi) {
+                int at = HEADER_SIZE + (int) (record & mask);
+                INTS.set(map, at + LENGTH_AT, length);
+                INTS.setRelease(map, at + TYPE_AT, ABANDONED);
+                dataWatch.wakeWaiters();
+            }
+        }
+    }
 
     private Ring(String name, SharedMemory segment, ByteBuffer map, int capacity, int maxMessage, boolean multi) {
         this.name = name;
@@ -231,8 +340,8 @@ public final class Ring implements AutoCloseable {
         this.mask = capacity - 1;
         this.maxMessage = maxMessage;
         this.multi = multi;
-        this.dataWatch = new PeerWatch(map, DATA_FUTEX_AT, address, name);
-        this.spaceWatch = new PeerWatch(map, SPACE_FUTEX_AT, address, name);
+        this.holdings = new Holdings(name, segment, map, address, capacity, multi);
+        this.cleanable = CLEANER.register(this, holdings);
     }
 
     /**
@@ -437,7 +546,7 @@ public final class Ring implements AutoCloseable {
             map.put(payloadAt(record), message, message.position(), length);
         } catch (RuntimeException | Error e) {
             try {
-                abandon(record, length); // a multi-producer ring would otherwise stop at it for good
+                holdings.abandon(record, length); // a multi-producer ring would otherwise stop at it for good
             } catch (IOException | RuntimeException | Error also) {
                 e.addSuppressed(also);
             }
@@ -464,10 +573,10 @@ public final class Ring implements AutoCloseable {
         if (record == NONE) {
             return null;
         }
-        claimLength = length;
-        claimAt = record;
+        holdings.claimLength = length;
+        holdings.claimAt = record;
         if (!isOpen()) { // close() may have looked before claimAt was set: one of us gives it up
-            abandonClaim();
+            holdings.abandonClaim();
             throw new AsynchronousCloseException();
         }
         return map.slice(payloadAt(record), length).order(ByteOrder.nativeOrder());
@@ -486,7 +595,7 @@ public final class Ring implements AutoCloseable {
             throw new IllegalArgumentException("a message of " + length + " bytes is longer than ring " + name
                     + "'s maximum of " + maxMessage + " bytes");
         }
-        if (claimAt != NONE) {
+        if (holdings.claimAt != NONE) {
             throw new IllegalStateException("ring " + name + ": the previous claim is not committed");
         }
         long deadline = Deadline.of(timeout);
@@ -506,7 +615,7 @@ public final class Ring implements AutoCloseable {
                         // withdraws an announcement of a claim another producer won: it would keep a
                         // consumer waiting at that claim, were its winner to die, while this one waits
                         // for room (see Claims in the C header)
-                        LONGS.setRelease(map, CLAIM_END_AT + 8 * producerSlot, 0L);
+                        LONGS.setRelease(map, CLAIM_END_AT + 8 * holdings.producerSlot, 0L);
                     }
                     if (!await(() -> end - (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT) <= capacity,
                             SPACE_FUTEX_AT, SPACE_WAITERS_AT, deadline, false)) {
@@ -516,10 +625,10 @@ public final class Ring implements AutoCloseable {
                 }
             }
             if (multi) {
-                checkMapped();
+                holdings.checkMapped();
                 // the announcement (see Claims in the C header), ordered before the claim by its release
-                LONGS.setRelease(map, CLAIM_AT_AT + 8 * producerSlot, pos);
-                LONGS.setRelease(map, CLAIM_END_AT + 8 * producerSlot, end);
+                LONGS.setRelease(map, CLAIM_AT_AT + 8 * holdings.producerSlot, pos);
+                LONGS.setRelease(map, CLAIM_END_AT + 8 * holdings.producerSlot, end);
                 if (!LONGS.compareAndSet(map, PRODUCER_POSITION_AT, pos, end)) {
                     continue;
                 }
@@ -544,16 +653,16 @@ public final class Ring implements AutoCloseable {
      * @throws IllegalStateException if nothing is claimed
      */
     public void commit() throws IOException {
-        long record = (long) CLAIM_AT.getAndSet(this, NONE);
+        long record = (long) CLAIM_AT.getAndSet(holdings, NONE);
         if (record == NONE) {
             checkOpen();
             throw new IllegalStateException("ring " + name + ": nothing claimed");
         }
         if (!isOpen()) { // closed while the claim was written, after close() looked
-            abandon(record, claimLength);
+            holdings.abandon(record, holdings.claimLength);
             throw new ClosedChannelException();
         }
-        publish(record, claimLength);
+        publish(record, holdings.claimLength);
     }
 
     /** Commits the record at {@code record} as a message of {@code length} bytes. */
@@ -567,30 +676,8 @@ public final class Ring implements AutoCloseable {
         wake(DATA_FUTEX_AT, DATA_WAITERS_AT);
     }
 
-    /** Gives up the claim {@link #claimAt} holds, if this thread takes it first. */
-    private void abandonClaim() throws IOException {
-        long record = (long) CLAIM_AT.getAndSet(this, NONE);
-        if (record != NONE) {
-            abandon(record, claimLength);
-        }
-    }
-
-    /**
-     * Gives up a claimed record: a single-producer ring never published it; a multi-producer ring
-     * commits it as {@link RingLayout#ABANDONED}, which the consumer skips (and zeroes, as it does every
-     * record), so that later records reach it.
-     */
-    private void abandon(long record, int length) throws IOException {
-        if (multi) {
-            int at = HEADER_SIZE + (int) (record & mask);
-            INTS.set(map, at + LENGTH_AT, length);
-            INTS.setRelease(map, at + TYPE_AT, ABANDONED);
-            wake(DATA_FUTEX_AT, DATA_WAITERS_AT);
-        }
-    }
-
     private void registerProducer() throws IOException {
-        if (producerSlot >= 0) {
+        if (holdings.producerSlot >= 0) {
             return;
         }
         int slots = multi ? MAX_PRODUCERS : 1;
@@ -599,8 +686,8 @@ public final class Ring implements AutoCloseable {
                 int at = PRODUCER_PIDS_AT + 4 * i;
                 int pid = (int) INTS.getVolatile(map, at);
                 if (free(pid, "producer " + i) && !claimPending(i, pid) && compareAndSetInt(at, pid, PID)) {
-                    producerSlot = i;
-                    hold("producer " + i, true);
+                    holdings.producerSlot = i;
+                    hold(identity(), "producer " + i, true);
                     consumerSeen = (long) LONGS.getAcquire(map, CONSUMER_POSITION_AT);
                     wake(DATA_FUTEX_AT, DATA_WAITERS_AT); // a sleeping consumer starts watching this pid
                     return;
@@ -639,9 +726,8 @@ public final class Ring implements AutoCloseable {
         return !Syscalls.processRuns(pid);
     }
 
-    /** Under HELD's lock: records (or drops) this handle's registration as {@code role}. */
-    private void hold(String role, boolean held) throws IOException {
-        String key = identity();
+    /** Under HELD's lock: records (or drops) a handle's registration as {@code role} in object {@code key}. */
+    private static void hold(String key, String role, boolean held) {
         Set<String> roles = HELD.computeIfAbsent(key, k -> new HashSet<>());
         if (held) {
             roles.add(role);
@@ -654,11 +740,11 @@ public final class Ring implements AutoCloseable {
     }
 
     private String identity() throws IOException {
-        if (identity == null) {
+        if (holdings.identity == null) {
             FileInfo file = segment.descriptor().withFd(fd -> Syscalls.fstat(fd, name));
-            identity = file.device() + ":" + file.inode();
+            holdings.identity = file.device() + ":" + file.inode();
         }
-        return identity;
+        return holdings.identity;
     }
 
     // ---- consuming --------------------------------------------------------------------------------
@@ -773,7 +859,7 @@ public final class Ring implements AutoCloseable {
     }
 
     private void registerConsumer() throws IOException {
-        if (consumerRegistered) {
+        if (holdings.consumerRegistered) {
             return;
         }
         long position;
@@ -793,9 +879,9 @@ public final class Ring implements AutoCloseable {
                 compareAndSetInt(CONSUMER_PID_AT, PID, 0);
                 throw e;
             }
-            hold("consumer", true);
+            hold(identity(), "consumer", true);
+            holdings.consumerRegistered = true;
         }
-        consumerRegistered = true;
         head = position;
         producerSeen = head;
         wake(SPACE_FUTEX_AT, SPACE_WAITERS_AT); // sleeping producers start watching this pid
@@ -956,35 +1042,13 @@ public final class Ring implements AutoCloseable {
         return (long) LONGS.getVolatile(map, MAGIC_AT) == MAGIC;
     }
 
-    /**
-     * Throws {@link InternalError} unless the header's magic reads back, before a compare-and-set or
-     * get-and-add, whose fault on a truncated object the JVM does not survive (see the class comment).
-     */
-    private void checkMapped() throws IOException {
-        if (mapped(map)) {
-            return;
-        }
-        long size;
-        try {
-            size = segment.info().size();
-        } catch (IOException e) {
-            size = -1;
-        }
-        if (size >= HEADER_SIZE + (long) capacity) {
-            throw new RingFormatException(name, "its header's magic no longer reads back (overwritten, or the object"
-                    + " was truncated and grown again)");
-        }
-        throw new InternalError("ring " + name + ": its shared memory object was truncated under the mapping"
-                + (size < 0 ? "" : " (to " + size + " bytes)"));
-    }
-
     private boolean compareAndSetInt(int at, int expected, int value) throws IOException {
-        checkMapped();
+        holdings.checkMapped();
         return INTS.compareAndSet(map, at, expected, value);
     }
 
     private void getAndAddInt(int at, int delta) throws IOException {
-        checkMapped();
+        holdings.checkMapped();
         INTS.getAndAdd(map, at, delta);
     }
 
@@ -1046,7 +1110,7 @@ public final class Ring implements AutoCloseable {
      */
     private boolean sleep(BooleanSupplier ready, int futex, int waitersAt, long deadline, boolean consumer)
             throws IOException, InterruptedException {
-        PeerWatch watch = consumer ? dataWatch : spaceWatch;
+        PeerWatch watch = consumer ? holdings.dataWatch : holdings.spaceWatch;
         int[] peers = consumer ? producerPids : consumerPids;
         try {
             for (;;) {
@@ -1279,21 +1343,9 @@ public final class Ring implements AutoCloseable {
             return;
         }
         try {
-            dataWatch.close();
-            spaceWatch.close();
-            abandonClaim();
-            synchronized (HELD) {
-                if (producerSlot >= 0) {
-                    hold("producer " + producerSlot, false);
-                    compareAndSetInt(PRODUCER_PIDS_AT + 4 * producerSlot, PID, 0);
-                }
-                if (consumerRegistered) {
-                    hold("consumer", false);
-                    compareAndSetInt(CONSUMER_PID_AT, PID, 0);
-                }
-            }
-        } finally {
-            segment.close();
+            cleanable.clean(); // Holdings.run, here once: the Cleaner then never runs it
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 

@@ -18,11 +18,13 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -330,6 +332,79 @@ class RingReviewTest {
                 producer.offer(bytes("fill"), Duration.ofSeconds(30));
             });
             assertEquals(me, e.pid());
+        }
+    }
+
+    @ParameterizedTest(name = "multi-producer {0}")
+    @ValueSource(booleans = {false, true})
+    void aHandleDroppedWithoutCloseGivesItsRegistrationsBackOnceCollected(boolean multi) throws Exception {
+        // a consumer and producer handle dropped without close kept its pid in the header and its
+        // roles in this JVM for ever: a later handle here was refused ("already has a consumer"), and so
+        // was a consumer of another process while this JVM ran
+        String n = name();
+        try (Ring creator = Ring.create(n, 4096, 100, multi, 0600); SharedMemory raw = SharedMemory.open(n)) {
+            registerAndDrop(n);
+            collectUntil(() -> raw.getIntVolatile(320) == 0 && raw.getIntVolatile(324) == 0);
+            assertEquals(0, raw.getIntVolatile(320), "consumer_pid cleared");
+            assertEquals(0, raw.getIntVolatile(324), "producer_pids[0] cleared");
+            try (Ring again = Ring.open(n)) {
+                assertTrue(again.offer(RingRecords.fill(ByteBuffer.allocateDirect(100), 0, 7, 0, 0, 100)),
+                        "a producer of this JVM");
+                assertEquals("ok 1", runPeer("consume", n, "1", "7").trim(), "a consumer of another process");
+                assertNull(again.poll(Duration.ZERO), "a consumer of this JVM");
+            }
+        }
+    }
+
+    @Test
+    void aClaimOfAProducerDroppedWithoutCloseIsSkippedOnceCollected() throws Exception {
+        // a multi-producer handle dropped with a claim not committed held it for ever, and the
+        // consumer waited at it for the records of the other producers
+        String n = name();
+        try (Ring consumer = Ring.create(n, 4096, 100, true, 0600); Ring producer = Ring.open(n)) {
+            claimAndDrop(n);
+            assertTrue(producer.offer(bytes("after")));
+            byte[][] got = new byte[1][];
+            collectUntil(() -> {
+                try {
+                    got[0] = consumer.poll(Duration.ofMillis(100));
+                } catch (IOException | InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                return got[0] != null;
+            });
+            assertNotNull(got[0], "the record after the dropped claim");
+            assertEquals("after", new String(got[0], StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Registers a handle of ring {@code n} as consumer and producer, and drops it without close. */
+    private static void registerAndDrop(String n) throws Exception {
+        Ring dropped = Ring.open(n);
+        assertTrue(dropped.offer(bytes("dropped")));
+        assertNotNull(dropped.poll(Duration.ZERO));
+    }
+
+    /** Claims room in ring {@code n} through a handle dropped without commit or close. */
+    private static void claimAndDrop(String n) throws Exception {
+        assertNotNull(Ring.open(n).claim(5, Duration.ZERO));
+    }
+
+    /** Collects garbage until {@code done}, for 30 s at most: a handle's Cleaner runs after it is collected. */
+    private static void collectUntil(BooleanSupplier done) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            System.gc();
+        }
+    }
+
+    /** Runs ring_peer with {@code args} to its end and returns its output, failing unless it exits 0. */
+    private static String runPeer(String... args) throws Exception {
+        Path err = Files.createTempFile("ring_peer", ".err");
+        try {
+            return Peers.run(err, "ring_peer", args);
+        } finally {
+            Files.delete(err);
         }
     }
 
