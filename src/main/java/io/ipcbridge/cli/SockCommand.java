@@ -93,15 +93,16 @@ final class SockCommand {
          * Connects: a tcp: host name to each of its addresses in turn until one connects, as nc and
          * socat do ({@link Socket#connect(String, int, java.time.Duration)}); any other address to
          * the one it is (a udp: name to its first: a datagram socket has no answer to wait for).
+         * A {@code timeout} (null: none) bounds the connect, all of a name's addresses together.
          */
-        Socket connect(Socket.Type type) throws IOException, CommandFailure {
+        Socket connect(Socket.Type type, Duration timeout) throws IOException, CommandFailure {
             if (address != null || !scheme.equals("tcp")) {
-                return Socket.connect(resolve(), type);
+                return timeout == null ? Socket.connect(resolve(), type) : Socket.connect(resolve(), type, timeout);
             }
             int port = text.lastIndexOf(':');
             String host = text.substring(scheme.length() + 1, port).replaceAll("^\\[(.*)]$", "$1");
             try {
-                return Socket.connect(host, Integer.parseInt(text.substring(port + 1)), null);
+                return Socket.connect(host, Integer.parseInt(text.substring(port + 1)), timeout);
             } catch (UnknownHostException e) {
                 throw unknownHost(e);
             }
@@ -370,7 +371,7 @@ final class SockCommand {
         }
     }
 
-    /** {@code sock connect ADDRESS [--type T]}. */
+    /** {@code sock connect ADDRESS [--type T] [--timeout D]}. */
     @Command(name = "connect", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = {"Connects to ADDRESS. stream and seqpacket: sends stdin, then half-closes "
                     + "(shutdown SHUT_WR) and copies the reply to stdout until the peer closes, like nc -U; "
@@ -379,6 +380,9 @@ final class SockCommand {
                 "dgram (and udp:): all of stdin, at most 1 MiB and what the kernel allows, is sent as one "
                         + "datagram; no reply is read.",
                 "tcp: a host name is tried at each address it resolves to, in turn, until one connects (as nc).",
+                "--timeout bounds the connect (a unix: or abstract: listener whose backlog is full, a TCP "
+                        + "handshake that is not answered): exit status 3 when no connection was made in time; "
+                        + "what follows the connect is not bounded.",
                 "Nobody at ADDRESS is exit status 1, e.g. \"ipcbridge: connect(unix:/x): ENOENT (No such file "
                         + "or directory)\"."})
     static final class Connect implements Callable<Integer> {
@@ -393,10 +397,15 @@ final class SockCommand {
                 description = "stream, dgram or seqpacket (default: stream; udp: dgram).")
         Kind type;
 
+        @Option(names = "--timeout", paramLabel = "D", converter = Durations.class,
+                description = "How long the connect may wait (250ms, 2s, 1m, PT2S; 0 = do not wait). "
+                        + "Default: as long as it takes. Exit status 3 when it passes.")
+        Duration timeout;
+
         @Override
         public Integer call() throws Exception {
             Socket.Type t = endpoint.type(type, spec);
-            try (Socket socket = endpoint.connect(t)) {
+            try (Socket socket = connect(t)) {
                 if (t == Socket.Type.DATAGRAM) {
                     sendDatagram(socket);
                 } else {
@@ -406,6 +415,17 @@ final class SockCommand {
                 throw endpoint.named(e);
             }
             return ExitCodes.OK;
+        }
+
+        /** The connected socket; exit 3 when the timeout passes first (CLI-02). */
+        private Socket connect(Socket.Type t) throws IOException, CommandFailure {
+            try {
+                return endpoint.connect(t, timeout);
+            } catch (SocketTimeoutException e) {
+                String detail = "no connection was made";
+                throw timeout.isZero() ? CommandFailure.wouldBlock("connect", endpoint.text(), detail + " without waiting")
+                        : CommandFailure.timedOut("connect", endpoint.text(), detail + " within " + Durations.format(timeout));
+            }
         }
 
         private void sendDatagram(Socket socket) throws IOException, CommandFailure {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Backlogs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -176,6 +177,36 @@ class SockCommandTest {
         Cli.Result udp = Cli.run("sock", "listen", "udp:[::1]:0", "--timeout", "0");
         assertEquals(3, udp.status(), udp::toString);
         assertTrue(udp.err().startsWith("ipcbridge: listening on udp:[::1]:"), udp::toString);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unix", "abstract"})
+    void connectToAFullBacklogEndsAtItsTimeoutWithExitThree(String kind) throws Exception {
+        // CLI-02, LOAD-02: nobody accepts and the backlog is full, so the connect waits for room; it
+        // waited for ever before --timeout. 0 is one try without waiting (EAGAIN, exit 3 too).
+        String text = kind.equals("unix") ? "unix:" + dir.resolve("full.sock")
+                : "abstract:ipcb-full-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        Address a = Address.parse(text);
+        List<Socket> clients = new java.util.ArrayList<>();
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+            Backlogs.fill(a, clients);
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> Cli.run("sock", "connect", text, "--timeout", "100ms"));
+            assertEquals(3, r.status(), r::toString);
+            assertEquals("ipcbridge: connect(" + text + "): ETIMEDOUT (Connection timed out): no connection was made "
+                    + "within 100ms" + NL, r.err());
+            Cli.Result now = Cli.run("sock", "connect", text, "--timeout", "0");
+            assertEquals(3, now.status(), now::toString);
+            assertEquals("ipcbridge: connect(" + text + "): EAGAIN (Resource temporarily unavailable): no connection "
+                    + "was made without waiting" + NL, now.err());
+            assertEquals("", r.out() + now.out());
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+        }
+        Cli.Result bad = Cli.run("sock", "connect", text, "--timeout", "-1s");
+        assertEquals(2, bad.status(), bad::toString);
     }
 
     @Test

@@ -151,12 +151,13 @@ class SockStdioTest {
 
     // --- connect: the CLI is the client of a C server ----------------------------------------------
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"unix", "abstract", "tcp"})
-    void connectStreamSendsStdinAndCopiesTheEchoBack(String kind) {
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"unix,", "abstract,", "tcp,", "unix,--timeout=30s", "abstract,--timeout=30s", "tcp,--timeout=30s"})
+    void connectStreamSendsStdinAndCopiesTheEchoBack(String kind, String timeout) {
         // CLI-03 through a C echo-server: 256 byte values plus 3 MiB, far more than the socket buffers,
         // so it works only if the reply is read while stdin is still being sent. UDS-04: the half-close
-        // lets the server see EOF and close, and the CLI then sees EOF.
+        // lets the server see EOF and close, and the CLI then sees EOF. --timeout bounds the connect
+        // alone; a tcp: name with it is resolved and tried as without.
         run(() -> {
             String address = kind.equals("unix") ? "unix:" + dir.resolve("echo.sock")
                     : kind.equals("abstract") ? abstractName() : "tcp:127.0.0.1:0";
@@ -166,7 +167,8 @@ class SockStdioTest {
             Path in = Files.write(dir.resolve("in"), data);
             Path out = dir.resolve("out");
             Path err = dir.resolve("err");
-            Process client = cli(in, out, err, "sock", "connect", target);
+            Process client = timeout == null ? cli(in, out, err, "sock", "connect", target)
+                    : cli(in, out, err, "sock", "connect", target.replace("127.0.0.1", "localhost"), timeout);
             assertEquals(0, exit(client), () -> MqStdioTest.read(err));
             assertArrayEquals(data, Files.readAllBytes(out), "stdout = stdin, echoed by C");
             assertEquals("", MqStdioTest.read(err), "nothing on stderr");
