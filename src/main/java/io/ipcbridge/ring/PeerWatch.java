@@ -6,6 +6,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -201,12 +202,17 @@ final class PeerWatch implements AutoCloseable {
 
     /**
      * Adds one to the futex word and wakes it, unless a peer truncated the object: the add would then
-     * kill the JVM (see {@link Ring}), and no waiter can be woken through the word anyway.
+     * kill the JVM (see {@link Ring}), and no waiter can be woken through the word anyway. The mapping
+     * is kept reachable through the futex call, which only has its address.
      */
     void wakeWaiters() throws IOException {
-        if (Ring.mapped(map)) {
-            INTS.getAndAdd(map, futexAt, 1);
-            Syscalls.futexWake(address + futexAt, ring);
+        try {
+            if (Ring.mapped(map)) {
+                INTS.getAndAdd(map, futexAt, 1);
+                Syscalls.futexWake(address + futexAt, ring);
+            }
+        } finally {
+            Reference.reachabilityFence(map);
         }
     }
 

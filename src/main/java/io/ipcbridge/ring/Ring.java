@@ -1026,12 +1026,19 @@ public final class Ring implements AutoCloseable {
 
     // ---- waiting ----------------------------------------------------------------------------------
 
-    /** The waker's half of the header's event count: after the store that publishes. */
+    /**
+     * The waker's half of the header's event count: after the store that publishes. The mapping is
+     * kept reachable through the futex call, which only has its address.
+     */
     private void wake(int futex, int waitersAt) throws IOException {
         VarHandle.fullFence();
-        if ((int) INTS.getVolatile(map, waitersAt) != 0) {
-            getAndAddInt(futex, 1);
-            Syscalls.futexWake(address + futex, name);
+        try {
+            if ((int) INTS.getVolatile(map, waitersAt) != 0) {
+                getAndAddInt(futex, 1);
+                Syscalls.futexWake(address + futex, name);
+            }
+        } finally {
+            Reference.reachabilityFence(map);
         }
     }
 
