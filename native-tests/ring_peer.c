@@ -4,7 +4,8 @@
  * include/ipcbridge_ring.c).
  *
  * NAME is a shared memory object name with its leading slash ("/ipcb-x").
- * No mode creates or unlinks a ring: the caller does.
+ * No mode but create-or-open creates a ring, and none unlinks one: the caller
+ * does.
  * WAIT (--wait spin|block, default block) is the wait strategy of every
  * offer and poll. Every mode closes its rings, which clears its pid
  * registrations (except stall, which is meant to be killed).
@@ -70,6 +71,15 @@
  *       N times: poll a record from NAME_IN, offer it to NAME_OUT. Exit 0;
  *       a peer gone: exit 3.
  *
+ *   ring_peer create-or-open PREFIX COUNT CAPACITY
+ *       Print "ready" (flushed); then COUNT times, for i = 0 .. COUNT-1: read
+ *       one line from stdin (the start signal), create the ring PREFIX-i
+ *       (single producer, max_message 200, mode 0600) or, where it exists,
+ *       open it (created again if it was removed meanwhile), print "created
+ *       MAX" or "opened MAX" (MAX the ring's max_message, flushed) and close
+ *       it. The test creates or opens the same name in the same round: no
+ *       side may find the other's ring half-made (an EPROTO here: exit 2).
+ *
  * Exit codes: 0 pass, 1 check failed, 2 usage or environment error (a ring
  * that does not open or is corrupt), 3 the peer's pid is gone (see above).
  */
@@ -89,7 +99,8 @@ static const char usage_text[] =
     "       ring_peer stall NAME COMPLETE LEN\n"
     "       ring_peer abandon NAME LEN COUNT SEED\n"
     "       ring_peer leaderless NAME COUNT SEED\n"
-    "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n";
+    "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n"
+    "       ring_peer create-or-open PREFIX COUNT CAPACITY\n";
 
 _Noreturn static void usage(void)
 {
@@ -522,6 +533,37 @@ static int mode_pong(const char *in_name, const char *out_name, uint64_t count, 
     return PEER_PASS;
 }
 
+static int mode_create_or_open(const char *prefix, uint64_t count, uint64_t capacity)
+{
+    char name[256];
+    struct ipcb_ring r;
+
+    printf("ready\n");
+    CHECK(fflush(stdout) == 0);
+    for (uint64_t i = 0; i < count; i++) {
+        const char *how = "created";
+        char line[16];
+
+        if (fgets(line, sizeof line, stdin) == NULL)
+            peer_die(PEER_BROKEN, "stdin ended before round %llu", (unsigned long long)i);
+        snprintf(name, sizeof name, "%s-%llu", prefix, (unsigned long long)i);
+        while (ipcb_ring_create(&r, name, capacity, 200, 0, 0600) != 0) {
+            if (errno != EEXIST)
+                peer_die(PEER_BROKEN, "%s", ipcb_ring_error(&r));
+            if (ipcb_ring_open(&r, name) == 0) {
+                how = "opened";
+                break;
+            }
+            if (errno != ENOENT)
+                peer_die(PEER_BROKEN, "%s", ipcb_ring_error(&r));
+        }
+        printf("%s %u\n", how, r.max_message);
+        CHECK(fflush(stdout) == 0);
+        ipcb_ring_close(&r);
+    }
+    return PEER_PASS;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -550,5 +592,7 @@ int main(int argc, char **argv)
         options o = parse_options(argc, argv, 5, "--wait");
         return mode_pong(argv[2], argv[3], parse_u64(argv[4]), &o);
     }
+    if (strcmp(mode, "create-or-open") == 0 && argc == 5)
+        return mode_create_or_open(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     usage();
 }

@@ -561,17 +561,27 @@ static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const st
     }
 }
 
+/* The ring is made whole before it has its name, as glibc's sem_open makes a
+ * semaphore: at a temporary name in /dev/shm, sized, allocated and given its
+ * header, then linked to NAME (link fails with EEXIST if NAME exists), so no
+ * opener maps it half-made. The temporary name is removed whatever happens. */
 int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
                      uint32_t max_message, uint32_t flags, mode_t mode)
 {
+    static _Atomic unsigned temps;
     uint64_t size = IPCB_RING_SEGMENT_SIZE(capacity);
     struct ipcb_ring_header *h, geometry;
-    void *base;
+    char path[sizeof "/dev/shm" + NAME_MAX], temp[64];
+    void *base = MAP_FAILED;
     int fd, err;
 
     if (check_name(r, name) != 0 || check_geometry(r, name, capacity, max_message, flags, EINVAL) != 0)
         return -1;
-    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    do {
+        snprintf(temp, sizeof temp, "/dev/shm/ipcbridge-%x-%x", (unsigned)getpid(), atomic_fetch_add(&temps, 1));
+        fd = open(temp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode);
+    } while (fd < 0 && errno == EEXIST);
     if (fd < 0)
         return fail(r, errno, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(errno));
     if (ftruncate(fd, (off_t)size) != 0) {
@@ -589,7 +599,6 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
         fail(r, err, "mmap(%s, %llu): %s", name, (unsigned long long)size, strerror(err));
         goto undo;
     }
-    close(fd);
 
     h = base; /* all zero after ftruncate: positions, futex words, pids */
     h->version = IPCB_RING_VERSION;
@@ -598,6 +607,13 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
     h->max_message = max_message;
     h->header_size = IPCB_RING_HEADER_SIZE;
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, IPCB_RING_MAGIC, memory_order_release);
+    if (link(temp, path) != 0) {
+        err = errno;
+        fail(r, err, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(err));
+        goto undo;
+    }
+    unlink(temp);
+    close(fd);
     geometry.capacity = capacity;
     geometry.max_message = max_message;
     geometry.flags = flags;
@@ -605,7 +621,9 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
     return 0;
 
 undo:
-    shm_unlink(name);
+    if (base != MAP_FAILED)
+        munmap(base, (size_t)size);
+    unlink(temp);
     close(fd);
     errno = err;
     return -1;

@@ -283,17 +283,20 @@ struct ipcb_ring {
     char error[192];                       /* message of the last failure */
 };
 
-/* Creates the ring NAME ("/name", O_CREAT | O_EXCL, mode e.g. 0600) with a
+/* Creates the ring NAME ("/name", EEXIST if it exists, mode e.g. 0600) with a
  * data area of `capacity` bytes (a power of two in [MIN, MAX]), max_message
  * <= IPCB_RING_MAX_MESSAGE_LIMIT(capacity), flags 0 or
- * IPCB_RING_MULTI_PRODUCER. The segment is allocated (posix_fallocate) and
- * the magic is stored last, with release. On failure nothing is left behind
- * (the name is unlinked). Closing does not unlink: use shm_unlink. */
+ * IPCB_RING_MULTI_PRODUCER. The segment is made whole at a temporary name in
+ * /dev/shm (allocated with posix_fallocate, the magic stored last, with
+ * release) and only then linked to NAME, as the Java side does: an opener
+ * never finds it half-made. On failure nothing is left behind. Closing does
+ * not unlink: use shm_unlink. */
 int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
                      uint32_t max_message, uint32_t flags, mode_t mode);
 /* Opens and maps an existing ring; EPROTO if it is not a valid ring of this
- * version (also while its creator has not yet stored the magic), EINVAL for
- * a bad name. */
+ * version (also while a creator that does not link it into place, as
+ * ipcb_ring_create and the Java side do, has not yet stored the magic),
+ * EINVAL for a bad name. */
 int ipcb_ring_open(struct ipcb_ring *r, const char *name);
 /* Clears this process's registrations and unmaps. A pending claim is never
  * published; in a multi-producer ring it is committed as IPCB_RING_ABANDONED

@@ -354,6 +354,9 @@ public final class Ring implements AutoCloseable {
 
     /**
      * Creates a ring; fails with {@link java.nio.file.FileAlreadyExistsException} if the name exists.
+     * The ring is made whole before it has its name (see
+     * {@link SharedMemory#createExclusively(String, long, int, java.util.function.Consumer)}): an
+     * opener, Java or C, never finds it without its header.
      *
      * @param capacity bytes of the data area: a power of two from 1 KiB to 1 GiB
      * @param maxMessage the largest message, at most capacity / 2 - 8
@@ -367,16 +370,17 @@ public final class Ring implements AutoCloseable {
             throw new IllegalArgumentException("maximum message " + maxMessage + " is not within 0.."
                     + RingLayout.maxMessageLimit(capacity) + " for a ring of " + capacity + " bytes");
         }
-        SharedMemory segment = SharedMemory.createExclusively(name, (long) HEADER_SIZE + capacity, mode);
-        try {
-            ByteBuffer map = segment.buffer();
+        // the header is written before the object gets its name: an opener never sees half a ring
+        SharedMemory segment = SharedMemory.createExclusively(name, (long) HEADER_SIZE + capacity, mode, map -> {
             INTS.set(map, VERSION_AT, VERSION);
             INTS.set(map, FLAGS_AT, multiProducer ? RingLayout.MULTI_PRODUCER : 0);
             LONGS.set(map, CAPACITY_AT, (long) capacity);
             INTS.set(map, MAX_MESSAGE_AT, maxMessage);
             INTS.set(map, HEADER_SIZE_AT, HEADER_SIZE);
-            LONGS.setRelease(map, MAGIC_AT, MAGIC); // last: an opener never sees half a header
-            return new Ring(segment.name(), segment, map, capacity, maxMessage, multiProducer);
+            LONGS.setRelease(map, MAGIC_AT, MAGIC);
+        });
+        try {
+            return new Ring(segment.name(), segment, segment.buffer(), capacity, maxMessage, multiProducer);
         } catch (RuntimeException e) {
             segment.close();
             throw e;
@@ -386,7 +390,8 @@ public final class Ring implements AutoCloseable {
     /**
      * Creates a ring as {@link #create(String, int, int, boolean, int)} does, or opens it as
      * {@link #open(String)} does if the name exists and belongs to this user (anyone may plant a name
-     * in /dev/shm); an existing ring keeps its own geometry.
+     * in /dev/shm); an existing ring keeps its own geometry. Of callers racing on the name (threads,
+     * or processes in Java or C), one creates the ring and the others open it, whole.
      *
      * @throws IpcSecurityException if the existing object belongs to another user
      * @throws RingFormatException if the existing object is not such a ring
@@ -739,7 +744,8 @@ public final class Ring implements AutoCloseable {
         }
     }
 
-    private String identity() throws IOException {
+    /** The object's "dev:ino" (fstat of its descriptor): the key of {@link #HELD}, the same for every handle of it. */
+    String identity() throws IOException {
         if (holdings.identity == null) {
             FileInfo file = segment.descriptor().withFd(fd -> Syscalls.fstat(fd, name));
             holdings.identity = file.device() + ":" + file.inode();

@@ -6,6 +6,7 @@ import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
+import io.ipcbridge.internal.posix.NewFile;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
@@ -19,7 +20,6 @@ import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A POSIX semaphore shared between processes (sem_overview(7)): a named one, or an unnamed one
@@ -97,26 +97,13 @@ public final class Semaphore implements AutoCloseable {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         byte[] image = Syscalls.semImage(value);
-        for (;;) {
-            String temp = PREFIX + "ipcbridge-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
-            int fd;
-            try {
-                fd = Syscalls.openFile("sem_open", temp, Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL
-                        | Syscalls.O_NOFOLLOW, 0600, n);
-            } catch (java.nio.file.FileAlreadyExistsException clash) {
-                continue;
-            }
-            try {
-                Syscalls.pwriteFully(fd, image, 0, n);
-                // mapped before the link: once linked, the semaphore exists, so nothing may fail after it
-                Semaphore s = map(n, fd);
-                Syscalls.fchmod(fd, mode, n);
-                Syscalls.link(temp, PREFIX + n.substring(1), "sem_open", n);
-                return s;
-            } finally {
-                Syscalls.close(fd);
-                Syscalls.unlink(temp);
-            }
+        try (NewFile file = NewFile.create(PREFIX, "sem_open", n)) {
+            Syscalls.pwriteFully(file.fd(), image, 0, n);
+            // mapped before the link: once linked, the semaphore exists, so nothing may fail after it
+            Semaphore s = map(n, file.fd());
+            Syscalls.fchmod(file.fd(), mode, n);
+            file.link(PREFIX + n.substring(1));
+            return s;
         }
     }
 

@@ -8,6 +8,7 @@ import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
+import io.ipcbridge.internal.posix.NewFile;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
@@ -17,8 +18,10 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A POSIX shared memory object (shm_overview(7)) or a memfd segment, mapped into the JVM so that
@@ -85,46 +88,61 @@ public final class SharedMemory implements Channel, HasDescriptor {
     }
 
     /**
-     * shm_open(3) with O_CREAT|O_EXCL, then ftruncate(2) and posix_fallocate(3): creates object
-     * {@code name} of {@code size} zero bytes with exactly {@code mode}, and maps it read-write. If
-     * any step fails, the object is removed again: nothing is left half-created.
+     * Creates object {@code name} of {@code size} zero bytes (ftruncate(2), posix_fallocate(3)) with
+     * exactly {@code mode}, and maps it read-write; as shm_open(3) with O_CREAT|O_EXCL, it fails if
+     * the name exists. No one sees the object before it has its size and mode, and if any step fails,
+     * nothing is left behind (see {@link #createExclusively(String, long, int, Consumer)}).
      *
      * @throws FileAlreadyExistsException if the object exists (EEXIST)
      * @throws io.ipcbridge.IpcResourceLimitException if /dev/shm has no room (ENOSPC)
      * @throws IllegalArgumentException for a bad name, a size below 1 or above 2^31 - 1, or a bad mode
      */
     public static SharedMemory createExclusively(String name, long size, int mode) throws IOException {
+        return createExclusively(name, size, mode, map -> { });
+    }
+
+    /**
+     * Creates object {@code name} as {@link #createExclusively(String, long, int)} does, with
+     * {@code initializer} writing its first contents into the mapping before anyone can open it: the
+     * object is made at a temporary name in /dev/shm, sized, reserved, mapped, initialised and given
+     * its mode, and only then linked to its name (link(2), as glibc's sem_open does), so an opener
+     * never sees it half-made (too small, or without the contents a peer checks). A name that exists
+     * is told before anything is allocated; one created meanwhile makes the link fail with EEXIST.
+     * The temporary name is removed whatever happens.
+     *
+     * @throws FileAlreadyExistsException if the object exists (EEXIST)
+     */
+    public static SharedMemory createExclusively(String name, long size, int mode, Consumer<ByteBuffer> initializer)
+            throws IOException {
         String n = checkName(name);
         checkSize(size);
         if ((mode & ~0777) != 0) {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         String path = DEV_SHM + n;
-        int raw = Syscalls.openFile("shm_open", path,
-                Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, DEFAULT_MODE, n);
-        SharedMemory shm = null;
         try {
-            Syscalls.ftruncate(raw, size, n);
-            reserve(raw, size, n, "/dev/shm");
-            shm = map(n, raw, false);
-            Syscalls.fchmod(raw, mode, n);
-            return shm;
-        } catch (IOException | RuntimeException e) {
-            if (shm == null) {
-                Syscalls.close(raw);
-            } else {
+            Syscalls.lstat(path);
+            throw Errors.exception("shm_open", n, Errors.EEXIST); // no need to allocate the size first
+        } catch (NoSuchFileException free) {
+            // created below
+        }
+        try (NewFile file = NewFile.create(DEV_SHM + "/", "shm_open", n)) {
+            Syscalls.ftruncate(file.fd(), size, n);
+            reserve(file.fd(), size, n, "/dev/shm");
+            SharedMemory shm = mapCopy(n, file.fd(), false);
+            try {
+                initializer.accept(shm.buffer());
+                Syscalls.fchmod(file.fd(), mode, n);
+                file.link(path);
+                return shm;
+            } catch (IOException | RuntimeException e) {
                 try {
                     shm.close();
                 } catch (IOException again) {
                     e.addSuppressed(again);
                 }
+                throw e;
             }
-            try {
-                Syscalls.unlink(path);
-            } catch (IOException ignored) {
-                // removed by someone else meanwhile
-            }
-            throw e;
         }
     }
 
@@ -264,20 +282,24 @@ public final class SharedMemory implements Channel, HasDescriptor {
      *     against writing (EPERM)
      */
     public static SharedMemory map(Descriptor descriptor, boolean readOnly) throws IOException {
-        int dupped;
         try {
-            dupped = descriptor.withFd(f -> {
+            return descriptor.withFd(f -> {
                 if (Syscalls.accessMode(f, descriptor.name()) == Syscalls.O_PATH) {
                     // open, but it can neither read nor write: mmap(2) would say EBADF, as if it were closed
                     throw Errors.exception("mmap", descriptor.name(), Errors.EACCES);
                 }
-                return Syscalls.dup(f, descriptor.name());
+                return mapCopy(descriptor.name(), f, readOnly);
             });
         } finally {
             descriptor.close();
         }
+    }
+
+    /** Maps the object open on {@code fd} through a duplicate of it, which the segment owns. */
+    private static SharedMemory mapCopy(String name, int fd, boolean readOnly) throws IOException {
+        int dupped = Syscalls.dup(fd, name);
         try {
-            return map(descriptor.name(), dupped, readOnly);
+            return map(name, dupped, readOnly);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(dupped);
             throw e;
