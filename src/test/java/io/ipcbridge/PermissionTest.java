@@ -1,6 +1,7 @@
 package io.ipcbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -10,12 +11,15 @@ import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Names;
 import java.io.File;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -27,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SHM-19, SEM-05, MQ-22, MQ-21: objects created with mode 0600 by root are refused to another user
- * with AccessDeniedException, and stay as they were. The other user is uid 65534, through
+ * with AccessDeniedException, and stay as they were; what a user may only read it can read. The other user is uid 65534, through
  * setpriv(1), running a JVM on a world-readable copy of the test classpath; skipped when not root.
  */
 class PermissionTest {
@@ -79,10 +83,23 @@ class PermissionTest {
 
     /** The command line of {@code OpenAs kind action name} run as uid 65534. */
     private static List<String> nobody(String kind, String action, String name) {
+        return javaAsNobody("io.ipcbridge.testing.OpenAs", kind, action, name);
+    }
+
+    /** The command line of a JVM running {@code mainClass} with {@code args} as uid 65534. */
+    private static List<String> javaAsNobody(String mainClass, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", java,
-                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, "io.ipcbridge.testing.OpenAs", kind, action,
-                name);
+        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                java, "--enable-native-access=ALL-UNNAMED", "-cp", classpath, mainClass));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** Runs {@code ipcbridge ARGS} as uid 65534: "exit STATUS", then what it wrote (stdout and stderr). */
+    private static String cliAsNobody(String... args) throws Exception {
+        Process p = new ProcessBuilder(javaAsNobody("io.ipcbridge.cli.Main", args)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return "exit " + p.waitFor() + "\n" + out;
     }
 
     @Test
@@ -129,6 +146,51 @@ class PermissionTest {
             }
         } finally {
             SharedMemory.unlink(n);
+        }
+    }
+
+    @Test
+    void anotherUserReadsTheInfoOfRootsRingThatItMayOnlyRead() throws Exception {
+        // SHM-07, SHM-19: ring info opened the ring read-write, so a ring this user may only read
+        // (root's, mode 0644) was refused with EACCES; it needs read access only
+        String n = Names.unique("perm");
+        try (Ring ring = Ring.create(n, 1024, 100, false, 0644)) {
+            assertTrue(ring.offer(ByteBuffer.wrap(new byte[] {1, 2, 3})));
+            assertEquals("exit 0\nname: " + n + "\ncapacity: 1024\nmax-message: 100\nmulti-producer: false\n"
+                    + "producer-position: 16\nconsumer-position: 0\nused: 16\nconsumer-pid: -\nproducer-pids: "
+                    + ProcessHandle.current().pid() + "\nmode: 0644\n", cliAsNobody("ring", "info", n));
+            Files.setPosixFilePermissions(Path.of("/dev/shm" + n), PosixFilePermissions.fromString("rw-------"));
+            assertEquals("exit 1\nipcbridge: shm_open(" + n + "): EACCES (Permission denied)\n",
+                    cliAsNobody("ring", "info", n), "one it may not read is still refused");
+        } finally {
+            Ring.unlink(n);
+        }
+    }
+
+    @Test
+    void aUserRemovesItsOwnRingThatItMayOnlyReadOrNotReadAtAll() throws Exception {
+        // ring rm opened the ring read-write to check it is one, so a user's own ring of mode 0444 (or
+        // 0000) could not be removed (EACCES), though shm_unlink needs no access to the object: it is
+        // checked through a read-only mapping now, and one this user may not read is removed unchecked
+        for (String mode : new String[] {"0444", "0000"}) {
+            String n = Names.unique("perm");
+            assertEquals("exit 0\n", cliAsNobody("ring", "create", n, "--capacity", "1k", "--mode", mode));
+            try {
+                assertEquals("exit 0\n", cliAsNobody("ring", "rm", n), mode);
+                assertFalse(Files.exists(Path.of("/dev/shm" + n), LinkOption.NOFOLLOW_LINKS), mode);
+            } finally {
+                Files.deleteIfExists(Path.of("/dev/shm" + n));
+            }
+        }
+        // a readable object that is not a ring is still refused, and kept
+        String n = Names.unique("perm");
+        try {
+            assertEquals("exit 0\n", cliAsNobody("shm", "create", n, "--size", "4k", "--mode", "0444"));
+            String refused = cliAsNobody("ring", "rm", n);
+            assertTrue(refused.startsWith("exit 1\nipcbridge: ring " + n + ": not a ring"), refused);
+            assertTrue(Files.exists(Path.of("/dev/shm" + n)), "kept");
+        } finally {
+            Files.deleteIfExists(Path.of("/dev/shm" + n));
         }
     }
 

@@ -3,6 +3,7 @@ package io.ipcbridge.cli;
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.shm.SharedMemory;
 import java.nio.ByteBuffer;
+import java.nio.file.AccessDeniedException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -175,7 +176,7 @@ final class RingCommand {
                     + "consumer-position, used (bytes between the two), consumer-pid, producer-pids and mode, one "
                     + "\"key: value\" line each (\"-\" for no pid), or one JSON object with --json (null, and an "
                     + "array of pids).",
-                "Reads the header without registering anywhere."})
+                "Reads the header without registering anywhere: read access to the ring is enough."})
     static final class Info implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -188,10 +189,10 @@ final class RingCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (Ring ring = Ring.open(name); SharedMemory segment = SharedMemory.open(name, true)) {
-                Ring.Info info = ring.info();
+            try (SharedMemory segment = SharedMemory.open(name, true)) { // read access is all it needs
+                Ring.Info info = Ring.info(segment);
                 Map<String, Object> fields = new LinkedHashMap<>();
-                fields.put("name", ring.name());
+                fields.put("name", segment.name());
                 fields.put("capacity", info.capacity());
                 fields.put("max-message", info.maxMessage());
                 fields.put("multi-producer", info.multiProducer());
@@ -210,14 +211,19 @@ final class RingCommand {
     /** {@code ring rm NAME}: shm_unlink(3) of a ring. */
     @Command(name = "rm", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = {"Removes the ring's name (shm_unlink); who has it open keeps using it.",
-                "An object that is not a ring is refused (exit 1) and kept: shm rm removes any segment."})
+                "An object that is not a ring is refused (exit 1) and kept: shm rm removes any segment. The check "
+                        + "reads the object: one this user may not read is removed unchecked, as shm_unlink would."})
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Segment.class, description = "The ring.")
         String name;
 
         @Override
         public Integer call() throws Exception {
-            Ring.open(name).close(); // a RingFormatException if it is not a ring
+            try (SharedMemory segment = SharedMemory.open(name, true)) {
+                Ring.info(segment); // a RingFormatException if it is not a ring
+            } catch (AccessDeniedException unreadable) {
+                // not checked: shm_unlink needs no access to the object itself
+            }
             Ring.unlink(name);
             return ExitCodes.OK;
         }

@@ -433,40 +433,57 @@ public final class Ring implements AutoCloseable {
     /** Makes a ring of {@code segment}, closing it if it is not such a ring. */
     private static Ring open(SharedMemory segment) throws IOException {
         try {
-            String n = segment.name();
-            if (segment.size() < HEADER_SIZE) {
-                throw new RingFormatException(n, "its " + segment.size() + " bytes are too few for a ring header ("
-                        + HEADER_SIZE + " bytes)");
-            }
             ByteBuffer map = segment.buffer();
-            long magic = (long) LONGS.getAcquire(map, MAGIC_AT);
-            if (magic != MAGIC) {
-                throw new RingFormatException(n, String.format("not a ring (magic 0x%016x, expected 0x%016x)", magic, MAGIC));
-            }
-            int version = (int) INTS.get(map, VERSION_AT);
-            int flags = (int) INTS.get(map, FLAGS_AT);
-            long capacity = (long) LONGS.get(map, CAPACITY_AT);
-            int maxMessage = (int) INTS.get(map, MAX_MESSAGE_AT);
-            int headerSize = (int) INTS.get(map, HEADER_SIZE_AT);
-            if (version != VERSION || headerSize != HEADER_SIZE) {
-                throw new RingFormatException(n, "layout version " + version + " with a " + headerSize
-                        + "-byte header; this is version " + VERSION + " with " + HEADER_SIZE);
-            }
-            if (capacity < RingLayout.MIN_CAPACITY || capacity > RingLayout.MAX_CAPACITY || Long.bitCount(capacity) != 1
-                    || (flags & ~RingLayout.MULTI_PRODUCER) != 0 || maxMessage < 0
-                    || maxMessage > RingLayout.maxMessageLimit((int) capacity)) {
-                throw new RingFormatException(n, "inconsistent header (capacity " + capacity + ", max message "
-                        + maxMessage + ", flags " + flags + ")");
-            }
-            if (segment.size() < HEADER_SIZE + capacity) {
-                throw new RingFormatException(n, "its " + segment.size() + " bytes are too few for a capacity of "
-                        + capacity);
-            }
-            return new Ring(n, segment, map, (int) capacity, maxMessage, flags == RingLayout.MULTI_PRODUCER);
+            Info header = header(segment, map);
+            return new Ring(segment.name(), segment, map, header.capacity(), header.maxMessage(), header.multiProducer());
         } catch (IOException | RuntimeException e) {
             segment.close();
             throw e;
         }
+    }
+
+    /**
+     * A snapshot of the header of the ring in {@code segment}, checked as {@link #open(String)} checks
+     * it; registers and writes nothing, so a read-only mapping ({@code SharedMemory.open(name, true)})
+     * does: reading a ring needs only read access to it.
+     *
+     * @throws RingFormatException if the object is not such a ring
+     */
+    public static Info info(SharedMemory segment) throws IOException {
+        return header(segment, segment.buffer());
+    }
+
+    /** Checks the header in {@code map}, a mapping of {@code segment}, and returns a snapshot of it. */
+    private static Info header(SharedMemory segment, ByteBuffer map) throws RingFormatException {
+        String n = segment.name();
+        if (segment.size() < HEADER_SIZE) {
+            throw new RingFormatException(n, "its " + segment.size() + " bytes are too few for a ring header ("
+                    + HEADER_SIZE + " bytes)");
+        }
+        long magic = (long) LONGS.getAcquire(map, MAGIC_AT);
+        if (magic != MAGIC) {
+            throw new RingFormatException(n, String.format("not a ring (magic 0x%016x, expected 0x%016x)", magic, MAGIC));
+        }
+        int version = (int) INTS.get(map, VERSION_AT);
+        int flags = (int) INTS.get(map, FLAGS_AT);
+        long capacity = (long) LONGS.get(map, CAPACITY_AT);
+        int maxMessage = (int) INTS.get(map, MAX_MESSAGE_AT);
+        int headerSize = (int) INTS.get(map, HEADER_SIZE_AT);
+        if (version != VERSION || headerSize != HEADER_SIZE) {
+            throw new RingFormatException(n, "layout version " + version + " with a " + headerSize
+                    + "-byte header; this is version " + VERSION + " with " + HEADER_SIZE);
+        }
+        if (capacity < RingLayout.MIN_CAPACITY || capacity > RingLayout.MAX_CAPACITY || Long.bitCount(capacity) != 1
+                || (flags & ~RingLayout.MULTI_PRODUCER) != 0 || maxMessage < 0
+                || maxMessage > RingLayout.maxMessageLimit((int) capacity)) {
+            throw new RingFormatException(n, "inconsistent header (capacity " + capacity + ", max message "
+                    + maxMessage + ", flags " + flags + ")");
+        }
+        if (segment.size() < HEADER_SIZE + capacity) {
+            throw new RingFormatException(n, "its " + segment.size() + " bytes are too few for a capacity of "
+                    + capacity);
+        }
+        return snapshot(map, (int) capacity, maxMessage, flags == RingLayout.MULTI_PRODUCER);
     }
 
     /** Removes the ring's name (shm_unlink); handles that are open keep working. */
@@ -503,6 +520,11 @@ public final class Ring implements AutoCloseable {
     /** A snapshot of the header (positions read with acquire loads). */
     public Info info() throws IOException {
         checkOpen();
+        return snapshot(map, capacity, maxMessage, multi);
+    }
+
+    /** The header's positions and pids in {@code map} (acquire loads), with the geometry given. */
+    private static Info snapshot(ByteBuffer map, int capacity, int maxMessage, boolean multi) {
         List<Integer> pids = new ArrayList<>();
         for (int i = 0; i < MAX_PRODUCERS; i++) {
             int pid = (int) INTS.getAcquire(map, PRODUCER_PIDS_AT + 4 * i);
