@@ -561,27 +561,23 @@ static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const st
     }
 }
 
-/* The ring is made whole before it has its name, as glibc's sem_open makes a
- * semaphore: at a temporary name in /dev/shm, sized, allocated and given its
- * header, then linked to NAME (link fails with EEXIST if NAME exists), so no
- * opener maps it half-made. The temporary name is removed whatever happens. */
+/* The ring is made whole before it has its name: created without a name in
+ * /dev/shm (O_TMPFILE), sized, allocated and given its header, then linked to
+ * NAME (linkat fails with EEXIST if NAME exists), so no opener maps it
+ * half-made, and a creator killed half-way leaves nothing behind. */
 int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
                      uint32_t max_message, uint32_t flags, mode_t mode)
 {
-    static _Atomic unsigned temps;
     uint64_t size = IPCB_RING_SEGMENT_SIZE(capacity);
     struct ipcb_ring_header *h, geometry;
-    char path[sizeof "/dev/shm" + NAME_MAX], temp[64];
+    char path[sizeof "/dev/shm" + NAME_MAX], self[64];
     void *base = MAP_FAILED;
     int fd, err;
 
     if (check_name(r, name) != 0 || check_geometry(r, name, capacity, max_message, flags, EINVAL) != 0)
         return -1;
     snprintf(path, sizeof path, "/dev/shm%s", name);
-    do {
-        snprintf(temp, sizeof temp, "/dev/shm/ipcbridge-%x-%x", (unsigned)getpid(), atomic_fetch_add(&temps, 1));
-        fd = open(temp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode);
-    } while (fd < 0 && errno == EEXIST);
+    fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
     if (fd < 0)
         return fail(r, errno, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(errno));
     if (ftruncate(fd, (off_t)size) != 0) {
@@ -607,12 +603,12 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
     h->max_message = max_message;
     h->header_size = IPCB_RING_HEADER_SIZE;
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, IPCB_RING_MAGIC, memory_order_release);
-    if (link(temp, path) != 0) {
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd); /* AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH */
+    if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) {
         err = errno;
         fail(r, err, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(err));
         goto undo;
     }
-    unlink(temp);
     close(fd);
     geometry.capacity = capacity;
     geometry.max_message = max_message;
@@ -623,7 +619,6 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
 undo:
     if (base != MAP_FAILED)
         munmap(base, (size_t)size);
-    unlink(temp);
     close(fd);
     errno = err;
     return -1;

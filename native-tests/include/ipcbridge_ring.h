@@ -286,11 +286,11 @@ struct ipcb_ring {
 /* Creates the ring NAME ("/name", EEXIST if it exists, mode e.g. 0600) with a
  * data area of `capacity` bytes (a power of two in [MIN, MAX]), max_message
  * <= IPCB_RING_MAX_MESSAGE_LIMIT(capacity), flags 0 or
- * IPCB_RING_MULTI_PRODUCER. The segment is made whole at a temporary name in
- * /dev/shm (allocated with posix_fallocate, the magic stored last, with
- * release) and only then linked to NAME, as the Java side does: an opener
- * never finds it half-made. On failure nothing is left behind. Closing does
- * not unlink: use shm_unlink. */
+ * IPCB_RING_MULTI_PRODUCER. The segment is made whole without a name in
+ * /dev/shm (O_TMPFILE; allocated with posix_fallocate, the magic stored last,
+ * with release) and only then linked to NAME, as the Java side does: an
+ * opener never finds it half-made. On failure, or if the creator is killed
+ * half-way, nothing is left behind. Closing does not unlink: use shm_unlink. */
 int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
                      uint32_t max_message, uint32_t flags, mode_t mode);
 /* Opens and maps an existing ring; EPROTO if it is not a valid ring of this

@@ -33,8 +33,9 @@ import java.util.Optional;
  * exactly {@code sizeof(sem_t)} = 32 bytes, and a layout that glibc 2.36's {@code struct new_sem} on
  * 64-bit Linux accepts: {@code uint64_t data} (the value in the low 32 bits, at most SEM_VALUE_MAX;
  * the waiter count in the high 32), {@code int private} = 128 (LLL_SHARED, glibc's mark of a
- * process-shared semaphore, whose futex calls then omit FUTEX_PRIVATE_FLAG), {@code int pad}. Creation follows glibc too: the semaphore is written
- * to a temporary file that is then linked into place, so no one ever sees it half-made. Whoever can
+ * process-shared semaphore, whose futex calls then omit FUTEX_PRIVATE_FLAG), {@code int pad}. Creation follows glibc too, without its temporary
+ * name: the semaphore is written to a file without a name (O_TMPFILE) that is then linked into
+ * place, so no one ever sees it half-made and a creator killed half-way leaves nothing behind. Whoever can
  * write the file can still break every user of it: keep the mode 0600. A semaphore whose file or
  * segment shrinks under the mapping makes the next operation raise {@link InternalError} instead
  * of a SIGBUS in glibc (each first checks the {@code sem_t} through the JDK's guarded access; a
@@ -97,7 +98,7 @@ public final class Semaphore implements AutoCloseable {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         byte[] image = Syscalls.semImage(value);
-        try (NewFile file = NewFile.create(PREFIX, "sem_open", n)) {
+        try (NewFile file = NewFile.create("/dev/shm", "sem_open", n)) {
             Syscalls.pwriteFully(file.fd(), image, 0, n);
             // mapped before the link: once linked, the semaphore exists, so nothing may fail after it
             Semaphore s = map(n, file.fd());

@@ -104,11 +104,11 @@ public final class SharedMemory implements Channel, HasDescriptor {
     /**
      * Creates object {@code name} as {@link #createExclusively(String, long, int)} does, with
      * {@code initializer} writing its first contents into the mapping before anyone can open it: the
-     * object is made at a temporary name in /dev/shm, sized, reserved, mapped, initialised and given
-     * its mode, and only then linked to its name (link(2), as glibc's sem_open does), so an opener
-     * never sees it half-made (too small, or without the contents a peer checks). A name that exists
-     * is told before anything is allocated; one created meanwhile makes the link fail with EEXIST.
-     * The temporary name is removed whatever happens.
+     * object is made without a name in /dev/shm (O_TMPFILE), sized, reserved, mapped, initialised and
+     * given its mode, and only then linked to its name (linkat(2)), so an opener never sees it
+     * half-made (too small, or without the contents a peer checks), and a creator killed half-way
+     * leaves nothing behind. A name that exists is told before anything is allocated; one created
+     * meanwhile makes the link fail with EEXIST.
      *
      * @throws FileAlreadyExistsException if the object exists (EEXIST)
      */
@@ -126,7 +126,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         } catch (NoSuchFileException free) {
             // created below
         }
-        try (NewFile file = NewFile.create(DEV_SHM + "/", "shm_open", n)) {
+        try (NewFile file = NewFile.create(DEV_SHM, "shm_open", n)) {
             Syscalls.ftruncate(file.fd(), size, n);
             reserve(file.fd(), size, n, "/dev/shm");
             SharedMemory shm = mapCopy(n, file.fd(), false);

@@ -67,6 +67,41 @@ class SharedMemoryTest {
     }
 
     @Test
+    void anObjectBeingMadeHasNoNameInDevShmUntilItIsWhole() throws Exception {
+        // SHM-03, SHM-15: while the initializer writes the new object, no file in /dev/shm holds what
+        // it writes, so a creator killed then leaves nothing behind (with a temporary name, as glibc's
+        // sem_open makes, it left a whole object no reaper knows); once created, the name holds it.
+        String n = name();
+        byte[] marker = new byte[16];
+        new java.security.SecureRandom().nextBytes(marker);
+        int size = 3 * 4096;
+        List<Path> holding = new java.util.ArrayList<>();
+        try (SharedMemory shm = SharedMemory.createExclusively(n, size, 0600, map -> {
+            map.put(0, marker);
+            holding.addAll(filesHolding(size, marker));
+        })) {
+            assertEquals(List.of(), holding, "files in /dev/shm holding the object being made");
+            assertEquals(List.of(Path.of("/dev/shm" + n)), filesHolding(size, marker));
+        }
+    }
+
+    /** The regular files of {@code size} bytes in /dev/shm that begin with {@code marker}. */
+    private static List<Path> filesHolding(int size, byte[] marker) {
+        try (Stream<Path> entries = Files.list(Path.of("/dev/shm"))) {
+            return entries.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).filter(p -> {
+                try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "r")) {
+                    byte[] head = new byte[marker.length];
+                    return f.length() == size && f.read(head) == head.length && java.util.Arrays.equals(head, marker);
+                } catch (IOException gone) {
+                    return false; // removed meanwhile, or not ours to read
+                }
+            }).toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void aPendingInterruptFailsNoMappingAndIsKept() throws Exception {
         // mapping does not block, so an interrupt pending is no reason to fail it (the JDK's map
         // says ClosedByInterruptException); it is kept for the next call that blocks

@@ -165,6 +165,9 @@ final class NativeCalls {
     /** munmap(2). */
     static native int munmap(long address, long length);
 
+    /** linkat(2). */
+    static native int linkat(int oldDirFd, String oldPath, int newDirFd, String newPath, int flags);
+
     /** memfd_create(2). */
     static native int memfd_create(String name, int flags);
 

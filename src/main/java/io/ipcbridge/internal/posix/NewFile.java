@@ -1,42 +1,28 @@
 package io.ipcbridge.internal.posix;
 
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * A file made whole before anyone can open it by its name, as glibc's sem_open makes a semaphore:
- * created at a fresh temporary name in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600),
- * written through {@link #fd()}, then given its name by link(2), which fails if the name exists.
- * {@link #close()} closes the descriptor and removes the temporary name, linked or not.
+ * A file made whole before anyone can open it by its name: created without a name in its
+ * directory (open(2) with O_TMPFILE, mode 0600), written through {@link #fd()}, then given its name
+ * by linkat(2), which fails if the name exists. Until then it has no name at all, so a creator
+ * killed half-way leaves nothing behind (glibc's sem_open uses a temporary name, which stays).
  */
 public final class NewFile implements AutoCloseable {
-    private final String temp;
     private final int fd;
     private final String call;
     private final String object;
 
-    private NewFile(String temp, int fd, String call, String object) {
-        this.temp = temp;
+    private NewFile(int fd, String call, String object) {
         this.fd = fd;
         this.call = call;
         this.object = object;
     }
 
-    /**
-     * Creates the file at "{@code prefix}ipcbridge-HEX" ({@code prefix} ends with the directory's
-     * slash, or a name prefix in it); failures name {@code call} and {@code object}.
-     */
-    public static NewFile create(String prefix, String call, String object) throws IOException {
-        for (;;) {
-            String temp = prefix + "ipcbridge-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
-            try {
-                return new NewFile(temp, Syscalls.openFile(call, temp, Syscalls.O_RDWR | Syscalls.O_CREAT
-                        | Syscalls.O_EXCL | Syscalls.O_NOFOLLOW, 0600, object), call, object);
-            } catch (FileAlreadyExistsException clash) {
-                // another temporary file has that name: draw another
-            }
-        }
+    /** Creates the unnamed file in directory {@code dir}; failures name {@code call} and {@code object}. */
+    public static NewFile create(String dir, String call, String object) throws IOException {
+        return new NewFile(Syscalls.openFile(call, dir, Syscalls.O_RDWR | Syscalls.O_TMPFILE, 0600, object),
+                call, object);
     }
 
     /** The new file's descriptor, open read-write until {@link #close()}. */
@@ -45,18 +31,17 @@ public final class NewFile implements AutoCloseable {
     }
 
     /**
-     * link(2) of the file to {@code path}: it appears there whole.
+     * Gives the file its name {@code path}: it appears there whole.
      *
-     * @throws FileAlreadyExistsException if {@code path} exists (EEXIST, told as CALL(OBJECT))
+     * @throws java.nio.file.FileAlreadyExistsException if {@code path} exists (EEXIST, told as CALL(OBJECT))
      */
     public void link(String path) throws IOException {
-        Syscalls.link(temp, path, call, object);
+        Syscalls.linkUnnamed(fd, path, call, object);
     }
 
-    /** Closes the descriptor and removes the temporary name. */
+    /** Closes the descriptor; a file never linked goes with it. */
     @Override
     public void close() throws IOException {
         Syscalls.close(fd);
-        Syscalls.unlink(temp);
     }
 }

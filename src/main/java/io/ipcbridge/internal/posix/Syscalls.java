@@ -47,6 +47,10 @@ public final class Syscalls {
     public static final int O_NOFOLLOW = 0x20000;
     public static final int O_CLOEXEC = 0x80000;
     public static final int O_PATH = 0x200000;
+    /** open(2): an unnamed regular file in the directory given as the path (with O_DIRECTORY's bit). */
+    public static final int O_TMPFILE = 0x410000;
+    private static final int AT_FDCWD = -100;
+    private static final int AT_SYMLINK_FOLLOW = 0x400;
     public static final int POLLIN = 0x1;
     public static final int POLLOUT = 0x4;
     public static final int POLLERR = 0x8;
@@ -1084,10 +1088,13 @@ public final class Syscalls {
         fcntl(fd, F_ADD_SEALS, SEAL_SIZE, "fcntl(F_ADD_SEALS)", object);
     }
 
-    /** link(2). */
-    public static void link(String from, String to, String call, String object) throws IOException {
-        if (NativeCalls.LIBC.link(from, to) != 0) {
-            throw Errors.exception(call, object, jnrErrno());
+    /**
+     * linkat(2) of the file open on {@code fd} (one made with {@link #O_TMPFILE}) to {@code path},
+     * through /proc/self/fd: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH.
+     */
+    public static void linkUnnamed(int fd, String path, String call, String object) throws IOException {
+        if (NativeCalls.linkat(AT_FDCWD, "/proc/self/fd/" + fd, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) {
+            throw Errors.exception(call, object, Native.getLastError());
         }
     }
 
