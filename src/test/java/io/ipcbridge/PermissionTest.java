@@ -151,7 +151,7 @@ class PermissionTest {
 
     @Test
     void anotherUserReadsTheInfoOfRootsRingThatItMayOnlyRead() throws Exception {
-        // SHM-07, SHM-19: ring info opened the ring read-write, so a ring this user may only read
+        // SHM-07, SHM-19: ring info and ls opened the ring read-write, so a ring this user may only read
         // (root's, mode 0644) was refused with EACCES; it needs read access only
         String n = Names.unique("perm");
         try (Ring ring = Ring.create(n, 1024, 100, false, 0644)) {
@@ -159,6 +159,9 @@ class PermissionTest {
             assertEquals("exit 0\nname: " + n + "\ncapacity: 1024\nmax-message: 100\nmulti-producer: false\n"
                     + "producer-position: 16\nconsumer-position: 0\nused: 16\nconsumer-pid: -\nproducer-pids: "
                     + ProcessHandle.current().pid() + "\nmode: 0644\n", cliAsNobody("ring", "info", n));
+            // and ls, which opened it read-write too, lists it as a ring, not as a segment
+            String listed = cliAsNobody("ls", "--type", "ring");
+            assertTrue(listed.startsWith("exit 0\n") && listed.contains("\nring\t" + n + "\t1024\t0644\t"), listed);
             Files.setPosixFilePermissions(Path.of("/dev/shm" + n), PosixFilePermissions.fromString("rw-------"));
             assertEquals("exit 1\nipcbridge: shm_open(" + n + "): EACCES (Permission denied)\n",
                     cliAsNobody("ring", "info", n), "one it may not read is still refused");

@@ -3,6 +3,7 @@ package io.ipcbridge.cli;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
+import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.DirectoryIteratorException;
@@ -42,7 +43,7 @@ import picocli.CommandLine.Spec;
                 + "OWNER a user name (or uid). A backslash, tab, newline or other control character in a "
                 + "name is written \\\\, \\t, \\n, \\r or \\xHH, so that each object stays one line.",
             "A ring is listed once, as type ring: --type shm leaves rings out (shm info and shm read still "
-                + "work on them). A ring this user cannot open read-write is listed as shm.",
+                + "work on them). A ring this user cannot read is listed as shm.",
             "--json: one array of objects with the keys type, name, size (shm), value (sem), "
                 + "current-messages, max-messages, message-size (mq), capacity, max-message (ring), mode, "
                 + "owner, uid, gid.",
@@ -227,13 +228,14 @@ final class LsCommand implements Callable<Integer> {
 
     /**
      * {@code capacity} and {@code max-message} of the ring {@code name}; null when it is not a ring, or
-     * cannot be opened read-write (a ring the header of which cannot be read is listed as a segment).
+     * cannot be read (a ring the header of which cannot be read is listed as a segment).
      */
     private static Map<String, Object> ringAttributes(String name) {
-        try (Ring r = Ring.open(name)) {
+        try (SharedMemory segment = SharedMemory.open(name, true)) { // read access is all it needs
+            Ring.Info info = Ring.info(segment);
             Map<String, Object> v = new LinkedHashMap<>();
-            v.put("capacity", r.capacity());
-            v.put("max-message", r.maxMessage());
+            v.put("capacity", info.capacity());
+            v.put("max-message", info.maxMessage());
             return v;
         } catch (IOException | RuntimeException notARing) {
             return null;
