@@ -149,12 +149,17 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             // a close from another thread made the number refer to the dead socket meanwhile (the
             // number is not reused), and a call such as fcntl(F_GETPIPE_SZ) then fails there with
             // EBADF, which is no bug of the caller's: report the close, as a blocking call does
-            AsynchronousCloseException closed = new AsynchronousCloseException();
-            closed.initCause(e);
-            throw closed;
+            throw asynchronousClose(e);
         } finally {
             leave(self);
         }
+    }
+
+    /** The failure of a call that a close from another thread made fail. */
+    private static AsynchronousCloseException asynchronousClose(Exception failure) {
+        AsynchronousCloseException closed = new AsynchronousCloseException();
+        closed.initCause(failure);
+        return closed;
     }
 
     /** A call made by {@link #withFd}. */
@@ -164,7 +169,10 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         T apply(int fd) throws IOException;
     }
 
-    /** Sets or clears O_NONBLOCK. Non-blocking reads return 0 and writes write what fits. */
+    /**
+     * Sets or clears O_NONBLOCK. Non-blocking reads return 0 and writes write what fits; they never
+     * wait, so, as with the JDK's non-blocking channels, an interrupt neither ends nor closes them.
+     */
     public void setNonBlocking(boolean on) throws IOException {
         withFd(n -> {
             Syscalls.setNonBlocking(n, on, name);
@@ -200,7 +208,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             }
             return n;
         }
-        return blocking(dst, readCall);
+        return nonBlocking ? once(dst, readCall) : blocking(dst, readCall);
     }
 
     /**
@@ -238,14 +246,19 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             return 0;
         }
         int start = src.position();
-        blocking(src, writeCall);
+        if (nonBlocking) {
+            once(src, writeCall);
+        } else {
+            blocking(src, writeCall);
+        }
         return src.position() - start;
     }
 
     /**
      * Waits until a read would not block (data, end of file or an error is there).
      *
-     * @param timeout how long to wait (null: for ever); zero checks without waiting
+     * @param timeout how long to wait (null: for ever); zero checks without waiting (so, as with
+     *     {@link java.nio.channels.Selector#selectNow()}, an interrupt is not taken)
      * @return false if the timeout passed first
      */
     public boolean awaitReadable(Duration timeout) throws IOException {
@@ -255,7 +268,8 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
     /**
      * Waits until a write would not block (room, or the reading end is gone).
      *
-     * @param timeout how long to wait (null: for ever); zero checks without waiting
+     * @param timeout how long to wait (null: for ever); zero checks without waiting (so, as with
+     *     {@link java.nio.channels.Selector#selectNow()}, an interrupt is not taken)
      * @return false if the timeout passed first
      */
     public boolean awaitWritable(Duration timeout) throws IOException {
@@ -264,6 +278,12 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
 
     private boolean await(int events, Duration timeout) throws IOException {
         long deadline = Deadline.of(timeout);
+        if (Deadline.passed(deadline)) {
+            return once(null, (n, unused) -> {
+                int revents = Syscalls.poll(n, events, 0, name);
+                return revents == Syscalls.INTERRUPTED ? RETRY : revents;
+            }) > 0;
+        }
         return blocking(n -> {
             int revents = Syscalls.poll(n, events, Deadline.remainingMillis(deadline), name);
             if (revents > 0) {
@@ -340,6 +360,39 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
                         throw e;
                     }
                     // the thread stays interrupted, and the descriptor closed
+                }
+            }
+        } finally {
+            leave(self);
+        }
+    }
+
+    /**
+     * Makes {@code call}, which cannot wait (a non-blocking read or write, a poll with no timeout),
+     * until it is not to be made again. As with the JDK's non-blocking channels, there is no blocked
+     * call for an interrupt to end: it is made, the descriptor stays open and the interrupt stays
+     * set. A close from another thread meanwhile ends it with {@link AsynchronousCloseException},
+     * unless it had moved bytes.
+     */
+    private int once(ByteBuffer buffer, BufferCall call) throws IOException {
+        long self = enter();
+        try {
+            int start = buffer == null ? 0 : buffer.position();
+            for (;;) {
+                int result;
+                try {
+                    result = call.apply(fd, buffer);
+                } catch (IOException | RuntimeException e) {
+                    if (isOpen()) {
+                        throw e;
+                    }
+                    throw asynchronousClose(e); // as withFd: a call failing on the dead socket
+                }
+                if (!isOpen() && (buffer == null || buffer.position() == start)) {
+                    throw new AsynchronousCloseException(); // the result may come from the dead socket
+                }
+                if (result != RETRY) {
+                    return result;
                 }
             }
         } finally {

@@ -194,6 +194,49 @@ class PipeTest {
     }
 
     @Test
+    void callsThatCannotWaitTakeNoPendingInterruptAndLeaveTheEndsOpenAsTheJdksPipeDoes() throws Exception {
+        // X-06, PIPE-12: a non-blocking read or write, or an await(ZERO), never waits, so there is no
+        // blocked call for an interrupt to end: as with the JDK's non-blocking Pipe channels (and
+        // ChildProcess.waitFor(ZERO) here), the call is made, the ends stay open and the interrupt
+        // stays set. They threw ClosedByInterruptException and closed the end, so a thread with a
+        // stray interrupt lost its pipe (and the peer got EPIPE or end of file)
+        java.nio.channels.Pipe jdk = java.nio.channels.Pipe.open();
+        try (Pipe pipe = Pipe.open(); var jdkSource = jdk.source(); var jdkSink = jdk.sink()) {
+            jdkSource.configureBlocking(false);
+            jdkSink.configureBlocking(false);
+            pipe.source().setNonBlocking(true);
+            pipe.sink().setNonBlocking(true);
+            Thread.currentThread().interrupt();
+            try {
+                assertEquals(0, jdkSource.read(ByteBuffer.allocate(8)), "the JDK: empty");
+                assertEquals(3, jdkSink.write(ByteBuffer.wrap(new byte[] {1, 2, 3})), "the JDK: written");
+                assertTrue(jdkSource.isOpen() && jdkSink.isOpen(), "the JDK keeps both ends open");
+
+                assertEquals(0, pipe.source().read(ByteBuffer.allocateDirect(8)), "empty, not end of file");
+                assertEquals(false, pipe.source().await(Duration.ZERO), "nothing to read yet");
+                assertEquals(3, pipe.sink().write(ByteBuffer.wrap(new byte[] {1, 2, 3})));
+                assertTrue(pipe.sink().await(Duration.ZERO), "room");
+                assertTrue(pipe.source().await(Duration.ZERO), "data");
+                ByteBuffer got = ByteBuffer.allocate(8);
+                assertEquals(3, pipe.source().read(got));
+                assertArrayEquals(new byte[] {1, 2, 3}, java.util.Arrays.copyOf(got.array(), 3));
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept");
+            } finally {
+                Thread.interrupted();
+            }
+            assertTrue(pipe.source().isOpen() && pipe.sink().isOpen(), "both ends stay open");
+            pipe.source().setNonBlocking(false);
+            Thread.currentThread().interrupt();
+            try {
+                assertEquals(false, pipe.source().await(Duration.ZERO), "a check on a blocking end too");
+                assertTrue(pipe.source().isOpen());
+            } finally {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    @Test
     void nonBlockingWritesAreAllOrNothingUpToPipeBufAndPartialAbove() throws Exception {
         // PIPE-04 and PIPE-05
         try (Pipe pipe = Pipe.open()) {
