@@ -28,6 +28,8 @@ import java.util.Optional;
 public final class Fifo {
     /** The mode {@link #create(Path)} gives. */
     public static final int DEFAULT_MODE = 0600;
+    /** What {@link #checkedPathFdOnce} returns for a FIFO unlinked since it was opened. */
+    private static final int UNLINKED = -1;
 
     private Fifo() {
     }
@@ -230,14 +232,31 @@ public final class Fifo {
         }
     }
 
-    /** Opens {@code path} with O_PATH|O_NOFOLLOW and checks it is a FIFO of ours (or root's, see above). */
+    /**
+     * Opens {@code path} with O_PATH|O_NOFOLLOW and checks it is a FIFO of ours (or root's, see above).
+     * A FIFO unlinked since the open (st_nlink 0: an rm, or a rename putting another FIFO at the
+     * name, as {@code mkfifo tmp && mv tmp PATH} does) is no planted link: the name is looked up again.
+     */
     private static int checkedPathFd(String path) throws IOException {
+        int fd;
+        do {
+            fd = checkedPathFdOnce(path);
+        } while (fd == UNLINKED);
+        return fd;
+    }
+
+    /** {@link #checkedPathFd} once: the descriptor, or {@link #UNLINKED}. */
+    private static int checkedPathFdOnce(String path) throws IOException {
         int fd = Syscalls.open(path, Syscalls.O_PATH | Syscalls.O_NOFOLLOW, 0, path);
         try {
             FileInfo info = Syscalls.fstat(fd, path);
             if (!info.isFifo()) {
                 String what = info.isSymbolicLink() ? "a symbolic link (not followed)" : "a " + info.typeName();
                 throw new IpcSecurityException(path, "is " + what + ", not a FIFO; refused");
+            }
+            if (info.nlink() == 0) {
+                Syscalls.close(fd);
+                return UNLINKED;
             }
             if (info.nlink() != 1) {
                 // FIFO-07, SEC-03: a second name for a FIFO is how another user's (or root's) FIFO,

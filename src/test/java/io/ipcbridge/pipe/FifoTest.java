@@ -119,6 +119,49 @@ class FifoTest {
     }
 
     @Test
+    void aFifoRemovedAsItIsOpenedIsMissingNotRefusedAsHardLinked() throws Exception {
+        // FIFO-07, FIFO-02: a script's rm (here python3 making and removing the FIFO in a loop) can
+        // remove it between the O_PATH open and the fstat, which then shows st_nlink 0: a FIFO gone,
+        // not a second name planted. The name is looked up again, so the open fails as when the rm
+        // comes a moment earlier (ENOENT), or finds the next FIFO; it was refused with
+        // IpcSecurityException ("0 hard links, not 1"), a false alarm
+        Path f = dir.resolve("f");
+        String churn = "import os, sys\nwhile True:\n    try:\n        os.mkfifo(sys.argv[1], 0o600)\n"
+                + "    except FileExistsError:\n        pass\n    os.unlink(sys.argv[1])\n";
+        try (io.ipcbridge.process.ChildProcess python =
+                io.ipcbridge.process.Command.of("python3", "-c", churn, f.toString()).start()) {
+            boolean seen = false;
+            for (int round = 0; round < 20_000 || !seen; round++) { // once python3 has made it at least once
+                try {
+                    assertEquals(Optional.empty(), Fifo.openWriter(f, Duration.ZERO), "no reader ever opens it");
+                    seen = true;
+                } catch (NoSuchFileException e) {
+                    assertEquals("open(" + f + "): ENOENT (No such file or directory)", e.getMessage());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aFifoReplacedByRenameAsItIsOpenedIsLookedUpAgainNeverMissing() throws Exception {
+        // FIFO-07, FIFO-02: scripts replace a file atomically (mkfifo tmp && mv tmp PATH), so a FIFO is
+        // at PATH all the time, but the one the O_PATH open found may be unlinked by the rename before
+        // the fstat (st_nlink 0). That is no planted link and no missing FIFO: the name is looked up
+        // again. It failed with ENOENT (before that, IpcSecurityException "0 hard links, not 1")
+        Path f = dir.resolve("f");
+        Fifo.create(f);
+        String churn = "import os, sys\nwhile True:\n    os.mkfifo(sys.argv[1] + '.tmp', 0o600)\n"
+                + "    os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n";
+        try (io.ipcbridge.process.ChildProcess python =
+                io.ipcbridge.process.Command.of("python3", "-c", churn, f.toString()).start()) {
+            for (int round = 0; round < 20_000; round++) {
+                assertEquals(Optional.empty(), Fifo.openWriter(f, Duration.ZERO), "a FIFO, with no reader");
+                assertFalse(Fifo.createIfAbsent(f, Fifo.DEFAULT_MODE), "a FIFO was there");
+            }
+        }
+    }
+
+    @Test
     void openingAMissingPathFailsWithNoSuchFile() {
         Path p = dir.resolve("none");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Fifo.openReader(p, Duration.ZERO));
