@@ -42,6 +42,23 @@ final class Messaging {
         Optional<T> receive(Duration timeout) throws IOException, InterruptedException;
     }
 
+    /**
+     * For --all: what is there when it starts taking without waiting, so that it takes those and no
+     * more (a producer that keeps sending would otherwise keep it taking for ever).
+     */
+    @FunctionalInterface
+    interface Backlog {
+        /** Looks at what is there now; the test it returns says when those have been taken. */
+        Taken mark() throws IOException;
+    }
+
+    /** For {@link Backlog}. */
+    @FunctionalInterface
+    interface Taken {
+        /** Whether what was there at the mark has been taken, {@code n} messages after it. */
+        boolean after(long n) throws IOException;
+    }
+
     /** Writes one message to stdout; for {@link #receive}. */
     @FunctionalInterface
     interface Sink<T> {
@@ -123,22 +140,32 @@ final class Messaging {
 
     /**
      * Takes --count N messages, or with --all those there are now (waiting up to --timeout for the
-     * first), and writes each through {@code sink} as it comes, so that a closed stdout stops the
-     * taking. Fewer than N within the wait limit is exit 3, after those that came were written.
+     * first; those {@code backlog} finds once it takes without waiting, and no more), and writes each
+     * through {@code sink} as it comes, so that a closed stdout stops the taking. Fewer than N within
+     * the wait limit is exit 3, after those that came were written.
      */
-    static <T> void receive(Labels labels, ReceiveOptions options, Source<T> source, Sink<T> sink)
+    static <T> void receive(Labels labels, ReceiveOptions options, Source<T> source, Backlog backlog, Sink<T> sink)
             throws IOException, InterruptedException, CommandFailure {
         boolean all = options.all();
         long count = options.count();
         Duration limit = options.limit();
         long start = System.nanoTime();
+        boolean waitForFirst = all && limit != null && !limit.isZero();
         // CLI-04: once stdout's reader has gone, no further message is taken, even by a receive that
         // is waiting for one when it goes (the watch interrupts it), nor by one that would not wait
         // (stdout is looked at before each take, not only as the watcher thread last saw it)
         Stdout.whileReaderStays(watch -> {
+            Taken taken = null;
+            long mark = waitForFirst ? 1 : 0; // where the taking without waiting starts
             for (long received = 0; all || received < count; received++) {
                 if (watch.readerGoneNow()) {
                     throw CommandFailure.stdoutClosed();
+                }
+                if (all && received == mark) {
+                    taken = backlog.mark();
+                }
+                if (taken != null && taken.after(received - mark)) {
+                    break;
                 }
                 Optional<T> m = take(labels, all, received == 0, count, received, limit, start, source);
                 if (m.isEmpty()) {

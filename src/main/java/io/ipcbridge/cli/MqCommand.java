@@ -131,7 +131,7 @@ final class MqCommand {
                 "--count N waits for N messages (default 1); exit status 3 when --timeout passes or --nonblock "
                         + "finds the queue empty before N came, after writing those that did.",
                 "--all takes what is queued, without waiting (with --timeout D it waits up to D for the first "
-                        + "message); exit 0 even when there was none.",
+                        + "message), and no more: not those a producer sends meanwhile; exit 0 even when there was none.",
                 "Stops taking messages as soon as stdout is closed."})
     static final class Receive implements Callable<Integer> {
         @Spec
@@ -154,7 +154,10 @@ final class MqCommand {
             }
             try (MessageQueue q = MessageQueue.open(name, MessageQueue.Access.READ)) {
                 Messaging.receive(new Messaging.Labels(name, "queue", "mq_receive", "mq_timedreceive"), options,
-                        timeout -> timeout == null ? Optional.of(q.receive()) : q.receive(timeout), this::write);
+                        timeout -> timeout == null ? Optional.of(q.receive()) : q.receive(timeout), () -> {
+                            long queued = q.attributes().currentMessages();
+                            return n -> n >= queued;
+                        }, this::write);
             }
             return ExitCodes.OK;
         }

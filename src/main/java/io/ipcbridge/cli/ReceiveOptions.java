@@ -26,7 +26,7 @@ final class ReceiveOptions {
                 description = "How many messages to receive (default: 1).")
         Long count;
 
-        @Option(names = "--all", description = "Receive every message there is now.")
+        @Option(names = "--all", description = "Receive every message there is now (not those sent meanwhile).")
         boolean all;
     }
 

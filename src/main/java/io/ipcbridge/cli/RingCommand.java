@@ -143,7 +143,8 @@ final class RingCommand {
                 "--count N waits for N messages (default 1); exit status 3 when --timeout passes or --nonblock "
                         + "finds the ring empty before N came, after writing those that did.",
                 "--all takes what is in the ring, without waiting (with --timeout D it waits up to D for the "
-                        + "first message); exit 0 even when there was none.",
+                        + "first message), and no more: not those a producer adds meanwhile; exit 0 even when there "
+                        + "was none.",
                 "A producer that died with nothing left to read ends the wait with exit 1. Stops taking "
                         + "messages as soon as stdout is closed."})
     static final class Receive implements Callable<Integer> {
@@ -164,7 +165,10 @@ final class RingCommand {
             }
             try (Ring ring = Ring.open(name)) {
                 Messaging.receive(new Messaging.Labels(ring.name(), "ring", "ring_poll", "ring_poll"), options,
-                        timeout -> Optional.ofNullable(ring.poll(timeout)), options::write);
+                        timeout -> Optional.ofNullable(ring.poll(timeout)), () -> {
+                            long end = ring.info().producerPosition();
+                            return n -> ring.info().consumerPosition() - end >= 0;
+                        }, options::write);
             }
             return ExitCodes.OK;
         }

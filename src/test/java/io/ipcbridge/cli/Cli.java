@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -40,6 +41,20 @@ final class Cli {
                 .setErr(new PrintWriter(err, true))
                 .execute(args);
         return new Result(status, out.toString(), err.toString());
+    }
+
+    /**
+     * Runs the real command in a child JVM, its stdout to {@code out} and stderr to {@code err}, and
+     * returns its exit status; fails if it has not ended within {@code bound}.
+     */
+    static int runChild(Path out, Path err, Duration bound, String... args) throws IOException, InterruptedException {
+        Process p = command(err, args).redirectOutput(out.toFile()).start();
+        try {
+            assertTrue(p.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS), () -> String.join(" ", args) + " ended");
+            return p.exitValue();
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     /**

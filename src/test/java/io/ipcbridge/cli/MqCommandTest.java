@@ -285,6 +285,43 @@ class MqCommandTest {
     }
 
     @Test
+    void receiveAllTakesWhatIsQueuedWhenItStartsNotWhatProducersKeepSending(@TempDir Path dir) throws Exception {
+        // CLI.md: --all "drains what is queued". Four producers stay blocked in mq_send on a full queue
+        // of 2, and the kernel hands a blocked sender's message to the queue in each receive, so the
+        // queue never empties: --all took messages for as long as they kept coming. It takes the 2
+        // queued when it starts, then ends with exit 0.
+        String q = created.name();
+        List<Thread> producers = new ArrayList<>();
+        try (MessageQueue mq = MessageQueue.createExclusively(q, 2, 64, 0600)) {
+            for (int p = 0; p < 4; p++) {
+                int id = p;
+                Thread t = new Thread(() -> {
+                    try {
+                        for (int i = 0; ; i++) {
+                            mq.send(("p" + id + "-" + i).getBytes(StandardCharsets.US_ASCII), 0);
+                        }
+                    } catch (IOException closed) {
+                        // the queue was closed: the test is over
+                    }
+                });
+                t.start();
+                producers.add(t);
+            }
+            while (mq.attributes().currentMessages() < 2) {
+                Thread.onSpinWait();
+            }
+            Path out = dir.resolve("out");
+            Path err = dir.resolve("err");
+            assertEquals(0, Cli.runChild(out, err, BOUND, "mq", "receive", q, "--all"), () -> MqStdioTest.read(err));
+            assertEquals(2, Files.readAllLines(out).size(), "messages taken");
+        } finally {
+            for (Thread t : producers) {
+                t.join();
+            }
+        }
+    }
+
+    @Test
     void receiveAllOfAnEmptyQueueIsExitZero() {
         String q = created.name();
         assertEquals(0, Cli.run("mq", "create", q).status());

@@ -21,8 +21,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -205,6 +207,42 @@ class RingCommandTest {
                 + "0 of 2 messages received" + NL, timed.err());
         Cli.Result all = assertTimeoutPreemptively(BOUND, () -> Cli.run("ring", "receive", r, "--all"));
         assertEquals(0, all.status(), "--all of an empty ring: " + all);
+    }
+
+    @Test
+    void receiveAllTakesWhatIsInTheRingWhenItStartsNotWhatAProducerKeepsAdding(@TempDir Path dir) throws Exception {
+        // CLI.md: --all takes what is there; a producer that refills the ring as fast as it is read
+        // kept it taking for as long as it kept producing. It takes at most what was there when it
+        // started (a 1 KiB ring holds at most 64 records of 8 bytes), in order, then ends with exit 0.
+        String r = created.name();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (Ring ring = Ring.create(r, 1024)) {
+            Thread producer = new Thread(() -> {
+                try {
+                    for (long i = 0; !stop.get(); ) {
+                        if (ring.offer(ByteBuffer.wrap(String.format("%07d", i).getBytes(StandardCharsets.US_ASCII)))) {
+                            i++;
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            producer.start();
+            try {
+                Path out = dir.resolve("out");
+                Path err = dir.resolve("err");
+                assertEquals(0, Cli.runChild(out, err, BOUND, "ring", "receive", r, "--all"), () -> MqStdioTest.read(err));
+                List<String> lines = Files.readAllLines(out);
+                assertTrue(lines.size() <= 64, () -> lines.size() + " messages taken");
+                for (int i = 0; i < lines.size(); i++) {
+                    assertEquals(String.format("%07d", i), lines.get(i), "in order, none lost");
+                }
+            } finally {
+                stop.set(true);
+                producer.join();
+            }
+        }
     }
 
     @Test
