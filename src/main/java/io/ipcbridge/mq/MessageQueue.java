@@ -184,9 +184,11 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public static MessageQueue createOrOpen(String name, long maxMessages, long messageSize, int mode)
             throws IOException {
-        // a queue this call would have created with messageSize is no foreign one to refuse
+        // a queue this call would have created with messageSize (0: the system default, which an
+        // administrator may have set past the 1 MiB cap) is no foreign one to refuse
+        long created = messageSize == 0 ? systemDefault("msgsize") : messageSize;
         return CreateOrOpen.run(() -> createExclusively(name, maxMessages, messageSize, mode),
-                () -> ownedOrClosed(open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, messageSize))));
+                () -> ownedOrClosed(open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, created))));
     }
 
     /** {@code q} if this user owns it; else it is closed and refused. */
