@@ -77,4 +77,14 @@ class ScriptOptionsTest {
         assertUsageError(run(List.of("bash", script, "--runs", "0", "--messages", "10")), "bench-ring-threads");
         assertUsageError(run(List.of("bash", script, "--messages", "-5")), "bench-ring-threads");
     }
+
+    @Test
+    void benchRingThreadsRefusesAJarThatIsNotThere() throws Exception {
+        // a --jar that is not there built target/ipcbridge.jar instead (mvn package, a minute), then
+        // failed on javac's errors against the missing jar: "package io.ipcbridge.ring does not exist"
+        String script = Path.of("scripts", "bench-ring-threads").toAbsolutePath().toString();
+        Run r = run(List.of("bash", script, "--jar", "/nonexistent/ipcbridge.jar"));
+        assertEquals(1, r.status(), r.err());
+        assertEquals("bench-ring-threads: --jar /nonexistent/ipcbridge.jar: no such file\n", r.err());
+    }
 }
