@@ -208,7 +208,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             }
             return n;
         }
-        return nonBlocking ? once(dst, readCall) : blocking(dst, readCall);
+        return nonBlocking ? once(dst, readCall, false) : blocking(dst, readCall);
     }
 
     /**
@@ -247,7 +247,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         }
         int start = src.position();
         if (nonBlocking) {
-            once(src, writeCall);
+            once(src, writeCall, false);
         } else {
             blocking(src, writeCall);
         }
@@ -282,7 +282,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
             return once(null, (n, unused) -> {
                 int revents = Syscalls.poll(n, events, 0, name);
                 return revents == Syscalls.INTERRUPTED ? RETRY : revents;
-            }) > 0;
+            }, false) > 0;
         }
         return blocking(n -> {
             int revents = Syscalls.poll(n, events, Deadline.remainingMillis(deadline), name);
@@ -342,8 +342,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
                     // a call that ended having moved bytes (the dead socket moves none), or said it took
                     // effect, counts even if a close or an interrupt came meanwhile: a message taken off
                     // a queue is not lost
-                    moved = result != RETRY && (resultIsEffect ? result >= 0
-                            : buffer != null && buffer.position() != start);
+                    moved = tookEffect(result, buffer, start, resultIsEffect);
                     if (!isOpen() && !moved) {
                         return 0; // the result may come from the dead socket (an end of file): end() throws
                     }
@@ -367,14 +366,20 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         }
     }
 
+    /** Whether a call's {@code result} moved bytes of {@code buffer}, or says it took effect. */
+    private static boolean tookEffect(int result, ByteBuffer buffer, int start, boolean resultIsEffect) {
+        return result != RETRY && (resultIsEffect ? result >= 0 : buffer != null && buffer.position() != start);
+    }
+
     /**
-     * Makes {@code call}, which cannot wait (a non-blocking read or write, a poll with no timeout),
+     * {@link #blocking(ByteBuffer, BufferCall, boolean)} for a {@code call} that cannot wait (a
+     * non-blocking read, write, send, receive, accept or connect, a poll with no timeout), made
      * until it is not to be made again. As with the JDK's non-blocking channels, there is no blocked
      * call for an interrupt to end: it is made, the descriptor stays open and the interrupt stays
      * set. A close from another thread meanwhile ends it with {@link AsynchronousCloseException},
-     * unless it had moved bytes.
+     * unless it had taken effect.
      */
-    private int once(ByteBuffer buffer, BufferCall call) throws IOException {
+    public int once(ByteBuffer buffer, BufferCall call, boolean resultIsEffect) throws IOException {
         long self = enter();
         try {
             int start = buffer == null ? 0 : buffer.position();
@@ -388,7 +393,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
                     }
                     throw asynchronousClose(e); // as withFd: a call failing on the dead socket
                 }
-                if (!isOpen() && (buffer == null || buffer.position() == start)) {
+                if (!isOpen() && !tookEffect(result, buffer, start, resultIsEffect)) {
                     throw new AsynchronousCloseException(); // the result may come from the dead socket
                 }
                 if (result != RETRY) {
@@ -400,7 +405,7 @@ public final class Descriptor extends AbstractInterruptibleChannel implements By
         }
     }
 
-    /** A call made by {@link #blocking(ByteBuffer, BufferCall)}. */
+    /** A call made by {@link #blocking(ByteBuffer, BufferCall)} or {@link #once}. */
     @FunctionalInterface
     public interface BufferCall {
         /** Makes the call once with the open descriptor number {@code fd}: its result, or {@link #RETRY}. */

@@ -190,7 +190,8 @@ public final class ServerSocket implements Channel, HasDescriptor {
 
     /**
      * Accepts a connection, waiting at most {@code timeout} (null: for ever); zero takes a
-     * connection already queued, without waiting. A timeout makes the socket non-blocking for good
+     * connection already queued, without waiting (so, as with the JDK's non-blocking accept, an
+     * interrupt is not taken). A timeout makes the socket non-blocking for good
      * (see the class comment). A peer {@link #allowUids} refuses ends the call if the deadline has
      * passed meanwhile, so a stream of refused peers cannot hold it past it.
      *
@@ -205,7 +206,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
         for (;;) {
             // a connection accept4 took counts as taken (an effect) even if a close or an interrupt came
             // meanwhile: it is returned, as a read returns its data, never dropped with no owner
-            int raw = fd.blocking(null, (f, unused) -> {
+            Descriptor.BufferCall accept = (f, unused) -> {
                 int r = SocketCalls.accept(f, name);
                 if (r == Syscalls.INTERRUPTED) {
                     return Descriptor.RETRY;
@@ -220,7 +221,10 @@ public final class ServerSocket implements Channel, HasDescriptor {
                 // ClosedByInterruptException into an AsynchronousCloseException on the way out
                 Syscalls.poll(f, Syscalls.POLLIN, Deadline.remainingMillis(deadline), name);
                 return Descriptor.RETRY;
-            }, true);
+            };
+            // with the deadline passed (a zero timeout) it cannot wait: as the JDK's non-blocking
+            // accept, a pending interrupt neither ends it nor closes the socket
+            int raw = Deadline.passed(deadline) ? fd.once(null, accept, true) : fd.blocking(null, accept, true);
             if (raw < 0) {
                 return Optional.empty();
             }

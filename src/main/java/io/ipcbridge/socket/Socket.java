@@ -40,6 +40,8 @@ import java.util.Objects;
  * nothing is there; a stream write writes what fits; a message ({@link #write}, {@link #sendTo},
  * {@link #sendDescriptors} on a datagram or seqpacket socket) goes whole or not at all, and 0 means
  * it did not fit now and nothing was sent, as with {@link java.nio.channels.DatagramChannel#send}.
+ * These calls never wait, so, as with the JDK's non-blocking channels, an interrupt neither ends
+ * nor closes them (nor a connect or accept with a zero timeout, nor a read with a zero read timeout).
  *
  * <p><b>Empty seqpacket messages.</b> recvmsg(2) returns 0 both for an empty seqpacket message and
  * at end of stream, so sending an empty seqpacket message is refused. On receipt, a 0-byte result
@@ -308,7 +310,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 return null;
             });
         }
-        int r = fd.blocking(f -> {
+        Descriptor.BufferCall connect = (f, unused) -> {
             int c = SocketCalls.connect(f, address.sockaddr(), name);
             if (c != Syscalls.INTERRUPTED) {
                 return c;
@@ -321,8 +323,9 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 }
                 SocketCalls.setSendTimeout(f, remainingMicros(deadline), name);
             }
-            return null;
-        });
+            return Descriptor.RETRY;
+        };
+        int r = once ? fd.once(null, connect, false) : fd.blocking(null, connect);
         if (r == SocketCalls.IN_PROGRESS) {
             throw new SocketTimeoutException("connect(" + name + "): timed out after " + timeout
                     + " (the server's backlog stayed full)");
@@ -577,11 +580,24 @@ public final class Socket implements ByteChannel, HasDescriptor {
             direct = ByteBuffer.allocateDirect(message.remaining());
             direct.put(message.duplicate()).flip();
         }
-        int n = fd.blocking(direct, to == null && fds.length == 0 ? sendCall : (f, out) -> sendOnce(f, out, to, fds));
+        int n = call(direct, to == null && fds.length == 0 ? sendCall : (f, out) -> sendOnce(f, out, to, fds), false,
+                Deadline.NEVER);
         if (direct != message) {
             message.position(message.position() + n);
         }
         return n;
+    }
+
+    /**
+     * Makes {@code call} through the descriptor: {@link Descriptor#once} when it cannot wait (in
+     * non-blocking mode, or with {@code deadline} passed: a zero read timeout), so that, as with the
+     * JDK's non-blocking channels, a pending interrupt neither ends it nor closes the socket; else
+     * {@link Descriptor#blocking(ByteBuffer, Descriptor.BufferCall, boolean)}.
+     */
+    private int call(ByteBuffer buffer, Descriptor.BufferCall call, boolean resultIsEffect, long deadline)
+            throws IOException {
+        return fd.isNonBlocking() || Deadline.passed(deadline) ? fd.once(buffer, call, resultIsEffect)
+                : fd.blocking(buffer, call, resultIsEffect);
     }
 
     private int sendOnce(int f, ByteBuffer out, byte[] to, int[] fds) throws IOException {
@@ -630,7 +646,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             // a receive that completed as a close or an interrupt came (bytes or descriptors taken:
             // 0, an effect; the dead socket gives neither: -1) returns its result, as a read does; one
             // that did not throws, and what it received is closed
-            fd.blocking(direct, (f, into) -> {
+            call(direct, (f, into) -> {
                 SocketCalls.Received g = SocketCalls.recvmsg(f, into, maxFds, flags, again, name);
                 if (g != null) {
                     got[0] = g;
@@ -651,7 +667,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     }
                 }
                 return Descriptor.RETRY;
-            }, true);
+            }, true, deadline);
         } catch (IOException | RuntimeException | Error e) {
             if (got[0] != null) {
                 for (int raw : got[0].fds) {
@@ -738,8 +754,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
             throws IOException {
         int room = into.remaining();
         boolean withSender = from != null;
-        int n = timeout == null ? fd.blocking(into, withSender ? receiveFromCall : receiveCall)
-                : fd.blocking(into, (f, in) -> receiveOnce(f, in, withSender, deadline));
+        int n = call(into, timeout == null ? withSender ? receiveFromCall : receiveCall
+                : (f, in) -> receiveOnce(f, in, withSender, deadline), false, deadline);
         if (n == TIMED_OUT) {
             throw timedOut(timeout);
         }

@@ -18,10 +18,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -31,6 +37,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -364,6 +371,105 @@ class SocketTest {
                     assertEquals(ClosedByInterruptException.class, e.getCause().getClass(), type.toString());
                 }
             });
+        }
+    }
+
+    /** A call that cannot wait, made on a thread with its interrupt set; the interrupt must stay set. */
+    private static <T> T withInterruptPending(Callable<T> call) throws Exception {
+        Thread.currentThread().interrupt();
+        try {
+            return call.call();
+        } finally {
+            assertTrue(Thread.interrupted(), "the interrupt is kept");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Socket.Type.class)
+    @DisplayName("X-06, UDS-10: calls of a non-blocking socket never wait, so a pending interrupt neither ends nor closes them")
+    void nonBlockingCallsTakeNoPendingInterruptAndLeaveTheSocketOpenAsTheJdksChannelsDo(Socket.Type type)
+            throws Exception {
+        // As the JDK's non-blocking SocketChannel (and Descriptor's non-blocking reads and writes):
+        // there is no blocked call for an interrupt to end. A read, write, sendmsg or recvmsg threw
+        // ClosedByInterruptException and closed the socket (a stream's write, through Descriptor, did not)
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)
+                        .bind(UnixDomainSocketAddress.of(dir.resolve("jdk.sock")));
+                SocketChannel jdk = SocketChannel.open(listener.getLocalAddress());
+                SocketChannel peer = listener.accept()) {
+            jdk.configureBlocking(false);
+            assertEquals(0, withInterruptPending(() -> jdk.read(ByteBuffer.allocate(8))), "the JDK: nothing there");
+            assertEquals(3, withInterruptPending(() -> jdk.write(text("one"))), "the JDK: written");
+            assertTrue(jdk.isOpen(), "the JDK keeps it open");
+        }
+        try (Socket.Pair p = Socket.pair(type); Pipe pipe = Pipe.open()) {
+            p.first().descriptor().setNonBlocking(true);
+            p.second().descriptor().setNonBlocking(true);
+            assertEquals(0, withInterruptPending(() -> p.second().read(ByteBuffer.allocate(8))), "nothing there");
+            assertEquals(List.of(), withInterruptPending(() -> p.second().receiveDescriptors(ByteBuffer.allocate(8), 1)));
+            assertEquals(3, withInterruptPending(() -> p.first().write(text("one"))));
+            assertEquals(1, withInterruptPending(() -> p.first().sendDescriptors(text("d"), List.of(pipe.sink().descriptor()))));
+            ByteBuffer got = ByteBuffer.allocate(8);
+            assertEquals(3, withInterruptPending(() -> p.second().read(got.limit(3))));
+            assertEquals("one", text(got));
+            List<Descriptor> passed = withInterruptPending(() -> p.second().receiveDescriptors(got.clear(), 1));
+            assertEquals(1, passed.size(), "the pipe's end came");
+            passed.get(0).close();
+            assertTrue(p.first().isOpen() && p.second().isOpen(), "both ends stay open");
+        }
+    }
+
+    @Test
+    @DisplayName("X-06: a datagram sendTo and receiveFrom in non-blocking mode take no pending interrupt")
+    void nonBlockingDatagramsToAndFromAnAddressTakeNoPendingInterrupt() throws Exception {
+        try (DatagramChannel jdk = DatagramChannel.open()) { // UDP: the JDK has no AF_UNIX datagrams
+            jdk.configureBlocking(false);
+            jdk.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+            assertEquals(null, withInterruptPending(() -> jdk.receive(ByteBuffer.allocate(8))), "the JDK: none");
+            assertTrue(jdk.isOpen(), "the JDK keeps it open");
+        }
+        try (Socket server = Socket.bind(Address.unix(dir.resolve("d.sock"))); Socket client = Socket.bind(null)) {
+            server.descriptor().setNonBlocking(true);
+            client.descriptor().setNonBlocking(true);
+            assertEquals(null, withInterruptPending(() -> server.receiveFrom(ByteBuffer.allocate(8))), "none yet");
+            assertEquals(2, withInterruptPending(() -> client.sendTo(text("hi"), server.localAddress())));
+            ByteBuffer got = ByteBuffer.allocate(8);
+            assertEquals(client.localAddress(), withInterruptPending(() -> server.receiveFrom(got)));
+            assertEquals("hi", text(got));
+            assertTrue(server.isOpen() && client.isOpen());
+        }
+    }
+
+    @Test
+    @DisplayName("X-06: accept(ZERO), connect(ZERO) and a read with a zero read timeout take no pending interrupt")
+    void zeroTimeoutsTakeNoPendingInterruptAsTheJdksNonBlockingChannelsDo() throws Exception {
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)
+                        .bind(UnixDomainSocketAddress.of(dir.resolve("jdk.sock")));
+                SocketChannel jdk = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            listener.configureBlocking(false);
+            jdk.configureBlocking(false);
+            assertEquals(null, withInterruptPending(listener::accept), "the JDK: none queued");
+            withInterruptPending(() -> jdk.connect(listener.getLocalAddress()));
+            withInterruptPending(listener::accept).close();
+            assertTrue(listener.isOpen() && jdk.isOpen(), "the JDK keeps both open");
+        }
+        for (Address address : List.of(Address.unix(dir.resolve("z.sock")), Address.inet("127.0.0.1", 0))) {
+            try (ServerSocket server = ServerSocket.listen(address, Socket.Type.STREAM)) {
+                assertEquals(Optional.empty(), withInterruptPending(() -> server.accept(Duration.ZERO)), "none queued");
+                assertTrue(server.isOpen(), address + " stays open");
+            }
+        }
+        // an AF_UNIX connect that finds room in the backlog is queued when it returns
+        try (ServerSocket server = ServerSocket.listen(Address.unix(dir.resolve("c.sock")), Socket.Type.STREAM);
+                Socket client = withInterruptPending(() -> Socket.connect(server.localAddress(),
+                        Socket.Type.STREAM, Duration.ZERO));
+                Socket accepted = withInterruptPending(() -> server.accept(Duration.ZERO)).orElseThrow()) {
+            accepted.setReadTimeout(Duration.ZERO);
+            assertThrows(SocketTimeoutException.class,
+                    () -> withInterruptPending(() -> accepted.read(ByteBuffer.allocate(8))));
+            assertTrue(accepted.isOpen(), "a read that only looks stays open");
+            client.write(text("x"));
+            assertEquals(1, withInterruptPending(() -> accepted.read(ByteBuffer.allocate(8))));
+            assertTrue(server.isOpen() && client.isOpen() && accepted.isOpen());
         }
     }
 
