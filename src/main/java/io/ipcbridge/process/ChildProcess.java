@@ -7,6 +7,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -64,7 +65,7 @@ public final class ChildProcess implements AutoCloseable {
 
     /**
      * Waits for the child to end and reaps it. Returns at once, even on an interrupted thread, if it
-     * has ended.
+     * has ended; a {@link #close()} from another thread meanwhile ends the wait with the status.
      */
     public ExitStatus waitFor() throws IOException, InterruptedException {
         return waitUntil(Deadline.NEVER).orElseThrow();
@@ -103,6 +104,14 @@ public final class ChildProcess implements AutoCloseable {
             InterruptedException ie = new InterruptedException("interrupted while waiting for " + this);
             ie.initCause(e);
             throw ie;
+        } catch (ClosedChannelException e) {
+            // a close from another thread came after the look above: it reaps the child before it
+            // releases the pidfd, so, as with Process.waitFor, the child's end is known, no failure
+            Optional<ExitStatus> closed = exitStatus();
+            if (closed.isEmpty()) {
+                throw e;
+            }
+            return closed;
         }
     }
 

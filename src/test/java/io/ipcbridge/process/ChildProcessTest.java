@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.internal.posix.Syscalls;
@@ -20,6 +21,10 @@ import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
 import io.ipcbridge.testing.SpawnText;
+import java.lang.management.LockInfo;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +38,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -61,6 +67,51 @@ class ChildProcessTest {
 
     private static List<String> fds(String listing) {
         return listing.lines().filter(l -> l.matches("\\d+")).toList();
+    }
+
+    @Test
+    void aWaitForThatACloseFromAnotherThreadOvertakesReturnsTheExitStatus() throws Exception {
+        // close() reaps the child before it releases the pidfd, so a waitFor that found the child
+        // running and a close from another thread then came before its wait began has the status to
+        // return, as Process.waitFor never fails for a child that ended. It threw ClosedChannelException.
+        // The waiter is held between its look and its wait on the pidfd Descriptor's lock, which this
+        // thread holds while it kills, reaps and closes (all reentrant for it)
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ChildProcess child = Command.of("sleep", "1000").start();
+            Descriptor pidfd = (Descriptor) field(ChildProcess.class, "pidfd").get(child);
+            Object lock = field(Descriptor.class, "lock").get(pidfd);
+            CompletableFuture<ExitStatus> wait = new CompletableFuture<>();
+            Thread waiter;
+            synchronized (lock) {
+                waiter = new Thread(() -> {
+                    try {
+                        wait.complete(child.waitFor());
+                    } catch (Throwable e) {
+                        wait.completeExceptionally(e);
+                    }
+                });
+                waiter.start();
+                ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+                for (;;) { // the waiter has looked (the child runs) and waits for the lock to begin its wait
+                    LockInfo blockedOn = threads.getThreadInfo(waiter.getId()).getLockInfo();
+                    if (blockedOn != null && blockedOn.getIdentityHashCode() == System.identityHashCode(lock)) {
+                        break;
+                    }
+                    Thread.onSpinWait();
+                }
+                child.kill();
+                assertEquals(new ExitStatus(-1, 9), child.waitFor());
+                child.close();
+            }
+            assertEquals(new ExitStatus(-1, 9), wait.get(10, TimeUnit.SECONDS));
+            waiter.join();
+        });
+    }
+
+    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
+        Field f = type.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
     }
 
     @ParameterizedTest(name = "timed={0}")
