@@ -2,6 +2,7 @@ package io.ipcbridge.pipe;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.SignalledWait;
@@ -86,20 +87,21 @@ public final class Fifo {
     /**
      * Creates a FIFO as {@link #create(Path, int)} does, unless a FIFO that {@link #openReader}
      * accepts (this user's, or root's that no one else may write) is already there, which is
-     * accepted as it is.
+     * accepted as it is. One removed between mkfifo's EEXIST and the check leaves the name free: the
+     * mkfifo is made again (a bounded number of times).
      *
      * @return true if it was created, false if it was there
      * @throws IpcSecurityException if something else is at {@code path} (a file, a symbolic link,
      *     another user's FIFO); it is left untouched
      */
     public static boolean createIfAbsent(Path path, int mode) throws IOException {
-        try {
+        return CreateOrOpen.run(() -> {
             create(path, mode);
             return true;
-        } catch (java.nio.file.FileAlreadyExistsException e) {
+        }, () -> {
             Syscalls.close(checkedPathFd(path.toString()));
             return false;
-        }
+        });
     }
 
     /**

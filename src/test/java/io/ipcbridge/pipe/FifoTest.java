@@ -162,6 +162,32 @@ class FifoTest {
     }
 
     @Test
+    void createIfAbsentMakesTheFifoAgainWhenTheOneThatWasThereIsRemovedBeforeItsCheck() throws Exception {
+        // FIFO-01, CLI-06 ("fifo create --exist-ok"): python3 makes and removes its own FIFO in a loop,
+        // so the FIFO for which mkfifo said EEXIST may be gone at the check that follows. The name is
+        // then free, and the mkfifo is made again (a bounded number of times), as the open path looks
+        // the name up again; it failed with ENOENT. A FIFO this call made is removed here, as python3
+        // removes only its own. python3 works a while between its calls, as a script does: a remover
+        // looping as fast as the retries can fall into step with them (each mkfifo just after its
+        // mkfifo, each check just after its unlink), which no bounded number of retries outlasts
+        Path f = dir.resolve("f");
+        String churn = "import os, sys\nwhile True:\n    try:\n        os.mkfifo(sys.argv[1], 0o600)\n"
+                + "    except FileExistsError:\n        continue\n    sum(range(20000))\n    os.unlink(sys.argv[1])\n"
+                + "    sum(range(20000))\n";
+        try (io.ipcbridge.process.ChildProcess python =
+                io.ipcbridge.process.Command.of("python3", "-c", churn, f.toString()).start()) {
+            boolean found = false;
+            for (int round = 0; round < 20_000 || !found; round++) { // once python3's FIFO was there at least once
+                if (Fifo.createIfAbsent(f, Fifo.DEFAULT_MODE)) {
+                    Files.delete(f);
+                } else {
+                    found = true;
+                }
+            }
+        }
+    }
+
+    @Test
     void openingAMissingPathFailsWithNoSuchFile() {
         Path p = dir.resolve("none");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Fifo.openReader(p, Duration.ZERO));

@@ -5,7 +5,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 
 /**
- * Create-or-open of a named object (segment, queue, semaphore): an exclusive create, and on EEXIST
+ * Create-or-open of a named object (segment, queue, semaphore, FIFO): an exclusive create, and on EEXIST
  * an open; an object removed by another process between the two leaves its name free, so the
  * create is made again (a bounded number of times).
  */
