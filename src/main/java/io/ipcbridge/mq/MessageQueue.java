@@ -386,7 +386,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     public void send(ByteBuffer message, int priority) throws IOException {
         requireBlocking();
         SEND_PRIORITY.get()[0] = priority;
-        send(message, priority, sendCall);
+        send(message, priority, sendCall, Deadline.NEVER);
     }
 
     /** Sends {@code message} as {@link #send(ByteBuffer, int)} does. */
@@ -401,7 +401,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public boolean send(ByteBuffer message, int priority, Duration timeout) throws IOException {
         long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
-        return send(message, priority, (fd, b) -> sendOnce(fd, b, priority, deadline));
+        return send(message, priority, (fd, b) -> sendOnce(fd, b, priority, deadline), deadline);
     }
 
     /** Sends {@code message} if there is room now; false (nothing sent) if the queue is full. */
@@ -409,8 +409,9 @@ public final class MessageQueue implements Channel, HasDescriptor {
         return send(message, priority, Duration.ZERO);
     }
 
-    /** Sends {@code message} with {@code call}, once it is checked. */
-    private boolean send(ByteBuffer message, int priority, Descriptor.BufferCall call) throws IOException {
+    /** Sends {@code message} with {@code call}, waiting until {@code deadline}, once it is checked. */
+    private boolean send(ByteBuffer message, int priority, Descriptor.BufferCall call, long deadline)
+            throws IOException {
         if (access == Access.READ) {
             throw new NonWritableChannelException();
         }
@@ -428,7 +429,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
         // a result >= 0 is an effect: a send that went through as a close or an interrupt came is
         // reported, even for an empty message, which moves no bytes
-        boolean sent = mqd.blocking(direct, call, true) == 1;
+        boolean sent = make(direct, call, deadline) == 1;
         if (sent && direct != message) {
             message.position(message.limit());
         }
@@ -452,7 +453,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public Message receive() throws IOException {
         requireBlocking();
-        return receive(receiveCall).orElseThrow(AsynchronousCloseException::new);
+        return receive(receiveCall, Deadline.NEVER).orElseThrow(AsynchronousCloseException::new);
     }
 
     /**
@@ -461,7 +462,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * @return empty if none came in time (or the queue is in non-blocking mode and empty)
      */
     public Optional<Message> receive(Duration timeout) throws IOException {
-        return receive(timedReceive(timeout));
+        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+        return receive(timedReceive(deadline), deadline);
     }
 
     /** Receives a message if one is there now. */
@@ -484,7 +486,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     public int receive(ByteBuffer dst) throws IOException {
         checkRoom(dst);
         requireBlocking();
-        int priority = receive(dst, receiveCall);
+        int priority = receive(dst, receiveCall, Deadline.NEVER);
         if (priority < 0) {
             throw new AsynchronousCloseException();
         }
@@ -500,7 +502,8 @@ public final class MessageQueue implements Channel, HasDescriptor {
      */
     public OptionalInt receive(ByteBuffer dst, Duration timeout) throws IOException {
         checkRoom(dst);
-        int priority = receive(dst, timedReceive(timeout));
+        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+        int priority = receive(dst, timedReceive(deadline), deadline);
         return priority < 0 ? OptionalInt.empty() : OptionalInt.of(priority);
     }
 
@@ -514,15 +517,14 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
     }
 
-    /** mq_timedreceive(3) until {@code timeout} has passed, as a call for {@link #receiveDirect}. */
-    private Descriptor.BufferCall timedReceive(Duration timeout) {
-        long deadline = Deadline.of(Objects.requireNonNull(timeout, "timeout"));
+    /** mq_timedreceive(3) until {@code deadline} has passed, as a call for {@link #receiveDirect}. */
+    private Descriptor.BufferCall timedReceive(long deadline) {
         return (fd, b) -> receiveOnce(fd, b, deadline);
     }
 
-    private Optional<Message> receive(Descriptor.BufferCall call) throws IOException {
+    private Optional<Message> receive(Descriptor.BufferCall call, long deadline) throws IOException {
         ByteBuffer buf = buffer(messageSize);
-        int priority = receiveDirect(buf, call);
+        int priority = receiveDirect(buf, call, deadline);
         if (priority < 0) {
             return Optional.empty();
         }
@@ -532,25 +534,38 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /** Receives into {@code dst}, which has room for a message; the priority, or -1 if none came in time. */
-    private int receive(ByteBuffer dst, Descriptor.BufferCall call) throws IOException {
+    private int receive(ByteBuffer dst, Descriptor.BufferCall call, long deadline) throws IOException {
         if (dst.isDirect()) {
-            return receiveDirect(dst, call);
+            return receiveDirect(dst, call, deadline);
         }
         ByteBuffer buf = buffer(messageSize);
-        int priority = receiveDirect(buf, call);
+        int priority = receiveDirect(buf, call, deadline);
         if (priority >= 0) {
             dst.put(buf.flip());
         }
         return priority;
     }
 
-    /** {@code call} ({@link #receiveCall} or a {@link #timedReceive}) into direct {@code dst}; the priority, or -1. */
-    private int receiveDirect(ByteBuffer dst, Descriptor.BufferCall call) throws IOException {
+    /**
+     * {@code call} ({@link #receiveCall} or a {@link #timedReceive}) into direct {@code dst}, waiting
+     * until {@code deadline}; the priority, or -1.
+     */
+    private int receiveDirect(ByteBuffer dst, Descriptor.BufferCall call, long deadline) throws IOException {
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
         }
         // a priority >= 0 is an effect: a message taken as a close or an interrupt came is returned, not lost
-        return mqd.blocking(dst, call, true);
+        return make(dst, call, deadline);
+    }
+
+    /**
+     * Makes a send or receive {@code call} that waits until {@code deadline}. One that cannot wait
+     * (non-blocking mode, or a deadline already passed: trySend, tryReceive, a zero timeout) takes no
+     * pending interrupt and leaves the queue open, as the JDK's non-blocking channels do
+     * ({@link Descriptor#once}); a result >= 0 is an effect, kept even if a close comes meanwhile.
+     */
+    private int make(ByteBuffer buffer, Descriptor.BufferCall call, long deadline) throws IOException {
+        return nonBlocking || Deadline.passed(deadline) ? mqd.once(buffer, call, true) : mqd.blocking(buffer, call, true);
     }
 
     private int receiveOnce(int fd, ByteBuffer dst, long deadline) throws IOException {

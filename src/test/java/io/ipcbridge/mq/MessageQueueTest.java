@@ -72,6 +72,41 @@ class MessageQueueTest {
     }
 
     @Test
+    void callsThatCannotWaitTakeNoPendingInterruptAndLeaveTheQueueOpen() throws Exception {
+        // X-06, MQ-11..14: trySend, tryReceive, a zero timeout and any call in non-blocking mode never wait,
+        // so there is no blocked call for an interrupt to end: as with the JDK's non-blocking channels
+        // (and a pipe end here), the call is made, the queue stays open and the interrupt stays set.
+        // They threw ClosedByInterruptException and closed the queue, a message taken with it or not
+        String n = name();
+        try (MessageQueue q = MessageQueue.createExclusively(n, 2, 64, 0600)) {
+            Thread.currentThread().interrupt();
+            try {
+                assertTrue(q.tryReceive().isEmpty(), "empty");
+                assertTrue(q.trySend(ByteBuffer.wrap(new byte[] {1}), 1));
+                assertTrue(q.send(ByteBuffer.wrap(new byte[] {2}), 2, Duration.ZERO));
+                assertFalse(q.trySend(ByteBuffer.wrap(new byte[] {3}), 3), "full");
+                assertEquals(OptionalInt.of(2), q.receive(ByteBuffer.allocate(64), Duration.ZERO));
+                q.setNonBlocking(true);
+                assertEquals(1, q.receive(Duration.ofMinutes(1)).orElseThrow().priority(), "non-blocking: at once");
+                assertTrue(q.receive(Duration.ofMinutes(1)).isEmpty());
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept");
+            } finally {
+                Thread.interrupted();
+            }
+            assertTrue(q.isOpen(), "the queue stays open");
+            q.setNonBlocking(false);
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(ClosedByInterruptException.class, () -> q.receive(Duration.ofMinutes(1)),
+                        "a call that would wait takes the interrupt, as before");
+            } finally {
+                Thread.interrupted();
+            }
+            assertFalse(q.isOpen());
+        }
+    }
+
+    @Test
     void creatingAnExistingQueueExclusivelyIsFileAlreadyExistsAndLeavesTheFirstAlone() throws Exception {
         // MQ-02
         String n = name();
