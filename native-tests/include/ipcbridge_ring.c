@@ -564,19 +564,25 @@ static void init_handle(struct ipcb_ring *r, void *base, size_t mapped, const st
 /* The ring is made whole before it has its name: created without a name in
  * /dev/shm (O_TMPFILE), sized, allocated and given its header, then linked to
  * NAME (linkat fails with EEXIST if NAME exists), so no opener maps it
- * half-made, and a creator killed half-way leaves nothing behind. */
+ * half-made, and a creator killed half-way leaves nothing behind. A NAME that
+ * exists is told before anything is allocated, as shm_open(O_EXCL) told it:
+ * a create-or-open of an existing ring must not fail for want of room for a
+ * second one. */
 int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
                      uint32_t max_message, uint32_t flags, mode_t mode)
 {
     uint64_t size = IPCB_RING_SEGMENT_SIZE(capacity);
     struct ipcb_ring_header *h, geometry;
     char path[sizeof "/dev/shm" + NAME_MAX], self[64];
+    struct stat st;
     void *base = MAP_FAILED;
     int fd, err;
 
     if (check_name(r, name) != 0 || check_geometry(r, name, capacity, max_message, flags, EINVAL) != 0)
         return -1;
     snprintf(path, sizeof path, "/dev/shm%s", name);
+    if (lstat(path, &st) == 0)
+        return fail(r, EEXIST, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(EEXIST));
     fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
     if (fd < 0)
         return fail(r, errno, "shm_open(%s, O_CREAT|O_EXCL): %s", name, strerror(errno));

@@ -15,6 +15,7 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
+import io.ipcbridge.testing.SmallDevShm;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -327,27 +328,11 @@ class SharedMemoryTest {
         assertEquals(0, mappings(), "every mapping released");
     }
 
-    /**
-     * Runs shell {@code script} (with $0 this JVM's java and $1 the class path) in a mount namespace
-     * whose /dev/shm is a 1 MiB tmpfs, and returns its output; skips the test where there is none.
-     */
-    private static String inSmallDevShm(String script) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder("unshare", "--mount", "sh", "-c",
-                "mount -t tmpfs -o size=1m tmpfs /dev/shm || exit 77\n" + script, java,
-                System.getProperty("java.class.path")).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int rc = p.waitFor();
-        org.junit.jupiter.api.Assumptions.assumeTrue(rc != 77 && !out.contains("unshare failed"),
-                "no mount namespace here (needs CAP_SYS_ADMIN): " + out);
-        return out;
-    }
-
     @Test
     void aFullDevShmFailsAtCreateWithEnospcAndLeavesNothing() throws Exception {
         // SHM-12: in a mount namespace whose /dev/shm is a 1 MiB tmpfs, a 4 MiB segment is refused at
         // create time by posix_fallocate (instead of a SIGBUS at the first write), and removed again
-        String out = inSmallDevShm("\"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" "
+        String out = SmallDevShm.run("\"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" "
                 + "io.ipcbridge.testing.CreateSegment /big 4194304\necho \"exit $?\"; ls -A /dev/shm");
         assertEquals("IpcResourceLimitException: posix_fallocate(/big): ENOSPC (No space left on device): "
                 + "/dev/shm has no room for 4194304 bytes; nothing was created\nexit 1\n", out);
@@ -358,7 +343,7 @@ class SharedMemoryTest {
         // SHM-12 for resize: ftruncate grows the object sparsely, then posix_fallocate finds no room.
         // The object must keep its old size, not stay grown over pages that were never reserved (a
         // write there is a SIGBUS: in a C peer, or in this JVM through a compare-and-set)
-        String out = inSmallDevShm("\"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" "
+        String out = SmallDevShm.run("\"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" "
                 + "io.ipcbridge.testing.ResizeSegment /grow 65536 4194304");
         assertTrue(out.startsWith("IpcResourceLimitException: posix_fallocate(/grow): ENOSPC"), out);
         assertTrue(out.endsWith("size 65536\n"), "the failed resize left the object at its old size: " + out);
@@ -369,7 +354,7 @@ class SharedMemoryTest {
         // SHM-11, SHM-12: a peer that cuts the object and sizes it again leaves holes under the
         // mapping, and fstat the size as before; with /dev/shm full, the page a compare-and-set
         // faults in cannot be had: in the interpreter (-Xint) that SIGBUS killed the JVM
-        String out = inSmallDevShm("\"$0\" -Xint -XX:ErrorFile=/dev/null --enable-native-access=ALL-UNNAMED "
+        String out = SmallDevShm.run("\"$0\" -Xint -XX:ErrorFile=/dev/null --enable-native-access=ALL-UNNAMED "
                 + "-cp \"$1\" io.ipcbridge.testing.HoleUnderAtomic /hole\necho \"exit $?\"");
         assertTrue(out.startsWith("full\nrefused: /hole: ") && out.contains("ENOSPC") && out.endsWith("exit 0\n"),
                 out);
