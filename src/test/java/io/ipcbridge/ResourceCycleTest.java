@@ -88,7 +88,7 @@ class ResourceCycleTest {
                     }
                 }
                 case SEM -> {
-                    if (fail) { // the semaphore file is written to a temporary file whose link then fails
+                    if (fail) { // the semaphore is written to a file without a name whose link then fails
                         assertThrows(java.nio.file.FileAlreadyExistsException.class,
                                 () -> Semaphore.createExclusively(name, 1));
                     } else {
@@ -182,7 +182,7 @@ class ResourceCycleTest {
                     run.cycle(path, i % 10 == 9);
                 }
             });
-            assertEquals(entries, devShm(prefix).size(), "/dev/shm entries (no orphan temporary semaphore file)");
+            assertEquals(entries, devShm(prefix).size(), "/dev/shm entries (nothing left by a failed create)");
             assertEquals(0, count(Path.of("/proc/net/unix"), dir.toString()), "/proc/net/unix entries");
         }
         Fds.assertNoneAdded(fds);

@@ -83,8 +83,8 @@ public final class Semaphore implements AutoCloseable {
     }
 
     /**
-     * sem_open(3) with O_CREAT|O_EXCL, done as glibc does it: creates named semaphore {@code name}
-     * with {@code value} and exactly {@code mode}.
+     * sem_open(3) with O_CREAT|O_EXCL, done as glibc does it but without its temporary name (see the
+     * class comment): creates named semaphore {@code name} with {@code value} and exactly {@code mode}.
      *
      * @throws java.nio.file.FileAlreadyExistsException if it exists (EEXIST)
      * @throws IllegalArgumentException for a bad name, a negative value or a bad mode, before any call
