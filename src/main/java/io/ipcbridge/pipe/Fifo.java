@@ -4,6 +4,7 @@ import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
+import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.SignalledWait;
 import io.ipcbridge.internal.posix.Syscalls;
@@ -31,6 +32,8 @@ public final class Fifo {
     public static final int DEFAULT_MODE = 0600;
     /** What {@link #checkedPathFdOnce} returns for a FIFO unlinked since it was opened. */
     private static final int UNLINKED = -1;
+    /** How many times {@link #checkedPathFd} looks a name up that keeps being unlinked under it. */
+    private static final int LOOKUPS = 100;
 
     private Fifo() {
     }
@@ -237,14 +240,17 @@ public final class Fifo {
     /**
      * Opens {@code path} with O_PATH|O_NOFOLLOW and checks it is a FIFO of ours (or root's, see above).
      * A FIFO unlinked since the open (st_nlink 0: an rm, or a rename putting another FIFO at the
-     * name, as {@code mkfifo tmp && mv tmp PATH} does) is no planted link: the name is looked up again.
+     * name, as {@code mkfifo tmp && mv tmp PATH} does) is no planted link: the name is looked up again,
+     * a bounded number of times (then it is missing: ENOENT).
      */
     private static int checkedPathFd(String path) throws IOException {
-        int fd;
-        do {
-            fd = checkedPathFdOnce(path);
-        } while (fd == UNLINKED);
-        return fd;
+        for (int i = 0; i < LOOKUPS; i++) {
+            int fd = checkedPathFdOnce(path);
+            if (fd != UNLINKED) {
+                return fd;
+            }
+        }
+        throw Errors.exception("open", path, Errors.ENOENT);
     }
 
     /** {@link #checkedPathFd} once: the descriptor, or {@link #UNLINKED}. */
