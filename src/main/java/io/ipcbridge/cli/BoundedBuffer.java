@@ -1,5 +1,6 @@
 package io.ipcbridge.cli;
 
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
@@ -45,6 +46,8 @@ public final class BoundedBuffer implements AutoCloseable {
     public static final int OFF_TAIL = 120;
     public static final int OFF_DATA = 128;
     static final int SEQ_SIZE = 8;
+    private static final String[] SUFFIXES = {"-empty", "-full", "-mutex"};
+    private static final int[] OFFSETS = {OFF_EMPTY, OFF_FULL, OFF_MUTEX};
 
     private final SharedMemory segment;
     private final ByteBuffer view;
@@ -55,39 +58,43 @@ public final class BoundedBuffer implements AutoCloseable {
     private final Semaphore mutex;
     private final byte[] filler;
 
-    private BoundedBuffer(SharedMemory segment, int slots, int recordSize, boolean named) throws IOException {
+    private BoundedBuffer(SharedMemory segment, int slots, int recordSize, Semaphore[] sems) {
         this.segment = segment;
         this.view = segment.buffer();
         this.slots = slots;
         this.recordSize = recordSize;
         this.filler = new byte[recordSize - SEQ_SIZE];
-        Semaphore[] sems = new Semaphore[3];
-        try {
-            sems[0] = semaphore(segment, named, "-empty", OFF_EMPTY, slots);
-            sems[1] = semaphore(segment, named, "-full", OFF_FULL, 0);
-            sems[2] = semaphore(segment, named, "-mutex", OFF_MUTEX, 1);
-        } catch (IOException | RuntimeException e) {
-            // nothing half-made stays: the semaphores made so far are closed, and removed when named
-            String[] suffixes = {"-empty", "-full", "-mutex"};
-            for (int i = 0; i < sems.length && sems[i] != null; i++) {
-                Semaphore made = sems[i];
-                if (named) {
-                    String n = segment.name() + suffixes[i];
-                    Undo.after(e, () -> Semaphore.unlink(n));
-                }
-                Undo.after(e, made::close);
-            }
-            throw e;
-        }
         empty = sems[0];
         full = sems[1];
         mutex = sems[2];
     }
 
-    private static Semaphore semaphore(SharedMemory segment, boolean named, String suffix, int offset, int value)
-            throws IOException {
-        return named ? Semaphore.createExclusively(segment.name() + suffix, value)
-                : Semaphore.initialize(segment, offset, value);
+    /**
+     * Creates the named semaphores {@code NAME-empty}, {@code NAME-full} and {@code NAME-mutex}
+     * (exclusively) with {@code values}; if one fails, those made so far are closed and removed.
+     */
+    private static Semaphore[] createNamed(String name, int[] values) throws IOException {
+        Semaphore[] sems = new Semaphore[3];
+        try {
+            for (int i = 0; i < sems.length; i++) {
+                sems[i] = Semaphore.createExclusively(name + SUFFIXES[i], values[i]);
+            }
+            return sems;
+        } catch (IOException | RuntimeException e) {
+            closeAll(e, name, sems);
+            throw e;
+        }
+    }
+
+    /** After {@code failure}: closes {@code sems} and, when {@code name} is given, removes them. */
+    private static void closeAll(Exception failure, String name, Semaphore[] sems) {
+        for (int i = 0; i < sems.length && sems[i] != null; i++) {
+            if (name != null) {
+                String n = name + SUFFIXES[i];
+                Undo.after(failure, () -> Semaphore.unlink(n));
+            }
+            Undo.after(failure, sems[i]::close);
+        }
     }
 
     /** IPCB_BB_SIZE: the segment size for {@code slots} records of {@code recordSize} bytes. */
@@ -96,27 +103,48 @@ public final class BoundedBuffer implements AutoCloseable {
     }
 
     /**
-     * Creates segment {@code name} (exclusively, mode 0600) and initialises it as an empty buffer,
-     * semaphores included, before any peer may attach. The caller unlinks it. A create that fails
-     * leaves nothing it made behind (segment, named semaphores) and touches no object in its way.
+     * Creates segment {@code name} (exclusively, mode 0600) as an empty buffer: its header and, in
+     * unnamed mode, its semaphores are written before it has its name, and the named semaphores are
+     * made before it, so a peer that opens the name finds a whole buffer. The caller unlinks it. A
+     * create that fails leaves nothing it made behind (segment, named semaphores) and touches no
+     * object in its way.
      */
     public static BoundedBuffer create(String name, int slots, int recordSize, boolean namedSemaphores)
             throws IOException {
         if (slots < 1 || recordSize < SEQ_SIZE) {
             throw new IllegalArgumentException("a bounded buffer needs slots >= 1 and records >= 8 bytes");
         }
-        SharedMemory segment = SharedMemory.createExclusively(name, size(slots, recordSize));
+        int[] values = {slots, 0, 1}; // empty, full, mutex
+        // sem_init(3)'s images of the unnamed semaphores, written into the segment before its link
+        byte[][] images = {Syscalls.semImage(values[0]), Syscalls.semImage(values[1]), Syscalls.semImage(values[2])};
+        Semaphore[] named = namedSemaphores ? createNamed(name, values) : null;
+        SharedMemory segment;
         try {
-            segment.setInt(OFF_SLOTS, slots);
-            segment.setInt(OFF_RECORD_SIZE, recordSize);
-            segment.setInt(OFF_RESERVED, 0);
-            segment.setLong(OFF_HEAD, 0);
-            segment.setLong(OFF_TAIL, 0);
-            BoundedBuffer bb = new BoundedBuffer(segment, slots, recordSize, namedSemaphores);
-            segment.setIntRelease(OFF_MAGIC, MAGIC); // last: a valid magic means a ready buffer
-            return bb;
+            segment = SharedMemory.createExclusively(name, size(slots, recordSize), SharedMemory.DEFAULT_MODE, map -> {
+                map.putInt(OFF_SLOTS, slots).putInt(OFF_RECORD_SIZE, recordSize);
+                if (!namedSemaphores) {
+                    map.put(OFF_EMPTY, images[0]).put(OFF_FULL, images[1]).put(OFF_MUTEX, images[2]);
+                }
+                map.putInt(OFF_MAGIC, MAGIC);
+            });
+        } catch (IOException | RuntimeException e) {
+            if (named != null) {
+                closeAll(e, name, named);
+            }
+            throw e;
+        }
+        Semaphore[] sems = named;
+        try {
+            if (sems == null) {
+                sems = new Semaphore[3];
+                for (int i = 0; i < sems.length; i++) {
+                    sems[i] = Semaphore.attach(segment, OFFSETS[i]);
+                }
+            }
+            return new BoundedBuffer(segment, slots, recordSize, sems);
         } catch (IOException | RuntimeException e) {
             // the segment is ours (created exclusively): a failed create leaves nothing behind
+            closeAll(e, namedSemaphores ? name : null, sems);
             Undo.after(e, () -> SharedMemory.unlink(name));
             Undo.after(e, segment::close);
             throw e;
@@ -125,9 +153,9 @@ public final class BoundedBuffer implements AutoCloseable {
 
     /** Removes segment {@code name} and the named semaphores of named mode, where they exist. */
     public static void unlink(String name) {
-        for (String sem : new String[] {name + "-empty", name + "-full", name + "-mutex"}) {
+        for (String suffix : SUFFIXES) {
             try {
-                Semaphore.unlink(sem);
+                Semaphore.unlink(name + suffix);
             } catch (IOException absent) {
                 // unnamed mode, or removed already
             }

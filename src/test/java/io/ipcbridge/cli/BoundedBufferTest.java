@@ -53,6 +53,40 @@ class BoundedBufferTest {
     }
 
     @Test
+    void aPeerThatOpensTheSegmentFindsItsHeaderWritten() throws Exception {
+        // SHM-21 / SEC-02: a python3 peer opens the name over and over while it is created (unnamed
+        // and named mode) and removed 500 times, and reads the magic with pread (no mapping, so no
+        // SIGBUS); a segment that has its name must hold a whole buffer, never a zero header
+        String name = created.name();
+        Process peer = new ProcessBuilder("python3", "-c", String.join("\n",
+                "import os, select, sys",
+                "seen = half = 0",
+                "while not select.select([sys.stdin], [], [], 0)[0]:",
+                "    try:",
+                "        fd = os.open(sys.argv[1], os.O_RDONLY)",
+                "    except FileNotFoundError:",
+                "        continue",
+                "    magic = int.from_bytes(os.pread(fd, 4, 0), sys.byteorder)",
+                "    os.close(fd)",
+                "    seen += 1",
+                "    half += magic != " + BoundedBuffer.MAGIC,
+                "print(half, 'of', seen, 'opens found no magic')"), "/dev/shm" + name)
+                .redirectErrorStream(true).start();
+        for (int i = 0; i < 500; i++) {
+            boolean named = i % 2 == 1;
+            try (BoundedBuffer bb = BoundedBuffer.create(name, 4, 16, named)) {
+                assertTrue(bb.produce(i, Duration.ZERO));
+            } finally {
+                BoundedBuffer.unlink(name);
+            }
+        }
+        peer.getOutputStream().close();
+        String out = new String(peer.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, peer.waitFor(), out);
+        assertTrue(out.startsWith("0 of "), out);
+    }
+
+    @Test
     void offsetsAndMagicAreTheHeaders() throws Exception {
         Map<String, Long> defines = new HashMap<>();
         Matcher m = Pattern.compile("#define IPCB_BB_(\\w+)\\s+(?:UINT32_C\\()?(0x[0-9A-Fa-f]+|\\d+)")
