@@ -236,17 +236,21 @@ public final class Socket implements ByteChannel, HasDescriptor {
      *     0..65535
      * @throws IOException when no address connects: the last one's failure, the earlier ones'
      *     {@linkplain Throwable#getSuppressed() suppressed} in it (create_connection raises the last);
-     *     a {@link SocketTimeoutException}, a close or an interrupt ends the tries
+     *     a close, an interrupt or a {@link SocketTimeoutException} ends the tries (but for a zero
+     *     timeout's: the next address is tried)
      */
     public static Socket connect(String host, int port, Duration timeout) throws IOException {
         long deadline = Deadline.of(timeout);
+        boolean once = timeout != null && timeout.isZero();
         List<IOException> failures = new ArrayList<>();
         for (InetAddress a : Hosts.resolve(host)) {
             try {
                 return connect(new Address.Inet(a, port), Type.STREAM, timeout, deadline);
             } catch (IOException e) {
                 failures.add(e);
-                if (!(e instanceof IpcError)) { // no failed call: the time is up, or the caller stopped it
+                // no failed call: the time is up (a zero timeout's try would only have waited, and the
+                // next is tried), or the caller stopped it
+                if (!(e instanceof IpcError || once && e instanceof SocketTimeoutException)) {
                     break;
                 }
             }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.ipcbridge.testing.Backlogs;
 import io.ipcbridge.testing.ConnectByName;
 import io.ipcbridge.testing.DualStackLocalhost;
 import java.net.ConnectException;
@@ -172,6 +173,28 @@ class SocketAddressEdgeTest {
                 assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\nconnected [0:0:0:0:0:0:0:1]:" + port + "\n",
                         connectByName("localhost", port, timeout), "refused on 127.0.0.1, connected on ::1");
                 server.accept().close(); // the child's connection, queued
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("INET-01: a zero timeout tries each address of a host name once, without waiting: one whose "
+            + "connect would wait (127.0.0.1's full backlog drops the SYN) does not end the tries")
+    void aZeroTimeoutTriesEveryAddressOnceWithoutWaiting() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            List<Socket> clients = new java.util.ArrayList<>();
+            try (ServerSocket full = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM)) {
+                int port = ((Address.Inet) full.localAddress()).port();
+                try (ServerSocket server = ServerSocket.listen(Address.inet("::1", port), Socket.Type.STREAM)) {
+                    Backlogs.fill(Address.inet("127.0.0.1", port), clients);
+                    assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\nconnected [0:0:0:0:0:0:0:1]:" + port + "\n",
+                            connectByName("localhost", port, "PT0S"), "127.0.0.1 would wait, ::1 connected");
+                    server.accept().close(); // the child's connection, queued
+                }
+            } finally {
+                for (Socket c : clients) {
+                    c.close();
+                }
             }
         });
     }
