@@ -33,7 +33,11 @@ import java.util.Optional;
 public final class ServerSocket implements Channel, HasDescriptor {
     /** The mode filesystem sockets get unless another is given. */
     public static final int DEFAULT_MODE = 0600;
-    private static final int BACKLOG = 128;
+    /**
+     * listen(2)'s backlog: 1,024 (RELIABILITY.md LOAD-02), so that as many clients connecting at
+     * once without waiting (O_NONBLOCK) are queued, not refused with EAGAIN; net.core.somaxconn caps it.
+     */
+    private static final int BACKLOG = 1024;
 
     private final Descriptor fd;
     private final int domain;

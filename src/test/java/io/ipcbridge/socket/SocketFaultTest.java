@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.AddressInUseException;
 import io.ipcbridge.ConnectionResetException;
@@ -590,6 +591,32 @@ class SocketFaultTest {
                 try (Socket late = waiting.result().get(5, TimeUnit.SECONDS)) {
                     late.write(text("in"));
                     assertTrue(late.isOpen());
+                }
+            } finally {
+                for (Socket c : clients) {
+                    c.close();
+                }
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("LOAD-02: a listener's backlog holds 1,024 connections, so that 1,024 clients connecting at once "
+            + "without waiting (O_NONBLOCK, as Go and asyncio connect) are all queued, none refused with EAGAIN")
+    void aListenersBacklogHoldsAThousandAndTwentyFourConnections() throws Exception {
+        assumeTrue(Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/core/somaxconn")).get(0).trim()) >= 1024,
+                "net.core.somaxconn caps every backlog below 1,024 here");
+        Address a = Address.unix(dir.resolve("backlog.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            List<Socket> clients = new java.util.ArrayList<>();
+            try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+                try {
+                    for (;;) {
+                        clients.add(Socket.connect(a, Socket.Type.STREAM, Duration.ZERO));
+                        assertTrue(clients.size() < 10_000, "the backlog is bounded");
+                    }
+                } catch (SocketTimeoutException full) {
+                    assertTrue(clients.size() >= 1024, "queued before the backlog was full: " + clients.size());
                 }
             } finally {
                 for (Socket c : clients) {
