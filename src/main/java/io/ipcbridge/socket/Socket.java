@@ -379,7 +379,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /**
-     * {@link #bind(Address)}, a filesystem socket getting {@code mode}: set through a descriptor of
+     * {@link #bind(Address)}, a filesystem socket getting {@code mode}: bind(2) makes the file with
+     * at most {@code mode} (set on the socket first), then it is set exactly through a descriptor of
      * the file just bound, so a symbolic link swapped in for it meanwhile is refused, never followed.
      *
      * @throws IllegalArgumentException if {@code mode} is outside 0777 (before any call)
@@ -396,6 +397,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
         boolean[] bound = {false};
         try {
             s.file = s.fd.withFd(f -> {
+                if (path != null) {
+                    // bind(2) makes the file with the socket's own mode, narrowed by the umask: never
+                    // more open than mode, even before the chmod (a datagram socket takes messages, and
+                    // a connect(2), from then on)
+                    Syscalls.fchmod(f, mode, object);
+                }
                 SocketCalls.bind(f, address == null ? AUTOBIND : address.sockaddr(), object);
                 bound[0] = true;
                 return path == null ? null : SocketFile.bound(path, mode, object);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
@@ -520,6 +521,36 @@ class SockStdioTest {
             assertEquals(0, exit(cPeer("source", target, "1000", "23")));
             assertEquals(0, exit(listener[0]), () -> rest(listener[0]));
             assertArrayEquals(pattern(23, 1000), Files.readAllBytes(out));
+        });
+    }
+
+    @Test
+    void aDatagramSocketFileIsNeverOpenToOthersBetweenItsBindAndItsMode() {
+        // SEC-01, UDS-16: a datagram socket receives from the moment of its bind, and a sender that
+        // connect(2)s then keeps its access whatever the mode becomes: the file had 0777 & ~umask
+        // (0777 under umask 0) until the chmod that followed. strace stops the CLI (SIGSTOP) as its
+        // bind returns, before any other call: the file is already 0600.
+        run(() -> {
+            Path socket = dir.resolve("d.sock");
+            assumeTrue(new ProcessBuilder("strace", "-qq", "-o", "/dev/null", "true").start().waitFor() == 0,
+                    "no strace(1) that may trace here");
+            List<String> argv = new ArrayList<>(List.of("sh", "-c", "umask 0; exec \"$@\"", "sh", "strace", "-f",
+                    "-qq", "-e", "trace=bind", "-e", "inject=bind:signal=SIGSTOP:when=1"));
+            argv.addAll(Cli.command(dir.resolve("unused"), "sock", "listen", "unix:" + socket, "--type", "dgram")
+                    .command());
+            Process p = new ProcessBuilder(argv).redirectInput(new java.io.File("/dev/null")).start();
+            started.add(p);
+            try {
+                java.io.BufferedReader trace = new java.io.BufferedReader(new java.io.InputStreamReader(
+                        p.getErrorStream(), StandardCharsets.UTF_8));
+                for (String l = trace.readLine(); !l.contains("stopped by SIGSTOP"); l = trace.readLine()) {
+                    assertFalse(l.contains("+++ exited"), l);
+                }
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(socket, LinkOption.NOFOLLOW_LINKS)), "the mode as bind made it");
+            } finally {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+            }
         });
     }
 
