@@ -61,6 +61,7 @@ class BoundedBufferTest {
         Process peer = new ProcessBuilder("python3", "-c", String.join("\n",
                 "import os, select, sys",
                 "seen = half = 0",
+                "print('ready', flush=True)",
                 "while not select.select([sys.stdin], [], [], 0)[0]:",
                 "    try:",
                 "        fd = os.open(sys.argv[1], os.O_RDONLY)",
@@ -72,6 +73,9 @@ class BoundedBufferTest {
                 "    half += magic != " + BoundedBuffer.MAGIC,
                 "print(half, 'of', seen, 'opens found no magic')"), "/dev/shm" + name)
                 .redirectErrorStream(true).start();
+        java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(peer.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("ready", lines.readLine(), "the peer looks before the first create");
         for (int i = 0; i < 500; i++) {
             boolean named = i % 2 == 1;
             try (BoundedBuffer bb = BoundedBuffer.create(name, 4, 16, named)) {
@@ -81,9 +85,9 @@ class BoundedBufferTest {
             }
         }
         peer.getOutputStream().close();
-        String out = new String(peer.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String out = lines.readLine();
         assertEquals(0, peer.waitFor(), out);
-        assertTrue(out.startsWith("0 of "), out);
+        assertTrue(out.matches("0 of [1-9][0-9]* opens found no magic"), out);
     }
 
     @Test
