@@ -167,7 +167,7 @@ final class Messaging {
                 if (taken != null && taken.after(received - mark)) {
                     break;
                 }
-                Optional<T> m = take(labels, all, received == 0, count, received, limit, start, source);
+                Optional<T> m = take(labels, all, received < mark, count, received, limit, start, source);
                 if (m.isEmpty()) {
                     break;
                 }
@@ -182,12 +182,14 @@ final class Messaging {
         });
     }
 
-    /** The next message; empty when --all has taken what there is; exit 3 when --count N runs short. */
-    private static <T> Optional<T> take(Labels labels, boolean all, boolean first, long count, long received,
+    /**
+     * The next message; empty when --all has taken what there is (waiting only for its first, when
+     * {@code allWaits}); exit 3 when --count N runs short.
+     */
+    private static <T> Optional<T> take(Labels labels, boolean all, boolean allWaits, long count, long received,
             Duration limit, long start, Source<T> source) throws IOException, InterruptedException, CommandFailure {
         if (all) {
-            boolean waitForFirst = first && limit != null && !limit.isZero();
-            return source.receive(waitForFirst ? WaitOptions.remaining(start, limit) : Duration.ZERO);
+            return source.receive(allWaits ? WaitOptions.remaining(start, limit) : Duration.ZERO);
         }
         Optional<T> m = source.receive(limit == null ? null : WaitOptions.remaining(start, limit));
         if (m.isEmpty()) {

@@ -246,6 +246,27 @@ class RingCommandTest {
     }
 
     @Test
+    void receiveAllWithATimeoutWaitsForTheFirstMessageThenTakesWhatIsThere(@TempDir Path dir) throws Exception {
+        // CLI.md: --all with --timeout D waits up to D for the first message, then takes what is there
+        // without waiting: asleep on the empty ring, it gets the one message offered, and ends (exit 0)
+        String r = created.name();
+        try (Ring ring = Ring.create(r, 1024)) {
+            Path out = dir.resolve("out");
+            Process cli = Cli.command(dir.resolve("err"), "ring", "receive", r, "--all", "--timeout", "60s")
+                    .redirectOutput(out.toFile()).start();
+            try {
+                FutexWait.await(cli, Path.of("/dev/shm" + r)); // waiting for the first message
+                assertTrue(ring.offer(ByteBuffer.wrap("first".getBytes(StandardCharsets.US_ASCII))));
+                assertTrue(cli.waitFor(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS), "ended");
+            } finally {
+                cli.destroyForcibly();
+            }
+            assertEquals(0, cli.exitValue(), () -> MqStdioTest.read(dir.resolve("err")));
+            assertEquals(List.of("first"), Files.readAllLines(out));
+        }
+    }
+
+    @Test
     void sendToAFullRingWithNonblockOrTimeoutIsExitThreeAndNothingMoreIsWritten() throws Exception {
         // Two records of 8 + 504 bytes fill a 1 KiB ring.
         String r = created.name();
