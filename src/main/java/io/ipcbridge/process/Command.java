@@ -20,11 +20,12 @@ import java.util.TreeMap;
  * child: a pipe end on fd 3, a FIFO as stdin, a socket on fd 4. What the JDK's
  * {@link ProcessBuilder} cannot do.
  *
- * <p>In the child, fds 0, 1 and 2 are the JVM's own unless placed; every other descriptor is
- * closed (the JVM's own included, close-on-exec or not), so only the placed ones are open. Signal
- * dispositions are reset to their defaults and the signal mask is empty, so {@code yes | head -1}
- * ends as it does in a shell. The parent's descriptors are not consumed: close your copy after
- * {@link #start()} when the child alone should hold the end (so that end of file can reach a reader).
+ * <p>In the child, fds 0, 1 and 2 are the JVM's own unless placed (or fd 2 merged into fd 1,
+ * {@link #redirectErrorStream}); every other descriptor is closed (the JVM's own included,
+ * close-on-exec or not), so only the placed ones are open. Signal dispositions are reset to their
+ * defaults and the signal mask is empty, so {@code yes | head -1} ends as it does in a shell. The
+ * parent's descriptors are not consumed: close your copy after {@link #start()} when the child
+ * alone should hold the end (so that end of file can reach a reader).
  *
  * <p>A placed descriptor shares the JVM's open file description, as dup2(2) makes it: its offset and
  * its status flags, O_NONBLOCK included. Pipe ends, FIFOs, shared memory and sockets are blocking
@@ -48,6 +49,7 @@ public final class Command {
     /** Whether the child also gets the startup variables that {@link #environment} does not set. */
     private boolean withStartupEnvironment;
     private Path directory;
+    private boolean redirectErrorStream;
 
     private Command(List<String> argv) {
         if (argv.isEmpty()) {
@@ -79,10 +81,15 @@ public final class Command {
     /**
      * Places {@code object}'s descriptor on fd {@code target} in the child (0 is stdin, 1 stdout, 2
      * stderr): a pipe end, a FIFO, a socket, a queue, a shared memory segment, any {@link Descriptor}.
+     *
+     * @throws IllegalStateException if {@code target} is 2 and {@link #redirectErrorStream} is set
      */
     public Command fd(int target, HasDescriptor object) {
         if (target < 0) {
             throw new IllegalArgumentException("negative fd: " + target);
+        }
+        if (target == 2 && redirectErrorStream) {
+            throw new IllegalStateException("fd 2 is merged into fd 1 (redirectErrorStream): it cannot be placed too");
         }
         fds.put(target, Objects.requireNonNull(object, "object").descriptor());
         return this;
@@ -101,6 +108,22 @@ public final class Command {
     /** Places {@code object} on the child's stderr. */
     public Command stderr(HasDescriptor object) {
         return fd(2, object);
+    }
+
+    /**
+     * Merges the child's stderr into its stdout, as {@link ProcessBuilder#redirectErrorStream} and
+     * the shell's {@code 2>&1}: fd 2 becomes a copy of whatever fd 1 is at the spawn, a placed
+     * descriptor, a {@link Pipeline}'s pipe, or the JVM's own stdout. Off by default.
+     *
+     * @throws IllegalStateException if {@code merge} is true and fd 2 is placed ({@link #stderr},
+     *     {@link #fd}): one of the two would be ignored, so neither call accepts the other
+     */
+    public Command redirectErrorStream(boolean merge) {
+        if (merge && fds.containsKey(2)) {
+            throw new IllegalStateException("fd 2 is placed: it cannot be merged into fd 1 (redirectErrorStream) too");
+        }
+        redirectErrorStream = merge;
+        return this;
     }
 
     /**
@@ -245,7 +268,8 @@ public final class Command {
     private int spawnHolding(List<Descriptor> held, int index, int[] targets, int[] sources, List<byte[]> env)
             throws IOException {
         if (index == held.size()) {
-            return Syscalls.spawn(argv, env, directory == null ? null : directory.toString(), targets, sources);
+            return Syscalls.spawn(argv, env, directory == null ? null : directory.toString(), targets, sources,
+                    redirectErrorStream);
         }
         return held.get(index).withFd(fd -> spawnHolding(held, index + 1, targets, sources, env));
     }

@@ -76,10 +76,12 @@ public final class Pipeline {
     }
 
     /**
-     * Starts every stage. The last stage's stdout is {@link Run#output()}; every stage's stderr is
-     * the JVM's. If a stage fails to start, the stages already started are ended as
-     * {@link Run#close()} ends them, and every descriptor the start opened is closed; so too if
-     * an {@link Error} is thrown, such as the OutOfMemoryError of a thread the JVM cannot create.
+     * Starts every stage. The last stage's stdout is {@link Run#output()}; a stage's stderr is the
+     * JVM's unless its {@link Command} places fd 2 or merges it into its stdout
+     * ({@link Command#redirectErrorStream}, {@code 2>&1}). If a stage fails to start, the stages
+     * already started are ended as {@link Run#close()} ends them, and every descriptor the start
+     * opened is closed; so too if an {@link Error} is thrown, such as the OutOfMemoryError of a
+     * thread the JVM cannot create.
      */
     public Run start() throws IOException {
         return start(STAGE_THREADS);

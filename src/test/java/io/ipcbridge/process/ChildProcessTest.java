@@ -229,6 +229,55 @@ class ChildProcessTest {
     }
 
     @Test
+    void redirectErrorStreamPutsStderrOnThePipePlacedAsStdoutAndOpensNothingElse() throws Exception {
+        // 2>&1 onto a placed stdout; fd_list, exec'd by the shell, sees only 0, 1 and 2
+        String command = "echo out; echo err >&2; exec \"$0\"";
+        String listing = output(Command.of("sh", "-c", command, Peers.path("fd_list")).redirectErrorStream(true));
+        assertEquals(List.of("out", "err"), listing.lines().limit(2).toList(), listing);
+        assertEquals(List.of("0", "1", "2"), fds(listing), listing);
+    }
+
+    @Test
+    void redirectErrorStreamWithStdoutNotPlacedCopiesTheJvmsOwnFd1() throws Exception {
+        // readlink prints on fd 3 what its fd 2 and a copy of its fd 1 (on 4) are: both are the JVM's fd 1
+        String jvmOut = Files.readSymbolicLink(Path.of("/proc/self/fd/1")).toString();
+        String jvmErr = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+        assumeTrue(!jvmOut.equals(jvmErr), "the JVM's fd 1 and 2 differ (here both are " + jvmOut + ")");
+        try (Pipe links = Pipe.open();
+                ChildProcess child = Command.of("sh", "-c", "readlink /proc/self/fd/4 /proc/self/fd/2 4>&1 >&3")
+                        .fd(3, links.sink()).redirectErrorStream(true).start()) {
+            links.sink().close();
+            String text = new String(links.source().inputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(jvmOut + "\n" + jvmOut + "\n", text, "fd 2 is a copy of the JVM's fd 1");
+            assertTrue(child.waitFor().success());
+        }
+    }
+
+    @Test
+    void placingFd2AndMergingItIntoFd1AreRefusedTogetherInEitherOrderChangingNothing() throws Exception {
+        // Command.redirectErrorStream: rather than ignore one of the two, the second call throws,
+        // before any spawn, and the command stays as it was
+        try (Pipe err = Pipe.open()) {
+            var before = Fds.snapshot();
+            List<ProcessHandle> children = ProcessHandle.current().children().toList();
+            Command placed = Command.of("sh", "-c", "echo err >&2").stderr(err.sink());
+            assertThrows(IllegalStateException.class, () -> placed.redirectErrorStream(true));
+            Command merged = Command.of("sh", "-c", "echo out; echo err >&2").redirectErrorStream(true);
+            assertThrows(IllegalStateException.class, () -> merged.stderr(err.sink()));
+            assertThrows(IllegalStateException.class, () -> merged.fd(2, err.sink()));
+            Fds.assertNoneAdded(before);
+            assertTrue(children.containsAll(ProcessHandle.current().children().toList()), "nothing spawned");
+            assertEquals("out\nerr\n", output(merged), "still merged, fd 2 not placed");
+            try (ChildProcess child = placed.redirectErrorStream(false).start()) {
+                err.sink().close();
+                assertEquals("err\n", new String(err.source().inputStream().readAllBytes(), StandardCharsets.UTF_8),
+                        "still on the placed pipe");
+                assertTrue(child.waitFor().success());
+            }
+        }
+    }
+
+    @Test
     void placementsThatCollideWithTheSourceNumbersAreSwappedCorrectly() throws Exception {
         // placing fd X on Y and fd Y on X must not clobber either
         String peer = Peers.path("pipe_peer");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Peers;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -204,6 +205,42 @@ class PipelineTest {
                 assertEquals("", read(run));
                 assertEquals(List.of(ExitStatus.exited(1)), run.waitFor());
             }
+        });
+    }
+
+    @Test
+    void aStageWithRedirectErrorStreamSendsItsStderrDownThePipeAsBashsTwoGreaterThanAndOne() throws Exception {
+        String script = "echo out; echo err >&2";
+        String merged = bash("sh -c '" + script + "' 2>&1 | LC_ALL=C sort");
+        assertEquals("err\nout\n", merged);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pipeline.Run run = Pipeline.of(
+                    Stage.command(Command.of("sh", "-c", script).redirectErrorStream(true)),
+                    Stage.command(Command.of("sort").env("LC_ALL", "C"))).start()) {
+                assertEquals(merged, read(run));
+                assertTrue(run.waitForPipefail().success());
+            }
+            try (Pipeline.Run run = Pipeline.of(
+                    Stage.command("sh", "-c", script),
+                    Stage.command(Command.of("sort").env("LC_ALL", "C"))).start()) {
+                assertEquals("out\n", read(run), "without it, stderr is the JVM's");
+                assertTrue(run.waitForPipefail().success());
+            }
+        });
+    }
+
+    @Test
+    void aCPeerWritingToStderrOfAMergedStageFeedsTheNextStage() throws Exception {
+        // pipe_peer echoes the pipeline's input to its fd 2, then fd_list lists its fds on fd 1:
+        // both reach the output, and fd 2 being the stdout pipe opens nothing more in the child
+        String peers = "\"$0\" echo 0 2 && exec \"$1\"";
+        Command stage = Command.of("sh", "-c", peers, Peers.path("pipe_peer"), Peers.path("fd_list"))
+                .redirectErrorStream(true);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            String out = feed("to stderr\n".getBytes(StandardCharsets.US_ASCII), Stage.command(stage));
+            List<String> lines = out.lines().toList();
+            assertEquals("to stderr", lines.get(0), out);
+            assertEquals(List.of("0", "1", "2"), lines.stream().skip(1).filter(l -> l.matches("\\d+")).toList(), out);
         });
     }
 

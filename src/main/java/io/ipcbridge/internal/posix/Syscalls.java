@@ -593,7 +593,8 @@ public final class Syscalls {
      * file actions per placed descriptor, however high its target: each source is first copied onto
      * a number no source has ({@link #stagingFds}); the copies for targets above 2 are packed onto
      * fds 3, 4, ... in target order, and closefrom(2) closes everything above the pack; then each
-     * moves onto its target, highest first, so that none lands on a copy still to move.
+     * moves onto its target, highest first, so that none lands on a copy still to move. Only then,
+     * with {@code stderrToStdout}, is fd 1 copied onto fd 2, so fd 2 gets the placed fd 1 or the JVM's.
      *
      * @param targets the child's fd numbers, ascending
      * @param env "NAME=value" entries, as bytes, or null to inherit the JVM's environment
@@ -603,7 +604,7 @@ public final class Syscalls {
      * @return the child's pid
      */
     public static int spawn(List<String> argv, List<byte[]> env, String directory, int[] targets,
-            int[] sources) throws IOException {
+            int[] sources, boolean stderrToStdout) throws IOException {
         String program = argv.get(0);
         int[] staging = stagingFds(targets, sources);
         Memory actions = new Memory(OPAQUE_SIZE);
@@ -631,6 +632,9 @@ public final class Syscalls {
                                     NativeCalls.posix_spawn_file_actions_addclose(actions, copy));
                         }
                     }
+                }
+                if (stderrToStdout) {
+                    addDup2(actions, 1, 2, program);
                 }
                 if (directory != null) {
                     check("posix_spawn_file_actions_addchdir_np", directory,
