@@ -9,6 +9,12 @@ import java.util.List;
  * reports are the same for all.
  */
 abstract class Mechanism {
+    /**
+     * A mechanism of small messages moves 1/16 of the bytes asked for: 64 MiB of 64-byte messages
+     * (1,048,576) at the full 1 GiB, so that even the fastest is timed over tens of milliseconds.
+     */
+    static final int SMALL_SHARE = 16;
+
     private final String id;
     private final String description;
     private final List<Pair> latency;
@@ -56,16 +62,18 @@ abstract class Mechanism {
 
     /**
      * The bytes of one throughput run when {@code requested} are asked for: all of them, except that a
-     * mechanism of small messages (under 4 KiB) moves as many messages as 64 KiB ones would, so that
-     * a full run stays within minutes, and one of {@link #wholeChunks()} moves whole chunks.
+     * mechanism of small messages (under 4 KiB) moves 1/{@link #SMALL_SHARE} of them in whole messages
+     * (at least two), so that a full run stays within minutes, and one of {@link #wholeChunks()}
+     * moves whole chunks.
      */
     final long bytes(long requested) {
         int chunk = chunk();
         if (wholeChunks()) {
             return Math.max(chunk, requested / chunk * chunk);
         }
-        return chunk >= 4096 ? requested : Math.max(chunk, requested / (64 << 10) * chunk);
+        return chunk >= 4096 ? requested : Math.max(2L * chunk, requested / SMALL_SHARE / chunk * chunk);
     }
+
 
     /**
      * Whether a throughput run must move whole {@link #chunk()}s: a channel of fixed-size records

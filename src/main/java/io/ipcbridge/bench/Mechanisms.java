@@ -24,13 +24,13 @@ final class Mechanisms {
                     + " records each way; 64 KiB records", Ring.WaitStrategy.BLOCK, true, true, 64 << 10),
             new RingMechanism("ring-spin", "the ring with spinning waits: 8-byte records each way",
                     Ring.WaitStrategy.SPIN, true, false, 64 << 10),
-            new RingMechanism("ring-64b", "the ring, futex waits: 64-byte records, the per-message cost (1/1024 of the"
-                    + " bytes: as many records as 64 KiB ones)",
+            new RingMechanism("ring-64b", "the ring, futex waits: 64-byte records, the per-message cost (1/16 of the"
+                    + " bytes: 1,048,576 records of a 1 GiB run)",
                     Ring.WaitStrategy.BLOCK, false, true, 64),
             new ConnMechanism("conn", "multiprocessing.connection framing over socketpair(AF_UNIX, SOCK_STREAM);"
                     + " python: multiprocessing.Pipe", true, 64 << 10),
             new ConnMechanism("conn-64b", "conn with 64-byte messages (throughput only): the message rate,"
-                    + " MB/s / 64 = messages/s (1/1024 of the bytes: as many messages as 64 KiB ones)", false, 64));
+                    + " MB/s / 64 = messages/s (1/16 of the bytes: 1,048,576 messages of a 1 GiB run)", false, 64));
 
     private Mechanisms() {
     }

@@ -51,7 +51,8 @@ final class BenchReport {
     static void tables(List<Result> results, Bench.Options o, PrintWriter out) {
         out.printf(Locale.ROOT, "# %s%n", Bench.machine());
         out.printf(Locale.ROOT, "# latency: %d-byte round trips, %d timed after %d untimed; throughput: %d bytes one way"
-                + " (64 KiB sends, 8 KiB messages for mq); median of %d repeat(s), pairs interleaved%n",
+                + " (64 KiB sends, 8 KiB messages for mq; 1/16 of the bytes in 64-byte messages for ring-64b and"
+                + " conn-64b); median of %d repeat(s), pairs interleaved%n",
                 Bench.PING_SIZE, o.pings(), o.warmup(), o.bytes(), o.repeat());
         out.printf(Locale.ROOT, "# placement: %s%n", o.spread() ? "by the scheduler (--spread)"
                 : "the two sides of a latency run on one CPU, but for spinning mechanisms; throughput by the scheduler");
