@@ -47,13 +47,17 @@
  *       smallest).
  *   bench_peer source OUT BYTES CHUNK
  *       Sends BYTES bytes in CHUNK-byte sends (the last one shorter) from one
- *       buffer filled once with pattern(1), then closes OUT.
+ *       buffer filled once with pattern(1), CHUNK + 8 SEND_STARTS bytes: send
+ *       k starts at byte 8 (k mod SEND_STARTS), so that one message differs
+ *       from the next.  Then closes OUT.
  *   bench_peer sink IN BYTES CHUNK
  *       Receives until BYTES bytes have arrived; prints "<bytes> <ns>", ns
  *       from the return of the first receive to that of the last, bytes
  *       those that arrived in that time (all but the first receive's: they
- *       were in before the clock started).  An early end, or more than
- *       BYTES (the last receive went past it), exits 1 with a message.
+ *       were in before the clock started).  An early end, more than BYTES
+ *       (the last receive went past it), or a byte at a multiple of
+ *       SAMPLE_STRIDE of the data that differs from what source sends there,
+ *       exits 1 with a message.
  *
  * Every mode gives up after ALARM_S seconds (SIGALRM), so a peer whose other
  * side died never hangs a benchmark.  Exit codes: 0 pass, 1 a check failed
@@ -74,6 +78,11 @@
 #define ALARM_S 300
 #define SPIN_YIELD_AFTER 4096
 #define CONN_SPLIT 16384
+/* the sources' send k starts at byte 8 (k mod SEND_STARTS) of their pattern buffer */
+#define SEND_STARTS 512
+/* a sink checks one byte in SAMPLE_STRIDE, a few additions each (a prime: the byte checked moves
+ * through every offset of a message) */
+#define SAMPLE_STRIDE 4099
 
 static const char usage_text[] =
     "usage: bench_peer echo IN OUT SIZE TOTAL\n"
@@ -431,18 +440,26 @@ static int mode_ping(const char *out_spec, const char *in_spec, uint64_t size, u
     return PEER_PASS;
 }
 
-static int mode_source(const char *out_spec, uint64_t bytes, uint64_t chunk)
+/* The buffer the CHUNK-byte sends of source are taken from: pattern(1), 8 SEND_STARTS bytes longer. */
+static unsigned char *source_pattern(uint64_t chunk)
 {
-    endpoint out = ep_open(out_spec, 0);
-    unsigned char *buf = malloc((size_t)chunk);
+    unsigned char *buf = malloc((size_t)chunk + 8 * SEND_STARTS);
     peer_pattern p;
 
     CHECK(buf != NULL);
     pattern_init(&p, 1);
-    pattern_fill(&p, buf, (size_t)chunk);
-    for (uint64_t left = bytes; left > 0;) {
+    pattern_fill(&p, buf, (size_t)chunk + 8 * SEND_STARTS);
+    return buf;
+}
+
+static int mode_source(const char *out_spec, uint64_t bytes, uint64_t chunk)
+{
+    endpoint out = ep_open(out_spec, 0);
+    unsigned char *buf = source_pattern(chunk);
+
+    for (uint64_t left = bytes, k = 0; left > 0; k++) {
         size_t n = left < chunk ? (size_t)left : (size_t)chunk;
-        ep_send(&out, buf, n);
+        ep_send(&out, buf + k % SEND_STARTS * 8, n);
         left -= n;
     }
     ep_close(&out);
@@ -455,7 +472,10 @@ static int mode_sink(const char *in_spec, uint64_t bytes, uint64_t chunk)
     endpoint in = ep_open(in_spec, 1);
     size_t cap;
     unsigned char *buf = buffer(&in, (size_t)chunk, &cap);
+    unsigned char *pattern = source_pattern(chunk);
     uint64_t got = 0, first = 0, t0 = 0, t1 = 0;
+    /* the next byte checked, byte j of send k; the step to the next without a division per sample */
+    uint64_t sample = 0, k = 0, j = 0, q = SAMPLE_STRIDE / chunk, r = SAMPLE_STRIDE % chunk;
 
     while (got < bytes) {
         size_t n = ep_recv(&in, buf, cap);
@@ -467,6 +487,18 @@ static int mode_sink(const char *in_spec, uint64_t bytes, uint64_t chunk)
             t0 = t1;
             first = n;
         }
+        for (; sample < got + n; sample += SAMPLE_STRIDE) {
+            unsigned char want = pattern[k % SEND_STARTS * 8 + j];
+            if (buf[sample - got] != want)
+                peer_die(PEER_FAIL, "%s: byte %llu of the data is 0x%02x, expected 0x%02x", in_spec,
+                         (unsigned long long)sample, buf[sample - got], want);
+            k += q;
+            j += r;
+            if (j >= chunk) {
+                j -= chunk;
+                k++;
+            }
+        }
         got += n;
     }
     if (got != bytes)
@@ -475,6 +507,7 @@ static int mode_sink(const char *in_spec, uint64_t bytes, uint64_t chunk)
     printf("%llu %llu\n", (unsigned long long)(got - first), (unsigned long long)(t1 - t0));
     ep_close(&in);
     free(buf);
+    free(pattern);
     return PEER_PASS;
 }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
@@ -11,6 +12,19 @@ import java.util.function.LongSupplier;
  * source and sink for throughput. Buffers are direct, allocated once per run.
  */
 final class Loops {
+    /**
+     * Send k of a throughput run starts at byte 8 (k mod STARTS) of its pattern buffer, so that one
+     * message differs from the next: a message lost, repeated, or left over from an earlier receive
+     * shows where a sink checks. A power of two.
+     */
+    static final int STARTS = 512;
+    /**
+     * A sink checks the byte at each multiple of this offset of the data, one in about 4 KiB: a few
+     * additions and a compare each, far below the cost of receiving 4 KiB. A prime, so that the byte
+     * checked moves through every offset of a message.
+     */
+    static final int SAMPLE_STRIDE = 4099;
+
     private Loops() {
     }
 
@@ -64,23 +78,40 @@ final class Loops {
         }
     }
 
-    /** Sends {@code bytes} bytes in {@code chunk}-byte sends (the last shorter) of one pattern-filled buffer, then closes the end. */
+    /**
+     * Sends {@code bytes} bytes in {@code chunk}-byte sends (the last shorter), each a {@link #message}
+     * of one pattern-filled buffer, then closes the end.
+     */
     static void source(End end, long bytes, int chunk) throws IOException {
         try (end) {
-            ByteBuffer buf = pattern(chunk);
+            ByteBuffer pattern = sourcePattern(chunk);
+            long k = 0;
             for (long left = bytes; left > 0; left -= chunk) {
-                end.send(buf.clear().limit((int) Math.min(left, chunk)));
+                end.send(message(pattern, k++, (int) Math.min(left, chunk)));
             }
         }
     }
 
+    /** The buffer a throughput run's {@code chunk}-byte sends are taken from: pattern(1), 8 STARTS bytes longer. */
+    static ByteBuffer sourcePattern(int chunk) {
+        return pattern(chunk + 8 * STARTS);
+    }
+
+    /** Send {@code k} of a run, {@code n} bytes: those of {@code pattern} from byte 8 (k mod {@link #STARTS}). */
+    static ByteBuffer message(ByteBuffer pattern, long k, int n) {
+        int start = (int) (k % STARTS) * 8;
+        return pattern.clear().limit(start + n).position(start);
+    }
+
     /**
-     * Receives until {@code bytes} bytes have arrived, {@code chunk} at a time.
+     * Receives until {@code bytes} bytes have arrived, {@code chunk} at a time, checking the bytes at
+     * the multiples of {@link #SAMPLE_STRIDE} against what {@link #source} sends there.
      *
      * @return bytes per second: those that arrived after the first receive returned, over the
      *     nanoseconds from the return of the first receive to that of the last (the first receive's
      *     bytes were in before the clock started)
-     * @throws IOException if the data ended early, or came in one receive (nothing was timed)
+     * @throws IOException if the data ended early, differed from what was sent at a byte checked, or
+     *     came in one receive (nothing was timed)
      */
     static double sink(End end, long bytes, int chunk) throws IOException {
         return sink(end, bytes, chunk, System::nanoTime);
@@ -89,10 +120,16 @@ final class Loops {
     /** {@link #sink(End, long, int)} on {@code clock}. */
     static double sink(End end, long bytes, int chunk, LongSupplier clock) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(chunk, 64 << 10));
+        ByteBuffer pattern = sourcePattern(chunk);
         long got = 0;
         long first = 0;
         long t0 = 0;
         long t1 = 0;
+        long sample = 0; // the next byte checked, byte j of send k
+        long k = 0;
+        int j = 0;
+        int q = SAMPLE_STRIDE / chunk; // the step from one to the next, without a division per sample
+        int r = SAMPLE_STRIDE % chunk;
         while (got < bytes) {
             int n = end.receive(buf.clear());
             t1 = clock.getAsLong();
@@ -102,6 +139,20 @@ final class Loops {
             if (got == 0) {
                 t0 = t1;
                 first = n;
+            }
+            for (; sample < got + n; sample += SAMPLE_STRIDE) {
+                byte want = pattern.get((int) (k & (STARTS - 1)) * 8 + j);
+                byte found = buf.get((int) (sample - got));
+                if (found != want) {
+                    throw new IOException(String.format(Locale.ROOT, "byte %d of the data is 0x%02x, expected 0x%02x",
+                            sample, found & 0xff, want & 0xff));
+                }
+                k += q;
+                j += r;
+                if (j >= chunk) {
+                    j -= chunk;
+                    k++;
+                }
             }
             got += n;
         }

@@ -3,15 +3,34 @@
 #   echo conn:FD conn:FD SIZE TOTAL      TOTAL times: recv_bytes, send_bytes it back
 #   sink conn:FD BYTES CHUNK             recv_bytes until BYTES arrived; prints "<bytes> <ns>": ns from the
 #                                        first receive to the last, bytes those that arrived in that time;
-#                                        an early end or more than BYTES exits 1 with a message
+#                                        an early end, more than BYTES, or a byte at a multiple of
+#                                        SAMPLE_STRIDE that differs from what source sends there exits 1
+#                                        with a message
 #   pp-latency SIZE WARMUP COUNT         multiprocessing.Pipe between this process and a forked echo;
 #                                        prints "<median ns> <p99 ns> <mean ns>" of COUNT timed round trips
 #   pp-throughput BYTES CHUNK            this process sends BYTES in CHUNK-byte messages to a forked sink,
 #                                        which prints "<bytes> <ns>"
+# As bench_peer's source, message k is CHUNK bytes of pattern(1) from byte 8 (k mod SEND_STARTS).
 import multiprocessing as mp
 import sys
 import time
 from multiprocessing.connection import Connection
+
+SEND_STARTS = 512
+# one byte checked in about 100 KB (bench_peer and the Java sink check one in 4099): a check costs the
+# interpreter some 200 ns, a tenth of what receiving 4 KiB takes it, so one per 4 KiB would cost a tenth
+SAMPLE_STRIDE = 100003
+
+
+def source_pattern(chunk):
+    """pattern(1) of native-tests/include/peer.h (xorshift64, little-endian words), CHUNK + 8 SEND_STARTS bytes."""
+    words, s, mask = [], 1, (1 << 64) - 1
+    for _ in range((chunk + 7) // 8 + SEND_STARTS):
+        s ^= (s << 13) & mask
+        s ^= s >> 7
+        s ^= (s << 17) & mask
+        words.append(s.to_bytes(8, "little"))
+    return b"".join(words)
 
 
 def conn(spec):
@@ -25,8 +44,9 @@ def echo(c, total):
         c.send_bytes(c.recv_bytes())
 
 
-def sink(c, nbytes):
-    got, first, t0, t1 = 0, 0, 0, 0
+def sink(c, nbytes, chunk):
+    pattern = source_pattern(chunk)
+    got, first, t0, t1, sample = 0, 0, 0, 0, 0
     while got < nbytes:
         try:
             m = c.recv_bytes()
@@ -36,6 +56,11 @@ def sink(c, nbytes):
         if got == 0:
             t0, first = t1, len(m)
         got += len(m)
+        while sample < got:
+            want, found = pattern[sample // chunk % SEND_STARTS * 8 + sample % chunk], m[sample - got + len(m)]
+            if found != want:
+                sys.exit("bench_peer.py: sink: byte %d of the data is 0x%02x, expected 0x%02x" % (sample, found, want))
+            sample += SAMPLE_STRIDE
     if got != nbytes:
         sys.exit("bench_peer.py: sink: received %d bytes, expected %d" % (got, nbytes))
     print(got - first, t1 - t0, flush=True)
@@ -61,12 +86,12 @@ def ping(c, size, warmup, count):
 
 
 def source(c, nbytes, chunk):
-    buf = bytes(chunk)
-    left = nbytes
-    while left > 0:
-        n = min(left, chunk)
-        c.send_bytes(buf if n == chunk else buf[:n])
-        left -= n
+    pattern = source_pattern(chunk)
+    whole, rest = divmod(nbytes, chunk)
+    for k in range(whole):
+        c.send_bytes(pattern, k % SEND_STARTS * 8, chunk)
+    if rest:
+        c.send_bytes(pattern, whole % SEND_STARTS * 8, rest)
 
 
 def forked(target, args, parent):
@@ -87,13 +112,13 @@ def main(argv):
         c = conn(argv[1])
         echo(c, int(argv[4]))
     elif mode == "sink":
-        sink(conn(argv[1]), int(argv[2]))
+        sink(conn(argv[1]), int(argv[2]), int(argv[3]))
     elif mode == "pp-latency":
         size, warmup, count = int(argv[1]), int(argv[2]), int(argv[3])
         forked(echo, (warmup + count,), lambda a: ping(a, size, warmup, count))
     elif mode == "pp-throughput":
         nbytes, chunk = int(argv[1]), int(argv[2])
-        forked(sink, (nbytes,), lambda a: source(a, nbytes, chunk))
+        forked(sink, (nbytes, chunk), lambda a: source(a, nbytes, chunk))
     else:
         sys.exit("bench_peer.py: unknown mode " + mode)
 

@@ -13,7 +13,6 @@ import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Peers;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -35,11 +34,26 @@ class SinkCountTest {
         C, PYTHON
     }
 
-    private record Outcome(boolean success, String out, String err) {
+    /** How a sink process ended: its exit, its stdout and its stderr. */
+    record Outcome(boolean success, String out, String err) {
     }
 
-    /** Runs {@code sink} for {@code bytes} and sends it {@code messages} of 64 KiB, then the end of the data. */
+    /** What a test sends a sink, on an end whose close ends the data. */
+    @FunctionalInterface
+    interface Sending {
+        void send(End end) throws IOException;
+    }
+
+    /** Runs {@code sink} for {@code bytes} and sends it {@code messages} of 64 KiB as a source does. */
     private static Outcome run(Sink sink, long bytes, int messages) throws Exception {
+        return run(sink, bytes, end -> Loops.source(end, (long) messages * K64, K64));
+    }
+
+    /**
+     * Runs {@code sink} for {@code bytes} of 64 KiB sends and gives {@code sending} the end that
+     * sends to it (a failure to send is the sink having stopped: its outcome says why).
+     */
+    static Outcome run(Sink sink, long bytes, Sending sending) throws Exception {
         return assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
             try (Socket.Pair p = Socket.pair(sink == Sink.C ? Socket.Type.SEQPACKET : Socket.Type.STREAM);
                     Pipe out = Pipe.open(); Pipe err = Pipe.open()) {
@@ -53,14 +67,17 @@ class SinkCountTest {
                     err.sink().close();
                     p.second().close();
                     Connection c = sink == Sink.PYTHON ? Connection.over(p.first()) : null;
-                    for (int i = 0; i < messages; i++) {
-                        if (c != null) {
-                            c.sendBytes(new byte[K64]);
-                        } else {
-                            p.first().write(ByteBuffer.allocateDirect(K64));
-                        }
+                    End end = c == null ? End.of(p.first()::write, null, p.first()) : End.of(b -> {
+                        int n = b.remaining();
+                        c.sendBytes(b);
+                        b.position(b.limit());
+                        return n;
+                    }, null, p.first());
+                    try (end) {
+                        sending.send(end);
+                    } catch (IOException e) {
+                        // the sink stopped reading
                     }
-                    p.first().close();
                     String o = readAll(out.source().inputStream());
                     String e = readAll(err.source().inputStream());
                     return new Outcome(child.waitFor().success(), o, e);
@@ -95,13 +112,15 @@ class SinkCountTest {
         assertEquals(Integer.toString(K64), r.out().trim().split(" ")[0], "the bytes after the first receive");
     }
 
-    private static String python() throws IOException {
+    /** The text of bench_peer.py, for {@code python3 -c}. */
+    static String python() throws IOException {
         try (InputStream in = Bench.class.getResourceAsStream("bench_peer.py")) {
             return new String(Objects.requireNonNull(in).readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 
-    private static String readAll(InputStream in) throws IOException {
+    /** All of {@code in}, as ASCII; closes it. */
+    static String readAll(InputStream in) throws IOException {
         try (in) {
             return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
         }

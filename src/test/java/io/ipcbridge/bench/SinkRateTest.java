@@ -35,9 +35,9 @@ class SinkRateTest {
     void theCSinkCountsOnlyTheBytesItTimed() throws Exception {
         String peer = Peers.path("bench_peer");
         try (Socket.Pair p = Socket.pair(Socket.Type.SEQPACKET); Pipe out = Pipe.open()) {
-            ByteBuffer m = ByteBuffer.allocateDirect(K64);
-            p.first().write(m.clear());
-            p.first().write(m.clear());
+            ByteBuffer pattern = Loops.sourcePattern(K64);
+            p.first().write(Loops.message(pattern, 0, K64));
+            p.first().write(Loops.message(pattern, 1, K64));
             try (ChildProcess sink = Command.of(peer, "sink", "3", Integer.toString(2 * K64), Integer.toString(K64))
                     .fd(3, p.second()).stdout(out.sink()).start()) {
                 out.sink().close();
@@ -59,13 +59,13 @@ class SinkRateTest {
         }
         try (Socket.Pair p = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open()) {
             Connection c = Connection.over(p.first());
-            byte[] m = new byte[K64];
+            ByteBuffer pattern = Loops.sourcePattern(K64);
             try (ChildProcess sink = Command.of(List.of("python3", "-c", python, "sink", "conn:3",
                     Integer.toString(2 * K64), Integer.toString(K64))).fd(3, p.second()).stdout(out.sink()).start()) {
                 out.sink().close();
                 p.second().close();
-                c.sendBytes(m);
-                c.sendBytes(m);
+                c.sendBytes(Loops.message(pattern, 0, K64));
+                c.sendBytes(Loops.message(pattern, 1, K64));
                 String line = readAll(out.source().inputStream());
                 assertTrue(sink.waitFor().success(), line);
                 assertEquals(Integer.toString(K64), line.trim().split(" ")[0], "the bytes after the first receive: "
@@ -85,15 +85,18 @@ class SinkRateTest {
         assertTrue(one.getMessage().contains("one receive"), one.getMessage());
     }
 
+    /** An end whose receives return messages of {@code sizes}, each the next one a 64 KiB source sends. */
     private static End chunks(int... sizes) {
         Deque<Integer> left = new ArrayDeque<>();
         for (int s : sizes) {
             left.add(s);
         }
+        ByteBuffer pattern = Loops.sourcePattern(K64);
+        long[] k = {0};
         return End.of(b -> 0, b -> {
             int n = left.isEmpty() ? -1 : left.poll();
             if (n > 0) {
-                b.position(b.position() + n);
+                b.put(Loops.message(pattern, k[0]++, n));
             }
             return n;
         });
