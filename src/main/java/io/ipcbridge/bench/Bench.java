@@ -264,29 +264,91 @@ public final class Bench {
                 return latency ? result : parse(false, p);
             }
         }
-        // two Java threads: the passive one on a worker
-        FutureTask<Double> worker = new FutureTask<>(() -> {
-            try (End end = link.end(Link.Role.PASSIVE)) {
-                if (latency) {
-                    Loops.echo(end, PING_SIZE, (long) warmup + pings);
-                    return 0.0;
-                }
-                return Loops.sink(end, bytes, chunk);
+        return twoThreads(link, "bench-" + job.mechanism().id(), latency, bytes, chunk, pings, warmup);
+    }
+
+    /**
+     * A run of two Java threads on {@code link}, the passive side on a worker named {@code name}. A
+     * side that fails closes both ends, so that a call the other side is blocked in (a send to a full
+     * queue, a receive from an empty one) ends instead of waiting for ever; the run then fails with
+     * the first failure.
+     */
+    static double[] twoThreads(Link link, String name, boolean latency, long bytes, int chunk, int pings, int warmup)
+            throws IOException, InterruptedException {
+        Sides sides = new Sides(link);
+        FutureTask<Double> worker = new FutureTask<>(() -> sides.run(Link.Role.PASSIVE, end -> {
+            if (latency) {
+                Loops.echo(end, PING_SIZE, (long) warmup + pings);
+                return 0.0;
             }
-        });
-        Thread thread = new Thread(worker, "bench-" + job.mechanism().id());
+            return Loops.sink(end, bytes, chunk);
+        }));
+        Thread thread = new Thread(worker, name);
         thread.setDaemon(true); // never keeps the JVM alive after a failure on this side
         thread.start();
-        double[] result = null;
-        try (End end = link.end(Link.Role.ACTIVE)) {
+        double[] result = sides.run(Link.Role.ACTIVE, end -> {
             if (latency) {
-                result = Loops.ping(end, PING_SIZE, warmup, pings);
-            } else {
-                Loops.source(end, bytes, chunk);
+                return Loops.ping(end, PING_SIZE, warmup, pings);
             }
-        }
+            Loops.source(end, bytes, chunk);
+            return null;
+        });
         double rate = await(worker);
         return latency ? result : new double[] {rate};
+    }
+
+    /** The two sides of {@link #twoThreads}: the ends open, and the first failure. */
+    private static final class Sides {
+        private final Link link;
+        private final List<End> ends = new ArrayList<>();
+        private Exception failure;
+
+        Sides(Link link) {
+            this.link = link;
+        }
+
+        /** What one side does with its end. */
+        interface Work<T> {
+            T on(End end) throws IOException;
+        }
+
+        /**
+         * Opens the end of {@code role} and does {@code work} on it, then closes it; if either side has
+         * failed or fails meanwhile, closes the other's end and throws the first failure.
+         */
+        <T> T run(Link.Role role, Work<T> work) throws IOException {
+            try (End end = add(link.end(role))) {
+                return work.on(end);
+            } catch (IOException | RuntimeException e) {
+                Exception first = fail(e);
+                if (first instanceof IOException io) {
+                    throw io;
+                }
+                throw (RuntimeException) first;
+            }
+        }
+
+        /** {@code end}, closed at once if a side has failed already. */
+        private synchronized End add(End end) throws IOException {
+            ends.add(end);
+            if (failure != null) {
+                end.close();
+            }
+            return end;
+        }
+
+        /** Records {@code e} unless a failure came first, closes every end; returns the first failure. */
+        private synchronized Exception fail(Exception e) {
+            if (failure == null) {
+                failure = e;
+                try {
+                    Links.closeAll(ends.toArray(AutoCloseable[]::new));
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+            }
+            return failure;
+        }
     }
 
     private static <T> T await(FutureTask<T> task) throws IOException, InterruptedException {
