@@ -98,6 +98,11 @@ public record Result(String mechanism, Workload workload, Pair pair, List<double
         return workload == Workload.LATENCY ? "us" : "MB/s";
     }
 
+    /** The unit of each figure of a sample, in order: {@code ns} three times, or {@code bytes/s}. */
+    public List<String> sampleUnits() {
+        return workload == Workload.LATENCY ? List.of("ns", "ns", "ns") : List.of("bytes/s");
+    }
+
     private double median(int i) {
         double[] c = column(i);
         return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;

@@ -198,7 +198,10 @@ final class BenchReport {
         return String.format(Locale.ROOT, pattern, v);
     }
 
-    /** One JSON object: machine, settings, and one object per result with its samples. */
+    /**
+     * One JSON object: machine, settings, and one object per result with its samples (one per repeat:
+     * {median, p99, mean} ns or {bytes/s}, as its {@code sample-units} say).
+     */
     static String json(List<Result> results, Bench.Options o) {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("ping-size", Bench.PING_SIZE);
@@ -211,6 +214,7 @@ final class BenchReport {
         for (Result r : results) {
             Map<String, Object> row = fields(results, r);
             row.put("samples", r.samples().stream().map(s -> Arrays.stream(s).boxed().toList()).toList());
+            row.put("sample-units", r.sampleUnits());
             rows.add(row);
         }
         Map<String, Object> top = new LinkedHashMap<>();

@@ -67,9 +67,11 @@ class BenchCommandTest {
         assertEquals(RESULTS, r.err().lines().filter(l -> l.matches("\\[\\d+/" + RESULTS + "] .*")).count(),
                 () -> "one progress line per run: " + r.err());
 
-        // JSON: parsed by Python's json module, one result each with its sample
+        // JSON: parsed by Python's json module, one result each with its sample and a unit per figure of it
         String check = "import json, sys; d = json.load(open(sys.argv[1])); r = d['results'];"
-                + "assert all(len(x['samples']) == 1 for x in r); print(len(r), d['settings']['repeat'])";
+                + "assert all(len(x['samples']) == 1 for x in r);"
+                + "assert all(len(x['sample-units']) == len(x['samples'][0]) for x in r);"
+                + "print(len(r), d['settings']['repeat'])";
         Process p = new ProcessBuilder("python3", "-c", check, json.toString()).redirectErrorStream(true).start();
         String parsed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         assertEquals(0, p.waitFor(), parsed);

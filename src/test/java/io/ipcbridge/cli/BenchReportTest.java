@@ -3,10 +3,13 @@ package io.ipcbridge.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.bench.Bench;
 import io.ipcbridge.bench.Pair;
 import io.ipcbridge.bench.Result;
 import io.ipcbridge.bench.Workload;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -81,5 +84,21 @@ class BenchReportTest {
         Result ccT = new Result("mq", Workload.THROUGHPUT, Pair.C_C, s2);
         assertEquals("target: mq             throughput java-c >= 0.90x c-c:       MET     (0.90x; repeat by repeat"
                 + " 0.90x, 95% CI 0.90-0.90, spans the target)", BenchReport.target(javaT, ccT, 0.90));
+    }
+
+    /**
+     * The JSON's samples are in ns (latency) and bytes/s (throughput) while its {@code unit} is us or
+     * MB/s, the unit of median, min and max: each result says its samples' units.
+     */
+    @Test
+    void theJsonSaysTheUnitsOfTheSamples() {
+        Result ping = latency(Pair.C_C, 5_000);
+        Result bytes = new Result("pipe", Workload.THROUGHPUT, Pair.C_C, List.of(new double[] {2e9}));
+        String json = BenchReport.json(List.of(ping, bytes), Bench.Options.quick(List.of(), Path.of(".")));
+        assertTrue(json.contains("\"unit\":\"us\",\"median\":5.0,"), json);
+        assertTrue(json.contains("\"samples\":[[5000.0,10000.0,5000.0]],\"sample-units\":[\"ns\",\"ns\",\"ns\"]"),
+                json);
+        assertTrue(json.contains("\"unit\":\"MB/s\",\"median\":2000.0,"), json);
+        assertTrue(json.contains("\"samples\":[[2.0E9]],\"sample-units\":[\"bytes/s\"]"), json);
     }
 }
