@@ -44,6 +44,9 @@ public final class Main {
     public static CommandLine commandLine() {
         ExitCodes exitCodes = new ExitCodes();
         CommandLine cmd = new CommandLine(Main.class);
+        // An argument is taken as given (CLI.md: each MESSAGE is one message): picocli would replace
+        // "@FILE" by the words of FILE when it exists.
+        cmd.setExpandAtFiles(false);
         cmd.setExitCodeExceptionMapper(exitCodes);
         cmd.setExecutionExceptionHandler(exitCodes);
         cmd.setParameterExceptionHandler(exitCodes);

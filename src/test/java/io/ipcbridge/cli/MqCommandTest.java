@@ -224,6 +224,21 @@ class MqCommandTest {
     }
 
     @Test
+    void aMessageStartingWithAnAtSignIsSentAsGivenNotReplacedByAFile(@TempDir Path dir) throws IOException {
+        // CLI-03 / CLI.md "each MESSAGE argument is one message": "@FILE" is not read as an argument file
+        // (picocli's @-files), which would send what FILE holds, split at its blanks, as several messages.
+        String q = created.name();
+        Path file = Files.writeString(dir.resolve("args"), "two words\n");
+        assertEquals(0, Cli.run("mq", "create", q).status());
+        Cli.Result r = Cli.run("mq", "send", q, "@" + file);
+        assertEquals(0, r.status(), r::toString);
+        try (MessageQueue mq = MessageQueue.open(q, MessageQueue.Access.READ)) {
+            assertEquals(1, mq.attributes().currentMessages(), "one argument, one message");
+            assertEquals("@" + file, new String(mq.tryReceive().orElseThrow().data(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
     void aMessageLongerThanTheQueueTakesIsExitOneAndNothingIsSent() throws IOException {
         // MQ-07 / CLI-03: msgsize + 1 -> exit 1, and none of the messages went in.
         String q = created.name();
