@@ -4,7 +4,6 @@ import java.util.concurrent.locks.LockSupport;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.HelpCommand;
 
 /**
  * The {@code ipcbridge} command line; its interface (names, exit statuses, output formats) is the

@@ -49,6 +49,22 @@ class MainTest {
     }
 
     @Test
+    void helpOfANestedCommandIsThatCommandsAndAnUnknownOneIsAUsageError() {
+        // CLI.md `ipcbridge help COMMAND`: `help mq send` is the help of mq send, not of mq; a name
+        // that is no command there is exit 2, not someone else's help.
+        Cli.Result nested = Cli.run("help", "mq", "send");
+        assertEquals(0, nested.status(), nested::toString);
+        assertEquals(Cli.run("mq", "send", "--help").out(), nested.out());
+        for (String[] args : new String[][] {{"help", "mq", "bogus"}, {"mq", "help", "send", "bogus"}}) {
+            Cli.Result r = Cli.run(args);
+            assertEquals(2, r.status(), r::toString);
+            assertEquals("", r.out(), r::toString);
+            assertEquals(1, r.err().lines().count(), r::toString);
+            assertTrue(r.err().startsWith("ipcbridge: ") && r.err().contains("'bogus'"), r::toString);
+        }
+    }
+
+    @Test
     void completionScriptGoesToStdout() {
         Cli.Result r = Cli.run("generate-completion");
         assertEquals(0, r.status(), r::toString);
