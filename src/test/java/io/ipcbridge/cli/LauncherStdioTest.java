@@ -134,6 +134,24 @@ class LauncherStdioTest {
         });
     }
 
+    @Test
+    void aCommandThatNeedsNoCPeerWritesOnlyItsOwnLineWhenThePeersCannotBeBuilt() {
+        // CLI.md "an error is always one line starting ipcbridge: ": where the C peers cannot be built
+        // (no make or cc on a host that only runs the jar), every command had make's complaint and a
+        // note on stderr before its own line; only demo and bench use the peers.
+        assertTimeoutPreemptively(BOUND, () -> {
+            launcher();
+            Files.writeString(dir.resolve("root/native-tests/Makefile"), "all:\n\t@echo 'cc: not found' >&2; exit 1\n");
+            String q = queues.name();
+            Cli.Result r = run("", "mq", "info", q);
+            assertEquals(1, r.status(), r::toString);
+            assertEquals("ipcbridge: mq_open(" + q + "): ENOENT (No such file or directory)\n", r.err(), "one line");
+            r = run("", "--version");
+            assertEquals(0, r.status(), r::toString);
+            assertEquals("", r.err());
+        });
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"LC_ALL=C", "LANG=C", "LC_CTYPE=POSIX", "LANG="})
     void aNonAsciiPathReachesJavaIntactWhateverTheLocale(String locale) {
