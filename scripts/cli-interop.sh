@@ -16,7 +16,16 @@
 # Output: one line per check on stdout ("ok - ..." or "FAIL - ..." with what differed), then
 # "N passed, M failed". Exit status 0 when every check passed, 1 otherwise, 2 when it cannot run.
 # Every object it creates is named /ipcb-clish-PID-* and removed on exit.
+#
+# usage: scripts/cli-interop.sh    (no arguments; -h or --help prints this)
 set -euo pipefail
+# -h, --help: the comment above, without its marks
+help() { sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "${BASH_SOURCE[0]}"; }
+case "${1:-}" in
+    "") ;;
+    -h|--help) help; exit 0 ;;
+    *) echo "cli-interop: takes no arguments, not $1" >&2; echo "usage: scripts/cli-interop.sh" >&2; exit 2 ;;
+esac
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 peers="${NATIVE_DIR:-$root/native-tests/build}"

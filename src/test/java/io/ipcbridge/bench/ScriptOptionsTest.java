@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The options of the benchmark scripts: a value that is not a number they take is a usage error
@@ -19,14 +22,24 @@ import org.junit.jupiter.api.Test;
  * comes before any work.
  */
 class ScriptOptionsTest {
-    private record Run(int status, String err) {
+    private record Run(int status, String out, String err) {
     }
 
     private static Run run(List<String> argv) throws Exception {
-        Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "ends: " + argv);
-        return new Run(p.exitValue(), err);
+        Path out = Files.createTempFile("script-out", ".txt");
+        try {
+            Process p = new ProcessBuilder(argv).redirectOutput(out.toFile()).start();
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+            if (!ended) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+            assertTrue(ended, "ends: " + argv);
+            return new Run(p.exitValue(), Files.readString(out), err);
+        } finally {
+            Files.delete(out);
+        }
     }
 
     private static Run java(Class<?> main, String... args) throws Exception {
@@ -86,5 +99,24 @@ class ScriptOptionsTest {
         Run r = run(List.of("bash", script, "--jar", "/nonexistent/ipcbridge.jar"));
         assertEquals(1, r.status(), r.err());
         assertEquals("bench-ring-threads: --jar /nonexistent/ipcbridge.jar: no such file\n", r.err());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"soak, --help", "bench-stream-read, --help", "bench-ring-threads, -h", "cli-interop.sh, --help"})
+    void eachScriptPrintsItsHelpOnStdoutAndRunsNothing(String script, String option) throws Exception {
+        // they said "unknown option --help" (exit 2), and cli-interop.sh ignored it and ran its checks
+        Run r = run(List.of("bash", Path.of("scripts", script).toAbsolutePath().toString(), option));
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().startsWith(script.replace(".sh", "") + " -- ") || r.out().startsWith("scripts/" + script + " -- "),
+                r.out());
+        assertTrue(r.out().contains("usage: scripts/" + script), r.out());
+        assertTrue(r.out().lines().noneMatch(l -> l.startsWith("#")), "the comment's text, without its marks: " + r.out());
+    }
+
+    @Test
+    void cliInteropTakesNoArguments() throws Exception {
+        assertUsageError(run(List.of("bash", Path.of("scripts", "cli-interop.sh").toAbsolutePath().toString(), "--all")),
+                "cli-interop");
     }
 }
