@@ -106,6 +106,12 @@ class ReadmeCliTourTest {
     }
 
     @Test
+    void theShellFormOfAnOwnedNameIsTheOneReapCommandTestChecks() throws Exception {
+        assertTrue(Files.readString(Path.of("README.md")).contains("\"/myapp." + ReapCommandTest.SHELL_OWNER + ".cache\""),
+                "the README's sh example names its objects as ReapCommandTest's shell does");
+    }
+
+    @Test
     void theSockExampleIsReliable() throws Exception {
         StringBuilder example = new StringBuilder();
         for (String line : tour("sock listen unix:/tmp/s.sock", "")) {
