@@ -106,7 +106,7 @@ class ReadmeExamplesTest {
 
     @Test
     void sharedMemoryAndASemaphoreInIt() throws Exception {
-        // README: "Shared memory and semaphores"
+        // README: "Shared memory and a semaphore in it"
         String name = Names.unique("counters");
         try (SharedMemory shm = SharedMemory.createExclusively(name, 4096)) {
             Semaphore ready = Semaphore.initialize(shm, 0, 0);          // a sem_t at offset 0, as C sees it
