@@ -2,6 +2,7 @@ package io.ipcbridge;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.conn.Connection;
 import io.ipcbridge.conn.Listener;
@@ -24,10 +25,15 @@ import io.ipcbridge.testing.Names;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +41,32 @@ import org.junit.jupiter.api.io.TempDir;
 class ReadmeExamplesTest {
     @TempDir
     Path dir;
+
+    @Test
+    void everyLineOfTheReadmesJavaExamplesIsHere() throws Exception {
+        // the tests below use their own names and paths, and the Listener example starts a Python
+        // Client between listen and accept: its two resources are two try statements here
+        Set<String> here = Files.readAllLines(Path.of("src/test/java/io/ipcbridge/ReadmeExamplesTest.java")).stream()
+                .map(ReadmeExamplesTest::blanksFolded).collect(Collectors.toSet());
+        Matcher block = Pattern.compile("```java\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(Path.of("README.md")));
+        int blocks = 0;
+        for (; block.find(); blocks++) {
+            for (String line : block.group(1).split("\n")) {
+                String code = blanksFolded(line).replaceAll("\"/(orders|counters|ticks)\"", "name")
+                        .replace("\"/myapp\"", "prefix").replace("Path.of(\"/tmp/app.sock\")", "path")
+                        .replace("\"key\".getBytes(UTF_8));", "\"key\".getBytes(UTF_8))) {")
+                        .replace("Connection c = listener.accept()) { // python3: Client('/tmp/app.sock', authkey=b'key')",
+                                "try (Connection c = listener.accept()) {");
+                assertTrue(code.isEmpty() || code.startsWith("//") || here.contains(code), "not in this test: " + line);
+            }
+        }
+        assertEquals(9, blocks, "the README's Java examples, one test each");
+    }
+
+    /** {@code line} without leading and trailing blanks, and every run of blanks one space. */
+    private static String blanksFolded(String line) {
+        return line.strip().replaceAll("\\s+", " ");
+    }
 
     @Test
     void aPipeOnFd3OfAChild() throws Exception {
