@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
                 + "for mq), for the pairs c-c, java-c, java-java, jdk-c, jdk-java, python-python and java-python "
                 + "where they apply, interleaved in each repeat; the tables give the median of the repeats and "
                 + "the ratio of each pair to c-c.",
-            "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (about 5 minutes"
+            "Full run: 1 GiB per throughput run, 100,000 timed round trips after 10,000, 5 repeats (5 to 8 minutes"
                 + " on 2 CPUs). --quick: 16 MiB, 2,000 after 500, 1 repeat (under a minute).",
             "Placement: the two sides of a latency run share one CPU, except for the spinning mechanisms (shm-spin, "
                 + "ring-spin), which get the CPUs the scheduler gives; --spread lets the scheduler place all. On a VM "
