@@ -37,7 +37,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
             int length = path.toString().getBytes(StandardCharsets.UTF_8).length;
             if (length == 0 || length > SUN_PATH_MAX || path.toString().indexOf('\0') >= 0) {
                 throw new IllegalArgumentException("an AF_UNIX path has 1 to " + SUN_PATH_MAX + " bytes and no NUL: "
-                        + length + " bytes in " + path);
+                        + (length == 0 ? "the path is empty" : length + " bytes in " + path));
             }
         }
 

@@ -86,6 +86,10 @@ class SockCommandTest {
             assertEquals("", r.out());
             assertFalse(Files.exists(Path.of(tooLong)), "nothing created");
         }
+        Cli.Result empty = Cli.run("sock", "connect", "unix:"); // said "... no NUL: 0 bytes in ", naming nothing
+        assertEquals(2, empty.status(), empty::toString);
+        assertEquals(List.of("ipcbridge: Invalid value for positional parameter at index 0 (ADDRESS): an AF_UNIX "
+                + "path has 1 to 107 bytes and no NUL: the path is empty"), empty.err().lines().toList());
         Cli.Result name = Cli.run("sock", "listen", "abstract:" + "n".repeat(108));
         assertEquals(2, name.status(), name::toString);
         assertTrue(name.err().startsWith("ipcbridge: Invalid value for positional parameter at index 0 (ADDRESS): an "
