@@ -74,7 +74,6 @@ abstract class Mechanism {
         return chunk >= 4096 ? requested : Math.max(2L * chunk, requested / SMALL_SHARE / chunk * chunk);
     }
 
-
     /**
      * Whether a throughput run must move whole {@link #chunk()}s: a channel of fixed-size records
      * that carry no length (the bounded buffer), whose receiver takes a whole record for a short
