@@ -9,12 +9,13 @@ import picocli.CommandLine.Help.ColorScheme;
 import picocli.CommandLine.IHelpCommandInitializable2;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * {@code help [COMMAND...]}: the usage help of the command that the names lead to from the parent
  * ({@code ipcbridge help mq send} is that of {@code mq send}), on stdout. picocli's own help command
- * looks at the first name only and ignores the others; here a name that is no command is a usage
- * error (exit 2).
+ * looks at the first name only and ignores the others; here a name that is no command, or an
+ * unknown option, is a usage error (exit 2).
  */
 @Command(name = "help", helpCommand = true, mixinStandardHelpOptions = true, version = Main.VERSION,
         description = "Shows the usage help of COMMAND, which may be a path: help mq send.")
@@ -36,6 +37,9 @@ final class HelpCommand implements IHelpCommandInitializable2, Runnable {
 
     @Override
     public void run() {
+        if (!self.getUnmatchedArguments().isEmpty()) { // picocli lets them pass once help is asked for
+            throw new UnmatchedArgumentException(self, self.getUnmatchedArguments());
+        }
         CommandLine target = self.getParent();
         for (String name : path) {
             CommandLine sub = target.getSubcommands().get(name);
