@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * The raw bytes of the program's arguments, so that a MESSAGE argument is sent byte for byte
@@ -128,10 +129,16 @@ final class Argv {
         return value.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** A PATH argument or option value as it was given ({@link #asGiven}), not as the JVM decoded it. */
+    /**
+     * A PATH argument or option value as it was given ({@link #asGiven}), not as the JVM decoded it;
+     * an empty one is a usage error.
+     */
     static final class GivenPath implements ITypeConverter<Path> {
         @Override
         public Path convert(String value) {
+            if (value.isEmpty()) { // Path.of("") is the current directory, which no PATH or FILE means
+                throw new TypeConversionException("an empty path names no file");
+            }
             return Path.of(asGiven(value));
         }
     }

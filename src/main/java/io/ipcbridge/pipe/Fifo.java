@@ -25,7 +25,8 @@ import java.util.Optional;
  *
  * <p>An open for reading waits for a writer and an open for writing waits for a reader, as
  * open(2) does; the timed variants end that wait at a deadline, and {@link Thread#interrupt()} ends
- * it with {@link java.nio.channels.ClosedByInterruptException}.
+ * it with {@link java.nio.channels.ClosedByInterruptException}. An empty path is refused with an
+ * {@link IllegalArgumentException} before any call.
  */
 public final class Fifo {
     /** The mode {@link #create(Path)} gives. */
@@ -51,7 +52,7 @@ public final class Fifo {
      * @throws java.nio.file.NoSuchFileException if the parent directory is missing (ENOENT)
      */
     public static void create(Path path, int mode) throws IOException {
-        String p = path.toString();
+        String p = checked(path);
         checkMode(mode);
         Syscalls.mkfifo(p, mode);
         int fd;
@@ -102,7 +103,7 @@ public final class Fifo {
             create(path, mode);
             return true;
         }, () -> {
-            Syscalls.close(checkedPathFd(path.toString()));
+            Syscalls.close(checkedPathFd(checked(path)));
             return false;
         });
     }
@@ -114,7 +115,7 @@ public final class Fifo {
      * @throws IpcSecurityException if the entry is not a FIFO
      */
     public static void delete(Path path) throws IOException {
-        String p = path.toString();
+        String p = checked(path);
         FileInfo info;
         try {
             info = Syscalls.lstat(p);
@@ -172,7 +173,7 @@ public final class Fifo {
     }
 
     private static Optional<Descriptor> open(Path path, int access, long deadline) throws IOException {
-        String p = path.toString();
+        String p = checked(path);
         int pathFd = checkedPathFd(p);
         try {
             String reopen = "/proc/self/fd/" + pathFd;
@@ -289,6 +290,18 @@ public final class Fifo {
             Syscalls.close(fd);
             throw e;
         }
+    }
+
+    /**
+     * {@code path} as the calls take it. An empty one ({@code Path.of("")}, the current directory to
+     * the JDK) is refused: the calls would fail with ENOENT naming nothing.
+     */
+    private static String checked(Path path) {
+        String p = path.toString();
+        if (p.isEmpty()) {
+            throw new IllegalArgumentException("an empty path names no FIFO");
+        }
+        return p;
     }
 
     private static void checkMode(int mode) {

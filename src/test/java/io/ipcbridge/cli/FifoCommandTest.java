@@ -50,6 +50,21 @@ class FifoCommandTest {
     }
 
     @Test
+    void anEmptyPathIsAUsageError() {
+        // was "mkfifo(): ENOENT", "open(): ENOENT", and for --authkey-file "" "read(): EISDIR": exit 1
+        // naming nothing; an empty PATH or FILE is a malformed value, told before any call
+        for (String[] args : new String[][] {{"fifo", "create", ""}, {"fifo", "read", ""}, {"fifo", "write", ""},
+            {"fifo", "rm", ""}, {"conn", "send", "unix:" + dir.resolve("s"), "--authkey-file", "", "m"},
+            {"bench", "--quick", "pipe", "--json", ""}}) {
+            Cli.Result r = Cli.run(args);
+            assertEquals(2, r.status(), r::toString);
+            assertTrue(r.err().startsWith("ipcbridge: Invalid value for ") && r.err().endsWith(
+                    ": an empty path names no file" + System.lineSeparator()), r::toString);
+            assertEquals("", r.out());
+        }
+    }
+
+    @Test
     void createInAMissingDirectoryIsENOENT() {
         Path fifo = dir.resolve("x/y/z");
         Cli.Result r = Cli.run("fifo", "create", fifo.toString());

@@ -25,6 +25,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -184,6 +185,20 @@ class FifoTest {
                     found = true;
                 }
             }
+        }
+    }
+
+    @Test
+    void anEmptyPathIsRefusedBeforeAnyCall() {
+        // Path.of("") is the current directory to the JDK, and "" to mkfifo/open/lstat: ENOENT naming
+        // nothing ("mkfifo(): ENOENT"); it is bad input, told as such before any call
+        Path empty = Path.of("");
+        for (org.junit.jupiter.api.function.Executable call : List.<org.junit.jupiter.api.function.Executable>of(
+                () -> Fifo.create(empty), () -> Fifo.createIfAbsent(empty, 0600), () -> Fifo.delete(empty),
+                () -> Fifo.openReader(empty, Duration.ZERO), () -> Fifo.openWriter(empty, Duration.ZERO),
+                () -> Fifo.openReadWrite(empty))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+            assertEquals("an empty path names no FIFO", e.getMessage());
         }
     }
 
