@@ -301,7 +301,7 @@ public final class Bench {
     private static final class Sides {
         private final Link link;
         private final List<End> ends = new ArrayList<>();
-        private Exception failure;
+        private Throwable failure;
 
         Sides(Link link) {
             this.link = link;
@@ -319,10 +319,13 @@ public final class Bench {
         <T> T run(Link.Role role, Work<T> work) throws IOException {
             try (End end = add(link.end(role))) {
                 return work.on(end);
-            } catch (IOException | RuntimeException e) {
-                Exception first = fail(e);
+            } catch (IOException | RuntimeException | Error e) {
+                Throwable first = fail(e);
                 if (first instanceof IOException io) {
                     throw io;
+                }
+                if (first instanceof Error error) {
+                    throw error;
                 }
                 throw (RuntimeException) first;
             }
@@ -338,7 +341,7 @@ public final class Bench {
         }
 
         /** Records {@code e} unless a failure came first, closes every end; returns the first failure. */
-        private synchronized Exception fail(Exception e) {
+        private synchronized Throwable fail(Throwable e) {
             if (failure == null) {
                 failure = e;
                 try {

@@ -30,21 +30,33 @@ class TwoThreadsTest {
         assertRunFailsWith(mechanism, Workload.THROUGHPUT, Link.Role.ACTIVE);
     }
 
+    /** An Error (a failed assertion, no memory) on either side ends the run too, with that Error. */
+    @ParameterizedTest
+    @CsvSource({"mq, PASSIVE", "mq, ACTIVE", "ring, PASSIVE", "ring, ACTIVE"})
+    void aSideThatFailsWithAnErrorEndsTheRunWithThatError(String mechanism, Link.Role failing) throws IOException {
+        assertRunFailsWith(mechanism, Workload.THROUGHPUT, failing, new Error("the " + failing + " side's own error"));
+    }
+
     /** A java-java run of {@code mechanism} whose {@code failing} side fails at its first call. */
     private static void assertRunFailsWith(String mechanism, Workload w, Link.Role failing) throws IOException {
-        IOException failure = new IOException("the " + failing + " side's own failure");
+        assertRunFailsWith(mechanism, w, failing, new IOException("the " + failing + " side's own failure"));
+    }
+
+    /** As above, {@code failure} being an IOException or an Error. */
+    private static void assertRunFailsWith(String mechanism, Workload w, Link.Role failing, Throwable failure)
+            throws IOException {
         Mechanism m = Mechanisms.byId(mechanism).orElseThrow();
         try (Link real = m.open(w, Pair.JAVA_JAVA)) {
             Link link = Links.of(role -> {
                 End end = real.end(role);
                 return role != failing ? end : End.of(b -> {
-                    throw failure;
+                    throw rethrown(failure);
                 }, b -> {
-                    throw failure;
+                    throw rethrown(failure);
                 }, end);
             }, real::peer);
             String name = "bench-test-" + mechanism + "-" + w + "-" + failing;
-            IOException e = assertThrows(IOException.class, () -> assertTimeoutPreemptively(Duration.ofSeconds(30),
+            Throwable e = assertThrows(failure.getClass(), () -> assertTimeoutPreemptively(Duration.ofSeconds(30),
                     () -> Bench.twoThreads(link, name, w == Workload.LATENCY, 1L << 40, m.chunk(), 1000, 0)));
             assertSame(failure, e);
             for (Thread t : Thread.getAllStackTraces().keySet()) {
@@ -53,5 +65,12 @@ class TwoThreadsTest {
                 }
             }
         }
+    }
+
+    private static IOException rethrown(Throwable failure) {
+        if (failure instanceof Error error) {
+            throw error;
+        }
+        return (IOException) failure;
     }
 }
