@@ -2,7 +2,10 @@ package io.ipcbridge;
 
 import io.ipcbridge.internal.posix.Errors;
 
-/** ECONNREFUSED: nobody listens at the address; a {@link java.net.ConnectException} that carries the errno. */
+/**
+ * Nobody listens at the address: ECONNREFUSED, or ENOENT when connecting to an AF_UNIX path that
+ * names no file. A {@link java.net.ConnectException} that carries the errno.
+ */
 public class ConnectionRefusedException extends java.net.ConnectException implements IpcError {
     private static final long serialVersionUID = 1L;
     private final SyscallFailure failure;

@@ -215,8 +215,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * says.
      *
      * @throws IllegalArgumentException if {@code timeout} is negative (before any call)
-     * @throws java.nio.file.NoSuchFileException for an AF_UNIX path that does not exist (ENOENT)
-     * @throws java.net.ConnectException when nobody listens (ECONNREFUSED)
+     * @throws io.ipcbridge.ConnectionRefusedException when nobody listens: ECONNREFUSED, or ENOENT
+     *     for an AF_UNIX path that does not exist
      * @throws SocketTimeoutException when the timeout passes first
      */
     public static Socket connect(Address address, Type type, Duration timeout) throws IOException {

@@ -2,6 +2,7 @@ package io.ipcbridge.socket;
 
 import io.ipcbridge.ConnectionRefusedException;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
@@ -146,7 +147,7 @@ final class SocketFile {
             Socket.connect(address, Socket.Type.STREAM, Duration.ofSeconds(1)).close();
             return false;
         } catch (ConnectionRefusedException e) {
-            return true;
+            return e.errno() == Errors.ECONNREFUSED; // ENOENT: the file went meanwhile
         } catch (IOException e) {
             return false;
         } finally {

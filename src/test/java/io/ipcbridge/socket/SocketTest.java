@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ipcbridge.ConnectionRefusedException;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.PeerClosedException;
@@ -30,7 +31,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -168,9 +168,12 @@ class SocketTest {
     void connectAndBindFailuresHaveTheirTypesAndErrnos() throws Exception {
         // UDS-01 (a missing path, a file that is no socket, a bound socket nobody listens on), UDS-02
         Path missing = dir.resolve("missing.sock");
-        NoSuchFileException e = assertThrows(NoSuchFileException.class,
-                () -> Socket.connect(Address.unix(missing), Socket.Type.STREAM));
-        assertEquals("connect(unix:" + missing + "): ENOENT (No such file or directory)", e.getMessage());
+        for (Socket.Type type : Socket.Type.values()) {
+            ConnectionRefusedException e = assertThrows(ConnectionRefusedException.class,
+                    () -> Socket.connect(Address.unix(missing), type), type::toString);
+            assertEquals("connect(unix:" + missing + "): ENOENT (No such file or directory)", e.getMessage());
+            assertEquals("ENOENT", e.errnoName());
+        }
         Path file = Files.writeString(dir.resolve("file.sock"), "not a socket");
         for (Socket.Type type : Socket.Type.values()) {
             ConnectException notASocket = assertThrows(ConnectException.class,

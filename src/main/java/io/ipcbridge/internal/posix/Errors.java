@@ -87,7 +87,7 @@ public final class Errors {
      * The exception for {@code call} on {@code object} failing with {@code errno}: the JDK's own types
      * where they exist, ipcbridge's otherwise. The socket errors get the types the JDK's channels give
      * them (sun.nio.ch.Net): EADDRINUSE and EADDRNOTAVAIL a BindException, ECONNREFUSED and, from
-     * connect, ETIMEDOUT a ConnectException, EHOSTUNREACH a NoRouteToHostException; ENETUNREACH,
+     * connect, ENOENT and ETIMEDOUT a ConnectException, EHOSTUNREACH a NoRouteToHostException; ENETUNREACH,
      * which they leave a plain SocketException, is a NoRouteToHostException too (a SocketException).
      *
      * @throws IllegalStateException for EBADF: ipcbridge never calls on a descriptor it has closed,
@@ -96,7 +96,9 @@ public final class Errors {
     public static IOException exception(String call, String object, int errno) {
         switch (errno) {
             case ENOENT:
-                return new NoSuchObjectException(call, object, errno);
+                // from connect: an AF_UNIX path with no file, so nobody listens there (RELIABILITY.md UDS-01)
+                return call.equals("connect") ? new ConnectionRefusedException(call, object, errno)
+                        : new NoSuchObjectException(call, object, errno);
             case EEXIST:
                 return new ObjectExistsException(call, object, errno);
             case EACCES:
