@@ -29,7 +29,7 @@ public final class Pipe implements AutoCloseable {
 
     /** Creates a pipe; both ends are close-on-exec and blocking. */
     public static Pipe open() throws IOException {
-        int[] fds = Syscalls.pipe();
+        int[] fds = Syscalls.pipe("pipe");
         Descriptor read;
         try {
             read = Descriptor.adopt(fds[0], "pipe read end");

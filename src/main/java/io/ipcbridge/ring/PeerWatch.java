@@ -243,7 +243,7 @@ final class PeerWatch implements AutoCloseable {
             }
             int[] made = null;
             try {
-                made = Syscalls.pipe();
+                made = Syscalls.pipe("ring watcher pipe");
                 Syscalls.setNonBlocking(made[0], true, "ring watcher pipe");
                 Syscalls.setNonBlocking(made[1], true, "ring watcher pipe");
             } catch (IOException e) {

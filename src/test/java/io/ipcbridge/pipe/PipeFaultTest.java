@@ -168,6 +168,8 @@ class PipeFaultTest {
         assertEquals("EMFILE", full.errnoName());
         assertEquals("EMFILE", oneFree.errnoName());
         assertTrue(full.getMessage().contains("RLIMIT_NOFILE"), full.getMessage());
+        assertEquals("pipe", full.object(), "X-09: the message names what failed: " + full.getMessage());
+        assertTrue(full.getMessage().startsWith("pipe2(pipe): EMFILE (Too many open files)"), full.getMessage());
         assertFalse(pipes.isEmpty());
         try (Pipe again = Pipe.open()) {
             assertTrue(again.source().isOpen(), "recovered without a restart");

@@ -92,11 +92,11 @@ public final class Syscalls {
 
     // ---- descriptors -------------------------------------------------------------------------
 
-    /** pipe2(O_CLOEXEC): {read end, write end}. */
-    public static int[] pipe() throws IOException {
+    /** pipe2(O_CLOEXEC): {read end, write end}; failures name {@code object}, what the pipe is for. */
+    public static int[] pipe(String object) throws IOException {
         int[] fds = new int[2];
         if (NativeCalls.pipe2(fds, O_CLOEXEC) != 0) {
-            throw Errors.exception("pipe2", "", jnaErrno());
+            throw Errors.exception("pipe2", object, jnaErrno());
         }
         return fds;
     }
