@@ -7,7 +7,7 @@ public class ObjectExistsException extends FileAlreadyExistsException implements
     private static final long serialVersionUID = 1L;
     private final SyscallFailure failure;
 
-    /** {@code call}  the path or name exists already (an exclusive create):found existing {@code object}. */
+    /** {@code call} found {@code object} existing: the path or name exists already (an exclusive create). */
     public ObjectExistsException(String call, String object, int errno) {
         super(object);
         failure = new SyscallFailure(call, object, errno);

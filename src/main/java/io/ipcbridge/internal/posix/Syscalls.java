@@ -232,19 +232,14 @@ public final class Syscalls {
     /** shutdown(2): {@code how} 0 SHUT_RD, 1 SHUT_WR, 2 SHUT_RDWR. */
     public static Void shutdown(int fd, int how, String object) throws IOException {
         if (NativeCalls.shutdown(fd, how) != 0) {
-            throw Errors.exception("shutdown", object, Native.getLastError());
+            throw Errors.exception("shutdown", object, jnaErrno());
         }
         return null;
     }
 
     /** A connected AF_UNIX stream socket whose peer is closed and which is shut down both ways. */
     public static int deadSocket() throws IOException {
-        int[] sv = new int[2];
-        final int afUnix = 1;
-        final int sockStreamCloexec = 1 | O_CLOEXEC;
-        if (NativeCalls.socketpair(afUnix, sockStreamCloexec, 0, sv) != 0) {
-            throw Errors.exception("socketpair", "AF_UNIX", jnaErrno());
-        }
+        int[] sv = SocketCalls.socketpair(SocketCalls.SOCK_STREAM);
         NativeCalls.shutdown(sv[0], 2);
         close(sv[1]);
         return sv[0];
@@ -1098,7 +1093,7 @@ public final class Syscalls {
      */
     public static void linkUnnamed(int fd, String path, String call, String object) throws IOException {
         if (NativeCalls.linkat(AT_FDCWD, "/proc/self/fd/" + fd, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) {
-            throw Errors.exception(call, object, Native.getLastError());
+            throw Errors.exception(call, object, jnaErrno());
         }
     }
 
@@ -1196,7 +1191,6 @@ public final class Syscalls {
     private static final long SYS_FUTEX = "aarch64".equals(System.getProperty("os.arch")) ? 98 : 202;
     private static final int FUTEX_WAIT = 0;
     private static final int FUTEX_WAKE = 1;
-    private static final int ESRCH = 3;
     /** A struct timespec per thread, for FUTEX_WAIT, and its address. */
     private static final ThreadLocal<Timespec> TIMESPEC = ThreadLocal.withInitial(Timespec::new);
 
@@ -1237,7 +1231,7 @@ public final class Syscalls {
      * (hidepid) included; false only for ESRCH.
      */
     public static boolean processExists(int pid) {
-        return NativeCalls.LIBC.kill(pid, 0) == 0 || jnrErrno() != ESRCH;
+        return NativeCalls.LIBC.kill(pid, 0) == 0 || jnrErrno() != Errors.ESRCH;
     }
 
     /**
@@ -1265,7 +1259,7 @@ public final class Syscalls {
             }
         }
         int errno = jnaErrno();
-        if (errno == ESRCH || (errno == Errors.ENOENT || errno == Errors.EINVAL) && !leadsItsProcess(pid)) {
+        if (errno == Errors.ESRCH || (errno == Errors.ENOENT || errno == Errors.EINVAL) && !leadsItsProcess(pid)) {
             return false;
         }
         try {
