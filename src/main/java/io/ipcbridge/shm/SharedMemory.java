@@ -135,7 +135,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
                 Syscalls.fchmod(file.fd(), mode, n);
                 file.link(path);
                 return shm;
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) { // an Error too: the initializer is the caller's code
                 try {
                     shm.close();
                 } catch (IOException again) {

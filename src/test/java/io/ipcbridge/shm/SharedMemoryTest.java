@@ -86,6 +86,23 @@ class SharedMemoryTest {
         }
     }
 
+    @Test
+    void anInitializerThatFailsWithAnErrorLeavesNoDescriptorAndNoObject() throws Exception {
+        // FAULT-06, SHM-03: the initializer is the caller's code, and may fail with an Error (a failed
+        // assert, an OutOfMemoryError) as well as an exception. Its object is mapped through a copy of
+        // the unnamed file's descriptor: that copy was closed for an exception only, so an Error left
+        // it open, and with it the unnamed object and the room it reserved in /dev/shm, until a GC
+        String n = name();
+        var fds = Fds.snapshot();
+        AssertionError e = assertThrows(AssertionError.class, () -> SharedMemory.createExclusively(n, 1 << 20, 0600,
+                map -> {
+                    throw new AssertionError("the caller's check failed");
+                }));
+        assertEquals("the caller's check failed", e.getMessage());
+        Fds.assertNoneAdded(fds);
+        assertFalse(Files.exists(Path.of("/dev/shm" + n), java.nio.file.LinkOption.NOFOLLOW_LINKS), "no object");
+    }
+
     /** The regular files of {@code size} bytes in /dev/shm that begin with {@code marker}. */
     private static List<Path> filesHolding(int size, byte[] marker) {
         try (Stream<Path> entries = Files.list(Path.of("/dev/shm"))) {
