@@ -436,7 +436,7 @@ public final class Ring implements AutoCloseable {
             ByteBuffer map = segment.buffer();
             Info header = header(segment, map);
             return new Ring(segment.name(), segment, map, header.capacity(), header.maxMessage(), header.multiProducer());
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) { // InternalError: a peer truncated the object
             segment.close();
             throw e;
         }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.cli.RingRecords;
 import io.ipcbridge.internal.posix.NativeThread;
@@ -18,6 +19,8 @@ import io.ipcbridge.testing.Peers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
@@ -36,6 +39,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -575,6 +579,57 @@ class RingTest {
         }
         Ring.unlink(n);
         Fds.assertNoneAdded(before);
+    }
+
+    @Test
+    void anOpenThatMeetsAPeersTruncationLeavesNoDescriptorBehind() throws Exception {
+        // SHM-11, SEC-13, FAULT-04, FAULT-06: a peer truncates the ring's object (and sizes it and
+        // writes its header again) while it is opened. An open that maps the object and then reads
+        // the header past the object's new end gets the JDK's InternalError for the fault; the
+        // segment it had opened was closed for an exception only, so each such open left its
+        // descriptor open until a GC.
+        String n = name();
+        Ring.create(n, 1 << 16).close();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (RandomAccessFile peer = new RandomAccessFile("/dev/shm" + n, "rw")) {
+            byte[] header = new byte[4096];
+            peer.readFully(header);
+            Map<Integer, String> before = Fds.snapshot();
+            CompletableFuture<Void> truncating = CompletableFuture.runAsync(() -> {
+                try {
+                    while (!stop.get()) {
+                        peer.setLength(0);
+                        peer.setLength(header.length + (1 << 16));
+                        peer.seek(0);
+                        peer.write(header);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            int faults = 0;
+            try {
+                for (int i = 0; i < 100_000 && faults < 20; i++) {
+                    Ring r = null;
+                    try {
+                        r = Ring.open(n);
+                    } catch (InternalError truncatedUnderTheRead) {
+                        faults++;
+                    } catch (RingFormatException seenTruncated) {
+                        // too small, or zeroes where the header was: refused before any fault
+                    } finally {
+                        if (r != null) {
+                            r.close();
+                        }
+                    }
+                }
+            } finally {
+                stop.set(true);
+                truncating.get();
+            }
+            assumeTrue(faults > 0, "no open met a truncation");
+            Fds.assertNoneAdded(before);
+        }
     }
 
     @Test
