@@ -1,9 +1,17 @@
 package io.ipcbridge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -115,5 +123,28 @@ class MainTest {
         assertTrue(r.err().startsWith("ipcbridge: "), r::toString);
         assertEquals(1, r.err().lines().count(), r::toString);
         assertEquals("", r.out());
+    }
+
+    /**
+     * The flags and layouts ipcbridge passes are Linux x86-64's (O_NOFOLLOW is O_LARGEFILE on
+     * aarch64, say): on another platform it refuses to run, one line and exit 1, before any call.
+     * The JVM is told it runs on aarch64; the library refuses before JNA loads its aarch64 stub.
+     */
+    @Test
+    void anotherPlatformIsRefusedInOneLineBeforeAnyCall(@TempDir Path dir) throws Exception {
+        Path fifo = dir.resolve("f");
+        Path err = dir.resolve("err");
+        ProcessBuilder pb = Cli.command(err, "fifo", "create", fifo.toString());
+        pb.command().add(1, "-Dos.arch=aarch64");
+        Process p = pb.redirectInput(new File("/dev/null")).redirectOutput(new File("/dev/null")).start();
+        try {
+            assertTrue(p.waitFor(Duration.ofSeconds(60).toSeconds(), TimeUnit.SECONDS), "the CLI ends");
+            assertEquals("ipcbridge: ipcbridge runs on Linux x86-64 (amd64) only, not on Linux aarch64\n",
+                    Files.readString(err));
+            assertEquals(1, p.exitValue());
+            assertFalse(Files.exists(fifo, LinkOption.NOFOLLOW_LINKS), "nothing made");
+        } finally {
+            Cli.destroy(p);
+        }
     }
 }

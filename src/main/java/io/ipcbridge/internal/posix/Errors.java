@@ -19,7 +19,7 @@ import java.io.IOException;
  * itself ({@code strerrorname_np}, {@code strerrordesc_np}), so they read exactly as a C peer's.
  */
 public final class Errors {
-    /** Linux x86-64 / aarch64 errno numbers used by the mapping and the wrappers. */
+    /** Linux x86-64 errno numbers used by the mapping and the wrappers. */
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;

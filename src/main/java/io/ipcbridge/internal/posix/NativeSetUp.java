@@ -24,8 +24,20 @@ final class NativeSetUp {
     private NativeSetUp() {
     }
 
-    /** Loads jnr-ffi (with its jffi stub), jnr-posix's libc and JNA's libc, in a thread of its own. */
+    /**
+     * Loads jnr-ffi (with its jffi stub), jnr-posix's libc and JNA's libc, in a thread of its own.
+     *
+     * @throws UnsupportedOperationException on any platform but Linux x86-64, before anything is loaded:
+     *     the flags and layouts ipcbridge passes are that platform's (O_NOFOLLOW is O_LARGEFILE on
+     *     aarch64), and it will not pass wrong ones
+     */
     static void loadLibraries() {
+        String os = System.getProperty("os.name");
+        String arch = System.getProperty("os.arch");
+        if (!"Linux".equals(os) || !"amd64".equals(arch)) {
+            throw new UnsupportedOperationException("ipcbridge runs on Linux x86-64 (amd64) only, not on " + os
+                    + " " + arch);
+        }
         inOwnThread("ipcbridge-native-setup", () -> {
             POSIXFactory.getNativePOSIX(new DefaultPOSIXHandler());
             NativeLibrary.getInstance("c");

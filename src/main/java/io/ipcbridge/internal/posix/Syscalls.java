@@ -1188,7 +1188,7 @@ public final class Syscalls {
 
     // ---- futexes and processes -----------------------------------------------------------------
 
-    private static final long SYS_FUTEX = "aarch64".equals(System.getProperty("os.arch")) ? 98 : 202;
+    private static final long SYS_FUTEX = 202;
     private static final int FUTEX_WAIT = 0;
     private static final int FUTEX_WAKE = 1;
     /** A struct timespec per thread, for FUTEX_WAIT, and its address. */
