@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -27,6 +28,20 @@ class ShmCommandTest {
     @AfterEach
     void unlinkAll() {
         created.unlinkAll();
+    }
+
+    @Test
+    void aSignalDuringTheReservationIsRetried(@TempDir Path dir) throws Exception {
+        // RELIABILITY.md 2.1 (EINTR is never visible): posix_fallocate returns the fallocate(2) call's
+        // EINTR to its caller, a signal in the middle of reserving a large segment; the create made
+        // the call once and failed 'posix_fallocate(NAME): EINTR'. The first call is failed for certain.
+        String name = created.name();
+        Cli.Child r = Cli.withFirstCallFailing(dir, "fallocate", "EINTR", "shm", "create", name, "--size", "1M");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("", r.text() + r.err());
+        try (SharedMemory shm = SharedMemory.open(name, true)) {
+            assertEquals(1 << 20, shm.size());
+        }
     }
 
     @Test

@@ -1047,9 +1047,15 @@ public final class Syscalls {
         }
     }
 
-    /** posix_fallocate(3): reserves the space now, so a full tmpfs fails here with ENOSPC, not later with SIGBUS. */
+    /**
+     * posix_fallocate(3): reserves the space now, so a full tmpfs fails here with ENOSPC, not later
+     * with SIGBUS. A signal (EINTR, which glibc passes on from fallocate(2)) makes the call again.
+     */
     public static void fallocate(int fd, long size, String object) throws IOException {
-        int rc = NativeCalls.posix_fallocate(fd, 0, size);
+        int rc;
+        while ((rc = NativeCalls.posix_fallocate(fd, 0, size)) == Errors.EINTR) {
+            // the space reserved so far stays reserved; the call reserves the rest
+        }
         if (rc != 0) {
             throw Errors.exception("posix_fallocate", object, rc);
         }
