@@ -60,15 +60,22 @@ public final class Command {
                 throw new IllegalArgumentException("argument contains NUL: " + arg.replace('\0', '?'));
             }
         }
+        if (argv.get(0).isEmpty()) { // posix_spawnp("") is an ENOENT that names nothing
+            throw new IllegalArgumentException("an empty program name names no program");
+        }
         this.argv = List.copyOf(argv);
     }
 
-    /** The program (looked up in PATH unless it contains a slash) and its arguments. */
+    /**
+     * The program (looked up in PATH unless it contains a slash) and its arguments.
+     *
+     * @throws IllegalArgumentException if there is no program, it is empty, or an argument holds a NUL
+     */
     public static Command of(String... argv) {
         return new Command(List.of(argv));
     }
 
-    /** The program (looked up in PATH unless it contains a slash) and its arguments. */
+    /** As {@link #of(String...)}. */
     public static Command of(List<String> argv) {
         return new Command(argv);
     }

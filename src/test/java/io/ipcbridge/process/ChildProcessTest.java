@@ -43,6 +43,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -511,6 +512,17 @@ class ChildProcessTest {
         assertThrows(IllegalArgumentException.class, () -> Command.of("echo", "a\0b"));
         assertThrows(IllegalArgumentException.class, () -> Command.of("true").fd(-1, (io.ipcbridge.Descriptor) null));
         assertThrows(IllegalArgumentException.class, () -> Command.of("true").env("A=B", "c"));
+    }
+
+    @Test
+    void anEmptyProgramNameIsRefusedBeforeAnySpawn() {
+        // RELIABILITY.md FAULT-07: posix_spawnp("") fails with an ENOENT that names nothing
+        for (Executable empty : List.<Executable>of(() -> Command.of(""), () -> Command.of(List.of("", "x")),
+                () -> Stage.command(""))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, empty,
+                    "an empty program name is a caller's mistake, told before posix_spawnp");
+            assertEquals("an empty program name names no program", e.getMessage());
+        }
     }
 
     @Test
