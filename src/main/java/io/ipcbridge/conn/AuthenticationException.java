@@ -7,7 +7,7 @@ public class AuthenticationException extends IOException {
     private static final long serialVersionUID = 1L;
 
     /** Authentication on {@code connection} failed because {@code why}. */
-    public AuthenticationException(String connection, String why) {
+    AuthenticationException(String connection, String why) {
         super(connection + ": authentication failed: " + why);
     }
 }

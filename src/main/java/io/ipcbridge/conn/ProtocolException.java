@@ -10,7 +10,7 @@ public class ProtocolException extends IOException {
     private static final long serialVersionUID = 1L;
 
     /** The peer on {@code connection} did {@code what}. */
-    public ProtocolException(String connection, String what) {
+    ProtocolException(String connection, String what) {
         super(connection + ": " + what + "; the connection was closed");
     }
 }

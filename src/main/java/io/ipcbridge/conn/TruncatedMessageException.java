@@ -10,7 +10,7 @@ public class TruncatedMessageException extends EOFException {
     private static final long serialVersionUID = 1L;
 
     /** {@code detail} says what was expected and what arrived. */
-    public TruncatedMessageException(String detail) {
+    TruncatedMessageException(String detail) {
         super(detail);
     }
 }

@@ -12,7 +12,7 @@ public class MessageTooLargeException extends ErrnoException {
     private final long limit;
 
     /** A message of {@code length} bytes for queue {@code name}, whose message size is {@code limit}. */
-    public MessageTooLargeException(String name, long length, long limit) {
+    MessageTooLargeException(String name, long length, long limit) {
         super("mq_send", name, Errors.EMSGSIZE, "a message of " + length + " bytes is longer than the queue's message size, "
                 + limit + " bytes; nothing was sent");
         this.limit = limit;

@@ -7,7 +7,7 @@ public class NotificationBusyException extends ErrnoException {
     private static final long serialVersionUID = 1L;
 
     /** Queue {@code name} has a registration already. */
-    public NotificationBusyException(String name) {
+    NotificationBusyException(String name) {
         super("mq_notify", name, 16, "another registration holds the queue's notification");
     }
 }

@@ -7,7 +7,7 @@ public class SemaphoreOverflowException extends ErrnoException {
     private static final long serialVersionUID = 1L;
 
     /** A release of semaphore {@code name} that would pass SEM_VALUE_MAX; {@code detail} says how far it got. */
-    public SemaphoreOverflowException(String name, String detail) {
+    SemaphoreOverflowException(String name, String detail) {
         super("sem_post", name, 75, detail);
     }
 }

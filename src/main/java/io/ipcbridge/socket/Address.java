@@ -1,15 +1,11 @@
 package io.ipcbridge.socket;
 
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -20,12 +16,6 @@ import java.util.Objects;
 public sealed interface Address permits Address.Unix, Address.Abstract, Address.Inet {
     /** sizeof(sun_path): at most 107 bytes and the terminating NUL. */
     int SUN_PATH_MAX = 107;
-
-    /** The sockaddr bytes and length the kernel takes, exactly as a C peer builds them. */
-    byte[] sockaddr();
-
-    /** The socket domain: AF_UNIX, AF_INET or AF_INET6. */
-    int domain();
 
     /**
      * A filesystem AF_UNIX address.
@@ -39,20 +29,6 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
                 throw new IllegalArgumentException("an AF_UNIX path has 1 to " + SUN_PATH_MAX + " bytes and no NUL: "
                         + (length == 0 ? "the path is empty" : length + " bytes in " + path));
             }
-        }
-
-        @Override
-        public byte[] sockaddr() {
-            byte[] p = path.toString().getBytes(StandardCharsets.UTF_8);
-            byte[] sa = new byte[2 + p.length + 1];
-            sa[0] = AF_UNIX;
-            System.arraycopy(p, 0, sa, 2, p.length);
-            return sa;
-        }
-
-        @Override
-        public int domain() {
-            return AF_UNIX;
         }
 
         @Override
@@ -82,20 +58,6 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         }
 
         @Override
-        public byte[] sockaddr() {
-            byte[] n = name.getBytes(StandardCharsets.UTF_8);
-            byte[] sa = new byte[2 + 1 + n.length];
-            sa[0] = AF_UNIX;
-            System.arraycopy(n, 0, sa, 3, n.length);
-            return sa;
-        }
-
-        @Override
-        public int domain() {
-            return AF_UNIX;
-        }
-
-        @Override
         public String toString() {
             return "abstract:" + name;
         }
@@ -116,41 +78,11 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         }
 
         @Override
-        public byte[] sockaddr() {
-            byte[] ip = address.getAddress();
-            ByteBuffer sa = ByteBuffer.allocate(ip.length == 4 ? 16 : 28).order(ByteOrder.LITTLE_ENDIAN);
-            sa.putShort((short) domain());
-            sa.order(ByteOrder.BIG_ENDIAN).putShort((short) port);
-            if (ip.length == 16) {
-                sa.putInt(0); // flowinfo
-            }
-            sa.put(ip);
-            if (address instanceof Inet6Address v6) {
-                // sin6_scope_id, in host order: the interface of a link-local address, without which
-                // the kernel refuses it (EINVAL)
-                sa.order(ByteOrder.nativeOrder()).putInt(v6.getScopeId());
-            }
-            return sa.array();
-        }
-
-        @Override
-        public int domain() {
-            return address.getAddress().length == 4 ? AF_INET : AF_INET6;
-        }
-
-        @Override
         public String toString() {
             return (address.getAddress().length == 16 ? "[" + address.getHostAddress() + "]"
                     : address.getHostAddress()) + ":" + port;
         }
     }
-
-    /** AF_UNIX. */
-    byte AF_UNIX = 1;
-    /** AF_INET. */
-    int AF_INET = 2;
-    /** AF_INET6. */
-    int AF_INET6 = 10;
 
     /** A filesystem AF_UNIX address. */
     static Unix unix(Path path) {
@@ -212,60 +144,6 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
             default:
                 throw new IllegalArgumentException("expected unix:PATH, abstract:NAME, tcp:HOST:PORT or udp:HOST:PORT: "
                         + spec);
-        }
-    }
-
-    /**
-     * Decodes a sockaddr the kernel returned (accept, recvfrom, getsockname); null for an unnamed
-     * one, and for an AF_UNIX address that {@link Unix} and {@link Abstract} refuse to build but
-     * Linux lets another program bind (the empty abstract name, a path of 108 bytes with no NUL, a
-     * name that is not UTF-8): a message from such a sender is still delivered, never lost to an
-     * exception, and never attributed to the other address a lenient decoding would name.
-     */
-    static Address fromSockaddr(byte[] sa, int length) {
-        if (length < 2) {
-            return null;
-        }
-        int family = (sa[0] & 0xff) | (sa[1] & 0xff) << 8;
-        if (family == AF_UNIX) {
-            if (length == 2) {
-                return null;
-            }
-            try {
-                if (sa[2] == 0) {
-                    return new Abstract(utf8(sa, 3, length - 3));
-                }
-                int end = 2;
-                while (end < length && sa[end] != 0) {
-                    end++;
-                }
-                return new Unix(Path.of(utf8(sa, 2, end - 2)));
-            } catch (IllegalArgumentException unnameable) {
-                return null;
-            }
-        }
-        int port = (sa[2] & 0xff) << 8 | (sa[3] & 0xff);
-        try {
-            byte[] ip = family == AF_INET ? Arrays.copyOfRange(sa, 4, 8) : Arrays.copyOfRange(sa, 8, 24);
-            int scope = family == AF_INET6 && length >= 28
-                    ? ByteBuffer.wrap(sa, 24, 4).order(ByteOrder.nativeOrder()).getInt() : 0;
-            // a scope id (a link-local peer's interface) is kept, or a reply to it would be refused
-            return new Inet(scope == 0 ? InetAddress.getByAddress(ip) : Inet6Address.getByAddress(null, ip, scope),
-                    port);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException("bad address from the kernel", e);
-        }
-    }
-
-    /**
-     * The UTF-8 text of an AF_UNIX name; bytes that are not UTF-8 are refused (IllegalArgumentException),
-     * since replacing them would name another socket, which a reply would then reach.
-     */
-    private static String utf8(byte[] sa, int offset, int length) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(sa, offset, length)).toString();
-        } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException("not UTF-8", e);
         }
     }
 }

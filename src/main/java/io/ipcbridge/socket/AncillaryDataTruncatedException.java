@@ -15,7 +15,7 @@ public class AncillaryDataTruncatedException extends IOException {
      * {@code dataLength} in-band bytes arrived on {@code socket} with more than {@code room}
      * descriptors, from {@code sender} (null if not known).
      */
-    public AncillaryDataTruncatedException(String socket, int dataLength, int room, Address sender) {
+    AncillaryDataTruncatedException(String socket, int dataLength, int room, Address sender) {
         super("recvmsg(" + socket + "): more descriptors came than room for " + room
                 + " (MSG_CTRUNC); those that arrived were closed; " + dataLength + " bytes of data were kept");
         this.dataLength = dataLength;

@@ -12,7 +12,7 @@ public class MessageTruncatedException extends IOException {
      * A message of {@code length} bytes arrived on {@code socket} into a buffer of {@code room},
      * from {@code sender} (null if not known).
      */
-    public MessageTruncatedException(String socket, int length, int room, Address sender) {
+    MessageTruncatedException(String socket, int length, int room, Address sender) {
         super("recvmsg(" + socket + "): a message of " + length + " bytes was cut to the buffer's " + room);
         this.length = length;
         this.sender = sender;

@@ -80,7 +80,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         String object = address.toString();
-        int raw = SocketCalls.socket(address.domain(), type.value, object);
+        int raw = SocketCalls.socket(Sockaddrs.domain(address), type.value, object);
         Descriptor d;
         try {
             d = Descriptor.adopt(raw, object);
@@ -123,20 +123,20 @@ public final class ServerSocket implements Channel, HasDescriptor {
                     SocketCalls.setInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, object);
                 }
                 try {
-                    SocketCalls.bind(f, address.sockaddr(), object);
+                    SocketCalls.bind(f, Sockaddrs.of(address), object);
                 } catch (AddressInUseException e) {
                     if (path == null || !replaceStale || !SocketFile.isStale(address, path)) {
                         throw e;
                     }
                     Syscalls.unlink(path);
-                    SocketCalls.bind(f, address.sockaddr(), object);
+                    SocketCalls.bind(f, Sockaddrs.of(address), object);
                 }
                 bound[0] = true;
                 SocketFile made = path == null ? null : SocketFile.bound(path, mode, object);
                 SocketCalls.listen(f, BACKLOG, object);
                 return made;
             });
-            return new ServerSocket(d, address.domain(), object, type, file);
+            return new ServerSocket(d, Sockaddrs.domain(address), object, type, file);
         } catch (IOException | RuntimeException e) {
             if (bound[0] && path != null) {
                 SocketFile.removeAfterFailure(path, e);
@@ -160,7 +160,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
      *     cannot be told from them. The policy is left as it was.
      */
     public void allowUids(int... uids) {
-        if (domain != Address.AF_UNIX) {
+        if (domain != Sockaddrs.AF_UNIX) {
             throw new IllegalArgumentException("allowUids: " + name + " is not AF_UNIX, and SO_PEERCRED tells "
                     + "the uid of AF_UNIX peers only: no peer could ever be accepted");
         }
@@ -257,7 +257,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
     /** The address it listens on (for a TCP port 0, the port the kernel chose). */
     public Address localAddress() throws IOException {
         byte[] sa = fd.withFd(f -> SocketCalls.name(f, false, name));
-        return Address.fromSockaddr(sa, sa.length);
+        return Sockaddrs.decode(sa, sa.length);
     }
 
     /** The listening descriptor. */

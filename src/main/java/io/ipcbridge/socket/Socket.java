@@ -98,7 +98,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private static final int TEMP_CAPACITY = 65536;
     private static final int[] NO_FDS = {};
     /** The sockaddr of an AF_UNIX bind(2) to a name the kernel picks: the family alone. */
-    private static final byte[] AUTOBIND = {Address.AF_UNIX, 0};
+    private static final byte[] AUTOBIND = {Sockaddrs.AF_UNIX, 0};
     private static final ThreadLocal<ByteBuffer> TEMP = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(TEMP_CAPACITY));
 
@@ -116,7 +116,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
     Socket(Descriptor fd, Type type, int domain) {
         this.fd = fd;
         this.type = type;
-        this.unix = domain == Address.AF_UNIX;
+        this.unix = domain == Sockaddrs.AF_UNIX;
         this.name = fd.name();
     }
 
@@ -170,8 +170,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     int type = SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_TYPE, name);
                     int protocol = SocketCalls.getInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_PROTOCOL, name);
                     Type t = Arrays.stream(Type.values()).filter(c -> c.value == type).findFirst().orElse(null);
-                    boolean ip = domain == Address.AF_INET || domain == Address.AF_INET6;
-                    if (t == null || !(domain == Address.AF_UNIX
+                    boolean ip = domain == Sockaddrs.AF_INET || domain == Sockaddrs.AF_INET6;
+                    if (t == null || !(domain == Sockaddrs.AF_UNIX
                             || ip && t == Type.STREAM && protocol == SocketCalls.IPPROTO_TCP
                             || ip && t == Type.DATAGRAM && protocol == SocketCalls.IPPROTO_UDP)) {
                         throw new IpcSecurityException(name, "is a socket of domain " + domain + ", type " + type
@@ -266,10 +266,10 @@ public final class Socket implements ByteChannel, HasDescriptor {
         Objects.requireNonNull(type, "type");
         checkType(address, type);
         String object = address.toString();
-        Socket s = adopt(SocketCalls.socket(address.domain(), type.value | SocketCalls.SOCK_NONBLOCK, object),
-                address.domain(), type, object);
+        Socket s = adopt(SocketCalls.socket(Sockaddrs.domain(address), type.value | SocketCalls.SOCK_NONBLOCK, object),
+                Sockaddrs.domain(address), type, object);
         try {
-            if (address.domain() == Address.AF_UNIX) {
+            if (Sockaddrs.domain(address) == Sockaddrs.AF_UNIX) {
                 if (type == Type.DATAGRAM) {
                     s.fd.withFd(f -> {
                         SocketCalls.bind(f, AUTOBIND, object);
@@ -279,7 +279,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                 s.connectUnix(address, timeout, deadline);
                 return s;
             }
-            int r = s.fd.withFd(f -> SocketCalls.connect(f, address.sockaddr(), object));
+            int r = s.fd.withFd(f -> SocketCalls.connect(f, Sockaddrs.of(address), object));
             if (r == SocketCalls.IN_PROGRESS) {
                 if (!s.fd.awaitWritable(deadline == Deadline.NEVER ? null : Duration.ofNanos(Math.max(0,
                         deadline - System.nanoTime())))) {
@@ -315,7 +315,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             });
         }
         Descriptor.BufferCall connect = (f, unused) -> {
-            int c = SocketCalls.connect(f, address.sockaddr(), name);
+            int c = SocketCalls.connect(f, Sockaddrs.of(address), name);
             if (c != Syscalls.INTERRUPTED) {
                 return c;
             }
@@ -355,13 +355,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
         int[] sv = SocketCalls.socketpair(type.value);
         Socket first;
         try {
-            first = adopt(sv[0], Address.AF_UNIX, type, "socketpair");
+            first = adopt(sv[0], Sockaddrs.AF_UNIX, type, "socketpair");
         } catch (IOException | RuntimeException e) {
             Syscalls.close(sv[1]);
             throw e;
         }
         try {
-            return new Pair(first, adopt(sv[1], Address.AF_UNIX, type, "socketpair"));
+            return new Pair(first, adopt(sv[1], Sockaddrs.AF_UNIX, type, "socketpair"));
         } catch (IOException | RuntimeException e) {
             first.close();
             throw e;
@@ -391,7 +391,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
         String object = address == null ? "autobind" : address.toString();
-        int domain = address == null ? Address.AF_UNIX : address.domain();
+        int domain = address == null ? Sockaddrs.AF_UNIX : Sockaddrs.domain(address);
         Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), domain, Type.DATAGRAM, object);
         String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
         boolean[] bound = {false};
@@ -403,7 +403,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     // a connect(2), from then on)
                     Syscalls.fchmod(f, mode, object);
                 }
-                SocketCalls.bind(f, address == null ? AUTOBIND : address.sockaddr(), object);
+                SocketCalls.bind(f, address == null ? AUTOBIND : Sockaddrs.of(address), object);
                 bound[0] = true;
                 return path == null ? null : SocketFile.bound(path, mode, object);
             });
@@ -482,7 +482,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         if (type != Type.DATAGRAM) {
             throw new UnsupportedOperationException("'sendTo' not supported: " + this + " is connected to its peer");
         }
-        return send(message, to.sockaddr(), NO_FDS);
+        return send(message, Sockaddrs.of(to), NO_FDS);
     }
 
     /**
@@ -785,7 +785,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
         boolean cut = (flags & SocketCalls.MSG_TRUNC) != 0 || (type != Type.STREAM && n > room);
         if (from != null) {
             byte[] sender = SocketCalls.receivedSender();
-            from[0] = Address.fromSockaddr(sender, sender.length);
+            from[0] = Sockaddrs.decode(sender, sender.length);
         }
         if (fdsCut || cut) {
             // with the sender, which a server needs to tell it its message was lost
@@ -868,13 +868,13 @@ public final class Socket implements ByteChannel, HasDescriptor {
     /** getsockname(2). */
     public Address localAddress() throws IOException {
         byte[] sa = fd.withFd(f -> SocketCalls.name(f, false, name));
-        return Address.fromSockaddr(sa, sa.length);
+        return Sockaddrs.decode(sa, sa.length);
     }
 
     /** getpeername(2). */
     public Address remoteAddress() throws IOException {
         byte[] sa = fd.withFd(f -> SocketCalls.name(f, true, name));
-        return Address.fromSockaddr(sa, sa.length);
+        return Sockaddrs.decode(sa, sa.length);
     }
 
     /** shutdown(SHUT_WR): the peer reads end of stream; this end can still read. */

@@ -1118,9 +1118,9 @@ class SocketFaultTest {
             Address a = Address.unix(dir.resolve("window.sock"));
             // this test plays a listener inside ServerSocket.listen: the lock, bind, then (below) listen
             int lock = Syscalls.lockDirectory(dir.toString(), Duration.ZERO, "test");
-            int live = SocketCalls.socket(Address.AF_UNIX, SocketCalls.SOCK_STREAM, "live");
+            int live = SocketCalls.socket(Sockaddrs.AF_UNIX, SocketCalls.SOCK_STREAM, "live");
             try {
-                SocketCalls.bind(live, a.sockaddr(), "live"); // not listening yet: connect is refused, as on a stale file
+                SocketCalls.bind(live, Sockaddrs.of(a), "live"); // not listening yet: connect is refused, as on a stale file
                 Object inode = Files.getAttribute(dir.resolve("window.sock"), "unix:ino", LinkOption.NOFOLLOW_LINKS);
                 // the replacer tries the lock a millisecond apart, parked (futex) in between
                 Blocked.Call<ServerSocket> replacer = Blocked.start(
