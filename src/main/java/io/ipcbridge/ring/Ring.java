@@ -448,8 +448,12 @@ public final class Ring implements AutoCloseable {
      * does: reading a ring needs only read access to it.
      *
      * @throws RingFormatException if the object is not such a ring
+     * @throws ClosedChannelException if {@code segment} is closed
      */
     public static Info info(SharedMemory segment) throws IOException {
+        if (!segment.isOpen()) { // its mapping outlives the close: it would still be read
+            throw new ClosedChannelException();
+        }
         return header(segment, segment.buffer());
     }
 

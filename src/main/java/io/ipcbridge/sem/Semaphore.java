@@ -170,6 +170,7 @@ public final class Semaphore implements AutoCloseable {
      * process-shared semaphore of {@code value}, for C code that sees the same segment.
      *
      * @throws IllegalArgumentException if the offset is not 8-aligned or the semaphore does not fit
+     * @throws ClosedChannelException if {@code segment} is closed
      */
     public static Semaphore initialize(SharedMemory segment, int offset, int value) throws IOException {
         if (value < 0) {
@@ -187,7 +188,11 @@ public final class Semaphore implements AutoCloseable {
         return s;
     }
 
-    /** Uses the semaphore another process initialised at {@code offset} of {@code segment}, after checking it. */
+    /**
+     * Uses the semaphore another process initialised at {@code offset} of {@code segment}, after checking it.
+     *
+     * @throws ClosedChannelException if {@code segment} is closed
+     */
     public static Semaphore attach(SharedMemory segment, int offset) throws IOException {
         ByteBuffer buffer = inSegment(segment, offset);
         String n = segment.name() + "+" + offset;
@@ -195,7 +200,10 @@ public final class Semaphore implements AutoCloseable {
         return new Semaphore(n, buffer, offset);
     }
 
-    private static ByteBuffer inSegment(SharedMemory segment, int offset) {
+    private static ByteBuffer inSegment(SharedMemory segment, int offset) throws ClosedChannelException {
+        if (!segment.isOpen()) { // its mapping outlives the close: it would still be used
+            throw new ClosedChannelException();
+        }
         if (segment.isReadOnly()) {
             throw new IllegalArgumentException(segment.name() + " is mapped read-only");
         }

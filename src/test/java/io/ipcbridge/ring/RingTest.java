@@ -92,6 +92,18 @@ class RingTest {
     }
 
     @Test
+    void theInfoOfAClosedSegmentIsRefusedAsClosedChannel() throws Exception {
+        // RELIABILITY.md FAULT-07: a closed handle is refused, never read through the mapping it leaves behind
+        String n = name();
+        try (Ring ring = Ring.create(n, 4096)) {
+            SharedMemory segment = SharedMemory.open(n, true);
+            assertEquals(4096, Ring.info(segment).capacity());
+            segment.close();
+            assertThrows(ClosedChannelException.class, () -> Ring.info(segment), "a closed segment is not read");
+        }
+    }
+
+    @Test
     void badGeometryIsRefusedBeforeAnythingIsCreated() {
         String n = name();
         for (int capacity : new int[] {0, -4096, 512, 1000, 3 << 10, Integer.MAX_VALUE, Integer.MIN_VALUE}) {

@@ -280,6 +280,24 @@ class SemaphoreTest {
     }
 
     @Test
+    void aClosedSegmentIsRefusedAsClosedChannel() throws Exception {
+        // RELIABILITY.md FAULT-07: a closed handle is refused, never used through the mapping it leaves behind
+        String shm = Names.unique("semseg");
+        SharedMemory seg = SharedMemory.createExclusively(shm, 4096);
+        try {
+            Semaphore.initialize(seg, 0, 1).close();
+            seg.close();
+            assertThrows(ClosedChannelException.class, () -> Semaphore.initialize(seg, 64, 0),
+                    "no semaphore is made in a closed segment");
+            assertThrows(ClosedChannelException.class, () -> Semaphore.attach(seg, 0),
+                    "no semaphore is attached in a closed segment");
+        } finally {
+            seg.close();
+            SharedMemory.unlink(shm);
+        }
+    }
+
+    @Test
     void errorsCarryTheCallAndErrno() {
         String n = name();
         IOException e = assertThrows(IOException.class, () -> Semaphore.open(n));
