@@ -559,6 +559,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * @throws MessageTruncatedException if a datagram or seqpacket message was longer than
      *     {@code data} has room for: the descriptors it carried are closed (this is thrown, with the
      *     AncillaryDataTruncatedException suppressed, when both happened)
+     * @throws IllegalArgumentException if {@code data} is read-only or has no room, before any call
      */
     public List<Descriptor> receiveDescriptors(ByteBuffer data, int maxDescriptors) throws IOException {
         if (maxDescriptors < 1 || maxDescriptors > SocketCalls.MAX_FDS) {
@@ -566,6 +567,11 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     + maxDescriptors);
         }
         checkWritable(data);
+        if (!data.hasRemaining()) {
+            // recvmsg would take a stream's descriptors without their bytes, or cut a message whole
+            throw new IllegalArgumentException("descriptors travel with at least one byte of data: "
+                    + "the buffer has no room");
+        }
         List<Descriptor> received = new ArrayList<>();
         receive(data, maxDescriptors, received, null);
         return received;

@@ -19,23 +19,42 @@ class SocketBufferEdgeTest {
         return (direct ? ByteBuffer.allocateDirect(16) : ByteBuffer.allocate(16)).asReadOnlyBuffer();
     }
 
-    @ParameterizedTest(name = "direct={0}")
-    @ValueSource(booleans = {false, true})
-    @DisplayName("FAULT-07, FD-06: a read-only buffer is refused before the call; the message and its descriptors stay queued")
-    void aReadOnlyBufferIsRefusedBeforeReceivingDescriptors(boolean direct) throws Exception {
-        try (Socket.Pair p = Socket.pair(Socket.Type.SEQPACKET); Pipe pipe = Pipe.open()) {
+    /**
+     * Sends "fd" with a descriptor over a pair of {@code type}, has {@code bad} refused by
+     * receiveDescriptors before the call, and checks that the message and its descriptor are still queued.
+     */
+    private static IllegalArgumentException refusedWithTheMessageKept(Socket.Type type, ByteBuffer bad)
+            throws Exception {
+        try (Socket.Pair p = Socket.pair(type); Pipe pipe = Pipe.open()) {
             var before = Fds.snapshot();
             p.first().sendDescriptors(text("fd"), List.of(pipe.sink().descriptor()));
-            ByteBuffer ro = readOnly(direct);
-            assertThrows(IllegalArgumentException.class, () -> p.second().receiveDescriptors(ro, 2));
-            assertEquals(0, ro.position(), "nothing written into the read-only buffer");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> p.second().receiveDescriptors(bad, 2));
+            assertEquals(0, bad.position(), "nothing written into the buffer");
             Fds.assertNoneAdded(before);
             ByteBuffer b = ByteBuffer.allocate(16);
             List<Descriptor> got = p.second().receiveDescriptors(b, 2);
             assertEquals("fd", text(b), "the message is still there");
-            assertEquals(1, got.size());
+            assertEquals(1, got.size(), "and its descriptor with it");
             got.get(0).close();
+            return e;
         }
+    }
+
+    @ParameterizedTest(name = "direct={0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("FAULT-07, FD-06: a read-only buffer is refused before the call; the message and its descriptors stay queued")
+    void aReadOnlyBufferIsRefusedBeforeReceivingDescriptors(boolean direct) throws Exception {
+        refusedWithTheMessageKept(Socket.Type.SEQPACKET, readOnly(direct));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"STREAM", "SEQPACKET", "DATAGRAM"})
+    @DisplayName("FAULT-07, FD-06: a buffer with no room is refused before the call; the message and its descriptors stay queued")
+    void aBufferWithNoRoomIsRefusedBeforeReceivingDescriptors(String type) throws Exception {
+        // recvmsg would take a stream's descriptor without its bytes, or cut a datagram or seqpacket message whole
+        IllegalArgumentException e = refusedWithTheMessageKept(Socket.Type.valueOf(type), ByteBuffer.allocate(0));
+        assertEquals("descriptors travel with at least one byte of data: the buffer has no room", e.getMessage());
     }
 
     @ParameterizedTest(name = "direct={0}")
