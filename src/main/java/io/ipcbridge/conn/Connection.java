@@ -207,7 +207,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
 
     /** Sends {@code data} as one message. */
     public void sendBytes(byte[] data) throws IOException {
-        sendBytes(ByteBuffer.wrap(data));
+        sendBytes(ByteBuffer.wrap(Objects.requireNonNull(data, "data")));
     }
 
     /** Sends bytes {@code offset .. offset + length} of {@code data} as one message. */

@@ -391,7 +391,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
 
     /** Sends {@code message} as {@link #send(ByteBuffer, int)} does. */
     public void send(byte[] message, int priority) throws IOException {
-        send(ByteBuffer.wrap(message), priority);
+        send(ByteBuffer.wrap(Objects.requireNonNull(message, "message")), priority);
     }
 
     /**

@@ -8,6 +8,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -72,7 +73,7 @@ public final class Command {
      * @throws IllegalArgumentException if there is no program, it is empty, or an argument holds a NUL
      */
     public static Command of(String... argv) {
-        return new Command(List.of(argv));
+        return new Command(Arrays.asList(Objects.requireNonNull(argv, "argv").clone()));
     }
 
     /** As {@link #of(String...)}. */

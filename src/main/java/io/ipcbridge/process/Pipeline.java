@@ -14,6 +14,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -53,12 +54,13 @@ public final class Pipeline {
         if (stages.isEmpty()) {
             throw new IllegalArgumentException("a pipeline needs at least one stage");
         }
+        stages.forEach(stage -> Objects.requireNonNull(stage, "stage"));
         this.stages = List.copyOf(stages);
     }
 
     /** A pipeline of {@code stages}, first to last. */
     public static Pipeline of(Stage... stages) {
-        return new Pipeline(List.of(stages));
+        return new Pipeline(Arrays.asList(Objects.requireNonNull(stages, "stages").clone()));
     }
 
     /** A pipeline of {@code stages}, first to last. */

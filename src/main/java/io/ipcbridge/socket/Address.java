@@ -46,6 +46,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      */
     record Abstract(String name) implements Address {
         public Abstract {
+            Objects.requireNonNull(name, "name");
             int length;
             try { // strict: getBytes would turn a lone surrogate into '?', another name
                 length = StandardCharsets.UTF_8.newEncoder().encode(CharBuffer.wrap(name)).remaining();

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -160,6 +161,7 @@ public final class ServerSocket implements Channel, HasDescriptor {
      *     cannot be told from them. The policy is left as it was.
      */
     public void allowUids(int... uids) {
+        Objects.requireNonNull(uids, "uids");
         if (domain != Sockaddrs.AF_UNIX) {
             throw new IllegalArgumentException("allowUids: " + name + " is not AF_UNIX, and SO_PEERCRED tells "
                     + "the uid of AF_UNIX peers only: no peer could ever be accepted");
