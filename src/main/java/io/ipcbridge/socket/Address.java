@@ -23,6 +23,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      * @param path at most 107 bytes, checked here, before any call
      */
     record Unix(Path path) implements Address {
+        /** Checks {@code path}: 1 to 107 bytes of UTF-8, no NUL ({@link IllegalArgumentException} if not). */
         public Unix {
             int length = path.toString().getBytes(StandardCharsets.UTF_8).length;
             if (length == 0 || length > SUN_PATH_MAX || path.toString().indexOf('\0') >= 0) {
@@ -45,6 +46,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      * @param name 1 to 107 bytes of UTF-8 (a lone surrogate is refused)
      */
     record Abstract(String name) implements Address {
+        /** Checks {@code name}: 1 to 107 bytes of UTF-8 ({@link IllegalArgumentException} if not). */
         public Abstract {
             Objects.requireNonNull(name, "name");
             int length;
@@ -71,6 +73,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      * @param port 0 to 65535 (0: any free port, for a bind)
      */
     record Inet(InetAddress address, int port) implements Address {
+        /** Checks {@code port}: 0 to 65535 ({@link IllegalArgumentException} if not). */
         public Inet {
             Objects.requireNonNull(address, "address");
             if (port < 0 || port > 65535) {
