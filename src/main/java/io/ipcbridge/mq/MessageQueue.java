@@ -820,14 +820,19 @@ public final class MessageQueue implements Channel, HasDescriptor {
             }
         }
 
-        /** Withdraws the registration if it still stands; one that was spent is left alone. */
+        /**
+         * Withdraws the registration if it still stands; one that was spent, or dropped by the close
+         * of the queue (also one from another thread meanwhile), is left alone.
+         */
         @Override
         public void close() throws IOException {
             synchronized (REGISTRATIONS) {
                 if (standing()) {
                     REGISTRATIONS.remove(key);
-                    if (mqd.isOpen()) {
+                    try {
                         mqd.withFd(fd -> Syscalls.mqNotify(fd, false, name));
+                    } catch (ClosedChannelException closed) {
+                        // the queue's close, before or during this call, dropped the registration
                     }
                 }
             }

@@ -23,6 +23,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -138,6 +142,36 @@ class MessageQueueReliabilityTest {
             assertArrayEquals(new byte[] {7}, m.data());
             assertFalse(registration.fired(), "the receiver took the message; the registration still stands");
             registration.close();
+        }
+    }
+
+    @Test
+    void closingARegistrationAsItsQueueClosesNeverThrows() throws Exception {
+        // MQ-26, X-04: the queue's close drops the registration, so closing it then has nothing to do;
+        // no round may fail because the queue was closed between its look and its mq_notify
+        String n = created.name();
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 5_000; round++) {
+                MessageQueue q = MessageQueue.createExclusively(n, 1, 8, 0600);
+                MessageQueue.unlink(n);
+                MessageQueue.Notification registration = q.requestNotification();
+                CyclicBarrier start = new CyclicBarrier(2);
+                Future<?> queueClose = threads.submit(() -> {
+                    start.await();
+                    q.close();
+                    return null;
+                });
+                Future<?> registrationClose = threads.submit(() -> {
+                    start.await();
+                    registration.close();
+                    return null;
+                });
+                assertTimeoutPreemptively(LIMIT, () -> queueClose.get());
+                assertTimeoutPreemptively(LIMIT, () -> registrationClose.get(), "round " + round);
+            }
+        } finally {
+            threads.shutdownNow();
         }
     }
 
