@@ -119,6 +119,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         if ((mode & ~0777) != 0) {
             throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
         }
+        Objects.requireNonNull(initializer, "initializer");
         String path = DEV_SHM + n;
         try {
             Syscalls.lstat(path);

@@ -152,6 +152,17 @@ class SharedMemoryTest {
     }
 
     @Test
+    void aNullInitializerIsRefusedBeforeAnyCall() throws Exception {
+        // FAULT-07: told before the name is looked up (here it exists: EEXIST would come first) or any space is reserved
+        String n = name();
+        try (SharedMemory existing = SharedMemory.createExclusively(n, 4096)) {
+            NullPointerException e = assertThrows(NullPointerException.class,
+                    () -> SharedMemory.createExclusively(n, 4096, 0600, null), "the null initializer, not EEXIST");
+            assertEquals("initializer", e.getMessage());
+        }
+    }
+
+    @Test
     void theMappingSizeComesFromFstatAndAccessPastItIsRefused() throws Exception {
         // SHM-06, SHM-10: the view is clamped to st_size
         String n = name();
