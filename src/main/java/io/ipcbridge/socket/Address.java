@@ -76,9 +76,7 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
         /** Checks {@code port}: 0 to 65535 ({@link IllegalArgumentException} if not). */
         public Inet {
             Objects.requireNonNull(address, "address");
-            if (port < 0 || port > 65535) {
-                throw new IllegalArgumentException("port outside 0..65535: " + port);
-            }
+            Hosts.checkPort(port);
         }
 
         @Override
@@ -109,9 +107,11 @@ public sealed interface Address permits Address.Unix, Address.Abstract, Address.
      *     answer, for what can only be a mistyped address), or has an IPv4 part with a leading
      *     zero ({@code 0177.0.0.1}: 127.0.0.1 to inet_aton(3), so to C peers, socat and Python, but
      *     177.0.0.1 to {@link InetAddress}; {@code ::ffff:0177.0.0.1}: no address to inet_pton(3)),
-     *     or a part in hex ({@code 0x7f.0.0.1}: 127.0.0.1 to inet_aton, a name to look up to Java)
+     *     or a part in hex ({@code 0x7f.0.0.1}: 127.0.0.1 to inet_aton, a name to look up to Java);
+     *     or if {@code port} is outside 0..65535, also before any lookup
      */
     static Inet inet(String host, int port) throws UnknownHostException {
+        Hosts.checkPort(port);
         return new Inet(Hosts.resolve(host)[0], port);
     }
 

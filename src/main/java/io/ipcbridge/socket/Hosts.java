@@ -33,6 +33,14 @@ final class Hosts {
         return InetAddress.getAllByName(host);
     }
 
+    /** {@code port} if it is 0 to 65535; checked before any lookup. */
+    static int checkPort(int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port outside 0..65535: " + port);
+        }
+        return port;
+    }
+
     private static boolean digitsAndDots(String s) {
         return s.chars().allMatch(c -> c >= '0' && c <= '9' || c == '.');
     }

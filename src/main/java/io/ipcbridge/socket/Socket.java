@@ -240,6 +240,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
      *     timeout's: the next address is tried)
      */
     public static Socket connect(String host, int port, Duration timeout) throws IOException {
+        Hosts.checkPort(port);
         long deadline = Deadline.of(timeout);
         boolean once = timeout != null && timeout.isZero();
         List<IOException> failures = new ArrayList<>();

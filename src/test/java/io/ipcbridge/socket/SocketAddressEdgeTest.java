@@ -21,6 +21,7 @@ import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -146,6 +147,18 @@ class SocketAddressEdgeTest {
         assertEquals("ambiguous IPv4 address: " + host + " (a part in hex is a number to inet_aton(3), a host name "
                 + "to Java)", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Socket.connect(host, 80, Duration.ZERO));
+    }
+
+    @Test
+    @DisplayName("FAULT-07: a port outside 0..65535 is refused before the host name is looked up")
+    void aBadPortIsRefusedBeforeTheHostIsLookedUp() {
+        // a name that cannot resolve: a lookup (nscd, DNS) before the check would end in UnknownHostException
+        String host = "no-such-host.invalid";
+        for (Executable call : List.<Executable>of(() -> Address.inet(host, 65536),
+                () -> Address.parse("tcp:" + host + ":99999"), () -> Socket.connect(host, -1, Duration.ZERO))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call, "the port, not the lookup");
+            assertTrue(e.getMessage().startsWith("port outside 0..65535: "), e.getMessage());
+        }
     }
 
     /**
