@@ -8,6 +8,7 @@ import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
+import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
@@ -34,6 +35,7 @@ class NullArgumentTest {
     @Test
     void aNullArgumentIsANullPointerExceptionNamingIt() throws Exception {
         assertNamed("name", () -> Address.abstractName(null));
+        assertNamed("descriptor", () -> SharedMemory.map(null, false));
         assertNamed("argv", () -> Command.of((String[]) null));
         assertNamed("argument", () -> Command.of("echo", null));
         assertNamed("argv", () -> Stage.command((String[]) null));

@@ -283,6 +283,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
      *     against writing (EPERM)
      */
     public static SharedMemory map(Descriptor descriptor, boolean readOnly) throws IOException {
+        Objects.requireNonNull(descriptor, "descriptor");
         try {
             return descriptor.withFd(f -> {
                 if (Syscalls.accessMode(f, descriptor.name()) == Syscalls.O_PATH) {
@@ -301,7 +302,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         int dupped = Syscalls.dup(fd, name);
         try {
             return map(name, dupped, readOnly);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             Syscalls.close(dupped);
             throw e;
         }
