@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A connected or bound socket, made with socket(2), connect(2), socketpair(2) or accept4(2): AF_UNIX
@@ -51,6 +52,12 @@ import java.util.Objects;
  * sender shuts down cannot be told from the end, and reads as end of stream. The same holds for a
  * datagram socket after {@link #shutdownInput()}: recvmsg(2) then returns 0 at once for ever, which
  * reads as end of stream (-1), never as an endless run of empty datagrams.
+ *
+ * <p>Thread safety: one thread may read while another writes. Writes to a stream socket are
+ * serialised with each other, as in the JDK's SocketChannel, so a buffer written (or sent with
+ * descriptors) is never interleaved with another thread's; a message goes whole in any case. Reads
+ * are not serialised: each takes what one receive gives it, a whole message of a datagram or
+ * seqpacket socket.
  */
 public final class Socket implements ByteChannel, HasDescriptor {
     /** The socket types. */
@@ -109,6 +116,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
     private final String name;
     private volatile SocketFile file; // a datagram socket's bound socket file
     private volatile Duration readTimeout;
+    /** Held by a stream write while it loops: the kernel, or the copy through a direct buffer, may cut it. */
+    private final ReentrantLock writeLock = new ReentrantLock();
     private final Descriptor.BufferCall sendCall = (f, out) -> sendOnce(f, out, null, NO_FDS);
     private final Descriptor.BufferCall receiveCall = (f, into) -> receiveOnce(f, into, false, Deadline.NEVER);
     private final Descriptor.BufferCall receiveFromCall = (f, into) -> receiveOnce(f, into, true, Deadline.NEVER);
@@ -466,7 +475,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
     @Override
     public int write(ByteBuffer src) throws IOException {
         if (type == Type.STREAM) {
-            return fd.write(src);
+            writeLock.lock();
+            try {
+                return fd.write(src);
+            } finally {
+                writeLock.unlock();
+            }
         }
         return send(src, null, NO_FDS);
     }
@@ -529,7 +543,12 @@ public final class Socket implements ByteChannel, HasDescriptor {
             throw new IllegalArgumentException("1 to " + SocketCalls.MAX_FDS + " descriptors: " + descriptors.size());
         }
         int start = data.position();
-        sendHolding(data, descriptors, 0, new int[descriptors.size()]);
+        writeLock.lock();
+        try {
+            sendHolding(data, descriptors, 0, new int[descriptors.size()]);
+        } finally {
+            writeLock.unlock();
+        }
         return data.position() - start;
     }
 
@@ -1033,10 +1052,15 @@ public final class Socket implements ByteChannel, HasDescriptor {
         @Override
         public int write(ByteBuffer src) throws IOException {
             int start = src.position();
-            while (src.hasRemaining()) {
-                if (Socket.this.write(src) == 0) {
-                    fd.awaitWritable(null);
+            writeLock.lock(); // a non-blocking socket's write is cut short: the rest must follow it at once
+            try {
+                while (src.hasRemaining()) {
+                    if (Socket.this.write(src) == 0) {
+                        fd.awaitWritable(null);
+                    }
                 }
+            } finally {
+                writeLock.unlock();
             }
             return src.position() - start;
         }
