@@ -52,6 +52,9 @@ import java.util.stream.Stream;
  * {@link #awaitMessage}, {@link #awaitSpace} and the {@link #onMessage} listener never involve
  * mq_notify's SIGEV_THREAD, which would start native threads inside the JVM.
  *
+ * <p>Thread safety: any number of threads may send and receive through one handle at once, as
+ * through handles of their own: each message is sent whole and received whole, by one receiver.
+ *
  * <pre>{@code
  * try (MessageQueue q = MessageQueue.createExclusively("/orders")) {
  *     q.send("hello".getBytes(UTF_8), 5);

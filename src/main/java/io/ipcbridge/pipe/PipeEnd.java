@@ -12,6 +12,11 @@ import java.time.Duration;
 /**
  * One end of a pipe or FIFO: {@link PipeSource} reads, {@link PipeSink} writes, so writing to the
  * read end cannot be expressed. Closing an end closes its descriptor once; it never unlinks a FIFO.
+ *
+ * <p>Thread safety: several threads may read or write one end at once, and a {@link #close()} from
+ * any thread ends their blocked calls. Calls are not serialised, so, as between processes, only a
+ * write of at most {@link Pipe#PIPE_BUF} bytes is never interleaved with another
+ * (see {@link PipeSink}).
  */
 public abstract sealed class PipeEnd implements Channel, HasDescriptor permits PipeSource, PipeSink {
     /** A wait without end, for the streams. */

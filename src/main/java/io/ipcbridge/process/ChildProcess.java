@@ -20,6 +20,9 @@ import java.util.Optional;
  * (SIGKILL) and reaped. Wait for it first when it should finish its work. A child dropped without
  * {@code close()} or a wait that reaped it runs on, and is reaped when it ends (a daemon thread
  * waits for it once the garbage collector finds it dropped), as the JDK reaps a {@link Process}.
+ *
+ * <p>Thread safety: several threads may wait for, signal and close the child at once; it is reaped
+ * once, and every wait returns its status.
  */
 public final class ChildProcess implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();

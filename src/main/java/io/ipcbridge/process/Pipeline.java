@@ -142,7 +142,7 @@ public final class Pipeline {
     /**
      * A running pipeline. Closing it closes the output, kills and reaps any command still running,
      * and closes the pipe ends of any Java stage still running (which ends it at its next read or
-     * write), then waits for it.
+     * write), then waits for it. Several threads may wait for a run at once, as for a {@link ChildProcess}.
      */
     public static final class Run implements AutoCloseable {
         private final List<Object> running;

@@ -48,6 +48,9 @@ import java.util.Optional;
  *
  * <p>POSIX semaphores are not robust: a process killed while "holding" one leaves the value as it
  * was. Use timed acquires where a holder may die.
+ *
+ * <p>Thread safety: any number of threads may acquire and release through one handle at once, as
+ * through handles of their own.
  */
 public final class Semaphore implements AutoCloseable {
     /** SEM_VALUE_MAX on Linux. */

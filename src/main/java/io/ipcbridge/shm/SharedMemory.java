@@ -46,6 +46,10 @@ import java.util.function.Consumer;
  * a fallocate(2) first (a microsecond or two) and is refused past the object's end or where no page
  * can be had for it (a hole in a full /dev/shm), so that a peer's shrink kills the JVM only if it
  * falls in the instant between that check and the update.
+ *
+ * <p>Thread safety: a handle may be used by any number of threads at once: the accessors take
+ * absolute offsets and {@link #buffer()} gives each caller a view of its own; threads, like
+ * processes, order their accesses through the acquire/release, volatile and atomic forms.
  */
 public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */

@@ -30,6 +30,9 @@ import java.util.Optional;
  * {@link #accept(Duration)} makes it non-blocking (O_NONBLOCK, which every holder of the same open
  * socket sees, such a child too), since a blocking accept4(2) could wait past the deadline for a
  * connection another process took first.
+ *
+ * <p>Thread safety: several threads may accept at once, timed or not; each connection goes to one
+ * of them, and a {@link #close()} from any thread ends their waits.
  */
 public final class ServerSocket implements Channel, HasDescriptor {
     /** The mode filesystem sockets get unless another is given. */

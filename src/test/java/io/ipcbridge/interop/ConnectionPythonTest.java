@@ -15,11 +15,16 @@ import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.Socket;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,6 +85,48 @@ class ConnectionPythonTest {
         }));
     }
 
+    @Test
+    void messagesSentByTwoThreadsOnOneConnectionReachPythonWhole() throws Exception {
+        // Connection's contract: sends are serialised, so no frame of one thread comes inside another's;
+        // message (t, i) is t, i (2 bytes, big-endian), then 40 KiB for every 7th, else i bytes, all t * 31 + i
+        String script = "import sys\n"
+                + "from multiprocessing.connection import Connection\n"
+                + "c = Connection(3)\n"
+                + "n = int(sys.argv[1]); nxt = [0, 0]\n"
+                + "for _ in range(2 * n):\n"
+                + "    m = c.recv_bytes()\n"
+                + "    t, i = m[0], int.from_bytes(m[1:3], 'big')\n"
+                + "    assert i == nxt[t], ('out of order or torn', t, i, nxt, len(m))\n"
+                + "    nxt[t] += 1\n"
+                + "    assert len(m) == 3 + (40960 if i % 7 == 0 else i), ('torn', t, i, len(m))\n"
+                + "    assert m[3:] == bytes([(t * 31 + i) % 256]) * (len(m) - 3), ('mixed', t, i)\n"
+                + "print(nxt[0] + nxt[1], flush=True)\n";
+        int n = 500;
+        assertTimeoutPreemptively(LIMIT, () -> withPythonOnFd3(script, Integer.toString(n), (c, output) -> {
+            List<CompletableFuture<Void>> senders = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int thread = t;
+                senders.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        for (int i = 0; i < n; i++) {
+                            byte[] m = new byte[3 + (i % 7 == 0 ? 40960 : i)];
+                            Arrays.fill(m, (byte) (thread * 31 + i));
+                            m[0] = (byte) thread;
+                            m[1] = (byte) (i >> 8);
+                            m[2] = (byte) i;
+                            c.sendBytes(m);
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }));
+            }
+            senders.forEach(CompletableFuture::join);
+            assertEquals(Integer.toString(2 * n), output.call(),
+                    "Python read every message whole, in order per thread");
+        }));
+    }
+
     /** What Java does with Python on fd 3: {@code output} reads Python's stdout to its end, trimmed. */
     @FunctionalInterface
     private interface OnFd3 {
@@ -136,7 +183,7 @@ class ConnectionPythonTest {
                 server.start();
                 assertEquals("java got: hello from python", python(client, path.toString(), "key"));
                 server.join();
-                java.util.concurrent.CompletableFuture<Throwable> refusing = java.util.concurrent.CompletableFuture
+                CompletableFuture<Throwable> refusing = CompletableFuture
                         .supplyAsync(() -> {
                             try {
                                 listener.accept().close();

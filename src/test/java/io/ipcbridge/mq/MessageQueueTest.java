@@ -18,6 +18,8 @@ import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -32,6 +34,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -59,6 +62,84 @@ class MessageQueueTest {
 
     static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void threeSendingAndThreeReceivingThreadsOnOneHandleMoveEachMessageOnceAndWhole() throws Exception {
+        // the class's thread safety: the per-thread buffers of heap sends and receives, and the
+        // priority a receive reports, are each thread's own
+        int perSender = 5_000;
+        String n = name();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(n, 10, 64, 0600)) {
+                List<CompletableFuture<List<Integer>>> receivers = new ArrayList<>();
+                for (int r = 0; r < 3; r++) {
+                    boolean intoBuffer = r == 0;
+                    receivers.add(CompletableFuture.supplyAsync(() -> {
+                        List<Integer> got = new ArrayList<>();
+                        ByteBuffer b = ByteBuffer.allocate(64);
+                        try {
+                            for (;;) {
+                                byte[] data;
+                                int priority;
+                                if (intoBuffer) {
+                                    b.clear();
+                                    priority = q.receive(b);
+                                    data = Arrays.copyOf(b.array(), b.position());
+                                } else {
+                                    Message m = q.receive();
+                                    data = m.data();
+                                    priority = m.priority();
+                                }
+                                int i = ByteBuffer.wrap(data).getInt();
+                                if (i < 0) {
+                                    return got;
+                                }
+                                assertEquals(4 + i % 60, data.length, "message " + i + " whole");
+                                assertEquals(i % 7, priority, "message " + i + "'s own priority");
+                                for (int k = 4; k < data.length; k++) {
+                                    assertEquals((byte) i, data[k], "message " + i + " holds its own bytes");
+                                }
+                                got.add(i);
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }));
+                }
+                List<CompletableFuture<Void>> senders = new ArrayList<>();
+                for (int t = 0; t < 3; t++) {
+                    int from = t * perSender;
+                    senders.add(CompletableFuture.runAsync(() -> {
+                        try {
+                            for (int i = from; i < from + perSender; i++) {
+                                ByteBuffer m = ByteBuffer.allocate(4 + i % 60).putInt(i);
+                                while (m.hasRemaining()) {
+                                    m.put((byte) i);
+                                }
+                                q.send(m.flip(), i % 7);
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }));
+                }
+                senders.forEach(CompletableFuture::join);
+                for (int r = 0; r < 3; r++) {
+                    q.send(ByteBuffer.allocate(4).putInt(-1).flip(), 0);
+                }
+                boolean[] seen = new boolean[3 * perSender];
+                for (CompletableFuture<List<Integer>> receiver : receivers) {
+                    for (int i : receiver.join()) {
+                        assertFalse(seen[i], "message " + i + " received twice");
+                        seen[i] = true;
+                    }
+                }
+                for (int i = 0; i < seen.length; i++) {
+                    assertTrue(seen[i], "message " + i + " received");
+                }
+            }
+        });
     }
 
     @Test

@@ -33,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.HexFormat;
 import java.util.Map;
@@ -109,6 +110,25 @@ class ChildProcessTest {
         });
     }
 
+    @Test
+    void threeThreadsWaitingForOneChildEachGetItsStatusWhenAFourthKillsIt() throws Exception {
+        // the class's thread safety: waits in poll(2) on the pidfd from three threads, a kill from a
+        // fourth; the child is reaped once and every wait returns SIGKILL's status
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ChildProcess child = Command.of("sleep", "1000").start()) {
+                List<Blocked.Call<ExitStatus>> waits = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    waits.add(Blocked.start(child::waitFor, Blocked.POLL));
+                }
+                child.kill();
+                for (Blocked.Call<ExitStatus> wait : waits) {
+                    assertEquals(new ExitStatus(-1, 9), wait.result().get(), "each waiter has the status");
+                }
+                assertEquals(Optional.of(new ExitStatus(-1, 9)), child.exitStatus(), "reaped once, kept");
+            }
+        });
+    }
+
     private static Field field(Class<?> type, String name) throws NoSuchFieldException {
         Field f = type.getDeclaredField(name);
         f.setAccessible(true);
@@ -170,7 +190,7 @@ class ChildProcessTest {
         assumeTrue(new java.io.File("/usr/bin/setpriv").canExecute() && Syscalls.geteuid() == 0,
                 "setpriv(1) as root, to run the JVM as another user");
         Path copies = Files.createDirectories(dir.resolve("cp"));
-        List<String> classPath = new java.util.ArrayList<>();
+        List<String> classPath = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             Path from = Path.of(entry);
             Path to = Files.isDirectory(from) ? from : Files.copy(from, copies.resolve(classPath.size() + ".jar"));
@@ -600,7 +620,7 @@ class ChildProcessTest {
     void descriptorsPlacedOnEachOthersNumbersAndOnConsecutiveOnesArriveRight() throws Exception {
         // each pipe end moves onto the number of another, and onto 5, 6 and 7, which the spawn's own
         // packing of the copies onto 3, 4, ... passes through
-        List<Pipe> pipes = new java.util.ArrayList<>();
+        List<Pipe> pipes = new ArrayList<>();
         try {
             for (int i = 0; i < 4; i++) {
                 pipes.add(Pipe.open());
@@ -627,7 +647,7 @@ class ChildProcessTest {
      */
     private static void assertPlaced(TreeMap<Integer, io.ipcbridge.HasDescriptor> placed) throws Exception {
         StringBuilder script = new StringBuilder("readlink");
-        List<String> expected = new java.util.ArrayList<>();
+        List<String> expected = new ArrayList<>();
         for (Map.Entry<Integer, io.ipcbridge.HasDescriptor> e : placed.entrySet()) {
             script.append(" /proc/$$/fd/").append(e.getKey());
             expected.add(link(e.getValue()));

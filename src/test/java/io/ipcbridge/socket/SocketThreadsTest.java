@@ -2,9 +2,11 @@ package io.ipcbridge.socket;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.pipe.Pipe;
@@ -16,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,18 +27,23 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * One stream socket used by several threads at once, held to the contract of the JDK's
- * SocketChannel: a write of a buffer is never interleaved with another thread's write.
+ * One socket used by several threads at once, held to the contract its class comment states, that
+ * of the JDK's SocketChannel: a write of a buffer is never interleaved with another thread's write,
+ * readers each take whole messages, accepting threads each take their own connections.
  */
 class SocketThreadsTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
     private static final int RECORD = 1 << 20;
     private static final int RECORDS = 8;
     private static final int WRITERS = 2;
+
+    @TempDir
+    Path dir;
 
     /** Record {@code seq} of {@code writer}: every byte the same, one value per record. */
     private static byte mark(int writer, int seq) {
@@ -158,5 +166,115 @@ class SocketThreadsTest {
                 assertInstanceOf(ClosedChannelException.class, turn.getCause(), "the waiting write ends, unmade");
             }
         });
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Socket.Type.class, names = {"DATAGRAM", "SEQPACKET"})
+    void messagesReadByFourThreadsFromOneSocketArriveEachOnceAndWhole(Socket.Type type) {
+        int messages = 20_000;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try (Socket.Pair p = Socket.pair(type)) {
+                List<CompletableFuture<List<Integer>>> readers = new ArrayList<>();
+                for (int r = 0; r < 4; r++) {
+                    readers.add(CompletableFuture.supplyAsync(() -> {
+                        List<Integer> got = new ArrayList<>();
+                        ByteBuffer b = ByteBuffer.allocate(4 + 300); // a heap buffer: through a per-thread copy
+                        try {
+                            for (;;) {
+                                b.clear();
+                                int n = p.second().read(b);
+                                if (n == 4 && b.getInt(0) == -1) {
+                                    return got; // this reader's end
+                                }
+                                int i = b.getInt(0);
+                                assertEquals(4 + i % 300, n, "message " + i + " whole");
+                                for (int k = 4; k < n; k++) {
+                                    assertEquals((byte) i, b.get(k), "message " + i + " holds its own bytes");
+                                }
+                                got.add(i);
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }, pool));
+                }
+                ByteBuffer m = ByteBuffer.allocateDirect(4 + 300);
+                for (int i = 0; i < messages; i++) {
+                    m.clear().putInt(i);
+                    while (m.position() < 4 + i % 300) {
+                        m.put((byte) i);
+                    }
+                    p.first().write(m.flip());
+                }
+                for (int r = 0; r < 4; r++) {
+                    p.first().write(m.clear().putInt(-1).flip());
+                }
+                assertEachTakenOnce(readers, messages, "message", "read");
+            } finally {
+                pool.shutdownNow();
+            }
+        });
+    }
+
+    @Test
+    void twoThreadsAcceptingOnOneServerTakeEachClientOnce() {
+        // one accept untimed (blocking in accept4), one timed (which makes the socket non-blocking under it)
+        int clients = 200;
+        Address address = Address.unix(dir.resolve("s.sock"));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try (ServerSocket server = ServerSocket.listen(address, Socket.Type.STREAM)) {
+                List<CompletableFuture<List<Integer>>> acceptors = new ArrayList<>();
+                for (int a = 0; a < 2; a++) {
+                    boolean timed = a == 1;
+                    acceptors.add(CompletableFuture.supplyAsync(() -> {
+                        List<Integer> got = new ArrayList<>();
+                        try {
+                            for (;;) {
+                                Socket s = timed ? server.accept(Duration.ofSeconds(30)).orElseThrow()
+                                        : server.accept();
+                                try (s) {
+                                    ByteBuffer b = ByteBuffer.allocate(4);
+                                    while (b.hasRemaining() && s.read(b) >= 0) {
+                                        // the client's number
+                                    }
+                                    int i = b.getInt(0);
+                                    if (i < 0) {
+                                        return got;
+                                    }
+                                    got.add(i);
+                                }
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }, pool));
+                }
+                for (int i = 0; i < clients + 2; i++) {
+                    try (Socket c = Socket.connect(address, Socket.Type.STREAM)) {
+                        c.write(ByteBuffer.allocate(4).putInt(i < clients ? i : -1).flip());
+                    }
+                }
+                assertEachTakenOnce(acceptors, clients, "client", "accepted");
+            } finally {
+                pool.shutdownNow();
+            }
+        });
+    }
+
+    /** That the numbers 0 .. {@code count - 1} were taken by {@code takers}, each by one of them, once. */
+    private static void assertEachTakenOnce(List<CompletableFuture<List<Integer>>> takers, int count, String what,
+            String taken) {
+        boolean[] seen = new boolean[count];
+        for (CompletableFuture<List<Integer>> taker : takers) {
+            for (int i : taker.join()) {
+                assertFalse(seen[i], what + " " + i + " " + taken + " twice");
+                seen[i] = true;
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            assertTrue(seen[i], what + " " + i + " " + taken);
+        }
     }
 }
