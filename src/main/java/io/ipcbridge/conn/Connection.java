@@ -11,11 +11,13 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -40,7 +42,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * message is sent with one write(2), its header in front.
  *
  * <p>Thread safety: one thread may send while another receives; sends are serialised with each
- * other, and so are receives.
+ * other, and so are receives (a timed receive waits its turn at most its timeout).
  */
 public final class Connection implements AutoCloseable, HasDescriptor {
     /** The default largest message a connection accepts: 64 MiB. */
@@ -267,8 +269,9 @@ public final class Connection implements AutoCloseable, HasDescriptor {
      * a peer that sends part of a message and stalls cannot hold the caller longer. Zero takes a
      * message already there without waiting.
      *
-     * @return the message, or empty if no whole header came in time (the connection stays open
-     *     and in step: what came of a header is kept for the next receive)
+     * @return the message, or empty if no whole header came in time, or another thread's receive
+     *     held the connection all that time (the connection stays open and in step: what came of a
+     *     header is kept for the next receive)
      * @throws SocketTimeoutException if the timeout passed inside a message; the connection is
      *     then closed, as its place in the stream is lost
      * @throws EOFException as {@link #recvBytes()}
@@ -291,7 +294,7 @@ public final class Connection implements AutoCloseable, HasDescriptor {
 
     /** {@link #recvBytes()}, waiting for the peer until {@code deadline} (a {@link Deadline}). */
     byte[] recvBytes(long deadline) throws IOException {
-        recvLock.lock();
+        lockForReceive(deadline);
         try {
             long length = readHeader(deadline);
             try {
@@ -302,6 +305,36 @@ public final class Connection implements AutoCloseable, HasDescriptor {
             }
         } finally {
             recvLock.unlock();
+        }
+    }
+
+    /**
+     * Takes {@link #recvLock}, waiting for another thread's receive at most until {@code deadline}
+     * (a {@link Deadline}), so that it cannot hold a timed receive past its timeout; an interrupt in
+     * that wait ends it as one in the receive would, closing the connection.
+     *
+     * @throws SocketTimeoutException if the other receive held it past the deadline
+     */
+    private void lockForReceive(long deadline) throws IOException {
+        if (deadline == Deadline.NEVER) {
+            recvLock.lock();
+            return;
+        }
+        if (recvLock.tryLock()) {
+            return; // also at a deadline already passed, without taking a pending interrupt
+        }
+        boolean locked = false;
+        if (!Deadline.passed(deadline)) {
+            try {
+                locked = recvLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                close();
+                throw new ClosedByInterruptException();
+            }
+        }
+        if (!locked) {
+            throw new SocketTimeoutException(name + ": another thread's receive held the connection past the timeout");
         }
     }
 

@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -567,6 +568,24 @@ class ConnectionTest {
                         "poll waits at most its timeout, though another thread is receiving");
                 raw.second().write(ByteBuffer.wrap(new byte[] {2}));
                 assertArrayEquals(new byte[] {1, 2}, receiving.get());
+            }
+        });
+    }
+
+    @Test
+    void aTimedReceiveKeepsItsTimeoutWhileAnotherThreadWaitsInAReceive() throws Exception {
+        // receives are serialised (the class's thread safety), but a timed one waits its turn at most its
+        // timeout, as poll does: it waited for the other receive to end, for ever with nothing coming
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Connection.Pair p = Connection.pipe(false)) {
+                Connection c = p.first();
+                Blocked.Call<byte[]> receiving = Blocked.start(c::recvBytes, Blocked.READ);
+                assertTimeoutPreemptively(Duration.ofSeconds(5),
+                        () -> assertEquals(Optional.empty(), c.recvBytes(Duration.ofMillis(20))),
+                        "a timed receive waits at most its timeout, though another thread is receiving");
+                assertTrue(c.isOpen(), "and leaves the connection open and in step");
+                p.second().sendBytes(new byte[3]);
+                assertEquals(3, receiving.result().get().length, "the waiting receive has the message");
             }
         });
     }
