@@ -11,6 +11,7 @@ import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -167,7 +168,7 @@ class DescriptorTest {
                         } catch (java.io.IOException e) {
                             throw new java.io.UncheckedIOException(e);
                         }
-                    }).join();
+                    }, OwnThreads.EACH).join();
                     return io.ipcbridge.internal.posix.Syscalls.pipeSize(n, d.name());
                 }));
                 assertFalse(d.isOpen());

@@ -8,6 +8,7 @@ import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Backlogs;
+import io.ipcbridge.testing.OwnThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -106,7 +107,7 @@ class ConnCommandTest {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            });
+            }, OwnThreads.EACH);
             Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
                 Cli.Result result = Cli.run("conn", "receive", "unix:" + socket, "--timeout", "200ms");
                 peer.join().close();

@@ -11,6 +11,7 @@ import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.pipe.PipeSource;
 import io.ipcbridge.testing.Blocked;
+import io.ipcbridge.testing.OwnThreads;
 import io.ipcbridge.testing.PeerState;
 import java.io.File;
 import java.io.IOException;
@@ -109,7 +110,7 @@ class FifoStdioTest {
         Process reader = Cli.command(err, "fifo", "read", fifo.toString(), "--timeout", "30s").start();
         try {
             assertTimeoutPreemptively(BOUND, () -> {
-                CompletableFuture<Long> written = CompletableFuture.supplyAsync(() -> writeUntilRefused(fifo));
+                CompletableFuture<Long> written = CompletableFuture.supplyAsync(() -> writeUntilRefused(fifo), OwnThreads.EACH);
                 byte[] head;
                 try (InputStream stdout = reader.getInputStream()) {
                     head = stdout.readNBytes(10);

@@ -15,6 +15,7 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import java.io.EOFException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -61,7 +62,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, OwnThreads.EACH);
                 for (int size : sizes) {
                     byte[] m = reader.recvBytes();
                     assertEquals(size, m.length);
@@ -284,7 +285,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         return "server: " + e.getClass().getSimpleName();
                     }
-                });
+                }, OwnThreads.EACH);
                 try (Connection c = Connection.connect(a, key)) {
                     c.send("authenticated");
                 }
@@ -296,7 +297,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         return "server: " + e.getClass().getSimpleName();
                     }
-                });
+                }, OwnThreads.EACH);
                 AuthenticationException e = assertThrows(AuthenticationException.class,
                         () -> Connection.connect(a, "wrong".getBytes(StandardCharsets.US_ASCII)));
                 assertTrue(e.getMessage().contains("rejected our digest"), e.getMessage());
@@ -335,7 +336,7 @@ class ConnectionTest {
             } catch (Exception e) {
                 return e;
             }
-        });
+        }, OwnThreads.EACH);
     }
 
     @ParameterizedTest(name = "after the challenge: {0}")
@@ -365,7 +366,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         return e.toString();
                     }
-                });
+                }, OwnThreads.EACH);
                 try (Connection c = Connection.connect(a, key)) {
                     c.send("next");
                 }
@@ -493,7 +494,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, OwnThreads.EACH);
                 ByteBuffer buf = direct ? ByteBuffer.allocateDirect(100_010) : ByteBuffer.allocate(100_010);
                 for (int size : sizes) {
                     buf.clear().position(5).limit(5 + size + 3);
@@ -523,7 +524,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, OwnThreads.EACH);
                 assertThrows(java.nio.BufferOverflowException.class,
                         () -> p.second().recvBytesInto(ByteBuffer.allocate(1000)));
                 assertEquals("after", p.second().recv(), "the stream stays in step");
@@ -559,7 +560,7 @@ class ConnectionTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, OwnThreads.EACH);
                 raw.second().write(ByteBuffer.wrap(HexFormat.of().parseHex("0000000201")));
                 while (raw.first().descriptor().awaitReadable(Duration.ZERO)) {
                     Thread.onSpinWait(); // until the receiver has taken the header and one byte in
@@ -642,7 +643,7 @@ class ConnectionTest {
                         } catch (Exception e) {
                             return e;
                         }
-                    });
+                    }, OwnThreads.EACH);
                     assertTrue(silent.recv().startsWith("#CHALLENGE#"), "accept() is inside the handshake");
                     listener.close();
                     Object outcome = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> accepting.get(),
@@ -691,7 +692,7 @@ class ConnectionTest {
                         } catch (Exception e) {
                             throw new RuntimeException(e);
                         }
-                    });
+                    }, OwnThreads.EACH);
                     try (Connection c = Connection.connect(a, key, forever); Connection in = accepted.get()) {
                         c.send("through " + forever);
                         assertEquals("through " + forever, in.recv());

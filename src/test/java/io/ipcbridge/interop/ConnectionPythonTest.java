@@ -15,6 +15,7 @@ import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.OwnThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -119,7 +120,7 @@ class ConnectionPythonTest {
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
-                }));
+                }, OwnThreads.EACH));
             }
             senders.forEach(CompletableFuture::join);
             assertEquals(Integer.toString(2 * n), output.call(),
@@ -191,7 +192,7 @@ class ConnectionPythonTest {
                             } catch (Exception e) {
                                 return e;
                             }
-                        });
+                        }, OwnThreads.EACH);
                 assertEquals("AuthenticationError", python(client, path.toString(), "wrong"));
                 assertEquals(AuthenticationException.class, refusing.get().getClass());
             }

@@ -15,6 +15,7 @@ import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.OwnThreads;
 import io.ipcbridge.testing.PeerState;
 import io.ipcbridge.testing.Peers;
 import java.io.EOFException;
@@ -122,7 +123,7 @@ class PeerKillTest {
                             .fd(3, p.second()).stdout(out.sink()).stdin(in.source()).start()) {
                 p.second().close();
                 out.sink().close();
-                CompletableFuture<String> cut = CompletableFuture.supplyAsync(() -> line(out.source().inputStream()));
+                CompletableFuture<String> cut = CompletableFuture.supplyAsync(() -> line(out.source().inputStream()), OwnThreads.EACH);
                 for (int i = 0; i < count; i++) {
                     int length = (int) ((long) i * 7919 % 70001);
                     assertArrayEquals(new PatternStream(seed + i).bytes(length), c.recvBytes(), "message " + i);

@@ -17,6 +17,7 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import io.ipcbridge.testing.Peers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -105,7 +106,7 @@ class MessageQueueTest {
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
-                    }));
+                    }, OwnThreads.EACH));
                 }
                 List<CompletableFuture<Void>> senders = new ArrayList<>();
                 for (int t = 0; t < 3; t++) {
@@ -122,7 +123,7 @@ class MessageQueueTest {
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
-                    }));
+                    }, OwnThreads.EACH));
                 }
                 senders.forEach(CompletableFuture::join);
                 for (int r = 0; r < 3; r++) {

@@ -14,6 +14,7 @@ import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import io.ipcbridge.testing.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -72,7 +73,7 @@ class PipeTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, OwnThreads.EACH);
                 assertEquals(data.length, pipe.sink().write(ByteBuffer.wrap(data)));
                 pipe.sink().close();
                 assertArrayEquals(data, reader.get());
@@ -104,7 +105,7 @@ class PipeTest {
                         throw new UncheckedIOException(e);
                     }
                     return got.toByteArray();
-                });
+                }, OwnThreads.EACH);
                 ByteBuffer src = direct ? ByteBuffer.allocateDirect(data.length) : ByteBuffer.allocate(data.length);
                 src.put(data).flip();
                 if (nonBlocking) {
@@ -317,7 +318,7 @@ class PipeTest {
                 List<CompletableFuture<Void>> javaWriters = new ArrayList<>();
                 for (int w = 0; w < 4; w++) {
                     int id = w;
-                    javaWriters.add(CompletableFuture.runAsync(() -> writeRecords(pipe.sink(), id, records)));
+                    javaWriters.add(CompletableFuture.runAsync(() -> writeRecords(pipe.sink(), id, records), OwnThreads.EACH));
                 }
                 CompletableFuture<Void> closer = CompletableFuture.allOf(javaWriters.toArray(new CompletableFuture<?>[0]))
                         .thenRun(() -> {

@@ -15,6 +15,7 @@ import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.OwnThreads;
 import io.ipcbridge.testing.Peers;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -241,7 +242,7 @@ class RingTest {
                 } catch (IOException | InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-            });
+            }, OwnThreads.EACH);
             long[] next = {0};
             while (next[0] < count) {
                 consumer.poll(m -> {
@@ -275,7 +276,7 @@ class RingTest {
                     } catch (IOException | InterruptedException e) {
                         throw new IllegalStateException(e);
                     }
-                }));
+                }, OwnThreads.EACH));
             }
             long[] next = new long[2];
             while (next[0] < count || next[1] < count) {
@@ -618,7 +619,7 @@ class RingTest {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            });
+            }, OwnThreads.EACH);
             int faults = 0;
             try {
                 for (int i = 0; i < 100_000 && faults < 20; i++) {

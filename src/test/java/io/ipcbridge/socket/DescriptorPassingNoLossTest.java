@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +61,7 @@ class DescriptorPassingNoLossTest {
                         throw new java.util.concurrent.CompletionException(e);
                     }
                     return got;
-                });
+                }, OwnThreads.EACH);
                 ByteBuffer data = ByteBuffer.allocateDirect(4);
                 for (int i = 0; i < messages; i++) {
                     List<Pipe> pipes = new ArrayList<>();

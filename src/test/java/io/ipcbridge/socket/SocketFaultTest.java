@@ -25,6 +25,7 @@ import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Backlogs;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
@@ -173,7 +174,7 @@ class SocketFaultTest {
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
-                });
+                }, OwnThreads.EACH);
                 while (c.isOpen()) {
                     Thread.onSpinWait(); // until the other close is under way: its descriptor is closed
                 }

@@ -15,6 +15,7 @@ import io.ipcbridge.pipe.PipeSink;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.OwnThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -528,7 +529,7 @@ class SocketTest {
                         } catch (IOException e) {
                             throw new RuntimeException(e);
                         }
-                    });
+                    }, OwnThreads.EACH);
                     List<CompletableFuture<Void>> senders = new ArrayList<>();
                     for (int c = 0; c < clients; c++) {
                         int id = c;
@@ -643,7 +644,7 @@ class SocketTest {
                         throw new UncheckedIOException(e);
                     }
                     return total;
-                });
+                }, OwnThreads.EACH);
                 var out = p.first().outputStream();
                 byte[] data = new byte[chunk];
                 for (int i = 0; i < chunks; i++) {
