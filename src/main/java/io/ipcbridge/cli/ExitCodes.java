@@ -97,8 +97,9 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
 
     /** The message of the stderr line for {@code e}, without the {@code ipcbridge: } prefix. */
     static String describe(Throwable e) {
-        if (e instanceof ExceptionInInitializerError && e.getCause() != null) {
-            return describe(e.getCause()); // the native layer refused to load (another platform)
+        // the native layer refused to load (another platform): its message, not "internal error"
+        if (e instanceof ExceptionInInitializerError && e.getCause() instanceof UnsupportedOperationException no) {
+            return oneLine(no.getMessage());
         }
         String message;
         if (e instanceof IpcError || e instanceof IpcSecurityException || e instanceof CommandFailure) {
@@ -115,8 +116,7 @@ final class ExitCodes implements IExitCodeExceptionMapper, IExecutionExceptionHa
             // Mostly from opening a file (--authkey-file, bench's output files): open(FILE): ENAME (text).
             String file = fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "");
             message = errnoForm("open", file, reason);
-        } else if (e instanceof IOException || e instanceof IllegalArgumentException
-                || e instanceof UnsupportedOperationException) {
+        } else if (e instanceof IOException || e instanceof IllegalArgumentException) {
             message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         } else if (e instanceof OutOfMemoryError) {
             message = "out of memory (" + e.getMessage() + "): the Java heap is too small for this input "
