@@ -63,6 +63,20 @@ class ReadmeExamplesTest {
         assertEquals(9, blocks, "the README's Java examples, one test each");
     }
 
+    @Test
+    void theReadmesDependencyIsThisBuild() throws Exception {
+        Matcher xml = Pattern.compile("```xml\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(Path.of("README.md")));
+        assertTrue(xml.find(), "README: \"In your own build\"");
+        String pom = Files.readString(Path.of("pom.xml"));
+        for (String element : List.of("groupId", "artifactId", "version")) {
+            Pattern value = Pattern.compile("<" + element + ">([^<]*)</" + element + ">");
+            Matcher inReadme = value.matcher(xml.group(1));
+            Matcher inPom = value.matcher(pom); // the project's own come first
+            assertTrue(inReadme.find() && inPom.find(), element);
+            assertEquals(inPom.group(1), inReadme.group(1), element);
+        }
+    }
+
     /** {@code line} without leading and trailing blanks, and every run of blanks one space. */
     private static String blanksFolded(String line) {
         return line.strip().replaceAll("\\s+", " ");
