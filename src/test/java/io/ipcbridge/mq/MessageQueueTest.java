@@ -228,7 +228,14 @@ class MessageQueueTest {
         IpcResourceLimitException size = assertThrows(IpcResourceLimitException.class,
                 () -> MessageQueue.createExclusively(name(), 1, 1 << 20, 0600));
         assertTrue(size.getMessage().contains("/proc/sys/fs/mqueue/msgsize_max (8192)"), size.getMessage());
+        IpcResourceLimitException justPast = assertThrows(IpcResourceLimitException.class,
+                () -> MessageQueue.createExclusively(name(), 1, 8193, 0600));
+        assertEquals("EINVAL", justPast.errnoName());
+        assertTrue(justPast.getMessage().contains("8193-byte messages exceed /proc/sys/fs/mqueue/msgsize_max (8192)"),
+                justPast.getMessage());
         assertThrows(IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), -1, 64, 0600));
+        assertThrows(IllegalArgumentException.class,
+                () -> MessageQueue.createExclusively(name(), Integer.MIN_VALUE, 64, 0600));
         assertThrows(IllegalArgumentException.class, () -> MessageQueue.createExclusively(name(), 4, -1, 0600));
     }
 

@@ -350,7 +350,10 @@ class FifoTest {
         try (PipeSink writer = Fifo.openWriter(p, Duration.ZERO).orElseThrow()) {
             keepAlive.close();
             reader.close();
-            assertThrows(PeerClosedException.class, () -> writer.write(ByteBuffer.wrap(new byte[1])));
+            PeerClosedException e = assertThrows(PeerClosedException.class,
+                    () -> writer.write(ByteBuffer.wrap(new byte[1])));
+            assertEquals("EPIPE", e.errnoName());
+            assertTrue(e.getMessage().startsWith("write(" + p + "): EPIPE (Broken pipe)"), e.getMessage());
         }
     }
 

@@ -9,10 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.NativeThread;
+import io.ipcbridge.process.ChildProcess;
+import io.ipcbridge.process.Command;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Names;
+import io.ipcbridge.testing.PeerState;
+import io.ipcbridge.testing.Peers;
 import java.io.IOException;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
@@ -22,6 +26,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -132,6 +137,23 @@ class SemaphoreTest {
     }
 
     @Test
+    void aWaitWithAHugeTimeoutWaitsAndTakesAPost() throws Exception {
+        // SEM-07: a timeout of centuries (and one past what nanoseconds count) is a valid deadline for
+        // sem_clockwait, never an EINVAL or an early false: the waits sleep until a post comes
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Semaphore s = Semaphore.createExclusively(name(), 0)) {
+                for (Duration huge : new Duration[] {Duration.ofDays(365L * 200), Duration.ofSeconds(Long.MAX_VALUE)}) {
+                    Blocked.Call<Boolean> waiter = Blocked.start(() -> s.tryAcquire(huge), SEM_WAIT);
+                    assertFalse(waiter.result().isDone(), huge + ": asleep in the kernel, not failed");
+                    s.release();
+                    assertTrue(waiter.result().get(5, TimeUnit.SECONDS), huge + ": the post was taken");
+                    assertEquals(0, s.value());
+                }
+            }
+        });
+    }
+
+    @Test
     void releasePastTheMaximumIsOverflowAndChangesNothing() throws Exception {
         // SEM-08
         try (Semaphore s = Semaphore.createExclusively(name(), Semaphore.VALUE_MAX)) {
@@ -162,6 +184,25 @@ class SemaphoreTest {
                 s.release();
                 assertTrue(waiter.result().get(5, TimeUnit.SECONDS));
                 assertEquals(0, s.value());
+            }
+        });
+    }
+
+    @Test
+    void aPostFromAnotherProcessEndsABlockedAcquire() throws Exception {
+        // SEM-09: this thread sleeps in acquire(); a C process's sem_post wakes it with the unit
+        String n = name();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Semaphore s = Semaphore.createExclusively(n, 0)) {
+                Blocked.Call<Boolean> waiter = Blocked.start(() -> {
+                    s.acquire();
+                    return true;
+                }, SEM_WAIT);
+                try (ChildProcess post = Command.of(Peers.path("sem_peer"), "post", n).start()) {
+                    assertTrue(post.waitFor().success(), "sem_peer post");
+                }
+                assertTrue(waiter.result().get(5, TimeUnit.SECONDS));
+                assertEquals(0, s.value(), "the waiter took the posted unit");
             }
         });
     }
@@ -247,17 +288,29 @@ class SemaphoreTest {
 
     @Test
     void unlinkLeavesOpenHandlesWorkingAndARecreateIsANewSemaphore() throws Exception {
-        // SEM-11
+        // SEM-11: unlinked while a C process waits on it, the semaphore neither wakes that waiter nor
+        // stops a post from reaching it; the name is gone, and a new one under it is another semaphore
         String n = name();
-        try (Semaphore s = Semaphore.createExclusively(n, 1)) {
-            Semaphore.unlink(n);
-            assertThrows(NoSuchFileException.class, () -> Semaphore.open(n));
-            s.release();
-            assertEquals(2, s.value());
-            try (Semaphore fresh = Semaphore.createExclusively(n, 0)) {
-                assertEquals(0, fresh.value());
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Semaphore s = Semaphore.createExclusively(n, 0);
+                    ChildProcess waiter = Command.of(Peers.path("sem_peer"), "wait", n).start()) {
+                assertTrue(PeerState.awaitInSyscall(waiter.pid(), SEM_WAIT), "the C waiter sleeps in sem_wait");
+                Semaphore.unlink(n);
+                assertThrows(NoSuchFileException.class, () -> Semaphore.open(n));
+                assertTrue(PeerState.awaitInSyscall(waiter.pid(), SEM_WAIT), "the unlink did not wake it");
+                assertEquals(Optional.empty(), waiter.exitStatus(), "the unlink did not end its wait");
+                try (Semaphore fresh = Semaphore.createExclusively(n, 0)) {
+                    fresh.release();
+                    s.release();
+                    assertTrue(waiter.waitFor().success(), "a post through the open handle reached the waiter");
+                    assertEquals(0, s.value(), "the waiter took the unit");
+                    assertEquals(1, fresh.value(), "the new semaphore is another one");
+                    s.release(2);
+                    assertEquals(2, s.value());
+                    assertEquals(1, fresh.value());
+                }
             }
-        }
+        });
     }
 
     @Test

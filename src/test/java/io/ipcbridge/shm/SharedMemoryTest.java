@@ -173,6 +173,13 @@ class SharedMemoryTest {
             assertThrows(IndexOutOfBoundsException.class, () -> b.getLong(5000));
             a.setLong(4992, 42);
             assertEquals(42, b.getLong(4992));
+            // an attach that asks for 20 times the size maps what fstat says, and leaves the object alone
+            try (SharedMemory c = SharedMemory.createOrOpen(n, 20 * 5000, 0600)) {
+                assertEquals(5000, c.size());
+                assertEquals(42, c.getLong(4992));
+                assertThrows(IndexOutOfBoundsException.class, () -> c.getInt(4998));
+            }
+            assertEquals(5000, SharedMemory.info(n).size(), "the object keeps its own size");
         }
     }
 
