@@ -1,6 +1,7 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,6 +82,51 @@ class MessageQueueInteropTest {
                     assertTrue(holder.waitFor().success(), "the peer held the slot until told to go");
                 }
                 ours.close();
+            }
+        });
+    }
+
+    /**
+     * Whether the peer, in another process, can take the queue's notification slot: it registers
+     * and lets go at once (its stdin is at end of file), or is refused with EBUSY.
+     */
+    private boolean peerTakesTheSlot() throws Exception {
+        try (Pipe in = Pipe.open(); Pipe out = Pipe.open(); Pipe err = Pipe.open();
+                ChildProcess holder = Command.of(peer, "notify-hold", name).stdin(in.source()).stdout(out.sink())
+                        .stderr(err.sink()).start()) {
+            in.close();
+            out.sink().close();
+            err.sink().close();
+            String said = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            String complained = new String(err.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            int status = holder.waitFor().code();
+            if (status == 0) {
+                assertEquals("registered\n", said);
+                return true;
+            }
+            assertEquals(1, status, complained);
+            assertEquals("mq_notify " + name + ": Device or resource busy\n", complained);
+            return false;
+        }
+    }
+
+    @Test
+    void anotherProcessIsRefusedTheSlotThisOneHoldsUntilItsRegistrationOrDescriptorCloses() throws Exception {
+        // MQ-26: while this process is registered another process gets EBUSY; closing the registration
+        // lets it register, and so does closing the descriptor that registered
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (MessageQueue q = MessageQueue.createExclusively(name, 4, 64, 0600)) {
+                MessageQueue.Notification ours = q.requestNotification();
+                assertFalse(peerTakesTheSlot(), "EBUSY while ours stands");
+                assertFalse(ours.fired());
+                ours.close();
+                assertTrue(peerTakesTheSlot(), "free once ours is closed");
+                MessageQueue other = MessageQueue.open(name, MessageQueue.Access.READ);
+                other.requestNotification();
+                assertFalse(peerTakesTheSlot(), "EBUSY while the other descriptor's registration stands");
+                other.close();
+                assertTrue(peerTakesTheSlot(), "closing the descriptor that registered dropped the registration");
+                q.requestNotification().close();
             }
         });
     }

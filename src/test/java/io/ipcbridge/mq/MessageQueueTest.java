@@ -543,10 +543,17 @@ class MessageQueueTest {
             MessageQueue.unlink(n);
             q.send(bytes("still"), 0);
             assertEquals("still", q.receive().text());
-            assertThrows(NoSuchFileException.class, () -> MessageQueue.open(n, MessageQueue.Access.READ));
+            q.send(bytes("kept"), 0);
+            NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                    () -> MessageQueue.open(n, MessageQueue.Access.READ));
+            assertEquals("ENOENT", ((IpcError) e).errnoName());
             assertThrows(NoSuchFileException.class, () -> MessageQueue.unlink(n));
             try (MessageQueue fresh = MessageQueue.createExclusively(n)) {
-                assertEquals(Optional.empty(), fresh.tryReceive(), "a new queue");
+                assertEquals(Optional.empty(), fresh.tryReceive(), "a new queue, without the old one's message");
+                fresh.send(bytes("new"), 0);
+                assertEquals("kept", q.tryReceive().orElseThrow().text(), "the old queue has only its own");
+                assertEquals(Optional.empty(), q.tryReceive());
+                assertEquals("new", fresh.tryReceive().orElseThrow().text());
             }
         }
     }
