@@ -559,6 +559,56 @@ class SocketTest {
         });
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Socket.Type.class, names = {"DATAGRAM", "SEQPACKET"})
+    void messagesSentWithNonBlockingBackpressureAllArriveWholeAndInOrder(Socket.Type type) throws Exception {
+        // NL-05 at 200,000 messages of 8 to 263 bytes per type: the sender is non-blocking, so a full
+        // socket refuses a message whole (0) and the sender waits for room and sends it again; the
+        // receiver's buffer has room for any message, so a truncation (MSG_TRUNC) would throw
+        int messages = 200_000;
+        assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
+            try (Socket.Pair pair = Socket.pair(type)) {
+                CompletableFuture<Long> receiver = CompletableFuture.supplyAsync(() -> {
+                    ByteBuffer m = ByteBuffer.allocateDirect(512);
+                    try {
+                        for (long seq = 0; seq < messages; seq++) {
+                            int n = pair.second().read(m.clear());
+                            assertEquals(8 + seq % 256, n, "message " + seq + " whole");
+                            assertEquals(seq, m.getLong(0), "in order, none dropped or repeated");
+                            for (int i = 8; i < n; i++) {
+                                assertEquals((byte) seq, m.get(i), "message " + seq + " intact");
+                            }
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    return (long) messages;
+                }, OwnThreads.EACH);
+                Socket sender = pair.first();
+                sender.descriptor().setNonBlocking(true);
+                ByteBuffer m = ByteBuffer.allocateDirect(512);
+                long refused = 0;
+                for (long seq = 0; seq < messages; seq++) {
+                    m.clear().putLong(seq);
+                    while (m.position() < 8 + seq % 256) {
+                        m.put((byte) seq);
+                    }
+                    m.flip();
+                    int length = m.remaining();
+                    int n;
+                    while ((n = sender.write(m)) == 0) {
+                        refused++;
+                        assertEquals(length, m.remaining(), "a refused message is not sent in part");
+                        assertTrue(sender.descriptor().awaitWritable(Duration.ofMinutes(1)), "room came");
+                    }
+                    assertEquals(length, n, "sent whole");
+                }
+                assertEquals(messages, receiver.join(), "as many received as sent");
+                assertTrue(refused > 0, "the backpressure path was taken");
+            }
+        });
+    }
+
     /** Reads one client's messages to its end, checking the sequence; returns how many arrived. */
     private static long drain(Socket s, int expected) throws IOException {
         try (s) {
