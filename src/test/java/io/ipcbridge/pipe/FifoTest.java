@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -233,17 +234,23 @@ class FifoTest {
         });
     }
 
-    @Test
-    void aBlockedOpenEndsWithClosedByInterruptException() throws Exception {
-        // FIFO-09, X-06
+    @ParameterizedTest(name = "writer={0} timed={1}")
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void aBlockedOpenEndsWithClosedByInterruptException(boolean writer, boolean timed) throws Exception {
+        // FIFO-09, FIFO-03, X-06: for either end, with a timeout or without; the wait opens nothing
         Path p = dir.resolve("f");
         Fifo.create(p);
+        var before = Fds.snapshot();
         assertTimeoutPreemptively(LIMIT, () -> {
-            Blocked.Call<PipeSource> call = Blocked.start(() -> Fifo.openReader(p), Blocked.OPENAT);
+            Blocked.Call<Object> call = Blocked.start(() -> writer
+                    ? timed ? Fifo.openWriter(p, Duration.ofHours(1)) : Fifo.openWriter(p)
+                    : timed ? Fifo.openReader(p, Duration.ofHours(1)) : Fifo.openReader(p), Blocked.OPENAT);
             call.thread().interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> call.result().get(5, TimeUnit.SECONDS));
             assertEquals(ClosedByInterruptException.class, e.getCause().getClass());
+            call.thread().join();
         });
+        Fds.assertNoneAdded(before);
     }
 
     @Test
