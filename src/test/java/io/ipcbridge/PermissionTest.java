@@ -214,13 +214,19 @@ class PermissionTest {
 
     @Test
     void anotherUserIsRefusedRootsSemaphore() throws Exception {
-        String n = Names.unique("perm");
-        try (Semaphore s = Semaphore.createExclusively(n, 2)) {
-            assertEquals("PermissionDeniedException: sem_open(" + n + "): EACCES (Permission denied)",
-                    asNobody("sem", "open", n));
-            assertEquals(2, s.value());
-        } finally {
-            Semaphore.unlink(n);
+        // SEM-05 (modes 0600 and 0444), SEM-12: open and unlink are refused, the semaphore stays
+        for (int mode : new int[] {0600, 0444}) {
+            String n = Names.unique("perm");
+            try (Semaphore s = Semaphore.createExclusively(n, 2, mode)) {
+                assertEquals("PermissionDeniedException: sem_open(" + n + "): EACCES (Permission denied)",
+                        asNobody("sem", "open", n), "mode 0" + Integer.toOctalString(mode));
+                // /dev/shm is sticky: another user's entry cannot be removed (EPERM)
+                assertEquals("PermissionDeniedException: sem_unlink(" + n + "): EPERM (Operation not permitted)",
+                        asNobody("sem", "unlink", n));
+                assertEquals(2, s.value());
+            } finally {
+                Semaphore.unlink(n); // NoSuchFileException if the refused unlink had removed it
+            }
         }
     }
 

@@ -225,6 +225,8 @@ class SharedMemoryTest {
             assertEquals(0664, b.info().mode());
             assertEquals(Integer.parseInt(new String(new ProcessBuilder("id", "-u").start().getInputStream()
                     .readAllBytes()).trim()), b.info().uid());
+            assertEquals(Integer.parseInt(new String(new ProcessBuilder("id", "-g").start().getInputStream()
+                    .readAllBytes()).trim()), b.info().gid(), "owned by the effective group too");
         }
     }
 
