@@ -415,6 +415,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
     /** Sends {@code message} with {@code call}, waiting until {@code deadline}, once it is checked. */
     private boolean send(ByteBuffer message, int priority, Descriptor.BufferCall call, long deadline)
             throws IOException {
+        ensureOpen();
         if (access == Access.READ) {
             throw new NonWritableChannelException();
         }
@@ -554,6 +555,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
      * until {@code deadline}; the priority, or -1.
      */
     private int receiveDirect(ByteBuffer dst, Descriptor.BufferCall call, long deadline) throws IOException {
+        ensureOpen();
         if (access == Access.WRITE) {
             throw new NonReadableChannelException();
         }
@@ -616,10 +618,19 @@ public final class MessageQueue implements Channel, HasDescriptor {
         return holder[0].clear().limit(size);
     }
 
-    private void requireBlocking() {
+    private void requireBlocking() throws ClosedChannelException {
+        ensureOpen();
         if (nonBlocking) {
             throw new IllegalBlockingModeException();
         }
+    }
+
+    /**
+     * Throws ClosedChannelException once closed: checked before the access and blocking modes and
+     * the message size, as FileChannel checks it before its access mode (MQ-19).
+     */
+    private void ensureOpen() throws ClosedChannelException {
+        mqd.fd();
     }
 
     /** mq_getattr(3). */

@@ -536,6 +536,32 @@ class MessageQueueTest {
     }
 
     @Test
+    void aClosedQueueIsClosedWhateverItsAccessModeBlockingModeOrMessageSize() throws Exception {
+        // MQ-19, X-04: once closed, a send or receive is ClosedChannelException, as FileChannel checks
+        // that it is open before its access mode; it said NonWritableChannelException,
+        // NonReadableChannelException, IllegalBlockingModeException, or an EMSGSIZE of the closed queue
+        String n = name();
+        MessageQueue.createExclusively(n, 2, 16, 0600).close();
+        MessageQueue reader = MessageQueue.open(n, MessageQueue.Access.READ);
+        MessageQueue writer = MessageQueue.open(n, MessageQueue.Access.WRITE);
+        MessageQueue both = MessageQueue.open(n, MessageQueue.Access.READ_WRITE);
+        both.setNonBlocking(true);
+        reader.close();
+        writer.close();
+        both.close();
+        assertThrows(ClosedChannelException.class, () -> reader.send(bytes("x"), 0));
+        assertThrows(ClosedChannelException.class, () -> reader.trySend(ByteBuffer.wrap(bytes("x")), 0));
+        assertThrows(ClosedChannelException.class, writer::receive);
+        assertThrows(ClosedChannelException.class, writer::tryReceive);
+        assertThrows(ClosedChannelException.class, () -> writer.receive(ByteBuffer.allocateDirect(16)));
+        assertThrows(ClosedChannelException.class, () -> both.send(bytes("x"), 0));
+        assertThrows(ClosedChannelException.class, both::receive);
+        assertThrows(ClosedChannelException.class, () -> both.receive(ByteBuffer.allocate(16)));
+        assertThrows(ClosedChannelException.class, () -> both.send(new byte[17], 0));
+        assertThrows(ClosedChannelException.class, () -> both.send(ByteBuffer.allocate(17), 0, Duration.ZERO));
+    }
+
+    @Test
     void anUnlinkedQueueKeepsWorkingThroughOpenDescriptors() throws Exception {
         // MQ-20, MQ-21
         String n = name();
