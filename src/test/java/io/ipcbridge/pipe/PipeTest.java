@@ -24,12 +24,14 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -305,27 +307,49 @@ class PipeTest {
         });
     }
 
-    @Test
-    void recordsOfPipeBufBytesFromEightConcurrentWritersNeverInterleave() throws Exception {
-        // PIPE-06, NL-06: 4 Java threads and 4 C processes, records of exactly 4096 bytes
+    @ParameterizedTest(name = "fifo={0}")
+    @ValueSource(booleans = {false, true})
+    void recordsOfPipeBufBytesFromEightConcurrentWritersNeverInterleave(boolean fifo, @TempDir Path dir)
+            throws Exception {
+        // PIPE-06, NL-06: 4 Java threads and 4 C processes, records of exactly 4096 bytes, through a
+        // pipe and through a FIFO
         String writer = Peers.path("pipe_atomic");
         int records = 20_000;
         assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
-            try (Pipe pipe = Pipe.open()) {
+            PipeSource source;
+            PipeSink sink;
+            if (fifo) {
+                Path f = dir.resolve("f");
+                Fifo.create(f);
+                CompletableFuture<PipeSource> reader = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return Fifo.openReader(f);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }, OwnThreads.EACH);
+                sink = Fifo.openWriter(f);
+                source = reader.join();
+            } else {
+                Pipe pipe = Pipe.open();
+                source = pipe.source();
+                sink = pipe.sink();
+            }
+            try (source; sink) {
                 List<ChildProcess> children = new ArrayList<>();
                 for (int w = 4; w < 8; w++) {
                     children.add(Command.of(writer, "3", Integer.toString(w), Integer.toString(records),
-                            Integer.toString(Pipe.PIPE_BUF)).fd(3, pipe.sink()).start());
+                            Integer.toString(Pipe.PIPE_BUF)).fd(3, sink).start());
                 }
                 List<CompletableFuture<Void>> javaWriters = new ArrayList<>();
                 for (int w = 0; w < 4; w++) {
                     int id = w;
-                    javaWriters.add(CompletableFuture.runAsync(() -> writeRecords(pipe.sink(), id, records), OwnThreads.EACH));
+                    javaWriters.add(CompletableFuture.runAsync(() -> writeRecords(sink, id, records), OwnThreads.EACH));
                 }
                 CompletableFuture<Void> closer = CompletableFuture.allOf(javaWriters.toArray(new CompletableFuture<?>[0]))
                         .thenRun(() -> {
                             try {
-                                pipe.sink().close();
+                                sink.close();
                             } catch (Exception e) {
                                 throw new RuntimeException(e);
                             }
@@ -336,7 +360,7 @@ class PipeTest {
                 for (;;) {
                     record.clear();
                     while (record.hasRemaining()) {
-                        if (pipe.source().read(record) < 0) {
+                        if (source.read(record) < 0) {
                             break;
                         }
                     }
