@@ -14,23 +14,29 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.ServerSocket;
+import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Names;
 import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SHM-19, SEM-05, MQ-22, MQ-21: objects created with mode 0600 by root are refused to another user
+ * SHM-19, SEM-05, MQ-22, MQ-21, UDS-16: objects created with mode 0600 by root are refused to another user
  * with AccessDeniedException, and stay as they were; what a user may only read it can read. The other user is uid 65534, through
  * setpriv(1), running a JVM on a world-readable copy of the test classpath; skipped when not root.
  */
@@ -210,6 +216,23 @@ class PermissionTest {
         assertTrue(refused.startsWith("IpcSecurityException: ") && refused.endsWith(
                 "is a FIFO of uid 0 with mode 0666, writable by group or others; refused"), refused);
         assertEquals("ok", asNobody("fifo", "open", readable.toString()));
+    }
+
+    @Test
+    void anotherUserIsRefusedRootsSocketFileByTheBindingAndTheCli() throws Exception {
+        // UDS-16: connect(2) as uid 65534 to root's socket file of the default mode 0600 is EACCES,
+        // an AccessDeniedException naming connect and the address; the CLI says the same and exits 1
+        Path dir = Files.createTempDirectory(copy, "sock");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Address a = Address.unix(dir.resolve("private.sock"));
+        try (ServerSocket server = ServerSocket.listen(a, Socket.Type.STREAM)) {
+            assertTrue(AccessDeniedException.class.isAssignableFrom(PermissionDeniedException.class));
+            assertEquals("PermissionDeniedException: connect(" + a + "): EACCES (Permission denied)",
+                    asNobody("sock", "connect", dir.resolve("private.sock").toString()));
+            assertEquals("exit 1\nipcbridge: connect(" + a + "): EACCES (Permission denied)\n",
+                    cliAsNobody("sock", "connect", a.toString()));
+            assertEquals(Optional.empty(), server.accept(Duration.ZERO), "no connection was made");
+        }
     }
 
     @Test

@@ -6,6 +6,8 @@ import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.PipeSource;
+import io.ipcbridge.socket.Address;
+import io.ipcbridge.socket.Socket;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +19,8 @@ import java.util.Optional;
  * creates a semaphore of value 1 with mode 0400 and takes its unit; {@code OpenAs shm create-0400
  * NAME} creates a segment of mode 0400, writes it and unlinks it; {@code OpenAs shm map-fd3 NAME} maps
  * the segment NAME open on its fd 3 read-only and prints the int at offset 0; {@code OpenAs fifo open
- * PATH} opens FIFO PATH for reading without waiting for a writer.
+ * PATH} opens FIFO PATH for reading without waiting for a writer; {@code OpenAs sock connect PATH}
+ * connects a stream socket to the socket file PATH.
  */
 public final class OpenAs {
     private OpenAs() {
@@ -60,6 +63,9 @@ public final class OpenAs {
                     } else {
                         Semaphore.open(name).close();
                     }
+                    break;
+                case "sock":
+                    Socket.connect(Address.unix(Path.of(name)), Socket.Type.STREAM).close();
                     break;
                 case "fifo":
                     Optional<PipeSource> reader = Fifo.openReader(Path.of(name), Duration.ZERO);
