@@ -177,21 +177,24 @@ class EveryHandleKindTest {
     @Test
     void handlesDroppedWithoutCloseAreReleasedByTheCleanerAndTheirNamesKept() throws Exception {
         // X-07, SHM-14: the garbage collector's Cleaner closes descriptors and unmaps memory, and
-        // removes no name
+        // removes no name; 10,000 handles of nine kinds
         String mq = queues.name();
         String shm = segments.name();
         String sem = sems.name();
+        String ring = rings.name();
         String label = "ipcb-x07-" + ProcessHandle.current().pid();
         Path fifo = dir.resolve("f");
         MessageQueue.createExclusively(mq, 1, 16, 0600).close();
         SharedMemory.createExclusively(shm, 4096).close();
         Semaphore.createExclusively(sem, 3).close();
+        Ring.create(ring, 4096).close();
         Fifo.create(fifo);
-        String[] mapped = {"/dev/shm" + shm, "/dev/shm/sem." + sem.substring(1), "/memfd:" + label};
+        String[] mapped = {"/dev/shm" + shm, "/dev/shm/sem." + sem.substring(1), "/memfd:" + label, "/dev/shm" + ring};
         assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
             var before = Fds.snapshot();
-            for (int i = 0; i < 300; i++) {
+            for (int i = 0; i < 1_112; i++) {
                 MessageQueue.open(mq, MessageQueue.Access.READ);
+                Ring.open(ring);
                 SharedMemory.open(shm);
                 Semaphore.open(sem);
                 SharedMemory.memfd(label, 4096, true);
@@ -212,6 +215,7 @@ class EveryHandleKindTest {
         try (Semaphore s = Semaphore.open(sem)) {
             assertEquals(3, s.value(), "the semaphore is the one created");
         }
+        Ring.open(ring).close();
         assertTrue(Files.exists(fifo));
     }
 }
