@@ -16,6 +16,8 @@ import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Names;
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +31,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Many cycles of every open/close path, every tenth with a failure injected after the first
  * step of a multi-step operation, leave descriptors, mappings, /dev/shm and /proc/net/unix as they
- * were (RELIABILITY.md FAULT-05, FAULT-06). The failures are real ones, provoked from outside the
+ * were, and direct memory does not grow (RELIABILITY.md FAULT-05, FAULT-06). The failures are real ones, provoked from outside the
  * library (a name that exists, a planted file of the wrong type, no peer), not test hooks.
  */
 class ResourceCycleTest {
@@ -162,6 +164,12 @@ class ResourceCycleTest {
         }
     }
 
+    /** Bytes of direct buffers allocated and not yet freed (what NMT counts as "Other"). */
+    private static long directMemory() {
+        return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(pool -> pool.getName().equals("direct")).mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
+    }
+
     @ParameterizedTest(name = "{0}")
     @EnumSource(Kind.class)
     void cyclesWithInjectedFailuresLeaveNothingBehind(Kind path) throws Exception {
@@ -170,11 +178,13 @@ class ResourceCycleTest {
         String prefix;
         Map<Integer, String> fds;
         long shmMaps;
+        long direct;
         try (Run run = new Run(path)) {
             run.cycle(path, false); // lazy one-time state (the library's dead socket, the FFI stubs)
             run.cycle(path, true);
             fds = Fds.snapshot();
             shmMaps = count(Path.of("/proc/self/maps"), "/dev/shm/");
+            direct = directMemory();
             prefix = run.name;
             long entries = devShm(prefix).size();
             assertTimeoutPreemptively(LIMIT, () -> {
@@ -194,5 +204,9 @@ class ResourceCycleTest {
             System.gc();
         }
         assertTrue(count(Path.of("/proc/self/maps"), "/dev/shm/") <= shmMaps, "/dev/shm mappings released");
+        while (directMemory() - direct >= 1 << 20 && System.nanoTime() < deadline) {
+            System.gc();
+        }
+        assertTrue(directMemory() - direct < 1 << 20, "direct memory grew by " + (directMemory() - direct) + " bytes");
     }
 }
