@@ -14,6 +14,7 @@ import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.CreateEveryKind;
 import io.ipcbridge.testing.Names;
 import io.ipcbridge.testing.Peers;
 import java.net.Inet4Address;
@@ -25,11 +26,38 @@ import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** RELIABILITY.md §5 defaults that hold for this process alone: SEC-06 (CLI-07), SEC-11, SEC-12. */
+/** RELIABILITY.md §5 defaults that hold for this process alone: SEC-01, SEC-06 (CLI-07), SEC-11, SEC-12. */
 class SecurityDefaultsTest {
     @TempDir
     Path dir;
+
+    @ParameterizedTest(name = "umask {0}")
+    @ValueSource(strings = {"000", "077"})
+    @DisplayName("SEC-01: under umask 000 and 077, every object is created with exactly the mode asked for, or 0600")
+    void everyObjectGetsExactlyItsModeWhateverTheUmask(String umask) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> kinds = List.of("mq", "sem", "shm", "ring", "fifo", "listener", "datagram");
+        for (String mode : List.of("default", "640", "666")) {
+            Path in = Files.createDirectories(dir.resolve(umask + "-" + mode));
+            Process p = new ProcessBuilder("sh", "-c", "umask " + umask + "; exec \"$@\"", "sh", java,
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    CreateEveryKind.class.getName(), in.toString(), mode).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), out);
+            String expected = mode.equals("default") ? "600" : mode;
+            StringBuilder want = new StringBuilder();
+            for (String kind : kinds) {
+                want.append(kind).append(' ').append(expected).append('\n');
+            }
+            if (mode.equals("default")) {
+                want.append("connection listener 600\n");
+            }
+            assertEquals(want.toString(), out, "umask " + umask + ", mode " + mode);
+        }
+    }
 
     @Test
     @DisplayName("SEC-06, CLI-07: a spawned child sees fds 0, 1, 2 and the one socket it was given, none of ours")
