@@ -5,7 +5,8 @@ import io.ipcbridge.internal.posix.Errors;
 
 /**
  * EMSGSIZE: a message longer than the queue's message size, refused before the call (as the kernel
- * would refuse it): nothing was sent.
+ * would refuse it), or a datagram longer than its socket sends, refused by the kernel: nothing was
+ * sent.
  */
 public class MessageTooLargeException extends ErrnoException {
     private static final long serialVersionUID = 1L;
@@ -13,12 +14,20 @@ public class MessageTooLargeException extends ErrnoException {
 
     /** A message of {@code length} bytes for queue {@code name}, whose message size is {@code limit}. */
     MessageTooLargeException(String name, long length, long limit) {
-        super("mq_send", name, Errors.EMSGSIZE, "a message of " + length + " bytes is longer than the queue's message size, "
+        this("mq_send", name, length, limit, "the queue's message size");
+    }
+
+    /**
+     * EMSGSIZE from {@code call} on {@code object}: a message of {@code length} bytes is longer than
+     * the {@code limit} bytes that {@code what} allows.
+     */
+    public MessageTooLargeException(String call, String object, long length, long limit, String what) {
+        super(call, object, Errors.EMSGSIZE, "a message of " + length + " bytes is longer than " + what + ", "
                 + limit + " bytes; nothing was sent");
         this.limit = limit;
     }
 
-    /** The queue's message size. */
+    /** The largest message that would have been taken: the queue's message size, or the socket's limit. */
     public long limit() {
         return limit;
     }

@@ -9,6 +9,7 @@ import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.SocketCalls;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.mq.MessageTooLargeException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -470,7 +471,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      *     of it or 0 (it did not fit now, nothing was sent)
      * @throws IllegalArgumentException for an empty seqpacket message (see the class comment)
      * @throws io.ipcbridge.PeerClosedException if the peer has closed (EPIPE)
-     * @throws io.ipcbridge.ErrnoException EMSGSIZE for a datagram larger than the socket takes
+     * @throws MessageTooLargeException EMSGSIZE: a message larger than the socket sends ({@link
+     *     MessageTooLargeException#limit()} says how large a message it sends)
      */
     @Override
     public int write(ByteBuffer src) throws IOException {
@@ -617,12 +619,34 @@ public final class Socket implements ByteChannel, HasDescriptor {
             direct = ByteBuffer.allocateDirect(message.remaining());
             direct.put(message.duplicate()).flip();
         }
-        int n = call(direct, to == null && fds.length == 0 ? sendCall : (f, out) -> sendOnce(f, out, to, fds), false,
-                Deadline.NEVER);
+        int n;
+        try {
+            n = call(direct, to == null && fds.length == 0 ? sendCall : (f, out) -> sendOnce(f, out, to, fds), false,
+                    Deadline.NEVER);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errors.EMSGSIZE) {
+                throw e;
+            }
+            throw tooLarge(e, direct.remaining());
+        }
         if (direct != message) {
             message.position(message.position() + n);
         }
         return n;
+    }
+
+    /**
+     * The kernel's EMSGSIZE {@code e} for a message of {@code length} bytes, with the limit it applied:
+     * an AF_UNIX socket's SO_SNDBUF less 32 bytes, or what one UDP datagram holds over IPv4 or IPv6.
+     */
+    private MessageTooLargeException tooLarge(ErrnoException e, int length) throws IOException {
+        if (unix) {
+            return new MessageTooLargeException(e.call(), e.object(), length, sendBufferSize() - 32L,
+                    "this socket sends (SO_SNDBUF less 32 bytes)");
+        }
+        boolean v6 = ((Address.Inet) localAddress()).address() instanceof java.net.Inet6Address;
+        return new MessageTooLargeException(e.call(), e.object(), length, v6 ? 65_527 : 65_507,
+                "a UDP datagram over " + (v6 ? "IPv6" : "IPv4"));
     }
 
     /**

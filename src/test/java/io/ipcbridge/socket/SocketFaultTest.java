@@ -18,6 +18,7 @@ import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.internal.posix.SocketCalls;
+import io.ipcbridge.mq.MessageTooLargeException;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
@@ -91,15 +92,26 @@ class SocketFaultTest {
         }
     }
 
-    @Test
-    @DisplayName("UDS-08: a 400 000-byte datagram is EMSGSIZE and nothing is sent")
-    void anOversizedDatagramIsEmsgsizeAndNothingIsSent() throws Exception {
-        try (Socket.Pair p = Socket.pair(Socket.Type.DATAGRAM)) {
-            assertTrue(p.first().sendBufferSize() < 400_000, "larger than SO_SNDBUF");
-            IOException e = assertThrows(IOException.class, () -> p.first().write(ByteBuffer.allocate(400_000)));
-            assertEquals("EMSGSIZE", ((IpcError) e).errnoName(), e.getMessage());
-            assertTrue(e.getMessage().startsWith("sendto(socketpair): EMSGSIZE"), e.getMessage());
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Socket.Type.class, names = {"DATAGRAM", "SEQPACKET"})
+    @DisplayName("UDS-08: a 400 000-byte datagram is MessageTooLargeException (EMSGSIZE), its limit SO_SNDBUF less "
+            + "32 bytes, and nothing is sent")
+    void anOversizedDatagramIsEmsgsizeAndNothingIsSent(Socket.Type type) throws Exception {
+        try (Socket.Pair p = Socket.pair(type); Pipe pipe = Pipe.open()) {
+            int limit = p.first().sendBufferSize() - 32;
+            assertTrue(limit < 400_000, "larger than SO_SNDBUF");
+            ByteBuffer message = ByteBuffer.allocate(400_000);
+            MessageTooLargeException e = assertThrows(MessageTooLargeException.class, () -> p.first().write(message));
+            assertEquals("EMSGSIZE", e.errnoName(), e.getMessage());
+            assertEquals(limit, e.limit());
+            assertEquals("sendto(socketpair): EMSGSIZE (Message too long): a message of 400000 bytes is longer than "
+                    + "this socket sends (SO_SNDBUF less 32 bytes), " + limit + " bytes; nothing was sent", e.getMessage());
+            assertEquals(400_000, message.remaining(), "nothing was taken");
+            assertEquals(limit, assertThrows(MessageTooLargeException.class, () -> p.first().sendDescriptors(
+                    ByteBuffer.allocateDirect(limit + 1), List.of(pipe.sink().descriptor()))).limit(), "sendmsg too");
             assertNothingQueued(p.second());
+            assertEquals(limit, p.first().write(ByteBuffer.allocateDirect(limit)), "the limit itself is sent");
+            assertEquals(limit, p.second().read(ByteBuffer.allocateDirect(limit)));
             p.first().write(text("still usable"));
             ByteBuffer b = ByteBuffer.allocate(64);
             p.second().read(b);
@@ -318,13 +330,15 @@ class SocketFaultTest {
     }
 
     @Test
-    @DisplayName("INET-03: a UDP datagram over 65 507 bytes is EMSGSIZE")
+    @DisplayName("INET-03: a UDP datagram over 65 507 bytes is MessageTooLargeException (EMSGSIZE)")
     void anOversizedUdpDatagramIsEmsgsize() throws Exception {
         try (Socket receiver = Socket.bind(Address.inet("127.0.0.1", 0));
                 Socket sender = Socket.bind(Address.inet("127.0.0.1", 0))) {
             Address to = receiver.localAddress();
-            IOException e = assertThrows(IOException.class, () -> sender.sendTo(ByteBuffer.allocate(65_508), to));
-            assertEquals("EMSGSIZE", ((IpcError) e).errnoName(), e.getMessage());
+            MessageTooLargeException e = assertThrows(MessageTooLargeException.class,
+                    () -> sender.sendTo(ByteBuffer.allocate(65_508), to));
+            assertEquals("EMSGSIZE", e.errnoName(), e.getMessage());
+            assertEquals(65_507, e.limit(), "what one IPv4 UDP datagram holds");
             receiver.setReadTimeout(Duration.ZERO);
             assertThrows(SocketTimeoutException.class, () -> receiver.receiveFrom(ByteBuffer.allocate(16)));
             receiver.setReadTimeout(null);
@@ -332,6 +346,26 @@ class SocketFaultTest {
             ByteBuffer b = ByteBuffer.allocate(65_507);
             assertEquals(sender.localAddress(), receiver.receiveFrom(b));
             assertEquals(65_507, b.position(), "the largest UDP datagram arrives whole");
+        }
+    }
+
+    @Test
+    @DisplayName("INET-03: over IPv6 the UDP limit is 65 527 bytes")
+    void anOversizedUdpDatagramOverIpv6IsEmsgsize() throws Exception {
+        Socket receiver;
+        try {
+            receiver = Socket.bind(Address.inet("::1", 0));
+        } catch (IOException noIpv6) {
+            assumeTrue(false, "no IPv6 loopback here: " + noIpv6);
+            return;
+        }
+        try (receiver; Socket sender = Socket.bind(Address.inet("::1", 0))) {
+            receiver.setReceiveBufferSize(1 << 20);
+            MessageTooLargeException e = assertThrows(MessageTooLargeException.class,
+                    () -> sender.sendTo(ByteBuffer.allocate(65_528), receiver.localAddress()));
+            assertEquals(65_527, e.limit(), e.getMessage());
+            sender.sendTo(ByteBuffer.allocate(65_527), receiver.localAddress());
+            assertEquals(sender.localAddress(), receiver.receiveFrom(ByteBuffer.allocate(65_527)));
         }
     }
 
