@@ -1122,6 +1122,23 @@ class SocketFaultTest {
     }
 
     @Test
+    @DisplayName("INET-01: a TCP connect to a closed loopback port is a ConnectException (ECONNREFUSED) naming the "
+            + "address, and leaves no descriptor")
+    void aConnectToAClosedPortIsConnectionRefused() throws Exception {
+        Address closed = Address.inet("127.0.0.1", 1);
+        var before = Fds.snapshot();
+        for (org.junit.jupiter.api.function.Executable connect : List.<org.junit.jupiter.api.function.Executable>of(
+                () -> Socket.connect(closed, Socket.Type.STREAM), () -> Socket.connect(closed, Socket.Type.STREAM, LIMIT),
+                () -> Socket.connect("127.0.0.1", 1, LIMIT))) {
+            ConnectException e = assertThrows(ConnectException.class, connect);
+            assertEquals(ConnectionRefusedException.class, e.getClass());
+            assertEquals("ECONNREFUSED", ((IpcError) e).errnoName());
+            assertEquals("connect(127.0.0.1:1): ECONNREFUSED (Connection refused)", e.getMessage());
+        }
+        Fds.assertNoneAdded(before);
+    }
+
+    @Test
     @DisplayName("INET-01: EADDRNOTAVAIL on bind is a BindException and ENETUNREACH on connect a "
             + "NoRouteToHostException, as the JDK's, in the call(object): ERRNO (text) form")
     void bindAndConnectFailuresHaveTheJdkSocketExceptionTypes() throws Exception {
