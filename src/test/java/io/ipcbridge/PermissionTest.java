@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SHM-19, SEM-05, MQ-22, MQ-21, UDS-16: objects created with mode 0600 by root are refused to another user
+ * SHM-19, SEM-05, MQ-22, MQ-21, UDS-16, FD-10: objects created with mode 0600 by root are refused to another user
  * with AccessDeniedException, and stay as they were; what a user may only read it can read. The other user is uid 65534, through
  * setpriv(1), running a JVM on a world-readable copy of the test classpath; skipped when not root.
  */
@@ -233,6 +233,20 @@ class PermissionTest {
                     cliAsNobody("sock", "connect", a.toString()));
             assertEquals(Optional.empty(), server.accept(Duration.ZERO), "no connection was made");
         }
+    }
+
+    @Test
+    void descriptorsInFlightPastTheSendersLimitAreAResourceLimitAndTheSenderRecovers() throws Exception {
+        // FD-10, LOAD-07: the kernel counts descriptors in flight against the sender's RLIMIT_NOFILE
+        // (ETOOMANYREFS), except for a sender with CAP_SYS_ADMIN or CAP_SYS_RESOURCE, as root is here:
+        // so uid 65534 sends, with its limit lowered to 16, and recovers once its peer took them
+        Process p = new ProcessBuilder(javaAsNobody("io.ipcbridge.testing.DescriptorFlood", "16"))
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertTrue(out.matches("refused after [1-9][0-9]*: IpcResourceLimitException: sendmsg\\(socketpair\\): "
+                + "ETOOMANYREFS \\(Too many references: cannot splice\\): descriptors in flight over sockets, counted "
+                + "against the sender's RLIMIT_NOFILE\nrecovered\n"), out);
     }
 
     @Test
