@@ -18,8 +18,10 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Created;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Peers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -162,6 +164,29 @@ class EveryHandleKindTest {
                 }
             }
             assertEquals(List.of(), inheritable, "descriptors a child would inherit");
+        } finally {
+            closeAll(open);
+        }
+    }
+
+    @Test
+    void aSpawnedChildInheritsNoneOfTheHandlesOpenInThisProcess() throws Exception {
+        // X-10, SEC-06, CLI-07: with one handle of every kind open (and received), a child spawned
+        // natively (posix_spawnp, which the JDK's ProcessBuilder is not: it closes all itself) lists
+        // only 0, 1 and 2, and the socket it was given. The catalogue's `ipcbridge uds listen ... --exec`
+        // does not exist in this CLI; the spawn a server would use to hand a connection to a child is
+        // io.ipcbridge.process.Command.
+        List<AutoCloseable> open = new ArrayList<>();
+        try {
+            Map<String, HasDescriptor> kinds = openEveryKind(dir.resolve("spawn"), open);
+            try (Pipe out = Pipe.open(); ChildProcess child = Command.of(Peers.path("fd_list"))
+                    .fd(3, kinds.get("unix accepted")).stdout(out.sink()).start()) {
+                out.sink().close();
+                String listing = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertEquals(List.of("0", "1", "2", "3"), listing.lines().filter(l -> l.matches("\\d+")).toList(),
+                        listing);
+                assertTrue(child.waitFor().success());
+            }
         } finally {
             closeAll(open);
         }
