@@ -2,8 +2,10 @@ package io.ipcbridge.mq;
 
 import io.ipcbridge.Descriptor;
 import io.ipcbridge.HasDescriptor;
+import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcResourceLimitException;
 import io.ipcbridge.IpcSecurityException;
+import io.ipcbridge.MessageTooLargeException;
 import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
 import io.ipcbridge.internal.posix.Errors;
@@ -11,7 +13,6 @@ import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Pipe;
-import io.ipcbridge.IpcError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ref.WeakReference;
@@ -424,7 +425,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
         }
         int length = message.remaining();
         if (length > messageSize) {
-            throw new MessageTooLargeException(name, length, messageSize);
+            throw new MessageTooLargeException("mq_send", name, length, messageSize, "the queue's message size");
         }
         ByteBuffer direct = message;
         if (!message.isDirect()) {

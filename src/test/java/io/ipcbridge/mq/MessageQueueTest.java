@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcResourceLimitException;
+import io.ipcbridge.MessageTooLargeException;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;

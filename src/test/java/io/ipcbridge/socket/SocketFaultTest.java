@@ -18,7 +18,7 @@ import io.ipcbridge.IpcError;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.PeerClosedException;
 import io.ipcbridge.internal.posix.SocketCalls;
-import io.ipcbridge.mq.MessageTooLargeException;
+import io.ipcbridge.MessageTooLargeException;
 import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;

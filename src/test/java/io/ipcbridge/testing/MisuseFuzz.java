@@ -2,7 +2,7 @@ package io.ipcbridge.testing;
 
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.mq.MessageQueue;
-import io.ipcbridge.mq.MessageTooLargeException;
+import io.ipcbridge.MessageTooLargeException;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;

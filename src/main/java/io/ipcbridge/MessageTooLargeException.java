@@ -1,21 +1,15 @@
-package io.ipcbridge.mq;
+package io.ipcbridge;
 
-import io.ipcbridge.ErrnoException;
 import io.ipcbridge.internal.posix.Errors;
 
 /**
- * EMSGSIZE: a message longer than the queue's message size, refused before the call (as the kernel
- * would refuse it), or a datagram longer than its socket sends, refused by the kernel: nothing was
- * sent.
+ * EMSGSIZE: a message longer than a queue's message size, refused before the call (as the kernel
+ * would refuse it), or a datagram longer than its socket sends, refused by the kernel; nothing was
+ * sent. {@link #limit()} is the largest message that would have been taken.
  */
 public class MessageTooLargeException extends ErrnoException {
     private static final long serialVersionUID = 1L;
     private final long limit;
-
-    /** A message of {@code length} bytes for queue {@code name}, whose message size is {@code limit}. */
-    MessageTooLargeException(String name, long length, long limit) {
-        this("mq_send", name, length, limit, "the queue's message size");
-    }
 
     /**
      * EMSGSIZE from {@code call} on {@code object}: a message of {@code length} bytes is longer than
