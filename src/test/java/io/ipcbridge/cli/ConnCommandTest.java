@@ -9,6 +9,7 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Backlogs;
 import io.ipcbridge.testing.OwnThreads;
+import io.ipcbridge.testing.RefusingPort;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -51,7 +52,7 @@ class ConnCommandTest {
     }
 
     @Test
-    void nobodyThereIsExitOneWithTheErrnoLine() {
+    void nobodyThereIsExitOneWithTheErrnoLine() throws IOException {
         // CLI-05, UDS-01
         Path missing = dir.resolve("nobody.sock");
         for (String command : new String[] {"send", "receive"}) {
@@ -62,8 +63,11 @@ class ConnCommandTest {
             assertEquals(1, r.status(), r::toString);
             assertEquals("ipcbridge: connect(unix:" + missing + "): ENOENT (No such file or directory)" + NL, r.err());
         }
-        Cli.Result tcp = Cli.run("conn", "receive", "tcp:127.0.0.1:1");
-        assertEquals("ipcbridge: connect(tcp:127.0.0.1:1): ECONNREFUSED (Connection refused)" + NL, tcp.err());
+        try (RefusingPort refusing = RefusingPort.on("127.0.0.1")) {
+            String target = "tcp:127.0.0.1:" + refusing.port();
+            Cli.Result tcp = Cli.run("conn", "receive", target);
+            assertEquals("ipcbridge: connect(" + target + "): ECONNREFUSED (Connection refused)" + NL, tcp.err());
+        }
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Backlogs;
+import io.ipcbridge.testing.RefusingPort;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -56,16 +57,19 @@ class SockCommandTest {
     }
 
     @Test
-    void connectingWhereNobodyListensIsRefused() {
+    void connectingWhereNobodyListensIsRefused() throws IOException {
         // UDS-01 (bound, not listening -> ECONNREFUSED) for an abstract name nobody holds; INET-01 for
         // TCP, written with its scheme as the user gave it.
         String name = "ipcb-none-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
         Cli.Result r = Cli.run("sock", "connect", "abstract:" + name);
         assertEquals(1, r.status(), r::toString);
         assertEquals("ipcbridge: connect(abstract:" + name + "): ECONNREFUSED (Connection refused)" + NL, r.err());
-        Cli.Result tcp = Cli.run("sock", "connect", "tcp:127.0.0.1:1");
-        assertEquals(1, tcp.status(), tcp::toString);
-        assertEquals("ipcbridge: connect(tcp:127.0.0.1:1): ECONNREFUSED (Connection refused)" + NL, tcp.err());
+        try (RefusingPort refusing = RefusingPort.on("127.0.0.1")) {
+            String target = "tcp:127.0.0.1:" + refusing.port();
+            Cli.Result tcp = Cli.run("sock", "connect", target);
+            assertEquals(1, tcp.status(), tcp::toString);
+            assertEquals("ipcbridge: connect(" + target + "): ECONNREFUSED (Connection refused)" + NL, tcp.err());
+        }
     }
 
     @Test

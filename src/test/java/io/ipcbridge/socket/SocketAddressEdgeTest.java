@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.ipcbridge.testing.Backlogs;
 import io.ipcbridge.testing.ConnectByName;
 import io.ipcbridge.testing.DualStackLocalhost;
+import io.ipcbridge.testing.RefusingPort;
 import java.net.ConnectException;
 import java.net.Inet6Address;
 import java.nio.ByteBuffer;
@@ -181,11 +182,15 @@ class SocketAddressEdgeTest {
             + "create_connection do: localhost (127.0.0.1 first to Java) reaches a server on ::1 alone")
     void aConnectToAHostNameTriesEachOfItsAddressesInTurn(String timeout) throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
-            try (ServerSocket server = ServerSocket.listen(Address.inet("::1", 0), Socket.Type.STREAM)) {
-                int port = ((Address.Inet) server.localAddress()).port();
-                assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\nconnected [0:0:0:0:0:0:0:1]:" + port + "\n",
-                        connectByName("localhost", port, timeout), "refused on 127.0.0.1, connected on ::1");
-                server.accept().close(); // the child's connection, queued
+            // the port is held on 127.0.0.1, where another process might listen on a port free on ::1
+            try (RefusingPort refusing = RefusingPort.on("127.0.0.1", "::1")) {
+                int port = refusing.port();
+                refusing.release("::1");
+                try (ServerSocket server = ServerSocket.listen(Address.inet("::1", port), Socket.Type.STREAM)) {
+                    assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\nconnected [0:0:0:0:0:0:0:1]:" + port + "\n",
+                            connectByName("localhost", port, timeout), "refused on 127.0.0.1, connected on ::1");
+                    server.accept().close(); // the child's connection, queued
+                }
             }
         });
     }
@@ -217,16 +222,19 @@ class SocketAddressEdgeTest {
             + "earlier ones suppressed in it (create_connection raises the last); a literal is its one address")
     void whenNoAddressConnectsTheLastFailureIsThrownWithTheEarlierOnesSuppressed() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
-            assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\n"
-                    + "failed connect([0:0:0:0:0:0:0:1]:1): ECONNREFUSED (Connection refused)\n"
-                    + "suppressed connect(127.0.0.1:1): ECONNREFUSED (Connection refused)\n",
-                    connectByName("localhost", 1, "none"));
-            for (String literal : new String[] {"127.0.0.1", "::1"}) {
-                ConnectException e = assertThrows(ConnectException.class,
-                        () -> Socket.connect(literal, 1, Duration.ofSeconds(10)));
-                assertEquals("connect(" + Address.inet(literal, 1) + "): ECONNREFUSED (Connection refused)",
-                        e.getMessage());
-                assertEquals(0, e.getSuppressed().length, "one address, one try");
+            try (RefusingPort refusing = RefusingPort.on("127.0.0.1", "::1")) {
+                int port = refusing.port();
+                assertEquals("resolved 127.0.0.1 0:0:0:0:0:0:0:1\n"
+                        + "failed connect([0:0:0:0:0:0:0:1]:" + port + "): ECONNREFUSED (Connection refused)\n"
+                        + "suppressed connect(127.0.0.1:" + port + "): ECONNREFUSED (Connection refused)\n",
+                        connectByName("localhost", port, "none"));
+                for (String literal : new String[] {"127.0.0.1", "::1"}) {
+                    ConnectException e = assertThrows(ConnectException.class,
+                            () -> Socket.connect(literal, port, Duration.ofSeconds(10)));
+                    assertEquals("connect(" + Address.inet(literal, port) + "): ECONNREFUSED (Connection refused)",
+                            e.getMessage());
+                    assertEquals(0, e.getSuppressed().length, "one address, one try");
+                }
             }
         });
     }
