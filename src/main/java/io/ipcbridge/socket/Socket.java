@@ -34,9 +34,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the buffer is reported ({@link MessageTruncatedException}), never cut silently.
  *
  * <p>AF_UNIX sockets also pass descriptors ({@link #sendDescriptors}, {@link #receiveDescriptors};
- * received ones are close-on-exec) and tell the peer's credentials ({@link #peerCredentials()}).
- * Every blocking call answers {@link #close()} and {@link Thread#interrupt()} as the JDK's channels
- * do (see {@link Descriptor}), and writes never raise SIGPIPE.
+ * received ones are close-on-exec) and tell the peer's credentials ({@link #peerCredentials()}) and
+ * process ({@link #peerPidfd()}). Every blocking call answers {@link #close()} and
+ * {@link Thread#interrupt()} as the JDK's channels do (see {@link Descriptor}), and writes never
+ * raise SIGPIPE.
  *
  * <p><b>Non-blocking mode</b> (set through {@link #descriptor()}): a read or receive returns 0 when
  * nothing is there; a stream write writes what fits; a message ({@link #write}, {@link #sendTo},
@@ -900,7 +901,11 @@ public final class Socket implements ByteChannel, HasDescriptor {
     }
 
     /**
-     * SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets, and socketpairs).
+     * SO_PEERCRED: who is at the other end (stream and seqpacket AF_UNIX sockets, and socketpairs),
+     * as taken at connect(): the client when it connected, the server when it called listen(2), the
+     * process that made a {@link #pair}. They never change: a peer that exits, execs or changes its
+     * ids later is still reported as it was, and its pid may by then name another process, so
+     * authenticate on uid and gid, never the pid alone; {@link #peerPidfd()} pins the process.
      *
      * @throws SocketException for a socket the kernel keeps no credentials for (TCP, UDP, an
      *     AF_UNIX datagram socket not made by {@link #pair}): it reports uid and gid -1 for those,
@@ -913,6 +918,42 @@ public final class Socket implements ByteChannel, HasDescriptor {
                     + "(the kernel has them for connected AF_UNIX stream and seqpacket sockets and socketpairs)");
         }
         return new Credentials(c[0], c[1], c[2]);
+    }
+
+    /**
+     * getsockopt(SO_PEERPIDFD), Linux 6.5 and later: a pidfd of the process {@link #peerCredentials()}
+     * names, taken at the same connect(), close-on-exec and the caller's to close. Unlike that pid,
+     * it can never come to mean a later process that reuses the number: it polls readable
+     * ({@link Descriptor#awaitReadable}) once the process has ended, and {@link #pidOf} reads its
+     * pid, -1 once it is gone.
+     *
+     * @throws ErrnoException ENOPROTOOPT from a kernel before 6.5 (not an
+     *     UnsupportedOperationException: it depends on the kernel met at run time, not on the call,
+     *     and a caller that can do without, with uid and gid alone, handles it with the other checked
+     *     failures); ENODATA where the kernel keeps no peer process (TCP, UDP, an unconnected socket,
+     *     an AF_UNIX datagram socket not made by {@link #pair})
+     * @throws java.nio.channels.ClosedChannelException if this socket is closed
+     */
+    public Descriptor peerPidfd() throws IOException {
+        int raw = fd.withFd(f -> SocketCalls.peerPidfd(f, name));
+        try {
+            return Descriptor.adopt(raw, "pidfd of the peer of " + name);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(raw);
+            throw e;
+        }
+    }
+
+    /**
+     * The pid of the process a pidfd ({@link #peerPidfd()}) refers to, from the "Pid:" line of
+     * /proc/self/fdinfo: -1 once the process has ended and been reaped, 0 if it is in a pid namespace
+     * this one cannot see.
+     *
+     * @throws IllegalArgumentException if {@code pidfd} is no pidfd
+     * @throws java.nio.channels.ClosedChannelException if it is closed
+     */
+    public static int pidOf(Descriptor pidfd) throws IOException {
+        return pidfd.withFd(f -> Syscalls.pidfdPid(f, pidfd.name()));
     }
 
     /** getsockname(2). */

@@ -1,11 +1,13 @@
 package io.ipcbridge.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.internal.posix.Syscalls;
 import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.pipe.PipeSource;
 import io.ipcbridge.process.ChildProcess;
@@ -16,6 +18,7 @@ import io.ipcbridge.socket.AncillaryDataTruncatedException;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.cli.PatternStream;
+import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Peers;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -26,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -315,5 +319,36 @@ class SocketInteropTest {
             }
             c.succeeded();
         }
+    }
+
+    @Test
+    @DisplayName("FD-13, SEC-05: the peer's pidfd pins the C client; once it is reaped the pidfd polls readable with "
+            + "no pid, while SO_PEERCRED still names the pid taken at connect()")
+    void thePeerPidfdOutlivesTheCClientWhileItsCredentialsKeepTheOldPid() throws Exception {
+        Path path = dir.resolve("pidfd.sock");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM);
+                    Peer c = start(peer("echo-client", "unix:" + path, "stream", "1")); Socket s = server.accept()) {
+                int pid = c.child().pid();
+                var before = Fds.snapshot();
+                try (Descriptor pidfd = s.peerPidfd()) {
+                    // the client waits for the echo of its message: it runs
+                    assertEquals(pid, Socket.pidOf(pidfd), "the pidfd's fdinfo names the C client");
+                    assertEquals(pid, s.peerCredentials().pid());
+                    assertFalse(pidfd.awaitReadable(Duration.ZERO), "not readable while the client runs");
+                    ByteBuffer b = ByteBuffer.allocate(16);
+                    for (int n; (n = s.read(b.clear())) > 0; ) {
+                        s.write(b.flip());
+                    }
+                    s.shutdownOutput(); // the client's end of stream; the socket stays open
+                    c.succeeded(); // reaps it
+                    int revents = pidfd.withFd(f -> Syscalls.poll(f, Syscalls.POLLIN, 0, "pidfd"));
+                    assertTrue((revents & Syscalls.POLLIN) != 0, "POLLIN once the client has ended: " + revents);
+                    assertEquals(-1, Socket.pidOf(pidfd), "a reaped process has no pid");
+                    assertEquals(pid, s.peerCredentials().pid(), "SO_PEERCRED keeps the pid it took at connect()");
+                }
+                Fds.assertNoneAdded(before);
+            }
+        });
     }
 }

@@ -426,4 +426,29 @@ class SocketPythonTest {
             }
         });
     }
+
+    @Test
+    @DisplayName("FD-13, SEC-05: over one connection each end's SO_PEERPIDFD names the other, Java's and Python's")
+    void javaAndPythonEachPinTheOtherWithSoPeerPidfd() throws Exception {
+        Path path = dir.resolve("pidfd.sock");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket server = ServerSocket.listen(Address.unix(path), Socket.Type.STREAM);
+                    ChildProcess python = Command.of("python3", "-c", "import socket, sys\n"
+                            + "c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                            + "c.connect(sys.argv[1])\n"
+                            + "fd = c.getsockopt(socket.SOL_SOCKET, 77)\n" // SO_PEERPIDFD
+                            + "pid = [l.split()[1] for l in open('/proc/self/fdinfo/%d' % fd) if l.startswith('Pid:')]\n"
+                            + "c.sendall(('%-16s' % pid[0]).encode())\n"
+                            + "c.recv(1)\n", path.toString()).start();
+                    Socket s = server.accept(); Descriptor pidfd = s.peerPidfd()) {
+                assertEquals(python.pid(), Socket.pidOf(pidfd), "Java's pidfd names the Python client");
+                assertEquals(Long.toString(ProcessHandle.current().pid()), readAscii(s, 16).trim(),
+                        "Python's pidfd names this JVM, which listened");
+                s.write(ByteBuffer.wrap(new byte[] {1}));
+                assertEquals(0, python.waitFor().code());
+                assertTrue(pidfd.awaitReadable(Duration.ZERO), "readable once Python has ended");
+                assertEquals(-1, Socket.pidOf(pidfd), "and Python, reaped, has no pid");
+            }
+        });
+    }
 }

@@ -587,20 +587,55 @@ class SocketFaultTest {
     }
 
     @Test
-    @DisplayName("FD-12, FD-14: a socket the kernel keeps no peer credentials for (TCP, a bound datagram socket) "
-            + "fails closed, never reports uid -1")
+    @DisplayName("FD-12, FD-14, FD-13, SEC-05: a socket the kernel keeps no peer credentials for (TCP, a bound "
+            + "datagram socket) fails closed, never reports uid -1; its SO_PEERPIDFD is ENODATA, no descriptor made")
     void peerCredentialsWithoutAPeerFailInsteadOfReportingUidMinusOne() throws Exception {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM);
                     Socket client = Socket.connect(server.localAddress(), Socket.Type.STREAM);
                     Socket in = server.accept(); Socket bound = Socket.bind(Address.unix(dir.resolve("fd12.dgram")))) {
+                var before = Fds.snapshot();
                 for (Socket s : List.of(client, in, bound)) {
                     IOException e = assertThrows(IOException.class, s::peerCredentials,
                             () -> "no credentials to report for " + s);
                     assertTrue(e.getMessage().startsWith("getsockopt(SO_PEERCRED)("), e.getMessage());
+                    e = assertThrows(IOException.class, s::peerPidfd, () -> "no peer process for " + s);
+                    assertEquals("ENODATA", ((IpcError) e).errnoName(), e.getMessage());
+                    assertTrue(e.getMessage().startsWith("getsockopt(SO_PEERPIDFD)("), e.getMessage());
                 }
+                Fds.assertNoneAdded(before);
             }
         });
+    }
+
+    @Test
+    @DisplayName("FD-13, SEC-05: SO_PEERPIDFD of a socketpair is a close-on-exec pidfd of this process, left to the caller")
+    void peerPidfdOfAPairIsThisProcess() throws Exception {
+        try (Socket.Pair p = Socket.pair(Socket.Type.SEQPACKET)) {
+            var before = Fds.snapshot();
+            try (Descriptor pidfd = p.first().peerPidfd()) {
+                assertEquals(ProcessHandle.current().pid(), Socket.pidOf(pidfd), "the pid in its fdinfo");
+                assertEquals(p.first().peerCredentials().pid(), Socket.pidOf(pidfd), "the process SO_PEERCRED names");
+                assertTrue(Fds.closeOnExec(pidfd.fd()), "close-on-exec");
+                assertFalse(pidfd.awaitReadable(Duration.ZERO), "a running process's pidfd is not readable");
+            }
+            Fds.assertNoneAdded(before);
+        }
+    }
+
+    @Test
+    @DisplayName("FD-13, SEC-05: SO_PEERPIDFD of a closed socket is ClosedChannelException; pidOf refuses a closed "
+            + "pidfd and what is no pidfd")
+    void peerPidfdOfAClosedSocketAndPidOfWhatIsNoPidfdFail() throws Exception {
+        try (Pipe pipe = Pipe.open()) {
+            assertThrows(IllegalArgumentException.class, () -> Socket.pidOf(pipe.source().descriptor()));
+        }
+        Socket.Pair p = Socket.pair(Socket.Type.STREAM);
+        Descriptor pidfd = p.first().peerPidfd();
+        p.close();
+        pidfd.close();
+        assertThrows(ClosedChannelException.class, p.first()::peerPidfd);
+        assertThrows(ClosedChannelException.class, () -> Socket.pidOf(pidfd));
     }
 
     static int ids(String flag) throws IOException {

@@ -28,6 +28,7 @@ public final class SocketCalls {
     private static final int SO_ERROR = 4;
     private static final int SO_PEERCRED = 17;
     private static final int SO_SNDTIMEO = 21;
+    private static final int SO_PEERPIDFD = 77;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int IPPROTO_UDP = 17;
@@ -225,6 +226,15 @@ public final class SocketCalls {
             throw Errors.exception("getsockopt(SO_PEERCRED)", object, errno());
         }
         return ucred;
+    }
+
+    /** getsockopt(SO_PEERPIDFD), Linux 6.5 and later: a pidfd of the peer, close-on-exec (the kernel sets it). */
+    public static int peerPidfd(int fd, String object) throws IOException {
+        int[] pidfd = new int[1];
+        if (NativeCalls.getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, new int[] {4}) != 0) {
+            throw Errors.exception("getsockopt(SO_PEERPIDFD)", object, errno());
+        }
+        return pidfd[0];
     }
 
     /** getsockname(2) or getpeername(2): the sockaddr bytes, trimmed to their length. */

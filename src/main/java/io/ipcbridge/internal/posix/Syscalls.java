@@ -784,6 +784,21 @@ public final class Syscalls {
     }
 
     /**
+     * The pid of the process pidfd {@code fd} refers to, from the "Pid:" line of /proc/self/fdinfo:
+     * -1 once the process has been reaped, 0 if it is outside the pid namespace of /proc.
+     *
+     * @throws IllegalArgumentException if {@code fd} is no pidfd (no "Pid:" line)
+     */
+    public static int pidfdPid(int fd, String object) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            if (line.startsWith("Pid:")) {
+                return Integer.parseInt(line.substring(4).trim());
+            }
+        }
+        throw new IllegalArgumentException(object + " is no pidfd: /proc/self/fdinfo/" + fd + " has no Pid line");
+    }
+
+    /**
      * waitpid(2) with WNOHANG.
      *
      * @return the raw wait status, or -1 if the child is still running
