@@ -37,7 +37,7 @@ final class FifoCommand {
         @Mixin
         ModeOption mode;
 
-        @Option(names = "--exist-ok", description = "Succeed when a FIFO of this user is already there.")
+        @Option(names = "--exist-ok", description = "Succeed when a FIFO of this user, no more open than --mode, is already there.")
         boolean existOk;
 
         @Override

@@ -36,7 +36,7 @@ final class MqCommand {
     @Command(name = "create", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = {"Creates a queue with exactly the given mode (default 0600).",
                 "Without --exclusive an existing queue of this user is accepted as it is (its sizes are kept); "
-                        + "one of another user is refused.",
+                        + "one of another user, or one more open than the mode asked for, is refused.",
                 "Sizes the kernel does not allow (above /proc/sys/fs/mqueue/msg_max or msgsize_max) fail "
                         + "with exit status 1."})
     static final class Create implements Callable<Integer> {

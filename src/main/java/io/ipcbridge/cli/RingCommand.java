@@ -45,7 +45,8 @@ final class RingCommand {
                         + "those are rules of the ring, so other sizes parse but are refused with exit status 1, "
                         + "and nothing is created. A malformed size is a usage error (exit 2).",
                 "Without --exclusive an existing ring of this user is accepted as it is (its geometry is "
-                        + "kept); one of another user, or an object that is not a ring, is refused (exit 1)."})
+                        + "kept); one of another user, one more open than the mode asked for, or an object that is "
+                        + "not a ring, is refused (exit 1)."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Segment.class, description = "The ring, /name.")
         String name;

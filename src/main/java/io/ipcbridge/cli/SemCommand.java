@@ -24,7 +24,8 @@ final class SemCommand {
     /** {@code sem create NAME [--value N] [--mode M] [--exclusive]}: sem_open(3) with O_CREAT. */
     @Command(name = "create", mixinStandardHelpOptions = true, version = Main.VERSION,
             description = {"Creates a semaphore of value N with exactly the given mode (default 0600).",
-                "Without --exclusive an existing semaphore is accepted as it is, its value included.",
+                "Without --exclusive an existing semaphore is accepted as it is, its value included; one more "
+                        + "open than the mode asked for (others may have written into it) is refused.",
                 "A value past SEM_VALUE_MAX (2147483647) fails with exit status 1."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Sem.class, description = "The semaphore, /name.")

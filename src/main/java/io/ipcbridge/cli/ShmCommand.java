@@ -26,7 +26,8 @@ final class ShmCommand {
             description = {"Creates a segment of S zero bytes (reserved at once: a full /dev/shm fails now, "
                     + "with ENOSPC, not later) with exactly the given mode (default 0600).",
                 "Without --exclusive an existing segment of this user is accepted as it is, its size "
-                        + "included; one of another user, or one with no size yet (0 bytes), is refused.",
+                        + "included; one of another user, one more open than the mode asked for (others may have "
+                        + "written into it), or one with no size yet (0 bytes), is refused.",
                 "S is at most 2GiB - 1 (one mapping): a larger size fails with exit status 1."})
     static final class Create implements Callable<Integer> {
         @Parameters(paramLabel = "NAME", converter = ObjectNames.Segment.class, description = "The segment, /name.")

@@ -180,11 +180,13 @@ public final class MessageQueue implements Channel, HasDescriptor {
 
     /**
      * Creates queue {@code name} as {@link #createExclusively(String, long, long, int)} does, or opens
-     * it for reading and writing if it exists, provided this user owns it (any user could have
-     * planted a queue by that name in the shared namespace). A queue removed between the create's
-     * EEXIST and the open is created again.
+     * it for reading and writing if it exists, provided this user owns it and its mode grants nothing
+     * beyond {@code mode} (any user could have planted a queue by that name in the shared namespace,
+     * or sent into one more open). A queue removed between the create's EEXIST and the open is
+     * created again.
      *
-     * @throws IpcSecurityException if the existing queue belongs to another user
+     * @throws IpcSecurityException if the existing queue belongs to another user or is more open
+     *     than {@code mode} (SEC-02)
      */
     public static MessageQueue createOrOpen(String name, long maxMessages, long messageSize, int mode)
             throws IOException {
@@ -192,11 +194,11 @@ public final class MessageQueue implements Channel, HasDescriptor {
         // administrator may have set past the 1 MiB cap) is no foreign one to refuse
         long created = messageSize == 0 ? systemDefault("msgsize") : messageSize;
         return CreateOrOpen.run(() -> createExclusively(name, maxMessages, messageSize, mode),
-                () -> ownedOrClosed(open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, created))));
+                () -> ownedOrClosed(open(name, Access.READ_WRITE, Math.max(DEFAULT_MAX_MESSAGE_SIZE, created)), mode));
     }
 
-    /** {@code q} if this user owns it; else it is closed and refused. */
-    private static MessageQueue ownedOrClosed(MessageQueue q) throws IOException {
+    /** {@code q} if this user owns it and it grants nothing beyond {@code mode}; else it is closed and refused. */
+    private static MessageQueue ownedOrClosed(MessageQueue q, int mode) throws IOException {
         try {
             FileInfo info = Syscalls.fstat(q.mqd.fd(), q.name);
             int me = Syscalls.geteuid();
@@ -204,6 +206,7 @@ public final class MessageQueue implements Channel, HasDescriptor {
                 throw new IpcSecurityException(q.name, "is owned by uid " + Integer.toUnsignedString(info.uid())
                         + ", not by this user (uid " + Integer.toUnsignedString(me) + "); refused");
             }
+            CreateOrOpen.checkMode(q.name, info, mode);
             return q;
         } catch (IOException | RuntimeException failure) {
             q.close();

@@ -90,20 +90,26 @@ public final class Fifo {
 
     /**
      * Creates a FIFO as {@link #create(Path, int)} does, unless a FIFO that {@link #openReader}
-     * accepts (this user's, or root's that no one else may write) is already there, which is
-     * accepted as it is. One removed between mkfifo's EEXIST and the check leaves the name free: the
-     * mkfifo is made again (a bounded number of times).
+     * accepts (this user's, or root's that no one else may write) and whose mode grants nothing
+     * beyond {@code mode} is already there, which is accepted as it is. One removed between mkfifo's
+     * EEXIST and the check leaves the name free: the mkfifo is made again (a bounded number of times).
      *
      * @return true if it was created, false if it was there
      * @throws IpcSecurityException if something else is at {@code path} (a file, a symbolic link,
-     *     another user's FIFO); it is left untouched
+     *     another user's FIFO, a FIFO more open than {@code mode}: SEC-02); it is left untouched
      */
     public static boolean createIfAbsent(Path path, int mode) throws IOException {
         return CreateOrOpen.run(() -> {
             create(path, mode);
             return true;
         }, () -> {
-            Syscalls.close(checkedPathFd(checked(path)));
+            String p = checked(path);
+            int fd = checkedPathFd(p);
+            try {
+                CreateOrOpen.checkMode(p, Syscalls.fstat(fd, p), mode);
+            } finally {
+                Syscalls.close(fd);
+            }
             return false;
         });
     }

@@ -389,18 +389,20 @@ public final class Ring implements AutoCloseable {
 
     /**
      * Creates a ring as {@link #create(String, int, int, boolean, int)} does, or opens it as
-     * {@link #open(String)} does if the name exists and belongs to this user (anyone may plant a name
-     * in /dev/shm); an existing ring keeps its own geometry. Of callers racing on the name (threads,
-     * or processes in Java or C), one creates the ring and the others open it, whole.
+     * {@link #open(String)} does if the name exists, belongs to this user and its mode grants nothing
+     * beyond {@code mode} (anyone may plant a name in /dev/shm, and others may have written into one
+     * more open); an existing ring keeps its own geometry and mode. Of callers racing on the name
+     * (threads, or processes in Java or C), one creates the ring and the others open it, whole.
      *
-     * @throws IpcSecurityException if the existing object belongs to another user
+     * @throws IpcSecurityException if the existing object belongs to another user or is more open
+     *     than {@code mode} (SEC-02)
      * @throws RingFormatException if the existing object is not such a ring
      */
     public static Ring createOrOpen(String name, int capacity, int maxMessage, boolean multiProducer, int mode)
             throws IOException {
-        // the owner is checked before the object is mapped (SEC-10), as SharedMemory.createOrOpen does
+        // owner and mode are checked before the object is mapped (SEC-10), as SharedMemory.createOrOpen does
         return CreateOrOpen.run(() -> create(name, capacity, maxMessage, multiProducer, mode),
-                () -> open(SharedMemory.openOwn(name)));
+                () -> open(SharedMemory.openOwn(name, mode)));
     }
 
     /**

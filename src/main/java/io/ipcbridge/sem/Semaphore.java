@@ -113,11 +113,15 @@ public final class Semaphore implements AutoCloseable {
 
     /**
      * Creates named semaphore {@code name} as {@link #createExclusively(String, int, int)} does, or
-     * opens it if it exists (checked as {@link #open(String)} checks; its value is kept). A semaphore
-     * removed between the create's EEXIST and the open is created again.
+     * opens it if it exists (checked as {@link #open(String)} checks; its value is kept), provided its
+     * mode grants nothing beyond {@code mode}: whoever else may write it may have corrupted it (SEC-15).
+     * A semaphore removed between the create's EEXIST and the open is created again.
+     *
+     * @throws IpcSecurityException if the existing file is refused by {@link #open(String)}'s checks or
+     *     is more open than {@code mode} (SEC-02)
      */
     public static Semaphore createOrOpen(String name, int value, int mode) throws IOException {
-        return CreateOrOpen.run(() -> createExclusively(name, value, mode), () -> open(name));
+        return CreateOrOpen.run(() -> createExclusively(name, value, mode), () -> open(name, mode));
     }
 
     /**
@@ -128,6 +132,11 @@ public final class Semaphore implements AutoCloseable {
      * @throws IpcSecurityException if the file is a link, not ours, of the wrong size or layout
      */
     public static Semaphore open(String name) throws IOException {
+        return open(name, 07777);
+    }
+
+    /** {@link #open(String)}, refusing also a file whose mode grants more than {@code mode} (07777: any mode). */
+    private static Semaphore open(String name, int mode) throws IOException {
         String n = Names.check(name, NAME_MAX);
         int fd;
         try {
@@ -148,6 +157,7 @@ public final class Semaphore implements AutoCloseable {
                 throw new IpcSecurityException(n, file + " is owned by uid " + Integer.toUnsignedString(info.uid())
                         + "; refused");
             }
+            CreateOrOpen.checkMode(n, info, mode);
             if (info.size() != SIZE) {
                 throw new IpcSecurityException(n, file + " has " + info.size() + " bytes, not sizeof(sem_t) = "
                         + SIZE + "; refused");

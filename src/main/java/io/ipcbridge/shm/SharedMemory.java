@@ -120,9 +120,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throws IOException {
         String n = checkName(name);
         checkSize(size);
-        if ((mode & ~0777) != 0) {
-            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
-        }
+        checkMode(mode);
         Objects.requireNonNull(initializer, "initializer");
         String path = DEV_SHM + n;
         try {
@@ -153,22 +151,28 @@ public final class SharedMemory implements Channel, HasDescriptor {
 
     /**
      * Creates object {@code name} as {@link #createExclusively(String, long, int)} does, or opens it
-     * read-write if it exists and belongs to this user (anyone may plant a name in /dev/shm). An
-     * existing object keeps its own size.
+     * read-write if it exists, belongs to this user and its mode grants nothing beyond {@code mode}
+     * (anyone may plant a name in /dev/shm, and others may have written into one more open). An
+     * existing object keeps its own size and mode.
+     *
+     * @throws IpcSecurityException if the existing object is another user's or more open than
+     *     {@code mode} (SEC-02)
      */
     public static SharedMemory createOrOpen(String name, long size, int mode) throws IOException {
-        return CreateOrOpen.run(() -> createExclusively(name, size, mode), () -> openOwn(name));
+        return CreateOrOpen.run(() -> createExclusively(name, size, mode), () -> openOwn(name, mode));
     }
 
     /**
-     * Opens existing object {@code name} read-write if it belongs to this user, as
-     * {@link #createOrOpen} does.
+     * Opens existing object {@code name} read-write if it belongs to this user and its mode grants
+     * nothing beyond {@code mode} (a narrower one is accepted), as {@link #createOrOpen} does.
      *
-     * @throws IpcSecurityException if another user owns it: told by fstat(2) before any mapping
-     *     (SEC-10), whatever its size or kind
+     * @throws IpcSecurityException if another user owns it or its mode is more open than
+     *     {@code mode} (SEC-02): told by fstat(2) before any mapping (SEC-10), whatever its size or kind
+     * @throws IllegalArgumentException for a bad mode, before any call
      */
-    public static SharedMemory openOwn(String name) throws IOException {
-        return open(name, false, true);
+    public static SharedMemory openOwn(String name, int mode) throws IOException {
+        checkMode(mode);
+        return open(name, false, true, mode);
     }
 
     /** Opens existing object {@code name} read-write. */
@@ -186,14 +190,15 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * @throws IpcResourceLimitException if the object is larger than 2^31 - 1 bytes (EFBIG)
      */
     public static SharedMemory open(String name, boolean readOnly) throws IOException {
-        return open(name, readOnly, false);
+        return open(name, readOnly, false, 07777);
     }
 
     /**
-     * {@link #open(String, boolean)}; with {@code ownOnly}, an object of another user is refused
-     * (fstat(2) before mmap, SEC-10) whatever its size or kind.
+     * {@link #open(String, boolean)}; with {@code ownOnly}, an object of another user is refused, and
+     * one whose mode grants more than {@code mode} (07777: any mode) is too: told by fstat(2) before
+     * mmap (SEC-02, SEC-10), whatever its size or kind.
      */
-    private static SharedMemory open(String name, boolean readOnly, boolean ownOnly) throws IOException {
+    private static SharedMemory open(String name, boolean readOnly, boolean ownOnly, int mode) throws IOException {
         String n = checkName(name);
         int raw = openExisting(n, readOnly);
         try {
@@ -202,6 +207,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
                 throw new IpcSecurityException(n, "is owned by uid " + Integer.toUnsignedString(info.uid())
                         + ", not by this user; refused");
             }
+            CreateOrOpen.checkMode(n, info, mode);
             if ((info.mode() & 0170000) == 0100000) {
                 Syscalls.setNonBlocking(raw, false, n); // the descriptor handed out is as shm_open makes it
             }
@@ -346,6 +352,12 @@ public final class SharedMemory implements Channel, HasDescriptor {
             throw new IllegalArgumentException("invalid name \"" + name + "\": /dev/shm/sem.* are semaphores");
         }
         return n;
+    }
+
+    private static void checkMode(int mode) {
+        if ((mode & ~0777) != 0) {
+            throw new IllegalArgumentException("mode must be within 0777: 0" + Integer.toOctalString(mode));
+        }
     }
 
     private static void checkSize(long size) {

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Created;
+import io.ipcbridge.testing.Peers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -108,7 +110,8 @@ class ShmCommandTest {
         try (SharedMemory shm = SharedMemory.open(name)) {
             shm.setInt(0, 42);
         }
-        assertEquals(0, Cli.run("shm", "create", name, "--size", "200").status());
+        // a wider mode asked for accepts the narrower 0640 (SEC-02), which is kept
+        assertEquals(0, Cli.run("shm", "create", name, "--size", "200", "--mode", "0660").status());
         Cli.Result r = Cli.run("shm", "create", name, "--size", "200", "--exclusive");
         assertEquals(1, r.status(), r::toString);
         assertEquals("ipcbridge: shm_open(" + name + "): EEXIST (File exists)" + NL, r.err());
@@ -120,12 +123,35 @@ class ShmCommandTest {
     }
 
     @Test
+    void createWithoutExclusiveRefusesASegmentOfOursMoreOpenThanTheModeAskedFor() throws Exception {
+        // SEC-02: a segment the shell made with the umask cleared (mode 0666: anyone may have written
+        // into it) was accepted by a create asking 0600. It is exit 1 with one line now, and left as
+        // it was; asking 0666 accepts it
+        String name = created.name();
+        Process sh = new ProcessBuilder("sh", "-c", "umask 0 && head -c 4096 /dev/zero > \"/dev/shm$0\"", name)
+                .redirectErrorStream(true).start();
+        assertEquals("", new String(sh.getInputStream().readAllBytes()));
+        assertEquals(0, sh.waitFor());
+        Peers.closeStreams(sh);
+        Cli.Result r = Cli.run("shm", "create", name, "--size", "4k");
+        assertEquals(1, r.status(), r::toString);
+        assertEquals("", r.out());
+        assertEquals("ipcbridge: " + name + ": is mode 0666, more open than the 0600 asked for; refused" + NL, r.err());
+        Path file = Path.of("/dev/shm" + name);
+        assertEquals("rw-rw-rw-", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)), "left as it was");
+        Cli.Result wide = Cli.run("shm", "create", name, "--size", "4k", "--mode", "0666");
+        assertEquals(0, wide.status(), wide::toString);
+    }
+
+    @Test
     void createOfAnExistingSegmentWithNoSizeIsExitOneAndLeavesItAlone() throws IOException {
         // SHM-05: a creator between its shm_open and its ftruncate (or killed there) leaves a 0-byte
         // object; accepting it "as it is" gave exit 0 and a segment that holds nothing. --exclusive
         // stays EEXIST naming shm_open; without it, one line says the segment has no size
         String name = created.name();
-        Files.createFile(Path.of("/dev/shm" + name));
+        // mode 0600, as the create asks (SEC-02): the umask's 0644 would be refused as more open
+        Files.createFile(Path.of("/dev/shm" + name), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rw-------")));
         Cli.Result r = Cli.run("shm", "create", name, "--size", "4k");
         assertEquals(1, r.status(), r::toString);
         assertEquals("ipcbridge: " + name + ": exists with no size (0 bytes): its creator has not sized it; "
