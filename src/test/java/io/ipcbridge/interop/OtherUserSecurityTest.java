@@ -14,6 +14,7 @@ import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
+import io.ipcbridge.testing.Fds;
 import io.ipcbridge.testing.Names;
 import io.ipcbridge.testing.UnmappedPeer;
 import java.io.BufferedReader;
@@ -268,13 +269,16 @@ class OtherUserSecurityTest {
                     "q = rt.mq_open(sys.argv[3].encode(), os.O_CREAT | os.O_RDWR, 0o666, None)",
                     "assert q >= 0, os.strerror(ctypes.get_errno())",
                     "os.close(q)"), shm, sem, mq);
+            var fds = Fds.snapshot();
             assertThrows(FileAlreadyExistsException.class, () -> SharedMemory.createExclusively(shm, 4096));
-            assertThrows(IpcSecurityException.class, () -> SharedMemory.createOrOpen(shm, 4096, 0600));
+            assertOwnerRefused(shm, () -> SharedMemory.createOrOpen(shm, 4096, 0600));
             assertThrows(FileAlreadyExistsException.class, () -> Semaphore.createExclusively(sem, 1));
-            assertThrows(IpcSecurityException.class, () -> Semaphore.createOrOpen(sem, 1, 0600));
-            assertThrows(IpcSecurityException.class, () -> Semaphore.open(sem), "never mapped: garbage would abort");
+            assertOwnerRefused(sem, () -> Semaphore.createOrOpen(sem, 1, 0600));
+            // for its owner, not for its (all zero, invalid) layout: refused before it is mapped
+            assertOwnerRefused(sem, () -> Semaphore.open(sem));
             assertThrows(FileAlreadyExistsException.class, () -> MessageQueue.createExclusively(mq));
-            assertThrows(IpcSecurityException.class, () -> MessageQueue.createOrOpen(mq, 10, 64, 0600));
+            assertOwnerRefused(mq, () -> MessageQueue.createOrOpen(mq, 10, 64, 0600));
+            Fds.assertNoneAdded(fds);
         } finally {
             Files.deleteIfExists(Path.of("/dev/shm" + shm));
             Files.deleteIfExists(Path.of("/dev/shm/sem." + sem.substring(1)));
@@ -284,6 +288,11 @@ class OtherUserSecurityTest {
                 // not created
             }
         }
+    }
+
+    private static void assertOwnerRefused(String name, org.junit.jupiter.api.function.Executable open) {
+        String message = assertThrows(IpcSecurityException.class, open).getMessage();
+        assertTrue(message.contains(name) && message.contains("owned by uid " + NOBODY), message);
     }
 
     @Test

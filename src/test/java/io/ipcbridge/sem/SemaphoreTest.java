@@ -252,29 +252,35 @@ class SemaphoreTest {
 
     @Test
     void plantedFilesAreRefusedInsteadOfCrashingTheJvm() throws Exception {
-        // SEM-14, SEC-10: empty, garbage, wrong size, a symlink
+        // SEM-14, SEC-10: empty, garbage, wrong size, a symlink; each refusal names the semaphore and
+        // leaves no descriptor (nor the mapping it would have been made for) behind
         String n = name();
         Path f = file(n);
+        var fds = Fds.snapshot();
         Files.write(f, new byte[0]);
-        assertTrue(assertThrows(IpcSecurityException.class, () -> Semaphore.open(n)).getMessage().contains("0 bytes"));
+        assertRefused(n, "0 bytes");
         byte[] garbage = new byte[32];
         java.util.Arrays.fill(garbage, (byte) 0xff);
         Files.write(f, garbage);
-        assertTrue(assertThrows(IpcSecurityException.class, () -> Semaphore.open(n)).getMessage()
-                .contains("not a valid process-shared semaphore"));
+        assertRefused(n, "not a valid process-shared semaphore");
         Files.write(f, new byte[64]);
-        assertThrows(IpcSecurityException.class, () -> Semaphore.open(n));
+        assertRefused(n, "64 bytes");
         Files.delete(f);
         Path target = Files.createTempFile("ipcb", ".sem");
         Files.write(target, new byte[32]);
         Files.createSymbolicLink(f, target);
         try {
-            assertTrue(assertThrows(IpcSecurityException.class, () -> Semaphore.open(n)).getMessage()
-                    .contains("symbolic link"));
+            assertRefused(n, "symbolic link");
         } finally {
             Files.delete(f);
             Files.delete(target);
         }
+        Fds.assertNoneAdded(fds);
+    }
+
+    private static void assertRefused(String name, String why) {
+        String message = assertThrows(IpcSecurityException.class, () -> Semaphore.open(name)).getMessage();
+        assertTrue(message.contains(name) && message.contains(why), message);
     }
 
     @Test
