@@ -121,11 +121,21 @@ class InterruptStormTest {
         }
     }
 
-    /** Milliseconds from the interrupt or close to the blocked call's exception. */
+    /**
+     * Milliseconds from the interrupt or close to the blocked call's exception. The interrupt status
+     * the call leaves is checked too: set with ClosedByInterruptException, unset after a close.
+     */
     private double sample(String kind, boolean close) throws Exception {
         Setup s = setup(kind);
+        AtomicBoolean interruptedAfter = new AtomicBoolean();
         try {
-            Blocked.Call<?> call = Blocked.start(s.call(), s.syscalls());
+            Blocked.Call<?> call = Blocked.start(() -> {
+                try {
+                    return s.call().call();
+                } finally {
+                    interruptedAfter.set(Thread.currentThread().isInterrupted());
+                }
+            }, s.syscalls());
             long start = System.nanoTime();
             if (close) {
                 s.target().close();
@@ -140,6 +150,8 @@ class InterruptStormTest {
                 boolean expected = close ? c instanceof AsynchronousCloseException && !(c instanceof ClosedByInterruptException)
                         : c instanceof ClosedByInterruptException || c instanceof InterruptedException;
                 assertTrue(expected, kind + (close ? " closed: " : " interrupted: ") + c);
+                assertEquals(c instanceof ClosedByInterruptException, interruptedAfter.get(),
+                        kind + ": interrupt status after " + c);
             }
             double ms = (System.nanoTime() - start) / 1e6;
             call.thread().join();
