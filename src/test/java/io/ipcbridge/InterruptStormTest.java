@@ -216,7 +216,8 @@ class InterruptStormTest {
     @Test
     void aSignalStormCausesNoSpuriousErrorNoLossAndNoLateDeadline() throws Exception {
         // FAULT-08, X-05: every worker thread is sent the wake-up signal (no SA_RESTART) over and over
-        // while data flows through a pipe, a queue and a pair of semaphores and timed receives expire
+        // while data flows through a pipe, a queue and a pair of semaphores and timed receives and
+        // timed acquires expire
         ConcurrentLinkedQueue<Long> threads = new ConcurrentLinkedQueue<>();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicBoolean pingDone = new AtomicBoolean();
@@ -230,7 +231,8 @@ class InterruptStormTest {
                 MessageQueue q = MessageQueue.createExclusively(queues.name(), 10, 8, 0600);
                 MessageQueue empty = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
                 Semaphore ping = Semaphore.createExclusively(sems.name(), 0);
-                Semaphore pong = Semaphore.createExclusively(sems.name(), 0)) {
+                Semaphore pong = Semaphore.createExclusively(sems.name(), 0);
+                Semaphore zero = Semaphore.createExclusively(sems.name(), 0)) {
             List<Thread> workers = new ArrayList<>();
             Runnable[] bodies = {
                 () -> { // pipe writer: a counting stream of longs
@@ -330,6 +332,18 @@ class InterruptStormTest {
                         overruns.add(overrun);
                     }
                 },
+                () -> { // timed acquires of a semaphore at 0 (sem_clockwait is EINTR even with SA_RESTART)
+                    while (!stop.get()) {
+                        long t0 = System.nanoTime();
+                        boolean taken = call(() -> zero.tryAcquire(Duration.ofMillis(20)));
+                        long overrun = System.nanoTime() - t0 - 20_000_000L;
+                        if (taken || overrun < 0) {
+                            throw new AssertionError("timed acquire: " + taken + " after " + (overrun + 20_000_000L));
+                        }
+                        worstOverrunNanos.accumulateAndGet(overrun, Math::max);
+                        overruns.add(overrun);
+                    }
+                },
             };
             for (Runnable body : bodies) {
                 Thread t = new Thread(() -> {
@@ -364,6 +378,7 @@ class InterruptStormTest {
             }
             assertEquals(0, ping.value(), "semaphore units conserved");
             assertEquals(0, pong.value(), "semaphore units conserved");
+            assertEquals(0, zero.value(), "semaphore units conserved");
         }
         assertEquals(List.of(), errors, "no spurious exception, no loss");
         double perThreadHz = signals.get() / (double) threads.size() / (stormNanos[0] / 1e9);
