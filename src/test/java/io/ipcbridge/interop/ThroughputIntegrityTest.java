@@ -83,6 +83,7 @@ class ThroughputIntegrityTest {
                 String result = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
                 assertTrue(consumer.waitFor().success(), "the C consumer found no gap, duplicate or reorder");
                 assertEquals("received " + count, result);
+                assertEquals(0, q.attributes().currentMessages(), "nothing sent twice after the last one received");
                 System.out.printf("LOAD-04: %d messages, %.0f msg/s%n", count, count / ((System.nanoTime() - t0) / 1e9));
             } finally {
                 MessageQueue.unlink(name);
