@@ -10,6 +10,7 @@ import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.pipe.Fifo;
 import io.ipcbridge.pipe.Pipe;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
@@ -49,6 +50,7 @@ class InterruptStormTest {
     private static final int STORM_SECONDS = Integer.getInteger("ipcbridge.storm.seconds", 3);
     private final Created queues = new Created("storm", MessageQueue::unlink);
     private final Created sems = new Created("storm", Semaphore::unlink);
+    private final Created rings = new Created("storm", Ring::unlink);
 
     @TempDir
     Path dir;
@@ -57,6 +59,7 @@ class InterruptStormTest {
     void unlinkAll() {
         queues.unlinkAll();
         sems.unlinkAll();
+        rings.unlinkAll();
     }
 
     /** A blocking call set up fresh for one sample, and what to close to end it. */
@@ -93,6 +96,28 @@ class InterruptStormTest {
                     s.acquire();
                     return null;
                 }, s, s, Blocked.FUTEX);
+            }
+            case "mq timed receive": {
+                MessageQueue q = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
+                return new Setup(() -> q.receive(Duration.ofMinutes(5)), q, q, Blocked.POLL, Blocked.MQ_TIMEDRECEIVE);
+            }
+            case "sem timed acquire": {
+                Semaphore s = Semaphore.createExclusively(sems.name(), 0);
+                return new Setup(() -> s.tryAcquire(Duration.ofMinutes(5)), s, s, Blocked.FUTEX);
+            }
+            case "datagram receive": {
+                Socket.Pair pair = Socket.pair(Socket.Type.DATAGRAM);
+                return new Setup(() -> pair.first().read(ByteBuffer.allocateDirect(8)), pair.first(), pair,
+                        Blocked.READ, Blocked.POLL, RECVFROM, RECVMSG);
+            }
+            case "connection recv": {
+                io.ipcbridge.conn.Connection.Pair pair = io.ipcbridge.conn.Connection.pipe(true);
+                return new Setup(pair.first()::recvBytes, pair.first(), pair, Blocked.READ, Blocked.POLL, RECVFROM,
+                        RECVMSG);
+            }
+            case "ring poll": {
+                Ring r = Ring.create(rings.name(), 4096).waitStrategy(Ring.WaitStrategy.BLOCK);
+                return new Setup(() -> r.poll((Duration) null), r, r, Blocked.FUTEX);
             }
             case "socket read": {
                 Socket.Pair pair = Socket.pair(Socket.Type.STREAM);
@@ -164,9 +189,9 @@ class InterruptStormTest {
     @Test
     void interruptAndCloseEndEveryBlockingCallWithP99Under100Ms() throws Exception {
         // LOAD-06, under load: a pipe pump runs on another thread throughout
-        String[] kinds = {"pipe read", "pipe write", "mq receive", "mq send", "sem acquire", "socket read",
-            "connected socket read", "accept",
-            "fifo open"};
+        String[] kinds = {"pipe read", "pipe write", "mq receive", "mq timed receive", "mq send", "sem acquire",
+            "sem timed acquire", "ring poll", "socket read", "datagram receive", "connected socket read", "connection recv",
+            "accept", "fifo open"};
         AtomicBoolean stop = new AtomicBoolean();
         Thread load = new Thread(() -> {
             try (Pipe p = Pipe.open()) {
