@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.sun.jna.Function;
+import com.sun.jna.NativeLibrary;
 import io.ipcbridge.internal.posix.NativeThread;
 import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.pipe.Fifo;
@@ -17,6 +19,7 @@ import io.ipcbridge.socket.ServerSocket;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Blocked;
 import io.ipcbridge.testing.Created;
+import io.ipcbridge.testing.Peers;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -46,6 +49,9 @@ class InterruptStormTest {
     private static final int RECVFROM = 45;
     private static final int RECVMSG = 47;
     private static final int SAMPLES = 40;
+    private static final int SIGURG = 23;
+    /** Held for good once loaded: SIGURG's handler is in it, and it is unloaded once unreachable. */
+    private static NativeLibrary restartHandler;
     /** -Dipcbridge.storm.seconds=60 runs the catalogue's full storm. */
     private static final int STORM_SECONDS = Integer.getInteger("ipcbridge.storm.seconds", 3);
     private final Created queues = new Created("storm", MessageQueue::unlink);
@@ -240,9 +246,13 @@ class InterruptStormTest {
 
     @Test
     void aSignalStormCausesNoSpuriousErrorNoLossAndNoLateDeadline() throws Exception {
-        // FAULT-08, X-05: every worker thread is sent the wake-up signal (no SA_RESTART) over and over
-        // while data flows through a pipe, a queue and a pair of semaphores and timed receives and
-        // timed acquires expire
+        // FAULT-08, X-05: every worker thread is sent the wake-up signal (no SA_RESTART) and SIGURG,
+        // whose handler has SA_RESTART, over and over while data flows through a pipe, a queue and a
+        // pair of semaphores and timed receives and timed acquires expire
+        restartHandler = NativeLibrary.getInstance(Peers.path("librestart_handler.so"));
+        assertEquals(0, restartHandler.getFunction("ipcb_restart_handler").invokeInt(new Object[] {SIGURG}),
+                "SIGURG's handler installed");
+        Function pthreadKill = NativeLibrary.getInstance("c").getFunction("pthread_kill");
         ConcurrentLinkedQueue<Long> threads = new ConcurrentLinkedQueue<>();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicBoolean pingDone = new AtomicBoolean();
@@ -391,7 +401,8 @@ class InterruptStormTest {
             for (long round = 0; (round < STORM_SECONDS * 1000L || System.nanoTime() < end) && errors.isEmpty(); round++) {
                 for (long t : threads) {
                     NativeThread.signal(t);
-                    signals.incrementAndGet();
+                    assertEquals(0, pthreadKill.invokeInt(new Object[] {t, SIGURG}), "pthread_kill");
+                    signals.addAndGet(2);
                 }
                 LockSupport.parkNanos(200_000);
             }
