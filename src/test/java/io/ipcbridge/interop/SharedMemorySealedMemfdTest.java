@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ipcbridge.Descriptor;
+import io.ipcbridge.pipe.Pipe;
 import io.ipcbridge.process.ChildProcess;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.shm.SharedMemory;
@@ -14,13 +15,18 @@ import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Fds;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Memfds a Python peer created and sealed (fcntl(2) "File sealing"), sent over a socket and mapped (SEC-13). */
+/**
+ * Memfds a Python peer created and sealed (fcntl(2) "File sealing"), sent over a socket and mapped,
+ * and one Java sealed and handed to a Python peer (SEC-13).
+ */
 class SharedMemorySealedMemfdTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
     private static final int F_SEAL_SHRINK = 0x2;
@@ -45,6 +51,34 @@ class SharedMemorySealedMemfdTest {
                 return fds.get(0);
             }
         }
+    }
+
+    @Test
+    void aPeerHandedASizeSealedMemfdCannotShrinkItUnderTheReader() throws Exception {
+        // SEC-13: the mode offered for untrusted peers, the other way round: Java seals its memfd
+        // (F_SEAL_SHRINK | F_SEAL_GROW) and hands it over on fd 3; the peer's ftruncate(2) to 0 (a SIGBUS in
+        // every reader of an unsealed object) and to 1 MiB are EPERM, and Java reads the whole of it
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (SharedMemory shm = SharedMemory.memfd("untrusted", 8192, true); Pipe out = Pipe.open()) {
+                shm.setLong(8184, 42);
+                try (ChildProcess peer = Command.of("python3", "-c", "import errno, os\n"
+                        + "for size in (0, 1 << 20):\n"
+                        + "    try:\n"
+                        + "        os.ftruncate(3, size)\n"
+                        + "        print(size, 'resized')\n"
+                        + "    except OSError as e:\n"
+                        + "        print(size, errno.errorcode[e.errno])\n"
+                        + "print(os.fstat(3).st_size, os.pread(3, 8, 8184)[0])\n")
+                        .fd(3, shm).stdout(out.sink()).start()) {
+                    out.sink().close();
+                    String said = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                    assertEquals(0, peer.waitFor().code(), said);
+                    assertEquals("0 EPERM\n1048576 EPERM\n8192 42\n", said);
+                }
+                assertEquals(8192, shm.info().size());
+                assertEquals(42, shm.getLong(8184), "the last word is still there to read");
+            }
+        });
     }
 
     @ParameterizedTest
