@@ -85,16 +85,16 @@ class InterruptStormTest {
                         Blocked.WRITE, Blocked.POLL);
             }
             case "mq receive": {
-                MessageQueue q = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
-                return new Setup(q::receive, q, q, Blocked.MQ_TIMEDRECEIVE);
+                MessageQueue q = queue();
+                return new Setup(q::receive, q, unlinked(q), Blocked.MQ_TIMEDRECEIVE);
             }
             case "mq send": {
-                MessageQueue q = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
+                MessageQueue q = queue();
                 q.send(new byte[1], 0);
                 return new Setup(() -> {
                     q.send(new byte[1], 0);
                     return null;
-                }, q, q, Blocked.MQ_TIMEDSEND);
+                }, q, unlinked(q), Blocked.MQ_TIMEDSEND);
             }
             case "sem acquire": {
                 Semaphore s = Semaphore.createExclusively(sems.name(), 0);
@@ -104,8 +104,9 @@ class InterruptStormTest {
                 }, s, s, Blocked.FUTEX);
             }
             case "mq timed receive": {
-                MessageQueue q = MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
-                return new Setup(() -> q.receive(Duration.ofMinutes(5)), q, q, Blocked.POLL, Blocked.MQ_TIMEDRECEIVE);
+                MessageQueue q = queue();
+                return new Setup(() -> q.receive(Duration.ofMinutes(5)), q, unlinked(q), Blocked.POLL,
+                        Blocked.MQ_TIMEDRECEIVE);
             }
             case "sem timed acquire": {
                 Semaphore s = Semaphore.createExclusively(sems.name(), 0);
@@ -144,12 +145,44 @@ class InterruptStormTest {
                 ServerSocket server = ServerSocket.listen(new Address.Unix(dir.resolve("s")), Socket.Type.STREAM);
                 return new Setup(server::accept, server, server, Blocked.ACCEPT4, Blocked.POLL);
             }
-            default: { // "fifo open": only an interrupt can end it; there is nothing to close yet
+            case "ring offer": {
+                Ring r = Ring.create(rings.name(), 4096).waitStrategy(Ring.WaitStrategy.BLOCK);
+                ByteBuffer message = ByteBuffer.allocateDirect(64);
+                while (r.offer(message.clear())) {
+                    // fill it
+                }
+                return new Setup(() -> r.offer(message.clear(), null), r, r, Blocked.FUTEX);
+            }
+            case "mq timed send": {
+                MessageQueue q = queue();
+                q.send(new byte[1], 0);
+                return new Setup(() -> q.send(ByteBuffer.allocate(1), 0, Duration.ofMinutes(5)), q, unlinked(q),
+                        Blocked.POLL, Blocked.MQ_TIMEDSEND);
+            }
+            default: { // "fifo open" (and "fifo open writer", "fifo timed open"): only an interrupt can end it
                 Path f = dir.resolve("f");
                 Fifo.create(f);
-                return new Setup(() -> Fifo.openReader(f), null, () -> Fifo.delete(f), Blocked.OPENAT);
+                Callable<?> open = switch (kind) {
+                    case "fifo open writer" -> () -> Fifo.openWriter(f);
+                    case "fifo timed open" -> () -> Fifo.openReader(f, Duration.ofMinutes(5));
+                    default -> () -> Fifo.openReader(f);
+                };
+                return new Setup(open, null, () -> Fifo.delete(f), Blocked.OPENAT);
             }
         }
+    }
+
+    /** A queue of one 8-byte message for one sample. */
+    private MessageQueue queue() throws Exception {
+        return MessageQueue.createExclusively(queues.name(), 1, 8, 0600);
+    }
+
+    /** Closes and unlinks {@code q}: the samples' queues kept to the end would pass queues_max (256). */
+    private static AutoCloseable unlinked(MessageQueue q) {
+        return () -> {
+            q.close();
+            MessageQueue.unlink(q.name());
+        };
     }
 
     /**
@@ -197,7 +230,7 @@ class InterruptStormTest {
         // LOAD-06, under load: a pipe pump runs on another thread throughout
         String[] kinds = {"pipe read", "pipe write", "mq receive", "mq timed receive", "mq send", "sem acquire",
             "sem timed acquire", "ring poll", "socket read", "datagram receive", "connected socket read", "connection recv",
-            "accept", "fifo open"};
+            "accept", "ring offer", "mq timed send", "fifo open", "fifo open writer", "fifo timed open"};
         AtomicBoolean stop = new AtomicBoolean();
         Thread load = new Thread(() -> {
             try (Pipe p = Pipe.open()) {
@@ -217,7 +250,7 @@ class InterruptStormTest {
             assertTimeoutPreemptively(LIMIT, () -> {
                 for (String kind : kinds) {
                     for (boolean close : new boolean[] {false, true}) {
-                        if (close && kind.equals("fifo open")) {
+                        if (close && kind.startsWith("fifo")) {
                             continue;
                         }
                         double[] ms = new double[SAMPLES];
