@@ -15,6 +15,8 @@ public final class NativeThread {
     private static final long SIGACTION_SIZE = 152;
     private static final long SA_FLAGS_OFFSET = 136;
     private static final int SIGNAL = NativeCalls.__libc_current_sigrtmax() - 2;
+    /** How many times the JDK's set-up is tried while open(2) finds a descriptor free after it failed. */
+    private static final int SET_UP_ATTEMPTS = 3;
 
     private static volatile boolean ready;
 
@@ -38,21 +40,24 @@ public final class NativeThread {
             }
             // The JDK installs the handler when sun.nio.ch.NativeThread is first used: a FileChannel read
             // does, made where the caller's interrupt cannot fail it
-            try {
-                NativeSetUp.installNioWakeUpSignal();
-            } catch (IOException jdk) {
-                // the JDK's message has no errno ("/dev/null: Too many open files"): open(2) tells it
-                int fd;
+            for (int attempt = 1;; attempt++) {
                 try {
-                    fd = Syscalls.open("/dev/null", Syscalls.O_RDONLY, 0, "/dev/null");
-                } catch (IOException failure) {
-                    failure.addSuppressed(jdk);
-                    throw failure;
+                    NativeSetUp.installNioWakeUpSignal();
+                    break;
+                } catch (IOException jdk) {
+                    // the JDK's message has no errno ("/dev/null: Too many open files"): open(2) tells it.
+                    // If open(2) finds a descriptor free, another thread of the JVM held the last one for a
+                    // moment (the cleaner closes descriptors at any time): the JDK's open is made again
+                    try {
+                        Syscalls.close(Syscalls.open("/dev/null", Syscalls.O_RDONLY, 0, "/dev/null"));
+                    } catch (IOException failure) {
+                        failure.addSuppressed(jdk);
+                        throw failure;
+                    }
+                    if (attempt == SET_UP_ATTEMPTS) {
+                        throw jdk;
+                    }
                 }
-                if (fd >= 0) {
-                    Syscalls.close(fd);
-                }
-                throw jdk;
             }
             Memory old = new Memory(SIGACTION_SIZE);
             old.clear();
