@@ -121,11 +121,12 @@ class MessageQueueInteropTest {
                 assertFalse(ours.fired());
                 ours.close();
                 assertTrue(peerTakesTheSlot(), "free once ours is closed");
-                MessageQueue other = MessageQueue.open(name, MessageQueue.Access.READ);
-                other.requestNotification();
-                assertFalse(peerTakesTheSlot(), "EBUSY while the other descriptor's registration stands");
-                other.close();
-                assertTrue(peerTakesTheSlot(), "closing the descriptor that registered dropped the registration");
+                try (MessageQueue other = MessageQueue.open(name, MessageQueue.Access.READ)) {
+                    other.requestNotification();
+                    assertFalse(peerTakesTheSlot(), "EBUSY while the other descriptor's registration stands");
+                    other.close();
+                    assertTrue(peerTakesTheSlot(), "closing the descriptor that registered dropped the registration");
+                }
                 q.requestNotification().close();
             }
         });
