@@ -13,6 +13,7 @@ import io.ipcbridge.internal.posix.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -645,7 +646,7 @@ public final class Socket implements ByteChannel, HasDescriptor {
             return new MessageTooLargeException(e.call(), e.object(), length, sendBufferSize() - 32L,
                     "this socket sends (SO_SNDBUF less 32 bytes)");
         }
-        boolean v6 = ((Address.Inet) localAddress()).address() instanceof java.net.Inet6Address;
+        boolean v6 = ((Address.Inet) localAddress()).address() instanceof Inet6Address;
         return new MessageTooLargeException(e.call(), e.object(), length, v6 ? 65_527 : 65_507,
                 "a UDP datagram over " + (v6 ? "IPv6" : "IPv4"));
     }
