@@ -41,6 +41,15 @@
  *   shm_peer truncate SHM
  *       ftruncate(fd, 0).  Exit 0.
  *
+ *   shm_peer probe-fd FD LENGTH
+ *       Probes the segment open on FD (e.g. a memfd handed over on fd 3)
+ *       as an untrusted receiver would, printing one line each:
+ *       "seals 0xN" (fcntl F_GET_SEALS), "size N" (fstat), then the errno
+ *       name of each attempt to change it, or "ok": "pwrite E",
+ *       "ftruncate E" (to 0), "mmap-write E" (PROT_WRITE, MAP_SHARED),
+ *       "add-seals E" (F_SEAL_FUTURE_WRITE), and last the first LENGTH
+ *       bytes as lowercase hex through a read-only mapping.  Exit 0.
+ *
  * Environment or syscall errors exit 2; shm_open / sem_open failing with
  * ENOSYS exits 4.  Usage errors exit 2 with a usage line on stderr.
  */
@@ -65,7 +74,8 @@ static const char usage_text[] =
     "       shm_peer spin-pong SHM OFFSET ROUNDS\n"
     "       shm_peer write SHM OFFSET HEX\n"
     "       shm_peer read SHM OFFSET LENGTH\n"
-    "       shm_peer truncate SHM\n";
+    "       shm_peer truncate SHM\n"
+    "       shm_peer probe-fd FD LENGTH\n";
 
 _Noreturn static void usage(void)
 {
@@ -435,6 +445,43 @@ static int mode_truncate(const char *name)
     return PEER_PASS;
 }
 
+static const char *outcome(int r)
+{
+    return r == 0 ? "ok" : strerrorname_np(errno);
+}
+
+static int mode_probe_fd(int fd, uint64_t length)
+{
+    struct stat st;
+    const uint8_t byte = 0x55;
+    void *w;
+    uint8_t *r;
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    CHECK(seals >= 0);
+    CHECK(fstat(fd, &st) == 0);
+    if (length > (uint64_t)st.st_size)
+        peer_die(PEER_BROKEN, "probe-fd: %llu bytes asked of %lld",
+                 (unsigned long long)length, (long long)st.st_size);
+    printf("seals 0x%x\nsize %lld\n", (unsigned)seals, (long long)st.st_size);
+    printf("pwrite %s\n", outcome(pwrite(fd, &byte, 1, 0) == 1 ? 0 : -1));
+    printf("ftruncate %s\n", outcome(ftruncate(fd, 0)));
+    w = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("mmap-write %s\n", outcome(w == MAP_FAILED ? -1 : 0));
+    if (w != MAP_FAILED)
+        CHECK(munmap(w, (size_t)st.st_size) == 0);
+    printf("add-seals %s\n", outcome(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)));
+    CHECK(fstat(fd, &st) == 0);
+    r = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(r != MAP_FAILED);
+    for (uint64_t i = 0; i < length; i++)
+        printf("%02x", (unsigned)r[i]);
+    putchar('\n');
+    CHECK(munmap(r, (size_t)st.st_size) == 0);
+    CHECK(fflush(stdout) == 0);
+    return PEER_PASS;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -457,5 +504,7 @@ int main(int argc, char **argv)
         return mode_read(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
     if (strcmp(mode, "truncate") == 0 && argc == 3)
         return mode_truncate(argv[2]);
+    if (strcmp(mode, "probe-fd") == 0 && argc == 4)
+        return mode_probe_fd(parse_fd(argv[2]), parse_u64(argv[3]));
     usage();
 }

@@ -60,7 +60,7 @@ class ReadmeExamplesTest {
                 assertTrue(code.isEmpty() || code.startsWith("//") || here.contains(code), "not in this test: " + line);
             }
         }
-        assertEquals(9, blocks, "the README's Java examples, one test each");
+        assertEquals(10, blocks, "the README's Java examples, one test each");
     }
 
     @Test
@@ -162,6 +162,22 @@ class ReadmeExamplesTest {
             assertEquals(42, shm.getLongAcquire(64));
         } finally {
             SharedMemory.unlink(name);
+        }
+    }
+
+    @Test
+    void bytesPublishedForPeersThatMustNotChangeThem() throws Exception {
+        // README: "Bytes published for peers that must not change them"
+        try (Pipe out = Pipe.open();
+             SharedMemory rates = SharedMemory.publish("rates", ByteBuffer.wrap("EUR 1.08\n".getBytes(UTF_8)));
+             ChildProcess peer = Command.of("sh", "-c", "cat <&3; echo x 2>/dev/null >&3 || echo refused")
+                     .fd(3, rates).stdout(out.sink()).start()) {
+            out.sink().close();
+            String seen = new String(out.source().inputStream().readAllBytes(), UTF_8);  // "EUR 1.08\nrefused\n"
+            Set<SharedMemory.Seal> seals = rates.seals();                               // [SEAL, SHRINK, GROW, WRITE]
+            assertEquals("EUR 1.08\nrefused\n", seen);
+            assertEquals("[SEAL, SHRINK, GROW, WRITE]", seals.toString());
+            assertEquals(ExitStatus.exited(0), peer.waitFor());
         }
     }
 

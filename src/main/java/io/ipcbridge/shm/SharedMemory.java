@@ -19,7 +19,9 @@ import java.nio.channels.Channel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -37,7 +39,8 @@ import java.util.function.Consumer;
  * object throw {@link IllegalStateException}; buffers obtained before stay valid until unreachable.
  * The size always comes from fstat(2), never from the caller or the peer; creation reserves the
  * space with posix_fallocate(3), so a full /dev/shm fails then, with ENOSPC, not later with SIGBUS.
- * For peers that cannot be trusted, {@link #memfd} segments can be sealed against resizing.
+ * For peers that cannot be trusted, {@link #memfd} segments can be sealed against resizing, and
+ * {@link #publish} makes one that no one can change at all.
  *
  * <p>The typed accessors use the platform's byte order, as C does, and their acquire/release,
  * volatile and compare-and-set forms are the same hardware operations as C11 {@code <stdatomic.h>}
@@ -69,6 +72,28 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * @param gid its group, an unsigned gid_t
      */
     public record Info(long size, int mode, int uid, int gid) {
+    }
+
+    /** A seal of a memfd (fcntl(2) "File sealing"), as {@link #seals()} reports it. */
+    public enum Seal {
+        /** F_SEAL_SEAL: no more seals can be added. */
+        SEAL(0x0001),
+        /** F_SEAL_SHRINK: the size cannot decrease. */
+        SHRINK(0x0002),
+        /** F_SEAL_GROW: the size cannot increase. */
+        GROW(0x0004),
+        /** F_SEAL_WRITE: the contents cannot change, through any descriptor or mapping. */
+        WRITE(0x0008),
+        /** F_SEAL_FUTURE_WRITE: no new write or writable mapping; mappings made before still write. */
+        FUTURE_WRITE(0x0010),
+        /** F_SEAL_EXEC: the execute permission bits cannot change. */
+        EXEC(0x0020);
+
+        private final int bit;
+
+        Seal(int bit) {
+            this.bit = bit;
+        }
     }
 
     private final String name;
@@ -262,11 +287,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
      * @throws IllegalArgumentException if the label or the size is not allowed, before any call
      */
     public static SharedMemory memfd(String label, long size, boolean sealSize) throws IOException {
-        Objects.requireNonNull(label, "label");
-        if (label.indexOf('\0') >= 0 || label.getBytes(StandardCharsets.UTF_8).length > MEMFD_LABEL_MAX) {
-            throw new IllegalArgumentException("a memfd label is at most " + MEMFD_LABEL_MAX
-                    + " bytes of UTF-8 without NUL: " + label.length() + " characters given");
-        }
+        checkLabel(label);
         checkSize(size);
         int raw = Syscalls.memfdCreate(label);
         String n = "memfd:" + label;
@@ -280,6 +301,53 @@ public final class SharedMemory implements Channel, HasDescriptor {
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
             throw e;
+        }
+    }
+
+    /**
+     * A memfd segment holding exactly the remaining bytes of {@code contents} (its position is left
+     * as it is), published read-only: the bytes are written with pwrite(2), never through a writable
+     * mapping, then F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE and F_SEAL_SEAL are applied, and the
+     * segment is mapped read-only. From then on no one holding the descriptor, this JVM, a child or a
+     * peer it was sent to, can change a byte or the size, nor lift the seals: a receiver may read it
+     * without copying, and check it once ({@link #seals()} or fcntl(F_GET_SEALS) in C) without
+     * fearing a later change.
+     *
+     * @param label as for {@link #memfd(String, long, boolean)}
+     * @throws IllegalArgumentException if the label is not allowed or {@code contents} has no bytes
+     *     remaining or more than 2^31 - 1, before any call
+     * @throws io.ipcbridge.IpcResourceLimitException if the memfd's tmpfs has no room (ENOSPC)
+     */
+    public static SharedMemory publish(String label, ByteBuffer contents) throws IOException {
+        checkLabel(label);
+        ByteBuffer bytes = Objects.requireNonNull(contents, "contents").duplicate();
+        checkSize(bytes.remaining());
+        int raw = Syscalls.memfdCreate(label);
+        String n = "memfd:" + label;
+        try {
+            Syscalls.ftruncate(raw, bytes.remaining(), n);
+            reserve(raw, bytes.remaining(), n, "the memfd's tmpfs");
+            byte[] chunk = new byte[Math.min(bytes.remaining(), 1 << 20)];
+            for (long offset = 0; bytes.hasRemaining(); offset += chunk.length) {
+                if (bytes.remaining() < chunk.length) {
+                    chunk = new byte[bytes.remaining()];
+                }
+                bytes.get(chunk);
+                Syscalls.pwriteFully(raw, chunk, offset, n);
+            }
+            Syscalls.sealAll(raw, n);
+            return map(n, raw, true);
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(raw);
+            throw e;
+        }
+    }
+
+    private static void checkLabel(String label) {
+        Objects.requireNonNull(label, "label");
+        if (label.indexOf('\0') >= 0 || label.getBytes(StandardCharsets.UTF_8).length > MEMFD_LABEL_MAX) {
+            throw new IllegalArgumentException("a memfd label is at most " + MEMFD_LABEL_MAX
+                    + " bytes of UTF-8 without NUL: " + label.length() + " characters given");
         }
     }
 
@@ -411,6 +479,22 @@ public final class SharedMemory implements Channel, HasDescriptor {
     public Info info() throws IOException {
         FileInfo i = fd.withFd(f -> Syscalls.fstat(f, name));
         return new Info(i.size(), i.permissions(), i.uid(), i.gid());
+    }
+
+    /**
+     * fcntl(F_GET_SEALS): the seals of the object, e.g. to check a segment a peer sent before
+     * trusting it not to change or shrink. An object made by shm_open(3) always has {@link Seal#SEAL}
+     * alone; a file whose file system has no sealing (EINVAL) has none.
+     */
+    public Set<Seal> seals() throws IOException {
+        int bits = fd.withFd(f -> Syscalls.seals(f, name));
+        Set<Seal> seals = EnumSet.noneOf(Seal.class);
+        for (Seal seal : Seal.values()) {
+            if ((bits & seal.bit) != 0) {
+                seals.add(seal);
+            }
+        }
+        return seals;
     }
 
     /**

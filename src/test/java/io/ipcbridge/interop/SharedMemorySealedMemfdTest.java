@@ -13,19 +13,24 @@ import io.ipcbridge.process.Command;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Socket;
 import io.ipcbridge.testing.Fds;
+import io.ipcbridge.testing.Peers;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NonWritableChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Memfds a Python peer created and sealed (fcntl(2) "File sealing"), sent over a socket and mapped,
- * and one Java sealed and handed to a Python peer (SEC-13).
+ * and ones Java sealed or published read-only and handed to Python and C peers (SEC-13).
  */
 class SharedMemorySealedMemfdTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
@@ -114,5 +119,132 @@ class SharedMemorySealedMemfdTest {
                 assertEquals(7, s.getInt(8188));
             }
         });
+    }
+
+    /** {@code n} bytes that differ from page to page and from a segment of zeros. */
+    private static ByteBuffer pattern(int n) {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        for (int i = 0; i < n; i++) {
+            b.put((byte) (i * 31 + (i >>> 12)));
+        }
+        return b.flip();
+    }
+
+    @Test
+    void aPublishedSegmentIsReadOnlyForTheCPeerItIsHandedTo() throws Exception {
+        // SEC-13 "+F_SEAL_WRITE for read-only publication": the C peer gets the memfd on fd 3 and every
+        // change it tries (write, truncate, writable mapping, another seal) is EPERM; it reads the bytes
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ByteBuffer contents = pattern(10_000);
+            try (SharedMemory pub = SharedMemory.publish("published", contents); Pipe out = Pipe.open()) {
+                try (ChildProcess peer = Command.of(Peers.path("shm_peer"), "probe-fd", "3", "8")
+                        .fd(3, pub).stdout(out.sink()).start()) {
+                    out.sink().close();
+                    String said = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                    assertEquals(0, peer.waitFor().code(), said);
+                    assertEquals("seals 0xf\nsize 10000\npwrite EPERM\nftruncate EPERM\nmmap-write EPERM\n"
+                            + "add-seals EPERM\n001f3e5d7c9bbad9\n", said);
+                }
+                assertEquals(contents, pub.buffer(), "nothing changed");
+            }
+        });
+    }
+
+    @Test
+    void aPublishedSegmentSentOverASocketIsReadOnlyForPython() throws Exception {
+        // SEC-13: SCM_RIGHTS to python3, which maps and hashes it and is refused every change
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ByteBuffer contents = pattern(3 << 20 | 5); // more than one pwrite chunk
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(contents.duplicate().array()));
+            try (SharedMemory pub = SharedMemory.publish("published", contents);
+                    Socket.Pair pair = Socket.pair(Socket.Type.STREAM); Pipe out = Pipe.open()) {
+                try (ChildProcess peer = Command.of("python3", "-c", "import errno, fcntl, hashlib, mmap, os, socket\n"
+                        + "_, fds, _, _ = socket.recv_fds(socket.socket(fileno=3), 1, 1)\n"
+                        + "fd = fds[0]\n"
+                        + "def attempt(what, f):\n"
+                        + "    try:\n"
+                        + "        f()\n"
+                        + "        print(what, 'done')\n"
+                        + "    except OSError as e:\n"
+                        + "        print(what, errno.errorcode[e.errno])\n"
+                        + "attempt('write', lambda: os.pwrite(fd, b'x', 0))\n"
+                        + "attempt('truncate', lambda: os.ftruncate(fd, 1))\n"
+                        + "attempt('map', lambda: mmap.mmap(fd, 0))\n"
+                        + "attempt('unseal', lambda: fcntl.fcntl(fd, fcntl.F_ADD_SEALS, 0x10))\n"
+                        + "print(hex(fcntl.fcntl(fd, fcntl.F_GET_SEALS)))\n"
+                        + "print(hashlib.sha256(mmap.mmap(fd, 0, prot=mmap.PROT_READ)).hexdigest())\n")
+                        .fd(3, pair.second()).stdout(out.sink()).start()) {
+                    out.sink().close();
+                    pair.second().close();
+                    pair.first().sendDescriptors(ByteBuffer.wrap(new byte[] {'m'}), List.of(pub.descriptor()));
+                    String said = new String(out.source().inputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                    assertEquals(0, peer.waitFor().code(), said);
+                    assertEquals("write EPERM\ntruncate EPERM\nmap EPERM\nunseal EPERM\n0xf\n" + sha + "\n", said);
+                }
+            }
+        });
+    }
+
+    @Test
+    void aPublishedSegmentHoldsTheContentsAndRefusesEveryChangeInJavaToo() throws Exception {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            var fds = Fds.snapshot();
+            ByteBuffer contents = pattern(5000).position(1000);
+            try (SharedMemory pub = SharedMemory.publish("published", contents)) {
+                assertEquals(1000, contents.position(), "the caller's buffer is left as it was");
+                assertEquals(4000, pub.size(), "exactly the remaining bytes");
+                assertEquals(contents, pub.buffer());
+                assertTrue(pub.isReadOnly());
+                assertEquals(EnumSet.of(SharedMemory.Seal.SEAL, SharedMemory.Seal.SHRINK, SharedMemory.Seal.GROW,
+                        SharedMemory.Seal.WRITE), pub.seals());
+                assertThrows(ReadOnlyBufferException.class, () -> pub.setInt(0, 1));
+                assertThrows(ReadOnlyBufferException.class, () -> pub.buffer().put(0, (byte) 1));
+                assertThrows(NonWritableChannelException.class, () -> pub.resize(8192));
+                try (Socket.Pair pair = Socket.pair(Socket.Type.STREAM)) {
+                    pair.first().sendDescriptors(ByteBuffer.wrap(new byte[] {'m'}), List.of(pub.descriptor()));
+                    Descriptor again = pair.second().receiveDescriptors(ByteBuffer.allocate(1), 1).get(0);
+                    AccessDeniedException e = assertThrows(AccessDeniedException.class,
+                            () -> SharedMemory.map(again, false));
+                    assertTrue(e.getMessage().startsWith("mmap(received from socketpair): EPERM"), e.getMessage());
+                }
+            }
+            Fds.assertNoneAdded(fds);
+        });
+    }
+
+    @Test
+    void publishRefusesBadInputBeforeAnyCall() {
+        var fds = Fds.snapshot();
+        IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+                () -> SharedMemory.publish("empty", ByteBuffer.allocate(8).position(8)));
+        assertEquals("size must be 1 to 2147483647 bytes: 0", empty.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.publish("x".repeat(250), pattern(8)));
+        assertThrows(IllegalArgumentException.class, () -> SharedMemory.publish("a\0b", pattern(8)));
+        assertThrows(NullPointerException.class, () -> SharedMemory.publish("x", null));
+        Fds.assertNoneAdded(fds);
+    }
+
+    @Test
+    void sealsAreWhatTheKernelReports() throws Exception {
+        try (SharedMemory loose = SharedMemory.memfd("loose", 4096, false);
+                SharedMemory sized = SharedMemory.memfd("sized", 4096, true)) {
+            assertEquals(Set.of(), loose.seals());
+            assertEquals(EnumSet.of(SharedMemory.Seal.SHRINK, SharedMemory.Seal.GROW), sized.seals());
+            sized.close();
+            assertThrows(ClosedChannelException.class, sized::seals);
+        }
+        for (int seal : new int[] {F_SEAL_FUTURE_WRITE, F_SEAL_WRITE | F_SEAL_SHRINK}) {
+            try (SharedMemory fromPython = SharedMemory.map(sealedByPython(4096, seal), true)) {
+                assertEquals(seal == F_SEAL_FUTURE_WRITE ? EnumSet.of(SharedMemory.Seal.FUTURE_WRITE)
+                        : EnumSet.of(SharedMemory.Seal.WRITE, SharedMemory.Seal.SHRINK), fromPython.seals());
+            }
+        }
+        String name = io.ipcbridge.testing.Names.unique("sealed");
+        try (SharedMemory named = SharedMemory.createExclusively(name, 4096)) {
+            assertEquals(EnumSet.of(SharedMemory.Seal.SEAL), named.seals(), "shm_open objects are sealed shut");
+        } finally {
+            SharedMemory.unlink(name);
+        }
     }
 }

@@ -1050,6 +1050,9 @@ public final class Syscalls {
     private static final int MFD_ALLOW_SEALING = 2;
     private static final int FALLOC_FL_KEEP_SIZE = 1;
     private static final int F_ADD_SEALS = 1033;
+    private static final int F_GET_SEALS = 1034;
+    private static final int F_SEAL_SEAL = 0x0001;
+    private static final int F_SEAL_WRITE = 0x0008;
     /** F_SEAL_SHRINK | F_SEAL_GROW: the size can no longer change, so no peer can cause SIGBUS. */
     private static final int SEAL_SIZE = 0x0002 | 0x0004;
     private static final int CLOCK_MONOTONIC = 1;
@@ -1106,6 +1109,27 @@ public final class Syscalls {
     /** fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW). */
     public static void sealSize(int fd, String object) throws IOException {
         fcntl(fd, F_ADD_SEALS, SEAL_SIZE, "fcntl(F_ADD_SEALS)", object);
+    }
+
+    /**
+     * fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL): the contents and
+     * the size are fixed for good. EBUSY while a writable shared mapping of the file exists.
+     */
+    public static void sealAll(int fd, String object) throws IOException {
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | SEAL_SIZE | F_SEAL_WRITE, "fcntl(F_ADD_SEALS)", object);
+    }
+
+    /** fcntl(F_GET_SEALS): the F_SEAL_* bits; 0 for a file system without sealing (EINVAL). */
+    public static int seals(int fd, String object) throws IOException {
+        int seals = NativeCalls.LIBC.fcntl(fd, F_GET_SEALS, 0);
+        if (seals < 0) {
+            int errno = jnrErrno();
+            if (errno == Errors.EINVAL) {
+                return 0;
+            }
+            throw Errors.exception("fcntl(F_GET_SEALS)", object, errno);
+        }
+        return seals;
     }
 
     /**
