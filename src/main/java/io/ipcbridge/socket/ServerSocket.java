@@ -85,17 +85,10 @@ public final class ServerSocket implements Channel, HasDescriptor {
         }
         String object = address.toString();
         int raw = SocketCalls.socket(Sockaddrs.domain(address), type.value, object);
-        Descriptor d;
-        try {
-            d = Descriptor.adopt(raw, object);
-        } catch (IOException | RuntimeException e) {
-            Syscalls.close(raw);
-            throw e;
-        }
         String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
         int lock = path == null ? -1 : SocketFile.lock(path, object);
         try {
-            return bindAndListen(d, address, type, mode, replaceStale && lock >= 0, path, object);
+            return bindAndListen(raw, address, type, mode, replaceStale && lock >= 0, path, object);
         } finally {
             SocketFile.unlock(lock);
         }
@@ -117,35 +110,41 @@ public final class ServerSocket implements Channel, HasDescriptor {
         return new ServerSocket(descriptor, kind.domain(), descriptor.name(), kind.type(), null);
     }
 
-    /** bind(2), replacing a stale file if asked, the mode, listen(2); under the directory's lock. */
-    private static ServerSocket bindAndListen(Descriptor d, Address address, Socket.Type type, int mode,
+    /**
+     * bind(2), replacing a stale file if asked, the mode, listen(2), under the directory's lock; then
+     * the socket is named by the address it got (a TCP port 0 becomes the port the kernel chose).
+     * {@code raw} is closed on failure.
+     */
+    private static ServerSocket bindAndListen(int raw, Address address, Socket.Type type, int mode,
             boolean replaceStale, String path, String object) throws IOException {
-        boolean[] bound = {false};
+        boolean bound = false;
+        boolean handedOver = false;
         try {
-            SocketFile file = d.withFd(f -> {
-                if (address instanceof Address.Inet) {
-                    SocketCalls.setInt(f, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, object);
+            if (address instanceof Address.Inet) {
+                SocketCalls.setInt(raw, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, object);
+            }
+            try {
+                SocketCalls.bind(raw, Sockaddrs.of(address), object);
+            } catch (AddressInUseException e) {
+                if (path == null || !replaceStale || !SocketFile.isStale(address, path)) {
+                    throw e;
                 }
-                try {
-                    SocketCalls.bind(f, Sockaddrs.of(address), object);
-                } catch (AddressInUseException e) {
-                    if (path == null || !replaceStale || !SocketFile.isStale(address, path)) {
-                        throw e;
-                    }
-                    Syscalls.unlink(path);
-                    SocketCalls.bind(f, Sockaddrs.of(address), object);
-                }
-                bound[0] = true;
-                SocketFile made = path == null ? null : SocketFile.bound(path, mode, object);
-                SocketCalls.listen(f, BACKLOG, object);
-                return made;
-            });
-            return new ServerSocket(d, Sockaddrs.domain(address), object, type, file);
+                Syscalls.unlink(path);
+                SocketCalls.bind(raw, Sockaddrs.of(address), object);
+            }
+            bound = true;
+            SocketFile file = path == null ? null : SocketFile.bound(path, mode, object);
+            SocketCalls.listen(raw, BACKLOG, object);
+            String name = Socket.boundName(raw, address, object);
+            handedOver = true; // adopt closes it if it fails
+            return new ServerSocket(Descriptor.adopt(raw, name), Sockaddrs.domain(address), name, type, file);
         } catch (IOException | RuntimeException e) {
-            if (bound[0] && path != null) {
+            if (bound && path != null) {
                 SocketFile.removeAfterFailure(path, e);
             }
-            d.close();
+            if (!handedOver) {
+                Syscalls.close(raw);
+            }
             throw e;
         }
     }

@@ -385,7 +385,8 @@ public final class Socket implements ByteChannel, HasDescriptor {
      * A datagram socket bound to {@code address} (UDP, or AF_UNIX datagram), to receive from
      * anyone and send to any address; null binds an AF_UNIX socket to an address the kernel picks
      * (autobind), enough to get replies. A filesystem socket gets mode 0600 and is removed when
-     * this socket is closed.
+     * this socket is closed. An address the kernel chose (port 0, autobind) is the one messages and
+     * {@link #toString()} name.
      */
     public static Socket bind(Address address) throws IOException {
         return bind(address, ServerSocket.DEFAULT_MODE);
@@ -405,29 +406,46 @@ public final class Socket implements ByteChannel, HasDescriptor {
         }
         String object = address == null ? "autobind" : address.toString();
         int domain = address == null ? Sockaddrs.AF_UNIX : Sockaddrs.domain(address);
-        Socket s = adopt(SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object), domain, Type.DATAGRAM, object);
+        int raw = SocketCalls.socket(domain, SocketCalls.SOCK_DGRAM, object);
         String path = address instanceof Address.Unix unix ? unix.path().toString() : null;
-        boolean[] bound = {false};
+        boolean bound = false;
+        boolean handedOver = false;
         try {
-            s.file = s.fd.withFd(f -> {
-                if (path != null) {
-                    // bind(2) makes the file with the socket's own mode, narrowed by the umask: never
-                    // more open than mode, even before the chmod (a datagram socket takes messages, and
-                    // a connect(2), from then on)
-                    Syscalls.fchmod(f, mode, object);
-                }
-                SocketCalls.bind(f, address == null ? AUTOBIND : Sockaddrs.of(address), object);
-                bound[0] = true;
-                return path == null ? null : SocketFile.bound(path, mode, object);
-            });
+            if (path != null) {
+                // bind(2) makes the file with the socket's own mode, narrowed by the umask: never
+                // more open than mode, even before the chmod (a datagram socket takes messages, and
+                // a connect(2), from then on)
+                Syscalls.fchmod(raw, mode, object);
+            }
+            SocketCalls.bind(raw, address == null ? AUTOBIND : Sockaddrs.of(address), object);
+            bound = true;
+            SocketFile file = path == null ? null : SocketFile.bound(path, mode, object);
+            String name = boundName(raw, address, object);
+            handedOver = true; // adopt closes it if it fails
+            Socket s = adopt(raw, domain, Type.DATAGRAM, name);
+            s.file = file;
             return s;
         } catch (IOException | RuntimeException e) {
-            if (bound[0] && path != null) {
+            if (bound && path != null) {
                 SocketFile.removeAfterFailure(path, e);
             }
-            s.close();
+            if (!handedOver) {
+                Syscalls.close(raw);
+            }
             throw e;
         }
+    }
+
+    /**
+     * The name a socket bound to {@code address} goes by in messages: the address, or, when the
+     * kernel chose it (port 0, or AF_UNIX autobind for a null address), the one getsockname(2) gives.
+     */
+    static String boundName(int raw, Address address, String object) throws IOException {
+        if (address != null && !(address instanceof Address.Inet inet && inet.port() == 0)) {
+            return object;
+        }
+        byte[] sa = SocketCalls.name(raw, false, object);
+        return Sockaddrs.decode(sa, sa.length).toString();
     }
 
     /** The socket's descriptor, e.g. to place it on a child's fd 3. */

@@ -350,6 +350,32 @@ class SocketFaultTest {
     }
 
     @Test
+    void aSocketWhoseAddressTheKernelChoseIsNamedByThatAddressInItsErrors() throws Exception {
+        // port 0 and autobind: a message naming "127.0.0.1:0" or "autobind" would not tell which socket failed
+        var fds = Fds.snapshot();
+        for (Address asked : new Address[] {Address.inet("127.0.0.1", 0), null}) {
+            try (Socket s = Socket.bind(asked)) {
+                Address got = s.localAddress();
+                assertTrue(asked == null ? got.toString().startsWith("abstract:") : ((Address.Inet) got).port() > 0,
+                        got.toString());
+                assertEquals("Socket[DATAGRAM " + got + "]", s.toString());
+                MessageTooLargeException e = assertThrows(MessageTooLargeException.class,
+                        () -> s.sendTo(ByteBuffer.allocate(1 << 20), got));
+                assertEquals(got.toString(), e.object(), e.getMessage());
+            }
+        }
+        try (ServerSocket server = ServerSocket.listen(Address.inet("127.0.0.1", 0), Socket.Type.STREAM)) {
+            Address got = server.localAddress();
+            assertEquals("ServerSocket[STREAM " + got + "]", server.toString());
+            assertEquals(got.toString(), server.descriptor().name());
+            try (Socket client = Socket.connect(got, Socket.Type.STREAM); Socket accepted = server.accept()) {
+                assertEquals("Socket[STREAM " + got + " (accepted)]", accepted.toString());
+            }
+        }
+        Fds.assertNoneAdded(fds);
+    }
+
+    @Test
     @DisplayName("INET-03: over IPv6 the UDP limit is 65 527 bytes")
     void anOversizedUdpDatagramOverIpv6IsEmsgsize() throws Exception {
         Socket receiver;
