@@ -12,6 +12,7 @@ import io.ipcbridge.internal.posix.Errors;
 import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.internal.posix.UnlinkOnClose;
 import io.ipcbridge.pipe.Pipe;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -55,6 +56,9 @@ import java.util.stream.Stream;
  *
  * <p>Thread safety: any number of threads may send and receive through one handle at once, as
  * through handles of their own: each message is sent whole and received whole, by one receiver.
+ *
+ * <p>Closing does not remove the queue; {@link #unlink} does, or the close itself after
+ * {@link #unlinkOnClose()}:
  *
  * <pre>{@code
  * try (MessageQueue q = MessageQueue.createExclusively("/orders")) {
@@ -122,12 +126,14 @@ public final class MessageQueue implements Channel, HasDescriptor {
             (fd, b) -> untimed(sendOnce(fd, b, SEND_PRIORITY.get()[0], Deadline.NEVER));
     /** The write ends of the stop pipes of the running {@link #onMessage} listeners, closed by {@link #close()}. */
     private final Set<Descriptor> listeners = new HashSet<>();
+    private final UnlinkOnClose unlinking;
 
     private MessageQueue(String name, Access access, Descriptor mqd, int messageSize) {
         this.name = name;
         this.access = access;
         this.mqd = mqd;
         this.messageSize = messageSize;
+        this.unlinking = new UnlinkOnClose(MQUEUE_FS + name, () -> unlink(name));
     }
 
     /** Creates queue {@code name} with the system's default sizes and mode 0600; fails if it exists. */
@@ -863,8 +869,38 @@ public final class MessageQueue implements Channel, HasDescriptor {
     }
 
     /**
+     * Makes {@link #close()} remove the queue's name too (mq_unlink(3)), as the JDK's
+     * DELETE_ON_CLOSE does for files, so that a process restarted again and again cannot exhaust
+     * queues_max (SEC-14; one killed before its close still leaves the name: see
+     * {@link io.ipcbridge.Reaper}). Only the first close removes it, and only if the name still
+     * names the queue this handle opened (lstat(2) of /dev/mqueue/NAME finds the device and inode
+     * fstat(2) gives its descriptor now): one another process made under the name since is left
+     * alone, and a name already gone is no failure. A queue another process unlinks and makes again
+     * in the instant between that lstat and the unlink is removed all the same.
+     *
+     * @return this handle
+     * @throws ClosedChannelException if this handle is closed
+     * @throws java.nio.file.NoSuchFileException if /dev/mqueue is not the mqueue filesystem of this
+     *     process's IPC namespace, where the name is to be checked (mount it with
+     *     {@code mount -t mqueue none /dev/mqueue}); the close is then left as it was
+     */
+    public MessageQueue unlinkOnClose() throws IOException {
+        FileInfo queue = mqd.withFd(fd -> Syscalls.fstat(fd, name));
+        if (!Syscalls.mqueueMounted(MQUEUE_FS) || Syscalls.lstat(MQUEUE_FS.toString()).device() != queue.device()) {
+            throw new java.nio.file.NoSuchFileException(MQUEUE_FS.toString(), null, "not the mqueue filesystem of "
+                    + "this IPC namespace, where close() would check the queue's name; mount it: "
+                    + "mount -t mqueue none /dev/mqueue");
+        }
+        unlinking.request(queue);
+        return this;
+    }
+
+    /**
      * Closes the descriptor (mq_close) and ends the {@link #onMessage} listeners; the queue itself
-     * stays until {@link #unlink}.
+     * stays until {@link #unlink}, unless {@link #unlinkOnClose()} asked for its removal now.
+     *
+     * @throws IOException if mq_unlink(3) fails, other than for a name already gone; the descriptor
+     *     is closed and the listeners ended all the same
      */
     @Override
     public void close() throws IOException {
@@ -883,16 +919,26 @@ public final class MessageQueue implements Channel, HasDescriptor {
             try {
                 watch.close(); // the listener's poll sees POLLHUP on its pipe
             } catch (IOException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
+                failure = add(failure, e);
             }
+        }
+        try {
+            unlinking.close();
+        } catch (IOException e) {
+            failure = add(failure, e);
         }
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /** {@code failure}, or {@code e} if none, with {@code e} added as suppressed. */
+    private static IOException add(IOException failure, IOException e) {
+        if (failure == null) {
+            return e;
+        }
+        failure.addSuppressed(e);
+        return failure;
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.NewFile;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.internal.posix.UnlinkOnClose;
 import io.ipcbridge.internal.posix.Waits;
 import io.ipcbridge.shm.SharedMemory;
 import java.io.IOException;
@@ -46,6 +47,8 @@ import java.util.Optional;
  * {@link #acquire()} when it is closed gets {@link java.nio.channels.AsynchronousCloseException}.
  * Blocking acquires answer {@link Thread#interrupt()} with {@link InterruptedException}.
  *
+ * <p>Closing does not remove the name, unless {@link #unlinkOnClose()} asked for it.
+ *
  * <p>POSIX semaphores are not robust: a process killed while "holding" one leaves the value as it
  * was. Use timed acquires where a holder may die.
  *
@@ -72,12 +75,17 @@ public final class Semaphore implements AutoCloseable {
     private final int offset;
     private final long address;
     private final Waits waits = new Waits();
+    /** A named semaphore's file as fstat(2) gave it when mapped; null for one in a segment. */
+    private final FileInfo file;
+    private final UnlinkOnClose unlinking;
 
-    private Semaphore(String name, ByteBuffer mapping, int offset) {
+    private Semaphore(String name, ByteBuffer mapping, int offset, FileInfo file) {
         this.name = name;
         this.mapping = mapping;
         this.offset = offset;
         this.address = Syscalls.address(mapping) + offset;
+        this.file = file;
+        this.unlinking = new UnlinkOnClose(PREFIX + name.substring(1), () -> unlink(name));
     }
 
     /** Creates named semaphore {@code name} with {@code value}, mode 0600; fails if it exists. */
@@ -104,7 +112,7 @@ public final class Semaphore implements AutoCloseable {
         try (NewFile file = NewFile.create("/dev/shm", "sem_open", n)) {
             Syscalls.pwriteFully(file.fd(), image, 0, n);
             // mapped before the link: once linked, the semaphore exists, so nothing may fail after it
-            Semaphore s = map(n, file.fd());
+            Semaphore s = map(n, file.fd(), Syscalls.fstat(file.fd(), n));
             Syscalls.fchmod(file.fd(), mode, n);
             file.link(PREFIX + n.substring(1));
             return s;
@@ -162,7 +170,7 @@ public final class Semaphore implements AutoCloseable {
                 throw new IpcSecurityException(n, file + " has " + info.size() + " bytes, not sizeof(sem_t) = "
                         + SIZE + "; refused");
             }
-            return map(n, fd);
+            return map(n, fd, info);
         } finally {
             Syscalls.close(fd);
         }
@@ -196,7 +204,7 @@ public final class Semaphore implements AutoCloseable {
         // through the JDK's guarded access, and are read back before glibc is ever called on them.
         byte[] image = Syscalls.semImage(value);
         buffer.duplicate().position(offset).put(image);
-        Semaphore s = new Semaphore(n, buffer, offset);
+        Semaphore s = new Semaphore(n, buffer, offset, null);
         s.checkMapped();
         return s;
     }
@@ -210,7 +218,7 @@ public final class Semaphore implements AutoCloseable {
         ByteBuffer buffer = inSegment(segment, offset);
         String n = segment.name() + "+" + offset;
         checkLayout(n, buffer.duplicate().position(offset).slice().order(ByteOrder.nativeOrder()));
-        return new Semaphore(n, buffer, offset);
+        return new Semaphore(n, buffer, offset, null);
     }
 
     private static ByteBuffer inSegment(SharedMemory segment, int offset) throws ClosedChannelException {
@@ -227,11 +235,11 @@ public final class Semaphore implements AutoCloseable {
         return segment.buffer();
     }
 
-    /** Maps the semaphore file open on {@code fd}. */
-    private static Semaphore map(String name, int fd) throws IOException {
+    /** Maps the semaphore file open on {@code fd}, which fstat(2) gave as {@code file}. */
+    private static Semaphore map(String name, int fd, FileInfo file) throws IOException {
         ByteBuffer map = Syscalls.map(fd, true, SIZE, name).order(ByteOrder.nativeOrder());
         checkLayout(name, map);
-        return new Semaphore(name, map, 0);
+        return new Semaphore(name, map, 0, file);
     }
 
     /** The layout check against glibc's struct new_sem; see the class comment. */
@@ -384,12 +392,44 @@ public final class Semaphore implements AutoCloseable {
     }
 
     /**
-     * Closes this handle (the semaphore itself lives on until {@link #unlink}); threads waiting in it
-     * are woken with {@link java.nio.channels.AsynchronousCloseException}.
+     * Makes {@link #close()} remove the semaphore's name too (sem_unlink(3)), as the JDK's
+     * DELETE_ON_CLOSE does for files, so that a process restarted again and again cannot fill
+     * /dev/shm (SEC-14; one killed before its close still leaves the name: see
+     * {@link io.ipcbridge.Reaper}). Only the first close removes it, and only if the name still
+     * names the semaphore this handle opened (lstat(2) finds the device and inode fstat(2) gave its
+     * file then): one another process made under the name since is left alone, and a name already
+     * gone is no failure. A semaphore another process unlinks and makes again in the instant between
+     * that lstat and the unlink is removed all the same.
+     *
+     * @return this handle
+     * @throws ClosedChannelException if this handle is closed
+     * @throws IllegalStateException if this is a semaphore in a segment ({@link #initialize},
+     *     {@link #attach}), which has no name: the segment's is unlinked through its own handle
+     */
+    public Semaphore unlinkOnClose() throws ClosedChannelException {
+        if (file == null) {
+            throw new IllegalStateException("semaphore " + name + " lies in a segment and has no name to unlink");
+        }
+        checkOpen();
+        unlinking.request(file);
+        return this;
+    }
+
+    /**
+     * Closes this handle (the semaphore itself lives on until {@link #unlink}, unless
+     * {@link #unlinkOnClose()} asked for that now); threads waiting in it are woken with
+     * {@link java.nio.channels.AsynchronousCloseException}.
+     *
+     * @throws IOException if sem_unlink(3) fails, other than for a name already gone; the handle is
+     *     closed all the same
      */
     @Override
     public void close() throws IOException {
-        waits.close();
+        try {
+            waits.close();
+        } finally {
+            unlinking.close();
+        }
     }
 
     @Override

@@ -10,12 +10,14 @@ import io.ipcbridge.internal.posix.FileInfo;
 import io.ipcbridge.internal.posix.Names;
 import io.ipcbridge.internal.posix.NewFile;
 import io.ipcbridge.internal.posix.Syscalls;
+import io.ipcbridge.internal.posix.UnlinkOnClose;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channel;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
@@ -53,6 +55,9 @@ import java.util.function.Consumer;
  * <p>Thread safety: a handle may be used by any number of threads at once: the accessors take
  * absolute offsets and {@link #buffer()} gives each caller a view of its own; threads, like
  * processes, order their accesses through the acquire/release, volatile and atomic forms.
+ *
+ * <p>Closing does not remove the name, unless {@link #unlinkOnClose()} asked for it:
+ * {@code try (SharedMemory shm = SharedMemory.createExclusively("/x", 4096).unlinkOnClose()) {...}}.
  */
 public final class SharedMemory implements Channel, HasDescriptor {
     /** The mode objects are created with unless another is given. */
@@ -102,13 +107,19 @@ public final class SharedMemory implements Channel, HasDescriptor {
     private final boolean readOnly;
     /** The object's size as this JVM last set or read it, shared by its handles (see {@link Extents}). */
     private final AtomicLong extent;
+    /** The named object as fstat(2) gave it when mapped; null for a memfd or a mapped descriptor. */
+    private final FileInfo object;
+    private final UnlinkOnClose unlinking;
 
-    private SharedMemory(String name, Descriptor fd, ByteBuffer map, boolean readOnly, AtomicLong extent) {
+    private SharedMemory(String name, Descriptor fd, ByteBuffer map, boolean readOnly, AtomicLong extent,
+            FileInfo object) {
         this.name = name;
         this.fd = fd;
         this.map = map;
         this.readOnly = readOnly;
         this.extent = extent;
+        this.object = object;
+        this.unlinking = new UnlinkOnClose(DEV_SHM + name, () -> unlink(name));
     }
 
     /** Creates object {@code name} of {@code size} bytes, mode 0600; fails if it exists. */
@@ -157,7 +168,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         try (NewFile file = NewFile.create(DEV_SHM, "shm_open", n)) {
             Syscalls.ftruncate(file.fd(), size, n);
             reserve(file.fd(), size, n, "/dev/shm");
-            SharedMemory shm = mapCopy(n, file.fd(), false);
+            SharedMemory shm = mapCopy(n, file.fd(), false, true);
             try {
                 initializer.accept(shm.buffer());
                 Syscalls.fchmod(file.fd(), mode, n);
@@ -236,7 +247,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
             if ((info.mode() & 0170000) == 0100000) {
                 Syscalls.setNonBlocking(raw, false, n); // the descriptor handed out is as shm_open makes it
             }
-            return map(n, raw, readOnly);
+            return map(n, raw, readOnly, true);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
             throw e;
@@ -297,7 +308,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
             if (sealSize) {
                 Syscalls.sealSize(raw, n);
             }
-            return map(n, raw, false);
+            return map(n, raw, false, false);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
             throw e;
@@ -336,7 +347,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
                 Syscalls.pwriteFully(raw, chunk, offset, n);
             }
             Syscalls.sealAll(raw, n);
-            return map(n, raw, true);
+            return map(n, raw, true, false);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(raw);
             throw e;
@@ -368,7 +379,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
                     // open, but it can neither read nor write: mmap(2) would say EBADF, as if it were closed
                     throw Errors.exception("mmap", descriptor.name(), Errors.EACCES);
                 }
-                return mapCopy(descriptor.name(), f, readOnly);
+                return mapCopy(descriptor.name(), f, readOnly, false);
             });
         } finally {
             descriptor.close();
@@ -376,10 +387,10 @@ public final class SharedMemory implements Channel, HasDescriptor {
     }
 
     /** Maps the object open on {@code fd} through a duplicate of it, which the segment owns. */
-    private static SharedMemory mapCopy(String name, int fd, boolean readOnly) throws IOException {
+    private static SharedMemory mapCopy(String name, int fd, boolean readOnly, boolean named) throws IOException {
         int dupped = Syscalls.dup(fd, name);
         try {
-            return map(name, dupped, readOnly);
+            return map(name, dupped, readOnly, named);
         } catch (IOException | RuntimeException | Error e) {
             Syscalls.close(dupped);
             throw e;
@@ -442,7 +453,8 @@ public final class SharedMemory implements Channel, HasDescriptor {
         return info;
     }
 
-    private static SharedMemory map(String name, int raw, boolean readOnly) throws IOException {
+    /** Maps the object open on {@code raw}; {@code named}: {@code name} is its name in /dev/shm. */
+    private static SharedMemory map(String name, int raw, boolean readOnly, boolean named) throws IOException {
         FileInfo info = checkRegular(name, Syscalls.fstat(raw, name));
         if (info.size() > Integer.MAX_VALUE) {
             // the object's size, not the caller's input: a checked failure naming the object
@@ -451,7 +463,7 @@ public final class SharedMemory implements Channel, HasDescriptor {
         }
         ByteBuffer map = Syscalls.map(raw, !readOnly, info.size(), name).order(ByteOrder.nativeOrder());
         AtomicLong extent = Extents.of(info);
-        return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly, extent);
+        return new SharedMemory(name, Descriptor.adopt(raw, name), map, readOnly, extent, named ? info : null);
     }
 
     /** The object's name ("/name"), or "memfd:label". */
@@ -695,10 +707,45 @@ public final class SharedMemory implements Channel, HasDescriptor {
         return fd.isOpen();
     }
 
-    /** Closes the descriptor; the mapping lives on while buffers from {@link #buffer()} are reachable. */
+    /**
+     * Makes {@link #close()} remove the object's name too (shm_unlink(3)), as the JDK's
+     * DELETE_ON_CLOSE does for files, so that a process restarted again and again cannot fill
+     * /dev/shm (SEC-14; one killed before its close still leaves the name: see
+     * {@link io.ipcbridge.Reaper}). Only the first close removes it, and only if the name still
+     * names the object this handle opened (lstat(2) finds the device and inode fstat(2) gave then):
+     * one another process made under the name since is left alone, and a name already gone is no
+     * failure. An object another process unlinks and makes again in the instant between that lstat
+     * and the unlink is removed all the same.
+     *
+     * @return this handle
+     * @throws ClosedChannelException if this handle is closed
+     * @throws IllegalStateException if the segment has no name (a {@link #memfd} or a mapped descriptor)
+     */
+    public SharedMemory unlinkOnClose() throws ClosedChannelException {
+        if (object == null) {
+            throw new IllegalStateException(name + " has no name in /dev/shm to unlink");
+        }
+        if (!isOpen()) {
+            throw new ClosedChannelException();
+        }
+        unlinking.request(object);
+        return this;
+    }
+
+    /**
+     * Closes the descriptor, then removes the name if {@link #unlinkOnClose()} asked for it; the
+     * mapping lives on while buffers from {@link #buffer()} are reachable.
+     *
+     * @throws IOException if shm_unlink(3) fails, other than for a name already gone; the descriptor
+     *     is closed all the same
+     */
     @Override
     public void close() throws IOException {
-        fd.close();
+        try {
+            fd.close();
+        } finally {
+            unlinking.close();
+        }
     }
 
     @Override
