@@ -3,7 +3,9 @@
  * (layout, protocol and C API in include/ipcbridge_ring.h, implemented in
  * include/ipcbridge_ring.c).
  *
- * NAME is a shared memory object name with its leading slash ("/ipcb-x").
+ * NAME is a shared memory object name with its leading slash ("/ipcb-x"),
+ * or "fd:N" for the ring open on descriptor N (e.g. a memfd ring on fd 3;
+ * ipcb_ring_open_fd), which every mode that opens a ring takes too.
  * No mode but create-or-open creates a ring, and none unlinks one: the caller
  * does.
  * WAIT (--wait spin|block, default block) is the wait strategy of every
@@ -86,6 +88,7 @@
 #include "peer.h"
 #include "ipcbridge_ring.h"
 
+#include <limits.h>
 #include <pthread.h>
 
 #define RING_PEER_DIED 3
@@ -100,7 +103,8 @@ static const char usage_text[] =
     "       ring_peer abandon NAME LEN COUNT SEED\n"
     "       ring_peer leaderless NAME COUNT SEED\n"
     "       ring_peer pong NAME_IN NAME_OUT N [--wait spin|block]\n"
-    "       ring_peer create-or-open PREFIX COUNT CAPACITY\n";
+    "       ring_peer create-or-open PREFIX COUNT CAPACITY\n"
+    "NAME: /name, or fd:N for the ring open on descriptor N\n";
 
 _Noreturn static void usage(void)
 {
@@ -166,9 +170,20 @@ static options parse_options(int argc, char **argv, int i, const char *allowed)
 
 /* ------------------------------------------------------------------- rings */
 
+/* Opens NAME: "/name", or "fd:N" (the descriptor stays open). */
 static void ring_open_peer(struct ipcb_ring *r, const char *name)
 {
-    if (ipcb_ring_open(r, name) != 0)
+    int rc;
+
+    if (strncmp(name, "fd:", 3) == 0) {
+        uint64_t fd = parse_u64(name + 3);
+        if (fd > INT_MAX)
+            peer_die(PEER_BROKEN, "%s: no such descriptor", name);
+        rc = ipcb_ring_open_fd(r, (int)fd);
+    } else {
+        rc = ipcb_ring_open(r, name);
+    }
+    if (rc != 0)
         peer_die(PEER_BROKEN, "%s", ipcb_ring_error(r));
 }
 

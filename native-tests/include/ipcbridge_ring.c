@@ -660,33 +660,25 @@ static int check_header(struct ipcb_ring *r, const char *name, struct ipcb_ring_
     return 0;
 }
 
-int ipcb_ring_open(struct ipcb_ring *r, const char *name)
+/* Maps the ring open on fd (which stays open) and checks its header; `name`
+ * is for messages. */
+static int open_mapped(struct ipcb_ring *r, const char *name, int fd)
 {
     struct ipcb_ring_header geometry;
     struct stat st;
     void *base;
-    int fd, err;
+    int err;
 
-    if (check_name(r, name) != 0)
-        return -1;
-    fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0)
-        return fail(r, errno, "shm_open(%s): %s", name, strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        err = errno;
-        close(fd);
-        return fail(r, err, "fstat(%s): %s", name, strerror(err));
-    }
-    if (st.st_size < IPCB_RING_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX) {
-        close(fd);
+    if (fstat(fd, &st) != 0)
+        return fail(r, errno, "fstat(%s): %s", name, strerror(errno));
+    if (st.st_size < IPCB_RING_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX)
         return fail(r, EPROTO, "ring %s: %lld bytes, no room for the %d-byte header", name,
                     (long long)st.st_size, IPCB_RING_HEADER_SIZE);
-    }
     base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    err = errno;
-    close(fd);
-    if (base == MAP_FAILED)
+    if (base == MAP_FAILED) {
+        err = errno;
         return fail(r, err, "mmap(%s, %lld): %s", name, (long long)st.st_size, strerror(err));
+    }
     if (check_header(r, name, base, (uint64_t)st.st_size, &geometry) != 0) {
         munmap(base, (size_t)st.st_size);
         errno = EPROTO;
@@ -694,6 +686,32 @@ int ipcb_ring_open(struct ipcb_ring *r, const char *name)
     }
     init_handle(r, base, (size_t)st.st_size, &geometry);
     return 0;
+}
+
+int ipcb_ring_open(struct ipcb_ring *r, const char *name)
+{
+    int fd, rc, err;
+
+    if (check_name(r, name) != 0)
+        return -1;
+    fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fail(r, errno, "shm_open(%s): %s", name, strerror(errno));
+    rc = open_mapped(r, name, fd);
+    err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
+int ipcb_ring_open_fd(struct ipcb_ring *r, int fd)
+{
+    char name[32];
+
+    r->error[0] = '\0';
+    r->header = NULL;
+    snprintf(name, sizeof name, "fd %d", fd);
+    return open_mapped(r, name, fd);
 }
 
 void ipcb_ring_close(struct ipcb_ring *r)

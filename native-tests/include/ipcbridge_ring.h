@@ -9,8 +9,9 @@
  * a test compares every offset with the offsetof values `ring_peer offsets`
  * prints.
  *
- * A ring lives in one POSIX shared memory object (shm_open + mmap): a header
- * of IPCB_RING_HEADER_SIZE bytes, then the data area of `capacity` bytes (a
+ * A ring lives in one POSIX shared memory object (shm_open + mmap), or in a
+ * memfd handed over by descriptor (ipcb_ring_open_fd): a header of
+ * IPCB_RING_HEADER_SIZE bytes, then the data area of `capacity` bytes (a
  * power of two). All integers are in the platform's byte order.
  *
  * Records. Each message is one record at an 8-byte aligned position:
@@ -298,6 +299,14 @@ int ipcb_ring_create(struct ipcb_ring *r, const char *name, uint64_t capacity,
  * ipcb_ring_create and the Java side do, has not yet stored the magic),
  * EINVAL for a bad name. */
 int ipcb_ring_open(struct ipcb_ring *r, const char *name);
+/* Maps the existing ring open on `fd` (read-write), e.g. a memfd ring a
+ * parent placed on fd 3 or a peer sent with SCM_RIGHTS, with the checks of
+ * ipcb_ring_open (messages call it "fd N"). fd stays the caller's: it is
+ * neither closed nor duplicated, and the handle does not need it once this
+ * returns. Only a segment sealed against shrinking (F_SEAL_SHRINK, as the
+ * Java side's Ring.memfd seals it) is safe from a peer truncating it under
+ * the mapping, which would SIGBUS this process. */
+int ipcb_ring_open_fd(struct ipcb_ring *r, int fd);
 /* Clears this process's registrations and unmaps. A pending claim is never
  * published; in a multi-producer ring it is committed as IPCB_RING_ABANDONED
  * (see "Abandoned claims"), so that the records of other producers still

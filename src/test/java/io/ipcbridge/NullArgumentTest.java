@@ -8,6 +8,7 @@ import io.ipcbridge.mq.MessageQueue;
 import io.ipcbridge.process.Command;
 import io.ipcbridge.process.Pipeline;
 import io.ipcbridge.process.Stage;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.socket.Address;
 import io.ipcbridge.socket.ServerSocket;
@@ -36,6 +37,8 @@ class NullArgumentTest {
     void aNullArgumentIsANullPointerExceptionNamingIt() throws Exception {
         assertNamed("name", () -> Address.abstractName(null));
         assertNamed("descriptor", () -> SharedMemory.map(null, false));
+        assertNamed("descriptor", () -> Ring.map(null));
+        assertNamed("label", () -> Ring.memfd(null, 4096, 100, false));
         assertNamed("argv", () -> Command.of((String[]) null));
         assertNamed("argument", () -> Command.of("echo", null));
         assertNamed("argv", () -> Stage.command((String[]) null));

@@ -27,6 +27,8 @@ import static io.ipcbridge.ring.RingLayout.TYPE_AT;
 import static io.ipcbridge.ring.RingLayout.VERSION;
 import static io.ipcbridge.ring.RingLayout.VERSION_AT;
 
+import io.ipcbridge.Descriptor;
+import io.ipcbridge.HasDescriptor;
 import io.ipcbridge.IpcSecurityException;
 import io.ipcbridge.internal.posix.CreateOrOpen;
 import io.ipcbridge.internal.posix.Deadline;
@@ -57,11 +59,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * A message ring in a POSIX shared memory object: one consumer and one producer (or, in a
- * multi-producer ring, up to {@value RingLayout#MAX_PRODUCERS} producers claiming space with
- * compare-and-set), exchanging length-prefixed messages without a system call per message. C
- * programs join it through {@code native-tests/include/ipcbridge_ring.h}, which documents the layout
- * and the protocol this class follows.
+ * A message ring in a POSIX shared memory object, or in a sealed memfd handed to peers by descriptor
+ * ({@link #memfd}): one consumer and one producer (or, in a multi-producer ring, up to
+ * {@value RingLayout#MAX_PRODUCERS} producers claiming space with compare-and-set), exchanging
+ * length-prefixed messages without a system call per message. C programs join it through
+ * {@code native-tests/include/ipcbridge_ring.h}, which documents the layout and the protocol this
+ * class follows.
  *
  * <p>A handle may produce and consume; each side is meant for one thread at a time (open more
  * handles for more producer threads of a multi-producer ring). Producing registers this process's pid
@@ -92,11 +95,11 @@ import java.util.function.BooleanSupplier;
  * updates are all in the header's page) and compares it with the constant: a faulting read yields
  * garbage, and the call throws {@link InternalError} itself instead of reaching the update. A peer
  * that truncates the object between that read and the update, a window of nanoseconds, can still
- * crash the JVM. Only a sealed memfd ({@link SharedMemory#memfd}) is safe from that, and a ring cannot
- * live in one yet: share a ring only with peers trusted not to truncate it (its mode, 0600 by
- * default, says who may).
+ * crash the JVM. Only a ring in a segment sealed against shrinking ({@link #memfd}) is safe from that:
+ * share a named ring only with peers trusted not to truncate it (its mode, 0600 by default, says who
+ * may), and hand others a memfd ring's {@link #descriptor()}.
  */
-public final class Ring implements AutoCloseable {
+public final class Ring implements AutoCloseable, HasDescriptor {
     /** The mode rings are created with unless another is given. */
     public static final int DEFAULT_MODE = 0600;
 
@@ -365,26 +368,53 @@ public final class Ring implements AutoCloseable {
      */
     public static Ring create(String name, int capacity, int maxMessage, boolean multiProducer, int mode)
             throws IOException {
-        checkCapacity(capacity);
-        if (maxMessage < 0 || maxMessage > RingLayout.maxMessageLimit(capacity)) {
-            throw new IllegalArgumentException("maximum message " + maxMessage + " is not within 0.."
-                    + RingLayout.maxMessageLimit(capacity) + " for a ring of " + capacity + " bytes");
-        }
+        checkGeometry(capacity, maxMessage);
         // the header is written before the object gets its name: an opener never sees half a ring
-        SharedMemory segment = SharedMemory.createExclusively(name, (long) HEADER_SIZE + capacity, mode, map -> {
-            INTS.set(map, VERSION_AT, VERSION);
-            INTS.set(map, FLAGS_AT, multiProducer ? RingLayout.MULTI_PRODUCER : 0);
-            LONGS.set(map, CAPACITY_AT, (long) capacity);
-            INTS.set(map, MAX_MESSAGE_AT, maxMessage);
-            INTS.set(map, HEADER_SIZE_AT, HEADER_SIZE);
-            LONGS.setRelease(map, MAGIC_AT, MAGIC);
-        });
+        SharedMemory segment = SharedMemory.createExclusively(name, (long) HEADER_SIZE + capacity, mode,
+                map -> writeHeader(map, capacity, maxMessage, multiProducer));
         try {
             return new Ring(segment.name(), segment, segment.buffer(), capacity, maxMessage, multiProducer);
         } catch (RuntimeException e) {
             segment.close();
             throw e;
         }
+    }
+
+    /**
+     * Creates a ring in a memfd sealed against shrinking and growing
+     * ({@link SharedMemory#memfd(String, long, boolean)}), named "memfd:LABEL", for peers given its
+     * {@link #descriptor()} (on a child's fd, or over an AF_UNIX socket), who join it with
+     * {@link #map} or {@code ipcb_ring_open_fd}: none of them can truncate it under the mapping.
+     *
+     * @param label as for {@link SharedMemory#memfd(String, long, boolean)}
+     * @param capacity as for {@link #create(String, int, int, boolean, int)}
+     * @param maxMessage as for {@link #create(String, int, int, boolean, int)}
+     * @param multiProducer as for {@link #create(String, int, int, boolean, int)}
+     * @throws IllegalArgumentException if an argument is not allowed, before any call
+     */
+    public static Ring memfd(String label, int capacity, int maxMessage, boolean multiProducer) throws IOException {
+        checkGeometry(capacity, maxMessage);
+        SharedMemory segment = SharedMemory.memfd(label, (long) HEADER_SIZE + capacity, true);
+        try {
+            writeHeader(segment.buffer(), capacity, maxMessage, multiProducer);
+        } catch (RuntimeException | Error e) {
+            segment.close();
+            throw e;
+        }
+        return open(segment); // checks the header as a peer's open does
+    }
+
+    /**
+     * Joins the ring in a segment received as a descriptor (a memfd ring's, on fd 3 or over a socket),
+     * checking its header as {@link #open(String)} does. Takes ownership of {@code descriptor}: the
+     * ring holds a duplicate of it, and nothing is left open if it is refused. Only a segment sealed
+     * against shrinking ({@link SharedMemory#seals()} of a {@link #memfd} ring) is safe from a peer
+     * that truncates it (see the class comment).
+     *
+     * @throws RingFormatException if the segment is not such a ring
+     */
+    public static Ring map(Descriptor descriptor) throws IOException {
+        return open(SharedMemory.map(descriptor, false));
     }
 
     /**
@@ -413,6 +443,24 @@ public final class Ring implements AutoCloseable {
      */
     public static int maxMessageLimit(int capacity) {
         return RingLayout.maxMessageLimit(checkCapacity(capacity));
+    }
+
+    private static void checkGeometry(int capacity, int maxMessage) {
+        checkCapacity(capacity);
+        if (maxMessage < 0 || maxMessage > RingLayout.maxMessageLimit(capacity)) {
+            throw new IllegalArgumentException("maximum message " + maxMessage + " is not within 0.."
+                    + RingLayout.maxMessageLimit(capacity) + " for a ring of " + capacity + " bytes");
+        }
+    }
+
+    /** Writes the header of a new ring into {@code map}, which is all zero: the magic last, with release. */
+    private static void writeHeader(ByteBuffer map, int capacity, int maxMessage, boolean multiProducer) {
+        INTS.set(map, VERSION_AT, VERSION);
+        INTS.set(map, FLAGS_AT, multiProducer ? RingLayout.MULTI_PRODUCER : 0);
+        LONGS.set(map, CAPACITY_AT, (long) capacity);
+        INTS.set(map, MAX_MESSAGE_AT, maxMessage);
+        INTS.set(map, HEADER_SIZE_AT, HEADER_SIZE);
+        LONGS.setRelease(map, MAGIC_AT, MAGIC);
     }
 
     private static int checkCapacity(int capacity) {
@@ -497,9 +545,22 @@ public final class Ring implements AutoCloseable {
         SharedMemory.unlink(name);
     }
 
-    /** The ring's name, with its leading slash. */
+    /**
+     * The ring's name, with its leading slash; "memfd:LABEL" for a {@link #memfd} ring, and what the
+     * descriptor was called for one {@link #map} joined.
+     */
     public String name() {
         return name;
+    }
+
+    /**
+     * The descriptor of the ring's segment, to place on a child's fd
+     * ({@link io.ipcbridge.process.Command#fd}) or send over an AF_UNIX socket; closing it closes the
+     * segment under this handle (use {@link #close()}).
+     */
+    @Override
+    public Descriptor descriptor() {
+        return segment.descriptor();
     }
 
     /** Bytes of the data area. */
