@@ -1435,6 +1435,21 @@ public final class Ring implements AutoCloseable, HasDescriptor {
     }
 
     /**
+     * Makes {@link #close()} remove the ring's name too, as {@link SharedMemory#unlinkOnClose()} does
+     * for a segment (SEC-14): once, and only while the name still names this ring. A handle dropped
+     * without a close does it when the garbage collector releases it.
+     *
+     * @return this handle
+     * @throws ClosedChannelException if this handle is closed
+     * @throws IllegalStateException for a {@link #memfd} ring or one {@link #map} joined, which has no name
+     */
+    public Ring unlinkOnClose() throws ClosedChannelException {
+        checkOpen();
+        segment.unlinkOnClose();
+        return this;
+    }
+
+    /**
      * Gives up a claim not committed (see the class comment), deregisters this handle's pids, ends the
      * waits of other threads on it and closes the segment's descriptor; the first call does it, later
      * ones do nothing.

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ipcbridge.mq.MessageQueue;
+import io.ipcbridge.ring.Ring;
 import io.ipcbridge.sem.Semaphore;
 import io.ipcbridge.shm.SharedMemory;
 import io.ipcbridge.testing.Created;
@@ -26,9 +27,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * SEC-14: {@code unlinkOnClose()} of a segment, a named semaphore and a queue. A Python peer sees
- * the name through the C calls (shm_open, sem_open, mq_open through ctypes), and replaces the
- * object under it (unlink, then an exclusive create) as another process would.
+ * SEC-14: {@code unlinkOnClose()} of a segment, a named semaphore, a queue and a ring. A Python
+ * peer sees the name through the C calls (shm_open, sem_open, mq_open through ctypes), and
+ * replaces the object under it (unlink, then an exclusive create) as another process would.
  */
 class UnlinkOnCloseTest {
     /** argv: KIND NAME present|create|replace; prints "present"/"absent", or "created". */
@@ -84,7 +85,8 @@ class UnlinkOnCloseTest {
         SEM(n -> Semaphore.createExclusively(n, 0), Semaphore::open,
                 h -> ((Semaphore) h).unlinkOnClose(), Semaphore::unlink),
         MQ(MessageQueue::createExclusively, n -> MessageQueue.open(n, MessageQueue.Access.READ),
-                h -> ((MessageQueue) h).unlinkOnClose(), MessageQueue::unlink);
+                h -> ((MessageQueue) h).unlinkOnClose(), MessageQueue::unlink),
+        RING(n -> Ring.create(n, 1024), Ring::open, h -> ((Ring) h).unlinkOnClose(), Ring::unlink);
 
         private final Make create;
         private final Make open;
@@ -98,9 +100,9 @@ class UnlinkOnCloseTest {
             this.unlink = unlink;
         }
 
-        /** What the peer calls it: shm, sem or mq. */
+        /** What the peer calls it: shm (a ring is a shm object), sem or mq. */
         String word() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return this == RING ? "shm" : name().toLowerCase(java.util.Locale.ROOT);
         }
     }
 
@@ -261,6 +263,10 @@ class UnlinkOnCloseTest {
             assertEquals("semaphore memfd:unl+0 lies in a segment and has no name to unlink",
                     assertThrows(IllegalStateException.class, initialized::unlinkOnClose).getMessage());
             assertThrows(IllegalStateException.class, attached::unlinkOnClose);
+        }
+        try (Ring ring = Ring.memfd("unl", 1024, 100, false)) {
+            assertEquals("memfd:unl has no name in /dev/shm to unlink",
+                    assertThrows(IllegalStateException.class, ring::unlinkOnClose).getMessage());
         }
     }
 }
