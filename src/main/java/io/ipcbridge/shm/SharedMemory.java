@@ -326,13 +326,15 @@ public final class SharedMemory implements Channel, HasDescriptor {
      *
      * @param label as for {@link #memfd(String, long, boolean)}
      * @throws IllegalArgumentException if the label is not allowed or {@code contents} has no bytes
-     *     remaining or more than 2^31 - 1, before any call
+     *     remaining, before any call
      * @throws io.ipcbridge.IpcResourceLimitException if the memfd's tmpfs has no room (ENOSPC)
      */
     public static SharedMemory publish(String label, ByteBuffer contents) throws IOException {
         checkLabel(label);
         ByteBuffer bytes = Objects.requireNonNull(contents, "contents").duplicate();
-        checkSize(bytes.remaining());
+        if (!bytes.hasRemaining()) {
+            throw new IllegalArgumentException("nothing to publish: contents has no bytes remaining");
+        }
         int raw = Syscalls.memfdCreate(label);
         String n = "memfd:" + label;
         try {

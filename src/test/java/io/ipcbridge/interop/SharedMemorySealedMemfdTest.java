@@ -218,7 +218,7 @@ class SharedMemorySealedMemfdTest {
         var fds = Fds.snapshot();
         IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
                 () -> SharedMemory.publish("empty", ByteBuffer.allocate(8).position(8)));
-        assertEquals("size must be 1 to 2147483647 bytes: 0", empty.getMessage());
+        assertEquals("nothing to publish: contents has no bytes remaining", empty.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SharedMemory.publish("x".repeat(250), pattern(8)));
         assertThrows(IllegalArgumentException.class, () -> SharedMemory.publish("a\0b", pattern(8)));
         assertThrows(NullPointerException.class, () -> SharedMemory.publish("x", null));
