@@ -347,7 +347,8 @@ class ReaperTest {
                     + "--bounding-set=-dac_override,-dac_read_search --inh-caps=-dac_override,-dac_read_search \"$@\"";
             Process p = new ProcessBuilder("unshare", "--ipc", "--mount", "sh", "-c", script, "sh",
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), ReapAndReport.class.getName(), prefix)
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    ReapAndReport.class.getName(), prefix)
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             assertEquals(0, p.waitFor(), out);
@@ -408,7 +409,8 @@ class ReaperTest {
                     // root's queue of that name (of the same gone creator) in /dev/mqueue
                     Process reap = new ProcessBuilder("nsenter", "--ipc=/proc/" + sh + "/ns/ipc",
                             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                            "-cp", System.getProperty("java.class.path"), ReapAndReport.class.getName(), prefix)
+                            "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                            ReapAndReport.class.getName(), prefix)
                             .redirectError(ProcessBuilder.Redirect.INHERIT).start();
                     String out = new String(reap.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
                     assertEquals(0, reap.waitFor(), out);
@@ -432,7 +434,8 @@ class ReaperTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             Process p = new ProcessBuilder("unshare", "--pid", "--fork",
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), NameAndReap.class.getName(), prefix)
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    NameAndReap.class.getName(), prefix)
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals(0, p.waitFor(), out);
